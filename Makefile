@@ -1,0 +1,40 @@
+# The two commands a new user needs are `make demo` and `make test`; both install what is missing.
+SHELL := /bin/bash
+SWIFT ?= swift
+LIBTORCH_DIR = $(shell scripts/setup-libtorch)
+export MODALITIES_TEST_DATA ?= $(abspath ../shared/data)
+
+.PHONY: all setup shim build demo test bench clean gpu-check-bundle
+
+all: build
+
+## Installs system packages that are missing and fetches libtorch 2.11.0 (once).
+setup:
+	@scripts/setup-system
+	@scripts/setup-libtorch > /dev/null
+
+## Builds the C++ shim against libtorch as a shared library of its own.
+shim: setup
+	@$(MAKE) --no-print-directory -C shim -j2 LIBTORCH="$(LIBTORCH_DIR)" OUT="$(CURDIR)/.build/shim"
+
+## Builds the `modalities` executable (release, static Swift runtime).
+build: shim
+	$(SWIFT) build -c release --static-swift-stdlib --product modalities
+
+## The main job: environment report plus a tiny training run on the CPU.
+demo: build
+	.build/release/modalities env
+	.build/release/modalities smoke
+
+## The whole test suite.
+test: shim
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --parallel --num-workers 1
+
+## Engine overhead benchmarks; results go to BENCHMARKS.md by hand, with machine and date.
+bench: shim
+	$(SWIFT) build -c release --product TorchBenchmarks
+	.build/release/TorchBenchmarks
+
+clean:
+	rm -rf .build

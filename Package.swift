@@ -1,0 +1,41 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// The C ABI shim (shim/) is built by `make shim` into .build/shim as a shared library of its own, so another
+// machine can rebuild it against its libtorch without rebuilding Swift code. Binaries find it next to
+// themselves first ($ORIGIN), then in this checkout's .build/shim.
+let shimDirectory = Context.packageDirectory + "/.build/shim"
+let linkShim: [LinkerSetting] = [
+    .unsafeFlags([
+        "-L\(shimDirectory)",
+        "-Xlinker", "-rpath", "-Xlinker", "$ORIGIN",
+        "-Xlinker", "-rpath", "-Xlinker", shimDirectory,
+    ])
+]
+
+let package = Package(
+    name: "modalities",
+    products: [
+        .executable(name: "modalities", targets: ["ModalitiesCLI"]),
+        .library(name: "Torch", targets: ["Torch"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Engine binding: the C header of the shim, then Swift tensors over it.
+        .systemLibrary(name: "CTorch", path: "Sources/CTorch"),
+        .target(name: "Torch", dependencies: ["CTorch"], linkerSettings: linkShim),
+
+        // The `modalities` command.
+        .executableTarget(
+            name: "ModalitiesCLI",
+            dependencies: ["Torch", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            linkerSettings: linkShim
+        ),
+
+        .executableTarget(name: "TorchBenchmarks", dependencies: ["Torch"], path: "Benchmarks/TorchBenchmarks",
+                          linkerSettings: linkShim),
+        .testTarget(name: "TorchTests", dependencies: ["Torch"], linkerSettings: linkShim),
+    ]
+)

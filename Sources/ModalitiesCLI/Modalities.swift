@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The `modalities` command: one entry point for every job.
+@main
+struct Modalities: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "modalities",
+        abstract: "LLM pre-training and ablations on libtorch, configured by one YAML file.",
+        subcommands: [EnvCommand.self, SmokeCommand.self]
+    )
+}

@@ -1,0 +1,45 @@
+import CTorch
+
+/// Byte counts of libtorch's CPU allocator, which the shim wraps with a counter at start-up.
+public struct AllocatorStatistics: Sendable, Equatable {
+    /// Bytes currently held by live CPU tensors.
+    public var currentBytes: Int
+    /// The most bytes held at once since start-up or the last ``Memory/resetPeak()``.
+    public var peakBytes: Int
+    /// Allocations made since start-up.
+    public var allocations: Int
+}
+
+/// Memory accounting.
+public enum Memory {
+    /// The CPU allocator's counters now.
+    public static func cpuStatistics() throws -> AllocatorStatistics {
+        try Runtime.start()
+        var current: Int64 = 0
+        var peak: Int64 = 0
+        var allocations: Int64 = 0
+        ct_cpu_allocator_stats(&current, &peak, &allocations)
+        return AllocatorStatistics(currentBytes: Int(current), peakBytes: Int(peak), allocations: Int(allocations))
+    }
+
+    /// Starts a new peak measurement from the current byte count.
+    public static func resetPeak() { ct_cpu_allocator_reset_peak() }
+}
+
+extension Tensor {
+    /// Size of the underlying storage in bytes (may be shared with other views).
+    public func storageByteCount() throws -> Int {
+        var bytes = 0
+        try check("storage nbytes", ct_tensor_storage_nbytes(handle, &bytes))
+        return bytes
+    }
+
+    /// Resizes the underlying storage to `bytes`, keeping its leading bytes (`untyped_storage().resize_()`).
+    ///
+    /// Resizing to 0 frees the memory while the tensor keeps its shape, as FSDP does with unsharded parameters;
+    /// resize back to the full size before the tensor is read again.
+    public func resizeStorage(toBytes bytes: Int) throws {
+        guard bytes >= 0 else { throw TorchError.invalidArgument("storage size must not be negative, got \(bytes)") }
+        try check("resize storage", ct_tensor_storage_resize(handle, bytes))
+    }
+}

@@ -1,0 +1,84 @@
+import CTorch
+
+/// Process-wide facts and settings of the libtorch runtime.
+public enum Runtime {
+    /// The libtorch version the shim was compiled against.
+    public static var compiledVersion: String { String(cString: ct_compiled_version()) }
+
+    /// The version of the libtorch loaded at run time, read from its build options.
+    public static func runtimeVersion() throws -> String {
+        var buffer = [CChar](repeating: 0, count: 64)
+        try check("runtime version", ct_runtime_version(&buffer, buffer.count))
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// The path of the libtorch_cpu.so loaded in this process.
+    public static var libraryLocation: String? {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        guard ct_library_path(&buffer, buffer.count) == 0 else { return nil }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Checks the runtime version and installs the counting CPU allocator, once per process.
+    ///
+    /// Every operation calls this first; call it yourself to fail early with a clear message.
+    /// - Throws: ``TorchError/versionMismatch(compiled:runtime:)`` when the loaded libtorch differs from the
+    ///   one the shim was built for.
+    public static func start() throws {
+        try startResult.get()
+    }
+
+    /// Number of threads libtorch uses for intra-op parallelism.
+    public static var threadCount: Int {
+        get { Int(ct_get_num_threads()) }
+        set { ct_set_num_threads(Int32(newValue)) }
+    }
+
+    /// Loads libtorch's CUDA backend (`libtorch_cuda.so`) into the process.
+    ///
+    /// Must run before anything touches CUDA, including seeding; afterwards ``cudaDeviceCount`` reports the GPUs.
+    /// - Parameter libraryPath: where `libtorch_cuda.so` is; by default the dynamic loader searches the rpath.
+    public static func loadCUDA(libraryPath: String? = nil) throws {
+        if let libraryPath {
+            try check("load CUDA", ct_cuda_load(libraryPath))
+        } else {
+            try check("load CUDA", ct_cuda_load(nil))
+        }
+    }
+
+    /// Whether libtorch can use CUDA in this process (only after ``loadCUDA(libraryPath:)``).
+    public static var isCUDAAvailable: Bool { ct_cuda_is_available() }
+
+    /// Number of visible CUDA devices (0 when CUDA is not loaded).
+    public static var cudaDeviceCount: Int { Int(ct_cuda_device_count()) }
+
+    /// Seeds the default CPU generator (PyTorch's `torch.manual_seed` for the CPU).
+    public static func manualSeed(_ seed: UInt64) throws {
+        try start()
+        try Generator.defaultCPU.setSeed(seed)
+    }
+}
+
+private let startResult: Result<Void, TorchError> = {
+    do {
+        let compiled = Runtime.compiledVersion
+        let runtime = try Runtime.runtimeVersion()
+        guard runtime == compiled else {
+            return .failure(.versionMismatch(compiled: compiled, runtime: runtime))
+        }
+        try check("initialize", ct_initialize())
+        return .success(())
+    } catch let error as TorchError {
+        return .failure(error)
+    } catch {
+        return .failure(.invalidArgument("\(error)"))
+    }
+}()
+
+/// Turns a shim status into a Swift error carrying libtorch's message.
+@inline(__always)
+func check(_ operation: @autoclosure () -> String, _ status: Int32) throws {
+    if status != 0 {
+        throw TorchError.libtorch(operation: operation(), message: String(cString: ct_last_error()))
+    }
+}

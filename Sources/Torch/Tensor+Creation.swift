@@ -1,0 +1,101 @@
+/// Factory functions, named as in PyTorch (`torch.zeros`, `torch.randn`, ...).
+extension Tensor {
+    /// An uninitialised tensor.
+    public static func empty(_ shape: [Int], dtype: DType = .float32, device: Device = .cpu) throws -> Tensor {
+        try Operator.empty.callAsTensor([.ints(shape), .dtype(dtype), .none, .device(device)])
+    }
+
+    public static func zeros(_ shape: [Int], dtype: DType = .float32, device: Device = .cpu) throws -> Tensor {
+        try Operator.zeros.callAsTensor([.ints(shape), .dtype(dtype), .none, .device(device)])
+    }
+
+    public static func ones(_ shape: [Int], dtype: DType = .float32, device: Device = .cpu) throws -> Tensor {
+        try Operator.ones.callAsTensor([.ints(shape), .dtype(dtype), .none, .device(device)])
+    }
+
+    /// A tensor with every element equal to `value`.
+    public static func full(_ shape: [Int], _ value: Double, dtype: DType = .float32, device: Device = .cpu) throws -> Tensor {
+        try Operator.full.callAsTensor([.ints(shape), .double(value), .dtype(dtype), .none, .device(device)])
+    }
+
+    /// The values `start, start + step, ...` below `end`.
+    public static func arange(_ start: Double = 0, _ end: Double, step: Double = 1, dtype: DType = .int64,
+                              device: Device = .cpu) throws -> Tensor {
+        try Operator.arange.callAsTensor([
+            .double(start), .double(end), .double(step), .dtype(dtype), .none, .device(device),
+        ])
+    }
+
+    /// Integers `0..<end` (PyTorch's `torch.arange(end)`).
+    public static func arange(_ end: Int, dtype: DType = .int64, device: Device = .cpu) throws -> Tensor {
+        try Operator.arange.callAsTensor([.int(0), .int(end), .int(1), .dtype(dtype), .none, .device(device)])
+    }
+
+    /// Standard normal samples; `generator` defaults to the process-wide one.
+    public static func randn(_ shape: [Int], dtype: DType = .float32, device: Device = .cpu,
+                             generator: Generator? = nil) throws -> Tensor {
+        try Operator.randn.callAsTensor([.ints(shape), .generator(generator), .dtype(dtype), .none, .device(device)])
+    }
+
+    /// Uniform samples in [0, 1).
+    public static func rand(_ shape: [Int], dtype: DType = .float32, device: Device = .cpu,
+                            generator: Generator? = nil) throws -> Tensor {
+        try Operator.rand.callAsTensor([.ints(shape), .generator(generator), .dtype(dtype), .none, .device(device)])
+    }
+
+    /// Uniform integers in `low..<high`.
+    public static func randint(_ low: Int, _ high: Int, _ shape: [Int], dtype: DType = .int64, device: Device = .cpu,
+                               generator: Generator? = nil) throws -> Tensor {
+        try Operator.randint.callAsTensor([
+            .int(low), .int(high), .ints(shape), .generator(generator), .dtype(dtype), .none, .device(device),
+        ])
+    }
+
+    /// A random permutation of `0..<n`.
+    public static func randperm(_ n: Int, dtype: DType = .int64, device: Device = .cpu,
+                                generator: Generator? = nil) throws -> Tensor {
+        try Operator.randperm.callAsTensor([.int(n), .generator(generator), .dtype(dtype), .none, .device(device)])
+    }
+
+    public func zerosLike() throws -> Tensor { try Operator.zerosLike.callAsTensor([.tensor(self)]) }
+    public func onesLike() throws -> Tensor { try Operator.onesLike.callAsTensor([.tensor(self)]) }
+    public func fullLike(_ value: Double) throws -> Tensor {
+        try Operator.fullLike.callAsTensor([.tensor(self), .double(value)])
+    }
+
+    /// Fills the tensor in place with normal samples (`Tensor.normal_`).
+    @discardableResult
+    public func normal_(mean: Double = 0, std: Double = 1, generator: Generator? = nil) throws -> Tensor {
+        try Operator.normal_.callAsTensor([.tensor(self), .double(mean), .double(std), .generator(generator)])
+    }
+
+    /// Fills the tensor in place with uniform samples in `[low, high)` (`Tensor.uniform_`).
+    @discardableResult
+    public func uniform_(_ low: Double = 0, _ high: Double = 1, generator: Generator? = nil) throws -> Tensor {
+        try Operator.uniform_.callAsTensor([.tensor(self), .double(low), .double(high), .generator(generator)])
+    }
+}
+
+/// Conversions and copies.
+extension Tensor {
+    /// The tensor converted to another device and/or dtype; returns `self` when nothing changes.
+    public func to(device: Device? = nil, dtype: DType? = nil, copy: Bool = false) throws -> Tensor {
+        try Operator.to.callAsTensor([.tensor(self), .dtype(dtype), .none, .device(device), .none, .bool(false), .bool(copy)])
+    }
+
+    public func to(dtype: DType) throws -> Tensor { try to(device: nil, dtype: dtype) }
+
+    public func contiguous() throws -> Tensor { try Operator.contiguous.callAsTensor([.tensor(self)]) }
+
+    /// A copy with its own storage that stays in the autograd graph.
+    public func clone() throws -> Tensor { try Operator.clone.callAsTensor([.tensor(self)]) }
+
+    /// The same values, cut from the autograd graph (shares storage).
+    public func detach() throws -> Tensor { try Operator.detach.callAsTensor([.tensor(self)]) }
+
+    /// Copies `source`'s values into this tensor in place (broadcasting, converting dtype and device).
+    @discardableResult
+    public func copy_(_ source: Tensor) throws -> Tensor {
+        try Operator.copy_.callAsTensor([.tensor(self), .tensor(source)])
+    }
+}

@@ -1,0 +1,191 @@
+// The C ABI between Swift and libtorch.
+//
+// Every handle is opaque. Every call that can fail returns an `int` status: 0 on success, non-zero on
+// failure, in which case `ct_last_error()` holds libtorch's message for the calling thread until its next
+// failing call. No C++ exception ever crosses this boundary.
+//
+// Ownership: a `ct_tensor` returned through an out-parameter is a new handle owned by the caller, who frees
+// it with `ct_tensor_free`. Handles passed in are borrowed unless the comment says otherwise.
+#ifndef CTORCH_H
+#define CTORCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ct_tensor_s *ct_tensor;
+typedef struct ct_op_s *ct_op;
+typedef struct ct_generator_s *ct_generator;
+
+// MARK: - Errors, versions, set-up
+
+/// The message of the calling thread's last failed call ("" when none).
+const char *ct_last_error(void);
+/// Sets the calling thread's error message; Swift callbacks use it before returning a failure status.
+void ct_set_error(const char *message);
+
+/// The libtorch version the shim was compiled against, e.g. "2.11.0".
+const char *ct_compiled_version(void);
+/// Writes the version of the libtorch loaded at run time (from its build options) into `buffer`.
+int ct_runtime_version(char *buffer, size_t capacity);
+/// Writes the path of the loaded libtorch_cpu.so into `buffer`.
+int ct_library_path(char *buffer, size_t capacity);
+/// Installs the shim's counting CPU allocator. Idempotent; call before the first tensor is made.
+int ct_initialize(void);
+
+int ct_get_num_threads(void);
+void ct_set_num_threads(int count);
+
+/// Loads libtorch's CUDA backend with dlopen; must run before anything touches CUDA.
+int ct_cuda_load(const char *library_path);
+bool ct_cuda_is_available(void);
+int ct_cuda_device_count(void);
+
+// MARK: - Tensors
+
+void ct_tensor_free(ct_tensor tensor);
+/// A second handle to the same tensor (shares storage and autograd identity).
+ct_tensor ct_tensor_retain(ct_tensor tensor);
+bool ct_tensor_defined(ct_tensor tensor);
+int64_t ct_tensor_dim(ct_tensor tensor);
+/// Writes `dim` sizes into `sizes`.
+void ct_tensor_sizes(ct_tensor tensor, int64_t *sizes);
+void ct_tensor_strides(ct_tensor tensor, int64_t *strides);
+int64_t ct_tensor_numel(ct_tensor tensor);
+/// The c10::ScalarType code of the tensor's dtype.
+int ct_tensor_dtype(ct_tensor tensor);
+/// The c10::DeviceType code and the index of the tensor's device.
+void ct_tensor_device(ct_tensor tensor, int *type, int *index);
+bool ct_tensor_is_contiguous(ct_tensor tensor);
+bool ct_tensor_requires_grad(ct_tensor tensor);
+bool ct_tensor_is_leaf(ct_tensor tensor);
+int ct_tensor_set_requires_grad(ct_tensor tensor, bool requires_grad);
+/// True when both handles refer to the same tensor implementation.
+bool ct_tensor_is_same(ct_tensor a, ct_tensor b);
+
+/// A new CPU tensor holding a copy of `count` elements of `dtype` read from `data`.
+int ct_tensor_from_data(const void *data, int dtype, const int64_t *sizes, int64_t dim, ct_tensor *out);
+/// Copies the tensor's values, in row-major order, as its own dtype into `buffer` (`bytes` long).
+int ct_tensor_copy_to_buffer(ct_tensor tensor, void *buffer, size_t bytes);
+/// A printable description (PyTorch's formatting); free it with `ct_string_free`.
+int ct_tensor_description(ct_tensor tensor, char **out);
+void ct_string_free(char *string);
+
+/// Size of the tensor's storage in bytes.
+int ct_tensor_storage_nbytes(ct_tensor tensor, size_t *out);
+/// Resizes the tensor's storage to `bytes`, keeping the leading bytes; 0 frees the memory.
+int ct_tensor_storage_resize(ct_tensor tensor, size_t bytes);
+
+// MARK: - Operators through the dispatcher
+
+/// The kind of a `ct_value`.
+typedef enum {
+  CT_NONE = 0,
+  CT_TENSOR = 1,      // tensor
+  CT_INT = 2,         // i
+  CT_DOUBLE = 3,      // d
+  CT_BOOL = 4,        // i (0 or 1)
+  CT_INT_LIST = 5,    // ints[count]
+  CT_DOUBLE_LIST = 6, // doubles[count]
+  CT_TENSOR_LIST = 7, // tensors[count]; null entries mean "no tensor" in a Tensor?[] list
+  CT_DTYPE = 8,       // i: c10::ScalarType code
+  CT_DEVICE = 9,      // i: c10::DeviceType code, count: index (-1 for none)
+  CT_STRING = 10,     // string
+  CT_GENERATOR = 11,  // generator
+  CT_DEFAULT = 12,    // the schema's default value for this position
+} ct_kind;
+
+/// One argument or result of an operator call.
+typedef struct {
+  int32_t kind;
+  int64_t i;
+  double d;
+  int64_t count;
+  const void *pointer; // ct_tensor, const int64_t *, const double *, const ct_tensor *, const char *, ct_generator
+} ct_value;
+
+/// Finds an ATen operator by schema name and overload ("aten::add", "Tensor"); the handle lives forever.
+int ct_op_find(const char *name, const char *overload, ct_op *out);
+/// Calls the operator with positional arguments; missing trailing arguments take their defaults.
+///
+/// Results are flattened into `results` (tensor lists give one entry per tensor, tuples one per element);
+/// a tensor result is a new owned handle in `pointer`, an undefined tensor is CT_NONE. At most `capacity`
+/// entries are written; `count` receives the number of results.
+int ct_op_call(ct_op op, const ct_value *arguments, int64_t argument_count, ct_value *results,
+               int64_t capacity, int64_t *count);
+
+// MARK: - Random generators
+
+int ct_generator_new(uint64_t seed, ct_generator *out);
+/// The process-wide default CPU generator (not owned; never free it).
+ct_generator ct_generator_default_cpu(void);
+void ct_generator_free(ct_generator generator);
+int ct_generator_set_seed(ct_generator generator, uint64_t seed);
+uint64_t ct_generator_seed(ct_generator generator);
+/// The generator's full state as a uint8 tensor.
+int ct_generator_get_state(ct_generator generator, ct_tensor *out);
+int ct_generator_set_state(ct_generator generator, ct_tensor state);
+
+// MARK: - Autograd
+
+bool ct_grad_mode_is_enabled(void);
+void ct_grad_mode_set_enabled(bool enabled);
+
+/// Turns autocast on for `device_type` with `dtype` on the calling thread; returns the previous state.
+void ct_autocast_enter(int device_type, int dtype, bool *previous_enabled, int *previous_dtype);
+/// Restores the state returned by `ct_autocast_enter` and clears the autocast cache at the outermost exit.
+void ct_autocast_exit(int device_type, bool previous_enabled, int previous_dtype);
+bool ct_autocast_is_enabled(int device_type);
+
+int ct_tensor_grad(ct_tensor tensor, ct_tensor *out);          // *out is NULL when there is no gradient
+int ct_tensor_set_grad(ct_tensor tensor, ct_tensor grad);      // grad may be NULL to clear
+int ct_tensor_grad_fn_name(ct_tensor tensor, char **out);      // *out is NULL for leaves
+int ct_backward(const ct_tensor *outputs, const ct_tensor *grad_outputs, int64_t count, bool retain_graph,
+                bool create_graph);
+/// Gradients of `outputs` with respect to `inputs` (torch.autograd.grad); unused inputs give NULL.
+int ct_grad(const ct_tensor *outputs, const ct_tensor *grad_outputs, int64_t output_count, const ct_tensor *inputs,
+            int64_t input_count, bool retain_graph, bool create_graph, bool allow_unused, ct_tensor *grads);
+
+/// Releases a Swift context when libtorch drops the hook or node that held it.
+typedef void (*ct_release_fn)(void *context);
+/// A gradient hook: receives the gradient (owned), may store a replacement (owned by the shim) in `*replacement`.
+typedef int (*ct_grad_hook_fn)(void *context, ct_tensor grad, ct_tensor *replacement);
+/// A post-accumulate-grad hook: receives the parameter (owned) after its .grad was updated.
+typedef int (*ct_post_accumulate_hook_fn)(void *context, ct_tensor parameter);
+/// The backward of a custom function: receives one gradient per output (owned, NULL when none) and writes
+/// one gradient per input into `grad_inputs` (owned by the shim, NULL for none).
+typedef int (*ct_backward_fn)(void *context, ct_tensor *grad_outputs, int64_t output_count, ct_tensor *grad_inputs,
+                              int64_t input_count);
+
+int ct_tensor_register_hook(ct_tensor tensor, ct_grad_hook_fn hook, void *context, ct_release_fn release,
+                            int64_t *handle);
+int ct_tensor_remove_hook(ct_tensor tensor, int64_t handle);
+int ct_tensor_register_post_accumulate_grad_hook(ct_tensor tensor, ct_post_accumulate_hook_fn hook, void *context,
+                                                 ct_release_fn release);
+
+/// Connects `outputs` (computed without grad from `inputs`) to the graph through a node whose backward is
+/// `backward`. Writes one new handle per output into `wrapped`; the node owns `context`.
+int ct_custom_function_apply(const ct_tensor *inputs, int64_t input_count, const ct_tensor *outputs,
+                             int64_t output_count, const char *name, ct_backward_fn backward, void *context,
+                             ct_release_fn release, ct_tensor *wrapped);
+
+// MARK: - Memory accounting
+
+/// Bytes held now, the peak since the last reset, and the number of allocations made by the CPU allocator.
+void ct_cpu_allocator_stats(int64_t *current_bytes, int64_t *peak_bytes, int64_t *allocations);
+void ct_cpu_allocator_reset_peak(void);
+
+// MARK: - Benchmark support
+
+/// Runs `at::add(a, b)` `iterations` times in C++, to measure the cost of the Swift path against it.
+int ct_benchmark_add_loop(ct_tensor a, ct_tensor b, int64_t iterations, double *seconds);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

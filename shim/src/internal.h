@@ -1,0 +1,64 @@
+// Helpers shared by the shim's translation units; never seen by Swift.
+#pragma once
+
+#include "../include/ctorch.h"
+
+#include <ATen/ATen.h>
+
+#include <exception>
+#include <string>
+#include <utility>
+
+struct ct_tensor_s {
+  at::Tensor tensor;
+};
+
+struct ct_generator_s {
+  at::Generator generator;
+  bool owned;
+};
+
+namespace ctorch {
+
+/// Stores `message` as the calling thread's last error.
+void set_error(std::string message);
+
+/// Runs `body`, turning any exception into a non-zero status and a thread-local message.
+template <typename Body>
+int guarded(Body &&body) noexcept {
+  try {
+    std::forward<Body>(body)();
+    return 0;
+  } catch (const c10::Error &error) {
+    set_error(error.what_without_backtrace());
+  } catch (const std::exception &error) {
+    set_error(error.what());
+  } catch (...) {
+    set_error("unknown C++ exception in libtorch");
+  }
+  return 1;
+}
+
+inline const at::Tensor &unwrap(ct_tensor handle) {
+  TORCH_CHECK(handle != nullptr, "a tensor handle is null");
+  return handle->tensor;
+}
+
+/// A new handle owning `tensor`, or null for an undefined tensor.
+inline ct_tensor wrap(at::Tensor tensor) {
+  if (!tensor.defined()) return nullptr;
+  return new ct_tensor_s{std::move(tensor)};
+}
+
+/// Takes ownership of a handle handed over by Swift and frees it; null gives an undefined tensor.
+inline at::Tensor consume(ct_tensor handle) {
+  if (handle == nullptr) return at::Tensor();
+  at::Tensor tensor = std::move(handle->tensor);
+  delete handle;
+  return tensor;
+}
+
+/// Installs the counting allocator (memory.cpp).
+void install_counting_allocator();
+
+} // namespace ctorch
