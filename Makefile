@@ -29,7 +29,7 @@ demo: build
 ## The whole test suite.
 test: shim
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --parallel --num-workers 1
+	$(SWIFT) test --skip-build --no-parallel
 
 ## Engine overhead benchmarks; results go to BENCHMARKS.md by hand, with machine and date.
 bench: shim

@@ -43,3 +43,13 @@ extension Tensor {
         try check("resize storage", ct_tensor_storage_resize(handle, bytes))
     }
 }
+
+/// Entry points for the benchmarks that compare Swift calls with calls made inside the shim.
+public enum BenchmarkHooks {
+    /// Seconds taken by `iterations` calls of `at::add(a, b)` in a C++ loop inside the shim.
+    public static func addLoopSeconds(_ a: Tensor, _ b: Tensor, iterations: Int) throws -> Double {
+        var seconds = 0.0
+        try check("benchmark add loop", ct_benchmark_add_loop(a.handle, b.handle, Int64(iterations), &seconds))
+        return seconds
+    }
+}

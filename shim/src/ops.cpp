@@ -30,7 +30,13 @@ std::string where(const ct_op_s &op, const c10::Argument &argument) {
   return op.display_name + " argument '" + argument.name() + "' (" + argument.type()->str() + ")";
 }
 
+bool is_number(const ct_value &value) {
+  return value.kind == CT_INT || value.kind == CT_DOUBLE || value.kind == CT_BOOL;
+}
+
 c10::IValue to_ivalue(const ct_op_s &op, const ct_value &value, const c10::Argument &argument) {
+  TORCH_CHECK(!(is_number(value) && expects(argument, c10::TypeKind::TensorType)), where(op, argument),
+              " needs a tensor, was given a number");
   switch (value.kind) {
   case CT_NONE:
     TORCH_CHECK(argument.type()->kind() == c10::TypeKind::OptionalType || argument.type()->kind() == c10::TypeKind::NoneType,
