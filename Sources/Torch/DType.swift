@@ -10,13 +10,20 @@ public enum DType: Int32, Sendable, CaseIterable, CustomStringConvertible {
     case float16 = 5
     case float32 = 6
     case float64 = 7
+    case complex64 = 9
+    case complex128 = 10
     case bool = 11
     case bfloat16 = 15
+    case float8E5M2 = 23
+    case float8E4M3FN = 24
+    case uint16 = 27
+    case uint32 = 28
+    case uint64 = 29
 
     /// Whether values are floating point (the dtypes autograd differentiates).
     public var isFloatingPoint: Bool {
         switch self {
-        case .float16, .float32, .float64, .bfloat16: return true
+        case .float16, .float32, .float64, .bfloat16, .float8E5M2, .float8E4M3FN: return true
         default: return false
         }
     }
@@ -24,10 +31,11 @@ public enum DType: Int32, Sendable, CaseIterable, CustomStringConvertible {
     /// Bytes per element.
     public var byteCount: Int {
         switch self {
-        case .uint8, .int8, .bool: return 1
-        case .int16, .float16, .bfloat16: return 2
-        case .int32, .float32: return 4
-        case .int64, .float64: return 8
+        case .uint8, .int8, .bool, .float8E5M2, .float8E4M3FN: return 1
+        case .int16, .uint16, .float16, .bfloat16: return 2
+        case .int32, .uint32, .float32: return 4
+        case .int64, .uint64, .float64, .complex64: return 8
+        case .complex128: return 16
         }
     }
 
@@ -44,6 +52,13 @@ public enum DType: Int32, Sendable, CaseIterable, CustomStringConvertible {
         case .float64: return "float64"
         case .bool: return "bool"
         case .bfloat16: return "bfloat16"
+        case .complex64: return "complex64"
+        case .complex128: return "complex128"
+        case .float8E5M2: return "float8_e5m2"
+        case .float8E4M3FN: return "float8_e4m3fn"
+        case .uint16: return "uint16"
+        case .uint32: return "uint32"
+        case .uint64: return "uint64"
         }
     }
 
@@ -62,14 +77,14 @@ public enum DType: Int32, Sendable, CaseIterable, CustomStringConvertible {
         case "float64", "fp64", "double": self = .float64
         case "bool": self = .bool
         case "bfloat16", "bf16": self = .bfloat16
+        case "complex64", "cfloat": self = .complex64
+        case "complex128", "cdouble": self = .complex128
+        case "float8_e5m2": self = .float8E5M2
+        case "float8_e4m3fn": self = .float8E4M3FN
+        case "uint16": self = .uint16
+        case "uint32": self = .uint32
+        case "uint64": self = .uint64
         default: return nil
         }
-    }
-
-    static func fromRaw(_ code: Int32) throws -> DType {
-        guard let dtype = DType(rawValue: code) else {
-            throw TorchError.invalidArgument("libtorch dtype code \(code) has no Swift DType")
-        }
-        return dtype
     }
 }

@@ -55,13 +55,16 @@ public final class Tensor: @unchecked Sendable {
     public var count: Int { Int(ct_tensor_numel(handle)) }
 
     /// The element type.
+    ///
+    /// Every dtype except libtorch's quantized and bit-packed ones has a ``DType`` case; those are never created
+    /// by this API, and meeting one is a programming error reported with its code.
     public var dtype: DType {
-        // Every dtype a Swift caller can create or read maps; others come only from exotic operators.
-        DType(rawValue: Int32(ct_tensor_dtype(handle))) ?? .float32
+        let code = Int32(ct_tensor_dtype(handle))
+        guard let dtype = DType(rawValue: code) else {
+            fatalError("libtorch dtype code \(code) (quantized or bit-packed) has no Swift DType")
+        }
+        return dtype
     }
-
-    /// The raw libtorch dtype code, for dtypes without a ``DType`` case.
-    public var dtypeCode: Int32 { Int32(ct_tensor_dtype(handle)) }
 
     /// The device the tensor lives on.
     public var device: Device {
@@ -144,6 +147,9 @@ extension Int32: TensorElement { public static var dtype: DType { .int32 } }
 extension Int16: TensorElement { public static var dtype: DType { .int16 } }
 extension Int8: TensorElement { public static var dtype: DType { .int8 } }
 extension UInt8: TensorElement { public static var dtype: DType { .uint8 } }
+extension UInt16: TensorElement { public static var dtype: DType { .uint16 } }
+extension UInt32: TensorElement { public static var dtype: DType { .uint32 } }
+extension UInt64: TensorElement { public static var dtype: DType { .uint64 } }
 extension Bool: TensorElement { public static var dtype: DType { .bool } }
 #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
 extension Float16: TensorElement { public static var dtype: DType { .float16 } }

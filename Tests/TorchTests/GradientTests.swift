@@ -125,4 +125,33 @@ import Testing
         let a = try randomTensor([3, 3], seed: 23)
         try expectGradientsMatchFiniteDifferences([a]) { x in try Functional.dropout(x[0], p: 0, training: true) }
     }
+
+    @Test func clampingAndPairwiseExtremes() throws {
+        let a = try randomTensor([3, 4], seed: 24)
+        let b = try randomTensor([3, 4], seed: 25)
+        // Values near the clamp bounds or ties would sit on a kink; the random inputs stay clear of them.
+        try expectGradientsMatchFiniteDifferences([a]) { x in try x[0].clamp(min: -0.5, max: 0.7) }
+        try expectGradientsMatchFiniteDifferences([a, b]) { x in try Tensor.minimum(x[0], x[1]) }
+        try expectGradientsMatchFiniteDifferences([a, b]) { x in try Tensor.maximum(x[0], x[1]) }
+        try expectGradientsMatchFiniteDifferences([a]) { x in try x[0].abs() }
+    }
+
+    @Test func indexingProductsAndOtherLosses() throws {
+        let a = try randomTensor([4, 3], seed: 26)
+        let rows = try Tensor([3, 0, 3], shape: [3])
+        try expectGradientsMatchFiniteDifferences([a]) { x in try x[0].index([rows]) }
+        let source = try randomTensor([2, 3], seed: 27)
+        let scatterIndex = try Tensor([0, 3, 1, 2, 2, 0], shape: [2, 3])
+        try expectGradientsMatchFiniteDifferences([a, source]) { x in try x[0].scatterAdd(0, scatterIndex, x[1]) }
+        let u = try randomTensor([3], seed: 28)
+        let v = try randomTensor([4], seed: 29)
+        try expectGradientsMatchFiniteDifferences([u, v]) { x in try x[0].outer(x[1]) }
+        let target = try randomTensor([4, 3], seed: 30)
+        try expectGradientsMatchFiniteDifferences([a, target]) { x in try Functional.mseLoss(x[0], target: x[1]) }
+        let labels = try Tensor([2, -100, 0, 1], shape: [4])
+        try expectGradientsMatchFiniteDifferences([a]) { x in
+            try Functional.nllLoss(x[0].logSoftmax(dim: 1), target: labels)
+        }
+        try expectGradientsMatchFiniteDifferences([a]) { x in try x[0].tril().triu(-1) }
+    }
 }
