@@ -8,16 +8,15 @@ struct EnvCommand: ParsableCommand {
         abstract: "Print the Swift and libtorch versions, where libtorch was found, threads and CUDA devices."
     )
 
-    @Flag(help: "Also load libtorch's CUDA backend and list the GPUs.")
+    @Flag(help: "Load libtorch's CUDA backend even when no NVIDIA device node is visible.")
     var cuda = false
 
     func run() throws {
-        if cuda {
-            do {
-                try Runtime.loadCUDA()
-            } catch {
-                print("cuda: not loaded (\(error))")
-            }
+        // CUDA must be loaded before anything touches libtorch's CUDA hooks, so decide first.
+        let gpuVisible = Runtime.nvidiaDeviceNodeExists
+        var cudaLoadError: Error?
+        if cuda || gpuVisible {
+            do { try Runtime.loadCUDA() } catch { cudaLoadError = error }
         }
         try Runtime.start()
         #if compiler(>=6.4)
@@ -33,10 +32,12 @@ struct EnvCommand: ParsableCommand {
         print("libtorch: \(try Runtime.runtimeVersion()) (shim compiled against \(Runtime.compiledVersion))")
         print("libtorch location: \(Runtime.libraryLocation ?? "unknown")")
         print("threads: \(Runtime.threadCount)")
-        if cuda {
-            print("cuda available: \(Runtime.isCUDAAvailable), devices: \(Runtime.cudaDeviceCount)")
+        if let cudaLoadError {
+            print("cuda: libtorch_cuda.so did not load: \(cudaLoadError)")
+        } else if cuda || gpuVisible {
+            print("cuda: available \(Runtime.isCUDAAvailable), devices \(Runtime.cudaDeviceCount)")
         } else {
-            print("cuda: not loaded (pass --cuda to load libtorch_cuda.so)")
+            print("cuda: no NVIDIA device found (/dev/nvidiactl absent); CPU only")
         }
     }
 }

@@ -1,5 +1,9 @@
 import CTorch
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Process-wide facts and settings of the libtorch runtime.
 public enum Runtime {
     /// The libtorch version the shim was compiled against.
@@ -45,6 +49,9 @@ public enum Runtime {
             try check("load CUDA", ct_cuda_load(nil))
         }
     }
+
+    /// Whether the NVIDIA driver's device node exists, i.e. a GPU may be usable (checked without touching CUDA).
+    public static var nvidiaDeviceNodeExists: Bool { access("/dev/nvidiactl", F_OK) == 0 }
 
     /// Whether libtorch can use CUDA in this process (only after ``loadCUDA(libraryPath:)``).
     public static var isCUDAAvailable: Bool { ct_cuda_is_available() }

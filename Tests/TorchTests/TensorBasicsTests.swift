@@ -85,4 +85,15 @@ import Testing
         #expect(Runtime.compiledVersion == "2.11.0")
         #expect(Runtime.libraryLocation?.hasSuffix("libtorch_cpu.so") == true)
     }
+
+    @Test func versionMismatchSaysHowToRebuild() {
+        let message = TorchError.versionMismatch(compiled: "2.11.0", runtime: "2.9.1").description
+        #expect(message.contains("2.11.0") && message.contains("2.9.1"))
+        #expect(message.contains("make shim LIBTORCH="))
+    }
+
+    @Test func loadingCUDAWithoutItsLibrariesFailsClearly() {
+        let error = #expect(throws: TorchError.self) { try Runtime.loadCUDA(libraryPath: "/nonexistent/libtorch_cuda.so") }
+        #expect(error?.description.contains("/nonexistent/libtorch_cuda.so") == true)
+    }
 }
