@@ -21,21 +21,28 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // Engine binding: the C header of the shim, then Swift tensors over it.
         .systemLibrary(name: "CTorch", path: "Sources/CTorch"),
         .target(name: "Torch", dependencies: ["CTorch"], linkerSettings: linkShim),
 
+        // Config system: Modalities-compatible YAML, interpolation, registry, validated object graph.
+        .target(name: "Config", dependencies: [.product(name: "Yams", package: "Yams")]),
+        // The built-in component table (one place lists them all) and components with no other home yet.
+        .target(name: "Components", dependencies: ["Config"]),
+
         // The `modalities` command.
         .executableTarget(
             name: "ModalitiesCLI",
-            dependencies: ["Torch", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Torch", "Config", "Components", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             linkerSettings: linkShim
         ),
 
         .executableTarget(name: "TorchBenchmarks", dependencies: ["Torch"], path: "Benchmarks/TorchBenchmarks",
                           linkerSettings: linkShim),
         .testTarget(name: "TorchTests", dependencies: ["Torch"], linkerSettings: linkShim),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "Components"], exclude: ["BrokenConfigs", "Configs"]),
     ]
 )

@@ -1,0 +1,74 @@
+/// The whole pipeline behind `modalities config validate`: load, interpolate, check every component and, for
+/// training configs, the `settings` block and its consistency rules. Every problem is reported at once.
+public struct ConfigValidator {
+    public var registry: ComponentRegistry
+    public var environment: ResolverEnvironment
+    public var log: (String) -> Void
+
+    public init(registry: ComponentRegistry, environment: ResolverEnvironment, log: @escaping (String) -> Void = { _ in }) {
+        self.registry = registry
+        self.environment = environment
+        self.log = log
+    }
+
+    /// What validation found.
+    public struct Result {
+        public var resolved: ConfigNode
+        public var graph: ObjectGraph
+        public var model: InstantiationModel
+        public var settings: TrainingSettings?
+        /// Warnings only (errors are thrown).
+        public var warnings: [ConfigIssue]
+    }
+
+    /// Validates the file at `path` for `model` (inferred from its keys when nil).
+    /// - Throws: ``ConfigError`` with every error (and warning) found.
+    public func validate(file path: String, for model: InstantiationModel? = nil) throws -> Result {
+        try validate(ConfigLoader.load(file: path), for: model)
+    }
+
+    public func validate(_ root: ConfigNode, for model: InstantiationModel? = nil) throws -> Result {
+        let model = model ?? InstantiationModel.inferred(from: root)
+        var environment = self.environment
+        if model == .warmstart && environment.warmstartCheckpointPaths == nil {
+            environment.warmstartCheckpointPaths = []
+        }
+        let resolved = try ConfigInterpolator(environment: environment, log: log).resolve(root)
+        let graph = ObjectGraph(root: resolved, registry: registry)
+        for key in model.requiredKeys where resolved[key] == nil {
+            var message = "missing required top-level key '\(key)' for \(model.rawValue)"
+            if let suggestion = closestMatch(to: key, in: resolved.keys) { message += "; did you mean '\(suggestion)'?" }
+            graph.issues.add(.missingKey, message, at: resolved.location, keyPath: key)
+        }
+        var settings: TrainingSettings?
+        if model == .run || model == .warmstart, let settingsNode = resolved["settings"] {
+            settings = graph.decode(TrainingSettings.self, from: settingsNode, keyPath: "settings")
+            if let settings {
+                for issue in settings.consistencyIssues(at: settingsNode.location) { graph.issues.add(issue) }
+            }
+        }
+        do {
+            try graph.validate(keys: resolved.keys.filter { $0 != "settings" || settings == nil })
+        } catch let error as ConfigError {
+            throw ConfigError(error.issues.sorted(by: ConfigValidator.fileOrder))
+        }
+        return Result(resolved: resolved, graph: graph, model: model, settings: settings,
+                      warnings: graph.problems.filter { $0.severity == .warning })
+    }
+
+    static func fileOrder(_ a: ConfigIssue, _ b: ConfigIssue) -> Bool {
+        (a.location.line, a.location.column) < (b.location.line, b.location.column)
+    }
+}
+
+extension ObjectGraph {
+    /// Decodes a plain (non-component) block such as `settings`, recording problems; nil when it has errors.
+    func decode<T: Decodable>(_ type: T.Type, from node: ConfigNode, keyPath: String) -> T? {
+        let decoder = ConfigDecoder(node: node, keyPath: keyPath, graph: self)
+        do {
+            return try decoder.decode(type, from: node, keyPath: keyPath, codingPath: [])
+        } catch {
+            return nil
+        }
+    }
+}

@@ -1,0 +1,37 @@
+/// The set of top-level keys a command builds (Modalities' instantiation models).
+public enum InstantiationModel: String, CaseIterable, Sendable {
+    case run
+    case warmstart
+    case generateText = "generate_text"
+    case packEncodedData = "pack_encoded_data"
+
+    /// Top-level keys the command needs.
+    public var requiredKeys: [String] {
+        switch self {
+        case .run, .warmstart:
+            return ["settings", "app_state", "loss_fn", "train_dataset", "train_dataloader", "eval_dataloaders",
+                    "progress_subscriber", "evaluation_subscriber", "checkpoint_saving", "gradient_clipper", "model_raw"]
+        case .generateText:
+            return ["text_inference_component", "settings"]
+        case .packEncodedData:
+            return ["tokenizer", "settings"]
+        }
+    }
+
+    /// Top-level keys the command uses when present.
+    public var optionalKeys: [String] {
+        switch self {
+        case .run, .warmstart: return ["mfu_calculator", "device_mesh"]
+        case .generateText, .packEncodedData: return []
+        }
+    }
+
+    /// The model a config's keys suggest: training unless it has the keys of another command.
+    public static func inferred(from root: ConfigNode) -> InstantiationModel {
+        let keys = Set(root.keys)
+        if keys.contains("text_inference_component") { return .generateText }
+        if keys.contains("tokenizer"), root["settings"]?["src_path"] != nil { return .packEncodedData }
+        if root["settings"]?["warmstart_checkpoint_paths"] != nil { return .warmstart }
+        return .run
+    }
+}

@@ -1,0 +1,155 @@
+import Components
+import Config
+import Testing
+
+@Suite struct ObjectGraphTests {
+    let twoOptimizers = """
+        optimizer_a:
+          component_key: test_optimizer
+          variant_key: sgd
+          config:
+            lr: "0.1"
+            model: {instance_key: shared_model, pass_type: BY_REFERENCE}
+        optimizer_b:
+          component_key: test_optimizer
+          variant_key: sgd
+          config:
+            lr: 1e-3
+            momentum: 0.9
+            model: {instance_key: shared_model, pass_type: BY_REFERENCE}
+        shared_model:
+          component_key: test_model
+          variant_key: linear
+          config: {in_features: 4, out_features: "2", init: XAVIER}
+        """
+
+    @Test func referencesShareOneInstanceAndMayPointForward() throws {
+        let graph = try graph(twoOptimizers)
+        try graph.validate()
+        let a = try graph.build("optimizer_a", as: TestOptimizer.self)
+        let b = try graph.build("optimizer_b", as: TestOptimizer.self)
+        #expect(a.model === b.model)
+        #expect(a.model === (try graph.build("shared_model", as: TestModel.self)))
+        #expect(a.learningRate == 0.1)
+        #expect(b.learningRate == 1e-3)
+        #expect(a.model.summary == "linear(4->2, XAVIER)")
+    }
+
+    @Test func inlineComponentsAreBuiltWhereUsed() throws {
+        let graph = try graph("""
+            base:
+              component_key: test_model
+              variant_key: linear
+              config: {in_features: 3, out_features: 3}
+            first:
+              component_key: test_model
+              variant_key: wrapped
+              config:
+                tag: a
+                model: ${base}
+            second:
+              component_key: test_model
+              variant_key: wrapped
+              config:
+                tag: b
+                model: ${base}
+            """)
+        let first = try graph.build("first", as: TestModel.self) as! WrappedTestModel
+        let second = try graph.build("second", as: TestModel.self) as! WrappedTestModel
+        #expect(first.inner !== second.inner)
+        #expect(first.summary == "a(linear(3->3, NORMAL))")
+    }
+
+    @Test func listsOfComponentsAndReferences() throws {
+        let graph = try graph("""
+            ensemble:
+              component_key: test_model
+              variant_key: ensemble
+              config:
+                weights: [0.5, "0.5"]
+                models:
+                  - {instance_key: small, pass_type: BY_REFERENCE}
+                  - component_key: test_model
+                    variant_key: linear
+                    config: {in_features: 8, out_features: 1}
+            small:
+              component_key: test_model
+              variant_key: linear
+              config: {in_features: 2, out_features: 1}
+            """)
+        let model = try graph.build("ensemble", as: TestModel.self)
+        #expect(model.summary == "ensemble[linear(2->1, NORMAL), linear(8->1, NORMAL)]")
+    }
+
+    @Test func valueComponentsFillPlainFields() throws {
+        let graph = try graph("""
+            model:
+              component_key: test_model
+              variant_key: linear
+              config:
+                out_features: 1
+                in_features:
+                  component_key: number_conversion
+                  variant_key: num_steps_from_num_tokens
+                  config:
+                    num_ranks: 2
+                    local_micro_batch_size: 4
+                    global_num_tokens: 8192
+                    sequence_length: 128
+                    gradient_accumulation_steps: 2
+            """)
+        let model = try graph.build("model", as: TestModel.self)
+        #expect(model.summary == "linear(4->1, NORMAL)")
+    }
+
+    @Test func edgesShowWhoUsesWhom() throws {
+        let graph = try graph(twoOptimizers)
+        try graph.validate()
+        let edges = graph.edges()
+        #expect(edges.contains { $0.from.hasPrefix("optimizer_a") && $0.to.hasPrefix("shared_model") && $0.byReference })
+        #expect(graph.topLevelComponents.count == 3)
+    }
+
+    @Test func everyProblemIsReportedAtOnce() throws {
+        let graph = try graph("""
+            optimizer:
+              component_key: test_optimizer
+              variant_key: sgd
+              config:
+                lr: fast
+                lr_rate: 0.1
+                model: {instance_key: modle, pass_type: BY_REFERENCE}
+            model:
+              component_key: test_model
+              variant_key: linear
+              config: {in_features: 0, out_features: 2, init: GAUSSIAN}
+            """)
+        let error = #expect(throws: ConfigError.self) { try graph.validate() }
+        let messages = (error?.issues ?? []).map(\.description)
+        #expect(messages.count == 5, "\(messages.joined(separator: "\n"))")
+        #expect(messages.contains { $0.contains("test.yaml:5:9") && $0.contains("expected a number") })
+        #expect(messages.contains { $0.contains("test.yaml:6:5") && $0.contains("unknown key 'lr_rate'; did you mean 'lr'?") })
+        #expect(messages.contains { $0.contains("did you mean 'model'?") })
+        #expect(messages.contains { $0.contains("must be greater than 0") })
+        #expect(messages.contains { $0.contains("expected one of NORMAL, XAVIER") })
+    }
+
+    @Test func componentsAreListedWithTheirFields() throws {
+        let registry = testRegistry()
+        let fields = try #require(registry.spec("test_model", "linear")?.configFields)
+        #expect(fields.map(\.name) == ["in_features", "out_features", "bias", "init"])
+        #expect(fields[0].isRequired && fields[0].type == "int")
+        #expect(fields[2].defaultValue == "true")
+        #expect(fields[3].defaultValue == "NORMAL")
+        let slotFields = try #require(registry.spec("test_optimizer", "sgd")?.configFields)
+        #expect(slotFields.first { $0.name == "model" }?.type == "component TestModel")
+        #expect(slotFields.first { $0.name == "momentum" }?.defaultValue == "0.0")
+    }
+
+    @Test func theBuiltInTableListsEveryModalitiesPair() {
+        let registry = ComponentRegistry.builtIn()
+        #expect(registry.all.count == 94)
+        #expect(registry.spec("number_conversion", "num_tokens_from_num_steps")?.availability == .available)
+        #expect(registry.spec("model", "gpt2")?.availability == .planned(feature: "the GPT-2/Llama model family"))
+    }
+}
