@@ -62,9 +62,12 @@ final class ConfigDecoder: Decoder {
         if let enumType = T.self as? any ConfigEnum.Type {
             return try decodeEnum(enumType, from: node, keyPath: keyPath) as! T
         }
+        let problemsBefore = graph.issues.count
         do {
             return try T(from: ConfigDecoder(node: node, keyPath: keyPath, graph: graph, codingPath: codingPath))
         } catch let error as ConfigValueError {
+            // A check that failed on a stand-in for an already reported problem says nothing new.
+            guard graph.issues.count == problemsBefore else { throw ConfigAbort() }
             throw graph.abort(.invalidValue, error.message, at: node.location, keyPath: keyPath)
         }
     }

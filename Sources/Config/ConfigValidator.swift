@@ -42,8 +42,10 @@ public struct ConfigValidator {
         }
         var settings: TrainingSettings?
         if model == .run || model == .warmstart, let settingsNode = resolved["settings"] {
+            let problemsBefore = graph.issues.count
             settings = graph.decode(TrainingSettings.self, from: settingsNode, keyPath: "settings")
-            if let settings {
+            // Consistency rules on stand-in values would only repeat problems already reported.
+            if let settings, graph.issues.count == problemsBefore {
                 for issue in settings.consistencyIssues(at: settingsNode.location) { graph.issues.add(issue) }
             }
         }
@@ -54,6 +56,26 @@ public struct ConfigValidator {
         }
         return Result(resolved: resolved, graph: graph, model: model, settings: settings,
                       warnings: graph.problems.filter { $0.severity == .warning })
+    }
+
+    /// Reads and checks only the training `settings` of a config (number conversions inside are evaluated).
+    ///
+    /// - Returns: the settings and the consistency warnings.
+    /// - Throws: ``ConfigError`` with every error in the settings block.
+    public func trainingSettings(_ root: ConfigNode) throws -> (settings: TrainingSettings, warnings: [ConfigIssue]) {
+        let resolved = try ConfigInterpolator(environment: environment, log: log).resolve(root)
+        let graph = ObjectGraph(root: resolved, registry: registry)
+        guard let node = resolved["settings"] else {
+            throw ConfigError(ConfigIssue(.missingKey, "missing required top-level key 'settings'", at: resolved.location, keyPath: "settings"))
+        }
+        let settings = graph.decode(TrainingSettings.self, from: node, keyPath: "settings")
+        graph.flushUnknownKeys()
+        if let settings, !graph.issues.hasErrors {
+            for issue in settings.consistencyIssues(at: node.location) { graph.issues.add(issue) }
+        }
+        try graph.issues.throwIfErrors()
+        guard let settings else { throw ConfigError(graph.problems) }
+        return (settings, graph.problems.filter { $0.severity == .warning })
     }
 
     static func fileOrder(_ a: ConfigIssue, _ b: ConfigIssue) -> Bool {

@@ -108,6 +108,9 @@ public final class ObjectGraph {
         }
     }
 
+    /// Reports the unknown keys of every mapping decoded so far.
+    func flushUnknownKeys() { reportUnknownKeys() }
+
     private func reportUnknownKeys() {
         for tracker in trackers where !tracker.aborted {
             let known = Array(tracker.accessed)
