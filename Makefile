@@ -4,7 +4,7 @@ SWIFT ?= swift
 LIBTORCH_DIR = $(shell scripts/setup-libtorch)
 export MODALITIES_TEST_DATA ?= $(abspath ../shared/data)
 
-.PHONY: all setup shim build demo test bench clean gpu-check-bundle
+.PHONY: all setup shim build demo test bench docs clean
 
 all: build
 
@@ -26,10 +26,16 @@ demo: build
 	.build/release/modalities env
 	.build/release/modalities smoke
 
-## The whole test suite.
+## The whole test suite, then the example that registers a custom component.
 test: shim
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --no-parallel
+	.build/debug/CustomComponentExample
+
+## Regenerates the component reference from the registry.
+docs: shim
+	$(SWIFT) build --product modalities
+	.build/debug/modalities config components --markdown > docs/components.md
 
 ## Engine overhead benchmarks; results go to BENCHMARKS.md by hand, with machine and date.
 bench: shim

@@ -40,6 +40,10 @@ let package = Package(
             linkerSettings: linkShim
         ),
 
+        // Shows how an application registers its own component and builds a config that uses it.
+        .executableTarget(name: "CustomComponentExample", dependencies: ["Config", "Components"],
+                          path: "Examples/CustomComponent", exclude: ["schedule.yaml"]),
+
         .executableTarget(name: "TorchBenchmarks", dependencies: ["Torch"], path: "Benchmarks/TorchBenchmarks",
                           linkerSettings: linkShim),
         .testTarget(name: "TorchTests", dependencies: ["Torch"], linkerSettings: linkShim),

@@ -6,8 +6,6 @@ final class ComponentDefinition {
     /// The top-level key when declared at the top level (references share this definition).
     let topLevelKey: String?
     var config: Any = ()
-    /// Components this one's config holds, and whether each is a reference to a top-level key.
-    var dependencies: [(definition: ComponentDefinition, byReference: Bool)] = []
 
     init(spec: ComponentSpec, location: SourceLocation, keyPath: String, topLevelKey: String?) {
         self.spec = spec
@@ -43,7 +41,6 @@ public final class ObjectGraph {
     /// Top-level keys whose definition failed; their problems are reported once.
     private var failedTopLevel: Set<String> = []
     private var inProgress: [String] = []
-    private var parents: [ComponentDefinition] = []
     private var trackers: [KeyTracker] = []
     private var instances: [ObjectIdentifier: Any] = [:]
     private var building: Set<ObjectIdentifier> = []
@@ -143,17 +140,14 @@ public final class ObjectGraph {
     /// The definition behind a component or reference node, checked to fill `interface`.
     func definition(for node: ConfigNode, keyPath: String, interface: Any.Type) throws -> ComponentDefinition {
         let definition: ComponentDefinition
-        var byReference = false
         if let reference = ReferenceNode(node) {
             definition = try resolveReference(reference, keyPath: keyPath)
-            byReference = true
         } else if let component = ComponentNode(node) {
             definition = try define(component, keyPath: keyPath, topLevelKey: keyPath.contains(".") || keyPath.contains("[") ? nil : keyPath)
         } else {
             throw abort(.wrongType, "expected a component (component_key, variant_key, config) or a reference (instance_key, pass_type), found \(node.kindDescription)",
                         at: node.location, keyPath: keyPath)
         }
-        parents.last?.dependencies.append((definition, byReference))
         guard definition.spec.produces(interface) else {
             let offered = definition.spec.interfaceNames.joined(separator: ", ")
             throw abort(.interfaceMismatch, "\(definition.spec.name) gives \(offered), but this slot needs \(String(describing: interface))",
@@ -190,9 +184,6 @@ public final class ObjectGraph {
             throw abort(.wrongType, "instance_key '\(key)' refers to \(target.kindDescription), not a component",
                         at: reference.node.location, keyPath: keyPath)
         }
-        let saved = parents
-        parents = []
-        defer { parents = saved }
         return try definition(for: target, keyPath: key, interface: Any.self)
     }
 
@@ -225,11 +216,7 @@ public final class ObjectGraph {
         }
         let definition = ComponentDefinition(spec: spec, location: node.location, keyPath: keyPath, topLevelKey: topLevelKey)
         if let topLevelKey { inProgress.append(topLevelKey) }
-        parents.append(definition)
-        defer {
-            parents.removeLast()
-            if topLevelKey != nil { inProgress.removeLast() }
-        }
+        defer { if topLevelKey != nil { inProgress.removeLast() } }
         let configPath = childPath(keyPath, "config")
         do {
             definition.config = try spec.decodeConfig(ConfigDecoder(node: component.config, keyPath: configPath, graph: self))
@@ -329,30 +316,6 @@ public final class ObjectGraph {
                                       message: "built a \(type(of: value)), which is not a \(Interface.self)")
         }
         return typed
-    }
-
-    // MARK: Inspection
-
-    /// Edges `from -> to` between declared components, for `modalities config graph`.
-    public func edges() -> [(from: String, to: String, byReference: Bool)] {
-        var seen = Set<ObjectIdentifier>()
-        var result: [(String, String, Bool)] = []
-        func visit(_ definition: ComponentDefinition) {
-            guard seen.insert(ObjectIdentifier(definition)).inserted else { return }
-            for dependency in definition.dependencies {
-                result.append((label(definition), label(dependency.definition), dependency.byReference))
-                visit(dependency.definition)
-            }
-        }
-        for key in root.keys { if let definition = topLevel[key] { visit(definition) } }
-        return result
-    }
-
-    /// Labels of every declared top-level component, in file order.
-    public var topLevelComponents: [String] { root.keys.compactMap { topLevel[$0].map(label) } }
-
-    private func label(_ definition: ComponentDefinition) -> String {
-        "\(definition.topLevelKey ?? definition.keyPath) (\(definition.spec.name))"
     }
 }
 

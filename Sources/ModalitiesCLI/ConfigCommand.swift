@@ -71,7 +71,8 @@ struct ConfigCommand: ParsableCommand {
     }
 
     struct Graph: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show which component uses which (text, dot or mermaid).")
+        static let configuration = CommandConfiguration(
+            abstract: "Show which component uses (references) or contains which, as text, dot or mermaid.")
 
         enum Format: String, ExpressibleByArgument, CaseIterable { case text, dot, mermaid }
 
@@ -79,17 +80,14 @@ struct ConfigCommand: ParsableCommand {
         @Option(help: "Output format: text, dot or mermaid.") var format: Format = .text
 
         func run() throws {
-            let graph: ObjectGraph
             do {
                 let root = try ConfigLoader.load(file: options.file)
                 let resolved = try ConfigInterpolator(environment: options.environment(), log: note).resolve(root)
-                graph = ObjectGraph(root: resolved, registry: .builtIn())
-                try graph.validate()
+                print(GraphPrinter(edges: ComponentEdges(resolved)).render(format.rawValue), terminator: "")
             } catch let error as ConfigError {
                 for issue in error.issues { note(issue.description) }
                 throw ExitCode(2)
             }
-            print(GraphPrinter(graph: graph).render(format.rawValue), terminator: "")
         }
     }
 

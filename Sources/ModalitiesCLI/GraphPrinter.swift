@@ -1,40 +1,46 @@
 import Config
 
-/// Renders who-references-whom of a validated config.
+/// Renders who-uses-whom of a config as text, Graphviz dot or Mermaid.
 struct GraphPrinter {
-    let graph: ObjectGraph
+    let edges: ComponentEdges
 
     func render(_ format: String) -> String {
-        let edges = graph.edges()
         switch format {
         case "dot":
             var text = "digraph config {\n  rankdir=LR;\n"
-            for node in graph.topLevelComponents { text += "  \(quoted(node));\n" }
-            for edge in edges {
-                text += "  \(quoted(edge.from)) -> \(quoted(edge.to))\(edge.byReference ? "" : " [style=dashed]");\n"
+            for node in edges.topLevel { text += "  \(quoted(node.label));\n" }
+            for edge in edges.edges {
+                text += "  \(quoted(edge.from.label)) -> \(quoted(edge.to.label))\(edge.byReference ? "" : " [style=dashed]");\n"
             }
             return text + "}\n"
         case "mermaid":
-            var names: [String: String] = [:]
-            func id(_ label: String) -> String {
-                if let existing = names[label] { return existing }
-                let made = "n\(names.count)"
-                names[label] = made
-                return made
+            var ids: [String: String] = [:]
+            func node(_ label: String) -> String {
+                let id = ids[label] ?? "n\(ids.count)"
+                ids[label] = id
+                return "\(id)[\"\(label)\"]"
             }
             var text = "graph LR\n"
-            for node in graph.topLevelComponents { text += "  \(id(node))[\"\(node)\"]\n" }
-            for edge in edges {
-                text += "  \(id(edge.from))[\"\(edge.from)\"] \(edge.byReference ? "-->" : "-.->") \(id(edge.to))[\"\(edge.to)\"]\n"
+            for top in edges.topLevel { text += "  \(node(top.label))\n" }
+            for edge in edges.edges {
+                text += "  \(node(edge.from.label)) \(edge.byReference ? "-->" : "-.->") \(node(edge.to.label))\n"
             }
             return text
         default:
             var text = ""
-            for node in graph.topLevelComponents {
-                text += node + "\n"
-                for edge in edges where edge.from == node {
-                    text += "  \(edge.byReference ? "uses" : "contains") \(edge.to)\n"
+            var owners = edges.topLevel
+            var index = 0
+            while index < owners.count {
+                let owner = owners[index]
+                let outgoing = edges.edges.filter { $0.from == owner }
+                if index < edges.topLevel.count || !outgoing.isEmpty {
+                    text += owner.label + "\n"
+                    for edge in outgoing {
+                        text += "  \(edge.byReference ? "uses" : "contains") \(edge.to.label)\n"
+                        if !edge.byReference { owners.append(edge.to) }
+                    }
                 }
+                index += 1
             }
             return text
         }

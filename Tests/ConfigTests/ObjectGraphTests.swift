@@ -103,11 +103,24 @@ import Testing
     }
 
     @Test func edgesShowWhoUsesWhom() throws {
-        let graph = try graph(twoOptimizers)
-        try graph.validate()
-        let edges = graph.edges()
-        #expect(edges.contains { $0.from.hasPrefix("optimizer_a") && $0.to.hasPrefix("shared_model") && $0.byReference })
-        #expect(graph.topLevelComponents.count == 3)
+        let edges = ComponentEdges(try resolveText(twoOptimizers))
+        #expect(edges.topLevel.map(\.label) == ["optimizer_a (test_optimizer/sgd)", "optimizer_b (test_optimizer/sgd)",
+                                                 "shared_model (test_model/linear)"])
+        #expect(edges.edges.filter(\.byReference).map(\.to.keyPath) == ["shared_model", "shared_model"])
+        let nested = ComponentEdges(try resolveText("""
+            loader:
+              component_key: data_loader
+              variant_key: default
+              config:
+                sampler:
+                  component_key: sampler
+                  variant_key: distributed_sampler
+                  config: {dataset: {instance_key: data, pass_type: BY_REFERENCE}}
+            data: {component_key: dataset, variant_key: dummy_dataset, config: {}}
+            evals: [{instance_key: loader, pass_type: BY_REFERENCE}]
+            """))
+        #expect(nested.edges.contains { $0.from.keyPath == "loader" && $0.to.keyPath == "loader.config.sampler" && !$0.byReference })
+        #expect(nested.edges.contains { $0.from.keyPath == "loader.config.sampler" && $0.to.keyPath == "data" && $0.byReference })
     }
 
     @Test func everyProblemIsReportedAtOnce() throws {
