@@ -21,7 +21,7 @@ public enum ConfigLoader {
         do {
             root = try Yams.compose(yaml: text)
         } catch let error as YamlError {
-            throw ConfigError(syntaxIssue(error, file: file))
+            throw ConfigError(syntaxIssue(error, text: text, file: file))
         }
         guard let root else { return ConfigNode(.mapping([]), at: SourceLocation(file: file, line: 1, column: 1)) }
         return try convert(root, file: file)
@@ -54,16 +54,36 @@ public enum ConfigLoader {
         }
     }
 
-    private static func syntaxIssue(_ error: YamlError, file: String) -> ConfigIssue {
+    private static func syntaxIssue(_ error: YamlError, text: String, file: String) -> ConfigIssue {
         switch error {
         case let .scanner(_, problem, mark, _), let .parser(_, problem, mark, _), let .composer(_, problem, mark, _):
             return ConfigIssue(.syntax, "YAML syntax error: \(problem)", at: location(mark, file: file))
         case let .duplicatedKeysInMapping(duplicates, context):
-            return ConfigIssue(.syntax, "duplicate key \(duplicates.joined(separator: ", ")) in a mapping",
-                               at: location(context.mark, file: file))
+            let key = duplicates.first ?? ""
+            let place = secondOccurrence(of: key, in: text, after: context.mark, file: file) ?? location(context.mark, file: file)
+            return ConfigIssue(.syntax, "duplicate key '\(key)' in a mapping", at: place)
         default:
             return ConfigIssue(.syntax, "YAML error: \(error)", at: SourceLocation(file: file, line: 0, column: 0))
         }
+    }
+}
+
+extension ConfigLoader {
+    /// Where `key` is written a second time at the same indentation as its first appearance after `mark`.
+    fileprivate static func secondOccurrence(of key: String, in text: String, after mark: Mark?, file: String) -> SourceLocation? {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        var firstIndent: Int?
+        for (index, line) in lines.enumerated() where index + 1 >= (mark?.line ?? 1) {
+            let indent = line.prefix { $0 == " " }.count
+            let rest = line.dropFirst(indent)
+            guard rest.hasPrefix(key), rest.dropFirst(key.count).drop(while: { $0 == " " }).first == ":" else { continue }
+            if let firstIndent {
+                if indent == firstIndent { return SourceLocation(file: file, line: index + 1, column: indent + 1) }
+            } else {
+                firstIndent = indent
+            }
+        }
+        return nil
     }
 }
 
