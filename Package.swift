@@ -30,6 +30,9 @@ let package = Package(
 
         // Config system: Modalities-compatible YAML, interpolation, registry, validated object graph.
         .target(name: "Config", dependencies: [.product(name: "Yams", package: "Yams")]),
+        // Tokenizers: byte-level BPE (tokenizer.json, vocab+merges, tiktoken ranks) with identical ids.
+        .target(name: "Tokenizers"),
+
         // The built-in component table (one place lists them all) and components with no other home yet.
         .target(name: "Components", dependencies: ["Config"]),
 
@@ -47,6 +50,7 @@ let package = Package(
         .executableTarget(name: "TorchBenchmarks", dependencies: ["Torch"], path: "Benchmarks/TorchBenchmarks",
                           linkerSettings: linkShim),
         .testTarget(name: "TorchTests", dependencies: ["Torch"], linkerSettings: linkShim),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], exclude: ["Golden"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Components"], exclude: ["BrokenConfigs", "Configs"]),
     ]
 )
