@@ -10,7 +10,9 @@ struct BytePairModel: Sendable {
         self.merges = merges
     }
 
-    static func key(_ left: Int, _ right: Int) -> UInt64 { UInt64(UInt32(left)) << 32 | UInt64(UInt32(right)) }
+    static func key(_ left: Int, _ right: Int) -> UInt64 {
+        UInt64(UInt32(truncatingIfNeeded: left)) << 32 | UInt64(UInt32(truncatingIfNeeded: right))
+    }
     static func value(rank: Int, merged: Int) -> UInt64 { UInt64(UInt32(rank)) << 32 | UInt64(UInt32(merged)) }
 
     var mergeCount: Int { merges.count }
