@@ -34,6 +34,9 @@ public enum HuggingFaceTokenizerLoader {
         guard let vocab = model["vocab"] as? [String: Int] else { throw TokenizerError.malformed(path: path, reason: "model.vocab is not a mapping of strings to ids") }
         let merges = try mergePairs(model["merges"], path: path)
         let added = try addedTokens(root["added_tokens"], path: path)
+        if isSentencePieceStyle(root, model: model) {
+            return try metaspace(root, model: model, vocab: vocab, merges: merges, added: added, path: path)
+        }
         if !(root["normalizer"] is NSNull || root["normalizer"] == nil) {
             throw TokenizerError.unsupported(path: path, feature: "normalizer \(describe(root["normalizer"])) for a byte-level model")
         }
@@ -41,6 +44,86 @@ public enum HuggingFaceTokenizerLoader {
         let (prefix, suffix) = try template(root["post_processor"], vocab: vocab, added: added, path: path)
         return try byteLevel(vocab: vocab, merges: merges, added: added, pattern: pattern, addPrefixSpace: addPrefixSpace,
                              prefixIDs: prefix, suffixIDs: suffix, path: path)
+    }
+
+    /// Llama 2 / Mistral files: byte fallback, a Metaspace pre-tokenizer, or a `▁`-writing normalizer.
+    private static func isSentencePieceStyle(_ root: [String: Any], model: [String: Any]) -> Bool {
+        if model["byte_fallback"] as? Bool == true { return true }
+        if describe(root["pre_tokenizer"]) == "Metaspace" { return true }
+        let normalizer = root["normalizer"] as? [String: Any]
+        let steps = (normalizer?["normalizers"] as? [[String: Any]]) ?? normalizer.map { [$0] } ?? []
+        return steps.contains { $0["type"] as? String == "Prepend" || $0["type"] as? String == "Replace" }
+    }
+
+    private static func metaspace(_ root: [String: Any], model: [String: Any], vocab: [String: Int], merges: [(String, String)],
+                                  added: [SpecialTokens.Token], path: String) throws -> MetaspaceBPETokenizer {
+        var normalizations: [MetaspaceBPETokenizer.Normalization] = []
+        if let normalizer = root["normalizer"] as? [String: Any] {
+            let steps = (normalizer["type"] as? String == "Sequence") ? (normalizer["normalizers"] as? [[String: Any]] ?? []) : [normalizer]
+            for step in steps {
+                switch step["type"] as? String {
+                case "Prepend":
+                    normalizations.append(.prepend(step["prepend"] as? String ?? ""))
+                case "Replace":
+                    guard let pattern = (step["pattern"] as? [String: Any])?["String"] as? String else {
+                        throw TokenizerError.unsupported(path: path, feature: "Replace normalizer with a regex pattern")
+                    }
+                    normalizations.append(.replace(pattern, step["content"] as? String ?? ""))
+                default:
+                    throw TokenizerError.unsupported(path: path, feature: "normalizer \(step["type"] ?? "?")")
+                }
+            }
+        }
+        var prependScheme: MetaspaceBPETokenizer.PrependScheme?
+        var splitWords = false
+        if let preTokenizer = root["pre_tokenizer"] as? [String: Any] {
+            guard preTokenizer["type"] as? String == "Metaspace" else {
+                throw TokenizerError.unsupported(path: path, feature: "pre-tokenizer \(describe(preTokenizer)) with a SentencePiece-style model")
+            }
+            if let scheme = preTokenizer["prepend_scheme"] as? String {
+                guard let known = MetaspaceBPETokenizer.PrependScheme(rawValue: scheme) else {
+                    throw TokenizerError.unsupported(path: path, feature: "Metaspace prepend_scheme \(scheme)")
+                }
+                prependScheme = known
+            } else {
+                prependScheme = (preTokenizer["add_prefix_space"] as? Bool ?? true) ? .always : .never
+            }
+            splitWords = preTokenizer["split"] as? Bool ?? true
+        }
+        let size = Swift.max((vocab.values.max() ?? -1) + 1, (added.map(\.id).max() ?? -1) + 1)
+        var strings = [String](repeating: "", count: size)
+        var byteValues: [Int: UInt8] = [:]
+        var byteIDs: [Int] = []
+        for (token, id) in vocab {
+            strings[id] = token
+            if token.count == 6, token.hasPrefix("<0x"), token.hasSuffix(">"), let value = UInt8(token.dropFirst(3).dropLast(), radix: 16) {
+                byteValues[id] = value
+            }
+        }
+        if model["byte_fallback"] as? Bool == true {
+            byteIDs = [Int](repeating: -1, count: 256)
+            for (id, value) in byteValues { byteIDs[Int(value)] = id }
+            if let missing = byteIDs.firstIndex(of: -1) {
+                throw TokenizerError.malformed(path: path, reason: "byte_fallback is on but byte \(missing) has no <0x..> token")
+            }
+        }
+        var table: [UInt64: UInt64] = [:]
+        for (rank, (left, right)) in merges.enumerated() {
+            guard let leftID = vocab[left], let rightID = vocab[right], let merged = vocab[left + right] else {
+                throw TokenizerError.malformed(path: path, reason: "merge \(rank) '\(left) \(right)' uses a token missing from the vocabulary")
+            }
+            let key = BytePairModel.key(leftID, rightID)
+            if table[key] == nil { table[key] = BytePairModel.value(rank: rank, merged: merged) }
+        }
+        let (prefix, suffix) = try template(root["post_processor"], vocab: vocab, added: added, path: path)
+        let decoders = ((root["decoder"] as? [String: Any])?["decoders"] as? [[String: Any]]) ?? []
+        let strip = decoders.first { $0["type"] as? String == "Strip" }?["start"] as? Int
+            ?? (describe(root["decoder"]) == "Metaspace" && prependScheme != .never ? 1 : 0)
+        let unknown = (model["unk_token"] as? String).flatMap { vocab[$0] }
+        return MetaspaceBPETokenizer(model: BytePairModel(merges: table), vocabulary: vocab, tokenStrings: strings,
+                                     byteIDs: byteIDs, byteValues: byteValues, unknownID: unknown, specials: SpecialTokens(added),
+                                     normalizations: normalizations, prependScheme: prependScheme, splitWords: splitWords,
+                                     prefixIDs: prefix, suffixIDs: suffix, stripLeadingSpaces: strip)
     }
 
     private static func mergePairs(_ value: Any?, path: String) throws -> [(String, String)] {
