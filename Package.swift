@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "Tokenizers"),
 
         // The built-in component table (one place lists them all) and components with no other home yet.
-        .target(name: "Components", dependencies: ["Config"]),
+        .target(name: "Components", dependencies: ["Config", "Tokenizers"]),
 
         // The `modalities` command.
         .executableTarget(
@@ -51,6 +51,7 @@ let package = Package(
                           linkerSettings: linkShim),
         .testTarget(name: "TorchTests", dependencies: ["Torch"], linkerSettings: linkShim),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], exclude: ["Golden"]),
+        .testTarget(name: "ComponentsTests", dependencies: ["Components", "Config", "Tokenizers"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Components"], exclude: ["BrokenConfigs", "Configs"]),
     ]
 )

@@ -8,6 +8,7 @@ extension ComponentRegistry {
     public static func builtIn() -> ComponentRegistry {
         let registry = ComponentRegistry()
         registry.registerNumberConversions()
+        registry.registerTokenizers()
         for (componentKey, variantKey, feature) in plannedComponents {
             registry.registerPlanned(componentKey, variantKey, feature: feature)
         }
@@ -72,6 +73,5 @@ let plannedComponents: [(String, String, String)] = {
         ("steppable_component", "forward_pass", profiling),
         ("steppable_profiler", "combined", profiling), ("steppable_profiler", "kernel_tracing", profiling),
         ("steppable_profiler", "memory_tracing", profiling), ("steppable_profiler", "no_profiler", profiling),
-        ("tokenizer", "pretrained_hf_tokenizer", "tokenizers"), ("tokenizer", "pretrained_sp_tokenizer", "tokenizers"),
     ]
 }()

@@ -7,7 +7,7 @@ public struct ByteLevelBPETokenizer: Tokenizer {
     let tokenBytes: [[UInt8]]
     let pattern: SplitPattern?
     let addPrefixSpace: Bool
-    let specials: SpecialTokens
+    var specials: SpecialTokens
     /// Ids added around every encoded text (a BOS from a template post-processor).
     let prefixIDs: [Int]
     let suffixIDs: [Int]

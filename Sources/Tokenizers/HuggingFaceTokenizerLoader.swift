@@ -5,7 +5,33 @@ import Foundation
 public enum HuggingFaceTokenizerLoader {
     /// Loads from a folder holding `tokenizer.json` (preferred) or `vocab.json` + `merges.txt`, or from the
     /// path of a `tokenizer.json` itself.
-    public static func load(_ path: String) throws -> any Tokenizer {
+    ///
+    /// - Parameter specialTokens: vocabulary tokens to treat as special as well (matched whole in text), as
+    ///   Modalities' `special_tokens` does; a token missing from the vocabulary is an error, since adding one
+    ///   would need a larger embedding.
+    public static func load(_ path: String, specialTokens: [String] = []) throws -> any Tokenizer {
+        let tokenizer = try load(path)
+        guard !specialTokens.isEmpty else { return tokenizer }
+        var extra: [SpecialTokens.Token] = []
+        for token in specialTokens {
+            guard let id = tokenizer.tokenID(token) else {
+                throw TokenizerError.unsupported(path: path, feature: "special token '\(token)' is not in the vocabulary; only known tokens can be added")
+            }
+            extra.append(SpecialTokens.Token(content: Array(token.utf8), id: id))
+        }
+        switch tokenizer {
+        case var byteLevel as ByteLevelBPETokenizer:
+            byteLevel.specials = byteLevel.specials.adding(extra)
+            return byteLevel
+        case var metaspace as MetaspaceBPETokenizer:
+            metaspace.specials = metaspace.specials.adding(extra)
+            return metaspace
+        default:
+            return tokenizer
+        }
+    }
+
+    private static func load(_ path: String) throws -> any Tokenizer {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
             throw TokenizerError.unreadable(path: path, reason: "no such file or folder")

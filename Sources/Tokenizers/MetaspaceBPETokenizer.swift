@@ -20,7 +20,7 @@ public struct MetaspaceBPETokenizer: Tokenizer {
     let byteIDs: [Int]
     let byteValues: [Int: UInt8]
     let unknownID: Int?
-    let specials: SpecialTokens
+    var specials: SpecialTokens
     let normalizations: [Normalization]
     /// The Metaspace pre-tokenizer, when there is one.
     let prependScheme: PrependScheme?

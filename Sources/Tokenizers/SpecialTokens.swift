@@ -9,12 +9,15 @@ struct SpecialTokens: Sendable {
         var absorbsRightSpace = false
     }
 
+    /// Every token, as given.
+    let tokens: [Token]
     /// Tokens by their first byte, longest first.
     private let byFirstByte: [UInt8: [Token]]
     let ids: [String: Int]
     let contents: [Int: [UInt8]]
 
     init(_ tokens: [Token]) {
+        self.tokens = tokens
         var table: [UInt8: [Token]] = [:]
         for token in tokens where !token.content.isEmpty { table[token.content[0], default: []].append(token) }
         byFirstByte = table.mapValues { $0.sorted { $0.content.count > $1.content.count } }
@@ -23,6 +26,11 @@ struct SpecialTokens: Sendable {
     }
 
     var isEmpty: Bool { byFirstByte.isEmpty }
+
+    /// These tokens plus `more` (those already present are kept once).
+    func adding(_ more: [Token]) -> SpecialTokens {
+        SpecialTokens(tokens + more.filter { token in !tokens.contains { $0.content == token.content } })
+    }
 
     /// A piece of input: plain text to tokenize, or a special token's id.
     enum Segment {

@@ -1,0 +1,91 @@
+import Components
+import Config
+import Foundation
+import Testing
+import Tokenizers
+
+/// The tokenizer components, built from configs written as Modalities users write them.
+@Suite struct TokenizerComponentTests {
+    static let data: String = {
+        if let folder = ProcessInfo.processInfo.environment["MODALITIES_TEST_DATA"], !folder.isEmpty { return folder }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data").path
+    }()
+
+    func build(_ yaml: String) throws -> any Tokenizer {
+        let environment = ResolverEnvironment(configFilePath: "tokenizer.yaml", variables: ["DATA": Self.data])
+        let root = try ConfigInterpolator(environment: environment).resolve(ConfigLoader.parse(yaml, file: "tokenizer.yaml"))
+        return try ObjectGraph(root: root, registry: .builtIn()).build("tokenizer", as: (any Tokenizer).self)
+    }
+
+    @Test func huggingFaceFolderWithTruncationAndPadding() throws {
+        let tokenizer = try build("""
+            tokenizer:
+              component_key: tokenizer
+              variant_key: pretrained_hf_tokenizer
+              config:
+                pretrained_model_name_or_path: ${env:DATA}/modalities/tokenizer/hf_gpt2
+                max_length: 4
+                truncation: true
+                padding: max_length
+                special_tokens:
+                  pad_token: <|endoftext|>
+            """)
+        #expect(tokenizer.encode("Hello world! The quick") == [15496, 995, 0, 383])
+        #expect(tokenizer.encode("Hello") == [15496, 50256, 50256, 50256])
+        #expect(tokenizer.tokenID("<|endoftext|>") == 50256)
+    }
+
+    @Test func sentencePieceAndTiktokenVariants() throws {
+        let sentencePiece = try build("""
+            tokenizer:
+              component_key: tokenizer
+              variant_key: pretrained_sp_tokenizer
+              config:
+                tokenizer_model_file: ${env:DATA}/llama/tokenizer.model
+            """)
+        #expect(sentencePiece.encode("Hello world").prefix(2) == [15043, 3186])
+        let tiktoken = try build("""
+            tokenizer:
+              component_key: tokenizer
+              variant_key: tiktoken
+              config:
+                ranks_file: ${env:DATA}/llama3/tokenizer.model
+                pattern: llama3
+                special_tokens: {"<|begin_of_text|>": 128000}
+            """)
+        #expect(tiktoken.encode("<|begin_of_text|>Hello world") == [128000, 9906, 1917])
+    }
+
+    @Test func problemsNameTheFileOrKey() throws {
+        let missingFile = #expect(throws: ComponentBuildError.self) {
+            try build("""
+                tokenizer:
+                  component_key: tokenizer
+                  variant_key: pretrained_sp_tokenizer
+                  config: {tokenizer_model_file: /nonexistent/tokenizer.model}
+                """)
+        }
+        #expect(missingFile?.description.contains("/nonexistent/tokenizer.model") == true)
+        let unknownToken = #expect(throws: ComponentBuildError.self) {
+            try build("""
+                tokenizer:
+                  component_key: tokenizer
+                  variant_key: pretrained_hf_tokenizer
+                  config:
+                    pretrained_model_name_or_path: ${env:DATA}/gpt2
+                    special_tokens: {pad_token: "[PAD]"}
+                """)
+        }
+        #expect(unknownToken?.description.contains("'[PAD]' is not in the vocabulary") == true)
+        let badPadding = #expect(throws: ConfigError.self) {
+            try build("""
+                tokenizer:
+                  component_key: tokenizer
+                  variant_key: pretrained_hf_tokenizer
+                  config: {pretrained_model_name_or_path: x, padding: sideways}
+                """)
+        }
+        #expect(badPadding?.issues.first?.message.contains("padding must be") == true)
+    }
+}
