@@ -37,10 +37,16 @@ docs: shim
 	$(SWIFT) build --product modalities
 	.build/debug/modalities config components --markdown > docs/components.md
 
-## Engine overhead benchmarks; results go to BENCHMARKS.md by hand, with machine and date.
+BENCH_VENV ?= $(HOME)/.cache/modalities/bench-venv
+
+## Benchmarks: engine overhead, then tokenizer throughput next to the reference libraries (installed into a
+## venv on first use). Results go to BENCHMARKS.md by hand, with machine and date.
 bench: shim
-	$(SWIFT) build -c release --product TorchBenchmarks
+	$(SWIFT) build -c release --product TorchBenchmarks --product TokenizerBenchmarks
 	.build/release/TorchBenchmarks
+	.build/release/TokenizerBenchmarks
+	@test -x $(BENCH_VENV)/bin/python || (python3 -m venv $(BENCH_VENV) && $(BENCH_VENV)/bin/pip install -q tokenizers tiktoken sentencepiece)
+	$(BENCH_VENV)/bin/python scripts/bench-reference-tokenizers.py $(MODALITIES_TEST_DATA)
 
 clean:
 	rm -rf .build

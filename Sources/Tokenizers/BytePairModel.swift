@@ -23,7 +23,7 @@ struct BytePairModel: Sendable {
         if symbols.count <= 64 {
             mergeQuadratic(&symbols)
         } else {
-            mergeLinked(&symbols)
+            mergeHeap(&symbols)
         }
     }
 
@@ -46,46 +46,94 @@ struct BytePairModel: Sendable {
         }
     }
 
-    /// Long runs (no spaces for thousands of characters): a linked list with cached pair ranks.
-    private func mergeLinked(_ symbols: inout [Int]) {
+    /// Long sequences (SentencePiece-style words span a whole paragraph): a heap of candidate pairs over a linked
+    /// list, O(n log n). Stale candidates are skipped when popped.
+    private func mergeHeap(_ symbols: inout [Int]) {
         let count = symbols.count
         var next = Array(1...count)
         var previous = Array(-1..<(count - 1))
         var alive = [Bool](repeating: true, count: count)
-        var ranks = [UInt64](repeating: .max, count: count)
-        func rankAt(_ index: Int) -> UInt64 {
-            let right = next[index]
-            guard right < count else { return .max }
-            return merges[BytePairModel.key(symbols[index], symbols[right])] ?? .max
+        var heap = CandidateHeap()
+        func consider(_ left: Int) {
+            guard left >= 0 else { return }
+            let right = next[left]
+            guard right < count, let found = merges[BytePairModel.key(symbols[left], symbols[right])] else { return }
+            heap.push(Candidate(rank: UInt32(found >> 32), left: Int32(left), right: Int32(right),
+                                leftID: Int32(truncatingIfNeeded: symbols[left]), rightID: Int32(truncatingIfNeeded: symbols[right]),
+                                merged: Int32(truncatingIfNeeded: found)))
         }
-        for index in 0..<count { ranks[index] = rankAt(index) }
-        while true {
-            var best = UInt64.max
-            var bestIndex = -1
-            var index = 0
-            while index < count {
-                let candidate = ranks[index]
-                if candidate != .max && (bestIndex < 0 || candidate >> 32 < best >> 32) {
-                    best = candidate
-                    bestIndex = index
-                }
-                index = next[index]
-            }
-            guard bestIndex >= 0 else { break }
-            let right = next[bestIndex]
-            symbols[bestIndex] = Int(UInt32(truncatingIfNeeded: best))
+        for index in 0..<(count - 1) { consider(index) }
+        while let candidate = heap.pop() {
+            let left = Int(candidate.left)
+            let right = Int(candidate.right)
+            guard alive[left], alive[right], next[left] == right,
+                  Int32(truncatingIfNeeded: symbols[left]) == candidate.leftID,
+                  Int32(truncatingIfNeeded: symbols[right]) == candidate.rightID else { continue }
+            symbols[left] = Int(candidate.merged)
             alive[right] = false
-            next[bestIndex] = next[right]
-            if next[right] < count { previous[next[right]] = bestIndex }
-            ranks[bestIndex] = rankAt(bestIndex)
-            if previous[bestIndex] >= 0 { ranks[previous[bestIndex]] = rankAt(previous[bestIndex]) }
+            next[left] = next[right]
+            if next[right] < count { previous[next[right]] = left }
+            consider(previous[left])
+            consider(left)
         }
         var result: [Int] = []
+        result.reserveCapacity(count)
         var index = 0
         while index < count {
-            if alive[index] { result.append(symbols[index]) }
+            result.append(symbols[index])
             index = next[index]
         }
         symbols = result
+    }
+}
+
+/// A possible merge of the symbols at `left` and `right`, valid while both still hold the recorded ids.
+struct Candidate {
+    var rank: UInt32
+    var left: Int32
+    var right: Int32
+    var leftID: Int32
+    var rightID: Int32
+    var merged: Int32
+
+    /// Best rank first, leftmost first among equals.
+    func precedes(_ other: Candidate) -> Bool {
+        rank != other.rank ? rank < other.rank : left < other.left
+    }
+}
+
+/// A binary min-heap of merge candidates.
+struct CandidateHeap {
+    private var items: [Candidate] = []
+
+    mutating func push(_ candidate: Candidate) {
+        items.append(candidate)
+        var child = items.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard items[child].precedes(items[parent]) else { break }
+            items.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func pop() -> Candidate? {
+        guard let first = items.first else { return nil }
+        let last = items.removeLast()
+        if !items.isEmpty {
+            items[0] = last
+            var parent = 0
+            while true {
+                let left = 2 * parent + 1
+                let right = left + 1
+                var best = parent
+                if left < items.count && items[left].precedes(items[best]) { best = left }
+                if right < items.count && items[right].precedes(items[best]) { best = right }
+                guard best != parent else { break }
+                items.swapAt(parent, best)
+                parent = best
+            }
+        }
+        return first
     }
 }

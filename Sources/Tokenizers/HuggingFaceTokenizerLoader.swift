@@ -146,7 +146,9 @@ public enum HuggingFaceTokenizerLoader {
         let strip = decoders.first { $0["type"] as? String == "Strip" }?["start"] as? Int
             ?? (describe(root["decoder"]) == "Metaspace" && prependScheme != .never ? 1 : 0)
         let unknown = (model["unk_token"] as? String).flatMap { vocab[$0] }
-        return MetaspaceBPETokenizer(model: BytePairModel(merges: table), vocabulary: vocab, tokenStrings: strings,
+        var characterIDs: [UInt32: Int] = [:]
+        for (token, id) in vocab where token.unicodeScalars.count == 1 { characterIDs[token.unicodeScalars.first!.value] = id }
+        return MetaspaceBPETokenizer(model: BytePairModel(merges: table), vocabulary: vocab, characterIDs: characterIDs, tokenStrings: strings,
                                      byteIDs: byteIDs, byteValues: byteValues, unknownID: unknown, specials: SpecialTokens(added),
                                      normalizations: normalizations, prependScheme: prependScheme, splitWords: splitWords,
                                      prefixIDs: prefix, suffixIDs: suffix, stripLeadingSpaces: strip)

@@ -16,6 +16,8 @@ public struct MetaspaceBPETokenizer: Tokenizer {
 
     let model: BytePairModel
     let vocabulary: [String: Int]
+    /// Ids of single-character tokens by scalar value (words are split into Unicode scalars, as Rust's `chars()`).
+    let characterIDs: [UInt32: Int]
     let tokenStrings: [String]
     let byteIDs: [Int]
     let byteValues: [Int: UInt8]
@@ -58,43 +60,40 @@ public struct MetaspaceBPETokenizer: Tokenizer {
             case .replace(let pattern, let content): text = text.replacingAll(pattern, with: content)
             }
         }
+        var scalars = Array(text.unicodeScalars)
         if let scheme = prependScheme {
-            text = text.replacingAll(" ", with: Self.replacement)
+            for index in scalars.indices where scalars[index] == " " { scalars[index] = Self.replacementScalar }
             let prepend = scheme == .always || (scheme == .first && isFirst)
-            if prepend && !text.hasPrefix(Self.replacement) { text = Self.replacement + text }
+            if prepend && scalars.first != Self.replacementScalar { scalars.insert(Self.replacementScalar, at: 0) }
         }
-        for word in splitWords ? words(text) : [text[...]] {
+        var start = 0
+        while start < scalars.count {
+            var end = start + 1
+            if splitWords {
+                while end < scalars.count && scalars[end] != Self.replacementScalar { end += 1 }
+            } else {
+                end = scalars.count
+            }
             var symbols: [Int] = []
-            for character in word {
-                let piece = String(character)
-                if let id = vocabulary[piece] {
+            symbols.reserveCapacity(end - start)
+            for scalar in scalars[start..<end] {
+                if let id = characterIDs[scalar.value] {
                     symbols.append(id)
                 } else if !byteIDs.isEmpty {
-                    symbols.append(contentsOf: piece.utf8.map { byteIDs[Int($0)] })
+                    var bytes: [UInt8] = []
+                    appendUTF8(scalar, to: &bytes)
+                    symbols.append(contentsOf: bytes.map { byteIDs[Int($0)] })
                 } else if let unknownID {
                     symbols.append(unknownID)
                 }
             }
             model.merge(&symbols)
             ids.append(contentsOf: symbols)
+            start = end
         }
     }
 
-    /// Metaspace's split: every `▁` starts a new word.
-    private func words(_ text: String) -> [Substring] {
-        var words: [Substring] = []
-        var start = text.startIndex
-        var index = text.startIndex
-        while index < text.endIndex {
-            if text[index] == "\u{2581}" && index != start {
-                words.append(text[start..<index])
-                start = index
-            }
-            index = text.index(after: index)
-        }
-        if start < text.endIndex { words.append(text[start...]) }
-        return words
-    }
+    static let replacementScalar: Unicode.Scalar = "\u{2581}"
 
     public func decode(_ ids: [Int]) -> String {
         var bytes: [UInt8] = []

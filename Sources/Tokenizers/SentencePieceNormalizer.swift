@@ -33,15 +33,20 @@ struct SentencePieceNormalizer: Sendable {
         replacements = Array(map[(4 + trieSize)...])
     }
 
+    /// Whether only whitespace escaping and the dummy prefix apply (Llama 2, Mistral), which needs no lookups.
+    private var isIdentity: Bool { trieUnits.isEmpty && userDefined.isEmpty && !removeExtraWhitespaces }
+
     /// The normalized UTF-8 bytes of `text`.
     func normalize(_ text: String) -> [UInt8] {
-        var input = Array(text.utf8)[...]
+        if isIdentity { return escapeOnly(text) }
+        let bytes = Array(text.utf8)
+        var input = bytes[...]
         var output: [UInt8] = []
         output.reserveCapacity(input.count + 8)
         guard !input.isEmpty else { return output }
         if removeExtraWhitespaces {
             while !input.isEmpty {
-                let (piece, consumed) = normalizePrefix(input)
+                let (piece, consumed) = normalizePrefix(bytes, at: input.startIndex)
                 guard piece.elementsEqual([32]) else { break }
                 input = input.dropFirst(consumed)
             }
@@ -50,7 +55,7 @@ struct SentencePieceNormalizer: Sendable {
         if addDummyPrefix { output.append(contentsOf: escapeWhitespaces ? Self.spaceSymbol : [32]) }
         var previousWasSpace = removeExtraWhitespaces
         while !input.isEmpty {
-            let (normalized, consumed) = normalizePrefix(input)
+            let (normalized, consumed) = normalizePrefix(bytes, at: input.startIndex)
             var piece = normalized[...]
             while previousWasSpace && piece.first == 32 { piece = piece.dropFirst() }
             if !piece.isEmpty {
@@ -71,28 +76,41 @@ struct SentencePieceNormalizer: Sendable {
         return output
     }
 
-    /// The replacement for the longest rule matching at the start of `input`, and how many bytes it consumes.
-    private func normalizePrefix(_ input: ArraySlice<UInt8>) -> ([UInt8], Int) {
-        let bytes = Array(input.prefix(64))
-        if let match = userDefined.longestPrefix(of: bytes, from: 0) {
-            return (Array(input.prefix(match.length)), match.length)
+    /// Spaces to `▁` and the dummy prefix, nothing else.
+    private func escapeOnly(_ text: String) -> [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(text.utf8.count + 16)
+        guard !text.isEmpty else { return output }
+        let space: [UInt8] = escapeWhitespaces ? Self.spaceSymbol : [32]
+        if addDummyPrefix { output.append(contentsOf: space) }
+        for byte in text.utf8 {
+            if byte == 32 { output.append(contentsOf: space) } else { output.append(byte) }
         }
-        if let (length, offset) = longestRule(bytes) {
+        return output
+    }
+
+    /// The replacement for the longest rule matching at `start`, and how many bytes it consumes.
+    private func normalizePrefix(_ bytes: [UInt8], at start: Int) -> (ArraySlice<UInt8>, Int) {
+        if let match = userDefined.longestPrefix(of: bytes, from: start) {
+            return (bytes[start..<(start + match.length)], match.length)
+        }
+        if let (length, offset) = longestRule(bytes, from: start) {
             var end = offset
             while end < replacements.count && replacements[end] != 0 { end += 1 }
-            return (Array(replacements[offset..<end]), length)
+            return (replacements[offset..<end], length)
         }
-        let length = utf8Length(input.first!)
-        return (Array(input.prefix(length)), Swift.min(length, input.count))
+        let length = Swift.min(utf8Length(bytes[start]), bytes.count - start)
+        return (bytes[start..<(start + length)], length)
     }
 
     /// darts-clone's commonPrefixSearch, keeping the longest hit.
-    private func longestRule(_ key: [UInt8]) -> (length: Int, value: Int)? {
+    private func longestRule(_ key: [UInt8], from start: Int) -> (length: Int, value: Int)? {
         guard !trieUnits.isEmpty else { return nil }
         func offset(_ unit: UInt32) -> Int { Int((unit >> 10) << ((unit & (1 << 9)) >> 6)) }
         var position = offset(trieUnits[0])
         var best: (Int, Int)?
-        for (index, byte) in key.enumerated() {
+        for index in 0..<(key.count - start) {
+            let byte = key[start + index]
             position ^= Int(byte)
             guard position < trieUnits.count else { break }
             let unit = trieUnits[position]

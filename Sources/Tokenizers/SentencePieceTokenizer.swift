@@ -9,6 +9,8 @@ public struct SentencePieceTokenizer: Tokenizer {
     let vocabularyTrie: ByteTrie
     let userDefinedTrie: ByteTrie
     let merges: BytePairModel
+    /// Ids of single-character pieces by scalar value (what BPE starts from).
+    let characterIDs: [UInt32: Int]
     let byteIDs: [Int]
     let minimumScore: Float
     let maximumScore: Float
@@ -46,6 +48,12 @@ public struct SentencePieceTokenizer: Tokenizer {
             throw TokenizerError.malformed(path: path, reason: "byte_fallback is on but byte \(missing) has no <0x..> piece")
         }
         pieceIDs = ids
+        var characters: [UInt32: Int] = [:]
+        for (id, piece) in model.pieces.enumerated() where piece.type == .normal || piece.type == .userDefined || piece.type == .unused {
+            let scalars = piece.text.unicodeScalars
+            if scalars.count == 1, characters[scalars.first!.value] == nil { characters[scalars.first!.value] = id }
+        }
+        characterIDs = characters
         vocabularyTrie = vocabulary
         userDefinedTrie = userDefined
         byteIDs = bytes
@@ -61,10 +69,13 @@ public struct SentencePieceTokenizer: Tokenizer {
         let rankOfScore = Dictionary(uniqueKeysWithValues: scores.enumerated().map { ($1, $0) })
         var table: [UInt64: UInt64] = [:]
         for (id, piece) in pieces.enumerated() where piece.type == .normal || piece.type == .userDefined || piece.type == .unused {
-            let characters = Array(piece.text)
-            guard characters.count > 1 else { continue }
-            for split in 1..<characters.count {
-                guard let left = ids[String(characters[..<split])], let right = ids[String(characters[split...])] else { continue }
+            // Pieces split at Unicode scalars, as the library splits text into UTF-8 characters.
+            let scalars = Array(piece.text.unicodeScalars)
+            guard scalars.count > 1 else { continue }
+            for split in 1..<scalars.count {
+                let prefix = String(String.UnicodeScalarView(scalars[..<split]))
+                let suffix = String(String.UnicodeScalarView(scalars[split...]))
+                guard let left = ids[prefix], let right = ids[suffix] else { continue }
                 table[BytePairModel.key(left, right)] = BytePairModel.value(rank: rankOfScore[piece.score]!, merged: id)
             }
         }
@@ -103,7 +114,7 @@ public struct SentencePieceTokenizer: Tokenizer {
             }
             let length = Swift.min(utf8Length(bytes[index]), bytes.count - index)
             let character = bytes[index..<(index + length)]
-            if let id = pieceIDs[String(decoding: character, as: UTF8.self)], isEncodable(id) {
+            if let id = characterIDs[scalarValue(character)] {
                 symbols.append(id)
             } else {
                 unknown.append(character)
@@ -121,11 +132,12 @@ public struct SentencePieceTokenizer: Tokenizer {
         }
     }
 
-    private func isEncodable(_ id: Int) -> Bool {
-        switch model.pieces[id].type {
-        case .normal, .userDefined, .unused: return true
-        default: return false
-        }
+    /// The scalar value of one UTF-8 sequence.
+    private func scalarValue(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+        var iterator = bytes.makeIterator()
+        var decoder = UTF8()
+        if case .scalarValue(let scalar) = decoder.decode(&iterator) { return scalar.value }
+        return UInt32.max
     }
 
     /// Viterbi over the lattice of vocabulary pieces, scores summed in Float as the library does.
