@@ -39,7 +39,7 @@ let package = Package(
         // The `modalities` command.
         .executableTarget(
             name: "ModalitiesCLI",
-            dependencies: ["Torch", "Config", "Components", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Torch", "Config", "Components", "Tokenizers", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             linkerSettings: linkShim
         ),
 
