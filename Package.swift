@@ -33,6 +33,9 @@ let package = Package(
         // Tokenizers: byte-level BPE (tokenizer.json, vocab+merges, tiktoken ranks) with identical ids.
         .target(name: "Tokenizers"),
 
+        // Data formats: Modalities' .idx/.pbin files (restricted pickle), JSONL indexing and packing.
+        .target(name: "DataFormats", dependencies: ["Tokenizers"]),
+
         // The built-in component table (one place lists them all) and components with no other home yet.
         .target(name: "Components", dependencies: ["Config", "Tokenizers"]),
 
@@ -52,6 +55,7 @@ let package = Package(
         .executableTarget(name: "TokenizerBenchmarks", dependencies: ["Tokenizers"], path: "Benchmarks/TokenizerBenchmarks"),
         .testTarget(name: "TorchTests", dependencies: ["Torch"], linkerSettings: linkShim),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], exclude: ["Golden"]),
+        .testTarget(name: "DataFormatsTests", dependencies: ["DataFormats", "Tokenizers"]),
         .testTarget(name: "ComponentsTests", dependencies: ["Components", "Config", "Tokenizers"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Components"], exclude: ["BrokenConfigs", "Configs"]),
     ]

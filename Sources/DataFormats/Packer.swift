@@ -1,0 +1,93 @@
+import Foundation
+import Tokenizers
+
+/// Tokenizes a JSONL file and packs it into a `.pbin` (Modalities' `pack_encoded_data`), in parallel with the
+/// output in input order and memory bounded by the batch size whatever the file size.
+///
+/// Each document is followed by the end-of-document token unless it already ends with it. Empty and faulty
+/// documents are counted and reported by line and never affect the documents after them.
+public struct Packer {
+    public var tokenizer: any Tokenizer
+    public var endOfDocumentID: Int
+    public var jsonPath: JSONPath
+    public var workers: Int
+    /// Documents tokenized per parallel batch.
+    public var batchSize: Int
+
+    public init(tokenizer: any Tokenizer, endOfDocumentID: Int, jsonPath: JSONPath, workers: Int, batchSize: Int = 1024) {
+        self.tokenizer = tokenizer
+        self.endOfDocumentID = endOfDocumentID
+        self.jsonPath = jsonPath
+        self.workers = workers
+        self.batchSize = batchSize
+    }
+
+    /// What packing did.
+    public struct Report: Sendable {
+        public var documents = 0
+        public var tokens = 0
+        public var emptyLines: [Int] = []
+        public var faultyLines: [(line: Int, reason: String)] = []
+        public var bytesRead = 0
+    }
+
+    /// Packs `source` (its lines, or the entries of `index` when given) into `destination`.
+    ///
+    /// - Parameter progress: called after each batch with the report so far.
+    public func pack(source: String, index: [(Int, Int)]? = nil, destination: String,
+                     progress: (Report) -> Void = { _ in }) throws -> Report {
+        guard let data = try? Data(contentsOf: URL(fileURLWithPath: source), options: .alwaysMapped) else {
+            throw DataFormatError.unreadable(path: source, reason: "no such file or not readable")
+        }
+        var lines: [(number: Int, offset: Int, length: Int)] = []
+        if let index {
+            for (number, (offset, length)) in index.enumerated() {
+                guard offset >= 0, length >= 0, offset + length <= data.count else {
+                    throw DataFormatError.malformed(path: source, reason: "index entry \(number) (\(offset), \(length)) lies outside the file (\(data.count) bytes); is the index for another file?")
+                }
+                lines.append((number + 1, offset, length))
+            }
+        } else {
+            var number = 0
+            try JSONLines.forEachLine(in: data) { offset, line in
+                number += 1
+                lines.append((number, offset, line.count))
+            }
+        }
+        let tokenSize = PackedDataFile.tokenSize(forVocabularySize: tokenizer.vocabularySize)
+        let writer = try PackedDataWriter(path: destination, tokenSize: tokenSize)
+        var report = Report()
+        var start = 0
+        while start < lines.count {
+            let batch = Array(lines[start..<Swift.min(start + batchSize, lines.count)])
+            let results = encode(batch, in: data)
+            for (line, result) in zip(batch, results) {
+                report.bytesRead += line.length
+                switch result {
+                case .success(let tokens) where tokens.isEmpty:
+                    report.emptyLines.append(line.number)
+                case .success(var tokens):
+                    if tokens.last != endOfDocumentID { tokens.append(endOfDocumentID) }
+                    try writer.append(tokens)
+                    report.documents += 1
+                    report.tokens += tokens.count
+                case .failure(let problem):
+                    report.faultyLines.append((line.number, problem.description))
+                }
+            }
+            start += batch.count
+            progress(report)
+        }
+        try writer.finish()
+        return report
+    }
+
+    private func encode(_ batch: [(number: Int, offset: Int, length: Int)], in data: Data) -> [Result<[Int], JSONPath.RecordProblem>] {
+        let records = batch.map { data[(data.startIndex + $0.offset)..<(data.startIndex + $0.offset + $0.length)] }
+        let tokenizer = self.tokenizer
+        let path = jsonPath
+        return ParallelMap.map(records, threads: workers) { record in
+            path.text(in: record).map { $0.isEmpty ? [] : tokenizer.encode($0) }
+        }
+    }
+}

@@ -1,0 +1,143 @@
+@testable import DataFormats
+import Foundation
+import Testing
+import Tokenizers
+
+let modalitiesData: URL = {
+    if let folder = ProcessInfo.processInfo.environment["MODALITIES_TEST_DATA"], !folder.isEmpty {
+        return URL(fileURLWithPath: folder).appendingPathComponent("modalities")
+    }
+    return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data/modalities")
+}()
+
+func modalitiesFile(_ name: String) -> String { modalitiesData.appendingPathComponent(name).path }
+
+func temporaryFile(_ name: String) -> String {
+    FileManager.default.temporaryDirectory.appendingPathComponent("\(UUID().uuidString)-\(name)").path
+}
+
+@Suite struct PickleTests {
+    @Test func readsModalitiesIndexPickles() throws {
+        let pairs = try RawIndex.read(modalitiesFile("lorem_ipsum.idx"))
+        #expect(pairs.count == 12)
+        #expect(pairs[0] == (0, 4454) && pairs[1] == (4455, 2677))
+    }
+
+    @Test func writtenPicklesReadBack() throws {
+        let pairs = [(0, 5), (5, 300), (305, 70_000), (70_305, 5_000_000_000), (-1, 2)]
+        let decoded = try #require(try Pickle.decode(Pickle.encodePairs(pairs)).integerPairs)
+        #expect(decoded.map { [$0.0, $0.1] } == pairs.map { [$0.0, $0.1] })
+        let many = (0..<2500).map { ($0, $0 * 3) }
+        #expect(try Pickle.decode(Pickle.encodePairs(many)).integerPairs?.count == 2500)
+    }
+
+    @Test func codeExecutingOpcodesAreRefused() {
+        // cos\nsystem\n(S'echo pwned'\ntR.  — the classic os.system pickle
+        let hostile: [UInt8] = Array("cos\nsystem\n(S'echo hi'\ntR.".utf8)
+        #expect(throws: Pickle.DecodingError.disallowedOpcode(name: "GLOBAL", offset: 0)) { try Pickle.decode(hostile) }
+        let reduce: [UInt8] = [0x80, 4, 0x5D, 0x52, 0x2E]
+        #expect(throws: Pickle.DecodingError.disallowedOpcode(name: "REDUCE", offset: 3)) { try Pickle.decode(reduce) }
+        #expect(throws: Pickle.DecodingError.truncated(offset: 3)) { try Pickle.decode([0x80, 4, 0x5D]) }
+    }
+}
+
+@Suite struct RawIndexTests {
+    @Test func indexOfLoremIpsumEqualsModalities() throws {
+        let (entries, invalid) = try RawIndex.build(jsonl: modalitiesFile("lorem_ipsum.jsonl"))
+        let expected = try RawIndex.read(modalitiesFile("lorem_ipsum.idx"))
+        #expect(invalid.isEmpty)
+        #expect(entries.map { [$0.0, $0.1] } == expected.map { [$0.0, $0.1] })
+        let long = try RawIndex.build(jsonl: modalitiesFile("lorem_ipsum_long.jsonl")).entries
+        #expect(long.map { [$0.0, $0.1] } == (try RawIndex.read(modalitiesFile("lorem_ipsum_long.idx"))).map { [$0.0, $0.1] })
+    }
+
+    @Test func invalidLinesAreReportedByNumber() throws {
+        let path = temporaryFile("mixed.jsonl")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var bytes = Array("{\"text\": \"a\"}\nnot json\n{\"text\": \"b\"}\n".utf8)
+        bytes += [0xFF, 0xFE, 0x0A]
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let (entries, invalid) = try RawIndex.build(jsonl: path)
+        #expect(entries.count == 2)
+        #expect(invalid == [RawIndex.InvalidLine(line: 2, reason: "not a JSON object"), RawIndex.InvalidLine(line: 4, reason: "invalid UTF-8")])
+    }
+}
+
+@Suite struct PackedDataTests {
+    static let gpt2 = Result { try HuggingFaceTokenizerLoader.load(modalitiesFile("tokenizer/hf_gpt2")) }
+
+    @Test func readsModalitiesPackedFiles() throws {
+        let long = try PackedDataFile(path: modalitiesFile("lorem_ipsum_long.pbin"))
+        #expect(long.tokenSize == 2)
+        #expect(long.tokenCount == 332_875)
+        #expect(long.documents.count == 500)
+        let short = try PackedDataFile(path: modalitiesFile("lorem_ipsum.pbin"))
+        #expect(short.tokenCount == 7_989)
+        #expect(short.documents.count == 12)
+    }
+
+    @Test func packingLoremIpsumReproducesModalitiesTokens() throws {
+        let reference = try PackedDataFile(path: modalitiesFile("lorem_ipsum.pbin"))
+        let tokenizer = try Self.gpt2.get()
+        let output = temporaryFile("lorem_ipsum.pbin")
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let packer = Packer(tokenizer: tokenizer, endOfDocumentID: 50256, jsonPath: JSONPath(".text")!, workers: 2, batchSize: 5)
+        let report = try packer.pack(source: modalitiesFile("lorem_ipsum.jsonl"), destination: output)
+        #expect(report.documents == 12 && report.tokens == 7_989)
+        let packed = try PackedDataFile(path: output)
+        #expect(packed.tokens(in: 0..<packed.tokenCount) == reference.tokens(in: 0..<reference.tokenCount))
+        #expect(packed.documents.map { [$0.offset, $0.length] } == reference.documents.map { [$0.offset, $0.length] })
+    }
+
+    @Test func emptyAndFaultyDocumentsAreCountedAndNothingElseIsLost() throws {
+        let source = temporaryFile("faulty.jsonl")
+        let output = temporaryFile("faulty.pbin")
+        defer {
+            try? FileManager.default.removeItem(atPath: source)
+            try? FileManager.default.removeItem(atPath: output)
+        }
+        try Data("{\"text\": \"one\"}\n{\"text\": \"\"}\n{\"body\": \"x\"}\nbroken\n{\"text\": \"two<|endoftext|>\"}\n".utf8)
+            .write(to: URL(fileURLWithPath: source))
+        let packer = Packer(tokenizer: try Self.gpt2.get(), endOfDocumentID: 50256, jsonPath: JSONPath(".text")!, workers: 2)
+        let report = try packer.pack(source: source, destination: output)
+        #expect(report.documents == 2)
+        #expect(report.emptyLines == [2])
+        #expect(report.faultyLines.map(\.line) == [3, 4])
+        let packed = try PackedDataFile(path: output)
+        #expect(packed.document(0) == [505, 50256])
+        #expect(packed.document(1) == [11545, 50256])  // already ends with EOD: not doubled
+    }
+
+    @Test func hostilePackedFilesAreRefused() throws {
+        let original = try Data(contentsOf: URL(fileURLWithPath: modalitiesFile("lorem_ipsum.pbin")))
+        func refusal(_ bytes: Data) -> String? {
+            let path = temporaryFile("hostile.pbin")
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            try? bytes.write(to: URL(fileURLWithPath: path))
+            do {
+                _ = try PackedDataFile(path: path)
+                return nil
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(refusal(original.prefix(8))?.contains("fewer than the 12-byte header") == true)
+        #expect(refusal(original.prefix(2000))?.contains("runs past the end") == true)
+        var tokenSizeThree = original
+        tokenSizeThree[8] = 3
+        #expect(refusal(tokenSizeThree)?.contains("token size 3") == true)
+        var longLength = original
+        longLength[0] = 0xFF
+        longLength[1] = 0xFF
+        #expect(refusal(longLength)?.contains("runs past the end") == true)
+        let dataEnd = 12 + 15_978
+        #expect(refusal(original.prefix(dataEnd))?.contains("no document index") == true)
+        var outside = original.prefix(dataEnd)
+        outside.append(contentsOf: Pickle.encodePairs([(0, 100), (15_900, 200)]))
+        #expect(refusal(outside)?.contains("document 1") == true)
+        var evil = original.prefix(dataEnd)
+        evil.append(contentsOf: Array("cos\nsystem\n(S'x'\ntR.".utf8))
+        #expect(refusal(evil)?.contains("GLOBAL") == true)
+    }
+}
