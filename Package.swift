@@ -42,7 +42,7 @@ let package = Package(
         // The `modalities` command.
         .executableTarget(
             name: "ModalitiesCLI",
-            dependencies: ["Torch", "Config", "Components", "Tokenizers", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Torch", "Config", "Components", "Tokenizers", "DataFormats", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             linkerSettings: linkShim
         ),
 

@@ -7,7 +7,9 @@ struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "data",
         abstract: "Prepare data: tokenizers, indexes and packed datasets.",
-        subcommands: [TrainTokenizer.self]
+        subcommands: [CreateRawIndex.self, PackEncodedData.self, MergePackedData.self, ShuffleTokenizedData.self,
+                      ShuffleJSONLData.self, CreateShuffledDatasetChunk.self, CreateShuffledJSONLChunk.self, DataInfo.self,
+                      TrainTokenizer.self]
     )
 
     struct TrainTokenizer: ParsableCommand {

@@ -141,3 +141,71 @@ func temporaryFile(_ name: String) -> String {
         #expect(refusal(evil)?.contains("GLOBAL") == true)
     }
 }
+
+@Suite struct PackedDataOperationTests {
+    let short = modalitiesFile("lorem_ipsum.pbin")
+    let long = modalitiesFile("lorem_ipsum_long.pbin")
+
+    @Test func mergeKeepsEveryDocumentWithCorrectOffsets() throws {
+        let output = temporaryFile("merged.pbin")
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let (documents, tokens) = try PackedDataOperations.merge([short, long], into: output)
+        #expect(documents == 512 && tokens == 7_989 + 332_875)
+        let merged = try PackedDataFile(path: output)
+        let first = try PackedDataFile(path: short)
+        let second = try PackedDataFile(path: long)
+        #expect(merged.document(12) == second.document(0))
+        #expect(merged.document(511) == second.document(499))
+        #expect(merged.documents[12].offset == first.dataLength)
+    }
+
+    @Test func shufflesAreDeterministicPermutations() throws {
+        let a = temporaryFile("a.pbin")
+        let b = temporaryFile("b.pbin")
+        defer {
+            try? FileManager.default.removeItem(atPath: a)
+            try? FileManager.default.removeItem(atPath: b)
+        }
+        #expect(try PackedDataOperations.shuffle(long, into: a, seed: 3) == 500)
+        _ = try PackedDataOperations.shuffle(long, into: b, seed: 3)
+        let source = try PackedDataFile(path: long)
+        let first = try PackedDataFile(path: a)
+        let second = try PackedDataFile(path: b)
+        #expect((0..<500).map(first.document) == (0..<500).map(second.document))
+        #expect((0..<500).map(first.document) != (0..<500).map(source.document))
+        #expect(Set((0..<500).map { first.document($0).description }) == Set((0..<500).map { source.document($0).description }))
+    }
+
+    @Test func chunksPartitionTheDocuments() throws {
+        var seen: [String] = []
+        for chunk in 0..<3 {
+            let output = temporaryFile("chunk\(chunk).pbin")
+            defer { try? FileManager.default.removeItem(atPath: output) }
+            _ = try PackedDataOperations.shuffledChunk(of: [short, long], chunkID: chunk, chunkCount: 3, into: output, seed: 1)
+            let file = try PackedDataFile(path: output)
+            seen += file.documents.indices.map { file.document($0).description }
+        }
+        let all = try [short, long].map(PackedDataFile.init(path:)).flatMap { file in file.documents.indices.map { file.document($0).description } }
+        #expect(seen.sorted() == all.sorted())
+        #expect(PackedDataOperations.chunkRange(count: 10, chunkID: 2, chunkCount: 3) == 7..<10)
+        #expect(throws: DataFormatError.self) { try PackedDataOperations.shuffledChunk(of: [short], chunkID: 3, chunkCount: 3, into: "/tmp/x.pbin", seed: 1) }
+    }
+
+    @Test func jsonlShuffleKeepsEveryLine() throws {
+        let output = temporaryFile("shuffled.jsonl")
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        #expect(try PackedDataOperations.shuffleJSONL(modalitiesFile("lorem_ipsum.jsonl"), into: output, seed: 5) == 12)
+        let original = try String(contentsOfFile: modalitiesFile("lorem_ipsum.jsonl"), encoding: .utf8).split(separator: "\n")
+        let shuffled = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n")
+        #expect(original.sorted() == shuffled.sorted())
+        #expect(original != shuffled)
+    }
+
+    @Test func jsonPathsFollowJqKeyAccess() {
+        #expect(JSONPath(".text")?.keys == ["text"])
+        #expect(JSONPath(".meta.body")?.keys == ["meta", "body"])
+        #expect(JSONPath(".[\"raw content\"]")?.keys == ["raw content"])
+        #expect(JSONPath(".text | ascii") == nil)
+        #expect(JSONPath("text") == nil)
+    }
+}
