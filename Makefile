@@ -42,9 +42,12 @@ BENCH_VENV ?= $(HOME)/.cache/modalities/bench-venv
 ## Benchmarks: engine overhead, then tokenizer throughput next to the reference libraries (installed into a
 ## venv on first use). Results go to BENCHMARKS.md by hand, with machine and date.
 bench: shim
-	$(SWIFT) build -c release --product TorchBenchmarks --product TokenizerBenchmarks
+	$(SWIFT) build -c release --product TorchBenchmarks
+	$(SWIFT) build -c release --product TokenizerBenchmarks
+	$(SWIFT) build -c release --product PackBenchmarks
 	.build/release/TorchBenchmarks
 	.build/release/TokenizerBenchmarks
+	.build/release/PackBenchmarks
 	@test -x $(BENCH_VENV)/bin/python || (python3 -m venv $(BENCH_VENV) && $(BENCH_VENV)/bin/pip install -q tokenizers tiktoken sentencepiece)
 	$(BENCH_VENV)/bin/python scripts/bench-reference-tokenizers.py $(MODALITIES_TEST_DATA)
 

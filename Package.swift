@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "DataFormats", dependencies: ["Tokenizers"]),
 
         // The built-in component table (one place lists them all) and components with no other home yet.
-        .target(name: "Components", dependencies: ["Config", "Tokenizers"]),
+        .target(name: "Components", dependencies: ["Config", "Tokenizers", "DataFormats"]),
 
         // The `modalities` command.
         .executableTarget(
@@ -52,6 +52,7 @@ let package = Package(
 
         .executableTarget(name: "TorchBenchmarks", dependencies: ["Torch"], path: "Benchmarks/TorchBenchmarks",
                           linkerSettings: linkShim),
+        .executableTarget(name: "PackBenchmarks", dependencies: ["DataFormats", "Tokenizers"], path: "Benchmarks/PackBenchmarks"),
         .executableTarget(name: "TokenizerBenchmarks", dependencies: ["Tokenizers"], path: "Benchmarks/TokenizerBenchmarks"),
         .testTarget(name: "TorchTests", dependencies: ["Torch"], linkerSettings: linkShim),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], exclude: ["Golden"]),

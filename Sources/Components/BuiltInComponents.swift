@@ -56,7 +56,6 @@ let plannedComponents: [(String, String, String)] = {
         ("model_debugging_hook", "nan_hook", "debugging tools"), ("model_debugging_hook", "print_forward_hook", "debugging tools"),
         ("model_initialization", "composed", models), ("model_initialization", "gpt2_llama3_like", models),
         ("number_conversion", "num_tokens_from_packed_mem_map_dataset_continuous", data),
-        ("number_conversion", "num_steps_from_raw_dataset_index", "the JSONL raw index (.idx) reader"),
         ("number_conversion", "parallel_degree", mesh),
         ("optimizer", "adam", training), ("optimizer", "adam_w", training), ("optimizer", "fsdp1_checkpointed", interop),
         ("pipeline", "builder", pipeline), ("pipeline", "scheduled", pipeline), ("pipeline", "selector", pipeline),

@@ -1,4 +1,5 @@
 import Config
+import DataFormats
 
 /// Modalities' `number_conversion` components: step, sample, batch and token counts derived from each other
 /// or from a checkpoint folder's name, so configs can state one quantity and derive the rest.
@@ -144,6 +145,18 @@ struct NumTokensFromNumStepsConfig: Decodable {
     }
 }
 
+struct NumStepsFromRawDatasetIndexConfig: Decodable {
+    var rawIndexPath: String
+    var numRanks: PositiveInt
+    var localMicroBatchSize: PositiveInt
+    var gradientAccumulationSteps: PositiveInt
+
+    enum CodingKeys: String, CodingKey {
+        case rawIndexPath = "raw_index_path", numRanks = "num_ranks", localMicroBatchSize = "local_micro_batch_size"
+        case gradientAccumulationSteps = "gradient_accumulation_steps"
+    }
+}
+
 struct NumberConversionFromCheckpointPathConfig: Decodable {
     var checkpointPath: String
 
@@ -185,6 +198,12 @@ extension ComponentRegistry {
             NumberConversion.numTokens(numSteps: config.numSteps.value, numRanks: config.numRanks.value,
                                        localMicroBatchSize: config.localMicroBatchSize.value, sequenceLength: config.sequenceLength.value,
                                        gradientAccumulationSteps: config.gradientAccumulationSteps.value)
+        }
+        register(key, "num_steps_from_raw_dataset_index", summary: "lines in a raw JSONL index / ranks / micro batch / accumulation",
+                 config: NumStepsFromRawDatasetIndexConfig.self, produces: [Int.self]) { config, _ in
+            NumberConversion.numSteps(numRanks: config.numRanks.value, localMicroBatchSize: config.localMicroBatchSize.value,
+                                      globalNumSamples: try RawIndex.read(config.rawIndexPath).count,
+                                      gradientAccumulationSteps: config.gradientAccumulationSteps.value)
         }
         let fromPath: [(String, String, (String) throws -> Int)] = [
             ("last_step_from_checkpoint_path", "seen_steps_N in the path, minus one", { try NumberConversion.value("seen_steps", inCheckpointPath: $0) - 1 }),

@@ -36,33 +36,16 @@ public struct Packer {
     /// - Parameter progress: called after each batch with the report so far.
     public func pack(source: String, index: [(Int, Int)]? = nil, destination: String,
                      progress: (Report) -> Void = { _ in }) throws -> Report {
-        guard let data = try? Data(contentsOf: URL(fileURLWithPath: source), options: .alwaysMapped) else {
-            throw DataFormatError.unreadable(path: source, reason: "no such file or not readable")
-        }
-        var lines: [(number: Int, offset: Int, length: Int)] = []
-        if let index {
-            for (number, (offset, length)) in index.enumerated() {
-                guard offset >= 0, length >= 0, offset + length <= data.count else {
-                    throw DataFormatError.malformed(path: source, reason: "index entry \(number) (\(offset), \(length)) lies outside the file (\(data.count) bytes); is the index for another file?")
-                }
-                lines.append((number + 1, offset, length))
-            }
-        } else {
-            var number = 0
-            try JSONLines.forEachLine(in: data) { offset, line in
-                number += 1
-                lines.append((number, offset, line.count))
-            }
-        }
+        var reader = try JSONLBatchReader(path: source, index: index)
         let tokenSize = PackedDataFile.tokenSize(forVocabularySize: tokenizer.vocabularySize)
         let writer = try PackedDataWriter(path: destination, tokenSize: tokenSize)
         var report = Report()
-        var start = 0
-        while start < lines.count {
-            let batch = Array(lines[start..<Swift.min(start + batchSize, lines.count)])
-            let results = encode(batch, in: data)
+        while true {
+            let batch = try reader.next(batchSize)
+            if batch.isEmpty { break }
+            let results = encode(batch.map(\.bytes))
             for (line, result) in zip(batch, results) {
-                report.bytesRead += line.length
+                report.bytesRead += line.bytes.count + 1
                 switch result {
                 case .success(let tokens) where tokens.isEmpty:
                     report.emptyLines.append(line.number)
@@ -75,15 +58,14 @@ public struct Packer {
                     report.faultyLines.append((line.number, problem.description))
                 }
             }
-            start += batch.count
             progress(report)
         }
+        report.bytesRead = Swift.min(report.bytesRead, reader.totalBytes)
         try writer.finish()
         return report
     }
 
-    private func encode(_ batch: [(number: Int, offset: Int, length: Int)], in data: Data) -> [Result<[Int], JSONPath.RecordProblem>] {
-        let records = batch.map { data[(data.startIndex + $0.offset)..<(data.startIndex + $0.offset + $0.length)] }
+    private func encode(_ records: [Data]) -> [Result<[Int], JSONPath.RecordProblem>] {
         let tokenizer = self.tokenizer
         let path = jsonPath
         return ParallelMap.map(records, threads: workers) { record in

@@ -4,10 +4,12 @@
 /// merged token's rank) and SentencePiece BPE (rank = score order, equal scores share a rank).
 struct BytePairModel: Sendable {
     /// `(left id << 32 | right id)` → `(rank << 32 | merged id)`.
-    private let merges: [UInt64: UInt64]
+    private let merges: PairTable
+    let mergeCount: Int
 
     init(merges: [UInt64: UInt64]) {
-        self.merges = merges
+        self.merges = PairTable(merges)
+        self.mergeCount = merges.count
     }
 
     static func key(_ left: Int, _ right: Int) -> UInt64 {
@@ -15,7 +17,6 @@ struct BytePairModel: Sendable {
     }
     static func value(rank: Int, merged: Int) -> UInt64 { UInt64(UInt32(rank)) << 32 | UInt64(UInt32(merged)) }
 
-    var mergeCount: Int { merges.count }
 
     /// Merges `symbols` in place.
     func merge(_ symbols: inout [Int]) {

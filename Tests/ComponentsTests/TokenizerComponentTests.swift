@@ -89,3 +89,21 @@ import Tokenizers
         #expect(badPadding?.issues.first?.message.contains("padding must be") == true)
     }
 }
+
+@Suite struct DataComponentTests {
+    @Test func stepsFromARawIndexCountItsLines() throws {
+        let yaml = """
+            steps:
+              component_key: number_conversion
+              variant_key: num_steps_from_raw_dataset_index
+              config:
+                raw_index_path: ${env:DATA}/modalities/lorem_ipsum_long.idx
+                num_ranks: 2
+                local_micro_batch_size: 5
+                gradient_accumulation_steps: 2
+            """
+        let environment = ResolverEnvironment(configFilePath: "steps.yaml", variables: ["DATA": TokenizerComponentTests.data])
+        let root = try ConfigInterpolator(environment: environment).resolve(ConfigLoader.parse(yaml, file: "steps.yaml"))
+        #expect(try ObjectGraph(root: root, registry: .builtIn()).build("steps", as: Int.self) == 500 / 2 / 5 / 2)
+    }
+}
