@@ -48,6 +48,8 @@ bench: shim
 	.build/release/TorchBenchmarks
 	.build/release/TokenizerBenchmarks
 	.build/release/PackBenchmarks
+	$(SWIFT) build -c release --static-swift-stdlib --product modalities
+	scripts/bench-pack-vs-modalities
 	@test -x $(BENCH_VENV)/bin/python || (python3 -m venv $(BENCH_VENV) && $(BENCH_VENV)/bin/pip install -q tokenizers tiktoken sentencepiece)
 	$(BENCH_VENV)/bin/python scripts/bench-reference-tokenizers.py $(MODALITIES_TEST_DATA)
 
