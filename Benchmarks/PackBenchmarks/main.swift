@@ -22,7 +22,7 @@ func peakResidentMegabytes() -> Double {
 
 let cores = ProcessInfo.processInfo.activeProcessorCount
 print("pack_encoded_data, GPT-2, \(cores) workers")
-for copies in [50, 200] {
+for copies in (CommandLine.arguments.count > 1 ? CommandLine.arguments.dropFirst().compactMap { Int($0) } : [50, 200]) {
     let jsonl = folder.appendingPathComponent("input-\(copies).jsonl").path
     FileManager.default.createFile(atPath: jsonl, contents: nil)
     let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: jsonl))
