@@ -36,6 +36,9 @@ let package = Package(
         // Data formats: Modalities' .idx/.pbin files (restricted pickle), JSONL indexing and packing.
         .target(name: "DataFormats", dependencies: ["Tokenizers"]),
 
+        // Datasets, samplers, collators and the data loader.
+        .target(name: "DataLoading", dependencies: ["Torch", "DataFormats", "Tokenizers"], linkerSettings: linkShim),
+
         // The built-in component table (one place lists them all) and components with no other home yet.
         .target(name: "Components", dependencies: ["Config", "Tokenizers", "DataFormats"]),
 
@@ -57,6 +60,7 @@ let package = Package(
         .testTarget(name: "TorchTests", dependencies: ["Torch"], linkerSettings: linkShim),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], exclude: ["Golden"]),
         .testTarget(name: "DataFormatsTests", dependencies: ["DataFormats", "Tokenizers"]),
+        .testTarget(name: "DataLoadingTests", dependencies: ["DataLoading", "DataFormats", "Torch"], linkerSettings: linkShim),
         .testTarget(name: "ComponentsTests", dependencies: ["Components", "Config", "Tokenizers"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Components"], exclude: ["BrokenConfigs", "Configs"]),
     ]

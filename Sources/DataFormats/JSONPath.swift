@@ -31,7 +31,7 @@ public struct JSONPath: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The string at this path in a JSON record, or why there is none.
-    func text(in record: Data) -> Result<String, RecordProblem> {
+    public func text(in record: Data) -> Result<String, RecordProblem> {
         guard let object = try? JSONSerialization.jsonObject(with: record) else { return .failure(.invalidJSON) }
         var current: Any = object
         for key in keys {
@@ -42,12 +42,13 @@ public struct JSONPath: Sendable, Equatable, CustomStringConvertible {
         return .success(text)
     }
 
-    enum RecordProblem: Error, Equatable, CustomStringConvertible {
+    /// Why a record has no text at the path.
+    public enum RecordProblem: Error, Equatable, CustomStringConvertible {
         case invalidJSON
         case missingField(String)
         case notAString(String)
 
-        var description: String {
+        public var description: String {
             switch self {
             case .invalidJSON: return "not valid JSON"
             case .missingField(let path): return "no field \(path)"
