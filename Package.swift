@@ -40,7 +40,8 @@ let package = Package(
         .target(name: "DataLoading", dependencies: ["Torch", "DataFormats", "Tokenizers"], linkerSettings: linkShim),
 
         // The built-in component table (one place lists them all) and components with no other home yet.
-        .target(name: "Components", dependencies: ["Config", "Tokenizers", "DataFormats"]),
+        .target(name: "Components", dependencies: ["Config", "Tokenizers", "DataFormats", "DataLoading", "Torch"],
+                linkerSettings: linkShim),
 
         // The `modalities` command.
         .executableTarget(
@@ -61,7 +62,7 @@ let package = Package(
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], exclude: ["Golden"]),
         .testTarget(name: "DataFormatsTests", dependencies: ["DataFormats", "Tokenizers"]),
         .testTarget(name: "DataLoadingTests", dependencies: ["DataLoading", "DataFormats", "Torch"], linkerSettings: linkShim),
-        .testTarget(name: "ComponentsTests", dependencies: ["Components", "Config", "Tokenizers"]),
+        .testTarget(name: "ComponentsTests", dependencies: ["Components", "Config", "Tokenizers", "DataLoading"], linkerSettings: linkShim),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Components"], exclude: ["BrokenConfigs", "Configs"]),
     ]
 )

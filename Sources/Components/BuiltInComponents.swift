@@ -9,6 +9,7 @@ extension ComponentRegistry {
         let registry = ComponentRegistry()
         registry.registerNumberConversions()
         registry.registerTokenizers()
+        registry.registerDataLoading()
         for (componentKey, variantKey, feature) in plannedComponents {
             registry.registerPlanned(componentKey, variantKey, feature: feature)
         }
@@ -28,17 +29,13 @@ let plannedComponents: [(String, String, String)] = {
     let profiling = "profiling"
     return [
         ("app_state", "dcp", training), ("app_state", "raw", training),
-        ("batch_sampler", "default", data),
         ("checkpoint_loading", "dcp", training), ("checkpoint_loading", "fsdp1", interop), ("checkpoint_loading", "torch", interop),
         ("checkpoint_saving", "default", training),
         ("checkpoint_saving_execution", "dcp", training), ("checkpoint_saving_execution", "fsdp1", training),
         ("checkpoint_saving_strategy", "save_every_k_steps_checkpointing_strategy", training),
         ("checkpoint_saving_strategy", "save_k_most_recent_checkpoints_strategy", training),
-        ("collate_fn", "coca_collator", "CoCa multimodal models"), ("collate_fn", "gpt_2_llm_collator", data),
+        ("collate_fn", "coca_collator", "CoCa multimodal models"),
         ("collate_fn", "mask_loss_collator_wrapper", "instruction tuning"),
-        ("data_loader", "default", data),
-        ("dataset", "combined", data), ("dataset", "dummy_dataset", data), ("dataset", "mem_map_dataset", data),
-        ("dataset", "packed_mem_map_dataset_continuous", data), ("dataset", "packed_mem_map_dataset_megatron", data),
         ("dataset_batch_generator", "random", profiling),
         ("debugging", "settings", "debugging tools"),
         ("device_mesh", "default", mesh),
@@ -55,7 +52,6 @@ let plannedComponents: [(String, String, String)] = {
         ("model", "huggingface_pretrained_model", "Hugging Face interop"), ("model", "model_initialized", models),
         ("model_debugging_hook", "nan_hook", "debugging tools"), ("model_debugging_hook", "print_forward_hook", "debugging tools"),
         ("model_initialization", "composed", models), ("model_initialization", "gpt2_llama3_like", models),
-        ("number_conversion", "num_tokens_from_packed_mem_map_dataset_continuous", data),
         ("number_conversion", "parallel_degree", mesh),
         ("optimizer", "adam", training), ("optimizer", "adam_w", training), ("optimizer", "fsdp1_checkpointed", interop),
         ("pipeline", "builder", pipeline), ("pipeline", "scheduled", pipeline), ("pipeline", "selector", pipeline),
@@ -63,8 +59,7 @@ let plannedComponents: [(String, String, String)] = {
         ("progress_subscriber", "dummy", observability), ("progress_subscriber", "rich", observability),
         ("results_subscriber", "dummy", observability), ("results_subscriber", "rich", observability),
         ("results_subscriber", "to_disc", observability), ("results_subscriber", "wandb", observability),
-        ("sampler", "distributed_sampler", data), ("sampler", "resumable_distributed_multi_dim_sampler", "tensor/pipeline parallelism"),
-        ("sampler", "resumable_distributed_sampler", data), ("sampler", "sequential_sampler", data),
+        ("sampler", "resumable_distributed_multi_dim_sampler", "tensor/pipeline parallelism"),
         ("scheduler", "constant_lr", training), ("scheduler", "cosine_annealing_lr", training), ("scheduler", "dummy_lr", training),
         ("scheduler", "linear_lr", training), ("scheduler", "linear_warmup_cosine_annealing_lr", training),
         ("scheduler", "onecycle_lr", training), ("scheduler", "step_lr", training),

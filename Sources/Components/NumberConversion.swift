@@ -1,5 +1,6 @@
 import Config
 import DataFormats
+import DataLoading
 
 /// Modalities' `number_conversion` components: step, sample, batch and token counts derived from each other
 /// or from a checkpoint folder's name, so configs can state one quantity and derive the rest.
@@ -157,6 +158,19 @@ struct NumStepsFromRawDatasetIndexConfig: Decodable {
     }
 }
 
+struct NumTokensFromPackedContinuousDatasetConfig: Decodable {
+    var datasetPath: String
+    var sequenceLength: PositiveInt
+    var numRanks: PositiveInt
+    var localMicroBatchSize: PositiveInt
+    var gradientAccumulationSteps: PositiveInt
+
+    enum CodingKeys: String, CodingKey {
+        case datasetPath = "dataset_path", sequenceLength = "sequence_length", numRanks = "num_ranks"
+        case localMicroBatchSize = "local_micro_batch_size", gradientAccumulationSteps = "gradient_accumulation_steps"
+    }
+}
+
 struct NumberConversionFromCheckpointPathConfig: Decodable {
     var checkpointPath: String
 
@@ -204,6 +218,19 @@ extension ComponentRegistry {
             NumberConversion.numSteps(numRanks: config.numRanks.value, localMicroBatchSize: config.localMicroBatchSize.value,
                                       globalNumSamples: try RawIndex.read(config.rawIndexPath).count,
                                       gradientAccumulationSteps: config.gradientAccumulationSteps.value)
+        }
+        register(key, "num_tokens_from_packed_mem_map_dataset_continuous",
+                 summary: "tokens training will use from a .pbin: whole steps of its blocks",
+                 config: NumTokensFromPackedContinuousDatasetConfig.self, produces: [Int.self]) { config, _ in
+            let dataset = try PackedContinuousDataset(path: config.datasetPath, sequenceLength: config.sequenceLength.value, sampleKey: "text")
+            let steps = NumberConversion.numSteps(numRanks: config.numRanks.value, localMicroBatchSize: config.localMicroBatchSize.value,
+                                                  globalNumTokens: dataset.count * config.sequenceLength.value,
+                                                  sequenceLength: config.sequenceLength.value,
+                                                  gradientAccumulationSteps: config.gradientAccumulationSteps.value)
+            return NumberConversion.numTokens(numSteps: steps, numRanks: config.numRanks.value,
+                                              localMicroBatchSize: config.localMicroBatchSize.value,
+                                              sequenceLength: config.sequenceLength.value,
+                                              gradientAccumulationSteps: config.gradientAccumulationSteps.value)
         }
         let fromPath: [(String, String, (String) throws -> Int)] = [
             ("last_step_from_checkpoint_path", "seen_steps_N in the path, minus one", { try NumberConversion.value("seen_steps", inCheckpointPath: $0) - 1 }),

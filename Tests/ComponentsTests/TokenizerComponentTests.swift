@@ -1,4 +1,5 @@
 import Components
+import DataLoading
 import Config
 import Foundation
 import Testing
@@ -105,5 +106,67 @@ import Tokenizers
         let environment = ResolverEnvironment(configFilePath: "steps.yaml", variables: ["DATA": TokenizerComponentTests.data])
         let root = try ConfigInterpolator(environment: environment).resolve(ConfigLoader.parse(yaml, file: "steps.yaml"))
         #expect(try ObjectGraph(root: root, registry: .builtIn()).build("steps", as: Int.self) == 500 / 2 / 5 / 2)
+    }
+}
+
+@Suite struct DataLoaderComponentTests {
+    @Test func trainDataloaderFromAModalitiesStyleConfig() throws {
+        let yaml = """
+            settings:
+              sequence_length: 128
+              batch_size: 4
+            collate_fn:
+              component_key: collate_fn
+              variant_key: gpt_2_llm_collator
+              config: {sample_key: input_ids, target_key: target_ids}
+            train_dataset:
+              component_key: dataset
+              variant_key: packed_mem_map_dataset_continuous
+              config:
+                raw_data_path: ${env:DATA}/modalities/lorem_ipsum_long.pbin
+                sequence_length: ${settings.sequence_length}
+                sample_key: input_ids
+            train_dataloader:
+              component_key: data_loader
+              variant_key: default
+              config:
+                num_workers: 2
+                pin_memory: false
+                dataloader_tag: train
+                dataset: {instance_key: train_dataset, pass_type: BY_REFERENCE}
+                batch_sampler:
+                  component_key: batch_sampler
+                  variant_key: default
+                  config:
+                    batch_size: ${settings.batch_size}
+                    drop_last: true
+                    sampler:
+                      component_key: sampler
+                      variant_key: resumable_distributed_sampler
+                      config:
+                        dataset: {instance_key: train_dataset, pass_type: BY_REFERENCE}
+                        rank: 0
+                        num_replicas: 1
+                        shuffle: true
+                        seed: 42
+                        drop_last: true
+                        skip_num_global_samples: 8
+                collate_fn: {instance_key: collate_fn, pass_type: BY_REFERENCE}
+            """
+        let environment = ResolverEnvironment(configFilePath: "loader.yaml", variables: ["DATA": TokenizerComponentTests.data])
+        let root = try ConfigInterpolator(environment: environment).resolve(ConfigLoader.parse(yaml, file: "loader.yaml"))
+        let graph = ObjectGraph(root: root, registry: .builtIn())
+        try graph.validate()
+        let loader = try graph.build("train_dataloader", as: DataLoader.self)
+        let dataset = try graph.build("train_dataset", as: (any Dataset).self)
+        #expect(loader.dataset === dataset)  // the reference is one shared instance
+        // 2,600 blocks of 129 tokens; 8 skipped; 648 full batches of 4.
+        #expect(dataset.count == (332_875 - 129) / 128 + 1)
+        #expect(try loader.count() == (dataset.count - 8) / 4)
+        let iterator = try loader.makeIterator()
+        let batch = try #require(try iterator.nextBatch())
+        #expect(batch.samples["input_ids"]?.shape == [4, 128])
+        #expect(batch.targets["target_ids"]?.shape == [4, 128])
+        #expect(loader.state == 1)
     }
 }
