@@ -56,6 +56,8 @@ let package = Package(
 
         .executableTarget(name: "TorchBenchmarks", dependencies: ["Torch"], path: "Benchmarks/TorchBenchmarks",
                           linkerSettings: linkShim),
+        .executableTarget(name: "LoaderBenchmarks", dependencies: ["DataLoading"], path: "Benchmarks/LoaderBenchmarks",
+                          linkerSettings: linkShim),
         .executableTarget(name: "PackBenchmarks", dependencies: ["DataFormats", "Tokenizers"], path: "Benchmarks/PackBenchmarks"),
         .executableTarget(name: "TokenizerBenchmarks", dependencies: ["Tokenizers"], path: "Benchmarks/TokenizerBenchmarks"),
         .testTarget(name: "TorchTests", dependencies: ["Torch"], linkerSettings: linkShim),
