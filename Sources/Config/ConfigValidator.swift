@@ -4,6 +4,9 @@ public struct ConfigValidator {
     public var registry: ComponentRegistry
     public var environment: ResolverEnvironment
     public var log: (String) -> Void
+    /// Samples in the training dataset, for the check that it holds the target tokens; the component library
+    /// that knows datasets supplies it (the config system does not).
+    public var trainingDatasetSamples: ((ObjectGraph) throws -> Int?)?
 
     public init(registry: ComponentRegistry, environment: ResolverEnvironment, log: @escaping (String) -> Void = { _ in }) {
         self.registry = registry
@@ -47,6 +50,7 @@ public struct ConfigValidator {
             // Consistency rules on stand-in values would only repeat problems already reported.
             if let settings, graph.issues.count == problemsBefore {
                 for issue in settings.consistencyIssues(at: settingsNode.location) { graph.issues.add(issue) }
+                checkDatasetSize(settings, graph: graph, at: resolved["train_dataset"]?.location ?? settingsNode.location)
             }
         }
         do {
@@ -56,6 +60,26 @@ public struct ConfigValidator {
         }
         return Result(resolved: resolved, graph: graph, model: model, settings: settings,
                       warnings: graph.problems.filter { $0.severity == .warning })
+    }
+
+    /// Modalities' rule: the training dataset must hold the target tokens (always enforced).
+    private func checkDatasetSize(_ settings: TrainingSettings, graph: ObjectGraph, at location: SourceLocation) {
+        guard let samplesOf = trainingDatasetSamples else { return }
+        do {
+            guard let samples = try samplesOf(graph) else { return }
+            let tokens = samples * settings.stepProfile.sequenceLength
+            if tokens < settings.trainingTarget.numTargetTokens {
+                graph.issues.add(ConfigIssue(.consistency,
+                    "not enough tokens in the training dataset: \(samples) samples × sequence length \(settings.stepProfile.sequenceLength) = \(tokens), the target needs \(settings.trainingTarget.numTargetTokens)",
+                    at: location, keyPath: "train_dataset"))
+            }
+        } catch let error as ConfigError {
+            for issue in error.issues { graph.issues.add(issue) }
+        } catch let error as ComponentBuildError {
+            graph.issues.add(ConfigIssue(.invalidValue, "\(error.component) failed: \(error.message)", at: error.location, keyPath: error.keyPath))
+        } catch {
+            graph.issues.add(ConfigIssue(.invalidValue, "reading the training dataset failed: \(error)", at: location, keyPath: "train_dataset"))
+        }
     }
 
     /// Reads and checks only the training `settings` of a config (number conversions inside are evaluated).

@@ -38,7 +38,7 @@ struct ConfigCommand: ParsableCommand {
         var model: InstantiationModel?
 
         func run() throws {
-            let validator = ConfigValidator(registry: .builtIn(), environment: options.environment(), log: note)
+            let validator = ConfigValidator.builtIn(environment: options.environment(), log: note)
             do {
                 let result = try validator.validate(file: options.file, for: model)
                 for warning in result.warnings { note(warning.description) }

@@ -16,7 +16,7 @@ let testDataFolder: String = {
     static let checkpointFolder = "/runs/data/checkpoints/2026-11-26__10-00-00/eid_2026-11-26__10-00-00-seen_steps_32-seen_tokens_16384-target_steps_650-target_tokens_332800"
 
     func validator(warmstart: Bool = false) -> ConfigValidator {
-        ConfigValidator(registry: .builtIn(), environment: ResolverEnvironment(
+        ConfigValidator.builtIn(environment: ResolverEnvironment(
             configFilePath: "configs/run.yaml", experimentsRootPath: "/runs", experimentID: "2026-11-26__10-00-00",
             variables: ["MODALITIES_TEST_DATA": testDataFolder], warmstartCheckpointPaths: warmstart ? [("checkpoint_folder_path", Self.checkpointFolder)] : nil,
             cpuCount: 2))
@@ -65,6 +65,18 @@ let testDataFolder: String = {
         let error = #expect(throws: ConfigError.self) { try validator(warmstart: true).validate(root, for: .warmstart) }
         #expect((error?.issues ?? []).filter { $0.severity == .error }.allSatisfy { $0.kind == .componentNotBuilt })
         #expect(error?.issues.contains { $0.message.hasPrefix("app_state/dcp is not available yet") } == true)
+    }
+
+    @Test func datasetTooSmallForTheTargetIsAnError() throws {
+        // The short lorem ipsum file (7,989 tokens) cannot supply the long one's 332,800 target tokens.
+        let text = try String(contentsOfFile: Self.folder.appendingPathComponent("lorem_ipsum_long_fsdp2.yaml").path, encoding: .utf8)
+        let shortTraining = text.replacingOccurrences(of: "raw_data_path: ${settings.paths.train_dataset_path}",
+                                                      with: "raw_data_path: ${settings.paths.test_dataset_path}")
+        let root = try ConfigLoader.parse(shortTraining, file: "short.yaml")
+        let error = #expect(throws: ConfigError.self) { try validator().validate(root, for: .run) }
+        let problem = error?.issues.first { $0.kind == .consistency && $0.severity == .error }
+        #expect(problem?.message.contains("not enough tokens in the training dataset: 31 samples") == true, "\(error?.issues ?? [])")
+        #expect(problem?.keyPath == "train_dataset")
     }
 
     @Test func warmstartResolverIsRefusedOutsideWarmstart() throws {
