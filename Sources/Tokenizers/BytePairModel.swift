@@ -54,7 +54,7 @@ struct BytePairModel: Sendable {
         var next = Array(1...count)
         var previous = Array(-1..<(count - 1))
         var alive = [Bool](repeating: true, count: count)
-        var heap = CandidateHeap()
+        var heap = BinaryHeap<Candidate>()
         func consider(_ left: Int) {
             guard left >= 0 else { return }
             let right = next[left]
@@ -89,7 +89,7 @@ struct BytePairModel: Sendable {
 }
 
 /// A possible merge of the symbols at `left` and `right`, valid while both still hold the recorded ids.
-struct Candidate {
+struct Candidate: Comparable {
     var rank: UInt32
     var left: Int32
     var right: Int32
@@ -98,43 +98,7 @@ struct Candidate {
     var merged: Int32
 
     /// Best rank first, leftmost first among equals.
-    func precedes(_ other: Candidate) -> Bool {
-        rank != other.rank ? rank < other.rank : left < other.left
-    }
-}
-
-/// A binary min-heap of merge candidates.
-struct CandidateHeap {
-    private var items: [Candidate] = []
-
-    mutating func push(_ candidate: Candidate) {
-        items.append(candidate)
-        var child = items.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard items[child].precedes(items[parent]) else { break }
-            items.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    mutating func pop() -> Candidate? {
-        guard let first = items.first else { return nil }
-        let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
-            var parent = 0
-            while true {
-                let left = 2 * parent + 1
-                let right = left + 1
-                var best = parent
-                if left < items.count && items[left].precedes(items[best]) { best = left }
-                if right < items.count && items[right].precedes(items[best]) { best = right }
-                guard best != parent else { break }
-                items.swapAt(parent, best)
-                parent = best
-            }
-        }
-        return first
+    static func < (a: Candidate, b: Candidate) -> Bool {
+        a.rank != b.rank ? a.rank < b.rank : a.left < b.left
     }
 }

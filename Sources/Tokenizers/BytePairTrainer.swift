@@ -53,14 +53,14 @@ public struct BytePairTrainer {
                 locations[pair, default: []].insert(index)
             }
         }
-        var heap = PairHeap()
-        for (pair, count) in pairCounts { heap.push(pair, count) }
+        var heap = BinaryHeap<PairCount>()
+        for (pair, count) in pairCounts { heap.push(PairCount(pair: pair, count: count)) }
         var merges: [(Int, Int)] = []
         let target = vocabularySize - specialTokens.count
-        while tokens.count < target, let (pair, count) = heap.pop() {
+        while tokens.count < target, let (pair, count) = heap.pop().map({ ($0.pair, $0.count) }) {
             let current = pairCounts[pair] ?? 0
             if current != count {
-                if current > 0 { heap.push(pair, current) }
+                if current > 0 { heap.push(PairCount(pair: pair, count: current)) }
                 continue
             }
             guard count >= minimumFrequency else { break }
@@ -102,7 +102,7 @@ public struct BytePairTrainer {
             }
             pairCounts[pair] = nil
             locations[pair] = nil
-            for (changed, count) in touched where changed != pair && count > 0 { heap.push(changed, count) }
+            for (changed, count) in touched where changed != pair && count > 0 { heap.push(PairCount(pair: changed, count: count)) }
         }
         return Model(specialTokens: specialTokens, tokens: tokens, merges: merges)
     }
@@ -137,41 +137,12 @@ public struct BytePairTrainer {
     }
 }
 
-/// Max-heap of (count, pair): most frequent first, the smaller pair key among equals.
-private struct PairHeap {
-    private var items: [(pair: UInt64, count: Int)] = []
+/// A pair with its count, ordered most frequent first and the smaller pair key among equals.
+private struct PairCount: Comparable {
+    var pair: UInt64
+    var count: Int
 
-    private static func precedes(_ a: (pair: UInt64, count: Int), _ b: (pair: UInt64, count: Int)) -> Bool {
+    static func < (a: PairCount, b: PairCount) -> Bool {
         a.count != b.count ? a.count > b.count : a.pair < b.pair
-    }
-
-    mutating func push(_ pair: UInt64, _ count: Int) {
-        items.append((pair, count))
-        var child = items.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard Self.precedes(items[child], items[parent]) else { break }
-            items.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    mutating func pop() -> (UInt64, Int)? {
-        guard let first = items.first else { return nil }
-        let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
-            var parent = 0
-            while true {
-                let left = 2 * parent + 1
-                var best = parent
-                if left < items.count && Self.precedes(items[left], items[best]) { best = left }
-                if left + 1 < items.count && Self.precedes(items[left + 1], items[best]) { best = left + 1 }
-                guard best != parent else { break }
-                items.swapAt(parent, best)
-                parent = best
-            }
-        }
-        return (first.pair, first.count)
     }
 }
