@@ -39,6 +39,9 @@ let package = Package(
         // Datasets, samplers, collators and the data loader.
         .target(name: "DataLoading", dependencies: ["Torch", "DataFormats", "Tokenizers"], linkerSettings: linkShim),
 
+        // Models: Modalities' GPT2LLM family (GPT-2 and Llama forms).
+        .target(name: "Models", dependencies: ["Torch"], linkerSettings: linkShim),
+
         // The built-in component table (one place lists them all) and components with no other home yet.
         .target(name: "Components", dependencies: ["Config", "Tokenizers", "DataFormats", "DataLoading", "Torch"],
                 linkerSettings: linkShim),
@@ -64,6 +67,7 @@ let package = Package(
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], exclude: ["Golden"]),
         .testTarget(name: "DataFormatsTests", dependencies: ["DataFormats", "Tokenizers"]),
         .testTarget(name: "DataLoadingTests", dependencies: ["DataLoading", "DataFormats", "Torch"], linkerSettings: linkShim),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Torch"], exclude: ["Golden"], linkerSettings: linkShim),
         .testTarget(name: "ComponentsTests", dependencies: ["Components", "Config", "Tokenizers", "DataLoading"], linkerSettings: linkShim),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Components"], exclude: ["BrokenConfigs", "Configs"]),
     ]

@@ -1,0 +1,130 @@
+import Torch
+
+/// Modalities' GPT2LLM: token embeddings, optional learned positions, pre-norm transformer blocks with
+/// (grouped-query) causal self-attention and a GELU or SwiGLU MLP, a final norm and the language-model head.
+///
+/// Parameter names are Modalities' state-dict names (`transformer.wte.weight`, `transformer.h.0.attn.q_attn.weight`,
+/// `transformer.lm_head.weight`), so its checkpoints map one to one.
+public final class GPT2LLM {
+    public let config: GPT2LLMConfig
+    public let parameters: ParameterStore
+    private let tokenEmbedding: Tensor
+    private let positionEmbedding: Tensor?
+    private let blocks: [Block]
+    private let finalNorm: Norm
+    private let head: Tensor
+
+    private struct Block {
+        let attentionNorm: Norm
+        let query: Linear
+        let key: Linear
+        let value: Linear
+        let output: Linear
+        let ffnNorm: Norm
+        let mlp: [Linear]
+    }
+
+    /// Builds the model with all parameters zero (norm weights one); load or initialise them next.
+    public init(config: GPT2LLMConfig, dtype: DType = .float32) throws {
+        try config.validate()
+        self.config = config
+        let store = ParameterStore(dtype: dtype)
+        parameters = store
+        let d = config.embeddingSize
+        tokenEmbedding = try store.make("transformer.wte.weight", shape: [config.vocabularySize, d])
+        positionEmbedding = config.positionEmbedding == .absolute
+            ? try store.make("transformer.wpe.weight", shape: [config.sequenceLength, d]) : nil
+        let keyValueSize = d / (config.queryHeads / config.keyValueHeads)
+        blocks = try (0..<config.layerCount).map { layer in
+            let prefix = "transformer.h.\(layer)"
+            let attentionNorm = try Norm("\(prefix).attention_norm", size: d, config: config.attentionNorm, in: store)
+            let query = try Linear("\(prefix).attn.q_attn", input: d, output: d, bias: config.bias, in: store)
+            let key = try Linear("\(prefix).attn.k_attn", input: d, output: keyValueSize, bias: config.bias, in: store)
+            let value = try Linear("\(prefix).attn.v_attn", input: d, output: keyValueSize, bias: config.bias, in: store)
+            let output = try Linear("\(prefix).attn.c_proj", input: d, output: d, bias: config.bias, in: store)
+            let ffnNorm = try Norm("\(prefix).ffn_norm", size: d, config: config.ffnNorm, in: store)
+            let mlp: [Linear]
+            switch config.activation {
+            case .gelu:
+                mlp = [try Linear("\(prefix).mlp.c_fc", input: d, output: config.ffnHidden, bias: config.bias, in: store),
+                       try Linear("\(prefix).mlp.c_proj", input: config.ffnHidden, output: d, bias: config.bias, in: store)]
+            case .swiglu:
+                let hidden = config.swigluHidden
+                mlp = [try Linear("\(prefix).mlp.W", input: d, output: hidden, bias: config.bias, in: store),
+                       try Linear("\(prefix).mlp.V", input: d, output: hidden, bias: config.bias, in: store),
+                       try Linear("\(prefix).mlp.W_2", input: hidden, output: d, bias: config.bias, in: store)]
+            }
+            return Block(attentionNorm: attentionNorm, query: query, key: key, value: value, output: output,
+                         ffnNorm: ffnNorm, mlp: mlp)
+        }
+        finalNorm = try Norm("transformer.lm_head_norm", size: d, config: config.lmHeadNorm, in: store)
+        if config.weightTying {
+            head = tokenEmbedding
+            store.alias("transformer.lm_head.weight", to: tokenEmbedding)
+        } else {
+            head = try store.make("transformer.lm_head.weight", shape: [config.vocabularySize, d])
+        }
+    }
+
+    /// Logits (batch, sequence, vocabulary) for integer token ids (batch, sequence).
+    public func callAsFunction(_ tokens: Tensor, training: Bool = false) throws -> Tensor {
+        let length = tokens.size(1)
+        guard length <= config.sequenceLength || positionEmbedding == nil else {
+            throw ModelError.invalidConfig("input of \(length) tokens exceeds sequence_length \(config.sequenceLength)")
+        }
+        var h = try Functional.embedding(tokens, weight: tokenEmbedding)
+        if let positionEmbedding {
+            h = try h + positionEmbedding.narrow(0, start: 0, length: length)
+        }
+        h = try dropout(h, training: training)
+        for block in blocks {
+            h = try h + attention(block, block.attentionNorm(h), training: training)
+            h = try h + mlp(block, block.ffnNorm(h), training: training)
+        }
+        return try Functional.linear(finalNorm(h), weight: head)
+    }
+
+    private func dropout(_ x: Tensor, training: Bool) throws -> Tensor {
+        training && config.dropout > 0 ? try Functional.dropout(x, p: config.dropout, training: true) : x
+    }
+
+    private func attention(_ block: Block, _ x: Tensor, training: Bool) throws -> Tensor {
+        let (batch, length) = (x.size(0), x.size(1))
+        let headSize = config.headSize
+        func heads(_ t: Tensor) throws -> Tensor { try t.view([batch, length, -1, headSize]).transpose(1, 2) }
+        var q = try heads(block.query(x))
+        var k = try heads(block.key(x))
+        let v = try heads(block.value(x))
+        if let base = config.rotaryBaseFrequency {
+            let rotary = Rotary(headSize: headSize, baseFrequency: base)
+            q = try rotary(q)
+            k = try rotary(k)
+        }
+        let repeats = config.queryHeads / config.keyValueHeads
+        func repeated(_ t: Tensor) throws -> Tensor {
+            repeats == 1 ? t : try t.unsqueeze(2).expand([batch, config.keyValueHeads, repeats, length, headSize])
+                .reshape([batch, config.queryHeads, length, headSize])
+        }
+        let y: Tensor
+        let p = training ? config.dropout : 0
+        switch config.attentionImplementation {
+        case .manual:
+            let scores = try q.matmul(repeated(k).transpose(-2, -1)) / Double(headSize).squareRoot()
+            let future = try Tensor.ones([length, length], dtype: .bool).triu(1)
+            let weights = try Functional.dropout(scores.maskedFill(future, -Double.infinity).softmax(dim: -1), p: p, training: p > 0)
+            y = try weights.matmul(repeated(v))
+        case .pytorchFlash, .daoFlash:
+            y = try Functional.scaledDotProductAttention(query: q, key: repeated(k), value: repeated(v), dropout: p, isCausal: true)
+        }
+        return try dropout(block.output(y.transpose(1, 2).reshape([batch, length, -1])), training: training)
+    }
+
+    private func mlp(_ block: Block, _ x: Tensor, training: Bool) throws -> Tensor {
+        let out: Tensor
+        switch config.activation {
+        case .gelu: out = try block.mlp[1](block.mlp[0](x).gelu())
+        case .swiglu: out = try block.mlp[2](block.mlp[0](x).silu() * block.mlp[1](x))
+        }
+        return try dropout(out, training: training)
+    }
+}

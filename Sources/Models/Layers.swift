@@ -1,0 +1,67 @@
+import Torch
+
+/// A linear layer `y = x Wᵀ + b` whose parameters are registered under `name.weight` / `name.bias`.
+struct Linear {
+    let weight: Tensor
+    let bias: Tensor?
+
+    init(_ name: String, input: Int, output: Int, bias: Bool, in store: ParameterStore) throws {
+        weight = try store.make("\(name).weight", shape: [output, input])
+        self.bias = bias ? try store.make("\(name).bias", shape: [output]) : nil
+    }
+
+    func callAsFunction(_ x: Tensor) throws -> Tensor {
+        try Functional.linear(x, weight: weight, bias: bias)
+    }
+}
+
+/// LayerNorm, Modalities' RMSLayerNorm (optional bias, computed in float32) or PyTorch's RMSNorm.
+struct Norm {
+    let kind: GPT2LLMConfig.NormKind
+    let epsilon: Double
+    let weight: Tensor
+    let bias: Tensor?
+    let size: Int
+
+    init(_ name: String, size: Int, config: GPT2LLMConfig.Norm, in store: ParameterStore) throws {
+        kind = config.kind
+        epsilon = config.epsilon
+        self.size = size
+        weight = try store.make("\(name).weight", shape: [size], fill: 1)
+        bias = config.bias && config.kind != .pytorchRMSNorm ? try store.make("\(name).bias", shape: [size], fill: 0) : nil
+    }
+
+    func callAsFunction(_ x: Tensor) throws -> Tensor {
+        switch kind {
+        case .layerNorm:
+            return try Functional.layerNorm(x, normalizedShape: [size], weight: weight, bias: bias, eps: epsilon)
+        case .pytorchRMSNorm:
+            return try Functional.rmsNorm(x, normalizedShape: [size], weight: weight, eps: epsilon)
+        case .rmsNorm:
+            let float = try x.to(dtype: .float32)
+            let normalized = try (float * (float.pow(2).mean(dims: [-1], keepDim: true) + epsilon).rsqrt()).to(dtype: x.dtype)
+            let scaled = try normalized * weight
+            return try bias.map { try scaled + $0 } ?? scaled
+        }
+    }
+}
+
+/// Rotary position embedding on (batch, heads, sequence, head size) tensors, rotate-half layout.
+struct Rotary {
+    let headSize: Int
+    let baseFrequency: Double
+
+    func callAsFunction(_ x: Tensor) throws -> Tensor {
+        let length = x.size(-2)
+        let exponents = try Tensor.arange(0, Double(headSize), step: 2, dtype: .float32) / Double(headSize)
+        let inverseFrequencies = try Tensor.ones([]) / Tensor.full([], baseFrequency).pow(exponents)
+        let positions = try Tensor.arange(0, Double(length), dtype: .float32)
+        let angles = try positions.outer(inverseFrequencies)
+        let embedding = try Tensor.cat([angles, angles], dim: -1)
+        let cos = try embedding.cos().to(dtype: x.dtype)
+        let sin = try embedding.sin().to(dtype: x.dtype)
+        let halves = try x.chunk(2, dim: -1)
+        let rotated = try Tensor.cat([-halves[1], halves[0]], dim: -1)
+        return try x * cos + rotated * sin
+    }
+}
