@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "Models", dependencies: ["Torch"], linkerSettings: linkShim),
 
         // The built-in component table (one place lists them all) and components with no other home yet.
-        .target(name: "Components", dependencies: ["Config", "Tokenizers", "DataFormats", "DataLoading", "Torch"],
+        .target(name: "Components", dependencies: ["Config", "Tokenizers", "DataFormats", "DataLoading", "Models", "Torch"],
                 linkerSettings: linkShim),
 
         // The `modalities` command.
@@ -68,7 +68,8 @@ let package = Package(
         .testTarget(name: "DataFormatsTests", dependencies: ["DataFormats", "Tokenizers"]),
         .testTarget(name: "DataLoadingTests", dependencies: ["DataLoading", "DataFormats", "Torch"], linkerSettings: linkShim),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Torch"], exclude: ["Golden"], linkerSettings: linkShim),
-        .testTarget(name: "ComponentsTests", dependencies: ["Components", "Config", "Tokenizers", "DataLoading"], linkerSettings: linkShim),
+        .testTarget(name: "ComponentsTests", dependencies: ["Components", "Config", "Tokenizers", "DataLoading", "Models", "Torch"],
+                    linkerSettings: linkShim),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Components"], exclude: ["BrokenConfigs", "Configs"]),
     ]
 )

@@ -10,6 +10,7 @@ extension ComponentRegistry {
         registry.registerNumberConversions()
         registry.registerTokenizers()
         registry.registerDataLoading()
+        registry.registerModels()
         for (componentKey, variantKey, feature) in plannedComponents {
             registry.registerPlanned(componentKey, variantKey, feature: feature)
         }
@@ -41,17 +42,16 @@ let plannedComponents: [(String, String, String)] = {
         ("device_mesh", "default", mesh),
         ("gradient_clipper", "fsdp1", training), ("gradient_clipper", "fsdp1_logging_only", training),
         ("gradient_clipper", "fsdp2", training), ("gradient_clipper", "fsdp2_logging_only", training),
-        ("layer_norm", "layer_norm", models), ("layer_norm", "pytorch_rms_norm", models), ("layer_norm", "rms_norm", models),
         ("loss", "clm_cross_entropy_loss", training),
         ("mfu_calculator", "gpt2", observability),
         ("model", "activation_checkpointed", "activation checkpointing"), ("model", "activation_checkpointed_fsdp1", "activation checkpointing"),
         ("model", "coca", "CoCa multimodal models"), ("model", "compiled", "compiled models (CUDA graphs)"),
         ("model", "debugging_enriched", "debugging tools"), ("model", "fsdp1_checkpointed", interop),
         ("model", "fsdp1_wrapped", "fully sharded data parallel (FSDP)"), ("model", "fsdp2_wrapped", "fully sharded data parallel (FSDP)"),
-        ("model", "gpt2", models), ("model", "gpt2_tp", "tensor parallelism"),
-        ("model", "huggingface_pretrained_model", "Hugging Face interop"), ("model", "model_initialized", models),
+        ("model", "gpt2_tp", "tensor parallelism"),
+        ("model", "huggingface_pretrained_model", "Hugging Face interop"),
         ("model_debugging_hook", "nan_hook", "debugging tools"), ("model_debugging_hook", "print_forward_hook", "debugging tools"),
-        ("model_initialization", "composed", models), ("model_initialization", "gpt2_llama3_like", models),
+        ("model_initialization", "gpt2_llama3_like", models),
         ("number_conversion", "parallel_degree", mesh),
         ("optimizer", "adam", training), ("optimizer", "adam_w", training), ("optimizer", "fsdp1_checkpointed", interop),
         ("pipeline", "builder", pipeline), ("pipeline", "scheduled", pipeline), ("pipeline", "selector", pipeline),

@@ -5,8 +5,12 @@ import Torch
 ///
 /// Parameter names are Modalities' state-dict names (`transformer.wte.weight`, `transformer.h.0.attn.q_attn.weight`,
 /// `transformer.lm_head.weight`), so its checkpoints map one to one.
-public final class GPT2LLM {
+public final class GPT2LLM: Model {
     public let config: GPT2LLMConfig
+    public let sampleKey: String
+    public let predictionKey: String
+    /// Seed for initialisation (Modalities' model `seed`).
+    public let seed: UInt64
     public let parameters: ParameterStore
     private let tokenEmbedding: Tensor
     private let positionEmbedding: Tensor?
@@ -25,9 +29,13 @@ public final class GPT2LLM {
     }
 
     /// Builds the model with all parameters zero (norm weights one); load or initialise them next.
-    public init(config: GPT2LLMConfig, dtype: DType = .float32) throws {
+    public init(config: GPT2LLMConfig, sampleKey: String = "input_ids", predictionKey: String = "logits", seed: UInt64 = 0,
+                dtype: DType = .float32) throws {
         try config.validate()
         self.config = config
+        self.sampleKey = sampleKey
+        self.predictionKey = predictionKey
+        self.seed = seed
         let store = ParameterStore(dtype: dtype)
         parameters = store
         let d = config.embeddingSize
@@ -64,6 +72,14 @@ public final class GPT2LLM {
         } else {
             head = try store.make("transformer.lm_head.weight", shape: [config.vocabularySize, d])
         }
+    }
+
+    /// `{prediction_key: logits}` for `{sample_key: token ids}`, as Modalities' models are called.
+    public func forward(_ inputs: [String: Tensor], training: Bool) throws -> [String: Tensor] {
+        guard let tokens = inputs[sampleKey] else {
+            throw ModelError.invalidConfig("the batch has no '\(sampleKey)' (keys: \(inputs.keys.sorted().joined(separator: ", ")))")
+        }
+        return [predictionKey: try self(tokens, training: training)]
     }
 
     /// Logits (batch, sequence, vocabulary) for integer token ids (batch, sequence).

@@ -163,6 +163,7 @@ import Testing
         let registry = ComponentRegistry.builtIn()
         #expect(registry.all.count == 95)  // Modalities' 94 pairs and our tokenizer/tiktoken
         #expect(registry.spec("number_conversion", "num_tokens_from_num_steps")?.availability == .available)
-        #expect(registry.spec("model", "gpt2")?.availability == .planned(feature: "the GPT-2/Llama model family"))
+        #expect(registry.spec("model", "gpt2")?.availability == .available)
+        #expect(registry.spec("optimizer", "adam_w")?.availability == .planned(feature: "the training driver"))
     }
 }

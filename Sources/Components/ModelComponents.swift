@@ -1,0 +1,250 @@
+import Config
+import Models
+import Torch
+
+/// `norm_type` + `config` as GPT2LLM's `*_norm_config` fields write them.
+struct NormConfig: Decodable {
+    var norm: GPT2LLMConfig.Norm
+    var size: Int
+
+    enum CodingKeys: String, CodingKey { case normType = "norm_type", config }
+    enum LayerNormKeys: String, CodingKey { case normalizedShape = "normalized_shape", eps, elementwiseAffine = "elementwise_affine", bias }
+    enum RMSNormKeys: String, CodingKey { case ndim, epsilon, bias }
+
+    init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let kind = try container.decode(NormType.self, forKey: .normType)
+        switch kind {
+        case .layer_norm:
+            let config = try container.nestedContainer(keyedBy: LayerNormKeys.self, forKey: .config)
+            size = try config.decode(PositiveInt.self, forKey: .normalizedShape).value
+            let eps = try config.decodeIfPresent(Double.self, forKey: .eps) ?? 1e-5
+            _ = try config.decodeIfPresent(Bool.self, forKey: .elementwiseAffine)
+            norm = GPT2LLMConfig.Norm(kind: .layerNorm, epsilon: eps, bias: try config.decodeIfPresent(Bool.self, forKey: .bias) ?? true)
+        case .pytorch_rms_norm:
+            let config = try container.nestedContainer(keyedBy: LayerNormKeys.self, forKey: .config)
+            size = try config.decode(PositiveInt.self, forKey: .normalizedShape).value
+            norm = GPT2LLMConfig.Norm(kind: .pytorchRMSNorm, epsilon: try config.decodeIfPresent(Double.self, forKey: .eps) ?? 1e-5, bias: false)
+        case .rms_norm:
+            let config = try container.nestedContainer(keyedBy: RMSNormKeys.self, forKey: .config)
+            size = try config.decode(PositiveInt.self, forKey: .ndim).value
+            norm = GPT2LLMConfig.Norm(kind: .rmsNorm, epsilon: try config.decodeIfPresent(Double.self, forKey: .epsilon) ?? 1e-6,
+                                      bias: try config.decodeIfPresent(Bool.self, forKey: .bias) ?? true)
+        }
+    }
+
+    enum NormType: String, ConfigEnum { case layer_norm, rms_norm, pytorch_rms_norm }
+}
+
+/// `attention_config.qkv_transforms`: IdentityTransform or RotaryTransform entries.
+struct AttentionConfig: Decodable {
+    var rotaryBaseFrequency: Double?
+
+    enum CodingKeys: String, CodingKey { case qkvTransforms = "qkv_transforms" }
+
+    struct Transform: Decodable {
+        var typeHint: TypeHint
+        var baseFrequency: Double?
+
+        enum TypeHint: String, ConfigEnum { case IdentityTransform, RotaryTransform }
+        enum CodingKeys: String, CodingKey { case typeHint = "type_hint", config }
+        enum RotaryKeys: String, CodingKey { case nEmbd = "n_embd", nHead = "n_head", seqLengthDim = "seq_length_dim", baseFreq = "base_freq" }
+
+        init(from decoder: Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            typeHint = try container.decode(TypeHint.self, forKey: .typeHint)
+            guard typeHint == .RotaryTransform else {
+                _ = try container.decodeIfPresent([String: String].self, forKey: .config)
+                return
+            }
+            let config = try container.nestedContainer(keyedBy: RotaryKeys.self, forKey: .config)
+            _ = try config.decode(PositiveInt.self, forKey: .nEmbd)
+            _ = try config.decode(PositiveInt.self, forKey: .nHead)
+            let dimension = try config.decodeIfPresent(Int.self, forKey: .seqLengthDim) ?? -2
+            guard dimension == -2 else { throw ConfigValueError("seq_length_dim must be -2 (batch, heads, sequence, head size), found \(dimension)") }
+            baseFrequency = try config.decodeIfPresent(Double.self, forKey: .baseFreq) ?? 10_000
+        }
+    }
+
+    init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let transforms = try container.decode([Transform].self, forKey: .qkvTransforms)
+        rotaryBaseFrequency = transforms.first { $0.typeHint == .RotaryTransform }?.baseFrequency
+    }
+}
+
+struct GPT2ModelConfig: Decodable {
+    enum PositionType: String, ConfigEnum { case NOPE, ABSOLUTE }
+    enum ActivationType: String, ConfigEnum { case gelu, swiglu }
+    enum AttentionType: String, ConfigEnum { case manual, pytorch_flash, dao_flash }
+
+    var config: GPT2LLMConfig
+    var sampleKey: String
+    var predictionKey: String
+    var seed: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case sampleKey = "sample_key", predictionKey = "prediction_key", poeType = "poe_type", sequenceLength = "sequence_length"
+        case vocabSize = "vocab_size", nLayer = "n_layer", nHeadQ = "n_head_q", nHeadKV = "n_head_kv", nEmbd = "n_embd"
+        case ffnHidden = "ffn_hidden", dropout, bias, activationType = "activation_type"
+        case attentionImplementation = "attention_implementation", attentionConfig = "attention_config"
+        case attentionNormConfig = "attention_norm_config", ffnNormConfig = "ffn_norm_config", lmHeadNormConfig = "lm_head_norm_config"
+        case useWeightTying = "use_weight_tying", useMetaDevice = "use_meta_device", seed
+        case enforceSwigluHiddenDimMultipleOf = "enforce_swiglu_hidden_dim_multiple_of"
+    }
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        sampleKey = try c.decode(String.self, forKey: .sampleKey)
+        predictionKey = try c.decode(String.self, forKey: .predictionKey)
+        seed = try c.decodeIfPresent(Int.self, forKey: .seed)
+        // Parameters are allocated where the model is built; deferred (meta) allocation needs nothing more here.
+        _ = try c.decodeIfPresent(Bool.self, forKey: .useMetaDevice)
+        let attention = try c.decode(AttentionConfig.self, forKey: .attentionConfig)
+        let attentionType = try c.decode(AttentionType.self, forKey: .attentionImplementation)
+        config = GPT2LLMConfig(
+            vocabularySize: try c.decode(PositiveInt.self, forKey: .vocabSize).value,
+            sequenceLength: try c.decode(PositiveInt.self, forKey: .sequenceLength).value,
+            layerCount: try c.decode(PositiveInt.self, forKey: .nLayer).value,
+            queryHeads: try c.decode(PositiveInt.self, forKey: .nHeadQ).value,
+            keyValueHeads: try c.decode(PositiveInt.self, forKey: .nHeadKV).value,
+            embeddingSize: try c.decode(PositiveInt.self, forKey: .nEmbd).value,
+            ffnHidden: try c.decode(PositiveInt.self, forKey: .ffnHidden).value,
+            dropout: try c.decode(Double.self, forKey: .dropout),
+            bias: try c.decode(Bool.self, forKey: .bias),
+            positionEmbedding: try c.decode(PositionType.self, forKey: .poeType) == .NOPE ? .none : .absolute,
+            rotaryBaseFrequency: attention.rotaryBaseFrequency,
+            attentionImplementation: attentionType == .manual ? .manual : attentionType == .pytorch_flash ? .pytorchFlash : .daoFlash,
+            activation: try c.decode(ActivationType.self, forKey: .activationType) == .gelu ? .gelu : .swiglu,
+            attentionNorm: try c.decode(NormConfig.self, forKey: .attentionNormConfig).norm,
+            ffnNorm: try c.decode(NormConfig.self, forKey: .ffnNormConfig).norm,
+            lmHeadNorm: try c.decode(NormConfig.self, forKey: .lmHeadNormConfig).norm,
+            weightTying: try c.decode(Bool.self, forKey: .useWeightTying),
+            swigluHiddenMultiple: try c.decodeIfPresent(PositiveInt.self, forKey: .enforceSwigluHiddenDimMultipleOf)?.value ?? 256)
+        do {
+            try config.validate()
+        } catch let error as ModelError {
+            throw ConfigValueError(error.description)
+        }
+    }
+}
+
+struct ComposedInitializationConfig: Decodable {
+    enum ModelType: String, ConfigEnum { case gpt2, coca }
+    enum InitType: String, ConfigEnum { case plain, scaled, scaled_embed }
+
+    var initialization: ComposedInitialization
+
+    enum CodingKeys: String, CodingKey { case modelType = "model_type", weightInitType = "weight_init_type", mean, std, hiddenDim = "hidden_dim", numLayers = "num_layers" }
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        guard try c.decode(ModelType.self, forKey: .modelType) == .gpt2 else {
+            throw ConfigValueError("model_type coca is not available yet: it needs CoCa multimodal models")
+        }
+        let kind = try c.decode(InitType.self, forKey: .weightInitType)
+        let stdText = try c.decode(String.self, forKey: .std)
+        let hidden = try c.decodeIfPresent(PositiveInt.self, forKey: .hiddenDim)?.value
+        let std: ComposedInitialization.StandardDeviation
+        if stdText == "auto" {
+            guard let hidden else { throw ConfigValueError("hidden_dim must be given when std is auto") }
+            std = .auto(hiddenSize: hidden)
+        } else {
+            guard let value = Double(stdText), value >= 0 else { throw ConfigValueError("std must be a number >= 0 or auto, found '\(stdText)'") }
+            guard hidden == nil else { throw ConfigValueError("hidden_dim must not be given when std is a number") }
+            std = .value(value)
+        }
+        do {
+            initialization = try ComposedInitialization(
+                weightInitType: kind == .plain ? .plain : kind == .scaled ? .scaled : .scaledEmbed,
+                mean: try c.decode(Double.self, forKey: .mean), std: std,
+                layerCount: try c.decodeIfPresent(PositiveInt.self, forKey: .numLayers)?.value)
+        } catch let error as ModelError {
+            throw ConfigValueError(error.description)
+        }
+    }
+}
+
+struct ModelInitializedConfig: Decodable {
+    var model: ComponentSlot<any Model>
+    var modelInitializer: ComponentSlot<any ModelInitializer>
+
+    enum CodingKeys: String, CodingKey { case model, modelInitializer = "model_initializer" }
+}
+
+extension ComponentRegistry {
+    /// GPT2LLM, its initialisation and the layer norms.
+    func registerModels() {
+        register("model", "gpt2", summary: "Modalities' GPT2LLM (GPT-2 and Llama forms)",
+                 config: GPT2ModelConfig.self, produces: [(any Model).self]) { config, _ -> any Model in
+            try GPT2LLM(config: config.config, sampleKey: config.sampleKey, predictionKey: config.predictionKey,
+                        seed: UInt64(bitPattern: Int64(config.seed ?? 0)))
+        }
+        register("model_initialization", "composed", summary: "plain / scaled / scaled_embed normal initialisation",
+                 config: ComposedInitializationConfig.self, produces: [(any ModelInitializer).self]) { config, _ -> any ModelInitializer in
+            config.initialization
+        }
+        register("model", "model_initialized", summary: "a model after its initializer ran (seeded by the model's seed)",
+                 config: ModelInitializedConfig.self, produces: [(any Model).self]) { config, context -> any Model in
+            let model = try context.build(config.model)
+            try context.build(config.modelInitializer).initialize(model.parameters, seed: model.seed)
+            return model
+        }
+        register("layer_norm", "layer_norm", summary: "LayerNorm over the last dimension",
+                 config: LayerNormComponentConfig.self, produces: [Normalization.self]) { config, _ in
+            try Normalization(size: config.size, config: .init(kind: .layerNorm, epsilon: config.eps, bias: config.bias))
+        }
+        register("layer_norm", "rms_norm", summary: "Modalities' RMSLayerNorm (optional bias, float32 inside)",
+                 config: RMSNormComponentConfig.self, produces: [Normalization.self]) { config, _ in
+            try Normalization(size: config.ndim, config: .init(kind: .rmsNorm, epsilon: config.epsilon, bias: config.bias))
+        }
+        register("layer_norm", "pytorch_rms_norm", summary: "PyTorch's RMSNorm",
+                 config: PytorchRMSNormComponentConfig.self, produces: [Normalization.self]) { config, _ in
+            try Normalization(size: config.size, config: .init(kind: .pytorchRMSNorm, epsilon: config.eps, bias: false))
+        }
+    }
+}
+
+struct LayerNormComponentConfig: Decodable {
+    var size: Int
+    var eps: Double
+    var bias: Bool
+
+    enum CodingKeys: String, CodingKey { case normalizedShape = "normalized_shape", eps, elementwiseAffine = "elementwise_affine", bias }
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        size = try c.decode(PositiveInt.self, forKey: .normalizedShape).value
+        eps = try c.decodeIfPresent(Double.self, forKey: .eps) ?? 1e-5
+        _ = try c.decodeIfPresent(Bool.self, forKey: .elementwiseAffine)
+        bias = try c.decodeIfPresent(Bool.self, forKey: .bias) ?? true
+    }
+}
+
+struct RMSNormComponentConfig: Decodable {
+    var ndim: Int
+    var epsilon: Double
+    var bias: Bool
+
+    enum CodingKeys: String, CodingKey { case ndim, epsilon, bias }
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        ndim = try c.decode(PositiveInt.self, forKey: .ndim).value
+        epsilon = try c.decodeIfPresent(Double.self, forKey: .epsilon) ?? 1e-6
+        bias = try c.decodeIfPresent(Bool.self, forKey: .bias) ?? true
+    }
+}
+
+struct PytorchRMSNormComponentConfig: Decodable {
+    var size: Int
+    var eps: Double
+
+    enum CodingKeys: String, CodingKey { case normalizedShape = "normalized_shape", eps }
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        size = try c.decode(PositiveInt.self, forKey: .normalizedShape).value
+        eps = try c.decodeIfPresent(Double.self, forKey: .eps) ?? 1e-5
+    }
+}

@@ -1,0 +1,115 @@
+import Components
+import Config
+import DataLoading
+import Foundation
+import Models
+import Testing
+import Torch
+
+/// The model components, built from Modalities-style YAML and fed by the data loader.
+@Suite struct ModelComponentTests {
+    static let yaml = """
+        settings:
+          sequence_length: 64
+        train_dataset:
+          component_key: dataset
+          variant_key: packed_mem_map_dataset_continuous
+          config:
+            raw_data_path: ${env:DATA}/modalities/lorem_ipsum_long.pbin
+            sequence_length: ${settings.sequence_length}
+            sample_key: input_ids
+        loader:
+          component_key: data_loader
+          variant_key: default
+          config:
+            num_workers: 0
+            pin_memory: false
+            dataloader_tag: train
+            dataset: {instance_key: train_dataset, pass_type: BY_REFERENCE}
+            batch_sampler:
+              component_key: batch_sampler
+              variant_key: default
+              config:
+                batch_size: 2
+                sampler:
+                  component_key: sampler
+                  variant_key: sequential_sampler
+                  config: {data_source: {instance_key: train_dataset, pass_type: BY_REFERENCE}}
+            collate_fn:
+              component_key: collate_fn
+              variant_key: gpt_2_llm_collator
+              config: {sample_key: input_ids, target_key: target_ids}
+        initialized_model:
+          component_key: model
+          variant_key: model_initialized
+          config:
+            model: {instance_key: model_raw, pass_type: BY_REFERENCE}
+            model_initializer:
+              component_key: model_initialization
+              variant_key: composed
+              config:
+                model_type: gpt2
+                weight_init_type: scaled
+                mean: 0.0
+                std: 0.02
+                num_layers: ${model_raw.config.n_layer}
+        model_raw:
+          component_key: model
+          variant_key: gpt2
+          config:
+            use_meta_device: true
+            use_weight_tying: false
+            sample_key: input_ids
+            poe_type: NOPE
+            sequence_length: ${settings.sequence_length}
+            prediction_key: logits
+            vocab_size: 50304
+            n_layer: 2
+            n_head_q: 8
+            n_head_kv: 4
+            ffn_hidden: 128
+            n_embd: 64
+            dropout: 0.0
+            bias: true
+            attention_config:
+              qkv_transforms:
+                - type_hint: RotaryTransform
+                  config: {n_embd: 64, n_head: 8, seq_length_dim: -2, base_freq: 10000}
+            attention_implementation: manual
+            activation_type: swiglu
+            attention_norm_config: {norm_type: layer_norm, config: {normalized_shape: 64, eps: 1e-5}}
+            ffn_norm_config: {norm_type: layer_norm, config: {normalized_shape: 64, eps: 1e-5}}
+            lm_head_norm_config: {norm_type: layer_norm, config: {normalized_shape: 64, eps: 1e-5}}
+        """
+
+    func graph(_ yaml: String = yaml) throws -> ObjectGraph {
+        let environment = ResolverEnvironment(configFilePath: "model.yaml", variables: ["DATA": TokenizerComponentTests.data])
+        let root = try ConfigInterpolator(environment: environment).resolve(ConfigLoader.parse(yaml, file: "model.yaml"))
+        return ObjectGraph(root: root, registry: .builtIn())
+    }
+
+    @Test func initializedModelTakesLoaderBatches() throws {
+        let graph = try graph()
+        try graph.validate()
+        let model = try graph.build("initialized_model", as: (any Model).self)
+        #expect(model === (try graph.build("model_raw", as: (any Model).self)))
+        // SwiGLU hidden: int(2 · 128 / 3) = 85, rounded up to 256.
+        #expect(model.parameters.tensors["transformer.h.0.mlp.W.weight"]?.shape == [256, 64])
+        #expect(model.parameters.tensors["transformer.h.1.attn.k_attn.weight"]?.shape == [32, 64])
+        let loader = try graph.build("loader", as: DataLoader.self)
+        let batch = try #require(try loader.makeIterator().nextBatch())
+        let logits = try #require(try model.forward(batch.samples, training: false)["logits"])
+        #expect(logits.shape == [2, 64, 50304])
+        let loss = try Functional.crossEntropy(logits.reshape([-1, 50304]), target: batch.targets["target_ids"]!.reshape([-1]))
+        #expect(Swift.abs(try loss.item(Double.self) - Foundation.log(50304.0)) < 0.1)
+    }
+
+    @Test func badModelConfigsPointAtTheField() throws {
+        let broken = Self.yaml.replacingOccurrences(of: "n_head_kv: 4", with: "n_head_kv: 3")
+        let error = #expect(throws: ConfigError.self) { try graph(broken).validate() }
+        #expect(error?.issues.first?.message.contains("n_head_q (8) must be a multiple of n_head_kv (3)") == true)
+        let unknownNorm = Self.yaml.replacingOccurrences(of: "ffn_norm_config: {norm_type: layer_norm", with: "ffn_norm_config: {norm_type: batch_norm")
+        let normError = #expect(throws: ConfigError.self) { try graph(unknownNorm).validate() }
+        #expect(normError?.issues.first?.message.contains("expected one of layer_norm, rms_norm, pytorch_rms_norm") == true)
+    }
+}
