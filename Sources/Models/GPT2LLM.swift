@@ -83,20 +83,25 @@ public final class GPT2LLM: Model {
     }
 
     /// Logits (batch, sequence, vocabulary) for integer token ids (batch, sequence).
-    public func callAsFunction(_ tokens: Tensor, training: Bool = false) throws -> Tensor {
+    ///
+    /// With a `cache`, the tokens continue the sequence the cache holds: their keys and values are appended, and
+    /// positions (learned or rotary) start after the cached ones.
+    public func callAsFunction(_ tokens: Tensor, cache: KeyValueCache? = nil, training: Bool = false) throws -> Tensor {
         let length = tokens.size(1)
-        guard length <= config.sequenceLength || positionEmbedding == nil else {
-            throw ModelError.invalidConfig("input of \(length) tokens exceeds sequence_length \(config.sequenceLength)")
+        let past = cache?.length ?? 0
+        guard past + length <= config.sequenceLength || positionEmbedding == nil else {
+            throw ModelError.invalidConfig("input of \(past + length) tokens exceeds sequence_length \(config.sequenceLength)")
         }
         var h = try Functional.embedding(tokens, weight: tokenEmbedding)
         if let positionEmbedding {
-            h = try h + positionEmbedding.narrow(0, start: 0, length: length)
+            h = try h + positionEmbedding.narrow(0, start: past, length: length)
         }
         h = try dropout(h, training: training)
-        for block in blocks {
-            h = try h + attention(block, block.attentionNorm(h), training: training)
+        for (layer, block) in blocks.enumerated() {
+            h = try h + attention(block, block.attentionNorm(h), layer: layer, cache: cache, training: training)
             h = try h + mlp(block, block.ffnNorm(h), training: training)
         }
+        cache?.length = past + length
         return try Functional.linear(finalNorm(h), weight: head)
     }
 
@@ -104,33 +109,43 @@ public final class GPT2LLM: Model {
         training && config.dropout > 0 ? try Functional.dropout(x, p: config.dropout, training: true) : x
     }
 
-    private func attention(_ block: Block, _ x: Tensor, training: Bool) throws -> Tensor {
+    private func attention(_ block: Block, _ x: Tensor, layer: Int, cache: KeyValueCache?, training: Bool) throws -> Tensor {
         let (batch, length) = (x.size(0), x.size(1))
         let headSize = config.headSize
+        let past = cache?.length ?? 0
         func heads(_ t: Tensor) throws -> Tensor { try t.view([batch, length, -1, headSize]).transpose(1, 2) }
         var q = try heads(block.query(x))
         var k = try heads(block.key(x))
-        let v = try heads(block.value(x))
+        var v = try heads(block.value(x))
         if let base = config.rotaryBaseFrequency {
             let rotary = Rotary(headSize: headSize, baseFrequency: base)
-            q = try rotary(q)
-            k = try rotary(k)
+            q = try rotary(q, offset: past)
+            k = try rotary(k, offset: past)
         }
+        if let cache {
+            (k, v) = try cache.append(layer: layer, keys: k, values: v)
+        }
+        let total = past + length
         let repeats = config.queryHeads / config.keyValueHeads
         func repeated(_ t: Tensor) throws -> Tensor {
-            repeats == 1 ? t : try t.unsqueeze(2).expand([batch, config.keyValueHeads, repeats, length, headSize])
-                .reshape([batch, config.queryHeads, length, headSize])
+            repeats == 1 ? t : try t.unsqueeze(2).expand([batch, config.keyValueHeads, repeats, total, headSize])
+                .reshape([batch, config.queryHeads, total, headSize])
         }
+        // Query i (at position past + i) sees keys 0...past + i.
+        let future = try Tensor.ones([length, total], dtype: .bool).triu(past + 1)
         let y: Tensor
         let p = training ? config.dropout : 0
         switch config.attentionImplementation {
         case .manual:
             let scores = try q.matmul(repeated(k).transpose(-2, -1)) / Double(headSize).squareRoot()
-            let future = try Tensor.ones([length, length], dtype: .bool).triu(1)
             let weights = try Functional.dropout(scores.maskedFill(future, -Double.infinity).softmax(dim: -1), p: p, training: p > 0)
             y = try weights.matmul(repeated(v))
         case .pytorchFlash, .daoFlash:
-            y = try Functional.scaledDotProductAttention(query: q, key: repeated(k), value: repeated(v), dropout: p, isCausal: true)
+            if past == 0 {
+                y = try Functional.scaledDotProductAttention(query: q, key: repeated(k), value: repeated(v), dropout: p, isCausal: true)
+            } else {
+                y = try Functional.scaledDotProductAttention(query: q, key: repeated(k), value: repeated(v), mask: future.logicalNot(), dropout: p)
+            }
         }
         return try dropout(block.output(y.transpose(1, 2).reshape([batch, length, -1])), training: training)
     }

@@ -51,11 +51,12 @@ struct Rotary {
     let headSize: Int
     let baseFrequency: Double
 
-    func callAsFunction(_ x: Tensor) throws -> Tensor {
+    /// Rotates `x`, whose sequence positions start at `offset`.
+    func callAsFunction(_ x: Tensor, offset: Int = 0) throws -> Tensor {
         let length = x.size(-2)
         let exponents = try Tensor.arange(0, Double(headSize), step: 2, dtype: .float32) / Double(headSize)
         let inverseFrequencies = try Tensor.ones([]) / Tensor.full([], baseFrequency).pow(exponents)
-        let positions = try Tensor.arange(0, Double(length), dtype: .float32)
+        let positions = try Tensor.arange(Double(offset), Double(offset + length), dtype: .float32)
         let angles = try positions.outer(inverseFrequencies)
         let embedding = try Tensor.cat([angles, angles], dim: -1)
         let cos = try embedding.cos().to(dtype: x.dtype)

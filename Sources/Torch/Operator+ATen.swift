@@ -16,6 +16,9 @@ extension Operator {
     static let onesLike = Operator("aten::ones_like")
     static let fullLike = Operator("aten::full_like")
     static let normal_ = Operator("aten::normal_")
+    static let multinomial = Operator("aten::multinomial")
+    static let sort = Operator("aten::sort")
+    static let topk = Operator("aten::topk")
     static let uniform_ = Operator("aten::uniform_")
 
     // Conversion and copies

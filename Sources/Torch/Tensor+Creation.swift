@@ -69,6 +69,11 @@ extension Tensor {
         try Operator.normal_.callAsTensor([.tensor(self), .double(mean), .double(std), .generator(generator)])
     }
 
+    /// Indices drawn from the rows of this non-negative weight tensor (`torch.multinomial`).
+    public func multinomial(_ samples: Int, replacement: Bool = false, generator: Generator? = nil) throws -> Tensor {
+        try Operator.multinomial.callAsTensor([.tensor(self), .int(samples), .bool(replacement), .generator(generator)])
+    }
+
     /// Fills the tensor in place with uniform samples in `[low, high)` (`Tensor.uniform_`).
     @discardableResult
     public func uniform_(_ low: Double = 0, _ high: Double = 1, generator: Generator? = nil) throws -> Tensor {

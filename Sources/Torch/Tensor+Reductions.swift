@@ -38,6 +38,18 @@ extension Tensor {
         try Operator.variance.callAsTensor([.tensor(self), dims.map { .ints($0) } ?? .none, .double(correction), .bool(keepDim)])
     }
 
+    /// Values sorted along `dim` and their original indices.
+    public func sort(dim: Int = -1, descending: Bool = false) throws -> (values: Tensor, indices: Tensor) {
+        let results = try Operator.sort.callAsTensors([.tensor(self), .int(dim), .bool(descending)], resultCapacity: 2)
+        return (results[0], results[1])
+    }
+
+    /// The `k` largest (or smallest) values along `dim` and their indices.
+    public func topk(_ k: Int, dim: Int = -1, largest: Bool = true) throws -> (values: Tensor, indices: Tensor) {
+        let results = try Operator.topk.callAsTensors([.tensor(self), .int(k), .int(dim), .bool(largest), .bool(true)], resultCapacity: 2)
+        return (results[0], results[1])
+    }
+
     public func all() throws -> Tensor { try Operator.all.callAsTensor([.tensor(self)]) }
     public func any() throws -> Tensor { try Operator.any.callAsTensor([.tensor(self)]) }
 
