@@ -42,6 +42,9 @@ let package = Package(
         // Models: Modalities' GPT2LLM family (GPT-2 and Llama forms).
         .target(name: "Models", dependencies: ["Torch"], linkerSettings: linkShim),
 
+        // Interop: safetensors and Hugging Face model folders.
+        .target(name: "Interop", dependencies: ["Torch", "Models"], linkerSettings: linkShim),
+
         // The built-in component table (one place lists them all) and components with no other home yet.
         .target(name: "Components", dependencies: ["Config", "Tokenizers", "DataFormats", "DataLoading", "Models", "Torch"],
                 linkerSettings: linkShim),
@@ -68,6 +71,7 @@ let package = Package(
         .testTarget(name: "DataFormatsTests", dependencies: ["DataFormats", "Tokenizers"]),
         .testTarget(name: "DataLoadingTests", dependencies: ["DataLoading", "DataFormats", "Torch"], linkerSettings: linkShim),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Torch"], exclude: ["Golden"], linkerSettings: linkShim),
+        .testTarget(name: "InteropTests", dependencies: ["Interop", "Models", "Torch"], linkerSettings: linkShim),
         .testTarget(name: "ComponentsTests", dependencies: ["Components", "Config", "Tokenizers", "DataLoading", "Models", "Torch"],
                     linkerSettings: linkShim),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Components"], exclude: ["BrokenConfigs", "Configs"]),

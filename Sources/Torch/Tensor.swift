@@ -97,6 +97,20 @@ public final class Tensor: @unchecked Sendable {
         self.init(owning: handle!)
     }
 
+    /// A CPU tensor of `dtype` from its raw little-endian bytes, row-major in `shape` (safetensors, checkpoints).
+    public convenience init(bytes: [UInt8], dtype: DType, shape: [Int]) throws {
+        guard shape.allSatisfy({ $0 >= 0 }), shape.reduce(1, *) * dtype.byteCount == bytes.count else {
+            throw TorchError.invalidArgument("\(bytes.count) bytes do not hold a \(dtype) tensor of shape \(shape)")
+        }
+        try Runtime.start()
+        var handle: ct_tensor?
+        let sizes = shape.map { Int64($0) }
+        try bytes.withUnsafeBytes { raw in
+            try check("tensor from bytes", ct_tensor_from_data(raw.baseAddress, Int32(dtype.rawValue), sizes, Int64(sizes.count), &handle))
+        }
+        self.init(owning: handle!)
+    }
+
     /// A zero-dimensional CPU tensor holding `value`.
     public convenience init<Element: TensorElement>(scalar value: Element) throws {
         try self.init([value], shape: [])

@@ -1,0 +1,48 @@
+import Foundation
+@testable import Interop
+import Models
+import Testing
+import Torch
+
+let sharedData: String = {
+    if let folder = ProcessInfo.processInfo.environment["MODALITIES_TEST_DATA"], !folder.isEmpty { return folder }
+    return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data").path
+}()
+
+@Suite struct HuggingFaceImportTests {
+    @Test func trainedLlamaGeneratesWhatTransformersGenerates() throws {
+        let model = try HuggingFaceModelImport.load(folder: sharedData + "/models/aidreams260K/hf")
+        #expect(model.config.swigluHidden == 172 && model.config.weightTying)
+        // transformers 4.57 LlamaForCausalLM.generate(do_sample=False, max_new_tokens=20) on the same folder.
+        let expected = [264, 312, 266, 430, 430, 445, 362, 312, 429, 452, 437, 361, 448, 429, 465, 438, 340, 431, 338, 353]
+        let generated = try TextGenerator(model: model).generate(prompt: [1, 403, 407, 261], maxNewTokens: 20)
+        #expect(generated == expected)
+    }
+
+    @Test func brokenSafetensorsAreRefusedWithTheReason() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(UUID().uuidString).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        func refusal(_ bytes: [UInt8]) -> String? {
+            try? Data(bytes).write(to: URL(fileURLWithPath: path))
+            do {
+                _ = try SafeTensorsFile(path: path)
+                return nil
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(refusal([1, 2, 3])?.contains("shorter than the 8-byte header") == true)
+        #expect(refusal([255, 0, 0, 0, 0, 0, 0, 0, 123])?.contains("runs past the end") == true)
+        let header = Array(#"{"w": {"dtype": "F32", "shape": [4], "data_offsets": [0, 8]}}"#.utf8)
+        var bad = withUnsafeBytes(of: UInt64(header.count).littleEndian, Array.init) + header
+        bad += [UInt8](repeating: 0, count: 8)
+        #expect(refusal(bad)?.contains("do not fit shape [4]") == true)
+        let good = Array(#"{"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}"#.utf8)
+        var bytes = withUnsafeBytes(of: UInt64(good.count).littleEndian, Array.init) + good
+        bytes += withUnsafeBytes(of: Float(1.5).bitPattern.littleEndian, Array.init) + withUnsafeBytes(of: Float(-2).bitPattern.littleEndian, Array.init)
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        #expect(try SafeTensorsFile(path: path).tensor("w").toArray(Float.self) == [1.5, -2])
+        #expect(throws: InteropError.self) { try SafeTensorsFile(path: path).tensor("missing") }
+    }
+}
