@@ -52,7 +52,7 @@ let package = Package(
         // The `modalities` command.
         .executableTarget(
             name: "ModalitiesCLI",
-            dependencies: ["Torch", "Config", "Components", "Tokenizers", "DataFormats", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Torch", "Config", "Components", "Tokenizers", "DataFormats", "Models", "Interop", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             linkerSettings: linkShim
         ),
 

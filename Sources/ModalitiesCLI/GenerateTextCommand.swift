@@ -1,0 +1,107 @@
+import ArgumentParser
+import Foundation
+import Interop
+import Models
+import Tokenizers
+
+/// `modalities generate_text`: decode from a model folder, streaming tokens as they come.
+struct GenerateTextCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate_text",
+        abstract: "Generate text with a model: greedy or sampled, KV cache, stop at EOS; prompts from the command line or interactively.",
+        aliases: ["generate-text"]
+    )
+
+    @Option(name: .customLong("model"), help: "A Hugging Face Llama model folder (config.json + model.safetensors).")
+    var model: String?
+    @Option(name: .customLong("config_file_path"), help: "Modalities' text-generation config (needs checkpoint loading, not built yet).")
+    var configFilePath: String?
+    @Option(name: .customLong("tokenizer"), help: "tokenizer.json, a tokenizer folder or a SentencePiece .model (default: the model folder).")
+    var tokenizerPath: String?
+    @Option(help: "Prompt text (needs a tokenizer).") var prompt: String?
+    @Option(name: .customLong("prompt_ids"), help: "Prompt token ids, comma-separated.") var promptIDs: String?
+    @Option(name: .customLong("max_new_tokens")) var maxNewTokens = 64
+    @Flag(help: "Always take the most likely token (the default unless --temperature is given).") var greedy = false
+    @Option var temperature: Double?
+    @Option(name: .customLong("top_k")) var topK: Int?
+    @Option(name: .customLong("top_p")) var topP: Double?
+    @Option var seed: UInt64 = 0
+    @Option(help: "cpu (CUDA arrives with the CUDA engine).") var device = "cpu"
+    @Flag(name: .customLong("print_ids"), help: "Print the prompt ids and the generated ids as one comma-separated line.")
+    var printIDs = false
+
+    func validate() throws {
+        if configFilePath != nil {
+            throw ValidationError("--config_file_path needs checkpoint loading (model/fsdp1_checkpointed), which is not available yet; use --model")
+        }
+        guard model != nil else { throw ValidationError("give --model (a Hugging Face Llama folder)") }
+        guard device == "cpu" else { throw ValidationError("--device \(device) is not available yet; only cpu") }
+        if prompt != nil && promptIDs != nil { throw ValidationError("give --prompt or --prompt_ids, not both") }
+        if greedy && temperature != nil { throw ValidationError("--greedy and --temperature exclude each other") }
+    }
+
+    func run() throws {
+        let folder = model!
+        let network = try HuggingFaceModelImport.load(folder: folder)
+        let tokenizer = try loadTokenizer(folder: folder)
+        let sampling = greedy ? TextGenerator.Sampling.greedy : TextGenerator.Sampling(temperature: temperature, topK: topK, topP: topP)
+        let generator = TextGenerator(model: network, sampling: sampling)
+        let endOfText = readEndOfText(folder: folder)
+        if let ids = try promptIDList() {
+            try generate(ids, with: generator, tokenizer: tokenizer, endOfText: endOfText)
+            return
+        }
+        guard let tokenizer else { throw ValidationError("no tokenizer found; give --tokenizer or use --prompt_ids") }
+        if let prompt {
+            try generate(tokenizer.encode(prompt), with: generator, tokenizer: tokenizer, endOfText: endOfText)
+            return
+        }
+        print("Enter a prompt (end with Ctrl-D):")
+        while let line = readLine() {
+            try generate(tokenizer.encode(line), with: generator, tokenizer: tokenizer, endOfText: endOfText)
+        }
+    }
+
+    private func promptIDList() throws -> [Int]? {
+        guard let promptIDs else { return nil }
+        let ids = promptIDs.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !ids.isEmpty, ids.allSatisfy({ $0 != nil }) else { throw ValidationError("--prompt_ids must be integers separated by commas, got '\(promptIDs)'") }
+        return ids.map { $0! }
+    }
+
+    private func generate(_ prompt: [Int], with generator: TextGenerator, tokenizer: (any Tokenizer)?, endOfText: Int?) throws {
+        var generated: [Int] = []
+        var printed = ""
+        let ids = try generator.generate(prompt: prompt, maxNewTokens: maxNewTokens, endOfText: endOfText, seed: seed) { token in
+            generated.append(token)
+            guard !printIDs, let tokenizer else { return }
+            let text = tokenizer.decode(generated)
+            if text.hasPrefix(printed) {
+                // Written straight to the descriptor, so each token shows as soon as it is decoded.
+                FileHandle.standardOutput.write(Data(text.dropFirst(printed.count).utf8))
+                printed = text
+            }
+        }
+        if printIDs || tokenizer == nil {
+            print((prompt + ids).map(String.init).joined(separator: ","))
+        } else {
+            print("")
+        }
+    }
+
+    private func loadTokenizer(folder: String) throws -> (any Tokenizer)? {
+        if let tokenizerPath {
+            return tokenizerPath.hasSuffix(".model") ? try SentencePieceTokenizer(path: tokenizerPath) : try HuggingFaceTokenizerLoader.load(tokenizerPath)
+        }
+        let candidates = ["tokenizer.json", "vocab.json"].map { URL(fileURLWithPath: folder).appendingPathComponent($0).path }
+        guard candidates.contains(where: FileManager.default.fileExists(atPath:)) else { return nil }
+        return try HuggingFaceTokenizerLoader.load(folder)
+    }
+
+    private func readEndOfText(folder: String) -> Int? {
+        let path = URL(fileURLWithPath: folder).appendingPathComponent("config.json").path
+        guard let data = FileManager.default.contents(atPath: path),
+              let config = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        return config["eos_token_id"] as? Int
+    }
+}
