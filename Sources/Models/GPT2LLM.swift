@@ -1,3 +1,4 @@
+import Foundation
 import Torch
 
 /// Modalities' GPT2LLM: token embeddings, optional learned positions, pre-norm transformer blocks with
@@ -32,6 +33,9 @@ public final class GPT2LLM: Model {
     public init(config: GPT2LLMConfig, sampleKey: String = "input_ids", predictionKey: String = "logits", seed: UInt64 = 0,
                 dtype: DType = .float32) throws {
         try config.validate()
+        if config.attentionImplementation == .daoFlash {
+            FileHandle.standardError.write(Data("GPT2LLM: attention_implementation dao_flash runs libtorch's scaled_dot_product_attention (its flash backend where available)\n".utf8))
+        }
         self.config = config
         self.sampleKey = sampleKey
         self.predictionKey = predictionKey
