@@ -45,6 +45,9 @@ let package = Package(
         // Interop: safetensors and Hugging Face model folders.
         .target(name: "Interop", dependencies: ["Torch", "Models"], linkerSettings: linkShim),
 
+        // Training: schedules (the driver, optimizers and checkpoints follow).
+        .target(name: "Training"),
+
         // The built-in component table (one place lists them all) and components with no other home yet.
         .target(name: "Components", dependencies: ["Config", "Tokenizers", "DataFormats", "DataLoading", "Models", "Torch"],
                 linkerSettings: linkShim),
@@ -72,6 +75,7 @@ let package = Package(
         .testTarget(name: "DataLoadingTests", dependencies: ["DataLoading", "DataFormats", "Torch"], linkerSettings: linkShim),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Torch"], exclude: ["Golden"], linkerSettings: linkShim),
         .testTarget(name: "InteropTests", dependencies: ["Interop", "Models", "Torch"], linkerSettings: linkShim),
+        .testTarget(name: "TrainingTests", dependencies: ["Training"], exclude: ["Golden"]),
         .testTarget(name: "ComponentsTests", dependencies: ["Components", "Config", "Tokenizers", "DataLoading", "Models", "Torch"],
                     linkerSettings: linkShim),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Components"], exclude: ["BrokenConfigs", "Configs"]),

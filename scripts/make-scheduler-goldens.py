@@ -1,0 +1,39 @@
+#!/usr/bin/env python3
+"""Writes the learning rate PyTorch's schedulers give at every step, for the scheduler tests.
+
+    /tmp/ref/bin/python scripts/make-scheduler-goldens.py Tests/TrainingTests/Golden/schedulers.json
+"""
+import json
+import sys
+
+import torch
+
+schedules = {
+    "step_lr": (lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=7, gamma=0.5), {"step_size": 7, "gamma": 0.5}),
+    "constant_lr": (lambda o: torch.optim.lr_scheduler.ConstantLR(o, factor=0.25, total_iters=9), {"factor": 0.25, "total_iters": 9}),
+    "linear_lr": (lambda o: torch.optim.lr_scheduler.LinearLR(o, start_factor=0.1, end_factor=0.9, total_iters=13),
+                  {"start_factor": 0.1, "end_factor": 0.9, "total_iters": 13}),
+    "cosine_annealing_lr": (lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=17, eta_min=0.001),
+                            {"t_max": 17, "eta_min": 0.001}),
+    "onecycle_lr_cos": (lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=0.6, total_steps=40, pct_start=0.3,
+                                                                      anneal_strategy="cos", div_factor=10, final_div_factor=100,
+                                                                      cycle_momentum=False),
+                        {"max_lr": 0.6, "total_steps": 40, "pct_start": 0.3, "anneal_strategy": "cos", "div_factor": 10,
+                         "final_div_factor": 100}),
+    "onecycle_lr_linear": (lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=0.6, total_steps=40, pct_start=0.25,
+                                                                         anneal_strategy="linear", div_factor=25,
+                                                                         final_div_factor=1e4, cycle_momentum=False),
+                           {"max_lr": 0.6, "total_steps": 40, "pct_start": 0.25, "anneal_strategy": "linear",
+                            "div_factor": 25, "final_div_factor": 1e4}),
+}
+out = {"base_lr": 0.1, "steps": 40, "torch": torch.__version__, "schedules": {}}
+for name, (make, config) in schedules.items():
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    scheduler = make(optimizer)
+    lrs = []
+    for _ in range(40):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    out["schedules"][name] = {"config": config, "lrs": lrs}
+json.dump(out, open(sys.argv[1], "w"), indent=1)
