@@ -69,15 +69,17 @@ let package = Package(
                           linkerSettings: linkShim),
         .executableTarget(name: "PackBenchmarks", dependencies: ["DataFormats", "Tokenizers"], path: "Benchmarks/PackBenchmarks"),
         .executableTarget(name: "TokenizerBenchmarks", dependencies: ["Tokenizers"], path: "Benchmarks/TokenizerBenchmarks"),
+        // Shared by the test targets: where the test assets are.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "TorchTests", dependencies: ["Torch"], linkerSettings: linkShim),
-        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], exclude: ["Golden"]),
-        .testTarget(name: "DataFormatsTests", dependencies: ["DataFormats", "Tokenizers"]),
-        .testTarget(name: "DataLoadingTests", dependencies: ["DataLoading", "DataFormats", "Torch"], linkerSettings: linkShim),
+        .testTarget(name: "TokenizersTests", dependencies: ["TestSupport", "Tokenizers"], exclude: ["Golden"]),
+        .testTarget(name: "DataFormatsTests", dependencies: ["TestSupport", "DataFormats", "Tokenizers"]),
+        .testTarget(name: "DataLoadingTests", dependencies: ["TestSupport", "DataLoading", "DataFormats", "Torch"], linkerSettings: linkShim),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Torch"], exclude: ["Golden"], linkerSettings: linkShim),
-        .testTarget(name: "InteropTests", dependencies: ["Interop", "Models", "Torch"], linkerSettings: linkShim),
+        .testTarget(name: "InteropTests", dependencies: ["TestSupport", "Interop", "Models", "Torch"], linkerSettings: linkShim),
         .testTarget(name: "TrainingTests", dependencies: ["Training"], exclude: ["Golden"]),
-        .testTarget(name: "ComponentsTests", dependencies: ["Components", "Config", "Tokenizers", "DataLoading", "Models", "Torch"],
+        .testTarget(name: "ComponentsTests", dependencies: ["TestSupport", "Components", "Config", "Tokenizers", "DataLoading", "Models", "Torch"],
                     linkerSettings: linkShim),
-        .testTarget(name: "ConfigTests", dependencies: ["Config", "Components"], exclude: ["BrokenConfigs", "Configs"]),
+        .testTarget(name: "ConfigTests", dependencies: ["TestSupport", "Config", "Components"], exclude: ["BrokenConfigs", "Configs"]),
     ]
 )

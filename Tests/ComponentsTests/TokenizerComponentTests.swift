@@ -2,16 +2,13 @@ import Components
 import DataLoading
 import Config
 import Foundation
+import TestSupport
 import Testing
 import Tokenizers
 
 /// The tokenizer components, built from configs written as Modalities users write them.
 @Suite struct TokenizerComponentTests {
-    static let data: String = {
-        if let folder = ProcessInfo.processInfo.environment["MODALITIES_TEST_DATA"], !folder.isEmpty { return folder }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data").path
-    }()
+    static let data = TestData.folder
 
     func build(_ yaml: String) throws -> any Tokenizer {
         let environment = ResolverEnvironment(configFilePath: "tokenizer.yaml", variables: ["DATA": Self.data])

@@ -1,14 +1,10 @@
 import Components
 import Config
 import Foundation
+import TestSupport
 import Testing
 
-/// The shared assets folder (`MODALITIES_TEST_DATA`, else `../shared/data` next to the checkout).
-let testDataFolder: String = {
-    if let folder = ProcessInfo.processInfo.environment["MODALITIES_TEST_DATA"], !folder.isEmpty { return folder }
-    return fixturesFolder.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("shared/data").path
-}()
+let testDataFolder = TestData.folder
 
 /// Configs written in Modalities' grammar validate as far as our components go and name what is missing.
 @Suite struct ModalitiesConfigTests {

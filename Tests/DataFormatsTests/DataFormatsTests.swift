@@ -1,15 +1,10 @@
 @testable import DataFormats
 import Foundation
+import TestSupport
 import Testing
 import Tokenizers
 
-let modalitiesData: URL = {
-    if let folder = ProcessInfo.processInfo.environment["MODALITIES_TEST_DATA"], !folder.isEmpty {
-        return URL(fileURLWithPath: folder).appendingPathComponent("modalities")
-    }
-    return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data/modalities")
-}()
+let modalitiesData = URL(fileURLWithPath: TestData.path("modalities"))
 
 func modalitiesFile(_ name: String) -> String { modalitiesData.appendingPathComponent(name).path }
 

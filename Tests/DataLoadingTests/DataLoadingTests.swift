@@ -1,14 +1,11 @@
 import DataFormats
 @testable import DataLoading
 import Foundation
+import TestSupport
 import Testing
 import Torch
 
-let modalitiesFolder: String = {
-    if let folder = ProcessInfo.processInfo.environment["MODALITIES_TEST_DATA"], !folder.isEmpty { return folder + "/modalities" }
-    return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data/modalities").path
-}()
+let modalitiesFolder = TestData.path("modalities")
 
 @Suite struct PackedDatasetTests {
     let long = modalitiesFolder + "/lorem_ipsum_long.pbin"

@@ -1,14 +1,11 @@
 import Foundation
 @testable import Interop
 import Models
+import TestSupport
 import Testing
 import Torch
 
-let sharedData: String = {
-    if let folder = ProcessInfo.processInfo.environment["MODALITIES_TEST_DATA"], !folder.isEmpty { return folder }
-    return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data").path
-}()
+let sharedData = TestData.folder
 
 @Suite struct HuggingFaceImportTests {
     @Test func trainedLlamaGeneratesWhatTransformersGenerates() throws {

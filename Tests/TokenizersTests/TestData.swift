@@ -1,16 +1,9 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Tokenizers
 
-/// The shared assets folder: `MODALITIES_TEST_DATA`, else `../shared/data` next to the checkout.
-let testData: URL = {
-    if let folder = ProcessInfo.processInfo.environment["MODALITIES_TEST_DATA"], !folder.isEmpty {
-        return URL(fileURLWithPath: folder)
-    }
-    return URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("shared/data")
-}()
+let testData = URL(fileURLWithPath: TestData.folder)
 
 func dataPath(_ relative: String) -> String { testData.appendingPathComponent(relative).path }
 
