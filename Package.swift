@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "Interop", dependencies: ["Torch", "Models"], linkerSettings: linkShim),
 
         // Training: schedules (the driver, optimizers and checkpoints follow).
-        .target(name: "Training"),
+        .target(name: "Training", dependencies: ["Torch", "Models"], linkerSettings: linkShim),
 
         // The built-in component table (one place lists them all) and components with no other home yet.
         .target(name: "Components", dependencies: ["Config", "Tokenizers", "DataFormats", "DataLoading", "Models", "Torch"],
@@ -77,7 +77,7 @@ let package = Package(
         .testTarget(name: "DataLoadingTests", dependencies: ["TestSupport", "DataLoading", "DataFormats", "Torch"], linkerSettings: linkShim),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Torch"], exclude: ["Golden"], linkerSettings: linkShim),
         .testTarget(name: "InteropTests", dependencies: ["TestSupport", "Interop", "Models", "Torch"], linkerSettings: linkShim),
-        .testTarget(name: "TrainingTests", dependencies: ["Training"], exclude: ["Golden"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Torch"], exclude: ["Golden"], linkerSettings: linkShim),
         .testTarget(name: "ComponentsTests", dependencies: ["TestSupport", "Components", "Config", "Tokenizers", "DataLoading", "Models", "Torch"],
                     linkerSettings: linkShim),
         .testTarget(name: "ConfigTests", dependencies: ["TestSupport", "Config", "Components"], exclude: ["BrokenConfigs", "Configs"]),

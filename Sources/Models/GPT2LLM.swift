@@ -12,6 +12,12 @@ public final class GPT2LLM: Model {
     public let predictionKey: String
     /// Seed for initialisation (Modalities' model `seed`).
     public let seed: UInt64
+    /// Modalities' groups: `linear`, `embedding` and `layernorm` parameters by name.
+    public let weightDecayGroups: [String: [String]] = [
+        "linear": [".attn", ".mlp", ".lm_head.weight"],
+        "embedding": [".wte", ".wpe"],
+        "layernorm": [".attention_norm", ".ffn_norm", ".lm_head_norm"],
+    ]
     public let parameters: ParameterStore
     private let tokenEmbedding: Tensor
     private let positionEmbedding: Tensor?

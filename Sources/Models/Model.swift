@@ -6,6 +6,8 @@ public protocol Model: AnyObject {
     var parameters: ParameterStore { get }
     /// Seed for initialisation.
     var seed: UInt64 { get }
+    /// Parameter groups by name for weight-decay exclusion: group → name patterns (substrings).
+    var weightDecayGroups: [String: [String]] { get }
     func forward(_ inputs: [String: Tensor], training: Bool) throws -> [String: Tensor]
 }
 

@@ -162,4 +162,5 @@ extension Operator {
     static let foreachSqrt = Operator("aten::_foreach_sqrt")
     static let foreachNorm = Operator("aten::_foreach_norm", "Scalar")
     static let fusedAdamW_ = Operator("aten::_fused_adamw_")
+    static let fusedAdam_ = Operator("aten::_fused_adam_")
 }

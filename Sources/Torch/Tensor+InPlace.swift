@@ -89,6 +89,23 @@ public enum Foreach {
         try Operator.foreachNorm.callAsTensors([.tensors(tensors), .double(ord)], resultCapacity: max(tensors.count, 1))
     }
 
+    /// One Adam step (L2 weight decay added to the gradient) over every parameter at once, as
+    /// `torch.optim.Adam(fused=True)` takes it; `steps` as in ``fusedAdamW_(parameters:grads:expAvgs:expAvgSqs:steps:lr:beta1:beta2:weightDecay:eps:maximize:)``.
+    public static func fusedAdam_(
+        parameters: [Tensor], grads: [Tensor], expAvgs: [Tensor], expAvgSqs: [Tensor], steps: [Tensor],
+        lr: Double, beta1: Double, beta2: Double, weightDecay: Double, eps: Double
+    ) throws {
+        let count = parameters.count
+        guard [grads.count, expAvgs.count, expAvgSqs.count, steps.count].allSatisfy({ $0 == count }) else {
+            throw TorchError.invalidArgument("fused Adam needs one gradient, two moments and one step per parameter")
+        }
+        try add_(steps, 1)
+        try Operator.fusedAdam_.callForEffect([
+            .tensors(parameters), .tensors(grads), .tensors(expAvgs), .tensors(expAvgSqs), .tensors([]), .tensors(steps),
+            .double(lr), .double(beta1), .double(beta2), .double(weightDecay), .double(eps), .bool(false), .bool(false),
+        ])
+    }
+
     /// One AdamW step over every parameter at once, as `torch.optim.AdamW(fused=True)` takes it.
     ///
     /// `steps` holds one float32 zero-dimensional tensor per parameter; each is incremented before the update

@@ -1,0 +1,90 @@
+import Models
+import Torch
+
+/// Adam and AdamW over a model's parameters with Modalities' weight-decay groups, stepping with libtorch's
+/// fused kernels (`optimizer/adam`, `optimizer/adam_w`).
+public final class AdamOptimizer {
+    /// Parameters sharing a weight decay.
+    public struct Group {
+        public var name: String
+        public var parameters: [Tensor]
+        public var weightDecay: Double
+    }
+
+    public let decoupledWeightDecay: Bool
+    public let beta1: Double
+    public let beta2: Double
+    public let eps: Double
+    /// The learning rate configured; schedulers scale from it.
+    public let baseLearningRate: Double
+    /// The learning rate of the next step.
+    public var learningRate: Double
+    public let groups: [Group]
+    private var moments: [[Tensor]] = []
+    private var squares: [[Tensor]] = []
+    private var steps: [[Tensor]] = []
+
+    /// Splits `model`'s parameters into a group with weight decay and one without (the excluded groups).
+    public init(model: any Model, learningRate: Double, betas: (Double, Double), eps: Double, weightDecay: Double,
+                excludedGroups: [String], decoupledWeightDecay: Bool) throws {
+        for group in excludedGroups where model.weightDecayGroups[group] == nil {
+            throw TrainingError.invalidConfig("weight_decay_groups_excluded names '\(group)', not one of the model's groups (\(model.weightDecayGroups.keys.sorted().joined(separator: ", ")))")
+        }
+        let named = model.parameters.named
+        if weightDecay == 0 || excludedGroups.isEmpty {
+            groups = [Group(name: "all", parameters: named.map(\.tensor), weightDecay: weightDecay)]
+        } else {
+            let patterns = excludedGroups.flatMap { model.weightDecayGroups[$0] ?? [] }
+            let excluded = named.filter { entry in patterns.contains { entry.name.contains($0) } }
+            let decayed = named.filter { entry in !patterns.contains { entry.name.contains($0) } }
+            groups = [Group(name: "with_weight_decay", parameters: decayed.map(\.tensor), weightDecay: weightDecay),
+                      Group(name: "without_weight_decay", parameters: excluded.map(\.tensor), weightDecay: 0)]
+        }
+        self.decoupledWeightDecay = decoupledWeightDecay
+        (beta1, beta2) = betas
+        self.eps = eps
+        baseLearningRate = learningRate
+        self.learningRate = learningRate
+        moments = try groups.map { try $0.parameters.map { try $0.detach().zerosLike() } }
+        squares = try groups.map { try $0.parameters.map { try $0.detach().zerosLike() } }
+        steps = try groups.map { try $0.parameters.map { _ in try Tensor.zeros([]) } }
+    }
+
+    /// Updates every parameter that has a gradient.
+    public func step() throws {
+        for (index, group) in groups.enumerated() {
+            let present = group.parameters.indices.filter { group.parameters[$0].grad != nil }
+            guard !present.isEmpty else { continue }
+            let parameters = present.map { group.parameters[$0] }
+            let grads = present.map { group.parameters[$0].grad! }
+            let m = present.map { moments[index][$0] }
+            let v = present.map { squares[index][$0] }
+            let s = present.map { steps[index][$0] }
+            try Autograd.noGrad {
+                if decoupledWeightDecay {
+                    try Foreach.fusedAdamW_(parameters: parameters, grads: grads, expAvgs: m, expAvgSqs: v, steps: s, lr: learningRate,
+                                            beta1: beta1, beta2: beta2, weightDecay: group.weightDecay, eps: eps)
+                } else {
+                    try Foreach.fusedAdam_(parameters: parameters, grads: grads, expAvgs: m, expAvgSqs: v, steps: s, lr: learningRate,
+                                           beta1: beta1, beta2: beta2, weightDecay: group.weightDecay, eps: eps)
+                }
+            }
+        }
+    }
+
+    /// Clears every gradient.
+    public func zeroGrad() throws {
+        for group in groups { for parameter in group.parameters { try parameter.setGrad(nil) } }
+    }
+}
+
+/// A training component configured wrongly.
+public enum TrainingError: Error, CustomStringConvertible, Equatable {
+    case invalidConfig(String)
+
+    public var description: String {
+        switch self {
+        case .invalidConfig(let message): return message
+        }
+    }
+}
