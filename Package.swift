@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "Training", dependencies: ["Torch", "Models"], linkerSettings: linkShim),
 
         // The built-in component table (one place lists them all) and components with no other home yet.
-        .target(name: "Components", dependencies: ["Config", "Tokenizers", "DataFormats", "DataLoading", "Models", "Torch"],
+        .target(name: "Components", dependencies: ["Config", "Tokenizers", "DataFormats", "DataLoading", "Models", "Training", "Torch"],
                 linkerSettings: linkShim),
 
         // The `modalities` command.
@@ -78,7 +78,8 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Torch"], exclude: ["Golden"], linkerSettings: linkShim),
         .testTarget(name: "InteropTests", dependencies: ["TestSupport", "Interop", "Models", "Torch"], linkerSettings: linkShim),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Torch"], exclude: ["Golden"], linkerSettings: linkShim),
-        .testTarget(name: "ComponentsTests", dependencies: ["TestSupport", "Components", "Config", "Tokenizers", "DataLoading", "Models", "Torch"],
+        .testTarget(name: "ComponentsTests", dependencies: ["TestSupport", "Components", "Config", "Tokenizers", "DataLoading", "Models",
+                                                           "Training", "Torch"],
                     linkerSettings: linkShim),
         .testTarget(name: "ConfigTests", dependencies: ["TestSupport", "Config", "Components"], exclude: ["BrokenConfigs", "Configs"]),
     ]

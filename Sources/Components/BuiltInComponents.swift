@@ -11,6 +11,7 @@ extension ComponentRegistry {
         registry.registerTokenizers()
         registry.registerDataLoading()
         registry.registerModels()
+        registry.registerTraining()
         for (componentKey, variantKey, feature) in plannedComponents {
             registry.registerPlanned(componentKey, variantKey, feature: feature)
         }
@@ -53,16 +54,14 @@ let plannedComponents: [(String, String, String)] = {
         ("model_debugging_hook", "nan_hook", "debugging tools"), ("model_debugging_hook", "print_forward_hook", "debugging tools"),
         ("model_initialization", "gpt2_llama3_like", models),
         ("number_conversion", "parallel_degree", mesh),
-        ("optimizer", "adam", training), ("optimizer", "adam_w", training), ("optimizer", "fsdp1_checkpointed", interop),
+        ("optimizer", "fsdp1_checkpointed", interop),
         ("pipeline", "builder", pipeline), ("pipeline", "scheduled", pipeline), ("pipeline", "selector", pipeline),
         ("pipeline", "staged", pipeline),
         ("progress_subscriber", "dummy", observability), ("progress_subscriber", "rich", observability),
         ("results_subscriber", "dummy", observability), ("results_subscriber", "rich", observability),
         ("results_subscriber", "to_disc", observability), ("results_subscriber", "wandb", observability),
         ("sampler", "resumable_distributed_multi_dim_sampler", "tensor/pipeline parallelism"),
-        ("scheduler", "constant_lr", training), ("scheduler", "cosine_annealing_lr", training), ("scheduler", "dummy_lr", training),
-        ("scheduler", "linear_lr", training), ("scheduler", "linear_warmup_cosine_annealing_lr", training),
-        ("scheduler", "onecycle_lr", training), ("scheduler", "step_lr", training),
+        ("scheduler", "linear_warmup_cosine_annealing_lr", training),
         ("stages_generator", "gpt2_stages_generator", pipeline),
         ("steppable_component", "forward_pass", profiling),
         ("steppable_profiler", "combined", profiling), ("steppable_profiler", "kernel_tracing", profiling),

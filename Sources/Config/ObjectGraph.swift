@@ -109,9 +109,26 @@ public final class ObjectGraph {
     func flushUnknownKeys() { reportUnknownKeys() }
 
     private func reportUnknownKeys() {
-        for tracker in trackers where !tracker.aborted {
-            let known = Array(tracker.accessed)
-            for entry in tracker.entries where !tracker.accessed.contains(entry.key) {
+        // A type may read one mapping through several containers (shared fields, then its own): a key is
+        // unknown only when none of them asked for it.
+        var byMapping: [String: (tracker: KeyTracker, accessed: Set<String>, aborted: Bool)] = [:]
+        var order: [String] = []
+        for tracker in trackers {
+            let id = "\(tracker.node.location)|\(tracker.keyPath)"
+            if var merged = byMapping[id] {
+                merged.accessed.formUnion(tracker.accessed)
+                merged.aborted = merged.aborted || tracker.aborted
+                byMapping[id] = merged
+            } else {
+                byMapping[id] = (tracker, tracker.accessed, tracker.aborted)
+                order.append(id)
+            }
+        }
+        for id in order {
+            let (tracker, accessed, aborted) = byMapping[id]!
+            guard !aborted else { continue }
+            let known = Array(accessed)
+            for entry in tracker.entries where !accessed.contains(entry.key) {
                 var message = "unknown key '\(entry.key)'"
                 if let suggestion = closestMatch(to: entry.key, in: known) { message += "; did you mean '\(suggestion)'?" }
                 issues.add(.unknownKey, message, at: entry.keyLocation, keyPath: childPath(tracker.keyPath, entry.key))

@@ -5,6 +5,7 @@ import Foundation
 import Models
 import Testing
 import Torch
+import Training
 
 /// The model components, built from Modalities-style YAML and fed by the data loader.
 @Suite struct ModelComponentTests {
@@ -111,5 +112,53 @@ import Torch
         let unknownNorm = Self.yaml.replacingOccurrences(of: "ffn_norm_config: {norm_type: layer_norm", with: "ffn_norm_config: {norm_type: batch_norm")
         let normError = #expect(throws: ConfigError.self) { try graph(unknownNorm).validate() }
         #expect(normError?.issues.first?.message.contains("expected one of layer_norm, rms_norm, pytorch_rms_norm") == true)
+    }
+}
+
+@Suite struct TrainingComponentTests {
+    @Test func optimizerAndSchedulerFromModalitiesStyleConfig() throws {
+        let yaml = ModelComponentTests.yaml + """
+
+            optimizer:
+              component_key: optimizer
+              variant_key: adam_w
+              config:
+                lr: 0.0001
+                betas: [0.9, 0.95]
+                eps: 1e-8
+                weight_decay: 1e-1
+                weight_decay_groups_excluded: [embedding, layernorm]
+                wrapped_model: {instance_key: initialized_model, pass_type: BY_REFERENCE}
+            lr_scheduler:
+              component_key: scheduler
+              variant_key: onecycle_lr
+              config:
+                optimizer: {instance_key: optimizer, pass_type: BY_REFERENCE}
+                max_lr: 6e-4
+                div_factor: 10
+                final_div_factor: 1
+                total_steps: 650
+                pct_start: 0.01
+                anneal_strategy: cos
+            """
+        let graph = try ModelComponentTests().graph(yaml)
+        try graph.validate()
+        let scheduler = try graph.build("lr_scheduler", as: LearningRateScheduler.self)
+        let optimizer = try graph.build("optimizer", as: AdamOptimizer.self)
+        #expect(scheduler.optimizer === optimizer)
+        #expect(optimizer.groups.map(\.weightDecay) == [0.1, 0])
+        #expect(Swift.abs(optimizer.learningRate - 6e-5) < 1e-12)  // max_lr / div_factor at step 0
+        var rates: [Double] = []
+        for _ in 0..<20 {
+            scheduler.step()
+            rates.append(optimizer.learningRate)
+        }
+        #expect(rates[4] > rates[0] && rates[5] > rates[19])  // warm-up for 5.5 steps, then annealing
+        let tooShort = yaml.replacingOccurrences(of: "total_steps: 650", with: "total_steps: 100")
+        let shortError = #expect(throws: ConfigError.self) { try ModelComponentTests().graph(tooShort).validate() }
+        #expect(shortError?.issues.first?.message.contains("pct_start × total_steps must exceed 1") == true)
+        let wrongGroup = yaml.replacingOccurrences(of: "[embedding, layernorm]", with: "[embeddings]")
+        let error = #expect(throws: ComponentBuildError.self) { try ModelComponentTests().graph(wrongGroup).build("optimizer", as: AdamOptimizer.self) }
+        #expect(error?.description.contains("'embeddings'") == true)
     }
 }
