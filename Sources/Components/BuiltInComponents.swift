@@ -43,7 +43,6 @@ let plannedComponents: [(String, String, String)] = {
         ("device_mesh", "default", mesh),
         ("gradient_clipper", "fsdp1", training), ("gradient_clipper", "fsdp1_logging_only", training),
         ("gradient_clipper", "fsdp2", training), ("gradient_clipper", "fsdp2_logging_only", training),
-        ("loss", "clm_cross_entropy_loss", training),
         ("mfu_calculator", "gpt2", observability),
         ("model", "activation_checkpointed", "activation checkpointing"), ("model", "activation_checkpointed_fsdp1", "activation checkpointing"),
         ("model", "coca", "CoCa multimodal models"), ("model", "compiled", "compiled models (CUDA graphs)"),

@@ -118,9 +118,20 @@ struct OneCycleParameters: Decodable {
     }
 }
 
+struct CLMCrossEntropyLossConfig: Decodable {
+    var targetKey: String
+    var predictionKey: String
+
+    enum CodingKeys: String, CodingKey { case targetKey = "target_key", predictionKey = "prediction_key" }
+}
+
 extension ComponentRegistry {
-    /// Optimizers and learning-rate schedulers with Modalities' fields.
+    /// The loss, optimizers and learning-rate schedulers with Modalities' fields.
     func registerTraining() {
+        register("loss", "clm_cross_entropy_loss", summary: "mean next-token cross entropy; predictions and targets by key",
+                 config: CLMCrossEntropyLossConfig.self, produces: [CLMCrossEntropyLoss.self]) { config, _ in
+            CLMCrossEntropyLoss(targetKey: config.targetKey, predictionKey: config.predictionKey)
+        }
         for (variant, decoupled) in [("adam", false), ("adam_w", true)] {
             register("optimizer", variant, summary: decoupled ? "AdamW on libtorch's fused kernel" : "Adam on libtorch's fused kernel",
                      config: AdamConfig.self, produces: [AdamOptimizer.self]) { config, context in

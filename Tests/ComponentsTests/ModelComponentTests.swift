@@ -157,6 +157,19 @@ import Training
         let tooShort = yaml.replacingOccurrences(of: "total_steps: 650", with: "total_steps: 100")
         let shortError = #expect(throws: ConfigError.self) { try ModelComponentTests().graph(tooShort).validate() }
         #expect(shortError?.issues.first?.message.contains("pct_start × total_steps must exceed 1") == true)
+        let lossGraph = try ModelComponentTests().graph(yaml + """
+
+            loss_fn:
+              component_key: loss
+              variant_key: clm_cross_entropy_loss
+              config: {target_key: target_ids, prediction_key: logits}
+            """)
+        let loss = try lossGraph.build("loss_fn", as: CLMCrossEntropyLoss.self)
+        let model = try lossGraph.build("initialized_model", as: (any Model).self)
+        let batch = try #require(try lossGraph.build("loader", as: DataLoader.self).makeIterator().nextBatch())
+        let value = try loss(predictions: model.forward(batch.samples, training: true), targets: batch.targets)
+        #expect(Swift.abs(try value.item(Double.self) - Foundation.log(50304.0)) < 0.1)
+        #expect(throws: TrainingError.self) { try loss(predictions: [:], targets: batch.targets) }
         let wrongGroup = yaml.replacingOccurrences(of: "[embedding, layernorm]", with: "[embeddings]")
         let error = #expect(throws: ComponentBuildError.self) { try ModelComponentTests().graph(wrongGroup).build("optimizer", as: AdamOptimizer.self) }
         #expect(error?.description.contains("'embeddings'") == true)

@@ -1,0 +1,27 @@
+import Torch
+
+/// Causal-language-model cross entropy between predictions and targets picked by key
+/// (`loss/clm_cross_entropy_loss`): mean over every token of the batch.
+public struct CLMCrossEntropyLoss: Sendable {
+    public let targetKey: String
+    public let predictionKey: String
+    /// Name of the loss in metrics.
+    public let tag: String
+
+    public init(targetKey: String, predictionKey: String, tag: String = "CLMCrossEntropyLoss") {
+        self.targetKey = targetKey
+        self.predictionKey = predictionKey
+        self.tag = tag
+    }
+
+    /// The mean loss of `predictions[predictionKey]` (…, vocabulary) against `targets[targetKey]` (…).
+    public func callAsFunction(predictions: [String: Tensor], targets: [String: Tensor]) throws -> Tensor {
+        guard let logits = predictions[predictionKey] else {
+            throw TrainingError.invalidConfig("the model gave no '\(predictionKey)' (keys: \(predictions.keys.sorted().joined(separator: ", ")))")
+        }
+        guard let labels = targets[targetKey] else {
+            throw TrainingError.invalidConfig("the batch has no target '\(targetKey)' (keys: \(targets.keys.sorted().joined(separator: ", ")))")
+        }
+        return try Functional.crossEntropy(logits.reshape([-1, logits.size(-1)]), target: labels.to(dtype: .int64).reshape([-1]))
+    }
+}
