@@ -107,8 +107,15 @@ public final class GPT2LLM: Model {
             h = try h + positionEmbedding.narrow(0, start: past, length: length)
         }
         h = try dropout(h, training: training)
+        // Shared by every layer: positions' rotary tables, and which keys each query may not see (query i, at
+        // position past + i, sees keys 0...past + i).
+        let rotary = try config.rotaryBaseFrequency.map {
+            try Rotary(headSize: config.headSize, baseFrequency: $0, offset: past, length: length, dtype: h.dtype)
+        }
+        let future = try Tensor.ones([length, past + length], dtype: .bool).triu(past + 1)
         for (layer, block) in blocks.enumerated() {
-            h = try h + attention(block, block.attentionNorm(h), layer: layer, cache: cache, training: training)
+            h = try h + attention(block, block.attentionNorm(h), layer: layer, cache: cache, rotary: rotary, future: future,
+                                  training: training)
             h = try h + mlp(block, block.ffnNorm(h), training: training)
         }
         cache?.length = past + length
@@ -119,7 +126,8 @@ public final class GPT2LLM: Model {
         training && config.dropout > 0 ? try Functional.dropout(x, p: config.dropout, training: true) : x
     }
 
-    private func attention(_ block: Block, _ x: Tensor, layer: Int, cache: KeyValueCache?, training: Bool) throws -> Tensor {
+    private func attention(_ block: Block, _ x: Tensor, layer: Int, cache: KeyValueCache?, rotary: Rotary?, future: Tensor,
+                           training: Bool) throws -> Tensor {
         let (batch, length) = (x.size(0), x.size(1))
         let headSize = config.headSize
         let past = cache?.length ?? 0
@@ -127,10 +135,9 @@ public final class GPT2LLM: Model {
         var q = try heads(block.query(x))
         var k = try heads(block.key(x))
         var v = try heads(block.value(x))
-        if let base = config.rotaryBaseFrequency {
-            let rotary = Rotary(headSize: headSize, baseFrequency: base)
-            q = try rotary(q, offset: past)
-            k = try rotary(k, offset: past)
+        if let rotary {
+            q = try rotary(q)
+            k = try rotary(k)
         }
         if let cache {
             (k, v) = try cache.append(layer: layer, keys: k, values: v)
@@ -141,8 +148,6 @@ public final class GPT2LLM: Model {
             repeats == 1 ? t : try t.unsqueeze(2).expand([batch, config.keyValueHeads, repeats, total, headSize])
                 .reshape([batch, config.queryHeads, total, headSize])
         }
-        // Query i (at position past + i) sees keys 0...past + i.
-        let future = try Tensor.ones([length, total], dtype: .bool).triu(past + 1)
         let y: Tensor
         let p = training ? config.dropout : 0
         switch config.attentionImplementation {

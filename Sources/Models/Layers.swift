@@ -46,21 +46,24 @@ struct Norm {
     }
 }
 
-/// Rotary position embedding on (batch, heads, sequence, head size) tensors, rotate-half layout.
+/// Rotary position embedding on (batch, heads, sequence, head size) tensors, rotate-half layout; the cos and sin
+/// tables for one forward's positions are made once and shared by every layer's queries and keys.
 struct Rotary {
-    let headSize: Int
-    let baseFrequency: Double
+    let cos: Tensor
+    let sin: Tensor
 
-    /// Rotates `x`, whose sequence positions start at `offset`.
-    func callAsFunction(_ x: Tensor, offset: Int = 0) throws -> Tensor {
-        let length = x.size(-2)
+    /// Tables for `length` positions starting at `offset`.
+    init(headSize: Int, baseFrequency: Double, offset: Int, length: Int, dtype: DType) throws {
         let exponents = try Tensor.arange(0, Double(headSize), step: 2, dtype: .float32) / Double(headSize)
         let inverseFrequencies = try Tensor.ones([]) / Tensor.full([], baseFrequency).pow(exponents)
         let positions = try Tensor.arange(Double(offset), Double(offset + length), dtype: .float32)
         let angles = try positions.outer(inverseFrequencies)
         let embedding = try Tensor.cat([angles, angles], dim: -1)
-        let cos = try embedding.cos().to(dtype: x.dtype)
-        let sin = try embedding.sin().to(dtype: x.dtype)
+        cos = try embedding.cos().to(dtype: dtype)
+        sin = try embedding.sin().to(dtype: dtype)
+    }
+
+    func callAsFunction(_ x: Tensor) throws -> Tensor {
         let halves = try x.chunk(2, dim: -1)
         let rotated = try Tensor.cat([-halves[1], halves[0]], dim: -1)
         return try x * cos + rotated * sin

@@ -133,14 +133,7 @@ public enum HuggingFaceTokenizerLoader {
                 throw TokenizerError.malformed(path: path, reason: "byte_fallback is on but byte \(missing) has no <0x..> token")
             }
         }
-        var table: [UInt64: UInt64] = [:]
-        for (rank, (left, right)) in merges.enumerated() {
-            guard let leftID = vocab[left], let rightID = vocab[right], let merged = vocab[left + right] else {
-                throw TokenizerError.malformed(path: path, reason: "merge \(rank) '\(left) \(right)' uses a token missing from the vocabulary")
-            }
-            let key = BytePairModel.key(leftID, rightID)
-            if table[key] == nil { table[key] = BytePairModel.value(rank: rank, merged: merged) }
-        }
+        let table = try mergeTable(vocab: vocab, merges: merges, path: path)
         let (prefix, suffix) = try template(root["post_processor"], vocab: vocab, added: added, path: path)
         let decoders = ((root["decoder"] as? [String: Any])?["decoders"] as? [[String: Any]]) ?? []
         let strip = decoders.first { $0["type"] as? String == "Strip" }?["start"] as? Int
@@ -308,6 +301,14 @@ public enum HuggingFaceTokenizerLoader {
             }
             byteIDs[byte] = id
         }
+        let table = try mergeTable(vocab: vocab, merges: merges, path: path)
+        return ByteLevelBPETokenizer(model: BytePairModel(merges: table), byteIDs: byteIDs, tokenBytes: tokenBytes,
+                                     pattern: pattern, addPrefixSpace: addPrefixSpace, specials: SpecialTokens(added),
+                                     prefixIDs: prefixIDs, suffixIDs: suffixIDs, vocabulary: vocab)
+    }
+
+    /// Merge pairs as token ids, ranked by their line; the first of duplicate pairs wins, as in the library.
+    static func mergeTable(vocab: [String: Int], merges: [(String, String)], path: String) throws -> [UInt64: UInt64] {
         var table: [UInt64: UInt64] = [:]
         table.reserveCapacity(merges.count)
         for (rank, (left, right)) in merges.enumerated() {
@@ -317,9 +318,7 @@ public enum HuggingFaceTokenizerLoader {
             let key = BytePairModel.key(leftID, rightID)
             if table[key] == nil { table[key] = BytePairModel.value(rank: rank, merged: merged) }
         }
-        return ByteLevelBPETokenizer(model: BytePairModel(merges: table), byteIDs: byteIDs, tokenBytes: tokenBytes,
-                                     pattern: pattern, addPrefixSpace: addPrefixSpace, specials: SpecialTokens(added),
-                                     prefixIDs: prefixIDs, suffixIDs: suffixIDs, vocabulary: vocab)
+        return table
     }
 
     static func readJSON(_ path: String) throws -> [String: Any] {
