@@ -45,11 +45,18 @@ let package = Package(
         // Interop: safetensors and Hugging Face model folders.
         .target(name: "Interop", dependencies: ["Torch", "Models"], linkerSettings: linkShim),
 
-        // Training: schedules (the driver, optimizers and checkpoints follow).
-        .target(name: "Training", dependencies: ["Torch", "Models"], linkerSettings: linkShim),
+        // Observability: result records, progress and result subscribers, MFU.
+        .target(name: "Observability"),
+
+        // Training: the SPMD driver (gym, trainer, evaluator), optimizers, schedules, clipping, mixed precision.
+        .target(name: "Training", dependencies: ["Torch", "Models", "DataLoading", "Observability"], linkerSettings: linkShim),
+
+        // Checkpoints: our documented format (safetensors shards + metadata), saving strategies, loading.
+        .target(name: "Checkpointing", dependencies: ["Torch", "Models", "Training", "Interop"], linkerSettings: linkShim),
 
         // The built-in component table (one place lists them all) and components with no other home yet.
-        .target(name: "Components", dependencies: ["Config", "Tokenizers", "DataFormats", "DataLoading", "Models", "Training", "Torch"],
+        .target(name: "Components", dependencies: ["Config", "Tokenizers", "DataFormats", "DataLoading", "Models", "Training", "Observability",
+                                                   "Checkpointing", "Interop", "Torch"],
                 linkerSettings: linkShim),
 
         // The `modalities` command.

@@ -64,6 +64,7 @@ public enum InteropError: Error, CustomStringConvertible, Equatable {
     case malformed(path: String, reason: String)
     case missingTensor(path: String, name: String)
     case unsupported(path: String, feature: String)
+    case unwritable(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -71,6 +72,7 @@ public enum InteropError: Error, CustomStringConvertible, Equatable {
         case let .malformed(path, reason): return "\(path): \(reason)"
         case let .missingTensor(path, name): return "\(path): no tensor named \(name)"
         case let .unsupported(path, feature): return "\(path): \(feature) is not supported"
+        case let .unwritable(path, reason): return "\(path): cannot write: \(reason)"
         }
     }
 }

@@ -70,6 +70,7 @@ extension Operator {
     static let log = Operator("aten::log")
     static let sqrt = Operator("aten::sqrt")
     static let rsqrt = Operator("aten::rsqrt")
+    static let reciprocal = Operator("aten::reciprocal")
     static let abs = Operator("aten::abs")
     static let sin = Operator("aten::sin")
     static let cos = Operator("aten::cos")

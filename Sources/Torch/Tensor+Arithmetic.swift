@@ -26,6 +26,7 @@ extension Tensor {
     public func log() throws -> Tensor { try Operator.log.callAsTensor([.tensor(self)]) }
     public func sqrt() throws -> Tensor { try Operator.sqrt.callAsTensor([.tensor(self)]) }
     public func rsqrt() throws -> Tensor { try Operator.rsqrt.callAsTensor([.tensor(self)]) }
+    public func reciprocal() throws -> Tensor { try Operator.reciprocal.callAsTensor([.tensor(self)]) }
     public func abs() throws -> Tensor { try Operator.abs.callAsTensor([.tensor(self)]) }
     public func sin() throws -> Tensor { try Operator.sin.callAsTensor([.tensor(self)]) }
     public func cos() throws -> Tensor { try Operator.cos.callAsTensor([.tensor(self)]) }

@@ -127,6 +127,15 @@ public final class Tensor: @unchecked Sendable {
         }
     }
 
+    /// The values as raw little-endian bytes of the tensor's own dtype, row-major (safetensors, checkpoints).
+    public func rawBytes() throws -> [UInt8] {
+        let byteCount = count * dtype.byteCount
+        return try [UInt8](unsafeUninitializedCapacity: byteCount) { buffer, initialized in
+            try check("read tensor bytes", ct_tensor_copy_to_buffer(handle, buffer.baseAddress, byteCount))
+            initialized = byteCount
+        }
+    }
+
     /// The single value of a one-element tensor.
     public func item<Element: TensorElement>(_ type: Element.Type = Element.self) throws -> Element {
         guard count == 1 else {

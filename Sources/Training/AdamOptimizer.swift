@@ -7,9 +7,28 @@ public final class AdamOptimizer {
     /// Parameters sharing a weight decay.
     public struct Group {
         public var name: String
+        /// State-dict names of `parameters`, in the same order.
+        public var parameterNames: [String]
         public var parameters: [Tensor]
         public var weightDecay: Double
     }
+
+    /// Adam's per-parameter state: first and second moment estimates and the step count (a float32 scalar, as
+    /// the fused kernels keep it).
+    public struct ParameterState {
+        public var expAvg: Tensor
+        public var expAvgSq: Tensor
+        public var step: Tensor
+
+        public init(expAvg: Tensor, expAvgSq: Tensor, step: Tensor) {
+            self.expAvg = expAvg
+            self.expAvgSq = expAvgSq
+            self.step = step
+        }
+    }
+
+    /// The model whose parameters are updated.
+    public let model: any Model
 
     public let decoupledWeightDecay: Bool
     public let beta1: Double
@@ -32,14 +51,15 @@ public final class AdamOptimizer {
         }
         let named = model.parameters.named
         if weightDecay == 0 || excludedGroups.isEmpty {
-            groups = [Group(name: "all", parameters: named.map(\.tensor), weightDecay: weightDecay)]
+            groups = [Group(name: "all", parameterNames: named.map(\.name), parameters: named.map(\.tensor), weightDecay: weightDecay)]
         } else {
             let patterns = excludedGroups.flatMap { model.weightDecayGroups[$0] ?? [] }
             let excluded = named.filter { entry in patterns.contains { entry.name.contains($0) } }
             let decayed = named.filter { entry in !patterns.contains { entry.name.contains($0) } }
-            groups = [Group(name: "with_weight_decay", parameters: decayed.map(\.tensor), weightDecay: weightDecay),
-                      Group(name: "without_weight_decay", parameters: excluded.map(\.tensor), weightDecay: 0)]
+            groups = [Group(name: "with_weight_decay", parameterNames: decayed.map(\.name), parameters: decayed.map(\.tensor), weightDecay: weightDecay),
+                      Group(name: "without_weight_decay", parameterNames: excluded.map(\.name), parameters: excluded.map(\.tensor), weightDecay: 0)]
         }
+        self.model = model
         self.decoupledWeightDecay = decoupledWeightDecay
         (beta1, beta2) = betas
         self.eps = eps
@@ -72,6 +92,33 @@ public final class AdamOptimizer {
         }
     }
 
+    /// Every updated parameter's name, group by group.
+    public var parameterNames: [String] { groups.flatMap(\.parameterNames) }
+
+    /// The state of every parameter by name; the tensors are the optimizer's own (loading copies into them).
+    public var state: [(name: String, state: ParameterState)] {
+        groups.indices.flatMap { group in
+            groups[group].parameterNames.indices.map { index in
+                (groups[group].parameterNames[index],
+                 ParameterState(expAvg: moments[group][index], expAvgSq: squares[group][index], step: steps[group][index]))
+            }
+        }
+    }
+
+    /// Copies saved state into the optimizer's, checking names and shapes.
+    public func loadState(_ saved: [String: ParameterState]) throws {
+        for (name, current) in state {
+            guard let values = saved[name] else { throw TrainingError.invalidCheckpoint("no optimizer state for parameter \(name)") }
+            for (label, destination, source) in [("exp_avg", current.expAvg, values.expAvg), ("exp_avg_sq", current.expAvgSq, values.expAvgSq),
+                                                 ("step", current.step, values.step)] {
+                guard destination.shape == source.shape else {
+                    throw TrainingError.invalidCheckpoint("optimizer state \(name).\(label) has shape \(source.shape), the model needs \(destination.shape)")
+                }
+                try Autograd.noGrad { _ = try destination.copy_(source) }
+            }
+        }
+    }
+
     /// Clears every gradient.
     public func zeroGrad() throws {
         for group in groups { for parameter in group.parameters { try parameter.setGrad(nil) } }
@@ -81,10 +128,16 @@ public final class AdamOptimizer {
 /// A training component configured wrongly.
 public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case invalidConfig(String)
+    case invalidCheckpoint(String)
+    /// The training data ran out before the target: batches delivered and batches needed.
+    case dataExhausted(loader: String, delivered: Int, needed: Int)
 
     public var description: String {
         switch self {
         case .invalidConfig(let message): return message
+        case .invalidCheckpoint(let message): return message
+        case let .dataExhausted(loader, delivered, needed):
+            return "the data loader '\(loader)' ran out after \(delivered) micro batches, but reaching the training target needs \(needed); lower num_target_tokens / num_target_steps or use more data"
         }
     }
 }

@@ -13,6 +13,12 @@ public final class LearningRateScheduler {
         optimizer.learningRate = schedule.learningRate(at: stepsTaken, base: optimizer.baseLearningRate)
     }
 
+    /// Continues after `stepsTaken` steps (a checkpoint's), setting the optimizer's rate for the next step.
+    public func restore(stepsTaken: Int) {
+        self.stepsTaken = stepsTaken
+        optimizer.learningRate = schedule.learningRate(at: stepsTaken, base: optimizer.baseLearningRate)
+    }
+
     /// Advances after an optimizer step.
     public func step() {
         stepsTaken += 1

@@ -1,0 +1,54 @@
+import DataLoading
+import Foundation
+import Models
+import Observability
+import Torch
+
+/// Mean loss of a model over whole evaluation loaders, without gradients (Modalities' `Evaluator`).
+public final class Evaluator {
+    public let dataParallelDegree: Int
+    public let progressSubscriber: any ProgressSubscriber
+    public let resultSubscriber: any ResultSubscriber
+
+    public init(dataParallelDegree: Int = 1, progressSubscriber: any ProgressSubscriber = DummyProgressSubscriber(),
+                resultSubscriber: any ResultSubscriber = DummyResultSubscriber()) {
+        self.dataParallelDegree = dataParallelDegree
+        self.progressSubscriber = progressSubscriber
+        self.resultSubscriber = resultSubscriber
+    }
+
+    /// Evaluates on every loader from its first batch; results are published and returned by loader tag.
+    @discardableResult
+    public func evaluate(model: any Model, loaders: [DataLoader], loss: any Loss, stepsDone: Int) throws -> [String: EvaluationResult] {
+        var results: [String: EvaluationResult] = [:]
+        let device = model.parameters.named.first?.tensor.device ?? .cpu
+        for loader in loaders {
+            loader.restore(state: 0)
+            progressSubscriber.consume(ProgressUpdate(stepsDone: 0, status: .evaluation, dataloaderTag: loader.tag))
+            let start = DispatchTime.now()
+            var lossSum = 0.0
+            var batches = 0
+            var samples = 0
+            let iterator = try loader.makeIterator()
+            try Autograd.noGrad {
+                while let batch = try iterator.nextBatch() {
+                    let inputs = try batch.samples.mapValues { $0.device == device ? $0 : try $0.to(device: device) }
+                    let targets = try batch.targets.mapValues { $0.device == device ? $0 : try $0.to(device: device) }
+                    let predictions = try model.forward(inputs, training: false)
+                    lossSum += try loss(predictions: predictions, targets: targets).item(Double.self)
+                    batches += 1
+                    samples += batch.size
+                    progressSubscriber.consume(ProgressUpdate(stepsDone: batches, status: .evaluation, dataloaderTag: loader.tag))
+                }
+            }
+            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+            let result = EvaluationResult(
+                dataloaderTag: loader.tag, numTrainStepsDone: stepsDone,
+                losses: [(loss.tag, .number(batches > 0 ? lossSum / Double(batches) : .nan))],
+                throughputMetrics: [("evaluation_num_samples_per_second", .number(Double(samples * dataParallelDegree) / Swift.max(elapsed, 1e-9)))])
+            try resultSubscriber.consume(result)
+            results[loader.tag] = result
+        }
+        return results
+    }
+}

@@ -1,0 +1,51 @@
+import Models
+import Torch
+
+/// Which norm of all gradients together is measured (Modalities' `GradientClippingMode`).
+public enum GradientNormType: String, Sendable, CaseIterable {
+    case P1_NORM, P2_NORM, MAX_NORM
+
+    var order: Double {
+        switch self {
+        case .P1_NORM: return 1
+        case .P2_NORM: return 2
+        case .MAX_NORM: return .infinity
+        }
+    }
+}
+
+/// Measures the total gradient norm of a model and, with a `maxNorm`, scales the gradients down to it
+/// (`gradient_clipper/fsdp2`; without `maxNorm` it only measures, `gradient_clipper/fsdp2_logging_only`).
+///
+/// The arithmetic is PyTorch's `get_total_norm` + `clip_grads_with_norm_`: per-tensor norms, the norm of those,
+/// then every gradient times `min(1, max_norm / (total + 1e-6))`.
+public final class GradientClipper {
+    public let model: any Model
+    public let normType: GradientNormType
+    public let maxNorm: Double?
+
+    public init(model: any Model, normType: GradientNormType, maxNorm: Double?) throws {
+        if let maxNorm, !(maxNorm > 0) { throw TrainingError.invalidConfig("max_norm must be greater than 0, found \(maxNorm)") }
+        self.model = model
+        self.normType = normType
+        self.maxNorm = maxNorm
+    }
+
+    /// The total norm before clipping; gradients are scaled in place when it exceeds `maxNorm`.
+    @discardableResult
+    public func clipGradients() throws -> Double {
+        let grads = model.parameters.named.compactMap(\.tensor.grad)
+        guard !grads.isEmpty else { return 0 }
+        return try Autograd.noGrad {
+            let norms = try Foreach.norm(grads, ord: normType.order)
+            let stacked = try Tensor.stack(norms)
+            let total = normType == .MAX_NORM ? try stacked.max() : try stacked.norm(normType.order)
+            if let maxNorm {
+                let coefficient = try (total + 1e-6).reciprocal() * maxNorm
+                try coefficient.clamp_(max: 1)
+                try Foreach.mul_(grads, coefficient)
+            }
+            return try total.item(Double.self)
+        }
+    }
+}

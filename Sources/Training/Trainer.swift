@@ -1,0 +1,127 @@
+import DataLoading
+import Foundation
+import Models
+import Observability
+import Torch
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Trains the model of an app state on the batches of a data loader up to the target step: forward, loss,
+/// backward (gradients accumulated over micro batches), clipping, optimizer and scheduler step; after each
+/// optimizer step the evaluation and checkpointing callbacks decide whether to act (Modalities' `Trainer`).
+public final class Trainer {
+    public let globalRank: Int
+    public let gradientAccumulationSteps: Int
+    /// Tokens one optimizer step consumes over all data-parallel ranks.
+    public let globalTokensPerStep: Int
+    /// Data-parallel ranks: the samples of a step are this many times the local ones.
+    public let dataParallelDegree: Int
+    public let clipper: GradientClipper
+    public let mfuCalculator: GPT2MFUCalculator?
+    public let progressSubscriber: any ProgressSubscriber
+    public let resultSubscriber: any ResultSubscriber
+    /// Start and target of this run.
+    public let initialProgress: TrainingProgress
+    /// Seconds spent waiting for data in the last `train` call.
+    public private(set) var dataWaitSeconds = 0.0
+
+    public init(globalRank: Int, gradientAccumulationSteps: Int, globalTokensPerStep: Int, dataParallelDegree: Int,
+                progress: TrainingProgress, clipper: GradientClipper, mfuCalculator: GPT2MFUCalculator? = nil,
+                progressSubscriber: any ProgressSubscriber = DummyProgressSubscriber(),
+                resultSubscriber: any ResultSubscriber = DummyResultSubscriber()) throws {
+        guard gradientAccumulationSteps >= 1 else {
+            throw TrainingError.invalidConfig("gradient_accumulation_steps must be 1 or greater, found \(gradientAccumulationSteps)")
+        }
+        self.globalRank = globalRank
+        self.gradientAccumulationSteps = gradientAccumulationSteps
+        self.globalTokensPerStep = globalTokensPerStep
+        self.dataParallelDegree = dataParallelDegree
+        self.clipper = clipper
+        self.mfuCalculator = mfuCalculator
+        self.progressSubscriber = progressSubscriber
+        self.resultSubscriber = resultSubscriber
+        initialProgress = progress
+    }
+
+    /// Runs the remaining steps.
+    ///
+    /// - Parameters:
+    ///   - logInterval: a training result is published every this many steps.
+    ///   - afterStep: called after every optimizer step with the progress so far (evaluation, checkpointing).
+    public func train(appState: AppState, loader: DataLoader, loss: any Loss, logInterval: Int,
+                      afterStep: (TrainingProgress) throws -> Void) throws {
+        var progress = initialProgress
+        let model = appState.model
+        let device = model.parameters.named.first?.tensor.device ?? .cpu
+        let batchesToDo = (progress.numTargetSteps - progress.numSeenStepsPreviousRun) * gradientAccumulationSteps
+        let iterator = try loader.makeIterator()
+        var lossSum = 0.0
+        var lossCount = 0
+        var lastLoss = 0.0
+        var gradientNorms: [Double] = []
+        var localSamples = 0
+        var intervalStart = DispatchTime.now()
+        try appState.optimizer.zeroGrad()
+
+        for microBatch in 0..<batchesToDo {
+            guard let batch = try iterator.nextBatch() else {
+                throw TrainingError.dataExhausted(loader: loader.tag, delivered: microBatch, needed: batchesToDo)
+            }
+            let samples = try batch.samples.mapValues { $0.device == device ? $0 : try $0.to(device: device) }
+            let targets = try batch.targets.mapValues { $0.device == device ? $0 : try $0.to(device: device) }
+            let predictions = try model.forward(samples, training: true)
+            let batchLoss = try loss(predictions: predictions, targets: targets)
+            try (batchLoss / Double(gradientAccumulationSteps)).backward()
+            lastLoss = try batchLoss.item(Double.self)
+            lossSum += lastLoss
+            lossCount += 1
+            localSamples += batch.size
+
+            let stepPerformed = (microBatch + 1) % gradientAccumulationSteps == 0
+            if stepPerformed {
+                gradientNorms.append(try clipper.clipGradients())
+                try appState.optimizer.step()
+                appState.scheduler?.step()
+                try appState.optimizer.zeroGrad()
+            }
+            progress.numSeenStepsCurrentRun = (microBatch + 1) / gradientAccumulationSteps
+            progress.numSeenTokensCurrentRun = progress.numSeenStepsCurrentRun * globalTokensPerStep
+            progressSubscriber.consume(ProgressUpdate(stepsDone: progress.numSeenStepsTotal, status: .train, dataloaderTag: loader.tag))
+            guard stepPerformed else { continue }
+
+            if progress.numSeenStepsTotal % logInterval == 0 {
+                let elapsed = Double(DispatchTime.now().uptimeNanoseconds - intervalStart.uptimeNanoseconds) / 1e9
+                let samplesPerSecond = Double(localSamples * dataParallelDegree) / Swift.max(elapsed, 1e-9)
+                let result = EvaluationResult(
+                    dataloaderTag: loader.tag, numTrainStepsDone: progress.numSeenStepsTotal,
+                    losses: [("train loss avg", .number(lossSum / Double(lossCount))), ("train loss last", .number(lastLoss))],
+                    metrics: [("consumed tokens", .integer(progress.numSeenTokensTotal)),
+                              ("grad norm avg", .number(gradientNorms.reduce(0, +) / Double(gradientNorms.count))),
+                              ("grad norm last", .number(gradientNorms.last!))],
+                    throughputMetrics: [("train samples/s", .number(samplesPerSecond)),
+                                        ("train mfu (16-bit)", .number(mfuCalculator?.mfu(samplesPerSecond: samplesPerSecond) ?? -1)),
+                                        ("lr mean", .number(appState.optimizer.learningRate)),
+                                        ("peak memory rank 0 (MB)", .number(Self.peakResidentMegabytes())),
+                                        ("data wait (s)", .number(iterator.waitSeconds - dataWaitSeconds))])
+                dataWaitSeconds = iterator.waitSeconds
+                try resultSubscriber.consume(result)
+                lossSum = 0
+                lossCount = 0
+                gradientNorms = []
+                localSamples = 0
+                intervalStart = DispatchTime.now()
+            }
+            try afterStep(progress)
+        }
+        dataWaitSeconds = iterator.waitSeconds
+    }
+
+    /// The process's peak resident memory in MB (`ru_maxrss`), as Modalities reports on CPU.
+    static func peakResidentMegabytes() -> Double {
+        var usage = rusage()
+        guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return -1 }
+        return Double(usage.ru_maxrss) / 1024
+    }
+}
