@@ -45,6 +45,9 @@ let package = Package(
         // Interop: safetensors and Hugging Face model folders.
         .target(name: "Interop", dependencies: ["Torch", "Models"], linkerSettings: linkShim),
 
+        // Distributed: the device mesh (process groups and sharding follow).
+        .target(name: "Distributed"),
+
         // Observability: result records, progress and result subscribers, MFU.
         .target(name: "Observability"),
 
@@ -56,13 +59,17 @@ let package = Package(
 
         // The built-in component table (one place lists them all) and components with no other home yet.
         .target(name: "Components", dependencies: ["Config", "Tokenizers", "DataFormats", "DataLoading", "Models", "Training", "Observability",
-                                                   "Checkpointing", "Interop", "Torch"],
+                                                   "Checkpointing", "Interop", "Distributed", "Torch"],
                 linkerSettings: linkShim),
+
+        // Launcher: turns a training config into a running experiment (`run`, `warmstart`).
+        .target(name: "Launcher", dependencies: ["Components", "Config", "Checkpointing", "DataLoading", "Distributed", "Models",
+                                                 "Observability", "Training"], linkerSettings: linkShim),
 
         // The `modalities` command.
         .executableTarget(
             name: "ModalitiesCLI",
-            dependencies: ["Torch", "Config", "Components", "Tokenizers", "DataFormats", "Models", "Interop", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Torch", "Config", "Components", "Launcher", "Tokenizers", "DataFormats", "Models", "Interop", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             linkerSettings: linkShim
         ),
 

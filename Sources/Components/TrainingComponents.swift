@@ -129,7 +129,7 @@ extension ComponentRegistry {
     /// The loss, optimizers and learning-rate schedulers with Modalities' fields.
     func registerTraining() {
         register("loss", "clm_cross_entropy_loss", summary: "mean next-token cross entropy; predictions and targets by key",
-                 config: CLMCrossEntropyLossConfig.self, produces: [CLMCrossEntropyLoss.self]) { config, _ in
+                 config: CLMCrossEntropyLossConfig.self, produces: [CLMCrossEntropyLoss.self, (any Loss).self]) { config, _ in
             CLMCrossEntropyLoss(targetKey: config.targetKey, predictionKey: config.predictionKey)
         }
         for (variant, decoupled) in [("adam", false), ("adam_w", true)] {

@@ -1,0 +1,120 @@
+import Config
+import DataLoading
+import Distributed
+import Models
+import Observability
+
+struct EmptyConfig: Decodable {}
+
+struct RichProgressConfig: Decodable {
+    var evalDataloaders: ComponentListSlot<DataLoader>?
+    var trainDataloaderTag: String
+    var numSeenSteps: NonNegativeInt
+    var numTargetSteps: PositiveInt
+    var globalRank: NonNegativeInt
+
+    enum CodingKeys: String, CodingKey {
+        case evalDataloaders = "eval_dataloaders", trainDataloaderTag = "train_dataloader_tag", numSeenSteps = "num_seen_steps"
+        case numTargetSteps = "num_target_steps", globalRank = "global_rank"
+    }
+}
+
+struct RichResultConfig: Decodable {
+    var numRanks: Int
+    var globalRank: NonNegativeInt
+    enum CodingKeys: String, CodingKey { case numRanks = "num_ranks", globalRank = "global_rank" }
+}
+
+struct ToDiscConfig: Decodable {
+    var outputFilePath: String
+    enum CodingKeys: String, CodingKey { case outputFilePath = "output_file_path" }
+}
+
+struct WandbConfig: Decodable {
+    enum Mode: String, ConfigEnum { case ONLINE, OFFLINE, DISABLED }
+
+    var globalRank: Int
+    var project: String
+    var experimentID: String
+    var mode: Mode
+    var directory: String
+    var configFilePath: String
+
+    enum CodingKeys: String, CodingKey {
+        case globalRank = "global_rank", project, experimentID = "experiment_id", mode, directory, configFilePath = "config_file_path"
+    }
+}
+
+struct GPT2MFUConfig: Decodable {
+    var nLayer: PositiveInt
+    var sequenceLength: PositiveInt
+    var nEmbd: PositiveInt
+    var worldSize: PositiveInt
+    var model: ComponentSlot<any Model>
+    var deviceMesh: ComponentSlot<DeviceMesh>?
+
+    enum CodingKeys: String, CodingKey {
+        case nLayer = "n_layer", sequenceLength = "sequence_length", nEmbd = "n_embd", worldSize = "world_size"
+        case modelParts = "model_parts", wrappedModel = "wrapped_model", rawModel = "raw_model", deviceMesh = "device_mesh"
+    }
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        nLayer = try c.decode(PositiveInt.self, forKey: .nLayer)
+        sequenceLength = try c.decode(PositiveInt.self, forKey: .sequenceLength)
+        nEmbd = try c.decode(PositiveInt.self, forKey: .nEmbd)
+        worldSize = try c.decode(PositiveInt.self, forKey: .worldSize)
+        let parts = try c.decodeIfPresent(ComponentSlot<any Model>.self, forKey: .modelParts)
+        let wrapped = try c.decodeIfPresent(ComponentSlot<any Model>.self, forKey: .wrappedModel)
+        // Older configs also name the unwrapped model; the parameter count is the same.
+        let raw = try c.decodeIfPresent(ComponentSlot<any Model>.self, forKey: .rawModel)
+        guard let slot = parts ?? wrapped ?? raw else { throw ConfigValueError("needs the model as model_parts (or wrapped_model)") }
+        model = slot
+        deviceMesh = try c.decodeIfPresent(ComponentSlot<DeviceMesh>.self, forKey: .deviceMesh)
+    }
+}
+
+extension ComponentRegistry {
+    /// Progress and result subscribers and the MFU calculator.
+    func registerObservability() {
+        register("progress_subscriber", "dummy", summary: "shows nothing", config: EmptyConfig.self,
+                 produces: [(any ProgressSubscriber).self]) { _, _ -> any ProgressSubscriber in DummyProgressSubscriber() }
+        register("progress_subscriber", "rich", summary: "a live bar on a terminal, a line every tenth of the way otherwise",
+                 config: RichProgressConfig.self, produces: [(any ProgressSubscriber).self]) { config, context -> any ProgressSubscriber in
+            var evaluationSteps: [String: Int] = [:]
+            if let slot = config.evalDataloaders {
+                for loader in try context.build(slot) { evaluationSteps[loader.tag] = try loader.count() }
+            }
+            return ConsoleProgressSubscriber(globalRank: config.globalRank.value, numSeenSteps: config.numSeenSteps.value,
+                                             numTargetSteps: config.numTargetSteps.value, evaluationSteps: evaluationSteps)
+        }
+        register("results_subscriber", "dummy", summary: "records nothing", config: EmptyConfig.self,
+                 produces: [(any ResultSubscriber).self]) { _, _ -> any ResultSubscriber in DummyResultSubscriber() }
+        register("results_subscriber", "rich", summary: "prints losses and metrics on rank 0", config: RichResultConfig.self,
+                 produces: [(any ResultSubscriber).self]) { config, _ -> any ResultSubscriber in
+            ConsoleResultSubscriber(globalRank: config.globalRank.value)
+        }
+        register("results_subscriber", "to_disc", summary: "appends each result as a JSON line (Modalities' record shape)",
+                 config: ToDiscConfig.self, produces: [(any ResultSubscriber).self]) { config, _ -> any ResultSubscriber in
+            try JSONLinesResultSubscriber(path: config.outputFilePath)
+        }
+        register("results_subscriber", "wandb", summary: "OFFLINE: a local run folder with config and every value; ONLINE refused",
+                 config: WandbConfig.self, produces: [(any ResultSubscriber).self]) { config, _ -> any ResultSubscriber in
+            do {
+                return try WandbOfflineSubscriber(project: config.project, experimentID: config.experimentID,
+                                                  mode: WandbOfflineSubscriber.Mode(rawValue: config.mode.rawValue)!, directory: config.directory,
+                                                  configFilePath: config.configFilePath, globalRank: config.globalRank)
+            } catch let error as ObservabilityError {
+                throw ConfigValueError(error.description)
+            }
+        }
+        register("mfu_calculator", "gpt2", summary: "model FLOPs utilisation: 6N + 12·L·T·d FLOPs per token over the devices' bf16 peak",
+                 config: GPT2MFUConfig.self, produces: [GPT2MFUCalculator.self]) { config, context in
+            let model = try context.build(config.model)
+            _ = try context.build(config.deviceMesh)
+            let parameterCount = model.parameters.named.reduce(0) { $0 + $1.tensor.count }
+            return GPT2MFUCalculator(parameterCount: parameterCount, layerCount: config.nLayer.value, sequenceLength: config.sequenceLength.value,
+                                     embeddingSize: config.nEmbd.value, worldSize: config.worldSize.value, peakFlopsPerDevice: nil)
+        }
+    }
+}

@@ -1,0 +1,226 @@
+import Checkpointing
+import Config
+import Distributed
+import Foundation
+import Models
+import Torch
+import Training
+
+struct DeviceMeshConfig: Decodable {
+    var mesh: DeviceMesh
+
+    enum CodingKeys: String, CodingKey {
+        case deviceType = "device_type", dataParallelReplicateDegree = "data_parallel_replicate_degree"
+        case dataParallelShardDegree = "data_parallel_shard_degree", tensorParallelDegree = "tensor_parallel_degree"
+        case pipelineParallelDegree = "pipeline_parallel_degree", contextParallelDegree = "context_parallel_degree"
+        case enableLossParallel = "enable_loss_parallel", worldSize = "world_size"
+    }
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        do {
+            mesh = try DeviceMesh(
+                deviceType: try c.decodeIfPresent(String.self, forKey: .deviceType) ?? "cuda",
+                dataParallelReplicateDegree: try c.decodeIfPresent(Int.self, forKey: .dataParallelReplicateDegree) ?? 1,
+                dataParallelShardDegree: try c.decode(Int.self, forKey: .dataParallelShardDegree),
+                tensorParallelDegree: try c.decodeIfPresent(Int.self, forKey: .tensorParallelDegree) ?? 1,
+                pipelineParallelDegree: try c.decodeIfPresent(Int.self, forKey: .pipelineParallelDegree) ?? 1,
+                contextParallelDegree: try c.decodeIfPresent(Int.self, forKey: .contextParallelDegree) ?? 1,
+                enableLossParallel: try c.decodeIfPresent(Bool.self, forKey: .enableLossParallel) ?? false,
+                worldSize: try c.decode(Int.self, forKey: .worldSize))
+        } catch let error as DistributedError {
+            throw ConfigValueError(error.description)
+        }
+    }
+}
+
+struct ParallelDegreeConfig: Decodable {
+    enum Method: String, ConfigEnum { case dp_replicate, dp_shard, cp, tp, pp }
+
+    var deviceMesh: ComponentSlot<DeviceMesh>
+    var parallelismMethods: [Method]
+
+    enum CodingKeys: String, CodingKey { case deviceMesh = "device_mesh", parallelismMethods = "parallelism_methods" }
+}
+
+/// Modalities' `PrecisionEnum` names.
+enum PrecisionName: String, ConfigEnum {
+    case FP_32, FP_16, BF_16
+
+    var computeDType: DType? {
+        switch self {
+        case .FP_32: return nil
+        case .FP_16: return .float16
+        case .BF_16: return .bfloat16
+        }
+    }
+}
+
+struct FSDP2WrappedModelConfig: Decodable {
+    struct MixedPrecision: Decodable {
+        var paramDType: PrecisionName
+        var reduceDType: PrecisionName
+        enum CodingKeys: String, CodingKey { case paramDType = "param_dtype", reduceDType = "reduce_dtype" }
+    }
+
+    var model: ComponentSlot<any Model>
+    var deviceMesh: ComponentSlot<DeviceMesh>
+    var mixedPrecision: MixedPrecision
+    var blockNames: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case model, deviceMesh = "device_mesh", mixedPrecision = "mixed_precision_settings", blockNames = "block_names"
+        case reshardAfterForward = "reshard_after_forward", layersPerFSDPUnit = "layers_per_fsdp_unit"
+    }
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        model = try c.decode(ComponentSlot<any Model>.self, forKey: .model)
+        deviceMesh = try c.decode(ComponentSlot<DeviceMesh>.self, forKey: .deviceMesh)
+        mixedPrecision = try c.decode(MixedPrecision.self, forKey: .mixedPrecision)
+        blockNames = try c.decode([String].self, forKey: .blockNames)
+        // Sharding details matter from two ranks on; on one rank every parameter is whole.
+        _ = try c.decodeIfPresent(Bool.self, forKey: .reshardAfterForward)
+        if let layers = try c.decodeIfPresent(Int.self, forKey: .layersPerFSDPUnit), layers < 1 {
+            throw ConfigValueError("layers_per_fsdp_unit must be 1 or greater, found \(layers)")
+        }
+    }
+}
+
+/// A clipper's fields; the model may be named `wrapped_model` (FSDP1, older configs) or `model_parts`.
+struct GradientClipperConfig: Decodable {
+    enum NormType: String, ConfigEnum { case P1_NORM, P2_NORM, MAX_NORM }
+
+    var model: ComponentSlot<any Model>
+    var normType: NormType
+    var maxNorm: Double?
+    var deviceMesh: ComponentSlot<DeviceMesh>?
+
+    enum CodingKeys: String, CodingKey {
+        case wrappedModel = "wrapped_model", modelParts = "model_parts", normType = "norm_type", maxNorm = "max_norm"
+        case deviceMesh = "device_mesh"
+    }
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let parts = try c.decodeIfPresent(ComponentSlot<any Model>.self, forKey: .modelParts)
+        let wrapped = try c.decodeIfPresent(ComponentSlot<any Model>.self, forKey: .wrappedModel)
+        guard let slot = parts ?? wrapped else { throw ConfigValueError("needs the model to clip as model_parts (or wrapped_model)") }
+        guard parts == nil || wrapped == nil else { throw ConfigValueError("give the model as model_parts or wrapped_model, not both") }
+        model = slot
+        normType = try c.decode(NormType.self, forKey: .normType)
+        maxNorm = try c.decodeIfPresent(Double.self, forKey: .maxNorm)
+        deviceMesh = try c.decodeIfPresent(ComponentSlot<DeviceMesh>.self, forKey: .deviceMesh)
+        if let maxNorm, !(maxNorm > 0) { throw ConfigValueError("max_norm must be greater than 0, found \(maxNorm)") }
+    }
+
+    var gradientNormType: GradientNormType { GradientNormType(rawValue: normType.rawValue)! }
+}
+
+struct ClipperWithMaxNorm: Decodable {
+    var base: GradientClipperConfig
+    init(from decoder: Decoder) throws {
+        base = try GradientClipperConfig(from: decoder)
+        guard base.maxNorm != nil else { throw ConfigValueError("max_norm is required (use the *_logging_only variant to measure without clipping)") }
+    }
+}
+
+struct RawAppStateConfig: Decodable {
+    var model: ComponentSlot<any Model>
+    var optimizer: ComponentSlot<AdamOptimizer>
+    var lrScheduler: ComponentSlot<LearningRateScheduler>?
+
+    enum CodingKeys: String, CodingKey { case model, optimizer, lrScheduler = "lr_scheduler" }
+}
+
+struct DCPAppStateConfig: Decodable {
+    var rawAppState: ComponentSlot<AppState>
+    var checkpointDirPath: String
+
+    enum CodingKeys: String, CodingKey { case rawAppState = "raw_app_state", checkpointDirPath = "checkpoint_dir_path" }
+}
+
+struct CheckpointSavingConfig: Decodable {
+    var strategy: ComponentSlot<any CheckpointSavingStrategy>
+    var execution: ComponentSlot<CheckpointWriter>
+
+    enum CodingKeys: String, CodingKey { case strategy = "checkpoint_saving_strategy", execution = "checkpoint_saving_execution" }
+}
+
+struct KConfig: Decodable {
+    var k: Int
+}
+
+struct CheckpointExecutionConfig: Decodable {
+    var checkpointPath: String
+    var globalRank: NonNegativeInt
+    var experimentID: String
+
+    enum CodingKeys: String, CodingKey { case checkpointPath = "checkpoint_path", globalRank = "global_rank", experimentID = "experiment_id" }
+}
+
+extension ComponentRegistry {
+    /// What a training run needs besides data and model: the device mesh, mixed precision, clipping, the app
+    /// state and checkpointing.
+    func registerRunComponents() {
+        register("device_mesh", "default", summary: "data-parallel replicate × shard × tensor × pipeline × context degrees",
+                 config: DeviceMeshConfig.self, produces: [DeviceMesh.self]) { config, _ in config.mesh }
+        register("number_conversion", "parallel_degree", summary: "product of the device mesh's degrees of parallelism_methods",
+                 config: ParallelDegreeConfig.self, produces: [Int.self]) { config, context in
+            try context.build(config.deviceMesh).degree(of: config.parallelismMethods.map { DeviceMesh.Parallelism(rawValue: $0.rawValue)! })
+        }
+        register("model", "fsdp2_wrapped", summary: "fully sharded model; on one rank: mixed precision (param_dtype) over float32 master weights",
+                 config: FSDP2WrappedModelConfig.self, produces: [(any Model).self]) { config, context -> any Model in
+            let mesh = try context.build(config.deviceMesh)
+            guard mesh.worldSize == 1 else {
+                throw ConfigValueError("sharding over \(mesh.worldSize) ranks needs the distributed runtime, which this build does not have yet; run with world_size 1")
+            }
+            return try MixedPrecisionModel(wrapping: context.build(config.model), computeDType: config.mixedPrecision.paramDType.computeDType)
+        }
+        let clippers: [(String, Bool, String)] = [
+            ("fsdp2", true, "scales gradients to max_norm (total p-norm over all parameters)"),
+            ("fsdp2_logging_only", false, "measures the total gradient norm without clipping"),
+            ("fsdp1", true, "scales gradients to max_norm (FSDP1 models)"),
+            ("fsdp1_logging_only", false, "measures the total gradient norm without clipping (FSDP1 models)"),
+        ]
+        for (variant, clips, summary) in clippers {
+            if clips {
+                register("gradient_clipper", variant, summary: summary, config: ClipperWithMaxNorm.self, produces: [GradientClipper.self]) { config, context in
+                    _ = try context.build(config.base.deviceMesh)
+                    return try GradientClipper(model: context.build(config.base.model), normType: config.base.gradientNormType, maxNorm: config.base.maxNorm)
+                }
+            } else {
+                register("gradient_clipper", variant, summary: summary, config: GradientClipperConfig.self, produces: [GradientClipper.self]) { config, context in
+                    _ = try context.build(config.deviceMesh)
+                    return try GradientClipper(model: context.build(config.model), normType: config.gradientNormType, maxNorm: nil)
+                }
+            }
+        }
+        register("app_state", "raw", summary: "model, optimizer and lr scheduler as a checkpoint saves them",
+                 config: RawAppStateConfig.self, produces: [AppState.self]) { config, context in
+            try AppState(model: context.build(config.model), optimizer: context.build(config.optimizer), scheduler: context.build(config.lrScheduler))
+        }
+        register("app_state", "dcp", summary: "a raw app state loaded from a checkpoint folder (our format)",
+                 config: DCPAppStateConfig.self, produces: [AppState.self]) { config, context in
+            let state = try context.build(config.rawAppState)
+            try CheckpointReader(folder: config.checkpointDirPath).load(into: state)
+            return state
+        }
+        register("checkpoint_saving", "default", summary: "a saving strategy and a saving execution",
+                 config: CheckpointSavingConfig.self, produces: [CheckpointSaver.self, (any CheckpointSaving).self]) { config, context in
+            CheckpointSaver(strategy: try context.build(config.strategy), writer: try context.build(config.execution))
+        }
+        register("checkpoint_saving_strategy", "save_k_most_recent_checkpoints_strategy", summary: "keeps the k newest (-1 all, 0 none)",
+                 config: KConfig.self, produces: [(any CheckpointSavingStrategy).self]) { config, _ -> any CheckpointSavingStrategy in
+            try SaveKMostRecentCheckpoints(k: config.k)
+        }
+        register("checkpoint_saving_strategy", "save_every_k_steps_checkpointing_strategy", summary: "saves when the step count is a multiple of k",
+                 config: KConfig.self, produces: [(any CheckpointSavingStrategy).self]) { config, _ -> any CheckpointSavingStrategy in
+            try SaveEveryKSteps(k: config.k)
+        }
+        register("checkpoint_saving_execution", "dcp", summary: "per-rank safetensors shards + metadata.json, written atomically (docs/checkpoint-format.md)",
+                 config: CheckpointExecutionConfig.self, produces: [CheckpointWriter.self]) { config, _ in
+            CheckpointWriter(checkpointPath: config.checkpointPath, experimentID: config.experimentID, globalRank: config.globalRank.value)
+        }
+    }
+}

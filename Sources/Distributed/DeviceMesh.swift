@@ -1,0 +1,63 @@
+/// The parallelism layout of a run (`device_mesh/default`, after torchtitan's `ParallelDims`): data-parallel
+/// replicate × shard × context × tensor × pipeline degrees whose product is the world size.
+public struct DeviceMesh: Sendable, Equatable {
+    /// One way of splitting work across ranks, named as Modalities' `ParallelismDegrees`.
+    public enum Parallelism: String, Sendable, CaseIterable {
+        case dp_replicate, dp_shard, cp, tp, pp
+    }
+
+    public let deviceType: String
+    public let worldSize: Int
+    public let degrees: [Parallelism: Int]
+
+    /// Checks the degrees as Modalities does; one of the data-parallel degrees may be -1 (whatever is left).
+    public init(deviceType: String = "cuda", dataParallelReplicateDegree: Int = 1, dataParallelShardDegree: Int,
+                tensorParallelDegree: Int = 1, pipelineParallelDegree: Int = 1, contextParallelDegree: Int = 1,
+                enableLossParallel: Bool = false, worldSize: Int) throws {
+        guard worldSize >= 1 else { throw DistributedError.invalidMesh("world_size must be 1 or greater, found \(worldSize)") }
+        for (name, degree) in [("tensor_parallel_degree", tensorParallelDegree), ("pipeline_parallel_degree", pipelineParallelDegree),
+                               ("context_parallel_degree", contextParallelDegree)] where degree < 1 {
+            throw DistributedError.invalidMesh("\(name) must be 1 or greater, found \(degree)")
+        }
+        for (name, degree) in [("data_parallel_shard_degree", dataParallelShardDegree), ("data_parallel_replicate_degree", dataParallelReplicateDegree)]
+        where !(degree == -1 || degree >= 1) {
+            throw DistributedError.invalidMesh("\(name) must be -1 or 1 or greater, found \(degree)")
+        }
+        guard !(dataParallelShardDegree == -1 && dataParallelReplicateDegree == -1) else {
+            throw DistributedError.invalidMesh("at most one of data_parallel_replicate_degree and data_parallel_shard_degree can be -1")
+        }
+        let others = tensorParallelDegree * pipelineParallelDegree * contextParallelDegree
+        let shard = dataParallelShardDegree == -1 ? worldSize / (dataParallelReplicateDegree * others) : dataParallelShardDegree
+        let replicate = dataParallelReplicateDegree == -1 ? worldSize / (shard * others) : dataParallelReplicateDegree
+        guard shard * replicate * others == worldSize else {
+            throw DistributedError.invalidMesh("data_parallel_shard_degree (\(shard)) × data_parallel_replicate_degree (\(replicate)) × tensor_parallel_degree (\(tensorParallelDegree)) × pipeline_parallel_degree (\(pipelineParallelDegree)) × context_parallel_degree (\(contextParallelDegree)) must equal world_size (\(worldSize))")
+        }
+        if enableLossParallel && tensorParallelDegree <= 1 {
+            throw DistributedError.invalidMesh("enable_loss_parallel needs tensor_parallel_degree > 1")
+        }
+        self.deviceType = deviceType
+        self.worldSize = worldSize
+        degrees = [.dp_replicate: replicate, .dp_shard: shard, .cp: contextParallelDegree, .tp: tensorParallelDegree, .pp: pipelineParallelDegree]
+    }
+
+    /// The product of the degrees of `methods` (Modalities' `get_parallel_degree`).
+    public func degree(of methods: [Parallelism]) -> Int {
+        methods.reduce(1) { $0 * (degrees[$1] ?? 1) }
+    }
+
+    /// Ranks that see different data: replicate × shard.
+    public var dataParallelDegree: Int { degree(of: [.dp_replicate, .dp_shard]) }
+}
+
+/// A distributed layout or launch that cannot work.
+public enum DistributedError: Error, CustomStringConvertible, Equatable {
+    case invalidMesh(String)
+    case unavailable(String)
+
+    public var description: String {
+        switch self {
+        case .invalidMesh(let message): return message
+        case .unavailable(let message): return message
+        }
+    }
+}

@@ -1,0 +1,169 @@
+import Checkpointing
+import Components
+import Config
+import DataLoading
+import Distributed
+import Foundation
+import Models
+import Observability
+import Training
+
+/// `modalities run` and `modalities warmstart`: resolves and validates a training config, prepares the experiment
+/// folder, builds the object graph and hands it to the generic driver (``Gym``).
+public final class TrainingJob {
+    public struct Options {
+        public var configFilePath: String
+        public var experimentsRootPath: String
+        public var experimentID: String?
+        /// Warmstart: the `last_checkpoint_info.json` naming the checkpoint to continue from.
+        public var lastCheckpointInfoFilePath: String?
+        /// Process environment (`${cuda_env:...}`, `${oc.env:...}`); rank variables default to one process.
+        public var environment: [String: String]
+        public var registry: ComponentRegistry
+        public var log: (String) -> Void
+
+        public init(configFilePath: String, experimentsRootPath: String, experimentID: String? = nil, lastCheckpointInfoFilePath: String? = nil,
+                    environment: [String: String] = ProcessInfo.processInfo.environment, registry: ComponentRegistry = .builtIn(),
+                    log: @escaping (String) -> Void = { print($0) }) {
+            self.configFilePath = configFilePath
+            self.experimentsRootPath = experimentsRootPath
+            self.experimentID = experimentID
+            self.lastCheckpointInfoFilePath = lastCheckpointInfoFilePath
+            self.environment = environment
+            self.registry = registry
+            self.log = log
+        }
+    }
+
+    /// What a finished run leaves behind.
+    public struct Summary {
+        public var experimentID: String
+        public var experimentFolder: String
+        public var settings: TrainingSettings
+        public var progress: TrainingProgress
+        /// The checkpoint the run started from (warmstart).
+        public var startedFrom: String?
+        /// Seconds the training loop waited for data.
+        public var dataWaitSeconds: Double
+        public var trainingSeconds: Double
+    }
+
+    public let options: Options
+
+    public init(options: Options) {
+        self.options = options
+    }
+
+    public func run() throws -> Summary {
+        let log = options.log
+        let experimentID = options.experimentID ?? ExperimentID.make(configFilePath: options.configFilePath)
+        var variables = options.environment
+        for (name, value) in [("LOCAL_RANK", "0"), ("RANK", "0"), ("WORLD_SIZE", "1")] where variables[name] == nil { variables[name] = value }
+        var checkpointPaths: [(key: String, value: String)]?
+        if let infoPath = options.lastCheckpointInfoFilePath { checkpointPaths = try Self.readCheckpointInfo(infoPath) }
+
+        let environment = ResolverEnvironment(configFilePath: options.configFilePath, experimentsRootPath: options.experimentsRootPath,
+                                              experimentID: experimentID, variables: variables, warmstartCheckpointPaths: checkpointPaths)
+        var validator = ConfigValidator.builtIn(environment: environment, log: log)
+        validator.registry = options.registry
+        let result = try validator.validate(file: options.configFilePath, for: checkpointPaths == nil ? .run : .warmstart)
+        for warning in result.warnings { log(warning.description) }
+        guard let settings = result.settings else { throw LaunchError.invalid("the config has no usable settings block") }
+        guard settings.cudaEnv.worldSize == 1 else {
+            throw LaunchError.invalid("world_size is \(settings.cudaEnv.worldSize): training on several ranks needs the distributed runtime, which this build does not have yet")
+        }
+
+        let experimentFolder = try prepareExperimentFolder(settings: settings, experimentID: experimentID, resolved: result.resolved)
+        log("experiment \(experimentID): \(experimentFolder)")
+        let graph = result.graph
+        func build<T>(_ key: String, _ type: T.Type) throws -> T { try graph.build(key, as: type) }
+        let appState = try build("app_state", AppState.self)
+        let loss = try build("loss_fn", (any Loss).self)
+        let trainLoader = try build("train_dataloader", DataLoader.self)
+        let evaluationLoaders = try graph.buildList("eval_dataloaders", as: DataLoader.self)
+        let progressSubscriber = try build("progress_subscriber", (any ProgressSubscriber).self)
+        let resultSubscriber = try build("evaluation_subscriber", (any ResultSubscriber).self)
+        let checkpointSaving = try build("checkpoint_saving", (any CheckpointSaving).self)
+        let clipper = try build("gradient_clipper", GradientClipper.self)
+        let mfu = result.resolved["mfu_calculator"] == nil ? nil : try build("mfu_calculator", GPT2MFUCalculator.self)
+        let mesh = result.resolved["device_mesh"] == nil ? nil : try build("device_mesh", DeviceMesh.self)
+        if let saver = checkpointSaving as? CheckpointSaver {
+            saver.writer.extraMetadata["config_file_name"] = URL(fileURLWithPath: options.configFilePath).lastPathComponent
+            saver.writer.extraMetadata["resolved_config"] = ConfigEmitter.yaml(result.resolved)
+        }
+
+        let dataParallelDegree = mesh?.dataParallelDegree ?? settings.cudaEnv.worldSize
+        let progress = TrainingProgress(numSeenStepsPreviousRun: settings.trainingProgress.numSeenSteps,
+                                        numSeenTokensPreviousRun: settings.trainingProgress.globalNumSeenTokens,
+                                        numTargetSteps: settings.trainingTarget.numTargetSteps,
+                                        numTargetTokens: settings.trainingTarget.numTargetTokens)
+        let trainer = try Trainer(globalRank: settings.cudaEnv.globalRank, gradientAccumulationSteps: settings.stepProfile.gradientAccumulationSteps,
+                                  globalTokensPerStep: settings.tokensPerStep, dataParallelDegree: dataParallelDegree, progress: progress,
+                                  clipper: clipper, mfuCalculator: mfu, progressSubscriber: progressSubscriber, resultSubscriber: resultSubscriber)
+        let evaluator = Evaluator(dataParallelDegree: dataParallelDegree, progressSubscriber: progressSubscriber, resultSubscriber: resultSubscriber)
+        let parameterCount = appState.model.parameters.named.reduce(0) { $0 + $1.tensor.count }
+        try resultSubscriber.consume(facts: [("No. parameters", .integer(parameterCount))])
+        log("training a model with \(parameterCount) parameters")
+        if let source = appState.loadedFrom { log("continuing from \(source)") }
+        log(settings.report)
+
+        let start = Date()
+        try Gym(trainer: trainer, evaluator: evaluator, loss: loss).run(
+            appState: appState, trainLoader: trainLoader, evaluationLoaders: evaluationLoaders, checkpointSaving: checkpointSaving,
+            logInterval: settings.intervals.trainingLogIntervalInSteps, checkpointingInterval: settings.intervals.checkpointingIntervalInSteps,
+            evaluationInterval: settings.intervals.evaluationIntervalInSteps)
+        try resultSubscriber.finish()
+        var finalProgress = progress
+        finalProgress.numSeenStepsCurrentRun = progress.numTargetSteps - progress.numSeenStepsPreviousRun
+        finalProgress.numSeenTokensCurrentRun = finalProgress.numSeenStepsCurrentRun * settings.tokensPerStep
+        return Summary(experimentID: experimentID, experimentFolder: experimentFolder, settings: settings, progress: finalProgress,
+                       startedFrom: appState.loadedFrom, dataWaitSeconds: trainer.dataWaitSeconds, trainingSeconds: Date().timeIntervalSince(start))
+    }
+
+    /// `<experiments root>/<id>/` with the config copied in and the resolved config next to it (`<name>.resolved`).
+    private func prepareExperimentFolder(settings: TrainingSettings, experimentID: String, resolved: ConfigNode) throws -> String {
+        let root = settings.paths["experiments_root_path"] ?? options.experimentsRootPath
+        let folder = root + "/" + experimentID
+        let configName = URL(fileURLWithPath: options.configFilePath).lastPathComponent
+        let manager = FileManager.default
+        if let present = try? manager.contentsOfDirectory(atPath: folder), present.contains(where: { $0 != configName }) {
+            options.log("warning: the experiment folder \(folder) already holds \(present.sorted().joined(separator: ", "))")
+        }
+        do {
+            try manager.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            let copy = folder + "/" + configName
+            if URL(fileURLWithPath: copy).standardizedFileURL != URL(fileURLWithPath: options.configFilePath).standardizedFileURL {
+                if manager.fileExists(atPath: copy) { try manager.removeItem(atPath: copy) }
+                try manager.copyItem(atPath: options.configFilePath, toPath: copy)
+            }
+            try ConfigEmitter.yaml(resolved).write(toFile: copy + ".resolved", atomically: true, encoding: .utf8)
+        } catch {
+            throw LaunchError.invalid("cannot prepare the experiment folder \(folder): \(error.localizedDescription)")
+        }
+        return folder
+    }
+
+    /// The mapping in a `last_checkpoint_info.json` (`checkpoint_folder_path`, or model/optimizer paths).
+    static func readCheckpointInfo(_ path: String) throws -> [(key: String, value: String)] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw LaunchError.invalid("\(path): cannot read the last checkpoint info file")
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw LaunchError.invalid("\(path): not a JSON object")
+        }
+        let entries = object.compactMap { key, value in (value as? String).map { (key: key, value: $0) } }.sorted { $0.key < $1.key }
+        guard !entries.isEmpty else { throw LaunchError.invalid("\(path): names no checkpoint (expected checkpoint_folder_path)") }
+        return entries
+    }
+}
+
+/// A run that cannot start.
+public enum LaunchError: Error, CustomStringConvertible, Equatable {
+    case invalid(String)
+
+    public var description: String {
+        switch self {
+        case .invalid(let message): return message
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import ArgumentParser
+import Config
+import Foundation
+import Launcher
+
+/// Options of `run` and `warmstart`, spelled as Modalities spells them.
+struct TrainingOptions: ParsableArguments {
+    @Option(name: .customLong("config_file_path"), help: "The training config (YAML).")
+    var configFilePath: String
+
+    @Option(name: .customLong("experiments_root_path"), help: "Folder under which the experiment folder <id>/ is made.")
+    var experimentsRootPath: String
+
+    @Option(name: .customLong("error_log_folder"), help: "On failure each rank writes a JSON error log here.")
+    var errorLogFolder: String?
+
+    /// Runs `job`, reporting config problems with their locations (exit 2) and other failures (exit 1).
+    func launch(_ job: TrainingJob) throws {
+        do {
+            let summary = try job.run()
+            print("done: \(summary.progress.numSeenStepsTotal) steps, \(summary.progress.numSeenTokensTotal) tokens in \(String(format: "%.1f", summary.trainingSeconds)) s (data wait \(String(format: "%.2f", summary.dataWaitSeconds)) s)")
+            print("experiment folder: \(summary.experimentFolder)")
+        } catch let error as ConfigError {
+            for issue in error.issues { note(issue.description) }
+            try writeErrorLog(error)
+            throw ExitCode(2)
+        } catch {
+            note("error: \(error)")
+            try writeErrorLog(error)
+            throw ExitCode(1)
+        }
+    }
+
+    private func writeErrorLog(_ error: Error) throws {
+        guard let errorLogFolder else { return }
+        note("error log: \(try ErrorLog.write(error, to: errorLogFolder))")
+    }
+}
+
+/// `modalities run`: trains as a config says.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Train as a config declares: the same driver for one CPU, one GPU or many ranks.")
+
+    @OptionGroup var options: TrainingOptions
+
+    @Option(name: .customLong("experiment_id"), help: "The run's id (default: start time + hash of the config path).")
+    var experimentID: String?
+
+    func run() throws {
+        try options.launch(TrainingJob(options: .init(configFilePath: options.configFilePath, experimentsRootPath: options.experimentsRootPath,
+                                                      experimentID: experimentID, log: note)))
+    }
+}
+
+/// `modalities warmstart`: continues a run from its last checkpoint.
+struct WarmstartCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "warmstart",
+        abstract: "Continue training from the checkpoint a last_checkpoint_info.json names (a warmstart config).")
+
+    @OptionGroup var options: TrainingOptions
+
+    @Option(name: .customLong("last_checkpoint_info_file_path"), help: "The last_checkpoint_info.json written next to the checkpoints.")
+    var lastCheckpointInfoFilePath: String
+
+    func run() throws {
+        try options.launch(TrainingJob(options: .init(configFilePath: options.configFilePath, experimentsRootPath: options.experimentsRootPath,
+                                                      lastCheckpointInfoFilePath: lastCheckpointInfoFilePath, log: note)))
+    }
+}
