@@ -8,6 +8,11 @@ public protocol CheckpointSavingStrategy: AnyObject {
 public struct CheckpointingInstruction: Sendable, Equatable {
     public var saveCurrent: Bool
     public var checkpointsToDelete: [TrainingProgress]
+
+    public init(saveCurrent: Bool, checkpointsToDelete: [TrainingProgress]) {
+        self.saveCurrent = saveCurrent
+        self.checkpointsToDelete = checkpointsToDelete
+    }
 }
 
 /// Keeps the `k` most recent checkpoints (-1 keeps all, 0 saves none):

@@ -164,6 +164,7 @@ import Testing
         #expect(registry.all.count == 95)  // Modalities' 94 pairs and our tokenizer/tiktoken
         #expect(registry.spec("number_conversion", "num_tokens_from_num_steps")?.availability == .available)
         #expect(registry.spec("model", "gpt2")?.availability == .available)
-        #expect(registry.spec("gradient_clipper", "fsdp2")?.availability == .planned(feature: "the training driver"))
+        #expect(registry.spec("gradient_clipper", "fsdp2")?.availability == .available)
+        #expect(registry.spec("model", "activation_checkpointed")?.availability == .planned(feature: "activation checkpointing"))
     }
 }

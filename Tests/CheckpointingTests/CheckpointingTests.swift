@@ -1,0 +1,146 @@
+import Checkpointing
+import Foundation
+import Interop
+import Models
+import Testing
+import Torch
+import Training
+
+@Suite(.serialized) struct CheckpointingTests {
+    func model(seed: UInt64) throws -> GPT2LLM {
+        let norm = GPT2LLMConfig.Norm(kind: .rmsNorm, epsilon: 1e-6, bias: false)
+        let model = try GPT2LLM(config: GPT2LLMConfig(
+            vocabularySize: 32, sequenceLength: 8, layerCount: 1, queryHeads: 2, keyValueHeads: 1, embeddingSize: 16, ffnHidden: 32,
+            bias: false, positionEmbedding: .none, rotaryBaseFrequency: 10_000, activation: .swiglu, attentionNorm: norm, ffnNorm: norm,
+            lmHeadNorm: norm, weightTying: false), seed: seed)
+        try ComposedInitialization(weightInitType: .plain, mean: 0, std: .value(0.02), layerCount: nil).initialize(model.parameters, seed: seed)
+        return model
+    }
+
+    func appState(seed: UInt64) throws -> AppState {
+        let model = try model(seed: seed)
+        let optimizer = try AdamOptimizer(model: model, learningRate: 1e-3, betas: (0.9, 0.95), eps: 1e-8, weightDecay: 0.1,
+                                          excludedGroups: ["embedding"], decoupledWeightDecay: true)
+        let scheduler = LearningRateScheduler(optimizer: optimizer, schedule: .linear(startFactor: 0.5, endFactor: 1, totalIters: 10))
+        return try AppState(model: model, optimizer: optimizer, scheduler: scheduler)
+    }
+
+    /// One optimizer step on random inputs so the optimizer has state.
+    func step(_ state: AppState) throws {
+        let inputs = try Tensor.randint(0, 32, [2, 8], generator: Generator(seed: 9))
+        try state.model.forward(["input_ids": inputs], training: true)["logits"]!.pow(2).mean().backward()
+        try state.optimizer.step()
+        state.scheduler?.step()
+        try state.optimizer.zeroGrad()
+    }
+
+    func temporaryFolder() -> String { NSTemporaryDirectory() + "checkpoint-" + UUID().uuidString }
+
+    let progress: TrainingProgress = {
+        var progress = TrainingProgress(numSeenStepsPreviousRun: 0, numSeenTokensPreviousRun: 0, numTargetSteps: 10, numTargetTokens: 160)
+        progress.numSeenStepsCurrentRun = 2
+        progress.numSeenTokensCurrentRun = 32
+        return progress
+    }()
+
+    @Test func roundTripRestoresParametersOptimizerSchedulerAndRandomState() throws {
+        let saved = try appState(seed: 1)
+        try step(saved)
+        try step(saved)
+        let root = temporaryFolder()
+        let writer = CheckpointWriter(checkpointPath: root, experimentID: "exp", globalRank: 0)
+        try writer.save(saved, progress: progress)
+        let folder = root + "/eid_exp-seen_steps_2-seen_tokens_32-target_steps_10-target_tokens_160"
+        let info = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: root + "/last_checkpoint_info.json"))) as? [String: String]
+        #expect(info?["checkpoint_folder_path"] == URL(fileURLWithPath: folder).standardizedFileURL.path)
+        let expectedRandom = try Tensor.rand([4]).toArray(Float.self)
+
+        let restored = try appState(seed: 2)
+        let reader = try CheckpointReader(folder: folder)
+        #expect(reader.trainingProgress["num_seen_steps"] == 2 && reader.trainingProgress["num_target_tokens"] == 160)
+        try reader.load(into: restored)
+        #expect(try Tensor.rand([4]).toArray(Float.self) == expectedRandom, "the CPU random state continues where it was saved")
+        for ((name, a), (_, b)) in zip(saved.model.parameters.named, restored.model.parameters.named) {
+            #expect(try a.toArray(Float.self) == b.toArray(Float.self), "\(name)")
+        }
+        for ((name, a), (_, b)) in zip(saved.optimizer.state, restored.optimizer.state) {
+            #expect(try a.expAvg.toArray(Float.self) == b.expAvg.toArray(Float.self) && a.step.item(Float.self) == 2, "\(name)")
+        }
+        #expect(restored.scheduler?.stepsTaken == 2 && restored.optimizer.learningRate == saved.optimizer.learningRate)
+        // The next step is identical from both states.
+        try step(saved)
+        try step(restored)
+        for ((_, a), (_, b)) in zip(saved.model.parameters.named, restored.model.parameters.named) {
+            #expect(try a.toArray(Float.self) == b.toArray(Float.self))
+        }
+    }
+
+    @Test func anIncompleteCheckpointIsRefusedAndTheInfoFileKeepsThePreviousOne() throws {
+        let state = try appState(seed: 3)
+        let root = temporaryFolder()
+        let writer = CheckpointWriter(checkpointPath: root, experimentID: "exp", globalRank: 0)
+        try writer.save(state, progress: progress)
+        let before = try String(contentsOfFile: root + "/last_checkpoint_info.json", encoding: .utf8)
+        // A process killed after writing its shard but before the metadata leaves a folder without metadata.json.
+        var later = progress
+        later.numSeenStepsCurrentRun = 4
+        later.numSeenTokensCurrentRun = 64
+        let torn = writer.folder(for: later)
+        try FileManager.default.createDirectory(atPath: torn, withIntermediateDirectories: true)
+        try SafeTensorsWriter.write([("model.x", try Tensor.zeros([2]))], to: torn + "/rank_00000.safetensors")
+        #expect(throws: CheckpointError.unreadable(path: torn + "/metadata.json", reason: "missing: the checkpoint was not completed (metadata.json is written last)")) {
+            try CheckpointReader(folder: torn)
+        }
+        #expect(try String(contentsOfFile: root + "/last_checkpoint_info.json", encoding: .utf8) == before)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: writer.folder(for: progress)).sorted() == ["metadata.json", "rank_00000.safetensors"])
+    }
+
+    @Test func aCheckpointOfAnotherModelNamesTheMismatch() throws {
+        let root = temporaryFolder()
+        try CheckpointWriter(checkpointPath: root, experimentID: "e", globalRank: 0).save(try appState(seed: 4), progress: progress)
+        let folder = root + "/eid_e-seen_steps_2-seen_tokens_32-target_steps_10-target_tokens_160"
+        let norm = GPT2LLMConfig.Norm(kind: .rmsNorm, epsilon: 1e-6, bias: false)
+        let wider = try GPT2LLM(config: GPT2LLMConfig(
+            vocabularySize: 32, sequenceLength: 8, layerCount: 1, queryHeads: 2, keyValueHeads: 1, embeddingSize: 32, ffnHidden: 32,
+            bias: false, positionEmbedding: .none, rotaryBaseFrequency: 10_000, activation: .swiglu, attentionNorm: norm, ffnNorm: norm,
+            lmHeadNorm: norm, weightTying: false))
+        let state = try AppState(model: wider, optimizer: AdamOptimizer(model: wider, learningRate: 1e-3, betas: (0.9, 0.95), eps: 1e-8,
+                                                                         weightDecay: 0, excludedGroups: [], decoupledWeightDecay: true), scheduler: nil)
+        let error = #expect(throws: CheckpointError.self) { try CheckpointReader(folder: folder).load(into: state) }
+        #expect("\(error!)".contains("transformer.wte.weight"))
+        #expect(throws: CheckpointError.self) { try CheckpointReader(folder: root + "/missing") }
+    }
+
+    @Test func strategiesKeepTheNewestAndSaveOnMultiples() throws {
+        func at(_ steps: Int) -> TrainingProgress {
+            var progress = TrainingProgress(numSeenStepsPreviousRun: 0, numSeenTokensPreviousRun: 0, numTargetSteps: 100, numTargetTokens: 100)
+            progress.numSeenStepsCurrentRun = steps
+            progress.numSeenTokensCurrentRun = steps
+            return progress
+        }
+        let keepTwo = try SaveKMostRecentCheckpoints(k: 2)
+        #expect(keepTwo.instruction(for: at(1)).checkpointsToDelete.isEmpty)
+        #expect(keepTwo.instruction(for: at(2)).checkpointsToDelete.isEmpty)
+        #expect(keepTwo.instruction(for: at(3)).checkpointsToDelete == [at(1)])
+        #expect(keepTwo.instruction(for: at(4)).checkpointsToDelete == [at(2)])
+        #expect(try SaveKMostRecentCheckpoints(k: 0).instruction(for: at(1)).saveCurrent == false)
+        let all = try SaveKMostRecentCheckpoints(k: -1)
+        #expect((1...5).allSatisfy { all.instruction(for: at($0)) == CheckpointingInstruction(saveCurrent: true, checkpointsToDelete: []) })
+        let everyThree = try SaveEveryKSteps(k: 3)
+        #expect((1...9).filter { everyThree.instruction(for: at($0)).saveCurrent } == [3, 6, 9])
+        #expect(throws: TrainingError.self) { try SaveKMostRecentCheckpoints(k: -2) }
+    }
+
+    @Test func safetensorsWrittenHereReadBack() throws {
+        let path = temporaryFolder() + ".safetensors"
+        let a = try Tensor.arange(6, dtype: .float32).reshape([2, 3])
+        let b = try Tensor([1, 2, 3] as [Int32])
+        try SafeTensorsWriter.write([("a", a), ("b", b)], metadata: ["format": "pt"], to: path)
+        let file = try SafeTensorsFile(path: path)
+        #expect(try file.tensor("a").toArray(Float.self) == [0, 1, 2, 3, 4, 5] && file.entries["a"]?.shape == [2, 3])
+        #expect(try file.tensor("b").toArray(Int32.self) == [1, 2, 3])
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        let headerLength = bytes.prefix(8).withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self))) }
+        #expect(headerLength % 8 == 0)
+    }
+}

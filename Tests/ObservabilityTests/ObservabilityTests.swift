@@ -1,0 +1,80 @@
+import Foundation
+import Observability
+import Testing
+
+@Suite struct ObservabilityTests {
+    let result = EvaluationResult(
+        dataloaderTag: "train", numTrainStepsDone: 3,
+        losses: [("train loss avg", .number(2.5)), ("train loss last", .number(2.25))],
+        metrics: [("consumed tokens", .integer(1536)), ("grad norm avg", .number(0.75))],
+        throughputMetrics: [("lr mean", .number(1e-05))])
+
+    func temporaryFolder() throws -> String {
+        let folder = NSTemporaryDirectory() + "observability-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        return folder
+    }
+
+    @Test func jsonLineHasModalitiesRecordShape() throws {
+        #expect(result.jsonLine == #"{"dataloader_tag": "train", "num_train_steps_done": 3, "losses": {"train loss avg": 2.5, "train loss last": 2.25}, "metrics": {"consumed tokens": 1536, "grad norm avg": 0.75}, "throughput_metrics": {"lr mean": 1e-05}}"#)
+        #expect(ResultValue.number(2).json == "2.0")
+        #expect(ResultValue.number(.nan).json == "NaN")
+    }
+
+    @Test func toDiscAppendsOneParsableLinePerResult() throws {
+        let path = try temporaryFolder() + "/run/evaluation_results.jsonl"
+        let subscriber = try JSONLinesResultSubscriber(path: path)
+        try subscriber.consume(result)
+        try subscriber.consume(result)
+        try subscriber.finish()
+        let records = try JSONLinesResultSubscriber.records(at: path)
+        #expect(records.count == 2)
+        #expect((records[0]["losses"] as? [String: Double])?["train loss last"] == 2.25)
+        #expect((records[0]["metrics"] as? [String: Any])?["consumed tokens"] as? Int == 1536)
+        // Other ranks write nothing.
+        let other = try temporaryFolder() + "/rank1.jsonl"
+        try JSONLinesResultSubscriber(path: other, globalRank: 1).consume(result)
+        #expect(!FileManager.default.fileExists(atPath: other))
+    }
+
+    @Test func wandbOfflineWritesEveryValueAndTheConfig() throws {
+        let folder = try temporaryFolder()
+        let config = folder + "/config.yaml"
+        try "settings: {}\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let subscriber = try WandbOfflineSubscriber(project: "p", experimentID: "exp1", mode: .OFFLINE, directory: folder + "/wandb_storage",
+                                                    configFilePath: config, globalRank: 0)
+        try subscriber.consume(result)
+        try subscriber.finish()
+        let run = try #require(subscriber.runFolder)
+        #expect(try String(contentsOfFile: run + "/files/config.yaml", encoding: .utf8) == "settings: {}\n")
+        let history = try JSONLinesResultSubscriber.records(at: run + "/files/wandb-history.jsonl")
+        #expect(history.count == 1 && history[0]["_step"] as? Int == 3)
+        #expect(history[0]["train train loss avg"] as? Double == 2.5 && history[0]["train lr mean"] as? Double == 1e-5)
+        #expect(history[0].count == 1 + 5)
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/files/wandb-summary.json"))) as? [String: Any]
+        #expect(summary?["train consumed tokens"] as? Int == 1536)
+
+        #expect(throws: ObservabilityError.self) {
+            try WandbOfflineSubscriber(project: "p", experimentID: "e", mode: .ONLINE, directory: folder, configFilePath: config, globalRank: 0)
+        }
+        let disabled = try WandbOfflineSubscriber(project: "p", experimentID: "e", mode: .DISABLED, directory: folder + "/off", configFilePath: config, globalRank: 0)
+        #expect(disabled.runFolder == nil && !FileManager.default.fileExists(atPath: folder + "/off"))
+    }
+
+    @Test func mfuFollowsModalitiesFormula() {
+        let calculator = GPT2MFUCalculator(parameterCount: 1_000_000, layerCount: 2, sequenceLength: 256, embeddingSize: 128, worldSize: 2,
+                                           peakFlopsPerDevice: 989e12)
+        #expect(calculator.flopsPerToken == 6 * 1_000_000 + 12 * 2 * 256 * 128)
+        #expect(Swift.abs(calculator.mfu(samplesPerSecond: 1000) - 1000 * 256 * calculator.flopsPerToken / (2 * 989e12)) < 1e-15)
+        #expect(GPT2MFUCalculator.peakFlops(deviceName: "NVIDIA H100 80GB HBM3") == 989e12)
+        #expect(GPT2MFUCalculator(parameterCount: 1, layerCount: 1, sequenceLength: 1, embeddingSize: 1, worldSize: 1, peakFlopsPerDevice: nil)
+            .mfu(samplesPerSecond: 5) == -1)
+    }
+
+    @Test func plainProgressLinesComeEveryTenthOfTheWay() {
+        var lines: [String] = []
+        let progress = ConsoleProgressSubscriber(globalRank: 0, numSeenSteps: 0, numTargetSteps: 100, isTerminal: false) { lines.append($0) }
+        for step in 1...100 { progress.consume(ProgressUpdate(stepsDone: step, status: .train, dataloaderTag: "train")) }
+        #expect(lines.count == 10 && lines.last == "train: 100/100 steps\n")
+    }
+}
