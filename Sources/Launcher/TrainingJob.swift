@@ -105,6 +105,10 @@ public final class TrainingJob {
         try resultSubscriber.consume(facts: [("No. parameters", .integer(parameterCount))])
         log("training a model with \(parameterCount) parameters")
         if let source = appState.loadedFrom { log("continuing from \(source)") }
+        if let mixed = appState.model as? MixedPrecisionModel, mixed.computeDType == .bfloat16,
+           mixed.parameters.named.first?.tensor.device == .cpu, !MixedPrecisionModel.cpuHasNativeBFloat16 {
+            log("warning: param_dtype BF_16 on a CPU without native bf16 (AVX512-BF16/AMX): libtorch emulates it, expect steps many times slower than FP_32")
+        }
         log(settings.report)
 
         let start = Date()
