@@ -22,9 +22,10 @@ build: shim
 	$(SWIFT) build -c release --static-swift-stdlib --product modalities
 
 ## The main job: environment report plus a tiny training run on the CPU.
+## The main job: a small GPT trained end to end on the license texts every Debian/Ubuntu machine has.
 demo: build
 	.build/release/modalities env
-	.build/release/modalities smoke
+	.build/release/modalities demo --output demo-run
 
 ## The whole test suite, then the example that registers a custom component.
 test: shim

@@ -63,8 +63,8 @@ let package = Package(
                 linkerSettings: linkShim),
 
         // Launcher: turns a training config into a running experiment (`run`, `warmstart`).
-        .target(name: "Launcher", dependencies: ["Components", "Config", "Checkpointing", "DataLoading", "Distributed", "Models",
-                                                 "Observability", "Training"], linkerSettings: linkShim),
+        .target(name: "Launcher", dependencies: ["Components", "Config", "Checkpointing", "DataFormats", "DataLoading", "Distributed", "Models",
+                                                 "Observability", "Tokenizers", "Training"], linkerSettings: linkShim),
 
         // The `modalities` command.
         .executableTarget(

@@ -21,10 +21,13 @@ public final class TrainingJob {
         public var environment: [String: String]
         public var registry: ComponentRegistry
         public var log: (String) -> Void
+        /// Whether rank 0 logs a summary line of every result (as Modalities prints them).
+        public var echoResults: Bool
 
         public init(configFilePath: String, experimentsRootPath: String, experimentID: String? = nil, lastCheckpointInfoFilePath: String? = nil,
                     environment: [String: String] = ProcessInfo.processInfo.environment, registry: ComponentRegistry = .builtIn(),
-                    log: @escaping (String) -> Void = { print($0) }) {
+                    echoResults: Bool = true, log: @escaping (String) -> Void = { print($0) }) {
+            self.echoResults = echoResults
             self.configFilePath = configFilePath
             self.experimentsRootPath = experimentsRootPath
             self.experimentID = experimentID
@@ -82,7 +85,9 @@ public final class TrainingJob {
         let trainLoader = try build("train_dataloader", DataLoader.self)
         let evaluationLoaders = try graph.buildList("eval_dataloaders", as: DataLoader.self)
         let progressSubscriber = try build("progress_subscriber", (any ProgressSubscriber).self)
-        let resultSubscriber = try build("evaluation_subscriber", (any ResultSubscriber).self)
+        let configuredSubscriber = try build("evaluation_subscriber", (any ResultSubscriber).self)
+        let resultSubscriber: any ResultSubscriber = settings.cudaEnv.globalRank == 0 && options.echoResults
+            ? EchoingResultSubscriber(wrapping: configuredSubscriber, write: log) : configuredSubscriber
         let checkpointSaving = try build("checkpoint_saving", (any CheckpointSaving).self)
         let clipper = try build("gradient_clipper", GradientClipper.self)
         let mfu = result.resolved["mfu_calculator"] == nil ? nil : try build("mfu_calculator", GPT2MFUCalculator.self)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Interop
+import Launcher
 import Models
 import Tokenizers
 
@@ -12,7 +13,7 @@ struct GenerateTextCommand: ParsableCommand {
         aliases: ["generate-text"]
     )
 
-    @Option(name: .customLong("model"), help: "A Hugging Face Llama model folder (config.json + model.safetensors).")
+    @Option(name: .customLong("model"), help: "A checkpoint folder of ours, or a Hugging Face Llama model folder (config.json + model.safetensors).")
     var model: String?
     @Option(name: .customLong("config_file_path"), help: "Modalities' text-generation config (needs checkpoint loading, not built yet).")
     var configFilePath: String?
@@ -34,7 +35,7 @@ struct GenerateTextCommand: ParsableCommand {
         if configFilePath != nil {
             throw ValidationError("--config_file_path needs checkpoint loading (model/fsdp1_checkpointed), which is not available yet; use --model")
         }
-        guard model != nil else { throw ValidationError("give --model (a Hugging Face Llama folder)") }
+        guard model != nil else { throw ValidationError("give --model (a checkpoint folder or a Hugging Face Llama folder)") }
         guard device == "cpu" else { throw ValidationError("--device \(device) is not available yet; only cpu") }
         if prompt != nil && promptIDs != nil { throw ValidationError("give --prompt or --prompt_ids, not both") }
         if greedy && temperature != nil { throw ValidationError("--greedy and --temperature exclude each other") }
@@ -42,11 +43,11 @@ struct GenerateTextCommand: ParsableCommand {
 
     func run() throws {
         let folder = model!
-        let network = try HuggingFaceModelImport.load(folder: folder)
+        let network = CheckpointedModel.isCheckpoint(folder) ? try CheckpointedModel.load(folder: folder) : try HuggingFaceModelImport.load(folder: folder)
         let tokenizer = try loadTokenizer(folder: folder)
         let sampling = greedy ? TextGenerator.Sampling.greedy : TextGenerator.Sampling(temperature: temperature, topK: topK, topP: topP)
         let generator = TextGenerator(model: network, sampling: sampling)
-        let endOfText = readEndOfText(folder: folder)
+        let endOfText = readEndOfText(folder: folder, tokenizer: tokenizer)
         if let ids = try promptIDList() {
             try generate(ids, with: generator, tokenizer: tokenizer, endOfText: endOfText)
             return
@@ -98,7 +99,8 @@ struct GenerateTextCommand: ParsableCommand {
         return try HuggingFaceTokenizerLoader.load(folder)
     }
 
-    private func readEndOfText(folder: String) -> Int? {
+    private func readEndOfText(folder: String, tokenizer: (any Tokenizer)?) -> Int? {
+        if CheckpointedModel.isCheckpoint(folder) { return tokenizer?.tokenID("<|endoftext|>") ?? tokenizer?.tokenID("</s>") }
         let path = URL(fileURLWithPath: folder).appendingPathComponent("config.json").path
         guard let data = FileManager.default.contents(atPath: path),
               let config = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }

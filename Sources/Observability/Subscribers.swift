@@ -43,3 +43,23 @@ public final class DummyResultSubscriber: ResultSubscriber {
     public init() {}
     public func consume(_ result: EvaluationResult) throws {}
 }
+
+/// Forwards results to another subscriber and writes a one-line summary of each, as Modalities prints every
+/// logged training result on rank 0.
+public final class EchoingResultSubscriber: ResultSubscriber {
+    public let wrapped: any ResultSubscriber
+    private let write: (String) -> Void
+
+    public init(wrapping subscriber: any ResultSubscriber, write: @escaping (String) -> Void) {
+        wrapped = subscriber
+        self.write = write
+    }
+
+    public func consume(_ result: EvaluationResult) throws {
+        write(result.summary)
+        try wrapped.consume(result)
+    }
+
+    public func consume(facts: [(String, ResultValue)]) throws { try wrapped.consume(facts: facts) }
+    public func finish() throws { try wrapped.finish() }
+}

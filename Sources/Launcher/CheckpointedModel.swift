@@ -1,0 +1,39 @@
+import Checkpointing
+import Components
+import Config
+import Foundation
+import Models
+
+/// Rebuilds the model a checkpoint of ours was trained with, from the resolved config stored in its metadata,
+/// and loads the saved parameters into it (for `generate_text --model <checkpoint folder>`).
+public enum CheckpointedModel {
+    public static func load(folder: String, registry: ComponentRegistry = .builtIn()) throws -> GPT2LLM {
+        let reader = try CheckpointReader(folder: folder)
+        guard let text = reader.metadata["resolved_config"] as? String else {
+            throw CheckpointError.unreadable(path: folder + "/metadata.json", reason: "it holds no resolved_config to rebuild the model from")
+        }
+        let root = try ConfigLoader.parse(text, file: folder + "/metadata.json#resolved_config")
+        let candidates = root.keys.filter { key in
+            root[key]?["component_key"]?.scalarText == "model" && root[key]?["variant_key"]?.scalarText == "gpt2"
+        }
+        guard candidates.count == 1, let key = candidates.first else {
+            throw CheckpointError.unreadable(path: folder, reason: "its config has \(candidates.count) top-level model/gpt2 components; expected one")
+        }
+        guard let model = try ObjectGraph(root: root, registry: registry).build(key, as: (any Model).self) as? GPT2LLM else {
+            throw CheckpointError.unreadable(path: folder, reason: "its model is not a GPT2LLM")
+        }
+        for (name, _) in model.parameters.named {
+            do {
+                try model.parameters.load(name, from: try reader.parameter(name))
+            } catch let error as ModelError {
+                throw CheckpointError.mismatch(path: folder, reason: error.description)
+            }
+        }
+        return model
+    }
+
+    /// Whether `folder` looks like a checkpoint of ours (it has our metadata file).
+    public static func isCheckpoint(_ folder: String) -> Bool {
+        FileManager.default.fileExists(atPath: folder + "/" + CheckpointFormat.metadataFile)
+    }
+}

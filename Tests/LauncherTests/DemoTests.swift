@@ -1,0 +1,26 @@
+import Foundation
+import Launcher
+import Testing
+
+/// The built-in demo, shrunk (one epoch, a narrow model) so it runs in seconds: every stage runs and the loss falls.
+@Suite(.serialized) struct DemoTests {
+    @Test func theDemoRunsEndToEnd() throws {
+        let folder = NSTemporaryDirectory() + "demo-" + UUID().uuidString
+        var options = Demo.Options(outputFolder: folder, log: { _ in })
+        options.epochs = 1
+        options.layers = 1
+        options.embedding = 64
+        options.heads = 2
+        options.vocabularySize = 512
+        let report = try Demo(options: options).run()
+        #expect(report.corpusDocuments > 100)
+        #expect(report.lastLoss < report.firstLoss - 1, "\(report.firstLoss) -> \(report.lastLoss)")
+        #expect(report.sample.hasPrefix("This License") && report.sample.count > "This License".count)
+        for file in ["data/train.jsonl", "data/train.idx", "data/train.pbin", "data/test.pbin", "tokenizer/tokenizer.json", "demo.yaml"] {
+            #expect(FileManager.default.fileExists(atPath: folder + "/" + file), "\(file)")
+        }
+        // The checkpoint rebuilds the trained model from its own metadata.
+        let model = try CheckpointedModel.load(folder: report.checkpoint)
+        #expect(model.config.layerCount == 1 && model.config.vocabularySize == 512)
+    }
+}
