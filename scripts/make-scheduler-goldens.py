@@ -25,6 +25,12 @@ schedules = {
                                                                          final_div_factor=1e4, cycle_momentum=False),
                            {"max_lr": 0.6, "total_steps": 40, "pct_start": 0.25, "anneal_strategy": "linear",
                             "div_factor": 25, "final_div_factor": 1e4}),
+    # Linear warm-up then cosine annealing, as PyTorch composes them: SequentialLR(LinearLR, CosineAnnealingLR).
+    "linear_warmup_cosine_annealing_lr": (
+        lambda o: torch.optim.lr_scheduler.SequentialLR(
+            o, [torch.optim.lr_scheduler.LinearLR(o, start_factor=0.01 / 0.1, end_factor=1.0, total_iters=8),
+                torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=30 - 8, eta_min=0.002)], milestones=[8]),
+        {"warmup_steps": 8, "total_steps": 30, "initial_lr": 0.01, "final_lr": 0.002}),
 }
 out = {"base_lr": 0.1, "steps": 40, "torch": torch.__version__, "schedules": {}}
 for name, (make, config) in schedules.items():

@@ -23,7 +23,6 @@ extension ComponentRegistry {
 
 /// Modalities 0.5.0's registered pairs that this version does not build yet, with the feature each needs.
 let plannedComponents: [(String, String, String)] = {
-    let training = "the training driver"
     let models = "the GPT-2/Llama model family"
     let interop = "Modalities/PyTorch checkpoint interop"
     let pipeline = "pipeline parallelism"
@@ -47,7 +46,6 @@ let plannedComponents: [(String, String, String)] = {
         ("pipeline", "builder", pipeline), ("pipeline", "scheduled", pipeline), ("pipeline", "selector", pipeline),
         ("pipeline", "staged", pipeline),
         ("sampler", "resumable_distributed_multi_dim_sampler", "tensor/pipeline parallelism"),
-        ("scheduler", "linear_warmup_cosine_annealing_lr", training),
         ("stages_generator", "gpt2_stages_generator", pipeline),
         ("steppable_component", "forward_pass", profiling),
         ("steppable_profiler", "combined", profiling), ("steppable_profiler", "kernel_tracing", profiling),

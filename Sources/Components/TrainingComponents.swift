@@ -118,6 +118,27 @@ struct OneCycleParameters: Decodable {
     }
 }
 
+struct WarmupCosineParameters: Decodable {
+    var warmupSteps: PositiveInt
+    var totalSteps: PositiveInt
+    var initialLR: Double
+    var finalLR: Double
+
+    enum CodingKeys: String, CodingKey { case warmupSteps = "warmup_steps", totalSteps = "total_steps", initialLR = "initial_lr", finalLR = "final_lr" }
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        warmupSteps = try c.decode(PositiveInt.self, forKey: .warmupSteps)
+        totalSteps = try c.decode(PositiveInt.self, forKey: .totalSteps)
+        initialLR = try c.decode(Double.self, forKey: .initialLR)
+        finalLR = try c.decode(Double.self, forKey: .finalLR)
+        guard totalSteps.value > warmupSteps.value else {
+            throw ConfigValueError("total_steps (\(totalSteps.value)) must exceed warmup_steps (\(warmupSteps.value))")
+        }
+        guard initialLR > 0, finalLR >= 0 else { throw ConfigValueError("initial_lr must be greater than 0 and final_lr 0 or greater (PyTorch's LinearLR needs a positive start)") }
+    }
+}
+
 struct CLMCrossEntropyLossConfig: Decodable {
     var targetKey: String
     var predictionKey: String
@@ -160,6 +181,10 @@ extension ComponentRegistry {
         }
         scheduler("cosine_annealing_lr", "half a cosine down to eta_min over t_max steps", CosineParameters.self) {
             .cosineAnnealing(tMax: $0.tMax.value, etaMin: $0.etaMin)
+        }
+        scheduler("linear_warmup_cosine_annealing_lr", "linear warm-up from initial_lr to lr, then cosine down to final_lr at total_steps",
+                  WarmupCosineParameters.self) {
+            .linearWarmupCosineAnnealing(warmupSteps: $0.warmupSteps.value, totalSteps: $0.totalSteps.value, initialLR: $0.initialLR, finalLR: $0.finalLR)
         }
         scheduler("onecycle_lr", "PyTorch's two-phase one-cycle schedule", OneCycleParameters.self) {
             .oneCycle(maxLR: $0.maxLR, totalSteps: $0.totalSteps.value, pctStart: $0.pctStart, cosine: $0.annealStrategy == .cos,

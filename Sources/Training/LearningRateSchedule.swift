@@ -19,6 +19,11 @@ public enum LearningRateSchedule: Sendable, Equatable {
     /// anneal to `maxLR / divFactor / finalDivFactor` (the base rate is not used, as in PyTorch).
     case oneCycle(maxLR: Double, totalSteps: Int, pctStart: Double, cosine: Bool, divFactor: Double, finalDivFactor: Double)
 
+    /// `scheduler/linear_warmup_cosine_annealing_lr`: from `initialLR` linearly up to the base rate over
+    /// `warmupSteps`, then half a cosine down to `finalLR` at `totalSteps` — PyTorch's
+    /// `SequentialLR([LinearLR(start_factor: initialLR / base), CosineAnnealingLR(T_max: totalSteps − warmupSteps, eta_min: finalLR)])`.
+    case linearWarmupCosineAnnealing(warmupSteps: Int, totalSteps: Int, initialLR: Double, finalLR: Double)
+
     public func learningRate(at step: Int, base: Double) -> Double {
         switch self {
         case .constantBase:
@@ -31,6 +36,12 @@ public enum LearningRateSchedule: Sendable, Equatable {
             return base * (startFactor + (endFactor - startFactor) * Double(min(step, totalIters)) / Double(totalIters))
         case let .cosineAnnealing(tMax, etaMin):
             return etaMin + (base - etaMin) * (1 + cos(Double.pi * Double(step) / Double(tMax))) / 2
+        case let .linearWarmupCosineAnnealing(warmupSteps, totalSteps, initialLR, finalLR):
+            if step < warmupSteps {
+                let startFactor = initialLR / base
+                return base * (startFactor + (1 - startFactor) * Double(step) / Double(warmupSteps))
+            }
+            return finalLR + (base - finalLR) * (1 + cos(Double.pi * Double(step - warmupSteps) / Double(totalSteps - warmupSteps))) / 2
         case let .oneCycle(maxLR, totalSteps, pctStart, cosine, divFactor, finalDivFactor):
             let initial = maxLR / divFactor
             let minimum = initial / finalDivFactor

@@ -20,6 +20,7 @@ import Training
         ("cosine_annealing_lr", .cosineAnnealing(tMax: 17, etaMin: 0.001)),
         ("onecycle_lr_cos", .oneCycle(maxLR: 0.6, totalSteps: 40, pctStart: 0.3, cosine: true, divFactor: 10, finalDivFactor: 100)),
         ("onecycle_lr_linear", .oneCycle(maxLR: 0.6, totalSteps: 40, pctStart: 0.25, cosine: false, divFactor: 25, finalDivFactor: 1e4)),
+        ("linear_warmup_cosine_annealing_lr", .linearWarmupCosineAnnealing(warmupSteps: 8, totalSteps: 30, initialLR: 0.01, finalLR: 0.002)),
     ]
 
     @Test(arguments: cases.map(\.name))
