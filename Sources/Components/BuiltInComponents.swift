@@ -34,7 +34,7 @@ let plannedComponents: [(String, String, String)] = {
         ("collate_fn", "mask_loss_collator_wrapper", "instruction tuning"),
         ("dataset_batch_generator", "random", profiling),
         ("debugging", "settings", "debugging tools"),
-        ("model", "activation_checkpointed", "activation checkpointing"), ("model", "activation_checkpointed_fsdp1", "activation checkpointing"),
+        ("model", "activation_checkpointed_fsdp1", "fully sharded data parallel (FSDP1)"),
         ("model", "coca", "CoCa multimodal models"), ("model", "compiled", "compiled models (CUDA graphs)"),
         ("model", "debugging_enriched", "debugging tools"), ("model", "fsdp1_checkpointed", interop),
         ("model", "fsdp1_wrapped", "fully sharded data parallel (FSDP)"),

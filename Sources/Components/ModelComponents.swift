@@ -1,6 +1,7 @@
 import Config
 import Models
 import Torch
+import Training
 
 /// `norm_type` + `config` as GPT2LLM's `*_norm_config` fields write them.
 struct NormConfig: Decodable {
@@ -165,6 +166,40 @@ struct ComposedInitializationConfig: Decodable {
     }
 }
 
+struct ActivationCheckpointedConfig: Decodable {
+    enum Variant: String, ConfigEnum {
+        case full_activation_checkpointing, selective_layer_activation_checkpointing, selective_op_activation_checkpointing
+    }
+
+    var model: ComponentSlot<any Model>
+    var variant: Variant
+    var layersFQN: String
+    var frequency: Int
+
+    enum CodingKeys: String, CodingKey { case model, variant = "ac_variant", layersFQN = "layers_fqn", parameters = "ac_fun_params" }
+    enum ParameterKeys: String, CodingKey { case acFreq = "ac_freq", saveOpsKeys = "save_ops_keys" }
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        model = try c.decode(ComponentSlot<any Model>.self, forKey: .model)
+        variant = try c.decode(Variant.self, forKey: .variant)
+        layersFQN = try c.decode(String.self, forKey: .layersFQN)
+        let parameters = try c.nestedContainer(keyedBy: ParameterKeys.self, forKey: .parameters)
+        switch variant {
+        case .full_activation_checkpointing:
+            frequency = 1
+        case .selective_layer_activation_checkpointing:
+            frequency = try parameters.decode(PositiveInt.self, forKey: .acFreq).value
+        case .selective_op_activation_checkpointing:
+            _ = try parameters.decodeIfPresent([String].self, forKey: .saveOpsKeys)
+            throw ConfigValueError("selective_op_activation_checkpointing is not available yet (it needs per-operator save policies); use full_activation_checkpointing or selective_layer_activation_checkpointing")
+        }
+        guard layersFQN == "transformer.h" else {
+            throw ConfigValueError("layers_fqn must name GPT2LLM's blocks, transformer.h; found '\(layersFQN)'")
+        }
+    }
+}
+
 struct ModelInitializedConfig: Decodable {
     var model: ComponentSlot<any Model>
     var modelInitializer: ComponentSlot<any ModelInitializer>
@@ -188,6 +223,16 @@ extension ComponentRegistry {
                  config: ModelInitializedConfig.self, produces: [(any Model).self]) { config, context -> any Model in
             let model = try context.build(config.model)
             try context.build(config.modelInitializer).initialize(model.parameters, seed: model.seed)
+            return model
+        }
+        register("model", "activation_checkpointed", summary: "recomputes every block (full) or every ac_freq-th block (selective_layer) in backward",
+                 config: ActivationCheckpointedConfig.self, produces: [(any Model).self]) { config, context -> any Model in
+            let model = try context.build(config.model)
+            guard let network = (model as? GPT2LLM) ?? ((model as? MixedPrecisionModel)?.wrapped as? GPT2LLM) else {
+                throw ConfigValueError("activation checkpointing applies to model/gpt2 (directly or inside model/fsdp2_wrapped)")
+            }
+            // As Modalities counts wrapped blocks from 1: every ac_freq-th block, the first being block ac_freq - 1.
+            network.checkpointedLayers = Set((0..<network.config.layerCount).filter { ($0 + 1) % config.frequency == 0 })
             return model
         }
         register("layer_norm", "layer_norm", summary: "LayerNorm over the last dimension",

@@ -24,6 +24,8 @@ public final class GPT2LLM: Model {
     private let blocks: [Block]
     private let finalNorm: Norm
     private let head: Tensor
+    /// Blocks (by index) whose activations are recomputed in backward instead of kept (activation checkpointing).
+    public var checkpointedLayers: Set<Int> = []
 
     private struct Block {
         let attentionNorm: Norm
@@ -114,9 +116,16 @@ public final class GPT2LLM: Model {
         }
         let future = try Tensor.ones([length, past + length], dtype: .bool).triu(past + 1)
         for (layer, block) in blocks.enumerated() {
-            h = try h + attention(block, block.attentionNorm(h), layer: layer, cache: cache, rotary: rotary, future: future,
-                                  training: training)
-            h = try h + mlp(block, block.ffnNorm(h), training: training)
+            let run: (Tensor) throws -> Tensor = { h in
+                let attended = try h + self.attention(block, block.attentionNorm(h), layer: layer, cache: cache, rotary: rotary,
+                                                      future: future, training: training)
+                return try attended + self.mlp(block, block.ffnNorm(attended), training: training)
+            }
+            if checkpointedLayers.contains(layer), cache == nil, Autograd.isGradEnabled {
+                h = try ActivationCheckpoint.apply(name: "CheckpointedBlock\(layer)", input: h, run)
+            } else {
+                h = try run(h)
+            }
         }
         cache?.length = past + length
         return try Functional.linear(finalNorm(h), weight: head)

@@ -105,6 +105,30 @@ import Training
         #expect(Swift.abs(try loss.item(Double.self) - Foundation.log(50304.0)) < 0.1)
     }
 
+    @Test func activationCheckpointingSelectsBlocksAsModalities() throws {
+        func checkpointed(_ variant: String, _ parameters: String) throws -> Set<Int> {
+            let graph = try graph(Self.yaml.replacingOccurrences(of: "n_layer: 2", with: "n_layer: 6") + """
+
+                ac_model:
+                  component_key: model
+                  variant_key: activation_checkpointed
+                  config:
+                    model: {instance_key: model_raw, pass_type: BY_REFERENCE}
+                    ac_variant: \(variant)
+                    layers_fqn: transformer.h
+                    ac_fun_params: \(parameters)
+                """)
+            return try #require(graph.build("ac_model", as: (any Model).self) as? GPT2LLM).checkpointedLayers
+        }
+        #expect(try checkpointed("full_activation_checkpointing", "{}") == Set(0..<6))
+        // Modalities counts wrapped blocks from 1 and checkpoints every ac_freq-th.
+        #expect(try checkpointed("selective_layer_activation_checkpointing", "{ac_freq: 2}") == [1, 3, 5])
+        let error = #expect(throws: ConfigError.self) {
+            try checkpointed("selective_op_activation_checkpointing", "{save_ops_keys: [mm]}")
+        }
+        #expect(error?.issues.first?.message.contains("not available yet") == true)
+    }
+
     @Test func badModelConfigsPointAtTheField() throws {
         let broken = Self.yaml.replacingOccurrences(of: "n_head_kv: 4", with: "n_head_kv: 3")
         let error = #expect(throws: ConfigError.self) { try graph(broken).validate() }

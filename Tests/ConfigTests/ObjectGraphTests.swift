@@ -165,6 +165,6 @@ import Testing
         #expect(registry.spec("number_conversion", "num_tokens_from_num_steps")?.availability == .available)
         #expect(registry.spec("model", "gpt2")?.availability == .available)
         #expect(registry.spec("gradient_clipper", "fsdp2")?.availability == .available)
-        #expect(registry.spec("model", "activation_checkpointed")?.availability == .planned(feature: "activation checkpointing"))
+        #expect(registry.spec("model", "compiled")?.availability == .planned(feature: "compiled models (CUDA graphs)"))
     }
 }
