@@ -93,7 +93,7 @@ let package = Package(
         .testTarget(name: "InteropTests", dependencies: ["TestSupport", "Interop", "Models", "Torch"], linkerSettings: linkShim),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "DataLoading", "Observability", "Torch"], exclude: ["Golden"],
                     linkerSettings: linkShim),
-        .testTarget(name: "ObservabilityTests", dependencies: ["Observability"]),
+        .testTarget(name: "ObservabilityTests", dependencies: ["Observability"], exclude: ["Golden"]),
         .testTarget(name: "CheckpointingTests", dependencies: ["Checkpointing", "Training", "Models", "Interop", "Torch"], linkerSettings: linkShim),
         .testTarget(name: "LauncherTests", dependencies: ["TestSupport", "Launcher", "Checkpointing", "Observability", "Training"],
                     exclude: ["Configs"], linkerSettings: linkShim),

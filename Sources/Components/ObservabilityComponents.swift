@@ -45,6 +45,12 @@ struct WandbConfig: Decodable {
     }
 }
 
+struct TensorBoardConfig: Decodable {
+    var globalRank: NonNegativeInt
+    var directory: String
+    enum CodingKeys: String, CodingKey { case globalRank = "global_rank", directory }
+}
+
 struct GPT2MFUConfig: Decodable {
     var nLayer: PositiveInt
     var sequenceLength: PositiveInt
@@ -107,6 +113,10 @@ extension ComponentRegistry {
             } catch let error as ObservabilityError {
                 throw ConfigValueError(error.description)
             }
+        }
+        register("results_subscriber", "tensorboard", summary: "TensorBoard event files (scalars <dataloader tag>/<name>) in directory",
+                 config: TensorBoardConfig.self, produces: [(any ResultSubscriber).self]) { config, _ -> any ResultSubscriber in
+            try TensorBoardResultSubscriber(directory: config.directory, globalRank: config.globalRank.value)
         }
         register("mfu_calculator", "gpt2", summary: "model FLOPs utilisation: 6N + 12·L·T·d FLOPs per token over the devices' bf16 peak",
                  config: GPT2MFUConfig.self, produces: [GPT2MFUCalculator.self]) { config, context in

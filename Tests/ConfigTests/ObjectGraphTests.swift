@@ -161,7 +161,7 @@ import Testing
 
     @Test func theBuiltInTableListsEveryModalitiesPair() {
         let registry = ComponentRegistry.builtIn()
-        #expect(registry.all.count == 95)  // Modalities' 94 pairs and our tokenizer/tiktoken
+        #expect(registry.all.count == 96)  // Modalities' 94 pairs, our tokenizer/tiktoken and results_subscriber/tensorboard
         #expect(registry.spec("number_conversion", "num_tokens_from_num_steps")?.availability == .available)
         #expect(registry.spec("model", "gpt2")?.availability == .available)
         #expect(registry.spec("gradient_clipper", "fsdp2")?.availability == .available)

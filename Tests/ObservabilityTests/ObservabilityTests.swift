@@ -78,3 +78,38 @@ import Testing
         #expect(lines.count == 10 && lines.last == "train: 100/100 steps\n")
     }
 }
+
+@Suite struct TensorBoardTests {
+    @Test func eventFilesAreByteForByteWhatTensorBoardWrites() throws {
+        let folder = NSTemporaryDirectory() + "tensorboard-" + UUID().uuidString
+        let writer = try TensorBoardWriter(directory: folder, now: Date(timeIntervalSince1970: 1_700_000_000))
+        for step in 1...3 {
+            writer.add(scalars: [("train/train loss avg", 10.0 / Double(step)), ("train/consumed tokens", 512.0 * Double(step))], step: step,
+                       wallTime: Date(timeIntervalSince1970: 1_700_000_000 + Double(step)))
+        }
+        try writer.flush()
+        // Written by scripts/make-tensorboard-golden.py with TensorBoard's own Event protobufs and RecordWriter.
+        let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden/events.out.tfevents.golden")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: writer.path)) == Data(contentsOf: golden))
+        #expect(URL(fileURLWithPath: writer.path).lastPathComponent.hasPrefix("events.out.tfevents.1700000000."))
+
+        let scalars = try TensorBoardWriter.readScalars(at: golden.path)
+        #expect(scalars["train/train loss avg"]?.map(\.step) == [1, 2, 3])
+        #expect(scalars["train/consumed tokens"]?.map(\.value) == [512, 1024, 1536])
+    }
+
+    @Test func resultsBecomeScalarsByLoaderTagAndName() throws {
+        let folder = NSTemporaryDirectory() + "tensorboard-" + UUID().uuidString
+        let subscriber = try TensorBoardResultSubscriber(directory: folder, globalRank: 0)
+        try subscriber.consume(EvaluationResult(dataloaderTag: "test", numTrainStepsDone: 8, losses: [("CLMCrossEntropyLoss", .number(2.5))]))
+        try subscriber.finish()
+        let file = try #require(try FileManager.default.contentsOfDirectory(atPath: folder).first)
+        let scalars = try TensorBoardWriter.readScalars(at: folder + "/" + file)
+        #expect(scalars["test/CLMCrossEntropyLoss"]?.first?.step == 8 && scalars["test/CLMCrossEntropyLoss"]?.first?.value == 2.5)
+        // A corrupted byte fails the checksum.
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: folder + "/" + file)))
+        bytes[bytes.count - 6] ^= 0xff
+        try Data(bytes).write(to: URL(fileURLWithPath: folder + "/" + file))
+        #expect(throws: ObservabilityError.self) { try TensorBoardWriter.readScalars(at: folder + "/" + file) }
+    }
+}
