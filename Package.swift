@@ -22,6 +22,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         // Engine binding: the C header of the shim, then Swift tensors over it.
@@ -49,7 +50,7 @@ let package = Package(
         .target(name: "Distributed"),
 
         // Observability: result records, progress and result subscribers, MFU.
-        .target(name: "Observability"),
+        .target(name: "Observability", dependencies: [.product(name: "Logging", package: "swift-log")]),
 
         // Training: the SPMD driver (gym, trainer, evaluator), optimizers, schedules, clipping, mixed precision.
         .target(name: "Training", dependencies: ["Torch", "Models", "DataLoading", "Observability"], linkerSettings: linkShim),
@@ -64,12 +65,14 @@ let package = Package(
 
         // Launcher: turns a training config into a running experiment (`run`, `warmstart`).
         .target(name: "Launcher", dependencies: ["Components", "Config", "Checkpointing", "DataFormats", "DataLoading", "Distributed", "Models",
-                                                 "Observability", "Tokenizers", "Training"], linkerSettings: linkShim),
+                                                 "Observability", "Tokenizers", "Training", .product(name: "Logging", package: "swift-log")],
+                linkerSettings: linkShim),
 
         // The `modalities` command.
         .executableTarget(
             name: "ModalitiesCLI",
-            dependencies: ["Torch", "Config", "Components", "Launcher", "Tokenizers", "DataFormats", "Models", "Interop", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Torch", "Config", "Components", "Launcher", "Observability", "Tokenizers", "DataFormats", "Models", "Interop",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")],
             linkerSettings: linkShim
         ),
 
@@ -95,7 +98,8 @@ let package = Package(
                     linkerSettings: linkShim),
         .testTarget(name: "ObservabilityTests", dependencies: ["Observability"], exclude: ["Golden"]),
         .testTarget(name: "CheckpointingTests", dependencies: ["Checkpointing", "Training", "Models", "Interop", "Torch"], linkerSettings: linkShim),
-        .testTarget(name: "LauncherTests", dependencies: ["TestSupport", "Launcher", "Checkpointing", "Observability", "Training"],
+        .testTarget(name: "LauncherTests", dependencies: ["TestSupport", "Launcher", "Checkpointing", "Observability", "Training",
+                                                         .product(name: "Logging", package: "swift-log")],
                     exclude: ["Configs"], linkerSettings: linkShim),
         .testTarget(name: "ComponentsTests", dependencies: ["TestSupport", "Components", "Config", "Tokenizers", "DataLoading", "Models",
                                                            "Training", "Torch"],

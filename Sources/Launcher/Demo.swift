@@ -1,5 +1,6 @@
 import DataFormats
 import Foundation
+import Logging
 import Models
 import Observability
 import Tokenizers
@@ -23,11 +24,11 @@ public struct Demo {
         public var layers = 4
         public var embedding = 128
         public var heads = 4
-        public var log: (String) -> Void
+        public var logger: Logger
 
-        public init(outputFolder: String, log: @escaping (String) -> Void = { print($0) }) {
+        public init(outputFolder: String, logger: Logger = Logger(label: "modalities.demo")) {
             self.outputFolder = outputFolder
-            self.log = log
+            self.logger = logger
         }
     }
 
@@ -48,7 +49,8 @@ public struct Demo {
     }
 
     public func run() throws -> Report {
-        let log = options.log
+        let logger = options.logger
+        let log: (String) -> Void = { logger.info("\($0)") }
         let root = URL(fileURLWithPath: options.outputFolder).standardizedFileURL.path
         let data = root + "/data"
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
@@ -95,7 +97,7 @@ public struct Demo {
             .write(toFile: configPath, atomically: true, encoding: .utf8)
         log("4/5 training as \(configPath) declares")
         let summary = try TrainingJob(options: .init(configFilePath: configPath, experimentsRootPath: root + "/experiments", experimentID: "demo",
-                                                     log: log)).run()
+                                                     logger: logger)).run()
         let records = try JSONLinesResultSubscriber.records(at: summary.experimentFolder + "/evaluation_results.jsonl")
         let losses = records.filter { $0["dataloader_tag"] as? String == "train" }.compactMap { ($0["losses"] as? [String: Double])?["train loss avg"] }
         guard let firstLoss = losses.first, let lastLoss = losses.last else { throw LaunchError.invalid("the demo run logged no training loss") }

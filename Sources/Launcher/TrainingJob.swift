@@ -4,6 +4,7 @@ import Config
 import DataLoading
 import Distributed
 import Foundation
+import Logging
 import Models
 import Observability
 import Training
@@ -20,13 +21,14 @@ public final class TrainingJob {
         /// Process environment (`${cuda_env:...}`, `${oc.env:...}`); rank variables default to one process.
         public var environment: [String: String]
         public var registry: ComponentRegistry
-        public var log: (String) -> Void
+        /// Where progress lines, warnings and result summaries go (swift-log; the CLI prefixes the rank).
+        public var logger: Logger
         /// Whether rank 0 logs a summary line of every result (as Modalities prints them).
         public var echoResults: Bool
 
         public init(configFilePath: String, experimentsRootPath: String, experimentID: String? = nil, lastCheckpointInfoFilePath: String? = nil,
                     environment: [String: String] = ProcessInfo.processInfo.environment, registry: ComponentRegistry = .builtIn(),
-                    echoResults: Bool = true, log: @escaping (String) -> Void = { print($0) }) {
+                    echoResults: Bool = true, logger: Logger = Logger(label: "modalities.run")) {
             self.echoResults = echoResults
             self.configFilePath = configFilePath
             self.experimentsRootPath = experimentsRootPath
@@ -34,7 +36,7 @@ public final class TrainingJob {
             self.lastCheckpointInfoFilePath = lastCheckpointInfoFilePath
             self.environment = environment
             self.registry = registry
-            self.log = log
+            self.logger = logger
         }
     }
 
@@ -58,7 +60,8 @@ public final class TrainingJob {
     }
 
     public func run() throws -> Summary {
-        let log = options.log
+        let logger = options.logger
+        let log: (String) -> Void = { logger.info("\($0)") }
         let experimentID = options.experimentID ?? ExperimentID.make(configFilePath: options.configFilePath)
         var variables = options.environment
         for (name, value) in [("LOCAL_RANK", "0"), ("RANK", "0"), ("WORLD_SIZE", "1")] where variables[name] == nil { variables[name] = value }
@@ -70,7 +73,7 @@ public final class TrainingJob {
         var validator = ConfigValidator.builtIn(environment: environment, log: log)
         validator.registry = options.registry
         let result = try validator.validate(file: options.configFilePath, for: checkpointPaths == nil ? .run : .warmstart)
-        for warning in result.warnings { log(warning.description) }
+        for warning in result.warnings { logger.warning("\(warning.description)") }
         guard let settings = result.settings else { throw LaunchError.invalid("the config has no usable settings block") }
         guard settings.cudaEnv.worldSize == 1 else {
             throw LaunchError.invalid("world_size is \(settings.cudaEnv.worldSize): training on several ranks needs the distributed runtime, which this build does not have yet")
@@ -112,7 +115,7 @@ public final class TrainingJob {
         if let source = appState.loadedFrom { log("continuing from \(source)") }
         if let mixed = appState.model as? MixedPrecisionModel, mixed.computeDType == .bfloat16,
            mixed.parameters.named.first?.tensor.device == .cpu, !MixedPrecisionModel.cpuHasNativeBFloat16 {
-            log("warning: param_dtype BF_16 on a CPU without native bf16 (AVX512-BF16/AMX): libtorch emulates it, expect steps many times slower than FP_32")
+            logger.warning("param_dtype BF_16 on a CPU without native bf16 (AVX512-BF16/AMX): libtorch emulates it, expect steps many times slower than FP_32")
         }
         log(settings.report)
 
@@ -136,7 +139,7 @@ public final class TrainingJob {
         let configName = URL(fileURLWithPath: options.configFilePath).lastPathComponent
         let manager = FileManager.default
         if let present = try? manager.contentsOfDirectory(atPath: folder), present.contains(where: { $0 != configName }) {
-            options.log("warning: the experiment folder \(folder) already holds \(present.sorted().joined(separator: ", "))")
+            options.logger.warning("the experiment folder \(folder) already holds \(present.sorted().joined(separator: ", "))")
         }
         do {
             try manager.createDirectory(atPath: folder, withIntermediateDirectories: true)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Launcher
+import Logging
 
 /// `modalities demo`: the built-in end-to-end run (tokenizer, data, training, sample) on text every
 /// Debian/Ubuntu machine has.
@@ -18,12 +19,14 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Times the training text is repeated.")
     var epochs = 8
 
+    @OptionGroup var logging: LoggingOptions
+
     func run() throws {
         if FileManager.default.fileExists(atPath: output) {
             try FileManager.default.removeItem(atPath: output)
         }
-        // Unbuffered, so result lines and progress lines come out in order.
-        var options = Demo.Options(outputFolder: output, log: { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) })
+        logging.bootstrap()
+        var options = Demo.Options(outputFolder: output, logger: Logger(label: "modalities.demo"))
         options.corpusFolder = corpus
         options.epochs = epochs
         let start = Date()

@@ -2,6 +2,8 @@ import ArgumentParser
 import Config
 import Foundation
 import Launcher
+import Logging
+import Observability
 
 /// Options of `run` and `warmstart`, spelled as Modalities spells them.
 struct TrainingOptions: ParsableArguments {
@@ -13,6 +15,8 @@ struct TrainingOptions: ParsableArguments {
 
     @Option(name: .customLong("error_log_folder"), help: "On failure each rank writes a JSON error log here.")
     var errorLogFolder: String?
+
+    @OptionGroup var logging: LoggingOptions
 
     /// Runs `job`, reporting config problems with their locations (exit 2) and other failures (exit 1).
     func launch(_ job: TrainingJob) throws {
@@ -49,8 +53,9 @@ struct RunCommand: ParsableCommand {
     var experimentID: String?
 
     func run() throws {
+        options.logging.bootstrap()
         try options.launch(TrainingJob(options: .init(configFilePath: options.configFilePath, experimentsRootPath: options.experimentsRootPath,
-                                                      experimentID: experimentID, log: note)))
+                                                      experimentID: experimentID)))
     }
 }
 
@@ -66,7 +71,20 @@ struct WarmstartCommand: ParsableCommand {
     var lastCheckpointInfoFilePath: String
 
     func run() throws {
+        options.logging.bootstrap()
         try options.launch(TrainingJob(options: .init(configFilePath: options.configFilePath, experimentsRootPath: options.experimentsRootPath,
-                                                      lastCheckpointInfoFilePath: lastCheckpointInfoFilePath, log: note)))
+                                                      lastCheckpointInfoFilePath: lastCheckpointInfoFilePath)))
     }
 }
+
+/// `--log-level`: how much the training commands print (swift-log levels), each line prefixed with the rank.
+struct LoggingOptions: ParsableArguments {
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var level: Logger.Level = .info
+
+    func bootstrap() {
+        RankLogHandler.bootstrap(level: level)
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}

@@ -1,12 +1,13 @@
 import Foundation
 import Launcher
+import Logging
 import Testing
 
 /// The built-in demo, shrunk (one epoch, a narrow model) so it runs in seconds: every stage runs and the loss falls.
 @Suite(.serialized) struct DemoTests {
     @Test func theDemoRunsEndToEnd() throws {
         let folder = NSTemporaryDirectory() + "demo-" + UUID().uuidString
-        var options = Demo.Options(outputFolder: folder, log: { _ in })
+        var options = Demo.Options(outputFolder: folder, logger: silent)
         options.epochs = 1
         options.layers = 1
         options.embedding = 64
@@ -24,3 +25,6 @@ import Testing
         #expect(model.config.layerCount == 1 && model.config.vocabularySize == 512)
     }
 }
+
+/// A logger that drops everything.
+let silent = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })

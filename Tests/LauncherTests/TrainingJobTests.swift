@@ -1,6 +1,7 @@
 import Checkpointing
 import Foundation
 import Launcher
+import Logging
 import Observability
 import TestSupport
 import Testing
@@ -53,7 +54,7 @@ import Glibc
     @Test func aModalitiesConfigTrainsToItsTargetWithFallingLoss() throws {
         let root = try temporaryFolder()
         let summary = try TrainingJob(options: .init(configFilePath: Self.runConfig, experimentsRootPath: root, experimentID: "tiny",
-                                                     environment: environment, log: { _ in })).run()
+                                                     environment: environment, logger: silent)).run()
         #expect(summary.progress.numSeenStepsTotal == 16 && summary.progress.numSeenTokensTotal == 16 * 256)
         #expect(summary.experimentFolder == root + "/tiny")
         let files = try FileManager.default.contentsOfDirectory(atPath: summary.experimentFolder).sorted()
