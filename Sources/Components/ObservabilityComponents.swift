@@ -3,6 +3,7 @@ import DataLoading
 import Distributed
 import Models
 import Observability
+import Training
 
 struct EmptyConfig: Decodable {}
 
@@ -123,8 +124,11 @@ extension ComponentRegistry {
             let model = try context.build(config.model)
             _ = try context.build(config.deviceMesh)
             let parameterCount = model.parameters.named.reduce(0) { $0 + $1.tensor.count }
+            // On the CPU the peak is measured (once, cached); accelerator peaks come with the CUDA engine.
+            let onCPU = model.parameters.named.first?.tensor.device == .cpu
             return GPT2MFUCalculator(parameterCount: parameterCount, layerCount: config.nLayer.value, sequenceLength: config.sequenceLength.value,
-                                     embeddingSize: config.nEmbd.value, worldSize: config.worldSize.value, peakFlopsPerDevice: nil)
+                                     embeddingSize: config.nEmbd.value, worldSize: config.worldSize.value,
+                                     peakFlopsPerDevice: onCPU ? try PeakThroughput.cpuFlopsPerSecond() : nil)
         }
     }
 }

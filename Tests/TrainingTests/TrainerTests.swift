@@ -141,3 +141,14 @@ final class RepeatedDataset: Dataset, @unchecked Sendable {
     var count: Int { base.count * times }
     func sample(at index: Int) throws -> Sample { try base.sample(at: index % base.count) }
 }
+
+@Suite(.serialized) struct PeakThroughputTests {
+    @Test func theCPUPeakIsMeasuredOnceAndCached() throws {
+        let folder = NSTemporaryDirectory() + "peak-" + UUID().uuidString
+        let measured = try PeakThroughput.cpuFlopsPerSecond(cacheFolder: folder)
+        #expect(measured > 1e8 && measured < 1e14, "\(measured) FLOP/s")
+        let cache = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/cpu-peak-flops.json"))) as? [String: Double]
+        #expect(cache?.values.first == measured)
+        #expect(try PeakThroughput.cpuFlopsPerSecond(cacheFolder: folder) == measured)
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+import Torch
+
+/// The peak FLOP/s MFU is measured against. Accelerators have published peaks (``Observability/GPT2MFUCalculator``);
+/// a CPU's is measured once with float32 matrix products on all of libtorch's threads and cached in
+/// `~/.cache/modalities/cpu-peak-flops.json`, keyed by CPU model and thread count.
+public enum PeakThroughput {
+    public static func cpuFlopsPerSecond(cacheFolder: String = FileManager.default.homeDirectoryForCurrentUser.path + "/.cache/modalities")
+        throws -> Double {
+        let key = "\(cpuModel()) × \(Runtime.threadCount) threads"
+        let cachePath = cacheFolder + "/cpu-peak-flops.json"
+        if let data = FileManager.default.contents(atPath: cachePath),
+           let cached = try? JSONSerialization.jsonObject(with: data) as? [String: Double], let flops = cached[key] {
+            return flops
+        }
+        let flops = try measure().rounded()  // whole FLOP/s survive the JSON round trip exactly
+        var cached = (FileManager.default.contents(atPath: cachePath).flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Double] }) ?? [:]
+        cached[key] = flops
+        try? FileManager.default.createDirectory(atPath: cacheFolder, withIntermediateDirectories: true)
+        if let data = try? JSONSerialization.data(withJSONObject: cached, options: [.prettyPrinted, .sortedKeys]) {
+            try? data.write(to: URL(fileURLWithPath: cachePath), options: .atomic)
+        }
+        return flops
+    }
+
+    /// The best of five timed rounds of 1024 × 1024 float32 products (2·n³ FLOPs each).
+    static func measure(size n: Int = 1024, products: Int = 4) throws -> Double {
+        let generator = try Generator(seed: 0)
+        let a = try Tensor.randn([n, n], generator: generator)
+        let b = try Tensor.randn([n, n], generator: generator)
+        _ = try a.mm(b)
+        var best = Double.infinity
+        for _ in 0..<5 {
+            let start = DispatchTime.now()
+            for _ in 0..<products { _ = try a.mm(b) }
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9)
+        }
+        return 2 * Double(n * n * n) * Double(products) / best
+    }
+
+    static func cpuModel() -> String {
+        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let line = info.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
+              let name = line.split(separator: ":", maxSplits: 1).last else { return "unknown CPU" }
+        return name.trimmingCharacters(in: .whitespaces)
+    }
+}
