@@ -47,10 +47,12 @@ bench: shim
 	$(SWIFT) build -c release --product TokenizerBenchmarks
 	$(SWIFT) build -c release --product PackBenchmarks
 	$(SWIFT) build -c release --product LoaderBenchmarks
+	$(SWIFT) build -c release --product TrainingBenchmarks
 	.build/release/TorchBenchmarks
 	.build/release/TokenizerBenchmarks
 	.build/release/PackBenchmarks
 	.build/release/LoaderBenchmarks
+	.build/release/TrainingBenchmarks
 	$(SWIFT) build -c release --static-swift-stdlib --product modalities
 	scripts/bench-pack-vs-modalities
 	@test -x $(BENCH_VENV)/bin/python || (python3 -m venv $(BENCH_VENV) && $(BENCH_VENV)/bin/pip install -q tokenizers tiktoken sentencepiece)

@@ -84,6 +84,8 @@ let package = Package(
                           linkerSettings: linkShim),
         .executableTarget(name: "LoaderBenchmarks", dependencies: ["DataLoading"], path: "Benchmarks/LoaderBenchmarks",
                           linkerSettings: linkShim),
+        .executableTarget(name: "TrainingBenchmarks", dependencies: ["DataLoading", "Models", "Training", "Torch"],
+                          path: "Benchmarks/TrainingBenchmarks", linkerSettings: linkShim),
         .executableTarget(name: "PackBenchmarks", dependencies: ["DataFormats", "Tokenizers"], path: "Benchmarks/PackBenchmarks"),
         .executableTarget(name: "TokenizerBenchmarks", dependencies: ["Tokenizers"], path: "Benchmarks/TokenizerBenchmarks"),
         // Shared by the test targets: where the test assets are.

@@ -15,17 +15,31 @@ public struct SafeTensorsFile {
     private let data: Data
     private let dataStart: Int
 
+    /// The largest header accepted (the reference implementation's limit): a bigger one is hostile or broken.
+    public static let maximumHeaderBytes = 100_000_000
+
     public init(path: String) throws {
         guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else {
             throw InteropError.unreadable(path: path, reason: "no such file or not readable")
         }
         guard data.count >= 8 else { throw InteropError.malformed(path: path, reason: "shorter than the 8-byte header length") }
-        let headerLength = data.withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self))) }
+        let declared = data.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+        guard declared <= UInt64(Self.maximumHeaderBytes) else {
+            throw InteropError.malformed(path: path, reason: "header length \(declared) exceeds the \(Self.maximumHeaderBytes)-byte limit")
+        }
+        let headerLength = Int(declared)
         guard headerLength > 0, 8 + headerLength <= data.count else {
             throw InteropError.malformed(path: path, reason: "header length \(headerLength) runs past the end of the file")
         }
-        guard let header = try? JSONSerialization.jsonObject(with: data[(data.startIndex + 8)..<(data.startIndex + 8 + headerLength)]) as? [String: Any] else {
+        let headerBytes = data[(data.startIndex + 8)..<(data.startIndex + 8 + headerLength)]
+        guard String(data: headerBytes, encoding: .utf8) != nil else {
+            throw InteropError.malformed(path: path, reason: "the header is not UTF-8")
+        }
+        guard let header = try? JSONSerialization.jsonObject(with: headerBytes) as? [String: Any] else {
             throw InteropError.malformed(path: path, reason: "the header is not a JSON object")
+        }
+        if let duplicate = Self.duplicateTopLevelKey(in: [UInt8](headerBytes)) {
+            throw InteropError.malformed(path: path, reason: "tensor name \(duplicate) appears twice in the header")
         }
         var entries: [String: Entry] = [:]
         let available = data.count - 8 - headerLength
@@ -35,16 +49,61 @@ public struct SafeTensorsFile {
                 throw InteropError.malformed(path: path, reason: "tensor \(name) lacks dtype, shape or data_offsets")
             }
             guard let dtype = Self.dtypes[code] else { throw InteropError.malformed(path: path, reason: "tensor \(name) has unsupported dtype \(code)") }
-            let expected = shape.reduce(1, *) * dtype.byteCount
-            guard offsets[0] >= 0, offsets[1] - offsets[0] == expected, offsets[1] <= available else {
+            guard shape.allSatisfy({ $0 >= 0 }) else { throw InteropError.malformed(path: path, reason: "tensor \(name) has a negative dimension in \(shape)") }
+            let (elements, overflow) = shape.reduce((1, false)) { partial, dimension in
+                let product = partial.0.multipliedReportingOverflow(by: dimension)
+                return (product.partialValue, partial.1 || product.overflow)
+            }
+            let expected = elements.multipliedReportingOverflow(by: dtype.byteCount)
+            guard !overflow, !expected.overflow, offsets[0] >= 0, offsets[1] >= offsets[0], offsets[1] - offsets[0] == expected.partialValue,
+                  offsets[1] <= available else {
                 throw InteropError.malformed(path: path, reason: "tensor \(name) bytes \(offsets) do not fit shape \(shape) of \(code) within the file")
             }
             entries[name] = Entry(dtype: dtype, shape: shape, range: offsets[0]..<offsets[1])
+        }
+        let ordered = entries.sorted { ($0.value.range.lowerBound, $0.value.range.upperBound) < ($1.value.range.lowerBound, $1.value.range.upperBound) }
+        for (previous, next) in zip(ordered, ordered.dropFirst()) where next.value.range.lowerBound < previous.value.range.upperBound {
+            throw InteropError.malformed(path: path, reason: "tensors \(previous.key) and \(next.key) overlap")
         }
         self.path = path
         self.entries = entries
         self.data = data
         self.dataStart = 8 + headerLength
+    }
+
+    /// The first key of the top-level JSON object that occurs twice (JSON parsers keep one silently).
+    static func duplicateTopLevelKey(in bytes: [UInt8]) -> String? {
+        var seen = Set<[UInt8]>()
+        var depth = 0
+        var index = 0
+        var expectingKey = false
+        while index < bytes.count {
+            let byte = bytes[index]
+            switch byte {
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                depth += 1
+                expectingKey = byte == UInt8(ascii: "{") && depth == 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                depth -= 1
+            case UInt8(ascii: ","):
+                expectingKey = depth == 1
+            case UInt8(ascii: "\""):
+                let start = index + 1
+                index += 1
+                while index < bytes.count && bytes[index] != UInt8(ascii: "\"") {
+                    index += bytes[index] == UInt8(ascii: "\\") ? 2 : 1
+                }
+                if expectingKey && depth == 1 {
+                    let key = Array(bytes[start..<Swift.min(index, bytes.count)])
+                    if !seen.insert(key).inserted { return String(decoding: key, as: UTF8.self) }
+                    expectingKey = false
+                }
+            default:
+                break
+            }
+            index += 1
+        }
+        return nil
     }
 
     static let dtypes: [String: DType] = ["F32": .float32, "F16": .float16, "BF16": .bfloat16, "F64": .float64, "I64": .int64,

@@ -179,6 +179,13 @@ int ct_custom_function_apply(const ct_tensor *inputs, int64_t input_count, const
 void ct_cpu_allocator_stats(int64_t *current_bytes, int64_t *peak_bytes, int64_t *allocations);
 void ct_cpu_allocator_reset_peak(void);
 
+/// Turns on timing of shim calls (off by default): each thread sums the time of its outermost calls, i.e. the
+/// time spent in libtorch, so a benchmark can tell it from the time spent in Swift around it.
+void ct_call_timing_enable(bool enabled);
+/// Nanoseconds the calling thread spent inside shim calls since its last reset.
+uint64_t ct_call_timing_thread_nanoseconds(void);
+void ct_call_timing_thread_reset(void);
+
 // MARK: - Benchmark support
 
 /// Runs `at::add(a, b)` `iterations` times in C++, to measure the cost of the Swift path against it.

@@ -5,6 +5,9 @@
 
 #include <ATen/ATen.h>
 
+#include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <exception>
 #include <string>
 #include <utility>
@@ -23,9 +26,37 @@ namespace ctorch {
 /// Stores `message` as the calling thread's last error.
 void set_error(std::string message);
 
+/// Time spent inside shim calls, per thread, for measuring what the Swift side adds around libtorch.
+extern std::atomic<bool> call_timing_enabled;
+extern thread_local int call_depth;
+extern thread_local std::uint64_t call_nanoseconds;
+
+/// Adds the duration of the outermost shim call on this thread to `call_nanoseconds` (when timing is on).
+struct CallTimer {
+  bool counting = false;
+  bool outermost = false;
+  std::chrono::steady_clock::time_point start;
+
+  CallTimer() noexcept {
+    if (!call_timing_enabled.load(std::memory_order_relaxed)) return;
+    counting = true;
+    outermost = call_depth++ == 0;
+    if (outermost) start = std::chrono::steady_clock::now();
+  }
+  ~CallTimer() {
+    if (!counting) return;
+    --call_depth;
+    if (outermost) {
+      call_nanoseconds += static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count());
+    }
+  }
+};
+
 /// Runs `body`, turning any exception into a non-zero status and a thread-local message.
 template <typename Body>
 int guarded(Body &&body) noexcept {
+  CallTimer timer;
   try {
     std::forward<Body>(body)();
     return 0;

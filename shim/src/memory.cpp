@@ -87,3 +87,15 @@ int ct_tensor_storage_resize(ct_tensor tensor, size_t bytes) {
 }
 
 } // extern "C"
+
+namespace ctorch {
+std::atomic<bool> call_timing_enabled{false};
+thread_local int call_depth = 0;
+thread_local std::uint64_t call_nanoseconds = 0;
+}  // namespace ctorch
+
+void ct_call_timing_enable(bool enabled) { ctorch::call_timing_enabled.store(enabled); }
+
+uint64_t ct_call_timing_thread_nanoseconds(void) { return ctorch::call_nanoseconds; }
+
+void ct_call_timing_thread_reset(void) { ctorch::call_nanoseconds = 0; }
