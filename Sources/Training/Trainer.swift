@@ -62,6 +62,7 @@ public final class Trainer {
         var lastLoss = 0.0
         var gradientNorms: [Double] = []
         var localSamples = 0
+        var localTokens = 0
         var intervalStart = DispatchTime.now()
         try appState.optimizer.zeroGrad()
 
@@ -78,6 +79,7 @@ public final class Trainer {
             lossSum += lastLoss
             lossCount += 1
             localSamples += batch.size
+            localTokens += targets.values.first?.count ?? 0
 
             let stepPerformed = (microBatch + 1) % gradientAccumulationSteps == 0
             if stepPerformed {
@@ -101,6 +103,7 @@ public final class Trainer {
                               ("grad norm avg", .number(gradientNorms.reduce(0, +) / Double(gradientNorms.count))),
                               ("grad norm last", .number(gradientNorms.last!))],
                     throughputMetrics: [("train samples/s", .number(samplesPerSecond)),
+                                        ("train tokens/s", .number(Double(localTokens * dataParallelDegree) / Swift.max(elapsed, 1e-9))),
                                         ("train mfu (16-bit)", .number(mfuCalculator?.mfu(samplesPerSecond: samplesPerSecond) ?? -1)),
                                         ("lr mean", .number(appState.optimizer.learningRate)),
                                         ("peak memory rank 0 (MB)", .number(Self.peakResidentMegabytes())),
@@ -111,6 +114,7 @@ public final class Trainer {
                 lossCount = 0
                 gradientNorms = []
                 localSamples = 0
+                localTokens = 0
                 intervalStart = DispatchTime.now()
             }
             try afterStep(progress)

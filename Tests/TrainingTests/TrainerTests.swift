@@ -85,7 +85,7 @@ func loader(_ dataset: any Dataset, batchSize: Int, workers: Int = 0) throws -> 
         #expect(results[39].losses.map(\.0) == ["train loss avg", "train loss last"])
         #expect(results[39].metrics.map(\.0) == ["consumed tokens", "grad norm avg", "grad norm last"])
         #expect(results[39]["consumed tokens"] == .integer(40 * 4 * 16))
-        #expect(results[39].throughputMetrics.map(\.0).starts(with: ["train samples/s", "train mfu (16-bit)", "lr mean", "peak memory rank 0 (MB)"]))
+        #expect(results[39].throughputMetrics.map(\.0).starts(with: ["train samples/s", "train tokens/s", "train mfu (16-bit)", "lr mean", "peak memory rank 0 (MB)"]))
     }
 
     @Test func runningOutOfDataIsAClearError() throws {
