@@ -95,7 +95,7 @@ let package = Package(
         .testTarget(name: "DataFormatsTests", dependencies: ["TestSupport", "DataFormats", "Tokenizers"]),
         .testTarget(name: "DataLoadingTests", dependencies: ["TestSupport", "DataLoading", "DataFormats", "Torch"], linkerSettings: linkShim),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Torch"], exclude: ["Golden"], linkerSettings: linkShim),
-        .testTarget(name: "InteropTests", dependencies: ["TestSupport", "Interop", "Models", "Torch"], linkerSettings: linkShim),
+        .testTarget(name: "InteropTests", dependencies: ["TestSupport", "Interop", "Models", "Torch"], exclude: ["Golden"], linkerSettings: linkShim),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "DataLoading", "Observability", "Torch"], exclude: ["Golden"],
                     linkerSettings: linkShim),
         .testTarget(name: "ObservabilityTests", dependencies: ["Observability"], exclude: ["Golden"]),

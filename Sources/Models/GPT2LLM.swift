@@ -65,7 +65,7 @@ public final class GPT2LLM: Model {
             let ffnNorm = try Norm("\(prefix).ffn_norm", size: d, config: config.ffnNorm, in: store)
             let mlp: [Linear]
             switch config.activation {
-            case .gelu:
+            case .gelu, .geluTanh:
                 mlp = [try Linear("\(prefix).mlp.c_fc", input: d, output: config.ffnHidden, bias: config.bias, in: store),
                        try Linear("\(prefix).mlp.c_proj", input: config.ffnHidden, output: d, bias: config.bias, in: store)]
             case .swiglu:
@@ -178,6 +178,7 @@ public final class GPT2LLM: Model {
         let out: Tensor
         switch config.activation {
         case .gelu: out = try block.mlp[1](block.mlp[0](x).gelu())
+        case .geluTanh: out = try block.mlp[1](block.mlp[0](x).gelu(approximate: .tanh))
         case .swiglu: out = try block.mlp[2](block.mlp[0](x).silu() * block.mlp[1](x))
         }
         return try dropout(out, training: training)

@@ -2,7 +2,9 @@
 /// (RoPE, SwiGLU, RMSNorm, grouped-query attention) forms, with Modalities' field meanings.
 public struct GPT2LLMConfig: Sendable, Equatable {
     public enum PositionEmbedding: String, Sendable { case none = "NOPE", absolute = "ABSOLUTE" }
-    public enum Activation: String, Sendable { case gelu, swiglu }
+    /// `gelu` is the exact GELU (Modalities'); `geluTanh` is its tanh approximation (`gelu_new`, original GPT-2
+    /// checkpoints), reached only by importing such checkpoints.
+    public enum Activation: String, Sendable { case gelu, geluTanh = "gelu_new", swiglu }
     public enum AttentionImplementation: String, Sendable { case manual, pytorchFlash = "pytorch_flash", daoFlash = "dao_flash" }
     public enum NormKind: String, Sendable { case layerNorm = "layer_norm", rmsNorm = "rms_norm", pytorchRMSNorm = "pytorch_rms_norm" }
 
