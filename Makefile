@@ -4,7 +4,7 @@ SWIFT ?= swift
 LIBTORCH_DIR = $(shell scripts/setup-libtorch)
 export MODALITIES_TEST_DATA ?= $(abspath ../shared/data)
 
-.PHONY: all setup shim build demo test bench docs clean
+.PHONY: all setup shim build demo test test-interop bench docs clean
 
 all: build
 
@@ -42,6 +42,11 @@ BENCH_VENV ?= $(HOME)/.cache/modalities/bench-venv
 
 ## Benchmarks: engine overhead, then tokenizer throughput next to the reference libraries (installed into a
 ## venv on first use). Results go to BENCHMARKS.md by hand, with machine and date.
+## Exports trained models of both forms and checks them with transformers itself (installs it into a venv).
+test-interop: shim
+	$(SWIFT) build --product modalities
+	scripts/test-interop
+
 bench: shim
 	$(SWIFT) build -c release --product TorchBenchmarks
 	$(SWIFT) build -c release --product TokenizerBenchmarks

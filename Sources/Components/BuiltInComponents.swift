@@ -39,7 +39,6 @@ let plannedComponents: [(String, String, String)] = {
         ("model", "debugging_enriched", "debugging tools"), ("model", "fsdp1_checkpointed", interop),
         ("model", "fsdp1_wrapped", "fully sharded data parallel (FSDP)"),
         ("model", "gpt2_tp", "tensor parallelism"),
-        ("model", "huggingface_pretrained_model", "Hugging Face interop"),
         ("model_debugging_hook", "nan_hook", "debugging tools"), ("model_debugging_hook", "print_forward_hook", "debugging tools"),
         ("model_initialization", "gpt2_llama3_like", models),
         ("optimizer", "fsdp1_checkpointed", interop),

@@ -1,4 +1,6 @@
 import Config
+import Foundation
+import Interop
 import Models
 import Torch
 import Training
@@ -200,6 +202,37 @@ struct ActivationCheckpointedConfig: Decodable {
     }
 }
 
+struct HuggingFacePretrainedConfig: Decodable {
+    enum ModelType: String, ConfigEnum { case AutoModelForCausalLM, AutoModelForMaskedLM }
+
+    var modelName: String
+    var predictionKey: String
+    var sampleKey: String
+
+    enum CodingKeys: String, CodingKey {
+        case modelType = "model_type", modelName = "model_name", predictionKey = "prediction_key", sampleKey = "sample_key"
+        case subscriptionKey = "huggingface_prediction_subscription_key", modelArgs = "model_args", kwargs
+    }
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        guard try c.decode(ModelType.self, forKey: .modelType) == .AutoModelForCausalLM else {
+            throw ConfigValueError("model_type AutoModelForMaskedLM is not available: only causal language models (GPT-2 and Llama folders) import")
+        }
+        modelName = try c.decode(String.self, forKey: .modelName)
+        predictionKey = try c.decode(String.self, forKey: .predictionKey)
+        sampleKey = try c.decode(String.self, forKey: .sampleKey)
+        let subscription = try c.decode(String.self, forKey: .subscriptionKey)
+        guard subscription == "logits" else {
+            throw ConfigValueError("huggingface_prediction_subscription_key must be logits (the output causal language models give), found '\(subscription)'")
+        }
+        if try c.decodeIfPresent([String: String].self, forKey: .modelArgs).map({ !$0.isEmpty }) == true
+            || (try c.decodeIfPresent([String: String].self, forKey: .kwargs)).map({ !$0.isEmpty }) == true {
+            throw ConfigValueError("model_args and kwargs are not supported: the folder's config.json describes the model")
+        }
+    }
+}
+
 struct ModelInitializedConfig: Decodable {
     var model: ComponentSlot<any Model>
     var modelInitializer: ComponentSlot<any ModelInitializer>
@@ -234,6 +267,18 @@ extension ComponentRegistry {
             // As Modalities counts wrapped blocks from 1: every ac_freq-th block, the first being block ac_freq - 1.
             network.checkpointedLayers = Set((0..<network.config.layerCount).filter { ($0 + 1) % config.frequency == 0 })
             return model
+        }
+        register("model", "huggingface_pretrained_model", summary: "a local Hugging Face GPT-2 or Llama folder (config.json + safetensors)",
+                 config: HuggingFacePretrainedConfig.self, produces: [(any Model).self]) { config, _ -> any Model in
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: config.modelName, isDirectory: &isFolder), isFolder.boolValue else {
+                throw ConfigValueError("model_name '\(config.modelName)' is not a local folder; this build reads Hugging Face folders from disk and never downloads")
+            }
+            do {
+                return try HuggingFaceModelImport.load(folder: config.modelName, sampleKey: config.sampleKey, predictionKey: config.predictionKey)
+            } catch let error as InteropError {
+                throw ConfigValueError(error.description)
+            }
         }
         register("layer_norm", "layer_norm", summary: "LayerNorm over the last dimension",
                  config: LayerNormComponentConfig.self, produces: [Normalization.self]) { config, _ in

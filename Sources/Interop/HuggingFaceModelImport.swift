@@ -6,7 +6,7 @@ import Torch
 /// `GPT2LMHeadModel` checkpoints become the GPT-2 form, `LlamaForCausalLM` checkpoints the Llama form.
 public enum HuggingFaceModelImport {
     /// Loads the model in `folder`, weights converted to float32.
-    public static func load(folder: String) throws -> GPT2LLM {
+    public static func load(folder: String, sampleKey: String = "input_ids", predictionKey: String = "logits") throws -> GPT2LLM {
         let configPath = URL(fileURLWithPath: folder).appendingPathComponent("config.json").path
         guard let data = FileManager.default.contents(atPath: configPath),
               let config = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
@@ -27,14 +27,14 @@ public enum HuggingFaceModelImport {
         switch config["model_type"] as? String {
         case "llama":
             let modelConfig = try llamaConfig(config, integer: integer, path: configPath)
-            let model = try GPT2LLM(config: modelConfig)
+            let model = try GPT2LLM(config: modelConfig, sampleKey: sampleKey, predictionKey: predictionKey)
             for (ours, theirs) in HuggingFaceLayout.llamaNames(layers: modelConfig.layerCount, bias: modelConfig.bias, tied: modelConfig.weightTying) {
                 try load(model, ours, try weights.tensor(theirs))
             }
             return model
         case "gpt2":
             let modelConfig = try gpt2Config(config, integer: integer, path: configPath, hasLMHead: weights.entry("lm_head.weight") != nil)
-            let model = try GPT2LLM(config: modelConfig)
+            let model = try GPT2LLM(config: modelConfig, sampleKey: sampleKey, predictionKey: predictionKey)
             let d = modelConfig.embeddingSize
             func tensor(_ name: String) throws -> Tensor {
                 // Some GPT-2 files (the original upload) name tensors without the `transformer.` prefix.
