@@ -1,6 +1,10 @@
 /// A restricted pickle reader and writer for the data Modalities stores with `pickle`: lists and tuples of
 /// integers (the `.idx` and `.pbin` indexes). It never executes anything: an opcode outside the allow list
 /// (GLOBAL, REDUCE, BUILD, ...) is an error that names it.
+///
+/// Reading PyTorch checkpoints allow-lists a few classes and functions by name (`allowedGlobals`); even then
+/// nothing is called: GLOBAL, REDUCE, NEWOBJ, BUILD and persistent ids become symbolic values that the checkpoint
+/// reader interprets (e.g. `torch._utils._rebuild_tensor_v2` over a storage record).
 public enum Pickle {
     /// A decoded value.
     public indirect enum Value: Equatable, Sendable {
@@ -11,6 +15,22 @@ public enum Pickle {
         case string(String)
         case list([Value])
         case tuple([Value])
+        case bytes([UInt8])
+        /// A dict (or OrderedDict) in insertion order.
+        case dict([DictEntry])
+        /// An allow-listed class or function, by module and name.
+        case global(module: String, name: String)
+        /// `callable(*arguments)` as REDUCE or NEWOBJ records it, not called.
+        case call(Value, [Value])
+        /// An object whose state BUILD set.
+        case built(Value, state: Value)
+        /// A persistent id (BINPERSID): how torch.save points at tensor storages.
+        case persistent(Value)
+    }
+
+    public struct DictEntry: Equatable, Sendable {
+        public var key: Value
+        public var value: Value
     }
 
     /// Why a pickle was refused, with the byte offset of the opcode.
@@ -19,6 +39,7 @@ public enum Pickle {
         case unknownOpcode(UInt8, offset: Int)
         case truncated(offset: Int)
         case malformed(String, offset: Int)
+        case disallowedGlobal(String, offset: Int)
 
         public var description: String {
             switch self {
@@ -26,6 +47,7 @@ public enum Pickle {
             case let .unknownOpcode(code, offset): return "unknown pickle opcode 0x\(String(code, radix: 16)) at byte \(offset)"
             case let .truncated(offset): return "pickle ends early at byte \(offset)"
             case let .malformed(reason, offset): return "malformed pickle at byte \(offset): \(reason)"
+            case let .disallowedGlobal(name, offset): return "pickle names \(name) at byte \(offset), which is not allowed (only known checkpoint classes are read)"
             }
         }
     }
@@ -33,6 +55,14 @@ public enum Pickle {
     /// Decodes one pickle (protocol 0 binary subset, 2 to 5) from `bytes`.
     public static func decode(_ bytes: some Collection<UInt8>) throws -> Value {
         var reader = PickleReader(bytes: Array(bytes))
+        return try reader.run()
+    }
+
+    /// Decodes a pickle that may name the classes and functions in `allowedGlobals` (`module.name`), as symbolic
+    /// values; any other name is refused.
+    public static func decode(_ bytes: some Collection<UInt8>, allowedGlobals: Set<String>) throws -> Value {
+        var reader = PickleReader(bytes: Array(bytes))
+        reader.allowedGlobals = allowedGlobals
         return try reader.run()
     }
 
@@ -91,8 +121,37 @@ private struct PickleReader {
     var stack: [Pickle.Value] = []
     var marks: [Int] = []
     var memo: [Int: Pickle.Value] = [:]
+    /// Nil: the plain-data subset only (GLOBAL, REDUCE, ... refused by opcode).
+    var allowedGlobals: Set<String>?
 
     init(bytes: [UInt8]) { self.bytes = bytes }
+
+    mutating func line() throws -> String {
+        guard let end = bytes[position...].firstIndex(of: 0x0A) else { throw Pickle.DecodingError.truncated(offset: position) }
+        defer { position = end + 1 }
+        return String(decoding: bytes[position..<end], as: UTF8.self)
+    }
+
+    func global(_ module: String, _ name: String, at offset: Int) throws -> Pickle.Value {
+        guard allowedGlobals?.contains("\(module).\(name)") == true else {
+            throw Pickle.DecodingError.disallowedGlobal("\(module).\(name)", offset: offset)
+        }
+        return .global(module: module, name: name)
+    }
+
+    mutating func setItems(_ items: [Pickle.Value], at offset: Int) throws {
+        guard items.count % 2 == 0 else { throw Pickle.DecodingError.malformed("odd number of dict items", offset: offset) }
+        guard case .dict(var entries)? = stack.popLast() else { throw Pickle.DecodingError.malformed("SETITEM on a non-dict", offset: offset) }
+        for index in stride(from: 0, to: items.count, by: 2) {
+            let key = items[index]
+            if let existing = entries.firstIndex(where: { $0.key == key }) {
+                entries[existing].value = items[index + 1]
+            } else {
+                entries.append(Pickle.DictEntry(key: key, value: items[index + 1]))
+            }
+        }
+        stack.append(.dict(entries))
+    }
 
     mutating func take(_ count: Int) throws -> ArraySlice<UInt8> {
         guard count >= 0, position + count <= bytes.count else { throw Pickle.DecodingError.truncated(offset: position) }
@@ -171,6 +230,46 @@ private struct PickleReader {
                 let key = try unsigned(opcode == 0x68 ? 1 : 4)
                 guard let value = memo[key] else { throw Pickle.DecodingError.malformed("memo \(key) is empty", offset: offset) }
                 stack.append(value)
+            case 0x63 where allowedGlobals != nil:                           // GLOBAL
+                let module = try line()
+                stack.append(try global(module, try line(), at: offset))
+            case 0x93 where allowedGlobals != nil:                           // STACK_GLOBAL
+                guard case .string(let name) = try pop(at: offset), case .string(let module) = try pop(at: offset) else {
+                    throw Pickle.DecodingError.malformed("STACK_GLOBAL needs two strings", offset: offset)
+                }
+                stack.append(try global(module, name, at: offset))
+            case 0x52 where allowedGlobals != nil:                           // REDUCE
+                guard case .tuple(let arguments) = try pop(at: offset) else { throw Pickle.DecodingError.malformed("REDUCE needs an argument tuple", offset: offset) }
+                let callable = try pop(at: offset)
+                guard case .global = callable else { throw Pickle.DecodingError.malformed("REDUCE of a non-global", offset: offset) }
+                // An OrderedDict() becomes a dict that SETITEMS fill.
+                stack.append(callable == .global(module: "collections", name: "OrderedDict") && arguments.isEmpty ? .dict([]) : .call(callable, arguments))
+            case 0x81 where allowedGlobals != nil:                           // NEWOBJ
+                guard case .tuple(let arguments) = try pop(at: offset) else { throw Pickle.DecodingError.malformed("NEWOBJ needs an argument tuple", offset: offset) }
+                let cls = try pop(at: offset)
+                guard case .global = cls else { throw Pickle.DecodingError.malformed("NEWOBJ of a non-global", offset: offset) }
+                stack.append(.call(cls, arguments))
+            case 0x62 where allowedGlobals != nil:                           // BUILD
+                let state = try pop(at: offset)
+                let object = try pop(at: offset)
+                // A dict keeps its items (OrderedDict's BUILD only sets attributes such as _metadata).
+                if case .dict = object { stack.append(object) } else { stack.append(.built(object, state: state)) }
+            case 0x51 where allowedGlobals != nil:                           // BINPERSID
+                stack.append(.persistent(try pop(at: offset)))
+            case 0x7D where allowedGlobals != nil: stack.append(.dict([]))  // EMPTY_DICT
+            case 0x64 where allowedGlobals != nil:                           // DICT
+                let items = try popMark(at: offset)
+                stack.append(.dict([]))
+                try setItems(items, at: offset)
+            case 0x73 where allowedGlobals != nil:                           // SETITEM
+                let value = try pop(at: offset)
+                let key = try pop(at: offset)
+                try setItems([key, value], at: offset)
+            case 0x75 where allowedGlobals != nil: try setItems(try popMark(at: offset), at: offset)  // SETITEMS
+            case 0x43 where allowedGlobals != nil: stack.append(.bytes(Array(try take(try unsigned(1)))))  // SHORT_BINBYTES
+            case 0x42 where allowedGlobals != nil: stack.append(.bytes(Array(try take(try unsigned(4)))))  // BINBYTES
+            case 0x8D where allowedGlobals != nil: stack.append(.string(String(decoding: try take(try unsigned(8)), as: UTF8.self)))  // BINUNICODE8
+            case 0x55 where allowedGlobals != nil: stack.append(.string(String(decoding: try take(try unsigned(1)), as: UTF8.self)))  // SHORT_BINSTRING
             case 0x63: throw Pickle.DecodingError.disallowedOpcode(name: "GLOBAL", offset: offset)
             case 0x93: throw Pickle.DecodingError.disallowedOpcode(name: "STACK_GLOBAL", offset: offset)
             case 0x52: throw Pickle.DecodingError.disallowedOpcode(name: "REDUCE", offset: offset)

@@ -34,6 +34,7 @@ extension Operator {
     static let transpose = Operator("aten::transpose", "int")
     static let permute = Operator("aten::permute")
     static let narrow = Operator("aten::narrow")
+    static let asStrided = Operator("aten::as_strided")
     static let slice = Operator("aten::slice", "Tensor")
     static let select = Operator("aten::select", "int")
     static let indexSelect = Operator("aten::index_select")

@@ -12,6 +12,11 @@ extension Tensor {
     public func permute(_ dims: [Int]) throws -> Tensor { try Operator.permute.callAsTensor([.tensor(self), .ints(dims)]) }
 
     /// `length` elements of `dim` starting at `start`, as a view.
+    /// A view with explicit sizes, strides and storage offset (`as_strided`), e.g. to rebuild a saved tensor.
+    public func asStrided(_ size: [Int], _ stride: [Int], offset: Int = 0) throws -> Tensor {
+        try Operator.asStrided.callAsTensor([.tensor(self), .ints(size), .ints(stride), .int(offset)])
+    }
+
     public func narrow(_ dim: Int, start: Int, length: Int) throws -> Tensor {
         try Operator.narrow.callAsTensor([.tensor(self), .int(dim), .int(start), .int(length)])
     }

@@ -1,0 +1,44 @@
+import DataFormats
+import Foundation
+@testable import Interop
+import Testing
+import Torch
+
+/// `torch.save` files read without executing their pickle (goldens from scripts/make-torch-checkpoint-goldens.py).
+@Suite struct TorchCheckpointTests {
+    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden/torch").path
+
+    @Test func aStateDictLoadsWithIdenticalTensors() throws {
+        let checkpoint = try TorchCheckpoint(path: Self.folder + "/state.pt")
+        let reference = try SafeTensorsFile(path: Self.folder + "/state.reference.safetensors")
+        #expect(Set(checkpoint.tensors.keys) == Set(reference.entries.keys))
+        for name in reference.entries.keys {
+            let expected = try reference.tensor(name)
+            let actual = try #require(checkpoint.tensors[name])
+            #expect(actual.dtype == expected.dtype && actual.shape == expected.shape, "\(name)")
+            #expect(try actual.rawBytes() == expected.rawBytes(), "\(name)")
+        }
+        #expect(checkpoint.values["optimizer.param_groups.0.lr"] == .float(0.001))
+        #expect(checkpoint.values["optimizer.param_groups.0.params.0"] == .int(0))
+    }
+
+    @Test func hostileFilesAreRefusedNotRun() throws {
+        let path = NSTemporaryDirectory() + "hostile-\(UUID().uuidString).pt"
+        func refusal(_ bytes: [UInt8]) -> String? {
+            try? Data(bytes).write(to: URL(fileURLWithPath: path))
+            do { _ = try TorchCheckpoint(path: path); return nil } catch { return "\(error)" }
+        }
+        #expect(refusal([1, 2, 3])?.contains("not a ZIP archive") == true)
+        // A pickle that names os.system is refused by name, whatever else it holds.
+        let evil: [UInt8] = [0x80, 0x02] + Array("cos\nsystem\n".utf8) + [0x58, 2, 0, 0, 0] + Array("ls".utf8) + [0x85, 0x52, 0x2E]
+        let error = #expect(throws: Pickle.DecodingError.self) {
+            try Pickle.decode(evil, allowedGlobals: TorchCheckpoint.allowedGlobals)
+        }
+        #expect(error?.description.contains("os.system") == true)
+        // A storage record pointing past its bytes.
+        let good = try Data(contentsOf: URL(fileURLWithPath: Self.folder + "/state.pt"))
+        var truncated = [UInt8](good)
+        truncated.removeLast(40)
+        #expect(refusal(truncated) != nil)
+    }
+}
