@@ -31,3 +31,18 @@ flat = {"model." + k: v.detach().contiguous() for k, v in model.items()}
 flat["optimizer.state.0.step"] = optimizer["state"][0]["step"]
 flat["optimizer.state.0.exp_avg"] = optimizer["state"][0]["exp_avg"]
 save_file(flat, os.path.join(out, "state.reference.safetensors"))
+
+# A PyTorch distributed checkpoint (DCP) folder as Modalities writes its app state: {"app": {model, optimizer,
+# lr_scheduler}}, with the tensors it must give by fully qualified name.
+import torch.distributed.checkpoint as dcp
+
+app = {"model": {k: v.detach().contiguous() for k, v in model.items()},
+       "optimizer": {"state": {"transformer.wte.weight": {"step": torch.tensor(3.0), "exp_avg": torch.randn(8, 4),
+                                                          "exp_avg_sq": torch.rand(8, 4)}},
+                     "param_groups": [{"lr": 0.001, "params": ["transformer.wte.weight"]}]},
+       "lr_scheduler": {"last_epoch": 3, "base_lrs": [0.001]}}
+dcp.save({"app": app}, checkpoint_id=os.path.join(out, "dcp"))
+reference = {"app.model." + k: v for k, v in app["model"].items()}
+for k, v in app["optimizer"]["state"]["transformer.wte.weight"].items():
+    reference["app.optimizer.state.transformer.wte.weight." + k] = v
+save_file(reference, os.path.join(out, "dcp.reference.safetensors"))

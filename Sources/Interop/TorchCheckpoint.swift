@@ -25,7 +25,16 @@ public struct TorchCheckpoint {
     public let values: [String: Pickle.Value]
 
     public init(path: String) throws {
-        let archive = try ZipArchive(path: path)
+        try self.init(archive: try ZipArchive(path: path))
+    }
+
+    /// A torch.save archive held in memory; `label` names it in errors.
+    public init(data: Data, label: String) throws {
+        try self.init(archive: try ZipArchive(data: data, path: label))
+    }
+
+    init(archive: ZipArchive) throws {
+        let path = archive.path
         guard let pickle = archive.members.values.first(where: { $0.name.hasSuffix("/data.pkl") || $0.name == "data.pkl" }) else {
             throw InteropError.malformed(path: path, reason: "no data.pkl member: not a torch.save file (the legacy non-ZIP format is not read)")
         }

@@ -17,6 +17,11 @@ struct ZipArchive {
         guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else {
             throw InteropError.unreadable(path: path, reason: "no such file or not readable")
         }
+        try self.init(data: data, path: path)
+    }
+
+    /// An archive held in memory (DCP stores each item as a small torch.save archive inside a bigger file).
+    init(data: Data, path: String) throws {
         self.path = path
         self.data = data
         let bytes = data

@@ -42,3 +42,18 @@ import Torch
         #expect(refusal(truncated) != nil)
     }
 }
+
+@Suite struct DistributedCheckpointTests {
+    @Test func aDCPFolderLoadsWithIdenticalTensorsAndValues() throws {
+        let folder = TorchCheckpointTests.folder
+        let checkpoint = try DistributedCheckpoint(folder: folder + "/dcp")
+        let reference = try SafeTensorsFile(path: folder + "/dcp.reference.safetensors")
+        #expect(Set(checkpoint.tensors.keys) == Set(reference.entries.keys))
+        for name in reference.entries.keys {
+            let actual = try #require(checkpoint.tensors[name])
+            #expect(try actual.rawBytes() == reference.tensor(name).rawBytes() && actual.dtype == reference.entries[name]?.dtype, "\(name)")
+        }
+        #expect(checkpoint.values["app.lr_scheduler.last_epoch"] == .int(3))
+        #expect(checkpoint.values["app.optimizer.param_groups.0.lr"] == .float(0.001))
+    }
+}
