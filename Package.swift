@@ -56,7 +56,7 @@ let package = Package(
         .target(name: "Training", dependencies: ["Torch", "Models", "DataLoading", "Observability"], linkerSettings: linkShim),
 
         // Checkpoints: our documented format (safetensors shards + metadata), saving strategies, loading.
-        .target(name: "Checkpointing", dependencies: ["Torch", "Models", "Training", "Interop"], linkerSettings: linkShim),
+        .target(name: "Checkpointing", dependencies: ["Torch", "Models", "Training", "Interop", "DataFormats"], linkerSettings: linkShim),
 
         // The built-in component table (one place lists them all) and components with no other home yet.
         .target(name: "Components", dependencies: ["Config", "Tokenizers", "DataFormats", "DataLoading", "Models", "Training", "Observability",
@@ -99,7 +99,8 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "DataLoading", "Observability", "Torch"], exclude: ["Golden"],
                     linkerSettings: linkShim),
         .testTarget(name: "ObservabilityTests", dependencies: ["Observability"], exclude: ["Golden"]),
-        .testTarget(name: "CheckpointingTests", dependencies: ["Checkpointing", "Training", "Models", "Interop", "Torch"], linkerSettings: linkShim),
+        .testTarget(name: "CheckpointingTests", dependencies: ["Checkpointing", "Training", "Models", "Interop", "Torch"], exclude: ["Golden"],
+                    linkerSettings: linkShim),
         .testTarget(name: "LauncherTests", dependencies: ["TestSupport", "Launcher", "Checkpointing", "Observability", "Training",
                                                          .product(name: "Logging", package: "swift-log")],
                     exclude: ["Configs"], linkerSettings: linkShim),

@@ -24,24 +24,21 @@ extension ComponentRegistry {
 /// Modalities 0.5.0's registered pairs that this version does not build yet, with the feature each needs.
 let plannedComponents: [(String, String, String)] = {
     let models = "the GPT-2/Llama model family"
-    let interop = "Modalities/PyTorch checkpoint interop"
     let pipeline = "pipeline parallelism"
     let profiling = "profiling"
     return [
-        ("checkpoint_loading", "dcp", interop), ("checkpoint_loading", "fsdp1", interop), ("checkpoint_loading", "torch", interop),
-        ("checkpoint_saving_execution", "fsdp1", interop),
+        ("checkpoint_saving_execution", "fsdp1", "writing Modalities' FSDP1 checkpoint files"),
         ("collate_fn", "coca_collator", "CoCa multimodal models"),
         ("collate_fn", "mask_loss_collator_wrapper", "instruction tuning"),
         ("dataset_batch_generator", "random", profiling),
         ("debugging", "settings", "debugging tools"),
         ("model", "activation_checkpointed_fsdp1", "fully sharded data parallel (FSDP1)"),
         ("model", "coca", "CoCa multimodal models"), ("model", "compiled", "compiled models (CUDA graphs)"),
-        ("model", "debugging_enriched", "debugging tools"), ("model", "fsdp1_checkpointed", interop),
+        ("model", "debugging_enriched", "debugging tools"),
         ("model", "fsdp1_wrapped", "fully sharded data parallel (FSDP)"),
         ("model", "gpt2_tp", "tensor parallelism"),
         ("model_debugging_hook", "nan_hook", "debugging tools"), ("model_debugging_hook", "print_forward_hook", "debugging tools"),
         ("model_initialization", "gpt2_llama3_like", models),
-        ("optimizer", "fsdp1_checkpointed", interop),
         ("pipeline", "builder", pipeline), ("pipeline", "scheduled", pipeline), ("pipeline", "selector", pipeline),
         ("pipeline", "staged", pipeline),
         ("sampler", "resumable_distributed_multi_dim_sampler", "tensor/pipeline parallelism"),

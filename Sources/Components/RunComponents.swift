@@ -2,6 +2,7 @@ import Checkpointing
 import Config
 import Distributed
 import Foundation
+import Interop
 import Models
 import Torch
 import Training
@@ -151,6 +152,63 @@ struct KConfig: Decodable {
     var k: Int
 }
 
+/// `checkpoint_loading/*`: how a checkpoint file or folder is read (the device and precision options of Modalities'
+/// loaders are accepted; weights land on the model's own device and dtype).
+struct CheckpointLoadingConfig: Decodable {
+    enum CodingKeys: String, CodingKey {
+        case device, precision, globalRank = "global_rank", blockNames = "block_names"
+        case mixedPrecisionSettings = "mixed_precision_settings", shardingStrategy = "sharding_strategy"
+    }
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        if let device = try c.decodeIfPresent(String.self, forKey: .device), !["cpu", "cuda"].contains(device.split(separator: ":").first.map(String.init) ?? "") {
+            throw ConfigValueError("device must be cpu or cuda[:N], found '\(device)'")
+        }
+        _ = try c.decodeIfPresent(String.self, forKey: .precision)
+        _ = try c.decodeIfPresent(NonNegativeInt.self, forKey: .globalRank)
+        _ = try c.decodeIfPresent([String].self, forKey: .blockNames)
+        _ = try c.decodeIfPresent(String.self, forKey: .mixedPrecisionSettings)
+        _ = try c.decodeIfPresent(String.self, forKey: .shardingStrategy)
+    }
+}
+
+/// Reads a checkpoint file or folder into a model or app state.
+struct CheckpointLoader {
+    let kind: String
+
+    func loadModel(_ model: any Model, from path: String) throws {
+        if DistributedCheckpoint.isDistributedCheckpoint(path) {
+            let checkpoint = try DistributedCheckpoint(folder: path)
+            try PyTorchCheckpointLoading.loadModel(model, from: checkpoint.tensors, prefix: "app.model.", source: path)
+        } else if FileManager.default.fileExists(atPath: path + "/" + CheckpointFormat.metadataFile) {
+            let reader = try CheckpointReader(folder: path)
+            for (name, _) in model.parameters.named { try model.parameters.load(name, from: try reader.parameter(name)) }
+        } else {
+            try PyTorchCheckpointLoading.load(torchFile: path, into: model)
+        }
+    }
+}
+
+struct CheckpointedModelConfig: Decodable {
+    var checkpointLoading: ComponentSlot<CheckpointLoader>
+    var checkpointPath: String
+    var model: ComponentSlot<any Model>
+
+    enum CodingKeys: String, CodingKey { case checkpointLoading = "checkpoint_loading", checkpointPath = "checkpoint_path", model }
+}
+
+struct CheckpointedOptimizerConfig: Decodable {
+    var checkpointLoading: ComponentSlot<CheckpointLoader>
+    var checkpointPath: String
+    var wrappedModel: ComponentSlot<any Model>
+    var optimizer: ComponentSlot<AdamOptimizer>
+
+    enum CodingKeys: String, CodingKey {
+        case checkpointLoading = "checkpoint_loading", checkpointPath = "checkpoint_path", wrappedModel = "wrapped_model", optimizer
+    }
+}
+
 struct CheckpointExecutionConfig: Decodable {
     var checkpointPath: String
     var globalRank: NonNegativeInt
@@ -203,8 +261,35 @@ extension ComponentRegistry {
         register("app_state", "dcp", summary: "a raw app state loaded from a checkpoint folder (our format)",
                  config: DCPAppStateConfig.self, produces: [AppState.self]) { config, context in
             let state = try context.build(config.rawAppState)
-            try CheckpointReader(folder: config.checkpointDirPath).load(into: state)
+            // Our own format, or the PyTorch DCP folders Modalities itself writes.
+            if DistributedCheckpoint.isDistributedCheckpoint(config.checkpointDirPath) {
+                try PyTorchCheckpointLoading.load(dcp: config.checkpointDirPath, into: state)
+            } else {
+                try CheckpointReader(folder: config.checkpointDirPath).load(into: state)
+            }
             return state
+        }
+        for (variant, summary) in [("torch", "reads torch.save state dicts (and our or DCP checkpoints) into a model"),
+                                   ("fsdp1", "reads Modalities' FSDP1 full-state .bin files into a model"),
+                                   ("dcp", "reads PyTorch DCP folders (Modalities' default) into a model or app state")] {
+            register("checkpoint_loading", variant, summary: summary, config: CheckpointLoadingConfig.self,
+                     produces: [CheckpointLoader.self]) { _, _ in CheckpointLoader(kind: variant) }
+        }
+        for variant in ["fsdp1_checkpointed"] {
+            register("model", variant, summary: "a model with weights from checkpoint_path (torch.save file, DCP folder or our checkpoint)",
+                     config: CheckpointedModelConfig.self, produces: [(any Model).self]) { config, context -> any Model in
+                let model = try context.build(config.model)
+                try context.build(config.checkpointLoading).loadModel(model, from: config.checkpointPath)
+                return model
+            }
+        }
+        register("optimizer", "fsdp1_checkpointed", summary: "an optimizer with Adam state from a torch.save optimizer state dict (Modalities' FSDP1 .bin)",
+                 config: CheckpointedOptimizerConfig.self, produces: [AdamOptimizer.self]) { config, context in
+            _ = try context.build(config.checkpointLoading)
+            _ = try context.build(config.wrappedModel)
+            let optimizer = try context.build(config.optimizer)
+            try PyTorchCheckpointLoading.load(torchOptimizerFile: config.checkpointPath, into: optimizer)
+            return optimizer
         }
         register("checkpoint_saving", "default", summary: "a saving strategy and a saving execution",
                  config: CheckpointSavingConfig.self, produces: [CheckpointSaver.self, (any CheckpointSaving).self]) { config, context in

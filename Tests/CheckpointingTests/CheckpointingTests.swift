@@ -144,3 +144,31 @@ import Training
         #expect(headerLength % 8 == 0)
     }
 }
+
+/// A checkpoint Modalities 0.5.0 itself wrote (scripts/make-modalities-checkpoint-golden.py) continues here.
+@Suite(.serialized) struct ModalitiesCheckpointTests {
+    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden").path
+
+    @Test func aModalitiesDCPCheckpointLoadsIntoOurAppState() throws {
+        let reference = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Self.folder + "/modalities_dcp.json"))) as! [String: Any]
+        let norm = GPT2LLMConfig.Norm(kind: .pytorchRMSNorm, epsilon: 1e-5, bias: false)
+        let model = try GPT2LLM(config: GPT2LLMConfig(
+            vocabularySize: 64, sequenceLength: 16, layerCount: 2, queryHeads: 4, keyValueHeads: 2, embeddingSize: 32, ffnHidden: 64,
+            bias: false, positionEmbedding: .none, rotaryBaseFrequency: 10_000, attentionImplementation: .manual, activation: .swiglu,
+            attentionNorm: norm, ffnNorm: norm, lmHeadNorm: norm, weightTying: false, swigluHiddenMultiple: 16))
+        let optimizer = try AdamOptimizer(model: model, learningRate: 1e-2, betas: (0.9, 0.95), eps: 1e-8, weightDecay: 0,
+                                          excludedGroups: [], decoupledWeightDecay: true)
+        let scheduler = LearningRateScheduler(optimizer: optimizer, schedule: .linear(startFactor: 0.5, endFactor: 1, totalIters: 10))
+        let state = try AppState(model: model, optimizer: optimizer, scheduler: scheduler)
+        try PyTorchCheckpointLoading.load(dcp: Self.folder + "/modalities_dcp", into: state)
+
+        let ids = (reference["ids"] as! [[Int]]).flatMap { $0 }
+        let logits = try Autograd.noGrad { try model(Tensor(ids, shape: [2, 8])).toArray(Float.self) }
+        let expected = (reference["logits"] as! [[[Double]]]).flatMap { $0.flatMap { $0 } }
+        let difference = zip(logits, expected).map { Swift.abs(Double($0) - $1) }.max()!
+        #expect(difference < 1e-5, "max logit difference \(difference)")
+        #expect(Swift.abs(optimizer.learningRate - (reference["lr"] as! Double)) < 1e-15)
+        #expect(try optimizer.state.allSatisfy { try $0.state.step.item(Float.self) == 2 })
+        #expect(state.loadedFrom == Self.folder + "/modalities_dcp")
+    }
+}
