@@ -64,7 +64,7 @@ let package = Package(
                 linkerSettings: linkShim),
 
         // Launcher: turns a training config into a running experiment (`run`, `warmstart`).
-        .target(name: "Launcher", dependencies: ["Components", "Config", "Checkpointing", "DataFormats", "DataLoading", "Distributed", "Models",
+        .target(name: "Launcher", dependencies: ["Components", "Config", "Checkpointing", "DataFormats", "Interop", "DataLoading", "Distributed", "Models",
                                                  "Observability", "Tokenizers", "Training", .product(name: "Logging", package: "swift-log")],
                 linkerSettings: linkShim),
 
@@ -101,7 +101,8 @@ let package = Package(
         .testTarget(name: "ObservabilityTests", dependencies: ["Observability"], exclude: ["Golden"]),
         .testTarget(name: "CheckpointingTests", dependencies: ["Checkpointing", "Training", "Models", "Interop", "Torch"], exclude: ["Golden"],
                     linkerSettings: linkShim),
-        .testTarget(name: "LauncherTests", dependencies: ["TestSupport", "Launcher", "Checkpointing", "Observability", "Training",
+        .testTarget(name: "LauncherTests", dependencies: ["TestSupport", "Launcher", "Checkpointing", "Interop", "Models", "Observability", "Training",
+                                                         "Torch",
                                                          .product(name: "Logging", package: "swift-log")],
                     exclude: ["Configs"], linkerSettings: linkShim),
         .testTarget(name: "ComponentsTests", dependencies: ["TestSupport", "Components", "Config", "Tokenizers", "DataLoading", "Models",

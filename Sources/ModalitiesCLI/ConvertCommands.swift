@@ -1,4 +1,5 @@
 import ArgumentParser
+import Config
 import Foundation
 import Interop
 import Launcher
@@ -70,5 +71,32 @@ struct ModelLogitsCommand: ParsableCommand {
             "[" + values[(position * vocabulary)..<((position + 1) * vocabulary)].map { "\($0)" }.joined(separator: ", ") + "]"
         }
         print("[" + rows.joined(separator: ",\n") + "]")
+    }
+}
+
+/// Modalities' `convert_pytorch_to_hf_checkpoint`, with its flags.
+struct ConvertPyTorchToHuggingFaceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "convert_pytorch_to_hf_checkpoint",
+        abstract: "Convert the checkpointed model a Modalities config declares (torch.save .bin or DCP folder) to a Hugging Face folder.")
+
+    @Option(name: .customLong("config_file_path"), help: "The config whose checkpointed_model (or model) to convert.")
+    var configFilePath: String
+    @Option(name: .customLong("output_hf_checkpoint_dir"), help: "The Hugging Face folder to write.")
+    var output: String
+    @Option(name: .customLong("prediction_key"), help: "The model output holding the logits.")
+    var predictionKey: String
+
+    func run() throws {
+        do {
+            let model = try CheckpointConversion.convert(configFilePath: configFilePath, outputFolder: output, predictionKey: predictionKey)
+            print("Model was successfully converted and saved to \(output) (\(model.parameters.named.reduce(0) { $0 + $1.tensor.count }) parameters)")
+        } catch let error as ConfigError {
+            for issue in error.issues { note(issue.description) }
+            throw ExitCode(2)
+        } catch {
+            note("error: \(error)")
+            throw ExitCode(1)
+        }
     }
 }

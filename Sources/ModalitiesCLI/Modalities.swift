@@ -6,7 +6,7 @@ struct Modalities: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "modalities",
         abstract: "LLM pre-training and ablations on libtorch, configured by one YAML file.",
-        subcommands: [EnvCommand.self, ConfigCommand.self, DataCommand.self, RunCommand.self, WarmstartCommand.self, DemoCommand.self, GenerateTextCommand.self, ConvertToHuggingFaceCommand.self,
+        subcommands: [EnvCommand.self, ConfigCommand.self, DataCommand.self, RunCommand.self, WarmstartCommand.self, DemoCommand.self, GenerateTextCommand.self, ConvertToHuggingFaceCommand.self, ConvertPyTorchToHuggingFaceCommand.self,
                       ModelLogitsCommand.self,
                       SmokeCommand.self]
     )
