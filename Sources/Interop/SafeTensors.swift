@@ -12,26 +12,29 @@ public struct SafeTensorsFile {
 
     public let path: String
     public let entries: [String: Entry]
-    private let data: Data
+    private let mapping: MappedFile
     private let dataStart: Int
 
     /// The largest header accepted (the reference implementation's limit): a bigger one is hostile or broken.
     public static let maximumHeaderBytes = 100_000_000
 
     public init(path: String) throws {
-        guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else {
+        let mapping: MappedFile
+        do {
+            mapping = try MappedFile(path: path)
+        } catch {
             throw InteropError.unreadable(path: path, reason: "no such file or not readable")
         }
-        guard data.count >= 8 else { throw InteropError.malformed(path: path, reason: "shorter than the 8-byte header length") }
-        let declared = data.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+        guard mapping.count >= 8 else { throw InteropError.malformed(path: path, reason: "shorter than the 8-byte header length") }
+        let declared = mapping.data(0..<8).withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
         guard declared <= UInt64(Self.maximumHeaderBytes) else {
             throw InteropError.malformed(path: path, reason: "header length \(declared) exceeds the \(Self.maximumHeaderBytes)-byte limit")
         }
         let headerLength = Int(declared)
-        guard headerLength > 0, 8 + headerLength <= data.count else {
+        guard headerLength > 0, 8 + headerLength <= mapping.count else {
             throw InteropError.malformed(path: path, reason: "header length \(headerLength) runs past the end of the file")
         }
-        let headerBytes = data[(data.startIndex + 8)..<(data.startIndex + 8 + headerLength)]
+        let headerBytes = mapping.data(8..<(8 + headerLength))
         guard String(data: headerBytes, encoding: .utf8) != nil else {
             throw InteropError.malformed(path: path, reason: "the header is not UTF-8")
         }
@@ -42,7 +45,7 @@ public struct SafeTensorsFile {
             throw InteropError.malformed(path: path, reason: "tensor name \(duplicate) appears twice in the header")
         }
         var entries: [String: Entry] = [:]
-        let available = data.count - 8 - headerLength
+        let available = mapping.count - 8 - headerLength
         for (name, value) in header where name != "__metadata__" {
             guard let fields = value as? [String: Any], let code = fields["dtype"] as? String, let shape = fields["shape"] as? [Int],
                   let offsets = fields["data_offsets"] as? [Int], offsets.count == 2 else {
@@ -67,7 +70,7 @@ public struct SafeTensorsFile {
         }
         self.path = path
         self.entries = entries
-        self.data = data
+        self.mapping = mapping
         self.dataStart = 8 + headerLength
     }
 
@@ -109,11 +112,17 @@ public struct SafeTensorsFile {
     static let dtypes: [String: DType] = ["F32": .float32, "F16": .float16, "BF16": .bfloat16, "F64": .float64, "I64": .int64,
                                           "I32": .int32, "I8": .int8, "U8": .uint8, "BOOL": .bool]
 
-    /// The tensor `name` as stored (a CPU copy).
+    /// The tensor `name` as stored: a view of the memory-mapped file when its bytes are aligned for the dtype
+    /// (writes go to private copy-on-write pages, never to the file), else a copy.
     public func tensor(_ name: String) throws -> Tensor {
         guard let entry = entries[name] else { throw InteropError.missingTensor(path: path, name: name) }
-        let bytes = data[(data.startIndex + dataStart + entry.range.lowerBound)..<(data.startIndex + dataStart + entry.range.upperBound)]
-        return try Tensor(bytes: Array(bytes), dtype: entry.dtype, shape: entry.shape)
+        let start = dataStart + entry.range.lowerBound
+        guard let base = mapping.base, !entry.range.isEmpty else { return try Tensor(bytes: [], dtype: entry.dtype, shape: entry.shape) }
+        let address = base + start
+        if Int(bitPattern: address) % entry.dtype.byteCount == 0 {
+            return try Tensor(external: address, dtype: entry.dtype, shape: entry.shape, keepingAlive: mapping)
+        }
+        return try Tensor(bytes: Array(mapping.data(start..<(dataStart + entry.range.upperBound))), dtype: entry.dtype, shape: entry.shape)
     }
 }
 

@@ -111,6 +111,22 @@ public final class Tensor: @unchecked Sendable {
         self.init(owning: handle!)
     }
 
+    /// A CPU tensor over memory it does not own (e.g. a memory-mapped file), without copying; `owner` is kept
+    /// alive until libtorch releases the tensor's storage. The memory must stay valid and writable or never written.
+    public convenience init(external pointer: UnsafeMutableRawPointer, dtype: DType, shape: [Int], keepingAlive owner: AnyObject) throws {
+        guard shape.allSatisfy({ $0 >= 0 }) else { throw TorchError.invalidArgument("negative dimension in \(shape)") }
+        try Runtime.start()
+        var handle: ct_tensor?
+        let sizes = shape.map { Int64($0) }
+        let context = Unmanaged.passRetained(owner).toOpaque()
+        let status = ct_tensor_from_external(pointer, Int32(dtype.rawValue), sizes, Int64(sizes.count), { context in
+            Unmanaged<AnyObject>.fromOpaque(context!).release()
+        }, context, &handle)
+        if status != 0 { Unmanaged<AnyObject>.fromOpaque(context).release() }
+        try check("tensor over external memory", status)
+        self.init(owning: handle!)
+    }
+
     /// A zero-dimensional CPU tensor holding `value`.
     public convenience init<Element: TensorElement>(scalar value: Element) throws {
         try self.init([value], shape: [])

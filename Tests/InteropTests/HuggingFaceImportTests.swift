@@ -17,6 +17,18 @@ let sharedData = TestData.folder
         #expect(generated == expected)
     }
 
+    @Test func tensorsViewTheMappedFileCopyOnWrite() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(UUID().uuidString).safetensors").path
+        try SafeTensorsWriter.write([("w", try Tensor([1, 2, 3, 4] as [Float]))], to: path)
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        var tensor: Tensor? = try SafeTensorsFile(path: path).tensor("w")  // the file object is gone; the mapping lives on
+        try tensor!.mul_(10)
+        #expect(try tensor!.toArray(Float.self) == [10, 20, 30, 40])
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before, "writes stay in private pages")
+        tensor = nil
+        #expect(try SafeTensorsFile(path: path).tensor("w").toArray(Float.self) == [1, 2, 3, 4])
+    }
+
     @Test func brokenSafetensorsAreRefusedWithTheReason() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(UUID().uuidString).safetensors").path
         defer { try? FileManager.default.removeItem(atPath: path) }

@@ -69,6 +69,9 @@ bool ct_tensor_is_same(ct_tensor a, ct_tensor b);
 
 /// A new CPU tensor holding a copy of `count` elements of `dtype` read from `data`.
 int ct_tensor_from_data(const void *data, int dtype, const int64_t *sizes, int64_t dim, ct_tensor *out);
+/// A CPU tensor over `data` without copying; `release(context)` runs once libtorch no longer needs the memory.
+int ct_tensor_from_external(void *data, int dtype, const int64_t *sizes, int64_t dim, void (*release)(void *),
+                            void *context, ct_tensor *out);
 /// Copies the tensor's values, in row-major order, as its own dtype into `buffer` (`bytes` long).
 int ct_tensor_copy_to_buffer(ct_tensor tensor, void *buffer, size_t bytes);
 /// A printable description (PyTorch's formatting); free it with `ct_string_free`.

@@ -131,6 +131,15 @@ int ct_tensor_from_data(const void *data, int dtype, const int64_t *sizes, int64
   });
 }
 
+int ct_tensor_from_external(void *data, int dtype, const int64_t *sizes, int64_t dim, void (*release)(void *),
+                            void *context, ct_tensor *out) {
+  return ctorch::guarded([&] {
+    auto options = at::TensorOptions().dtype(static_cast<at::ScalarType>(dtype));
+    at::IntArrayRef shape(sizes, static_cast<size_t>(dim));
+    *out = ctorch::wrap(at::from_blob(data, shape, [release, context](void *) { release(context); }, options));
+  });
+}
+
 int ct_tensor_copy_to_buffer(ct_tensor tensor, void *buffer, size_t bytes) {
   return ctorch::guarded([&] {
     at::Tensor source = ctorch::unwrap(tensor).detach();
