@@ -129,6 +129,39 @@ import Training
         #expect(error?.issues.first?.message.contains("not available yet") == true)
     }
 
+    @Test func huggingFaceFoldersAreModelsForTraining() throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("InteropTests/Golden/llama").path
+        let yaml = """
+            hf_model:
+              component_key: model
+              variant_key: huggingface_pretrained_model
+              config:
+                model_type: AutoModelForCausalLM
+                model_name: \(folder)
+                prediction_key: logits
+                huggingface_prediction_subscription_key: logits
+                sample_key: input_ids
+            optimizer:
+              component_key: optimizer
+              variant_key: adam_w
+              config:
+                lr: 0.001
+                betas: [0.9, 0.95]
+                eps: 1e-8
+                weight_decay: 0.1
+                weight_decay_groups_excluded: [embedding]
+                wrapped_model: {instance_key: hf_model, pass_type: BY_REFERENCE}
+            """
+        let graph = try graph(yaml)
+        let model = try #require(graph.build("hf_model", as: (any Model).self) as? GPT2LLM)
+        #expect(model.config.keyValueHeads == 2 && !model.config.weightTying)
+        #expect(try graph.build("optimizer", as: AdamOptimizer.self).groups.count == 2)
+        let missing = yaml.replacingOccurrences(of: folder, with: "gpt2")
+        let error = #expect(throws: ComponentBuildError.self) { try self.graph(missing).build("hf_model", as: (any Model).self) }
+        #expect(error?.description.contains("never downloads") == true)
+    }
+
     @Test func badModelConfigsPointAtTheField() throws {
         let broken = Self.yaml.replacingOccurrences(of: "n_head_kv: 4", with: "n_head_kv: 3")
         let error = #expect(throws: ConfigError.self) { try graph(broken).validate() }
