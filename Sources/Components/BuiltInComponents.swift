@@ -14,6 +14,7 @@ extension ComponentRegistry {
         registry.registerTraining()
         registry.registerRunComponents()
         registry.registerObservability()
+        registry.registerInference()
         for (componentKey, variantKey, feature) in plannedComponents {
             registry.registerPlanned(componentKey, variantKey, feature: feature)
         }

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Components
+import Config
 import Foundation
 import Interop
 import Launcher
@@ -15,7 +17,7 @@ struct GenerateTextCommand: ParsableCommand {
 
     @Option(name: .customLong("model"), help: "A checkpoint folder of ours, or a Hugging Face Llama model folder (config.json + model.safetensors).")
     var model: String?
-    @Option(name: .customLong("config_file_path"), help: "Modalities' text-generation config (needs checkpoint loading, not built yet).")
+    @Option(name: .customLong("config_file_path"), help: "Modalities' text-generation config (text_inference_component + settings).")
     var configFilePath: String?
     @Option(name: .customLong("tokenizer"), help: "tokenizer.json, a tokenizer folder or a SentencePiece .model (default: the model folder).")
     var tokenizerPath: String?
@@ -33,7 +35,8 @@ struct GenerateTextCommand: ParsableCommand {
 
     func validate() throws {
         if configFilePath != nil {
-            throw ValidationError("--config_file_path needs checkpoint loading (model/fsdp1_checkpointed), which is not available yet; use --model")
+            guard model == nil else { throw ValidationError("give --config_file_path or --model, not both") }
+            return
         }
         guard model != nil else { throw ValidationError("give --model (a checkpoint folder or a Hugging Face Llama folder)") }
         guard device == "cpu" else { throw ValidationError("--device \(device) is not available yet; only cpu") }
@@ -42,6 +45,7 @@ struct GenerateTextCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let configFilePath { return try runConfig(configFilePath) }
         let folder = model!
         let network = CheckpointedModel.isCheckpoint(folder) ? try CheckpointedModel.load(folder: folder) : try HuggingFaceModelImport.load(folder: folder)
         let tokenizer = try loadTokenizer(folder: folder)
@@ -61,6 +65,27 @@ struct GenerateTextCommand: ParsableCommand {
         while let line = readLine() {
             try generate(tokenizer.encode(line), with: generator, tokenizer: tokenizer, endOfText: endOfText)
         }
+    }
+
+    /// Modalities' form: build `text_inference_component` from the config and run it.
+    private func runConfig(_ path: String) throws {
+        let validator = ConfigValidator.builtIn(environment: ResolverEnvironment(configFilePath: path, experimentID: "generate_text"), log: note)
+        let component: TextInferenceComponent
+        do {
+            let result = try validator.validate(file: path, for: .generateText)
+            component = try result.graph.build("text_inference_component", as: TextInferenceComponent.self)
+        } catch let error as ConfigError {
+            for issue in error.issues { note(issue.description) }
+            throw ExitCode(2)
+        }
+        let text = try component.prompt { name in
+            FileHandle.standardOutput.write(Data("\(name): ".utf8))
+            return readLine()
+        }
+        let output = FileHandle.standardOutput
+        output.write(Data("--------------------OUTPUT--------------------\n".utf8))
+        try component.generate(text, seed: seed) { piece in output.write(Data(piece.utf8)) }
+        output.write(Data("\n".utf8))
     }
 
     private func promptIDList() throws -> [Int]? {

@@ -232,3 +232,42 @@ import Training
         #expect(error?.description.contains("'embeddings'") == true)
     }
 }
+
+@Suite struct TextInferenceComponentTests {
+    @Test func theTemplateIsFilledAndGreedyGenerationStreams() throws {
+        let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("InteropTests/Golden/llama").path
+        let tokenizer = TokenizerComponentTests.data + "/gpt2"
+        let yaml = """
+            model:
+              component_key: model
+              variant_key: huggingface_pretrained_model
+              config: {model_type: AutoModelForCausalLM, model_name: \(golden), prediction_key: logits,
+                       huggingface_prediction_subscription_key: logits, sample_key: input_ids}
+            tokenizer:
+              component_key: tokenizer
+              variant_key: pretrained_hf_tokenizer
+              config: {pretrained_model_name_or_path: \(tokenizer)}
+            text_inference_component:
+              component_key: inference_component
+              variant_key: text
+              config:
+                device: cpu
+                model: {instance_key: model, pass_type: BY_REFERENCE}
+                tokenizer: {instance_key: tokenizer, pass_type: BY_REFERENCE}
+                sequence_length: 12
+                eod_token: <|endoftext|>
+                prompt_template: "{a}{b}"
+                temperature: 0
+            """
+        let component = try ModelComponentTests().graph(yaml).build("text_inference_component", as: TextInferenceComponent.self)
+        let prompt = try component.prompt { ["a": "!", "b": "#"][$0] }
+        #expect(prompt == "!#")
+        var streamed = ""
+        let ids = try component.generate(prompt) { streamed += $0 }
+        // The golden model's vocabulary is 64 ids (GPT-2's first 64 are single characters); greedy decoding fills the
+        // sequence: 12 - 2 prompt tokens.
+        #expect(ids.count == 10 && streamed == component.tokenizer.decode(ids))
+        #expect(throws: TrainingError.self) { try component.prompt { _ in nil } }
+    }
+}
