@@ -47,7 +47,7 @@ let package = Package(
         .target(name: "Interop", dependencies: ["Torch", "Models", "DataFormats"], linkerSettings: linkShim),
 
         // Distributed: the device mesh (process groups and sharding follow).
-        .target(name: "Distributed"),
+        .target(name: "Distributed", dependencies: ["Torch", "CTorch"], linkerSettings: linkShim),
 
         // Observability: result records, progress and result subscribers, MFU.
         .target(name: "Observability", dependencies: [.product(name: "Logging", package: "swift-log")]),
@@ -71,7 +71,7 @@ let package = Package(
         // The `modalities` command.
         .executableTarget(
             name: "ModalitiesCLI",
-            dependencies: ["Torch", "Config", "Components", "Launcher", "Observability", "Tokenizers", "DataFormats", "Models", "Interop",
+            dependencies: ["Torch", "Config", "Components", "Distributed", "Launcher", "Observability", "Tokenizers", "DataFormats", "Models", "Interop",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")],
             linkerSettings: linkShim
         ),

@@ -53,11 +53,13 @@ public struct DeviceMesh: Sendable, Equatable {
 public enum DistributedError: Error, CustomStringConvertible, Equatable {
     case invalidMesh(String)
     case unavailable(String)
+    case collectiveFailed(String)
 
     public var description: String {
         switch self {
         case .invalidMesh(let message): return message
         case .unavailable(let message): return message
+        case .collectiveFailed(let message): return message
         }
     }
 }

@@ -9,7 +9,7 @@ import CTorch
 /// `Tensor` is `@unchecked Sendable`: its handle never changes, and libtorch counts references atomically.
 /// As in PyTorch, mutating one tensor from two threads at once is the caller's race to avoid.
 public final class Tensor: @unchecked Sendable {
-    let handle: ct_tensor
+    package let handle: ct_tensor
 
     /// Takes ownership of a handle the shim returned.
     init(owning handle: ct_tensor) {

@@ -182,6 +182,25 @@ int ct_custom_function_apply(const ct_tensor *inputs, int64_t input_count, const
 void ct_cpu_allocator_stats(int64_t *current_bytes, int64_t *peak_bytes, int64_t *allocations);
 void ct_cpu_allocator_reset_peak(void);
 
+/// A c10d process group (Gloo on the CPU) with its TCPStore rendezvous.
+typedef struct ct_process_group_s *ct_process_group;
+/// Rank 0 serves the store at `master_address:master_port`; every rank connects. `prefix` namespaces the keys.
+int ct_process_group_create_gloo(const char *master_address, int master_port, const char *prefix, int rank, int size,
+                                 int64_t timeout_ms, ct_process_group *out);
+int ct_process_group_create_subgroup(ct_process_group parent, const char *prefix, int rank, int size, int64_t timeout_ms,
+                                     ct_process_group *out);
+void ct_process_group_free(ct_process_group group);
+/// `op`: 0 sum, 1 max, 2 min, 3 product. In place on every tensor.
+int ct_process_group_all_reduce(ct_process_group group, ct_tensor *tensors, int64_t count, int op);
+int ct_process_group_broadcast(ct_process_group group, ct_tensor tensor, int root);
+/// `output` holds size × `input`'s elements, rank-major.
+int ct_process_group_all_gather(ct_process_group group, ct_tensor output, ct_tensor input);
+/// `input` holds size × `output`'s elements; rank r receives the reduction of block r.
+int ct_process_group_reduce_scatter(ct_process_group group, ct_tensor output, ct_tensor input, int op);
+int ct_process_group_barrier(ct_process_group group);
+int ct_process_group_send(ct_process_group group, ct_tensor tensor, int destination, int tag);
+int ct_process_group_receive(ct_process_group group, ct_tensor tensor, int source, int tag);
+
 /// Turns on timing of shim calls (off by default): each thread sums the time of its outermost calls, i.e. the
 /// time spent in libtorch, so a benchmark can tell it from the time spent in Swift around it.
 void ct_call_timing_enable(bool enabled);

@@ -1,0 +1,139 @@
+import CTorch
+import Foundation
+import Torch
+
+/// A group of ranks that run collectives together: c10d's ProcessGroupGloo over a TCPStore rendezvous (CPU).
+///
+/// Collectives are synchronous and in place; a peer that died or a timeout throws
+/// ``DistributedError/collectiveFailed(_:)`` naming the collective and the rank.
+public final class ProcessGroup: @unchecked Sendable {  // c10d process groups are thread-safe; one caller at a time here
+    public enum ReduceOperation: Int32, Sendable { case sum = 0, max = 1, min = 2, product = 3 }
+
+    public let rank: Int
+    public let size: Int
+    let handle: ct_process_group
+
+    /// Joins the group: rank 0 serves the store at `masterAddress:masterPort`, the others connect.
+    public init(masterAddress: String, masterPort: Int, rank: Int, size: Int, timeout: Duration = .seconds(60), prefix: String = "") throws {
+        try Runtime.start()
+        var handle: ct_process_group?
+        let milliseconds = timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
+        try Self.check("process group rendezvous at \(masterAddress):\(masterPort) as rank \(rank) of \(size)",
+                       ct_process_group_create_gloo(masterAddress, Int32(masterPort), prefix, Int32(rank), Int32(size), milliseconds, &handle))
+        self.handle = handle!
+        self.rank = rank
+        self.size = size
+    }
+
+    private init(handle: ct_process_group, rank: Int, size: Int) {
+        self.handle = handle
+        self.rank = rank
+        self.size = size
+    }
+
+    deinit { ct_process_group_free(handle) }
+
+    /// The group of the calling process from the launcher's (or torchrun's, or SLURM's) environment, or nil when
+    /// the job runs on one rank.
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment,
+                                       timeout: Duration = .seconds(60)) throws -> ProcessGroup? {
+        let launch = try LaunchEnvironment(environment)
+        guard launch.worldSize > 1 else { return nil }
+        return try ProcessGroup(masterAddress: launch.masterAddress, masterPort: launch.masterPort, rank: launch.rank, size: launch.worldSize,
+                                timeout: timeout)
+    }
+
+    /// A group of `members` (global ranks, this process among them), e.g. one device-mesh dimension. Every rank of
+    /// this group must call it with its own members, in the same order of calls.
+    public func subgroup(members: [Int], name: String, timeout: Duration = .seconds(60)) throws -> ProcessGroup {
+        guard let position = members.firstIndex(of: rank) else {
+            throw DistributedError.invalidMesh("rank \(rank) is not a member of subgroup \(name) \(members)")
+        }
+        var child: ct_process_group?
+        let milliseconds = timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
+        let prefix = "\(name)/" + members.map(String.init).joined(separator: ",")
+        try Self.check("subgroup \(name) rendezvous", ct_process_group_create_subgroup(handle, prefix, Int32(position), Int32(members.count),
+                                                                                      milliseconds, &child))
+        return ProcessGroup(handle: child!, rank: position, size: members.count)
+    }
+
+    public func allReduce(_ tensors: [Tensor], _ operation: ReduceOperation = .sum) throws {
+        var handles: [ct_tensor?] = tensors.map(\.handle)
+        try withExtendedLifetime(tensors) {
+            try Self.check("all_reduce", ct_process_group_all_reduce(handle, &handles, Int64(handles.count), operation.rawValue))
+        }
+    }
+
+    public func allReduce(_ tensor: Tensor, _ operation: ReduceOperation = .sum) throws { try allReduce([tensor], operation) }
+
+    public func broadcast(_ tensor: Tensor, root: Int) throws {
+        try Self.check("broadcast", ct_process_group_broadcast(handle, tensor.handle, Int32(root)))
+    }
+
+    /// `output` holds `size` blocks of `input`'s elements, rank r's in block r.
+    public func allGather(into output: Tensor, from input: Tensor) throws {
+        try Self.check("all_gather", ct_process_group_all_gather(handle, output.handle, input.handle))
+    }
+
+    /// `input` holds `size` blocks of `output`'s elements; this rank gets the reduction of its block.
+    public func reduceScatter(into output: Tensor, from input: Tensor, _ operation: ReduceOperation = .sum) throws {
+        try Self.check("reduce_scatter", ct_process_group_reduce_scatter(handle, output.handle, input.handle, operation.rawValue))
+    }
+
+    public func barrier() throws { try Self.check("barrier", ct_process_group_barrier(handle)) }
+
+    public func send(_ tensor: Tensor, to destination: Int, tag: Int = 0) throws {
+        try Self.check("send", ct_process_group_send(handle, tensor.handle, Int32(destination), Int32(tag)))
+    }
+
+    public func receive(into tensor: Tensor, from source: Int, tag: Int = 0) throws {
+        try Self.check("recv", ct_process_group_receive(handle, tensor.handle, Int32(source), Int32(tag)))
+    }
+
+    /// `text` from `root` on every rank (experiment ids and the like).
+    public func broadcast(_ text: String, root: Int = 0, capacity: Int = 1024) throws -> String {
+        let bytes = Array(text.utf8)
+        guard bytes.count <= capacity else { throw DistributedError.invalidMesh("a \(bytes.count)-byte string exceeds the \(capacity)-byte broadcast") }
+        let buffer = try Tensor((bytes + [UInt8](repeating: 0, count: capacity - bytes.count)).map { Int32($0) }, shape: [capacity])
+        let length = try Tensor([Int32(bytes.count)], shape: [1])
+        try broadcast(length, root: root)
+        try broadcast(buffer, root: root)
+        let received = try buffer.toArray(Int32.self).prefix(Int(try length.item(Int32.self))).map { UInt8($0) }
+        return String(decoding: received, as: UTF8.self)
+    }
+
+    static func check(_ operation: String, _ status: Int32) throws {
+        guard status != 0 else { return }
+        let message = ct_last_error().map { String(cString: $0) } ?? "unknown error"
+        throw DistributedError.collectiveFailed("\(operation): \(message)")
+    }
+}
+
+/// Where this process sits in a multi-process job, from the variables torchrun, our launcher or SLURM set.
+public struct LaunchEnvironment: Sendable, Equatable {
+    public var rank: Int
+    public var localRank: Int
+    public var worldSize: Int
+    public var masterAddress: String
+    public var masterPort: Int
+
+    public init(_ environment: [String: String]) throws {
+        func integer(_ names: [String], default value: Int) throws -> Int {
+            for name in names {
+                if let text = environment[name] {
+                    guard let number = Int(text) else { throw DistributedError.invalidMesh("\(name)=\(text) is not an integer") }
+                    return number
+                }
+            }
+            return value
+        }
+        rank = try integer(["RANK", "SLURM_PROCID"], default: 0)
+        localRank = try integer(["LOCAL_RANK", "SLURM_LOCALID"], default: 0)
+        worldSize = try integer(["WORLD_SIZE", "SLURM_NTASKS"], default: 1)
+        masterAddress = environment["MASTER_ADDR"] ?? "127.0.0.1"
+        masterPort = try integer(["MASTER_PORT"], default: 29_500)
+        guard worldSize >= 1, (0..<worldSize).contains(rank) else {
+            throw DistributedError.invalidMesh("RANK \(rank) is not in 0..<WORLD_SIZE (\(worldSize))")
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import ArgumentParser
+import Distributed
+import Foundation
+import Launcher
+import Torch
+
+/// `modalities launch`: starts and watches this node's ranks of a multi-process job.
+struct LaunchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "launch",
+        abstract: "Start N ranks of a modalities command on this node (like torchrun) and watch them: one failing stops the job.",
+        discussion: "Example: modalities launch --nproc_per_node 2 -- run --config_file_path c.yaml --experiments_root_path runs")
+
+    @Option(name: .customLong("nproc_per_node")) var processesPerNode: Int
+    @Option(name: .customLong("nnodes")) var nodes = 1
+    @Option(name: .customLong("node_rank")) var nodeRank = 0
+    @Option(name: .customLong("master_addr")) var masterAddress = "127.0.0.1"
+    @Option(name: .customLong("master_port")) var masterPort = 29_500
+    @Option(name: .customLong("grace_period"), help: "Seconds the other ranks get to stop after one failed.") var gracePeriod = 5.0
+    @ArgumentParser.Argument(parsing: .postTerminator, help: "The modalities command each rank runs.") var command: [String]
+
+    func run() throws {
+        guard !command.isEmpty else { throw ValidationError("give the command after --, e.g. -- run --config_file_path c.yaml ...") }
+        var launcher = RankLauncher(executable: URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path,
+                                    arguments: command, processesPerNode: processesPerNode)
+        launcher.nodes = nodes
+        launcher.nodeRank = nodeRank
+        launcher.masterAddress = masterAddress
+        launcher.masterPort = masterPort
+        launcher.gracePeriod = gracePeriod
+        let outcome = try launcher.run()
+        if outcome.status != 0 { throw ExitCode(outcome.status) }
+    }
+}
+
+/// `modalities collectives_check`: every collective on the launched ranks, checked, with optional bandwidth.
+struct CollectivesCheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "collectives_check",
+        abstract: "Run under `launch`: check all_reduce, broadcast, all_gather, reduce_scatter, send/recv and barrier; optionally time them.")
+
+    @Flag(help: "Also time all_reduce, reduce_scatter and all_gather at 1, 16 and 64 MB.") var bandwidth = false
+    @Option(name: .customLong("exit_rank"), help: "This rank exits with status 3 after the rendezvous (to test failure handling).")
+    var exitRank: Int?
+
+    func run() throws {
+        guard let group = try ProcessGroup.fromEnvironment() else { throw ValidationError("run under `modalities launch` with 2 or more ranks") }
+        let (rank, size) = (group.rank, group.size)
+        if rank == exitRank { Foundation.exit(3) }
+        let sum = try Tensor([Float(rank + 1)], shape: [1])
+        try group.allReduce(sum)
+        try expect(try sum.item(Float.self) == Float(size * (size + 1) / 2), "all_reduce")
+        let value = try Tensor([Float(rank == 0 ? 42 : 0)], shape: [1])
+        try group.broadcast(value, root: 0)
+        try expect(try value.item(Float.self) == 42, "broadcast")
+        let gathered = try Tensor.zeros([size * 2])
+        try group.allGather(into: gathered, from: try Tensor([Float(rank), Float(rank)], shape: [2]))
+        try expect(try gathered.toArray(Float.self) == (0..<size).flatMap { [Float($0), Float($0)] }, "all_gather")
+        let scattered = try Tensor.zeros([2])
+        try group.reduceScatter(into: scattered, from: try Tensor.ones([size * 2]))
+        try expect(try scattered.toArray(Float.self) == [Float(size), Float(size)], "reduce_scatter")
+        if size >= 2, rank < 2 {
+            let message = try Tensor([Float(7)], shape: [1])
+            if rank == 0 { try group.send(message, to: 1) } else {
+                try group.receive(into: message, from: 0)
+                try expect(try message.item(Float.self) == 7, "send/recv")
+            }
+        }
+        try expect(try group.broadcast("experiment-\(rank)") == "experiment-0", "string broadcast")
+        try group.barrier()
+        print("rank \(rank) of \(size): collectives ok")
+        if bandwidth { try measureBandwidth(group) }
+    }
+
+    private func expect(_ condition: Bool, _ name: String) throws {
+        if !condition { throw DistributedError.collectiveFailed("\(name) gave a wrong result") }
+    }
+
+    private func measureBandwidth(_ group: ProcessGroup) throws {
+        for megabytes in [1, 16, 64] {
+            let elements = megabytes * 1_048_576 / 4
+            let tensor = try Tensor.ones([elements])
+            let gathered = try Tensor.zeros([elements])
+            let shard = try Tensor.zeros([elements / group.size])
+            var results: [String] = []
+            for (name, body) in [("all_reduce", { try group.allReduce(tensor) }),
+                                 ("reduce_scatter", { try group.reduceScatter(into: shard, from: tensor) }),
+                                 ("all_gather", { try group.allGather(into: gathered, from: shard) })] as [(String, () throws -> Void)] {
+                try body()
+                try group.barrier()
+                let start = DispatchTime.now()
+                let rounds = 5
+                for _ in 0..<rounds { try body() }
+                let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9 / Double(rounds)
+                results.append(String(format: "%@ %.3f GB/s (%.1f ms)", name, Double(megabytes * 1_048_576) / seconds / 1e9, seconds * 1000))
+            }
+            if group.rank == 0 { print("\(megabytes) MB f32, \(group.size) ranks: " + results.joined(separator: ", ")) }
+        }
+    }
+}

@@ -1,0 +1,37 @@
+import Foundation
+import Testing
+
+/// Several processes on this machine talking through c10d's Gloo backend, started by `modalities launch`.
+@Suite(.serialized) struct DistributedLaunchTests {
+    /// A port unlikely to be taken, different per call.
+    static func port() -> String { String(Int.random(in: 31_000...39_000)) }
+
+    func launch(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try TrainingJobTests().binary)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, output)
+    }
+
+    @Test(arguments: [2, 4])
+    func everyCollectiveGivesTheRightResult(ranks: Int) throws {
+        let (status, output) = try launch(["launch", "--nproc_per_node", String(ranks), "--master_port", Self.port(), "--", "collectives_check"])
+        #expect(status == 0, "\(output)")
+        #expect(output.components(separatedBy: "collectives ok").count - 1 == ranks)
+    }
+
+    @Test func aRankThatDiesTakesTheJobDownNamingIt() throws {
+        let start = Date()
+        let (status, output) = try launch(["launch", "--nproc_per_node", "2", "--master_port", Self.port(), "--grace_period", "2", "--",
+                                           "collectives_check", "--exit_rank", "1"])
+        #expect(status == 3)
+        #expect(output.contains("rank 1 exited with status 3"))
+        #expect(Date().timeIntervalSince(start) < 30)
+    }
+}
