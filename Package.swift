@@ -53,7 +53,7 @@ let package = Package(
         .target(name: "Observability", dependencies: [.product(name: "Logging", package: "swift-log")]),
 
         // Training: the SPMD driver (gym, trainer, evaluator), optimizers, schedules, clipping, mixed precision.
-        .target(name: "Training", dependencies: ["Torch", "Models", "DataLoading", "Observability"], linkerSettings: linkShim),
+        .target(name: "Training", dependencies: ["Torch", "Models", "DataLoading", "Distributed", "Observability"], linkerSettings: linkShim),
 
         // Checkpoints: our documented format (safetensors shards + metadata), saving strategies, loading.
         .target(name: "Checkpointing", dependencies: ["Torch", "Models", "Training", "Interop", "DataFormats"], linkerSettings: linkShim),

@@ -28,6 +28,8 @@ public final class CheckpointWriter {
     }
 
     public func save(_ appState: AppState, progress: TrainingProgress) throws {
+        // Replicated models (one rank, or data parallelism) are whole on rank 0, which writes them for everyone.
+        guard globalRank == 0 else { return }
         let folder = folder(for: progress)
         var extra = extraMetadata
         extra["experiment_id"] = experimentID

@@ -1,4 +1,5 @@
 import Config
+import Foundation
 import DataLoading
 import Distributed
 import Models
@@ -103,7 +104,8 @@ extension ComponentRegistry {
         }
         register("results_subscriber", "to_disc", summary: "appends each result as a JSON line (Modalities' record shape)",
                  config: ToDiscConfig.self, produces: [(any ResultSubscriber).self]) { config, _ -> any ResultSubscriber in
-            try JSONLinesResultSubscriber(path: config.outputFilePath)
+            // Modalities writes on global rank 0 only (torch.distributed.get_rank()).
+            try JSONLinesResultSubscriber(path: config.outputFilePath, globalRank: ProcessInfo.processInfo.environment["RANK"].flatMap(Int.init) ?? 0)
         }
         register("results_subscriber", "wandb", summary: "OFFLINE: a local run folder with config and every value; ONLINE refused",
                  config: WandbConfig.self, produces: [(any ResultSubscriber).self]) { config, _ -> any ResultSubscriber in

@@ -89,6 +89,23 @@ struct FSDP2WrappedModelConfig: Decodable {
 }
 
 /// A clipper's fields; the model may be named `wrapped_model` (FSDP1, older configs) or `model_parts`.
+struct DDPWrappedModelConfig: Decodable {
+    var model: ComponentSlot<any Model>
+    var deviceMesh: ComponentSlot<DeviceMesh>?
+    var bucketCapMB: Double?
+
+    enum CodingKeys: String, CodingKey { case model, deviceMesh = "device_mesh", bucketCapMB = "bucket_cap_mb" }
+}
+
+/// The job's group of all ranks, checked against the size a config expects.
+func worldGroup(size: Int) throws -> ProcessGroup {
+    guard let group = ProcessGroup.world else {
+        throw ConfigValueError("the config asks for \(size) ranks, but this process was not started as one of them (use modalities launch, torchrun or srun)")
+    }
+    guard group.size == size else { throw ConfigValueError("the config asks for \(size) data-parallel ranks, the job has \(group.size)") }
+    return group
+}
+
 struct GradientClipperConfig: Decodable {
     enum NormType: String, ConfigEnum { case P1_NORM, P2_NORM, MAX_NORM }
 
@@ -227,13 +244,22 @@ extension ComponentRegistry {
                  config: ParallelDegreeConfig.self, produces: [Int.self]) { config, context in
             try context.build(config.deviceMesh).degree(of: config.parallelismMethods.map { DeviceMesh.Parallelism(rawValue: $0.rawValue)! })
         }
+        register("model", "ddp_wrapped", summary: "replicated data parallelism: gradients averaged over the ranks in buckets before each step",
+                 config: DDPWrappedModelConfig.self, produces: [(any Model).self]) { config, context -> any Model in
+            let model = try context.build(config.model)
+            let size = try context.build(config.deviceMesh)?.dataParallelDegree ?? (ProcessGroup.world?.size ?? 1)
+            guard size > 1 else { return model }
+            return try DataParallelModel(wrapping: model, group: try worldGroup(size: size),
+                                         bucketBytes: Int((config.bucketCapMB ?? 25) * 1_048_576))
+        }
         register("model", "fsdp2_wrapped", summary: "fully sharded model; on one rank: mixed precision (param_dtype) over float32 master weights",
                  config: FSDP2WrappedModelConfig.self, produces: [(any Model).self]) { config, context -> any Model in
             let mesh = try context.build(config.deviceMesh)
-            guard mesh.worldSize == 1 else {
-                throw ConfigValueError("sharding over \(mesh.worldSize) ranks needs the distributed runtime, which this build does not have yet; run with world_size 1")
-            }
-            return try MixedPrecisionModel(wrapping: context.build(config.model), computeDType: config.mixedPrecision.paramDType.computeDType)
+            let mixed = try MixedPrecisionModel(wrapping: context.build(config.model), computeDType: config.mixedPrecision.paramDType.computeDType)
+            guard mesh.worldSize > 1 else { return mixed }
+            // Several ranks: parameters are replicated and gradients averaged (the same training mathematics as
+            // sharding, with every rank holding the whole model); sharded storage is the FSDP engine's.
+            return try DataParallelModel(wrapping: mixed, group: try worldGroup(size: mesh.worldSize))
         }
         let clippers: [(String, Bool, String)] = [
             ("fsdp2", true, "scales gradients to max_norm (total p-norm over all parameters)"),

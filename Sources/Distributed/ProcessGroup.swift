@@ -137,3 +137,9 @@ public struct LaunchEnvironment: Sendable, Equatable {
         }
     }
 }
+
+extension ProcessGroup {
+    /// The group of every rank of the running job, set by the training job before it builds components (nil on
+    /// one rank). Components such as `model/ddp_wrapped` use it.
+    nonisolated(unsafe) public static var world: ProcessGroup?
+}

@@ -61,10 +61,16 @@ public final class TrainingJob {
 
     public func run() throws -> Summary {
         let logger = options.logger
-        let log: (String) -> Void = { logger.info("\($0)") }
-        let experimentID = options.experimentID ?? ExperimentID.make(configFilePath: options.configFilePath)
         var variables = options.environment
         for (name, value) in [("LOCAL_RANK", "0"), ("RANK", "0"), ("WORLD_SIZE", "1")] where variables[name] == nil { variables[name] = value }
+        let group = try ProcessGroup.fromEnvironment(variables)
+        ProcessGroup.world = group
+        defer { ProcessGroup.world = nil }
+        let isRankZero = (group?.rank ?? 0) == 0
+        let log: (String) -> Void = { message in if isRankZero { logger.info("\(message)") } }
+        // Every rank uses rank 0's id (its clock and the path hashed there).
+        var experimentID = options.experimentID ?? ExperimentID.make(configFilePath: options.configFilePath)
+        if let group { experimentID = try group.broadcast(experimentID) }
         var checkpointPaths: [(key: String, value: String)]?
         if let infoPath = options.lastCheckpointInfoFilePath { checkpointPaths = try Self.readCheckpointInfo(infoPath) }
 
@@ -73,13 +79,14 @@ public final class TrainingJob {
         var validator = ConfigValidator.builtIn(environment: environment, log: log)
         validator.registry = options.registry
         let result = try validator.validate(file: options.configFilePath, for: checkpointPaths == nil ? .run : .warmstart)
-        for warning in result.warnings { logger.warning("\(warning.description)") }
+        if isRankZero { for warning in result.warnings { logger.warning("\(warning.description)") } }
         guard let settings = result.settings else { throw LaunchError.invalid("the config has no usable settings block") }
-        guard settings.cudaEnv.worldSize == 1 else {
-            throw LaunchError.invalid("world_size is \(settings.cudaEnv.worldSize): training on several ranks needs the distributed runtime, which this build does not have yet")
+        guard settings.cudaEnv.worldSize == (group?.size ?? 1) else {
+            throw LaunchError.invalid("settings.cuda_env.world_size is \(settings.cudaEnv.worldSize) but the job runs \(group?.size ?? 1) rank(s)")
         }
 
-        let experimentFolder = try prepareExperimentFolder(settings: settings, experimentID: experimentID, resolved: result.resolved)
+        let experimentFolder = isRankZero ? try prepareExperimentFolder(settings: settings, experimentID: experimentID, resolved: result.resolved)
+            : (settings.paths["experiments_root_path"] ?? options.experimentsRootPath) + "/" + experimentID
         log("experiment \(experimentID): \(experimentFolder)")
         let graph = result.graph
         func build<T>(_ key: String, _ type: T.Type) throws -> T { try graph.build(key, as: type) }
@@ -108,7 +115,9 @@ public final class TrainingJob {
         let trainer = try Trainer(globalRank: settings.cudaEnv.globalRank, gradientAccumulationSteps: settings.stepProfile.gradientAccumulationSteps,
                                   globalTokensPerStep: settings.tokensPerStep, dataParallelDegree: dataParallelDegree, progress: progress,
                                   clipper: clipper, mfuCalculator: mfu, progressSubscriber: progressSubscriber, resultSubscriber: resultSubscriber)
+        trainer.group = group
         let evaluator = Evaluator(dataParallelDegree: dataParallelDegree, progressSubscriber: progressSubscriber, resultSubscriber: resultSubscriber)
+        evaluator.group = group
         let parameterCount = appState.model.parameters.named.reduce(0) { $0 + $1.tensor.count }
         try resultSubscriber.consume(facts: [("No. parameters", .integer(parameterCount))])
         log("training a model with \(parameterCount) parameters")

@@ -22,6 +22,7 @@ struct TrainingOptions: ParsableArguments {
     func launch(_ job: TrainingJob) throws {
         do {
             let summary = try job.run()
+            guard (ProcessInfo.processInfo.environment["RANK"].flatMap(Int.init) ?? 0) == 0 else { return }
             print("done: \(summary.progress.numSeenStepsTotal) steps, \(summary.progress.numSeenTokensTotal) tokens in \(String(format: "%.1f", summary.trainingSeconds)) s (data wait \(String(format: "%.2f", summary.dataWaitSeconds)) s)")
             print("experiment folder: \(summary.experimentFolder)")
         } catch let error as ConfigError {

@@ -1,4 +1,5 @@
 import DataLoading
+import Distributed
 import Foundation
 import Models
 import Observability
@@ -9,6 +10,8 @@ public final class Evaluator {
     public let dataParallelDegree: Int
     public let progressSubscriber: any ProgressSubscriber
     public let resultSubscriber: any ResultSubscriber
+    /// The data-parallel ranks' group: each evaluates its share, losses are summed over it (nil on one rank).
+    public var group: ProcessGroup?
 
     public init(dataParallelDegree: Int = 1, progressSubscriber: any ProgressSubscriber = DummyProgressSubscriber(),
                 resultSubscriber: any ResultSubscriber = DummyResultSubscriber()) {
@@ -41,11 +44,17 @@ public final class Evaluator {
                     progressSubscriber.consume(ProgressUpdate(stepsDone: batches, status: .evaluation, dataloaderTag: loader.tag))
                 }
             }
+            if let group, group.size > 1 {
+                let totals = try Tensor([lossSum, Double(batches), Double(samples)], shape: [3])
+                try group.allReduce(totals)
+                let values = try totals.toArray(Double.self)
+                (lossSum, batches, samples) = (values[0], Int(values[1].rounded()), Int(values[2].rounded()))
+            }
             let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
             let result = EvaluationResult(
                 dataloaderTag: loader.tag, numTrainStepsDone: stepsDone,
                 losses: [(loss.tag, .number(batches > 0 ? lossSum / Double(batches) : .nan))],
-                throughputMetrics: [("evaluation_num_samples_per_second", .number(Double(samples * dataParallelDegree) / Swift.max(elapsed, 1e-9)))])
+                throughputMetrics: [("evaluation_num_samples_per_second", .number(Double(group == nil ? samples * dataParallelDegree : samples) / Swift.max(elapsed, 1e-9)))])
             try resultSubscriber.consume(result)
             results[loader.tag] = result
         }

@@ -1,4 +1,5 @@
 import DataLoading
+import Distributed
 import Foundation
 import Models
 import Observability
@@ -26,6 +27,8 @@ public final class Trainer {
     public let initialProgress: TrainingProgress
     /// Seconds spent waiting for data in the last `train` call.
     public private(set) var dataWaitSeconds = 0.0
+    /// The data-parallel ranks' group: losses are averaged over it for the results (nil on one rank).
+    public var group: ProcessGroup?
 
     public init(globalRank: Int, gradientAccumulationSteps: Int, globalTokensPerStep: Int, dataParallelDegree: Int,
                 progress: TrainingProgress, clipper: GradientClipper, mfuCalculator: GPT2MFUCalculator? = nil,
@@ -83,6 +86,7 @@ public final class Trainer {
 
             let stepPerformed = (microBatch + 1) % gradientAccumulationSteps == 0
             if stepPerformed {
+                try (model as? GradientSynchronizing)?.synchronizeGradients()
                 gradientNorms.append(try clipper.clipGradients())
                 try appState.optimizer.step()
                 appState.scheduler?.step()
@@ -94,6 +98,13 @@ public final class Trainer {
             guard stepPerformed else { continue }
 
             if progress.numSeenStepsTotal % logInterval == 0 {
+                if let group, group.size > 1 {
+                    // Modalities' reduction: summed losses over summed batch counts; the last losses averaged.
+                    let totals = try Tensor([lossSum, Double(lossCount), lastLoss], shape: [3])
+                    try group.allReduce(totals)
+                    let values = try totals.toArray(Double.self)
+                    (lossSum, lossCount, lastLoss) = (values[0], Int(values[1].rounded()), values[2] / Double(group.size))
+                }
                 let elapsed = Double(DispatchTime.now().uptimeNanoseconds - intervalStart.uptimeNanoseconds) / 1e9
                 let samplesPerSecond = Double(localSamples * dataParallelDegree) / Swift.max(elapsed, 1e-9)
                 let result = EvaluationResult(
