@@ -105,7 +105,7 @@ let package = Package(
                                                          "Torch",
                                                          .product(name: "Logging", package: "swift-log")],
                     exclude: ["Configs"], linkerSettings: linkShim),
-        .testTarget(name: "ComponentsTests", dependencies: ["TestSupport", "Components", "Config", "Tokenizers", "DataLoading", "Models",
+        .testTarget(name: "ComponentsTests", dependencies: ["TestSupport", "Components", "Config", "Distributed", "Tokenizers", "DataLoading", "Models",
                                                            "Training", "Torch"],
                     linkerSettings: linkShim),
         .testTarget(name: "ConfigTests", dependencies: ["TestSupport", "Config", "Components"], exclude: ["BrokenConfigs", "Configs"]),

@@ -247,10 +247,14 @@ extension ComponentRegistry {
         register("model", "ddp_wrapped", summary: "replicated data parallelism: gradients averaged over the ranks in buckets before each step",
                  config: DDPWrappedModelConfig.self, produces: [(any Model).self]) { config, context -> any Model in
             let model = try context.build(config.model)
-            let size = try context.build(config.deviceMesh)?.dataParallelDegree ?? (ProcessGroup.world?.size ?? 1)
-            guard size > 1 else { return model }
-            return try DataParallelModel(wrapping: model, group: try worldGroup(size: size),
-                                         bucketBytes: Int((config.bucketCapMB ?? 25) * 1_048_576))
+            let bucketBytes = Int((config.bucketCapMB ?? 25) * 1_048_576)
+            if let mesh = try context.build(config.deviceMesh) {
+                guard mesh.dataParallelDegree > 1 else { return model }
+                let group = try mesh.group([.dp_replicate, .dp_shard], of: try worldGroup(size: mesh.worldSize))
+                return try DataParallelModel(wrapping: model, group: group, bucketBytes: bucketBytes)
+            }
+            guard let world = ProcessGroup.world, world.size > 1 else { return model }
+            return try DataParallelModel(wrapping: model, group: world, bucketBytes: bucketBytes)
         }
         register("model", "fsdp2_wrapped", summary: "fully sharded model; on one rank: mixed precision (param_dtype) over float32 master weights",
                  config: FSDP2WrappedModelConfig.self, produces: [(any Model).self]) { config, context -> any Model in
@@ -259,7 +263,10 @@ extension ComponentRegistry {
             guard mesh.worldSize > 1 else { return mixed }
             // Several ranks: parameters are replicated and gradients averaged (the same training mathematics as
             // sharding, with every rank holding the whole model); sharded storage is the FSDP engine's.
-            return try DataParallelModel(wrapping: mixed, group: try worldGroup(size: mesh.worldSize))
+            guard mesh.degree(of: [.tp, .pp, .cp]) == 1 else {
+                throw ConfigValueError("tensor, pipeline and context parallelism are not available yet; use data-parallel degrees only")
+            }
+            return try DataParallelModel(wrapping: mixed, group: try mesh.group([.dp_replicate, .dp_shard], of: try worldGroup(size: mesh.worldSize)))
         }
         let clippers: [(String, Bool, String)] = [
             ("fsdp2", true, "scales gradients to max_norm (total p-norm over all parameters)"),

@@ -63,3 +63,48 @@ public enum DistributedError: Error, CustomStringConvertible, Equatable {
         }
     }
 }
+
+extension DeviceMesh {
+    /// Dimensions in torchtitan's order, outermost first: ranks are laid out row-major over these degrees.
+    public static let order: [Parallelism] = [.pp, .dp_replicate, .dp_shard, .cp, .tp]
+
+    /// The global ranks that share `rank`'s group along `dimensions` (all other coordinates equal), in order.
+    public func members(of rank: Int, along dimensions: [Parallelism]) -> [Int] {
+        let sizes = Self.order.map { degrees[$0] ?? 1 }
+        var coordinates = [Int](repeating: 0, count: sizes.count)
+        var rest = rank
+        for index in sizes.indices.reversed() {
+            coordinates[index] = rest % sizes[index]
+            rest /= sizes[index]
+        }
+        var result: [Int] = []
+        func visit(_ index: Int, _ current: [Int]) {
+            guard index < sizes.count else {
+                result.append(current.enumerated().reduce(0) { $0 * sizes[$1.offset] + $1.element })
+                return
+            }
+            if dimensions.contains(Self.order[index]) {
+                for value in 0..<sizes[index] {
+                    var next = current
+                    next[index] = value
+                    visit(index + 1, next)
+                }
+            } else {
+                visit(index + 1, current)
+            }
+        }
+        visit(0, coordinates)
+        return result.sorted()
+    }
+
+    /// This rank's process group along `dimensions` (e.g. `[.dp_replicate, .dp_shard]` for data parallelism): the
+    /// world group when the dimensions span every rank, else a subgroup. Every rank must ask in the same order.
+    public func group(_ dimensions: [Parallelism], of world: ProcessGroup) throws -> ProcessGroup {
+        guard world.size == worldSize else {
+            throw DistributedError.invalidMesh("the mesh has world_size \(worldSize), the job \(world.size) ranks")
+        }
+        let members = members(of: world.rank, along: dimensions)
+        if members.count == world.size { return world }
+        return try world.subgroup(members: members, name: dimensions.map(\.rawValue).joined(separator: "+"))
+    }
+}
