@@ -53,11 +53,14 @@ bench: shim
 	$(SWIFT) build -c release --product PackBenchmarks
 	$(SWIFT) build -c release --product LoaderBenchmarks
 	$(SWIFT) build -c release --product TrainingBenchmarks
+	$(SWIFT) build -c release --static-swift-stdlib --product modalities
 	.build/release/TorchBenchmarks
 	.build/release/TokenizerBenchmarks
 	.build/release/PackBenchmarks
 	.build/release/LoaderBenchmarks
 	.build/release/TrainingBenchmarks
+	.build/release/modalities launch --nproc_per_node 2 -- collectives_check --bandwidth
+	.build/release/modalities launch --nproc_per_node 4 -- collectives_check --bandwidth
 	$(SWIFT) build -c release --static-swift-stdlib --product modalities
 	scripts/bench-pack-vs-modalities
 	@test -x $(BENCH_VENV)/bin/python || (python3 -m venv $(BENCH_VENV) && $(BENCH_VENV)/bin/pip install -q tokenizers tiktoken sentencepiece)
