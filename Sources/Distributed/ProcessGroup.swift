@@ -143,3 +143,31 @@ extension ProcessGroup {
     /// one rank). Components such as `model/ddp_wrapped` use it.
     nonisolated(unsafe) public static var world: ProcessGroup?
 }
+
+/// A collective started with ``ProcessGroup/allReduceAsync(_:_:)``: runs on the backend's threads while the caller
+/// goes on; ``wait()`` before reading the tensors.
+public final class CollectiveWork: @unchecked Sendable {
+    let handle: ct_work
+    private let tensors: [Tensor]
+
+    init(handle: ct_work, tensors: [Tensor]) {
+        self.handle = handle
+        self.tensors = tensors
+    }
+
+    deinit { ct_work_free(handle) }
+
+    public func wait() throws { try ProcessGroup.check("all_reduce", ct_work_wait(handle)) }
+}
+
+extension ProcessGroup {
+    /// Starts an in-place all-reduce and returns at once.
+    public func allReduceAsync(_ tensors: [Tensor], _ operation: ReduceOperation = .sum) throws -> CollectiveWork {
+        var handles: [ct_tensor?] = tensors.map(\.handle)
+        var work: ct_work?
+        try withExtendedLifetime(tensors) {
+            try Self.check("all_reduce", ct_process_group_all_reduce_async(handle, &handles, Int64(handles.count), operation.rawValue, &work))
+        }
+        return CollectiveWork(handle: work!, tensors: tensors)
+    }
+}

@@ -75,6 +75,7 @@ public final class Trainer {
             }
             let samples = try batch.samples.mapValues { $0.device == device ? $0 : try $0.to(device: device) }
             let targets = try batch.targets.mapValues { $0.device == device ? $0 : try $0.to(device: device) }
+            (model as? GradientSynchronizing)?.prepareBackward(lastMicroBatch: (microBatch + 1) % gradientAccumulationSteps == 0)
             let predictions = try model.forward(samples, training: true)
             let batchLoss = try loss(predictions: predictions, targets: targets)
             try (batchLoss / Double(gradientAccumulationSteps)).backward()

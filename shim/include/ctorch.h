@@ -198,6 +198,11 @@ int ct_process_group_all_gather(ct_process_group group, ct_tensor output, ct_ten
 /// `input` holds size × `output`'s elements; rank r receives the reduction of block r.
 int ct_process_group_reduce_scatter(ct_process_group group, ct_tensor output, ct_tensor input, int op);
 int ct_process_group_barrier(ct_process_group group);
+/// A collective in flight; wait for it before reading its tensors.
+typedef struct ct_work_s *ct_work;
+int ct_process_group_all_reduce_async(ct_process_group group, ct_tensor *tensors, int64_t count, int op, ct_work *out);
+int ct_work_wait(ct_work work);
+void ct_work_free(ct_work work);
 int ct_process_group_send(ct_process_group group, ct_tensor tensor, int destination, int tag);
 int ct_process_group_receive(ct_process_group group, ct_tensor tensor, int source, int tag);
 

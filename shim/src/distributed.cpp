@@ -133,3 +133,24 @@ int ct_process_group_receive(ct_process_group group, ct_tensor tensor, int sourc
     wait(group->group->recv(list, source, tag), "recv", group);
   });
 }
+
+struct ct_work_s {
+  c10::intrusive_ptr<c10d::Work> work;
+  ct_process_group group;
+};
+
+int ct_process_group_all_reduce_async(ct_process_group group, ct_tensor *tensors, int64_t count, int op, ct_work *out) {
+  return ctorch::guarded([&] {
+    std::vector<at::Tensor> list;
+    for (int64_t index = 0; index < count; ++index) list.push_back(ctorch::unwrap(tensors[index]));
+    c10d::AllreduceOptions options;
+    options.reduceOp = reduce_op(op);
+    *out = new ct_work_s{group->group->allreduce(list, options), group};
+  });
+}
+
+int ct_work_wait(ct_work work) {
+  return ctorch::guarded([&] { wait(work->work, "all_reduce", work->group); });
+}
+
+void ct_work_free(ct_work work) { delete work; }
