@@ -67,6 +67,13 @@ struct CollectivesCheckCommand: ParsableCommand {
             }
         }
         try expect(try group.broadcast("experiment-\(rank)") == "experiment-0", "string broadcast")
+        if size >= 4, size % 2 == 0 {
+            // Pairs of neighbours as a mesh dimension: {0, 1}, {2, 3}, ...
+            let pair = try group.subgroup(members: [rank - rank % 2, rank - rank % 2 + 1], name: "pairs")
+            let value = try Tensor([Float(rank)], shape: [1])
+            try pair.allReduce(value)
+            try expect(try value.item(Float.self) == Float(2 * (rank - rank % 2) + 1), "subgroup all_reduce")
+        }
         try group.barrier()
         print("rank \(rank) of \(size): collectives ok")
         if bandwidth { try measureBandwidth(group) }
