@@ -1,0 +1,55 @@
+import Foundation
+import Interop
+import Training
+
+/// Writes checkpoints into `<checkpoint_path>/<folder name>` and records the newest in
+/// `<checkpoint_path>/last_checkpoint_info.json` (`checkpoint_saving_execution/dcp`; the format is ours, see
+/// ``CheckpointFormat``).
+///
+/// The info file is replaced only after the new checkpoint is complete, so a process killed at any moment leaves
+/// the previous checkpoint named there and loadable.
+public final class CheckpointWriter {
+    public let checkpointPath: String
+    public let experimentID: String
+    public let globalRank: Int
+    /// Extra metadata stored with every checkpoint (e.g. the resolved config).
+    public var extraMetadata: [String: Any] = [:]
+
+    public init(checkpointPath: String, experimentID: String, globalRank: Int) {
+        self.checkpointPath = checkpointPath
+        self.experimentID = experimentID
+        self.globalRank = globalRank
+    }
+
+    public func folder(for progress: TrainingProgress) -> String {
+        let name = CheckpointFolderName(experimentID: experimentID, seenSteps: progress.numSeenStepsTotal, seenTokens: progress.numSeenTokensTotal,
+                                        targetSteps: progress.numTargetSteps, targetTokens: progress.numTargetTokens)
+        return checkpointPath + "/" + name.text
+    }
+
+    public func save(_ appState: AppState, progress: TrainingProgress) throws {
+        // Replicated models (one rank, or data parallelism) are whole on rank 0, which writes them for everyone.
+        guard globalRank == 0 else { return }
+        let folder = folder(for: progress)
+        var extra = extraMetadata
+        extra["experiment_id"] = experimentID
+        try CheckpointFormat.write(appState, progress: progress, to: folder, rank: globalRank, extra: extra)
+        guard globalRank == 0 else { return }
+        let absolute = URL(fileURLWithPath: folder).standardizedFileURL.path
+        let info = try JSONSerialization.data(withJSONObject: ["checkpoint_folder_path": absolute], options: [.withoutEscapingSlashes])
+        do {
+            try AtomicFile.write(info, to: checkpointPath + "/" + CheckpointFormat.lastCheckpointInfoFile)
+        } catch let error as InteropError {
+            throw CheckpointError.unwritable(path: checkpointPath + "/" + CheckpointFormat.lastCheckpointInfoFile, reason: error.description)
+        }
+    }
+
+    public func delete(_ progress: TrainingProgress) throws {
+        guard globalRank == 0 else { return }
+        let folder = folder(for: progress)
+        guard FileManager.default.fileExists(atPath: folder) else {
+            throw CheckpointError.unwritable(path: folder, reason: "the checkpoint to delete does not exist")
+        }
+        try FileManager.default.removeItem(atPath: folder)
+    }
+}
