@@ -60,9 +60,10 @@ public final class Trainer {
         let device = model.parameters.named.first?.tensor.device ?? .cpu
         let batchesToDo = (progress.numTargetSteps - progress.numSeenStepsPreviousRun) * gradientAccumulationSteps
         let iterator = try loader.makeIterator()
-        var lossSum = 0.0
+        // Losses stay on the device until a result is logged: no host synchronisation per step.
+        var lossTotal: Tensor?
+        var lastLossTensor: Tensor?
         var lossCount = 0
-        var lastLoss = 0.0
         var gradientNorms: [Double] = []
         var localSamples = 0
         var localTokens = 0
@@ -79,8 +80,9 @@ public final class Trainer {
             let predictions = try model.forward(samples, training: true)
             let batchLoss = try loss(predictions: predictions, targets: targets)
             try (batchLoss / Double(gradientAccumulationSteps)).backward()
-            lastLoss = try batchLoss.item(Double.self)
-            lossSum += lastLoss
+            let detached = try batchLoss.detach().to(dtype: .float64)
+            lossTotal = try lossTotal.map { try $0 + detached } ?? detached
+            lastLossTensor = detached
             lossCount += 1
             localSamples += batch.size
             localTokens += targets.values.first?.count ?? 0
@@ -99,6 +101,8 @@ public final class Trainer {
             guard stepPerformed else { continue }
 
             if progress.numSeenStepsTotal % logInterval == 0 {
+                var lossSum = try lossTotal?.item(Double.self) ?? 0
+                var lastLoss = try lastLossTensor?.item(Double.self) ?? 0
                 if let group, group.size > 1 {
                     // Modalities' reduction: summed losses over summed batch counts; the last losses averaged.
                     let totals = try Tensor([lossSum, Double(lossCount), lastLoss], shape: [3])
@@ -122,7 +126,7 @@ public final class Trainer {
                                         ("data wait (s)", .number(iterator.waitSeconds - dataWaitSeconds))])
                 dataWaitSeconds = iterator.waitSeconds
                 try resultSubscriber.consume(result)
-                lossSum = 0
+                lossTotal = nil
                 lossCount = 0
                 gradientNorms = []
                 localSamples = 0
