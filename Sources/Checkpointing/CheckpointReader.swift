@@ -60,6 +60,22 @@ public struct CheckpointReader {
         }
     }
 
+    /// Whether `folder` looks like a checkpoint of ours (it has our metadata file).
+    public static func isCheckpoint(_ folder: String) -> Bool {
+        FileManager.default.fileExists(atPath: folder + "/" + CheckpointFormat.metadataFile)
+    }
+
+    /// Copies the saved parameters into `model`, checking names and shapes.
+    public func loadParameters(into model: any Model) throws {
+        for (name, _) in model.parameters.named {
+            do {
+                try model.parameters.load(name, from: try parameter(name))
+            } catch let error as ModelError {
+                throw CheckpointError.mismatch(path: shard.path, reason: error.description)
+            }
+        }
+    }
+
     /// Copies parameters, optimizer state, scheduler position and the CPU random state into `appState`.
     public func load(into appState: AppState) throws {
         let saved = Set(shard.entries.keys.filter { $0.hasPrefix(CheckpointFormat.modelPrefix) }.map { String($0.dropFirst(CheckpointFormat.modelPrefix.count)) })
@@ -69,13 +85,7 @@ public struct CheckpointReader {
         guard missing.isEmpty, unexpected.isEmpty else {
             throw CheckpointError.mismatch(path: shard.path, reason: "parameters differ from the model's: missing \(missing.prefix(5).joined(separator: ", "))\(missing.count > 5 ? ", ..." : ""); unexpected \(unexpected.prefix(5).joined(separator: ", "))")
         }
-        for name in needed {
-            do {
-                try appState.model.parameters.load(name, from: try parameter(name))
-            } catch let error as ModelError {
-                throw CheckpointError.mismatch(path: shard.path, reason: error.description)
-            }
-        }
+        try loadParameters(into: appState.model)
         var state: [String: AdamOptimizer.ParameterState] = [:]
         for name in appState.optimizer.parameterNames {
             let prefix = CheckpointFormat.optimizerPrefix + name

@@ -198,9 +198,8 @@ struct CheckpointLoader {
         if DistributedCheckpoint.isDistributedCheckpoint(path) {
             let checkpoint = try DistributedCheckpoint(folder: path)
             try PyTorchCheckpointLoading.loadModel(model, from: checkpoint.tensors, prefix: "app.model.", source: path)
-        } else if FileManager.default.fileExists(atPath: path + "/" + CheckpointFormat.metadataFile) {
-            let reader = try CheckpointReader(folder: path)
-            for (name, _) in model.parameters.named { try model.parameters.load(name, from: try reader.parameter(name)) }
+        } else if CheckpointReader.isCheckpoint(path) {
+            try CheckpointReader(folder: path).loadParameters(into: model)
         } else {
             try PyTorchCheckpointLoading.load(torchFile: path, into: model)
         }

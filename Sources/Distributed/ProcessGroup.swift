@@ -17,9 +17,9 @@ public final class ProcessGroup: @unchecked Sendable {  // c10d process groups a
     public init(masterAddress: String, masterPort: Int, rank: Int, size: Int, timeout: Duration = .seconds(60), prefix: String = "") throws {
         try Runtime.start()
         var handle: ct_process_group?
-        let milliseconds = timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
         try Self.check("process group rendezvous at \(masterAddress):\(masterPort) as rank \(rank) of \(size)",
-                       ct_process_group_create_gloo(masterAddress, Int32(masterPort), prefix, Int32(rank), Int32(size), milliseconds, &handle))
+                       ct_process_group_create_gloo(masterAddress, Int32(masterPort), prefix, Int32(rank), Int32(size),
+                                                    Self.milliseconds(timeout), &handle))
         self.handle = handle!
         self.rank = rank
         self.size = size
@@ -50,10 +50,9 @@ public final class ProcessGroup: @unchecked Sendable {  // c10d process groups a
             throw DistributedError.invalidMesh("rank \(rank) is not a member of subgroup \(name) \(members)")
         }
         var child: ct_process_group?
-        let milliseconds = timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
         let prefix = "\(name)/" + members.map(String.init).joined(separator: ",")
         try Self.check("subgroup \(name) rendezvous", ct_process_group_create_subgroup(handle, prefix, Int32(position), Int32(members.count),
-                                                                                      milliseconds, &child))
+                                                                                      Self.milliseconds(timeout), &child))
         return ProcessGroup(handle: child!, rank: position, size: members.count)
     }
 
@@ -100,6 +99,10 @@ public final class ProcessGroup: @unchecked Sendable {  // c10d process groups a
         try broadcast(buffer, root: root)
         let received = try buffer.toArray(Int32.self).prefix(Int(try length.item(Int32.self))).map { UInt8($0) }
         return String(decoding: received, as: UTF8.self)
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 
     static func check(_ operation: String, _ status: Int32) throws {

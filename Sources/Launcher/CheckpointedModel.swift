@@ -22,18 +22,10 @@ public enum CheckpointedModel {
         guard let model = try ObjectGraph(root: root, registry: registry).build(key, as: (any Model).self) as? GPT2LLM else {
             throw CheckpointError.unreadable(path: folder, reason: "its model is not a GPT2LLM")
         }
-        for (name, _) in model.parameters.named {
-            do {
-                try model.parameters.load(name, from: try reader.parameter(name))
-            } catch let error as ModelError {
-                throw CheckpointError.mismatch(path: folder, reason: error.description)
-            }
-        }
+        try reader.loadParameters(into: model)
         return model
     }
 
     /// Whether `folder` looks like a checkpoint of ours (it has our metadata file).
-    public static func isCheckpoint(_ folder: String) -> Bool {
-        FileManager.default.fileExists(atPath: folder + "/" + CheckpointFormat.metadataFile)
-    }
+    public static func isCheckpoint(_ folder: String) -> Bool { CheckpointReader.isCheckpoint(folder) }
 }

@@ -85,7 +85,8 @@ public final class TrainingJob {
             throw LaunchError.invalid("settings.cuda_env.world_size is \(settings.cudaEnv.worldSize) but the job runs \(group?.size ?? 1) rank(s)")
         }
 
-        let experimentFolder = isRankZero ? try prepareExperimentFolder(settings: settings, experimentID: experimentID, resolved: result.resolved)
+        let resolvedYAML = ConfigEmitter.yaml(result.resolved)
+        let experimentFolder = isRankZero ? try prepareExperimentFolder(settings: settings, experimentID: experimentID, resolvedYAML: resolvedYAML)
             : (settings.paths["experiments_root_path"] ?? options.experimentsRootPath) + "/" + experimentID
         log("experiment \(experimentID): \(experimentFolder)")
         let graph = result.graph
@@ -104,7 +105,7 @@ public final class TrainingJob {
         let mesh = result.resolved["device_mesh"] == nil ? nil : try build("device_mesh", DeviceMesh.self)
         if let saver = checkpointSaving as? CheckpointSaver {
             saver.writer.extraMetadata["config_file_name"] = URL(fileURLWithPath: options.configFilePath).lastPathComponent
-            saver.writer.extraMetadata["resolved_config"] = ConfigEmitter.yaml(result.resolved)
+            saver.writer.extraMetadata["resolved_config"] = resolvedYAML
         }
 
         let dataParallelDegree = mesh?.dataParallelDegree ?? settings.cudaEnv.worldSize
@@ -142,7 +143,7 @@ public final class TrainingJob {
     }
 
     /// `<experiments root>/<id>/` with the config copied in and the resolved config next to it (`<name>.resolved`).
-    private func prepareExperimentFolder(settings: TrainingSettings, experimentID: String, resolved: ConfigNode) throws -> String {
+    private func prepareExperimentFolder(settings: TrainingSettings, experimentID: String, resolvedYAML: String) throws -> String {
         let root = settings.paths["experiments_root_path"] ?? options.experimentsRootPath
         let folder = root + "/" + experimentID
         let configName = URL(fileURLWithPath: options.configFilePath).lastPathComponent
@@ -157,7 +158,7 @@ public final class TrainingJob {
                 if manager.fileExists(atPath: copy) { try manager.removeItem(atPath: copy) }
                 try manager.copyItem(atPath: options.configFilePath, toPath: copy)
             }
-            try ConfigEmitter.yaml(resolved).write(toFile: copy + ".resolved", atomically: true, encoding: .utf8)
+            try resolvedYAML.write(toFile: copy + ".resolved", atomically: true, encoding: .utf8)
         } catch {
             throw LaunchError.invalid("cannot prepare the experiment folder \(folder): \(error.localizedDescription)")
         }

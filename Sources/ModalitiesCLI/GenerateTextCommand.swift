@@ -47,7 +47,7 @@ struct GenerateTextCommand: ParsableCommand {
     func run() throws {
         if let configFilePath { return try runConfig(configFilePath) }
         let folder = model!
-        let network = CheckpointedModel.isCheckpoint(folder) ? try CheckpointedModel.load(folder: folder) : try HuggingFaceModelImport.load(folder: folder)
+        let network = try loadModel(folder)
         let tokenizer = try loadTokenizer(folder: folder)
         let sampling = greedy ? TextGenerator.Sampling.greedy : TextGenerator.Sampling(temperature: temperature, topK: topK, topP: topP)
         let generator = TextGenerator(model: network, sampling: sampling)

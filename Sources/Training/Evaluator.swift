@@ -35,8 +35,7 @@ public final class Evaluator {
             let iterator = try loader.makeIterator()
             try Autograd.noGrad {
                 while let batch = try iterator.nextBatch() {
-                    let inputs = try batch.samples.mapValues { $0.device == device ? $0 : try $0.to(device: device) }
-                    let targets = try batch.targets.mapValues { $0.device == device ? $0 : try $0.to(device: device) }
+                    let (inputs, targets) = try batch.tensors(on: device)
                     let predictions = try model.forward(inputs, training: false)
                     lossSum += try loss(predictions: predictions, targets: targets).item(Double.self)
                     batches += 1

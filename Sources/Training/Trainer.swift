@@ -74,8 +74,7 @@ public final class Trainer {
             guard let batch = try iterator.nextBatch() else {
                 throw TrainingError.dataExhausted(loader: loader.tag, delivered: microBatch, needed: batchesToDo)
             }
-            let samples = try batch.samples.mapValues { $0.device == device ? $0 : try $0.to(device: device) }
-            let targets = try batch.targets.mapValues { $0.device == device ? $0 : try $0.to(device: device) }
+            let (samples, targets) = try batch.tensors(on: device)
             (model as? GradientSynchronizing)?.prepareBackward(lastMicroBatch: (microBatch + 1) % gradientAccumulationSteps == 0)
             let predictions = try model.forward(samples, training: true)
             let batchLoss = try loss(predictions: predictions, targets: targets)
@@ -143,5 +142,15 @@ public final class Trainer {
         var usage = rusage()
         guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return -1 }
         return Double(usage.ru_maxrss) / 1024
+    }
+}
+
+extension DatasetBatch {
+    /// The batch's samples and targets on `device` (tensors already there are not copied).
+    func tensors(on device: Device) throws -> (samples: [String: Tensor], targets: [String: Tensor]) {
+        func move(_ tensors: [String: Tensor]) throws -> [String: Tensor] {
+            try tensors.mapValues { $0.device == device ? $0 : try $0.to(device: device) }
+        }
+        return (try move(samples), try move(targets))
     }
 }
