@@ -56,7 +56,7 @@ let package = Package(
         .target(name: "Training", dependencies: ["Torch", "Models", "DataLoading", "Distributed", "Observability"], linkerSettings: linkShim),
 
         // Checkpoints: our documented format (safetensors shards + metadata), saving strategies, loading.
-        .target(name: "Checkpointing", dependencies: ["Torch", "Models", "Training", "Interop", "DataFormats"], linkerSettings: linkShim),
+        .target(name: "Checkpointing", dependencies: ["Torch", "Models", "Training", "Distributed", "Interop", "DataFormats"], linkerSettings: linkShim),
 
         // The built-in component table (one place lists them all) and components with no other home yet.
         .target(name: "Components", dependencies: ["Config", "Tokenizers", "DataFormats", "DataLoading", "Models", "Training", "Observability",
@@ -97,7 +97,7 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Torch"], exclude: ["Golden"], linkerSettings: linkShim),
         .testTarget(name: "InteropTests", dependencies: ["TestSupport", "Interop", "Models", "Torch"], exclude: ["Golden", "Configs"],
                     linkerSettings: linkShim),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "DataLoading", "Observability", "Torch"], exclude: ["Golden"],
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "DataLoading", "Distributed", "Observability", "Torch"], exclude: ["Golden"],
                     linkerSettings: linkShim),
         .testTarget(name: "ObservabilityTests", dependencies: ["Observability"], exclude: ["Golden"]),
         .testTarget(name: "CheckpointingTests", dependencies: ["Checkpointing", "Training", "Models", "Interop", "Torch"], exclude: ["Golden"],

@@ -18,11 +18,18 @@ public enum CheckpointFormat {
     static let optimizerPrefix = "optimizer.state."
     static let generatorTensor = "rng.cpu"
 
-    /// Writes the app state of `rank` (of `worldSize`) into `folder`, metadata last, each file atomically.
+    /// Writes the app state into `folder`: this rank's shard, and with `writeMetadata` the metadata file (call it
+    /// on one rank, after every shard is written). Each file is written atomically.
+    ///
+    /// A replicated model is whole in shard 0. A ``FullyShardedModel`` writes chunk `shardIndex` of every
+    /// parameter and optimizer moment into shard `shardIndex` (`placement: flat_chunk`).
     ///
     /// - Parameter extra: more metadata entries (experiment id, resolved config, ...).
-    public static func write(_ appState: AppState, progress: TrainingProgress, to folder: String, rank: Int = 0, worldSize: Int = 1,
-                             extra: [String: Any] = [:]) throws {
+    public static func write(_ appState: AppState, progress: TrainingProgress, to folder: String, writeShard: Bool = true,
+                             writeMetadata: Bool = true, extra: [String: Any] = [:]) throws {
+        let sharded = appState.model.unwrapped(as: FullyShardedModel.self)
+        let rank = sharded?.shardGroup.rank ?? 0
+        let worldSize = sharded?.shardCount ?? 1
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         } catch {
@@ -39,12 +46,14 @@ public enum CheckpointFormat {
         }
         tensors.append((generatorTensor, try Generator.defaultCPU.state()))
         let shard = shardFile(rank: rank)
-        do {
-            try SafeTensorsWriter.write(tensors, metadata: ["format": name], to: folder + "/" + shard)
-        } catch let error as InteropError {
-            throw CheckpointError.unwritable(path: folder + "/" + shard, reason: error.description)
+        if writeShard {
+            do {
+                try SafeTensorsWriter.write(tensors, metadata: ["format": name], to: folder + "/" + shard)
+            } catch let error as InteropError {
+                throw CheckpointError.unwritable(path: folder + "/" + shard, reason: error.description)
+            }
         }
-        guard rank == 0 else { return }
+        guard writeMetadata else { return }
 
         let optimizer = appState.optimizer
         var metadata: [String: Any] = [
@@ -53,7 +62,8 @@ public enum CheckpointFormat {
             "created": ISO8601DateFormatter().string(from: Date()),
             "world": ["world_size": worldSize, "shards": (0..<worldSize).map { ["rank": $0, "file": shardFile(rank: $0)] }],
             "model": ["parameters": appState.model.parameters.named.map { entry -> [String: Any] in
-                ["name": entry.name, "shape": entry.tensor.shape, "dtype": "\(entry.tensor.dtype)", "placement": "replicated"]
+                ["name": entry.name, "shape": sharded?.fullShape(of: entry.name) ?? entry.tensor.shape, "dtype": "\(entry.tensor.dtype)",
+                 "placement": sharded == nil ? "replicated" : "flat_chunk"]
             }],
             "optimizer": [
                 "type": optimizer.decoupledWeightDecay ? "adam_w" : "adam", "lr": optimizer.baseLearningRate,

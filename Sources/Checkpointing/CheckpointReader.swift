@@ -9,7 +9,11 @@ public struct CheckpointReader {
     public let folder: String
     /// The parsed `metadata.json`.
     public let metadata: [String: Any]
-    private let shard: SafeTensorsFile
+    /// The shard files, by rank.
+    private let shards: [SafeTensorsFile]
+    /// Whole shapes of the saved parameters by name.
+    private let savedShapes: [String: [Int]]
+    private var shard: SafeTensorsFile { shards[0] }
 
     public init(folder: String) throws {
         var isFolder: ObjCBool = false
@@ -32,14 +36,24 @@ public struct CheckpointReader {
         guard version <= CheckpointFormat.version else {
             throw CheckpointError.unreadable(path: metadataPath, reason: "format version \(version) is newer than this build reads (\(CheckpointFormat.version))")
         }
-        guard let world = metadata["world"] as? [String: Any], let worldSize = world["world_size"] as? Int, worldSize == 1 else {
-            throw CheckpointError.unreadable(path: metadataPath, reason: "checkpoints of several ranks need the distributed runtime, which loads them shard by shard")
+        guard let world = metadata["world"] as? [String: Any], let worldSize = world["world_size"] as? Int, worldSize >= 1 else {
+            throw CheckpointError.unreadable(path: metadataPath, reason: "no world.world_size")
         }
-        do {
-            shard = try SafeTensorsFile(path: folder + "/" + CheckpointFormat.shardFile(rank: 0))
-        } catch let error as InteropError {
-            throw CheckpointError.unreadable(path: folder + "/" + CheckpointFormat.shardFile(rank: 0), reason: error.description)
+        var shards: [SafeTensorsFile] = []
+        for rank in 0..<worldSize {
+            let path = folder + "/" + CheckpointFormat.shardFile(rank: rank)
+            do {
+                shards.append(try SafeTensorsFile(path: path))
+            } catch let error as InteropError {
+                throw CheckpointError.unreadable(path: path, reason: error.description)
+            }
         }
+        self.shards = shards
+        var shapes: [String: [Int]] = [:]
+        for entry in (metadata["model"] as? [String: Any])?["parameters"] as? [[String: Any]] ?? [] {
+            if let name = entry["name"] as? String, let shape = entry["shape"] as? [Int] { shapes[name] = shape }
+        }
+        savedShapes = shapes
         self.folder = folder
         self.metadata = metadata
     }
@@ -47,16 +61,43 @@ public struct CheckpointReader {
     /// Seen steps and tokens and the target recorded in the metadata.
     public var trainingProgress: [String: Int] { metadata["training_progress"] as? [String: Int] ?? [:] }
 
-    /// A model parameter as saved.
+    /// Number of shards the checkpoint was written in (1 for replicated models).
+    public var shardCount: Int { shards.count }
+
+    /// A model parameter as saved, whole (chunks of sharded checkpoints are put together).
     public func parameter(_ name: String) throws -> Tensor {
-        try tensor(CheckpointFormat.modelPrefix + name)
+        try whole(CheckpointFormat.modelPrefix + name, parameter: name)
     }
 
-    private func tensor(_ name: String) throws -> Tensor {
+    /// Entry `name` of the first shard (scalars and replicated tensors).
+    private func tensor(_ name: String, rank: Int = 0) throws -> Tensor {
         do {
-            return try shard.tensor(name)
+            return try shards[rank].tensor(name)
         } catch let error as InteropError {
-            throw CheckpointError.mismatch(path: shard.path, reason: error.description)
+            throw CheckpointError.mismatch(path: shards[rank].path, reason: error.description)
+        }
+    }
+
+    /// Entry `name`, shaped like `parameter`, whole: the concatenation of every shard's flat chunk.
+    private func whole(_ name: String, parameter: String) throws -> Tensor {
+        guard shards.count > 1 else { return try tensor(name) }
+        guard let shape = savedShapes[parameter] else {
+            throw CheckpointError.mismatch(path: folder + "/" + CheckpointFormat.metadataFile, reason: "no shape recorded for \(parameter)")
+        }
+        let flat = try Tensor.cat(try shards.indices.map { try tensor(name, rank: $0).reshape([-1]) })
+        guard flat.count == shape.reduce(1, *) else {
+            throw CheckpointError.mismatch(path: folder, reason: "the chunks of \(name) hold \(flat.count) elements, its shape \(shape) needs \(shape.reduce(1, *))")
+        }
+        return try flat.view(shape)
+    }
+
+    /// What `model` keeps of a whole tensor shaped like `parameter`: all of it, or its chunk when sharded.
+    private func local(_ whole: Tensor, parameter: String, in model: any Model) throws -> Tensor {
+        guard let sharded = model.unwrapped(as: FullyShardedModel.self) else { return whole }
+        do {
+            return try sharded.localChunk(of: whole, name: parameter)
+        } catch let error as TrainingError {
+            throw CheckpointError.mismatch(path: folder, reason: error.description)
         }
     }
 
@@ -69,7 +110,7 @@ public struct CheckpointReader {
     public func loadParameters(into model: any Model) throws {
         for (name, _) in model.parameters.named {
             do {
-                try model.parameters.load(name, from: try parameter(name))
+                try model.parameters.load(name, from: try local(try parameter(name), parameter: name, in: model))
             } catch let error as ModelError {
                 throw CheckpointError.mismatch(path: shard.path, reason: error.description)
             }
@@ -89,8 +130,10 @@ public struct CheckpointReader {
         var state: [String: AdamOptimizer.ParameterState] = [:]
         for name in appState.optimizer.parameterNames {
             let prefix = CheckpointFormat.optimizerPrefix + name
-            state[name] = AdamOptimizer.ParameterState(expAvg: try tensor(prefix + ".exp_avg"), expAvgSq: try tensor(prefix + ".exp_avg_sq"),
-                                                       step: try tensor(prefix + ".step"))
+            state[name] = AdamOptimizer.ParameterState(
+                expAvg: try local(try whole(prefix + ".exp_avg", parameter: name), parameter: name, in: appState.model),
+                expAvgSq: try local(try whole(prefix + ".exp_avg_sq", parameter: name), parameter: name, in: appState.model),
+                step: try tensor(prefix + ".step"))
         }
         do {
             try appState.optimizer.loadState(state)
@@ -103,7 +146,9 @@ public struct CheckpointReader {
             }
             scheduler.restore(stepsTaken: steps)
         }
-        try Generator.defaultCPU.setState(try tensor(CheckpointFormat.generatorTensor))
+        // Each shard's writer saved its generator; a rank continues with its own when the layout is the same.
+        let shardIndex = appState.model.unwrapped(as: FullyShardedModel.self)?.shardGroup.rank ?? 0
+        try Generator.defaultCPU.setState(try tensor(CheckpointFormat.generatorTensor, rank: shardIndex < shards.count ? shardIndex : 0))
         appState.loadedFrom = folder
     }
 }

@@ -1,3 +1,4 @@
+import Distributed
 import Foundation
 import Interop
 import Training
@@ -28,13 +29,22 @@ public final class CheckpointWriter {
     }
 
     public func save(_ appState: AppState, progress: TrainingProgress) throws {
-        // Replicated models (one rank, or data parallelism) are whole on rank 0, which writes them for everyone.
-        guard globalRank == 0 else { return }
         let folder = folder(for: progress)
         var extra = extraMetadata
         extra["experiment_id"] = experimentID
-        try CheckpointFormat.write(appState, progress: progress, to: folder, rank: globalRank, extra: extra)
-        guard globalRank == 0 else { return }
+        if let sharded = appState.model.unwrapped(as: FullyShardedModel.self) {
+            // One replica of the shards writes: the ranks whose replicate index is 0, shard by shard. Rank 0 writes
+            // the metadata once every shard is on disk.
+            let writesShard = (sharded.replicateGroup?.rank ?? 0) == 0
+            try CheckpointFormat.write(appState, progress: progress, to: folder, writeShard: writesShard, writeMetadata: false, extra: extra)
+            try ProcessGroup.world?.barrier()
+            guard globalRank == 0 else { return }
+            try CheckpointFormat.write(appState, progress: progress, to: folder, writeShard: false, writeMetadata: true, extra: extra)
+        } else {
+            // Replicated models (one rank, or data parallelism) are whole on rank 0, which writes them for everyone.
+            guard globalRank == 0 else { return }
+            try CheckpointFormat.write(appState, progress: progress, to: folder, extra: extra)
+        }
         let absolute = URL(fileURLWithPath: folder).standardizedFileURL.path
         let info = try JSONSerialization.data(withJSONObject: ["checkpoint_folder_path": absolute], options: [.withoutEscapingSlashes])
         do {

@@ -255,14 +255,20 @@ extension ComponentRegistry {
         register("model", "model_initialized", summary: "a model after its initializer ran (seeded by the model's seed)",
                  config: ModelInitializedConfig.self, produces: [(any Model).self]) { config, context -> any Model in
             let model = try context.build(config.model)
-            try context.build(config.modelInitializer).initialize(model.parameters, seed: model.seed)
+            let initializer = try context.build(config.modelInitializer)
+            if let sharded = model.unwrapped(as: FullyShardedModel.self) {
+                // Every rank initialises the whole tensors from the same seed and keeps its chunks.
+                try sharded.withFullParameters { try initializer.initialize($0, seed: model.seed) }
+            } else {
+                try initializer.initialize(model.parameters, seed: model.seed)
+            }
             return model
         }
         register("model", "activation_checkpointed", summary: "recomputes every block (full) or every ac_freq-th block (selective_layer) in backward",
                  config: ActivationCheckpointedConfig.self, produces: [(any Model).self]) { config, context -> any Model in
             let model = try context.build(config.model)
-            guard let network = (model as? GPT2LLM) ?? ((model as? MixedPrecisionModel)?.wrapped as? GPT2LLM) else {
-                throw ConfigValueError("activation checkpointing applies to model/gpt2 (directly or inside model/fsdp2_wrapped)")
+            guard let network = model.unwrapped(as: GPT2LLM.self) else {
+                throw ConfigValueError("activation checkpointing applies to model/gpt2 (directly or inside model/fsdp2_wrapped or model/ddp_wrapped)")
             }
             // As Modalities counts wrapped blocks from 1: every ac_freq-th block, the first being block ac_freq - 1.
             network.checkpointedLayers = Set((0..<network.config.layerCount).filter { ($0 + 1) % config.frequency == 0 })

@@ -125,7 +125,7 @@ extension ComponentRegistry {
                  config: GPT2MFUConfig.self, produces: [GPT2MFUCalculator.self]) { config, context in
             let model = try context.build(config.model)
             _ = try context.build(config.deviceMesh)
-            let parameterCount = model.parameters.named.reduce(0) { $0 + $1.tensor.count }
+            let parameterCount = model.parameterCount
             // On the CPU the peak is measured (once, cached); accelerator peaks come with the CUDA engine.
             let onCPU = model.parameters.named.first?.tensor.device == .cpu
             return GPT2MFUCalculator(parameterCount: parameterCount, layerCount: config.nLayer.value, sequenceLength: config.sequenceLength.value,

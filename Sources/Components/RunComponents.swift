@@ -68,6 +68,7 @@ struct FSDP2WrappedModelConfig: Decodable {
     var deviceMesh: ComponentSlot<DeviceMesh>
     var mixedPrecision: MixedPrecision
     var blockNames: [String]
+    var reshardAfterForward = true
 
     enum CodingKeys: String, CodingKey {
         case model, deviceMesh = "device_mesh", mixedPrecision = "mixed_precision_settings", blockNames = "block_names"
@@ -80,8 +81,7 @@ struct FSDP2WrappedModelConfig: Decodable {
         deviceMesh = try c.decode(ComponentSlot<DeviceMesh>.self, forKey: .deviceMesh)
         mixedPrecision = try c.decode(MixedPrecision.self, forKey: .mixedPrecision)
         blockNames = try c.decode([String].self, forKey: .blockNames)
-        // Sharding details matter from two ranks on; on one rank every parameter is whole.
-        _ = try c.decodeIfPresent(Bool.self, forKey: .reshardAfterForward)
+        reshardAfterForward = try c.decodeIfPresent(Bool.self, forKey: .reshardAfterForward) ?? true
         if let layers = try c.decodeIfPresent(Int.self, forKey: .layersPerFSDPUnit), layers < 1 {
             throw ConfigValueError("layers_per_fsdp_unit must be 1 or greater, found \(layers)")
         }
@@ -255,17 +255,26 @@ extension ComponentRegistry {
             guard let world = ProcessGroup.world, world.size > 1 else { return model }
             return try DataParallelModel(wrapping: model, group: world, bucketBytes: bucketBytes)
         }
-        register("model", "fsdp2_wrapped", summary: "fully sharded model; on one rank: mixed precision (param_dtype) over float32 master weights",
+        register("model", "fsdp2_wrapped", summary: "fully sharded data parallelism over the mesh's dp_shard ranks (hybrid with dp_replicate); mixed precision (param_dtype) over float32 master weights",
                  config: FSDP2WrappedModelConfig.self, produces: [(any Model).self]) { config, context -> any Model in
             let mesh = try context.build(config.deviceMesh)
-            let mixed = try MixedPrecisionModel(wrapping: context.build(config.model), computeDType: config.mixedPrecision.paramDType.computeDType)
+            let model = try context.build(config.model)
+            if model.unwrapped(as: GPT2LLM.self) != nil, !config.blockNames.contains("GPT2Block") {
+                throw ConfigValueError("block_names is \(config.blockNames), but model/gpt2's blocks are GPT2Block")
+            }
+            let mixed = try MixedPrecisionModel(wrapping: model, computeDType: config.mixedPrecision.paramDType.computeDType)
             guard mesh.worldSize > 1 else { return mixed }
-            // Several ranks: parameters are replicated and gradients averaged (the same training mathematics as
-            // sharding, with every rank holding the whole model); sharded storage is the FSDP engine's.
             guard mesh.degree(of: [.tp, .pp, .cp]) == 1 else {
                 throw ConfigValueError("tensor, pipeline and context parallelism are not available yet; use data-parallel degrees only")
             }
-            return try DataParallelModel(wrapping: mixed, group: try mesh.group([.dp_replicate, .dp_shard], of: try worldGroup(size: mesh.worldSize)))
+            let world = try worldGroup(size: mesh.worldSize)
+            let replicate = mesh.degree(of: [.dp_replicate]) > 1 ? try mesh.group([.dp_replicate], of: world) : nil
+            if mesh.degree(of: [.dp_shard]) == 1 {
+                // Nothing to shard over: replicated data parallelism across dp_replicate.
+                return try DataParallelModel(wrapping: mixed, group: try mesh.group([.dp_replicate, .dp_shard], of: world))
+            }
+            return try FullyShardedModel(wrapping: mixed, shardGroup: try mesh.group([.dp_shard], of: world), replicateGroup: replicate,
+                                         reshardAfterForward: config.reshardAfterForward)
         }
         let clippers: [(String, Bool, String)] = [
             ("fsdp2", true, "scales gradients to max_norm (total p-norm over all parameters)"),

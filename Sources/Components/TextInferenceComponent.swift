@@ -95,7 +95,7 @@ extension ComponentRegistry {
         register("inference_component", "text", summary: "interactive text generation from a prompt template (generate_text)",
                  config: TextInferenceConfig.self, produces: [TextInferenceComponent.self]) { config, context in
             let built = try context.build(config.model)
-            guard let model = (built as? GPT2LLM) ?? ((built as? MixedPrecisionModel)?.wrapped as? GPT2LLM) else {
+            guard let model = built.unwrapped(as: GPT2LLM.self) else {
                 throw ConfigValueError("text generation needs a GPT2LLM")
             }
             return TextInferenceComponent(model: model, tokenizer: try context.build(config.tokenizer), promptTemplate: config.promptTemplate,

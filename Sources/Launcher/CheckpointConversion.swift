@@ -19,7 +19,7 @@ public enum CheckpointConversion {
             throw LaunchError.invalid("\(configFilePath): no checkpointed_model, model or model_raw to convert")
         }
         let built = try ObjectGraph(root: resolved, registry: .builtIn()).build(key, as: (any Model).self)
-        guard let model = (built as? GPT2LLM) ?? ((built as? MixedPrecisionModel)?.wrapped as? GPT2LLM) else {
+        guard let model = built.unwrapped(as: GPT2LLM.self) else {
             throw LaunchError.invalid("\(configFilePath): \(key) is not a GPT2LLM; only those convert")
         }
         guard model.predictionKey == predictionKey else {

@@ -119,11 +119,11 @@ public final class TrainingJob {
         trainer.group = group
         let evaluator = Evaluator(dataParallelDegree: dataParallelDegree, progressSubscriber: progressSubscriber, resultSubscriber: resultSubscriber)
         evaluator.group = group
-        let parameterCount = appState.model.parameters.named.reduce(0) { $0 + $1.tensor.count }
+        let parameterCount = appState.model.parameterCount
         try resultSubscriber.consume(facts: [("No. parameters", .integer(parameterCount))])
         log("training a model with \(parameterCount) parameters")
         if let source = appState.loadedFrom { log("continuing from \(source)") }
-        if let mixed = appState.model as? MixedPrecisionModel, mixed.computeDType == .bfloat16,
+        if let mixed = appState.model.unwrapped(as: MixedPrecisionModel.self), mixed.computeDType == .bfloat16,
            mixed.parameters.named.first?.tensor.device == .cpu, !MixedPrecisionModel.cpuHasNativeBFloat16 {
             logger.warning("param_dtype BF_16 on a CPU without native bf16 (AVX512-BF16/AMX): libtorch emulates it, expect steps many times slower than FP_32")
         }

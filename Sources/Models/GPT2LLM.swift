@@ -6,7 +6,7 @@ import Torch
 ///
 /// Parameter names are Modalities' state-dict names (`transformer.wte.weight`, `transformer.h.0.attn.q_attn.weight`,
 /// `transformer.lm_head.weight`), so its checkpoints map one to one.
-public final class GPT2LLM: Model {
+public final class GPT2LLM: BlockStructuredModel {
     public let config: GPT2LLMConfig
     public let sampleKey: String
     public let predictionKey: String
@@ -26,6 +26,10 @@ public final class GPT2LLM: Model {
     private let head: Tensor
     /// Blocks (by index) whose activations are recomputed in backward instead of kept (activation checkpointing).
     public var checkpointedLayers: Set<Int> = []
+    /// Runs around every block (outside activation checkpointing), as FSDP's per-block gather needs.
+    public var blockWrapper: BlockWrapper?
+    public var blockCount: Int { blocks.count }
+    public func blockParameterPrefix(_ block: Int) -> String { "transformer.h.\(block)." }
 
     private struct Block {
         let attentionNorm: Norm
@@ -121,11 +125,13 @@ public final class GPT2LLM: Model {
                                                       future: future, training: training)
                 return try attended + self.mlp(block, block.ffnNorm(attended), training: training)
             }
-            if checkpointedLayers.contains(layer), cache == nil, Autograd.isGradEnabled {
-                h = try ActivationCheckpoint.apply(name: "CheckpointedBlock\(layer)", input: h, run)
-            } else {
-                h = try run(h)
+            let body: (Tensor) throws -> Tensor = { h in
+                if self.checkpointedLayers.contains(layer), cache == nil, Autograd.isGradEnabled {
+                    return try ActivationCheckpoint.apply(name: "CheckpointedBlock\(layer)", input: h, run)
+                }
+                return try run(h)
             }
+            h = try blockWrapper.map { try $0(layer, h, body) } ?? body(h)
         }
         cache?.length = past + length
         return try Functional.linear(finalNorm(h), weight: head)

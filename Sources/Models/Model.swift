@@ -9,6 +9,41 @@ public protocol Model: AnyObject {
     /// Parameter groups by name for weight-decay exclusion: group → name patterns (substrings).
     var weightDecayGroups: [String: [String]] { get }
     func forward(_ inputs: [String: Tensor], training: Bool) throws -> [String: Tensor]
+    /// Elements of all parameters of the whole model (sharded wrappers count the full tensors, not their shards).
+    var parameterCount: Int { get }
+}
+
+extension Model {
+    public var parameterCount: Int { parameters.named.reduce(0) { $0 + $1.tensor.count } }
+
+    /// This model, or the first model of type `T` found by unwrapping ``WrappingModel``s.
+    public func unwrapped<T>(as type: T.Type) -> T? {
+        var current: any Model = self
+        while true {
+            if let found = current as? T { return found }
+            guard let wrapper = current as? WrappingModel else { return nil }
+            current = wrapper.wrapped
+        }
+    }
+}
+
+/// A model that adds behaviour (mixed precision, data parallelism, sharding) around another.
+public protocol WrappingModel: Model {
+    var wrapped: any Model { get }
+}
+
+/// Runs one transformer block: given the block's index, its input and the block itself, returns its output.
+/// Wrappers such as FSDP gather the block's parameters before calling `body` and free them after.
+public typealias BlockWrapper = (_ block: Int, _ input: Tensor, _ body: (Tensor) throws -> Tensor) throws -> Tensor
+
+/// A model made of a stack of blocks whose parameters are named `<prefix>.<index>.` (FSDP's wrapping units).
+public protocol BlockStructuredModel: Model {
+    /// How many blocks the stack has.
+    var blockCount: Int { get }
+    /// The name prefix shared by the parameters of `block` (e.g. `transformer.h.3.`).
+    func blockParameterPrefix(_ block: Int) -> String
+    /// Called around every block in forward; nil runs the blocks directly.
+    var blockWrapper: BlockWrapper? { get set }
 }
 
 /// Initialises a model's parameters in place (Modalities' `ModelInitializationIF`).

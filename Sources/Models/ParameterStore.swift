@@ -6,8 +6,14 @@ public final class ParameterStore {
     public private(set) var tensors: [String: Tensor] = [:]
     let dtype: DType
 
-    init(dtype: DType) {
+    /// An empty store whose ``make(_:shape:fill:)`` creates parameters of `dtype`.
+    public init(dtype: DType) {
         self.dtype = dtype
+    }
+
+    /// Registers an existing tensor (e.g. a shard a wrapper owns) under `name`.
+    public func register(_ name: String, _ tensor: Tensor) {
+        add(name, tensor)
     }
 
     /// A new parameter (zeros, or `fill`) that requires grad.

@@ -44,6 +44,16 @@ extension Tensor {
     }
 }
 
+extension Tensor {
+    /// Copies `source` into this tensor without counting it as an in-place change (PyTorch's
+    /// `tensor.data.copy_(source)`): tensors autograd saved from this one remain usable in backward.
+    ///
+    /// Only for refilling a tensor with the values it had when it was saved, as FSDP does after freeing it.
+    public func copyUntracked(from source: Tensor) throws {
+        try check("copy untracked", ct_tensor_copy_untracked(handle, source.handle))
+    }
+}
+
 /// Entry points for the benchmarks that compare Swift calls with calls made inside the shim.
 public enum BenchmarkHooks {
     /// Seconds taken by `iterations` calls of `at::add(a, b)` in a C++ loop inside the shim.

@@ -10,7 +10,7 @@ import Torch
 /// produces their gradients). During the backward of a step's last micro batch, a post-accumulate-grad hook
 /// notices when a bucket's gradients are complete and starts its all-reduce at once, so communication overlaps
 /// the rest of backward; ``synchronizeGradients()`` waits for the buckets and writes the averages back.
-public final class DataParallelModel: Model, GradientSynchronizing {
+public final class DataParallelModel: WrappingModel, GradientSynchronizing {
     public let wrapped: any Model
     public let group: ProcessGroup
     public let bucketBytes: Int

@@ -1,3 +1,4 @@
+import Distributed
 import Models
 import Torch
 
@@ -32,15 +33,35 @@ public final class GradientClipper {
     }
 
     /// The total norm before clipping; gradients are scaled in place when it exceeds `maxNorm`.
+    ///
+    /// For a sharded model the norm covers the whole gradients: the chunks' norms are combined over the shard group.
     @discardableResult
     public func clipGradients() throws -> Double {
         let grads = model.parameters.named.compactMap(\.tensor.grad)
-        guard !grads.isEmpty else { return 0 }
+        let shardGroup = model.unwrapped(as: FullyShardedModel.self).map(\.shardGroup)
+        guard !grads.isEmpty || shardGroup != nil else { return 0 }
         return try Autograd.noGrad {
-            let norms = try Foreach.norm(grads, ord: normType.order)
-            let stacked = try Tensor.stack(norms)
-            let total = normType == .MAX_NORM ? try stacked.max() : try stacked.norm(normType.order)
-            if let maxNorm {
+            var total: Tensor
+            if grads.isEmpty {
+                total = try Tensor.zeros([])
+            } else {
+                let stacked = try Tensor.stack(try Foreach.norm(grads, ord: normType.order))
+                total = normType == .MAX_NORM ? try stacked.max() : try stacked.norm(normType.order)
+            }
+            if let shardGroup, shardGroup.size > 1 {
+                // Sum of p-th powers (or the maximum) over the ranks' chunks.
+                switch normType {
+                case .MAX_NORM:
+                    try shardGroup.allReduce(total, .max)
+                case .P1_NORM:
+                    try shardGroup.allReduce(total)
+                case .P2_NORM:
+                    total = try total * total
+                    try shardGroup.allReduce(total)
+                    total = try total.sqrt()
+                }
+            }
+            if let maxNorm, !grads.isEmpty {
                 let coefficient = try (total + 1e-6).reciprocal() * maxNorm
                 try coefficient.clamp_(max: 1)
                 try Foreach.mul_(grads, coefficient)

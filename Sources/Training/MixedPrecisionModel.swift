@@ -7,7 +7,7 @@ import Torch
 ///
 /// The forward runs under autocast to `computeDType`; floating-point outputs come back as float32 so the loss and
 /// its gradient start in full precision.
-public final class MixedPrecisionModel: Model {
+public final class MixedPrecisionModel: WrappingModel {
     public let wrapped: any Model
     /// Nil computes in the parameters' own precision (`param_dtype: FP_32`).
     public let computeDType: DType?

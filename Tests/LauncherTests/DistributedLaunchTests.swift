@@ -36,38 +36,15 @@ import Testing
     }
 }
 
-/// Replicated data parallelism over 2 and 4 processes equals one process with the same global batch.
+/// Replicated data parallelism (`model/ddp_wrapped`) over 2 and 4 processes equals one process with the same global
+/// batch.
 @Suite(.serialized) struct DataParallelTrainingTests {
-    func trainLosses(ranks: Int, microBatch: Int, accumulation: Int) throws -> [Int: (loss: Double, norm: Double)] {
-        let root = try TrainingJobTests().temporaryFolder()
-        let config = root + "/config.yaml"
-        let text = try String(contentsOfFile: TrainingJobTests.runConfig, encoding: .utf8)
-            .replacingOccurrences(of: "gradient_accumulation_steps: 2", with: "gradient_accumulation_steps: \(accumulation)")
-            .replacingOccurrences(of: "local_train_micro_batch_size: 2", with: "local_train_micro_batch_size: \(microBatch)")
-        try text.write(toFile: config, atomically: true, encoding: .utf8)
-        let command = ["run", "--config_file_path", config, "--experiments_root_path", root, "--experiment_id", "dp"]
-        let (status, output) = try DistributedLaunchTests().launch(
-            ranks == 1 ? command : ["launch", "--nproc_per_node", String(ranks), "--master_port", DistributedLaunchTests.port(), "--"] + command)
-        #expect(status == 0, "\(output.suffix(3000))")
-        var losses: [Int: (Double, Double)] = [:]
-        for record in try TrainingJobTests().trainRecords(root + "/dp/evaluation_results.jsonl") {
-            losses[record.key] = ((record.value["losses"] as! [String: Double])["train loss avg"]!,
-                                  (record.value["metrics"] as! [String: Any])["grad norm last"] as! Double)
-        }
-        return losses
-    }
-
     @Test func twoAndFourRanksFollowTheOneRankTrajectory() throws {
-        let single = try trainLosses(ranks: 1, microBatch: 2, accumulation: 2)
+        let single = try DistributedRun(ranks: 1, microBatch: 2, accumulation: 2, engine: .replicated).losses()
         #expect(single.count == 16)
         for (ranks, microBatch) in [(2, 2), (4, 1)] {
-            let parallel = try trainLosses(ranks: ranks, microBatch: microBatch, accumulation: 1)
-            #expect(parallel.count == 16, "\(ranks) ranks")
-            for (step, expected) in single {
-                let actual = try #require(parallel[step])
-                #expect(Swift.abs(actual.loss - expected.loss) <= 1e-5 * expected.loss, "\(ranks) ranks, step \(step): \(actual.loss) vs \(expected.loss)")
-                #expect(Swift.abs(actual.norm - expected.norm) <= 1e-5 * expected.norm, "\(ranks) ranks, step \(step) grad norm")
-            }
+            let parallel = try DistributedRun(ranks: ranks, microBatch: microBatch, accumulation: 1, engine: .replicated).losses()
+            DistributedRun.expectSameTrajectory(parallel, single, "\(ranks) ranks", normTolerance: 1e-5)
         }
     }
 }

@@ -3,6 +3,7 @@
 #include "internal.h"
 
 #include <ATen/native/Resize.h>
+#include <c10/core/GradMode.h>
 #include <c10/core/CPUAllocator.h>
 #include <c10/core/impl/alloc_cpu.h>
 
@@ -83,6 +84,14 @@ int ct_tensor_storage_resize(ct_tensor tensor, size_t bytes) {
     const at::Tensor &target = ctorch::unwrap(tensor);
     TORCH_CHECK(target.device().is_cpu(), "storage resize is implemented for CPU tensors; got ", target.device());
     at::native::resize_bytes_cpu(target.storage().unsafeGetStorageImpl(), bytes);
+  });
+}
+
+int ct_tensor_copy_untracked(ct_tensor destination, ct_tensor source) {
+  return ctorch::guarded([&] {
+    c10::AutoGradMode no_grad(false);
+    at::Tensor data = ctorch::unwrap(destination).variable_data();
+    data.copy_(ctorch::unwrap(source));
   });
 }
 

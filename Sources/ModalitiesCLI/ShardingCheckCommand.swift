@@ -1,0 +1,64 @@
+import ArgumentParser
+import Distributed
+import Foundation
+import Models
+import Torch
+import Training
+
+/// `modalities sharding_check`: what one rank holds for a model under sharded or replicated data parallelism,
+/// measured by the CPU allocator.
+struct ShardingCheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sharding_check",
+        abstract: "Run under `launch`: train a small GPT-2 model two steps with FSDP or DDP and print each rank's model-state bytes.",
+        discussion: """
+            The bytes are the CPU allocator's count just before the second optimizer step (parameters, gradients and \
+            Adam's moments, plus the step's small tensors) minus its count before the model was built. Under FSDP they \
+            are about 1/N of DDP's, plus one gathered block.
+            """)
+
+    enum Engine: String, ExpressibleByArgument, CaseIterable { case fsdp, ddp }
+
+    @Option(help: "fsdp (sharded) or ddp (replicated).") var engine: Engine = .fsdp
+    @Option(help: "Transformer blocks.") var layers = 4
+    @Option(help: "Embedding width.") var width = 128
+    @Option(help: "Vocabulary size.") var vocabulary = 4096
+
+    func run() throws {
+        guard let group = try ProcessGroup.fromEnvironment() else { throw ValidationError("run under `modalities launch` with 2 or more ranks") }
+        let baseline = try Memory.cpuStatistics().currentBytes
+        let norm = GPT2LLMConfig.Norm(kind: .layerNorm)
+        let network = try GPT2LLM(config: GPT2LLMConfig(
+            vocabularySize: vocabulary, sequenceLength: 32, layerCount: layers, queryHeads: 4, keyValueHeads: 4, embeddingSize: width,
+            ffnHidden: 4 * width, bias: true, positionEmbedding: .absolute, activation: .gelu, attentionNorm: norm, ffnNorm: norm,
+            lmHeadNorm: norm, weightTying: false), seed: 1)
+        try ComposedInitialization(weightInitType: .scaled, mean: 0, std: .value(0.02), layerCount: layers).initialize(network.parameters, seed: 1)
+        let model: any Model
+        var unitBytes = 0
+        switch engine {
+        case .fsdp:
+            let sharded = try FullyShardedModel(wrapping: network, shardGroup: group)
+            unitBytes = sharded.largestUnitBytes
+            model = sharded
+        case .ddp:
+            model = try DataParallelModel(wrapping: network, group: group)
+        }
+        let optimizer = try AdamOptimizer(model: model, learningRate: 1e-3, betas: (0.9, 0.95), eps: 1e-8, weightDecay: 0.1,
+                                          excludedGroups: [], decoupledWeightDecay: true)
+        let tokens = try Tensor.randint(0, vocabulary, [2, 32], generator: Generator(seed: UInt64(10 + group.rank)))
+        var stateBytes = 0
+        var lossValue = 0.0
+        for step in 0..<2 {
+            let logits = try model.forward(["input_ids": tokens], training: true)["logits"]!
+            let loss = try Functional.crossEntropy(logits.reshape([-1, vocabulary]), target: tokens.reshape([-1]))
+            try loss.backward()
+            try (model as? GradientSynchronizing)?.synchronizeGradients()
+            if step == 1 { stateBytes = try Memory.cpuStatistics().currentBytes - baseline }
+            lossValue = try loss.item(Double.self)
+            try optimizer.step()
+            try optimizer.zeroGrad()
+        }
+        let total = model.parameterCount * 4
+        print("rank \(group.rank) of \(group.size): engine \(engine.rawValue), model \(total) parameter bytes, state bytes \(stateBytes), largest unit bytes \(unitBytes), last loss \(lossValue)")
+    }
+}

@@ -1,0 +1,174 @@
+import Distributed
+import Foundation
+import Models
+import Torch
+
+/// Fully sharded data parallelism (FSDP): every parameter, its gradient and its optimizer state are split over
+/// the ranks of the shard group, so each rank holds about 1/N of them (`model/fsdp2_wrapped` on several ranks).
+///
+/// Units are the wrapped model's blocks plus a root unit with the remaining parameters (embeddings, final norm,
+/// head). In forward, a block's parameters are all-gathered just before it runs and freed right after (storage
+/// resized to zero); a gradient hook on the block's output gathers them again before the block's own backward. Once all of a unit's gradients have accumulated (post-accumulate-grad hooks), they
+/// are reduce-scattered: each rank keeps the average of its chunk, and the full gradients and parameters are
+/// freed. The root unit stays gathered from the start of forward until its gradients are reduced.
+///
+/// With a replicate group (hybrid sharding, a mesh with `dp_replicate` > 1), chunks are sharded inside the shard
+/// group and the reduced chunk gradients are all-reduced across the replicate group.
+///
+/// ``parameters`` are the chunks (1-D, same names as the model's parameters), which the optimizer, gradient
+/// clipping and checkpoints work on; ``wrapped`` computes with the full tensors.
+public final class FullyShardedModel: WrappingModel, GradientSynchronizing {
+    public let wrapped: any Model
+    public let shardGroup: ProcessGroup
+    public let replicateGroup: ProcessGroup?
+    /// This rank's chunks, by the model's parameter names.
+    public let parameters: ParameterStore
+    /// Whether blocks free their gathered parameters after forward (and gather again for backward).
+    public let reshardAfterForward: Bool
+    let units: [ShardedUnit]
+    private let root: ShardedUnit
+    private let network: any BlockStructuredModel
+    private let lock = NSLock()
+    private var hookError: Error?
+
+    /// Shards `model`, whose parameters must be whole and equal on every rank (built or initialised the same way,
+    /// or loaded). `model` or a model it wraps must be block-structured (`model/gpt2`).
+    public init(wrapping model: any Model, shardGroup: ProcessGroup, replicateGroup: ProcessGroup? = nil,
+                reshardAfterForward: Bool = true) throws {
+        guard let network = model.unwrapped(as: (any BlockStructuredModel).self) else {
+            throw TrainingError.invalidConfig("fully sharded data parallelism needs a model made of blocks (model/gpt2)")
+        }
+        wrapped = model
+        self.network = network
+        self.shardGroup = shardGroup
+        self.replicateGroup = replicateGroup
+        self.reshardAfterForward = reshardAfterForward
+        let named = model.parameters.named
+        var remaining = named
+        var units: [ShardedUnit] = []
+        for block in 0..<network.blockCount {
+            let prefix = network.blockParameterPrefix(block)
+            let members = remaining.filter { $0.name.hasPrefix(prefix) }
+            remaining.removeAll { $0.name.hasPrefix(prefix) }
+            units.append(try ShardedUnit(label: "block \(block)", parameters: members, shardGroup: shardGroup, replicateGroup: replicateGroup))
+        }
+        root = try ShardedUnit(label: "root", parameters: remaining, shardGroup: shardGroup, replicateGroup: replicateGroup)
+        units.append(root)
+        self.units = units
+        let store = ParameterStore(dtype: named.first?.tensor.dtype ?? .float32)
+        var shardOf: [String: Tensor] = [:]
+        for unit in units {
+            for (name, shard) in zip(unit.names, unit.shards) { shardOf[name] = shard }
+        }
+        for (name, _) in named { store.register(name, shardOf[name]!) }
+        parameters = store
+        for unit in units {
+            try unit.reshard()
+            for (index, tensor) in unit.full.enumerated() {
+                try tensor.registerPostAccumulateGradHook { [weak self, unowned unit] _ in self?.gradientReady(index, of: unit) }
+            }
+        }
+        network.blockWrapper = { [unowned self] block, input, body in try self.runBlock(block, input: input, body: body) }
+    }
+
+    deinit { network.blockWrapper = nil }
+
+    public var seed: UInt64 { wrapped.seed }
+    public var weightDecayGroups: [String: [String]] { wrapped.weightDecayGroups }
+    public var parameterCount: Int { units.reduce(0) { $0 + $1.full.reduce(0) { $0 + $1.count } } }
+
+    /// Number of chunks every parameter is cut into.
+    public var shardCount: Int { shardGroup.size }
+
+    public func forward(_ inputs: [String: Tensor], training: Bool) throws -> [String: Tensor] {
+        try root.gather()
+        let outputs = try wrapped.forward(inputs, training: training)
+        if !Autograd.isGradEnabled { try root.reshard() }
+        return outputs
+    }
+
+    private func runBlock(_ block: Int, input: Tensor, body: (Tensor) throws -> Tensor) throws -> Tensor {
+        let unit = units[block]
+        try unit.gather()
+        let output = try body(input)
+        guard Autograd.isGradEnabled, output.requiresGrad else {
+            try unit.reshard()
+            return output
+        }
+        if reshardAfterForward { try unit.reshard() }
+        // The output's gradient arrives before any of the block's backward runs: gather the parameters again then.
+        _ = try output.registerHook { _ in
+            try unit.gather()
+            return nil
+        }
+        return output
+    }
+
+    /// Post-accumulate-grad hook: once all of a unit's gradients are in, reduce-scatter them and free the unit.
+    private func gradientReady(_ index: Int, of unit: ShardedUnit) {
+        unit.gradientsReady.insert(index)
+        guard unit.gradientsReady.count == unit.full.count else { return }
+        recordingErrors {
+            try unit.reduceGradients()
+            try unit.reshard()
+        }
+    }
+
+    private func recordingErrors(_ body: () throws -> Void) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard hookError == nil else { return }
+        do { try body() } catch { hookError = error }
+    }
+
+    public func prepareBackward(lastMicroBatch: Bool) {}
+
+    /// Reduces what the hooks did not (units with parameters that received no gradient), in unit order on every
+    /// rank, and reports an error a hook met.
+    public func synchronizeGradients() throws {
+        lock.lock()
+        let error = hookError
+        hookError = nil
+        lock.unlock()
+        if let error { throw error }
+        for unit in units where unit.hasPendingGradients || !unit.gradientsReady.isEmpty {
+            try unit.reduceGradients()
+        }
+        for unit in units { try unit.reshard() }
+    }
+
+    /// Runs `body` on the whole parameters (gathered, identical on every rank), then keeps each rank's chunk of
+    /// the result: how initialisers and checkpoint loaders that work on full tensors reach a sharded model.
+    public func withFullParameters(_ body: (ParameterStore) throws -> Void) throws {
+        for unit in units { try unit.gather() }
+        try body(wrapped.parameters)
+        try Autograd.noGrad {
+            for unit in units {
+                for (index, shard) in unit.shards.enumerated() { _ = try shard.copy_(try unit.localChunk(of: unit.full[index], parameter: index)) }
+                try unit.reshard()
+            }
+        }
+    }
+
+    /// The whole shape of parameter `name` (its chunk is 1-D).
+    public func fullShape(of name: String) -> [Int]? {
+        for unit in units { if let index = unit.names.firstIndex(of: name) { return unit.full[index].shape } }
+        return nil
+    }
+
+    /// This rank's chunk of `whole`, a tensor shaped like parameter `name` (a parameter or its optimizer state).
+    public func localChunk(of whole: Tensor, name: String) throws -> Tensor {
+        for unit in units {
+            if let index = unit.names.firstIndex(of: name) {
+                guard whole.shape == unit.full[index].shape else {
+                    throw TrainingError.invalidCheckpoint("\(name) has shape \(whole.shape), the model needs \(unit.full[index].shape)")
+                }
+                return try unit.localChunk(of: whole, parameter: index)
+            }
+        }
+        throw TrainingError.invalidCheckpoint("the model has no parameter \(name)")
+    }
+
+    /// Bytes of the largest unit's full parameters: what one gathered unit adds to a rank's memory.
+    public var largestUnitBytes: Int { units.map(\.fullBytes).max() ?? 0 }
+}

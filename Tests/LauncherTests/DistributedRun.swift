@@ -1,0 +1,127 @@
+import Foundation
+import Testing
+
+/// One run of the tiny test config (Configs/tiny_gpt2.yaml) on `ranks` processes, with the global batch of
+/// `ranks × microBatch × accumulation` sequences, under replicated or sharded data parallelism.
+struct DistributedRun {
+    enum Engine { case replicated, sharded, hybrid }
+
+    var ranks: Int
+    var microBatch: Int
+    var accumulation: Int
+    var engine: Engine
+    var keepAllCheckpoints = false
+    var root: String
+
+    init(ranks: Int, microBatch: Int, accumulation: Int, engine: Engine, keepAllCheckpoints: Bool = false) throws {
+        self.ranks = ranks
+        self.microBatch = microBatch
+        self.accumulation = accumulation
+        self.engine = engine
+        self.keepAllCheckpoints = keepAllCheckpoints
+        root = try TrainingJobTests().temporaryFolder()
+    }
+
+    /// The config's text for this run (from the run or the warmstart config).
+    func config(warmstart: Bool = false) throws -> String {
+        var text = try String(contentsOfFile: warmstart ? TrainingJobTests.warmstartConfig : TrainingJobTests.runConfig, encoding: .utf8)
+            .replacingOccurrences(of: "gradient_accumulation_steps: 2", with: "gradient_accumulation_steps: \(accumulation)")
+            .replacingOccurrences(of: "local_train_micro_batch_size: 2", with: "local_train_micro_batch_size: \(microBatch)")
+        if keepAllCheckpoints { text = text.replacingOccurrences(of: "        k: 2\n", with: "        k: -1\n") }
+        switch engine {
+        case .sharded:
+            break
+        case .hybrid:
+            text = text.replacingOccurrences(of: "    data_parallel_replicate_degree: 1\n    data_parallel_shard_degree: ${settings.cuda_env.world_size}",
+                                             with: "    data_parallel_replicate_degree: 2\n    data_parallel_shard_degree: \(ranks / 2)")
+        case .replicated:
+            text = text.replacingOccurrences(of: """
+                  variant_key: fsdp2_wrapped
+                  config:
+                    model:
+                      instance_key: model_raw
+                      pass_type: BY_REFERENCE
+                    device_mesh:
+                      instance_key: device_mesh
+                      pass_type: BY_REFERENCE
+                    mixed_precision_settings:
+                      param_dtype: FP_32
+                      reduce_dtype: FP_32
+                    block_names: [GPT2Block]
+                """, with: """
+                  variant_key: ddp_wrapped
+                  config:
+                    model:
+                      instance_key: model_raw
+                      pass_type: BY_REFERENCE
+                    device_mesh:
+                      instance_key: device_mesh
+                      pass_type: BY_REFERENCE
+                """)
+        }
+        return text
+    }
+
+    /// The command line that starts `arguments` on this run's ranks.
+    func command(_ arguments: [String]) -> [String] {
+        ranks == 1 ? arguments : ["launch", "--nproc_per_node", String(ranks), "--master_port", DistributedLaunchTests.port(), "--"] + arguments
+    }
+
+    /// Trains from scratch (experiment id `run`) and returns the logged losses and gradient norms by step.
+    func losses() throws -> [Int: (loss: Double, norm: Double)] {
+        let path = root + "/config.yaml"
+        try config().write(toFile: path, atomically: true, encoding: .utf8)
+        try launch(["run", "--config_file_path", path, "--experiments_root_path", root, "--experiment_id", "run"])
+        return try Self.records(root + "/run/evaluation_results.jsonl")
+    }
+
+    /// Continues from `checkpoint` (a checkpoint folder) with the warmstart config and returns what it logged.
+    func warmstart(from checkpoint: String) throws -> [Int: (loss: Double, norm: Double)] {
+        let path = root + "/warmstart.yaml"
+        try config(warmstart: true).write(toFile: path, atomically: true, encoding: .utf8)
+        let info = root + "/info.json"
+        try JSONSerialization.data(withJSONObject: ["checkpoint_folder_path": checkpoint]).write(to: URL(fileURLWithPath: info))
+        try launch(["warmstart", "--config_file_path", path, "--experiments_root_path", root, "--last_checkpoint_info_file_path", info])
+        let experiment = try #require(try FileManager.default.contentsOfDirectory(atPath: root).first {
+            FileManager.default.fileExists(atPath: root + "/" + $0 + "/evaluation_results.jsonl")
+        })
+        return try Self.records(root + "/" + experiment + "/evaluation_results.jsonl")
+    }
+
+    /// The checkpoint folder written after `steps` steps.
+    func checkpoint(afterSteps steps: Int) throws -> String {
+        let folder = root + "/checkpoints"
+        let name = try #require(try FileManager.default.contentsOfDirectory(atPath: folder).first { $0.contains("-seen_steps_\(steps)-") })
+        return folder + "/" + name
+    }
+
+    private func launch(_ arguments: [String]) throws {
+        let (status, output) = try DistributedLaunchTests().launch(command(arguments))
+        #expect(status == 0, "\(output.suffix(3000))")
+    }
+
+    static func records(_ path: String) throws -> [Int: (loss: Double, norm: Double)] {
+        var losses: [Int: (Double, Double)] = [:]
+        for record in try TrainingJobTests().trainRecords(path) {
+            losses[record.key] = ((record.value["losses"] as! [String: Double])["train loss avg"]!,
+                                  (record.value["metrics"] as! [String: Any])["grad norm last"] as! Double)
+        }
+        return losses
+    }
+
+    /// Every step of `actual` has `expected`'s loss within 1e-5 relative and its gradient norm within `normTolerance`.
+    static func expectSameTrajectory(_ actual: [Int: (loss: Double, norm: Double)], _ expected: [Int: (loss: Double, norm: Double)],
+                                     _ label: String, normTolerance: Double, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(!actual.isEmpty, "\(label): nothing logged", sourceLocation: sourceLocation)
+        for (step, value) in actual.sorted(by: { $0.key < $1.key }) {
+            guard let reference = expected[step] else {
+                Issue.record("\(label): step \(step) is not in the reference", sourceLocation: sourceLocation)
+                continue
+            }
+            #expect(Swift.abs(value.loss - reference.loss) <= 1e-5 * reference.loss,
+                    "\(label), step \(step): loss \(value.loss) vs \(reference.loss)", sourceLocation: sourceLocation)
+            #expect(Swift.abs(value.norm - reference.norm) <= normTolerance * reference.norm,
+                    "\(label), step \(step): grad norm \(value.norm) vs \(reference.norm)", sourceLocation: sourceLocation)
+        }
+    }
+}
