@@ -168,6 +168,20 @@ struct ComposedInitializationConfig: Decodable {
     }
 }
 
+/// Modalities' `FSDP1ActivationCheckpointedModelConfig`.
+struct FSDP1ActivationCheckpointedConfig: Decodable {
+    var model: ComponentSlot<any Model>
+    var modules: [String] = []
+
+    enum CodingKeys: String, CodingKey { case model, modules = "activation_checkpointing_modules" }
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        model = try c.decode(ComponentSlot<any Model>.self, forKey: .model)
+        modules = try c.decodeIfPresent([String].self, forKey: .modules) ?? []
+    }
+}
+
 struct ActivationCheckpointedConfig: Decodable {
     enum Variant: String, ConfigEnum {
         case full_activation_checkpointing, selective_layer_activation_checkpointing, selective_op_activation_checkpointing
@@ -272,6 +286,19 @@ extension ComponentRegistry {
             }
             // As Modalities counts wrapped blocks from 1: every ac_freq-th block, the first being block ac_freq - 1.
             network.checkpointedLayers = Set((0..<network.config.layerCount).filter { ($0 + 1) % config.frequency == 0 })
+            return model
+        }
+        register("model", "activation_checkpointed_fsdp1", summary: "recomputes every block whose class is in activation_checkpointing_modules (GPT2Block) in backward",
+                 config: FSDP1ActivationCheckpointedConfig.self, produces: [(any Model).self]) { config, context -> any Model in
+            let model = try context.build(config.model)
+            guard let network = model.unwrapped(as: GPT2LLM.self) else {
+                throw ConfigValueError("activation checkpointing applies to model/gpt2 (directly or inside a wrapped model)")
+            }
+            let unknown = config.modules.filter { $0 != "GPT2Block" }
+            guard unknown.isEmpty else {
+                throw ConfigValueError("activation_checkpointing_modules names \(unknown); model/gpt2's checkpointable modules are GPT2Block")
+            }
+            network.checkpointedLayers = config.modules.isEmpty ? [] : Set(0..<network.config.layerCount)
             return model
         }
         register("model", "huggingface_pretrained_model", summary: "a local Hugging Face GPT-2 or Llama folder (config.json + safetensors)",

@@ -88,6 +88,45 @@ struct FSDP2WrappedModelConfig: Decodable {
     }
 }
 
+/// Modalities' FSDP1 wrapper fields (`FSDPWrappedModelConfig`).
+struct FSDP1WrappedModelConfig: Decodable {
+    /// Modalities' `MixedPrecisionSettings`: compute (param) and gradient-reduction precisions.
+    enum MixedPrecision: String, ConfigEnum {
+        case FP_16, BF_16, BF_16_WORKING, FP_32, MIXED_PRECISION_MEGATRON, NO_MIXED_PRECISION
+
+        var computeDType: DType? {
+            switch self {
+            case .FP_16: return .float16
+            case .BF_16, .MIXED_PRECISION_MEGATRON: return .bfloat16
+            case .BF_16_WORKING, .FP_32, .NO_MIXED_PRECISION: return nil
+            }
+        }
+
+        var reduceDType: DType? {
+            switch self {
+            case .FP_16: return .float16
+            case .BF_16, .BF_16_WORKING: return .bfloat16
+            case .FP_32, .MIXED_PRECISION_MEGATRON, .NO_MIXED_PRECISION: return nil
+            }
+        }
+    }
+
+    /// PyTorch's `ShardingStrategy` names.
+    enum ShardingStrategy: String, ConfigEnum { case FULL_SHARD, SHARD_GRAD_OP, NO_SHARD, HYBRID_SHARD, _HYBRID_SHARD_ZERO2 }
+
+    var model: ComponentSlot<any Model>
+    /// Every rank starts from the same parameters here (initialised from the same seed); accepted for compatibility.
+    var syncModuleStates: Bool
+    var mixedPrecision: MixedPrecision
+    var shardingStrategy: ShardingStrategy
+    var blockNames: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case model, syncModuleStates = "sync_module_states", mixedPrecision = "mixed_precision_settings",
+             shardingStrategy = "sharding_strategy", blockNames = "block_names"
+    }
+}
+
 /// A clipper's fields; the model may be named `wrapped_model` (FSDP1, older configs) or `model_parts`.
 struct DDPWrappedModelConfig: Decodable {
     var model: ComponentSlot<any Model>
@@ -274,7 +313,36 @@ extension ComponentRegistry {
                 return try DataParallelModel(wrapping: mixed, group: try mesh.group([.dp_replicate, .dp_shard], of: world))
             }
             return try FullyShardedModel(wrapping: mixed, shardGroup: try mesh.group([.dp_shard], of: world), replicateGroup: replicate,
-                                         reshardAfterForward: config.reshardAfterForward)
+                                         reshardAfterForward: config.reshardAfterForward,
+                                         reduceDType: config.mixedPrecision.reduceDType.computeDType)
+        }
+        register("model", "fsdp1_wrapped", summary: "Modalities' FSDP1 fields on the fsdp2_wrapped engine: sharding_strategy FULL_SHARD, SHARD_GRAD_OP, HYBRID_SHARD (shard within the node) or NO_SHARD",
+                 config: FSDP1WrappedModelConfig.self, produces: [(any Model).self]) { config, context -> any Model in
+            let model = try context.build(config.model)
+            if model.unwrapped(as: GPT2LLM.self) != nil, !config.blockNames.contains("GPT2Block") {
+                throw ConfigValueError("block_names is \(config.blockNames), but model/gpt2's blocks are GPT2Block")
+            }
+            let mixed = try MixedPrecisionModel(wrapping: model, computeDType: config.mixedPrecision.computeDType)
+            guard let world = ProcessGroup.world, world.size > 1 else { return mixed }
+            switch config.shardingStrategy {
+            case .NO_SHARD:
+                return try DataParallelModel(wrapping: mixed, group: world)
+            case .FULL_SHARD, .SHARD_GRAD_OP:
+                return try FullyShardedModel(wrapping: mixed, shardGroup: world, reshardAfterForward: config.shardingStrategy == .FULL_SHARD,
+                                             reduceDType: config.mixedPrecision.reduceDType)
+            case .HYBRID_SHARD, ._HYBRID_SHARD_ZERO2:
+                // As FSDP1: shard among the ranks of a node, replicate across nodes.
+                let perNode = Int(ProcessInfo.processInfo.environment["LOCAL_WORLD_SIZE"] ?? "") ?? world.size
+                guard perNode >= 1, world.size % perNode == 0 else {
+                    throw ConfigValueError("HYBRID_SHARD needs the world size (\(world.size)) to be a multiple of the ranks per node (LOCAL_WORLD_SIZE=\(perNode))")
+                }
+                let mesh = try DeviceMesh(deviceType: "cpu", dataParallelReplicateDegree: world.size / perNode, dataParallelShardDegree: perNode,
+                                          worldSize: world.size)
+                let replicate = world.size / perNode > 1 ? try mesh.group([.dp_replicate], of: world) : nil
+                return try FullyShardedModel(wrapping: mixed, shardGroup: try mesh.group([.dp_shard], of: world), replicateGroup: replicate,
+                                             reshardAfterForward: config.shardingStrategy == .HYBRID_SHARD,
+                                             reduceDType: config.mixedPrecision.reduceDType)
+            }
         }
         let clippers: [(String, Bool, String)] = [
             ("fsdp2", true, "scales gradients to max_norm (total p-norm over all parameters)"),

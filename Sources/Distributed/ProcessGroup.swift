@@ -147,8 +147,8 @@ extension ProcessGroup {
     nonisolated(unsafe) public static var world: ProcessGroup?
 }
 
-/// A collective started with ``ProcessGroup/allReduceAsync(_:_:)``: runs on the backend's threads while the caller
-/// goes on; ``wait()`` before reading the tensors.
+/// A collective started with ``ProcessGroup/allReduceAsync(_:_:)`` or ``ProcessGroup/allGatherAsync(into:from:)``:
+/// runs on the backend's threads while the caller goes on; ``wait()`` before reading the tensors.
 public final class CollectiveWork: @unchecked Sendable {
     let handle: ct_work
     private let tensors: [Tensor]
@@ -160,7 +160,7 @@ public final class CollectiveWork: @unchecked Sendable {
 
     deinit { ct_work_free(handle) }
 
-    public func wait() throws { try ProcessGroup.check("all_reduce", ct_work_wait(handle)) }
+    public func wait() throws { try ProcessGroup.check("collective", ct_work_wait(handle)) }
 }
 
 extension ProcessGroup {
@@ -172,5 +172,14 @@ extension ProcessGroup {
             try Self.check("all_reduce", ct_process_group_all_reduce_async(handle, &handles, Int64(handles.count), operation.rawValue, &work))
         }
         return CollectiveWork(handle: work!, tensors: tensors)
+    }
+
+    /// Starts gathering every rank's `input` into `output` (rank after rank) and returns at once.
+    public func allGatherAsync(into output: Tensor, from input: Tensor) throws -> CollectiveWork {
+        var work: ct_work?
+        try withExtendedLifetime((output, input)) {
+            try Self.check("all_gather", ct_process_group_all_gather_async(handle, output.handle, input.handle, &work))
+        }
+        return CollectiveWork(handle: work!, tensors: [output, input])
     }
 }

@@ -8,7 +8,9 @@ import Torch
 ///
 /// Units are the wrapped model's blocks plus a root unit with the remaining parameters (embeddings, final norm,
 /// head). In forward, a block's parameters are all-gathered just before it runs and freed right after (storage
-/// resized to zero); a gradient hook on the block's output gathers them again before the block's own backward. Once all of a unit's gradients have accumulated (post-accumulate-grad hooks), they
+/// resized to zero); a gradient hook on the block's output gathers them again before the block's own backward. The
+/// next block's all-gather is started (prefetched) while the current one computes, in forward and in backward.
+/// Once all of a unit's gradients have accumulated (post-accumulate-grad hooks), they
 /// are reduce-scattered: each rank keeps the average of its chunk, and the full gradients and parameters are
 /// freed. The root unit stays gathered from the start of forward until its gradients are reduced.
 ///
@@ -33,8 +35,13 @@ public final class FullyShardedModel: WrappingModel, GradientSynchronizing {
 
     /// Shards `model`, whose parameters must be whole and equal on every rank (built or initialised the same way,
     /// or loaded). `model` or a model it wraps must be block-structured (`model/gpt2`).
+    ///
+    /// - Parameters:
+    ///   - reshardAfterForward: free each block's gathered parameters after its forward (FSDP2's default; false keeps
+    ///     them until its backward, trading memory for one all-gather per block and step, like FSDP1's SHARD_GRAD_OP).
+    ///   - reduceDType: precision in which gradients are reduce-scattered (`reduce_dtype`; nil keeps float32).
     public init(wrapping model: any Model, shardGroup: ProcessGroup, replicateGroup: ProcessGroup? = nil,
-                reshardAfterForward: Bool = true) throws {
+                reshardAfterForward: Bool = true, reduceDType: DType? = nil) throws {
         guard let network = model.unwrapped(as: (any BlockStructuredModel).self) else {
             throw TrainingError.invalidConfig("fully sharded data parallelism needs a model made of blocks (model/gpt2)")
         }
@@ -50,9 +57,11 @@ public final class FullyShardedModel: WrappingModel, GradientSynchronizing {
             let prefix = network.blockParameterPrefix(block)
             let members = remaining.filter { $0.name.hasPrefix(prefix) }
             remaining.removeAll { $0.name.hasPrefix(prefix) }
-            units.append(try ShardedUnit(label: "block \(block)", parameters: members, shardGroup: shardGroup, replicateGroup: replicateGroup))
+            units.append(try ShardedUnit(label: "block \(block)", parameters: members, shardGroup: shardGroup, replicateGroup: replicateGroup,
+                                       reduceDType: reduceDType))
         }
-        root = try ShardedUnit(label: "root", parameters: remaining, shardGroup: shardGroup, replicateGroup: replicateGroup)
+        root = try ShardedUnit(label: "root", parameters: remaining, shardGroup: shardGroup, replicateGroup: replicateGroup,
+                               reduceDType: reduceDType)
         units.append(root)
         self.units = units
         let store = ParameterStore(dtype: named.first?.tensor.dtype ?? .float32)
@@ -90,6 +99,8 @@ public final class FullyShardedModel: WrappingModel, GradientSynchronizing {
     private func runBlock(_ block: Int, input: Tensor, body: (Tensor) throws -> Tensor) throws -> Tensor {
         let unit = units[block]
         try unit.gather()
+        // The next block's all-gather runs while this one computes.
+        if block + 1 < network.blockCount { try units[block + 1].prefetch() }
         let output = try body(input)
         guard Autograd.isGradEnabled, output.requiresGrad else {
             try unit.reshard()
@@ -97,8 +108,10 @@ public final class FullyShardedModel: WrappingModel, GradientSynchronizing {
         }
         if reshardAfterForward { try unit.reshard() }
         // The output's gradient arrives before any of the block's backward runs: gather the parameters again then.
+        let previous = block > 0 ? units[block - 1] : nil
         _ = try output.registerHook { _ in
             try unit.gather()
+            try previous?.prefetch()
             return nil
         }
         return output
@@ -134,7 +147,10 @@ public final class FullyShardedModel: WrappingModel, GradientSynchronizing {
         for unit in units where unit.hasPendingGradients || !unit.gradientsReady.isEmpty {
             try unit.reduceGradients()
         }
-        for unit in units { try unit.reshard() }
+        for unit in units {
+            try unit.discardPrefetch()
+            try unit.reshard()
+        }
     }
 
     /// Runs `body` on the whole parameters (gathered, identical on every rank), then keeps each rank's chunk of

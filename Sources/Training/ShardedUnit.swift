@@ -20,7 +20,11 @@ final class ShardedUnit {
     let shardGroup: ProcessGroup
     /// Ranks holding the same chunks (hybrid sharding); gradients are averaged over them too.
     let replicateGroup: ProcessGroup?
+    /// Precision of the gradient reduction (nil: the gradients' own).
+    let reduceDType: DType?
     private(set) var isGathered = true
+    /// A gather started by ``prefetch()`` and not yet copied out.
+    private var pending: (received: Tensor, work: CollectiveWork)?
     /// Parameters whose gradient arrived in the current backward.
     var gradientsReady: Set<Int> = []
 
@@ -29,8 +33,10 @@ final class ShardedUnit {
 
     /// Cuts `parameters` (whole, identical on every rank) into chunks; the full tensors stay allocated until
     /// ``reshard()``.
-    init(label: String, parameters: [(name: String, tensor: Tensor)], shardGroup: ProcessGroup, replicateGroup: ProcessGroup?) throws {
+    init(label: String, parameters: [(name: String, tensor: Tensor)], shardGroup: ProcessGroup, replicateGroup: ProcessGroup?,
+         reduceDType: DType? = nil) throws {
         self.label = label
+        self.reduceDType = reduceDType
         names = parameters.map(\.name)
         full = parameters.map(\.tensor)
         self.shardGroup = shardGroup
@@ -68,16 +74,35 @@ final class ShardedUnit {
         isGathered = false
     }
 
-    /// Re-creates the full parameters from every rank's chunks (one all-gather for the unit).
+    /// Starts the all-gather of the unit's chunks, so that a later ``gather()`` finds them (mostly) arrived.
+    func prefetch() throws {
+        guard !isGathered, pending == nil else { return }
+        let total = chunkLengths.reduce(0, +)
+        try Autograd.noGrad {
+            let send = try Tensor.cat(try shards.indices.map { try padded(shards[$0].detach(), to: chunkLengths[$0]) })
+            let received = try Tensor.empty([shardCount * total], dtype: send.dtype, device: send.device)
+            pending = (received, try shardGroup.allGatherAsync(into: received, from: send))
+        }
+    }
+
+    /// Waits for a prefetch that will not be used (the chunks are about to change).
+    func discardPrefetch() throws {
+        guard let pending else { return }
+        self.pending = nil
+        try pending.work.wait()
+    }
+
+    /// Re-creates the full parameters from every rank's chunks (one all-gather for the unit, started here unless
+    /// ``prefetch()`` started it).
     func gather() throws {
         guard !isGathered else { return }
-        let count = shardCount
+        if pending == nil { try prefetch() }
+        let (received, work) = pending!
+        pending = nil
+        try work.wait()
+        let total = chunkLengths.reduce(0, +)
         try Autograd.noGrad {
-            let total = chunkLengths.reduce(0, +)
-            let send = try Tensor.cat(try shards.indices.map { try padded(shards[$0].detach(), to: chunkLengths[$0]) })
-            let received = try Tensor.empty([count * total], dtype: send.dtype, device: send.device)
-            try shardGroup.allGather(into: received, from: send)
-            let byRank = try received.view([count, total])
+            let byRank = try received.view([shardCount, total])
             var offset = 0
             for (index, tensor) in full.enumerated() {
                 let values = try byRank.narrow(1, start: offset, length: chunkLengths[index]).reshape([-1])
@@ -101,15 +126,17 @@ final class ShardedUnit {
                 let flat = try tensor.grad?.reshape([-1]) ?? Tensor.zeros([tensor.count], dtype: tensor.dtype, device: tensor.device)
                 return try padded(flat, to: count * chunkLengths[index]).view([count, chunkLengths[index]])
             }
-            let send = try Tensor.cat(rows, dim: 1).reshape([-1])
+            var send = try Tensor.cat(rows, dim: 1).reshape([-1])
+            if let reduceDType, reduceDType != send.dtype { send = try send.to(dtype: reduceDType) }
             let total = chunkLengths.reduce(0, +)
-            let received = try Tensor.empty([total], dtype: send.dtype, device: send.device)
+            var received = try Tensor.empty([total], dtype: send.dtype, device: send.device)
             try shardGroup.reduceScatter(into: received, from: send)
             var ranks = count
             if let replicateGroup, replicateGroup.size > 1 {
                 try replicateGroup.allReduce(received)
                 ranks *= replicateGroup.size
             }
+            if received.dtype != shards[0].dtype { received = try received.to(dtype: shards[0].dtype) }
             try received.div_(Double(ranks))
             var offset = 0
             for (index, shard) in shards.enumerated() {

@@ -4,7 +4,25 @@ import Testing
 /// One run of the tiny test config (Configs/tiny_gpt2.yaml) on `ranks` processes, with the global batch of
 /// `ranks × microBatch × accumulation` sequences, under replicated or sharded data parallelism.
 struct DistributedRun {
-    enum Engine { case replicated, sharded, hybrid }
+    enum Engine: CustomStringConvertible {
+        /// `model/ddp_wrapped`.
+        case replicated
+        /// `model/fsdp2_wrapped` over all ranks.
+        case sharded
+        /// `model/fsdp2_wrapped` over a mesh of 2 replicas × ranks/2 shards.
+        case hybrid
+        /// `model/fsdp1_wrapped` with this sharding strategy.
+        case fsdp1(String)
+
+        var description: String {
+            switch self {
+            case .replicated: return "ddp"
+            case .sharded: return "fsdp2"
+            case .hybrid: return "fsdp2 hybrid"
+            case let .fsdp1(strategy): return "fsdp1 \(strategy)"
+            }
+        }
+    }
 
     var ranks: Int
     var microBatch: Int
@@ -28,27 +46,40 @@ struct DistributedRun {
             .replacingOccurrences(of: "gradient_accumulation_steps: 2", with: "gradient_accumulation_steps: \(accumulation)")
             .replacingOccurrences(of: "local_train_micro_batch_size: 2", with: "local_train_micro_batch_size: \(microBatch)")
         if keepAllCheckpoints { text = text.replacingOccurrences(of: "        k: 2\n", with: "        k: -1\n") }
+        let fsdp2Block = """
+              variant_key: fsdp2_wrapped
+              config:
+                model:
+                  instance_key: model_raw
+                  pass_type: BY_REFERENCE
+                device_mesh:
+                  instance_key: device_mesh
+                  pass_type: BY_REFERENCE
+                mixed_precision_settings:
+                  param_dtype: FP_32
+                  reduce_dtype: FP_32
+                block_names: [GPT2Block]
+            """
         switch engine {
         case .sharded:
             break
-        case .hybrid:
-            text = text.replacingOccurrences(of: "    data_parallel_replicate_degree: 1\n    data_parallel_shard_degree: ${settings.cuda_env.world_size}",
-                                             with: "    data_parallel_replicate_degree: 2\n    data_parallel_shard_degree: \(ranks / 2)")
-        case .replicated:
-            text = text.replacingOccurrences(of: """
-                  variant_key: fsdp2_wrapped
+        case let .fsdp1(strategy):
+            text = text.replacingOccurrences(of: fsdp2Block, with: """
+                  variant_key: fsdp1_wrapped
                   config:
                     model:
                       instance_key: model_raw
                       pass_type: BY_REFERENCE
-                    device_mesh:
-                      instance_key: device_mesh
-                      pass_type: BY_REFERENCE
-                    mixed_precision_settings:
-                      param_dtype: FP_32
-                      reduce_dtype: FP_32
+                    sync_module_states: true
+                    mixed_precision_settings: FP_32
+                    sharding_strategy: \(strategy)
                     block_names: [GPT2Block]
-                """, with: """
+                """)
+        case .hybrid:
+            text = text.replacingOccurrences(of: "    data_parallel_replicate_degree: 1\n    data_parallel_shard_degree: ${settings.cuda_env.world_size}",
+                                             with: "    data_parallel_replicate_degree: 2\n    data_parallel_shard_degree: \(ranks / 2)")
+        case .replicated:
+            text = text.replacingOccurrences(of: fsdp2Block, with: """
                   variant_key: ddp_wrapped
                   config:
                     model:
@@ -59,6 +90,7 @@ struct DistributedRun {
                       pass_type: BY_REFERENCE
                 """)
         }
+        precondition(text.contains("fsdp2_wrapped") == (engine.description.hasPrefix("fsdp2")), "the config's model wrapper was not replaced")
         return text
     }
 

@@ -23,12 +23,15 @@ import Training
         return try Functional.crossEntropy(logits.reshape([-1, 64]), target: tokens.reshape([-1]))
     }
 
-    @Test func oneShardGivesTheUnwrappedGradientsAndFreesBlocks() throws {
+    @Test(arguments: [false, true])
+    func oneShardGivesTheUnwrappedGradientsAndFreesBlocks(checkpointed: Bool) throws {
         let group = try ProcessGroup(masterAddress: "127.0.0.1", masterPort: Int.random(in: 40_000...49_000), rank: 0, size: 1)
         let tokens = try Tensor.randint(0, 64, [2, 16], generator: Generator(seed: 5))
         let plain = try tiedModel()
         try loss(plain, tokens: tokens).backward()
-        let sharded = try FullyShardedModel(wrapping: try tiedModel(), shardGroup: group)
+        let network = try tiedModel()
+        if checkpointed { network.checkpointedLayers = [0, 1] }
+        let sharded = try FullyShardedModel(wrapping: network, shardGroup: group)
         // Sharded: the block's full parameters hold no memory.
         let blockWeight = try #require(sharded.wrapped.parameters.tensors["transformer.h.0.attn.q_attn.weight"])
         #expect(try blockWeight.storageByteCount() == 0)

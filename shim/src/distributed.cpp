@@ -149,6 +149,14 @@ int ct_process_group_all_reduce_async(ct_process_group group, ct_tensor *tensors
   });
 }
 
+int ct_process_group_all_gather_async(ct_process_group group, ct_tensor output, ct_tensor input, ct_work *out) {
+  return ctorch::guarded([&] {
+    at::Tensor out_tensor = ctorch::unwrap(output);
+    at::Tensor in_tensor = ctorch::unwrap(input);
+    *out = new ct_work_s{group->group->_allgather_base(out_tensor, in_tensor), group};
+  });
+}
+
 int ct_work_wait(ct_work work) {
   return ctorch::guarded([&] { wait(work->work, "all_reduce", work->group); });
 }
