@@ -29,6 +29,7 @@ demo: build
 
 ## The whole test suite, then the example that registers a custom component.
 test: shim
+	@scripts/setup-test-tools
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --no-parallel
 	.build/debug/CustomComponentExample

@@ -55,6 +55,9 @@ let package = Package(
         // Training: the SPMD driver (gym, trainer, evaluator), optimizers, schedules, clipping, mixed precision.
         .target(name: "Training", dependencies: ["Torch", "Models", "DataLoading", "Distributed", "Observability"], linkerSettings: linkShim),
 
+        // Ablations: sweep generation, a resumable sweep runner and the comparison report.
+        .target(name: "Ablations", dependencies: ["Config"]),
+
         // Checkpoints: our documented format (safetensors shards + metadata), saving strategies, loading.
         .target(name: "Checkpointing", dependencies: ["Torch", "Models", "Training", "Distributed", "Interop", "DataFormats"], linkerSettings: linkShim),
 
@@ -64,7 +67,7 @@ let package = Package(
                 linkerSettings: linkShim),
 
         // Launcher: turns a training config into a running experiment (`run`, `warmstart`).
-        .target(name: "Launcher", dependencies: ["Components", "Config", "Checkpointing", "DataFormats", "Interop", "DataLoading", "Distributed", "Models",
+        .target(name: "Launcher", dependencies: ["Ablations", "Components", "Config", "Checkpointing", "DataFormats", "Interop", "DataLoading", "Distributed", "Models",
                                                  "Observability", "Tokenizers", "Training", .product(name: "Logging", package: "swift-log")],
                 linkerSettings: linkShim),
 
@@ -72,6 +75,7 @@ let package = Package(
         .executableTarget(
             name: "ModalitiesCLI",
             dependencies: ["Torch", "Config", "Components", "Distributed", "Launcher", "Observability", "Tokenizers", "DataFormats", "Models", "Interop",
+                           "Ablations",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")],
             linkerSettings: linkShim
         ),
@@ -109,6 +113,8 @@ let package = Package(
         .testTarget(name: "ComponentsTests", dependencies: ["TestSupport", "Components", "Config", "Distributed", "Tokenizers", "DataLoading", "Models",
                                                            "Training", "Torch"],
                     linkerSettings: linkShim),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .testTarget(name: "AblationsTests", dependencies: ["TestSupport", "Ablations", "Config", "CZlib"], exclude: ["Configs"]),
         .testTarget(name: "ConfigTests", dependencies: ["TestSupport", "Config", "Components"], exclude: ["BrokenConfigs", "Configs"]),
     ]
 )

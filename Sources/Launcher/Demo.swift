@@ -1,3 +1,4 @@
+import Ablations
 import DataFormats
 import Foundation
 import Logging
@@ -40,6 +41,8 @@ public struct Demo {
         public var lastLoss: Double
         public var sample: String
         public var checkpoint: String
+        /// The HTML report of the run (`modalities report`): its curves, final metrics and config.
+        public var htmlReport: String
     }
 
     public let options: Options
@@ -114,8 +117,11 @@ public struct Demo {
         let ids = try generator.generate(prompt: tokenizer.encode(prompt), maxNewTokens: 48, endOfText: tokenizer.tokenID("<|endoftext|>"), seed: 1)
         let sample = prompt + tokenizer.decode(ids)
         log("5/5 sample from \(checkpoint):\n\n    \(sample.replacingOccurrences(of: "\n", with: "\n    "))\n")
+        let htmlReport = root + "/report.html"
+        try ExperimentReport(root: root + "/experiments").write(to: htmlReport)
+        log("report of the run: \(htmlReport)")
         return Report(corpusDocuments: documents.count, trainTokens: trainTokens, summary: summary, firstLoss: firstLoss, lastLoss: lastLoss,
-                      sample: sample, checkpoint: checkpoint)
+                      sample: sample, checkpoint: checkpoint, htmlReport: htmlReport)
     }
 
     /// Paragraphs (blank-line separated, whitespace runs collapsed) of every regular file in `folder`, files in

@@ -18,6 +18,8 @@ public final class TrainingJob {
         public var experimentID: String?
         /// Warmstart: the `last_checkpoint_info.json` naming the checkpoint to continue from.
         public var lastCheckpointInfoFilePath: String?
+        /// A checkpoint folder of this run to continue from with the run config itself (see ``RunResumption``).
+        public var resumeFromCheckpoint: String?
         /// Process environment (`${cuda_env:...}`, `${oc.env:...}`); rank variables default to one process.
         public var environment: [String: String]
         public var registry: ComponentRegistry
@@ -78,7 +80,11 @@ public final class TrainingJob {
                                               experimentID: experimentID, variables: variables, warmstartCheckpointPaths: checkpointPaths)
         var validator = ConfigValidator.builtIn(environment: environment, log: log)
         validator.registry = options.registry
-        let result = try validator.validate(file: options.configFilePath, for: checkpointPaths == nil ? .run : .warmstart)
+        var root = try ConfigLoader.load(file: options.configFilePath)
+        if let checkpoint = options.resumeFromCheckpoint {
+            root = try RunResumption.config(root, resumingFrom: checkpoint, environment: environment)
+        }
+        let result = try validator.validate(root, for: checkpointPaths == nil ? .run : .warmstart)
         if isRankZero { for warning in result.warnings { logger.warning("\(warning.description)") } }
         guard let settings = result.settings else { throw LaunchError.invalid("the config has no usable settings block") }
         guard settings.cudaEnv.worldSize == (group?.size ?? 1) else {

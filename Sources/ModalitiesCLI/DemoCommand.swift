@@ -40,6 +40,7 @@ struct DemoCommand: ParsableCommand {
               training config:        \(root)/demo.yaml
               metrics:                \(report.summary.experimentFolder)/evaluation_results.jsonl
               last checkpoint:        \(report.checkpoint)
+              report (open in a browser): \(report.htmlReport)
             Generate more with:
               modalities generate_text --model \(report.checkpoint) --tokenizer \(root)/tokenizer/tokenizer.json --prompt "The Licensor" --temperature 0.8 --top_k 40
             """)

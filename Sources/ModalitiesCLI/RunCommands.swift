@@ -53,10 +53,16 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("experiment_id"), help: "The run's id (default: start time + hash of the config path).")
     var experimentID: String?
 
+    @Option(name: .customLong("resume_from_checkpoint"),
+            help: "A checkpoint folder of this run: continue from it with this (run) config; the sweep runner resumes this way.")
+    var resumeFromCheckpoint: String?
+
     func run() throws {
         options.logging.bootstrap()
-        try options.launch(TrainingJob(options: .init(configFilePath: options.configFilePath, experimentsRootPath: options.experimentsRootPath,
-                                                      experimentID: experimentID)))
+        var jobOptions = TrainingJob.Options(configFilePath: options.configFilePath, experimentsRootPath: options.experimentsRootPath,
+                                             experimentID: experimentID)
+        jobOptions.resumeFromCheckpoint = resumeFromCheckpoint
+        try options.launch(TrainingJob(options: jobOptions))
     }
 }
 

@@ -17,6 +17,8 @@ import Testing
         #expect(report.corpusDocuments > 100)
         #expect(report.lastLoss < report.firstLoss - 1, "\(report.firstLoss) -> \(report.lastLoss)")
         #expect(report.sample.hasPrefix("This License") && report.sample.count > "This License".count)
+        let html = try String(contentsOfFile: report.htmlReport, encoding: .utf8)
+        #expect(html.contains("<svg") && html.contains("data-run=\"demo\""), "the demo ends with its report")
         for file in ["data/train.jsonl", "data/train.idx", "data/train.pbin", "data/test.pbin", "tokenizer/tokenizer.json", "demo.yaml"] {
             #expect(FileManager.default.fileExists(atPath: folder + "/" + file), "\(file)")
         }

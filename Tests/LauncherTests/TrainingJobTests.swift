@@ -119,6 +119,25 @@ import Glibc
         }
     }
 
+    @Test func theRunConfigResumesFromACheckpointBitIdentically() throws {
+        let binary = try binary
+        let root = try temporaryFolder()
+        try run(binary, ["run", "--config_file_path", Self.runConfig, "--experiments_root_path", root, "--experiment_id", "full"])
+        let expected = try trainRecords(root + "/full/evaluation_results.jsonl")
+        let checkpoint = try #require(try FileManager.default.contentsOfDirectory(atPath: root + "/checkpoints").first { $0.contains("seen_steps_12-") })
+        try run(binary, ["run", "--config_file_path", Self.runConfig, "--experiments_root_path", root, "--experiment_id", "resumed",
+                         "--resume_from_checkpoint", root + "/checkpoints/" + checkpoint])
+        let resumed = try trainRecords(root + "/resumed/evaluation_results.jsonl")
+        #expect(resumed.keys.sorted() == Array(13...16))
+        for (step, record) in resumed {
+            #expect(record["losses"] as? [String: Double] == expected[step]?["losses"] as? [String: Double], "step \(step)")
+        }
+        // A warmstart config (its app state already loads a checkpoint) is refused with the reason.
+        let output = try run(binary, ["run", "--config_file_path", Self.warmstartConfig, "--experiments_root_path", root, "--experiment_id", "x",
+                                      "--resume_from_checkpoint", root + "/checkpoints/" + checkpoint], expectedStatus: 1)
+        #expect(output.contains("resuming replaces an app_state/raw"), "\(output)")
+    }
+
     @Test func aBadConfigFailsBeforeTrainingAndWritesAnErrorLog() throws {
         let root = try temporaryFolder()
         let config = root + "/bad.yaml"

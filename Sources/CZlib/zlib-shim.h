@@ -1,0 +1,2 @@
+// zlib (Debian's zlib1g-dev), used by the tests to decode PNG screenshots.
+#include <zlib.h>
