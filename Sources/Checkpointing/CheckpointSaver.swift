@@ -1,11 +1,23 @@
 import Training
 
+/// How checkpoints are written and removed (`checkpoint_saving_execution/*`).
+public protocol CheckpointExecution: AnyObject {
+    /// Extra metadata stored with every checkpoint where the format has room for it (e.g. the resolved config).
+    var extraMetadata: [String: Any] { get set }
+    /// Writes the checkpoint of `progress`; every rank calls it.
+    func save(_ appState: AppState, progress: TrainingProgress) throws
+    /// Removes the checkpoint written at `progress`.
+    func delete(_ progress: TrainingProgress) throws
+}
+
+extension CheckpointWriter: CheckpointExecution {}
+
 /// A strategy and a writer together (`checkpoint_saving/default`).
 public final class CheckpointSaver: CheckpointSaving {
     public let strategy: any CheckpointSavingStrategy
-    public let writer: CheckpointWriter
+    public let writer: any CheckpointExecution
 
-    public init(strategy: any CheckpointSavingStrategy, writer: CheckpointWriter) {
+    public init(strategy: any CheckpointSavingStrategy, writer: any CheckpointExecution) {
         self.strategy = strategy
         self.writer = writer
     }

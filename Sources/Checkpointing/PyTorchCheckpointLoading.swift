@@ -72,7 +72,17 @@ public enum PyTorchCheckpointLoading {
             } else {
                 throw CheckpointError.mismatch(path: source, reason: "no Adam step for \(name)")
             }
-            state[name] = AdamOptimizer.ParameterState(expAvg: try average.to(dtype: .float32), expAvgSq: try square.to(dtype: .float32), step: step)
+            // A sharded model's optimizer keeps this rank's chunk of each moment.
+            let sharded = optimizer.model.unwrapped(as: FullyShardedModel.self)
+            func local(_ whole: Tensor) throws -> Tensor {
+                do {
+                    return try sharded?.localChunk(of: whole, name: name) ?? whole
+                } catch let error as TrainingError {
+                    throw CheckpointError.mismatch(path: source, reason: error.description)
+                }
+            }
+            state[name] = AdamOptimizer.ParameterState(expAvg: try local(try average.to(dtype: .float32)),
+                                                       expAvgSq: try local(try square.to(dtype: .float32)), step: step)
         }
         do {
             try optimizer.loadState(state)
@@ -86,10 +96,14 @@ public enum PyTorchCheckpointLoading {
         guard missing.isEmpty else {
             throw CheckpointError.mismatch(path: source, reason: "no tensor for \(missing.prefix(5).map { prefix + $0 }.joined(separator: ", "))\(missing.count > 5 ? ", ..." : "")")
         }
+        let sharded = model.unwrapped(as: FullyShardedModel.self)
         for (name, parameter) in model.parameters.named {
             do {
-                try model.parameters.load(name, from: try tensors[prefix + name]!.to(dtype: parameter.dtype))
+                let whole = try tensors[prefix + name]!.to(dtype: parameter.dtype)
+                try model.parameters.load(name, from: try sharded?.localChunk(of: whole, name: name) ?? whole)
             } catch let error as ModelError {
+                throw CheckpointError.mismatch(path: source, reason: error.description)
+            } catch let error as TrainingError {
                 throw CheckpointError.mismatch(path: source, reason: error.description)
             }
         }

@@ -28,7 +28,6 @@ let plannedComponents: [(String, String, String)] = {
     let pipeline = "pipeline parallelism"
     let profiling = "profiling"
     return [
-        ("checkpoint_saving_execution", "fsdp1", "writing Modalities' FSDP1 checkpoint files"),
         ("collate_fn", "coca_collator", "CoCa multimodal models"),
         ("collate_fn", "mask_loss_collator_wrapper", "instruction tuning"),
         ("dataset_batch_generator", "random", profiling),

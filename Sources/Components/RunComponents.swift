@@ -199,7 +199,7 @@ struct DCPAppStateConfig: Decodable {
 
 struct CheckpointSavingConfig: Decodable {
     var strategy: ComponentSlot<any CheckpointSavingStrategy>
-    var execution: ComponentSlot<CheckpointWriter>
+    var execution: ComponentSlot<any CheckpointExecution>
 
     enum CodingKeys: String, CodingKey { case strategy = "checkpoint_saving_strategy", execution = "checkpoint_saving_execution" }
 }
@@ -413,8 +413,12 @@ extension ComponentRegistry {
             try SaveEveryKSteps(k: config.k)
         }
         register("checkpoint_saving_execution", "dcp", summary: "per-rank safetensors shards + metadata.json, written atomically (docs/checkpoint-format.md)",
-                 config: CheckpointExecutionConfig.self, produces: [CheckpointWriter.self]) { config, _ in
+                 config: CheckpointExecutionConfig.self, produces: [CheckpointWriter.self, (any CheckpointExecution).self]) { config, _ in
             CheckpointWriter(checkpointPath: config.checkpointPath, experimentID: config.experimentID, globalRank: config.globalRank.value)
+        }
+        register("checkpoint_saving_execution", "fsdp1", summary: "Modalities' FSDP1 files: full model and optimizer state dicts as torch.save .bin files, written by rank 0",
+                 config: CheckpointExecutionConfig.self, produces: [TorchStateDictWriter.self, (any CheckpointExecution).self]) { config, _ in
+            TorchStateDictWriter(checkpointPath: config.checkpointPath, experimentID: config.experimentID, globalRank: config.globalRank.value)
         }
     }
 }

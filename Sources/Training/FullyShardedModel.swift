@@ -185,6 +185,25 @@ public final class FullyShardedModel: WrappingModel, GradientSynchronizing {
         throw TrainingError.invalidCheckpoint("the model has no parameter \(name)")
     }
 
+    /// The whole tensor whose chunk this rank holds for parameter `name` (the parameter's own chunk, or its
+    /// optimizer state): an all-gather over the shard group, so every rank must call it, in the same order.
+    public func wholeTensor(ofChunk chunk: Tensor, name: String) throws -> Tensor {
+        for unit in units {
+            guard let index = unit.names.firstIndex(of: name) else { continue }
+            let length = unit.chunkLengths[index]
+            return try Autograd.noGrad {
+                let flat = try chunk.detach().reshape([-1])
+                let padded = flat.count == length ? flat
+                    : try Tensor.cat([flat, try Tensor.zeros([length - flat.count], dtype: flat.dtype, device: flat.device)])
+                let gathered = try Tensor.empty([length * shardCount], dtype: flat.dtype, device: flat.device)
+                try shardGroup.allGather(into: gathered, from: padded.contiguous())
+                let shape = unit.full[index].shape
+                return try gathered.narrow(0, start: 0, length: shape.reduce(1, *)).view(shape)
+            }
+        }
+        throw TrainingError.invalidCheckpoint("the model has no parameter \(name)")
+    }
+
     /// Bytes of the largest unit's full parameters: what one gathered unit adds to a rank's memory.
     public var largestUnitBytes: Int { units.map(\.fullBytes).max() ?? 0 }
 }

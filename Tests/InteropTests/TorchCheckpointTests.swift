@@ -22,6 +22,41 @@ import Torch
         #expect(checkpoint.values["optimizer.param_groups.0.params.0"] == .int(0))
     }
 
+    @Test func writtenFilesReadBackWithTheSameTensorsAndValues() throws {
+        let reference = try SafeTensorsFile(path: Self.folder + "/state.reference.safetensors")
+        let names = reference.entries.keys.sorted()
+        let model: [(String, TorchCheckpointWriter.Value)] = try names.map { ($0, .tensor(try reference.tensor($0))) }
+        let optimizer = TorchCheckpointWriter.Value.dict([
+            ("state", .dict([("transformer.wte.weight", .dict([("step", .tensor(try Tensor([Float(3)], shape: []))),
+                                                              ("exp_avg", .tensor(try Tensor.ones([2, 3])))], ordered: false))], ordered: false)),
+            ("param_groups", .list([.dict([("lr", .double(0.001)), ("betas", .tuple([.double(0.9), .double(0.95)])), ("amsgrad", .bool(false)),
+                                           ("foreach", .none), ("big", .int(1 << 40)), ("negative", .int(-7)),
+                                           ("params", .list([.string("transformer.wte.weight")]))], ordered: false)])),
+        ], ordered: false)
+        let path = NSTemporaryDirectory() + "written-\(UUID().uuidString).bin"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try TorchCheckpointWriter.write(.dict([("model", .dict(model, ordered: true)), ("optimizer", optimizer)], ordered: false), to: path)
+        let checkpoint = try TorchCheckpoint(path: path)
+        for name in names {
+            let actual = try #require(checkpoint.tensors["model." + name])
+            let expected = try reference.tensor(name)
+            let same = try actual.rawBytes() == expected.rawBytes()
+            #expect(actual.dtype == expected.dtype && actual.shape == expected.shape && same, "\(name)")
+        }
+        #expect(try checkpoint.tensors["optimizer.state.transformer.wte.weight.step"]?.item(Float.self) == 3)
+        #expect(checkpoint.tensors["optimizer.state.transformer.wte.weight.exp_avg"]?.shape == [2, 3])
+        #expect(checkpoint.values["optimizer.param_groups.0.lr"] == .float(0.001))
+        #expect(checkpoint.values["optimizer.param_groups.0.betas.1"] == .float(0.95))
+        #expect(checkpoint.values["optimizer.param_groups.0.amsgrad"] == .bool(false))
+        #expect(checkpoint.values["optimizer.param_groups.0.big"] == .int(1 << 40))
+        #expect(checkpoint.values["optimizer.param_groups.0.negative"] == .int(-7))
+        #expect(checkpoint.values["optimizer.param_groups.0.params.0"] == .string("transformer.wte.weight"))
+        // Every member's data starts at a multiple of 64 bytes, as torch.save aligns storages.
+        let archive = try ZipArchive(path: path)
+        #expect(archive.members.values.allSatisfy { $0.dataOffset % 64 == 0 })
+        if let keep = ProcessInfo.processInfo.environment["MODALITIES_KEEP_TORCH_FILE"] { try? FileManager.default.copyItem(atPath: path, toPath: keep) }
+    }
+
     @Test func hostileFilesAreRefusedNotRun() throws {
         let path = NSTemporaryDirectory() + "hostile-\(UUID().uuidString).pt"
         func refusal(_ bytes: [UInt8]) -> String? {

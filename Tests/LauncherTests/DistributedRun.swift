@@ -29,6 +29,8 @@ struct DistributedRun {
     var accumulation: Int
     var engine: Engine
     var keepAllCheckpoints = false
+    /// Modalities' FSDP1 torch.save files instead of our checkpoint folders.
+    var fsdp1Checkpoints = false
     var root: String
 
     init(ranks: Int, microBatch: Int, accumulation: Int, engine: Engine, keepAllCheckpoints: Bool = false) throws {
@@ -46,6 +48,10 @@ struct DistributedRun {
             .replacingOccurrences(of: "gradient_accumulation_steps: 2", with: "gradient_accumulation_steps: \(accumulation)")
             .replacingOccurrences(of: "local_train_micro_batch_size: 2", with: "local_train_micro_batch_size: \(microBatch)")
         if keepAllCheckpoints { text = text.replacingOccurrences(of: "        k: 2\n", with: "        k: -1\n") }
+        if fsdp1Checkpoints {
+            text = text.replacingOccurrences(of: "      component_key: checkpoint_saving_execution\n      variant_key: dcp",
+                                             with: "      component_key: checkpoint_saving_execution\n      variant_key: fsdp1")
+        }
         let fsdp2Block = """
               variant_key: fsdp2_wrapped
               config:

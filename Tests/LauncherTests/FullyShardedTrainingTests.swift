@@ -1,5 +1,7 @@
 import Foundation
+import Interop
 import Testing
+import Torch
 
 /// Fully sharded data parallelism (`model/fsdp2_wrapped` on several ranks) over processes talking Gloo.
 ///
@@ -47,6 +49,40 @@ import Testing
         #expect(status == 0, "\(output)")
         let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: exported + "/config.json"))) as? [String: Any]
         #expect(config?["vocab_size"] as? Int == 50304)
+    }
+
+    @Test func fsdp1CheckpointFilesHoldTheWholeStateWhateverTheSharding() throws {
+        var single = try DistributedRun(ranks: 1, microBatch: 2, accumulation: 2, engine: .replicated)
+        single.fsdp1Checkpoints = true
+        var sharded = try DistributedRun(ranks: 2, microBatch: 2, accumulation: 1, engine: .sharded)
+        sharded.fsdp1Checkpoints = true
+        _ = try single.losses()
+        _ = try sharded.losses()
+        func files(_ run: DistributedRun) throws -> (model: TorchCheckpoint, optimizer: TorchCheckpoint, names: [String]) {
+            let folder = run.root + "/checkpoints"
+            let names = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
+            let info = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/last_checkpoint_info.json"))) as? [String: String]
+            let model = try #require(info?["model_checkpoint_path"]), optimizer = try #require(info?["optimizer_checkpoint_path"])
+            #expect(model.hasSuffix("/eid_run-model-seen_steps_16-seen_tokens_4096-target_steps_16-target_tokens_4096.bin"))
+            return (try TorchCheckpoint(path: model), try TorchCheckpoint(path: optimizer), names)
+        }
+        let (singleModel, singleOptimizer, singleNames) = try files(single)
+        let (shardedModel, shardedOptimizer, shardedNames) = try files(sharded)
+        // k = 2: the files of steps 12 and 16 remain, and the info file.
+        #expect(singleNames == shardedNames)
+        #expect(singleNames.filter { $0.hasSuffix(".bin") }.count == 4 && singleNames.allSatisfy { !$0.contains("seen_steps_8-") })
+        // Tied weights appear under both names, as state_dict() has them; the sharded run's tensors are whole.
+        #expect(singleModel.tensors["transformer.lm_head.weight"]?.shape == [50304, 32])
+        #expect(Set(singleModel.tensors.keys) == Set(shardedModel.tensors.keys))
+        for (name, expected) in singleModel.tensors {
+            let actual = try #require(shardedModel.tensors[name])
+            #expect(actual.shape == expected.shape, "\(name)")
+            #expect(try (actual - expected).abs().max().item(Double.self) < 1e-4, "\(name)")
+        }
+        #expect(Set(singleOptimizer.tensors.keys) == Set(shardedOptimizer.tensors.keys))
+        #expect(shardedOptimizer.tensors["state.transformer.wte.weight.exp_avg"]?.shape == [50304, 32])
+        #expect(try shardedOptimizer.tensors["state.transformer.wte.weight.step"]?.item(Float.self) == 16)
+        #expect(shardedOptimizer.values["param_groups.0.params.0"] != nil)
     }
 
     /// Parameters, gradients and Adam's moments on one rank, counted by the allocator (`modalities sharding_check`).
