@@ -13,6 +13,7 @@ extension ComponentRegistry {
         registry.registerModels()
         registry.registerTraining()
         registry.registerRunComponents()
+        registry.registerParallelismComponents()
         registry.registerObservability()
         registry.registerInference()
         for (componentKey, variantKey, feature) in plannedComponents {

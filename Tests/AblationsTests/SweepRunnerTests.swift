@@ -81,8 +81,9 @@ import TestSupport
         #expect(status(runs[2])["state"] == nil, "not started")
         let finishedBefore = try String(contentsOfFile: runs[0] + "/sweep_status.json", encoding: .utf8)
 
-        // Again: the finished run is left alone, the interrupted one continues from its checkpoint, the rest run.
-        let output = try run(command, in: root)
+        // Again, two at a time: the finished run is left alone, the interrupted one continues from its checkpoint,
+        // the rest run.
+        let output = try run(command + ["--parallel", "2"], in: root)
         #expect(output.contains("3 completed, 1 already done, 0 failed"), "\(output)")
         #expect(try String(contentsOfFile: runs[0] + "/sweep_status.json", encoding: .utf8) == finishedBefore)
         let resumed = status(runs[1])

@@ -1,0 +1,166 @@
+import Checkpointing
+import Config
+import Distributed
+import Foundation
+import Interop
+import Models
+import Torch
+import Training
+
+/// The data-parallel model wrappers: replicated (`model/ddp_wrapped`) and fully sharded (`model/fsdp2_wrapped`,
+/// `model/fsdp1_wrapped`), with their configs.
+extension ComponentRegistry {
+    func registerParallelismComponents() {
+        register("model", "ddp_wrapped", summary: "replicated data parallelism: gradients averaged over the ranks in buckets before each step",
+                 config: DDPWrappedModelConfig.self, produces: [(any Model).self]) { config, context -> any Model in
+            let model = try context.build(config.model)
+            let bucketBytes = Int((config.bucketCapMB ?? 25) * 1_048_576)
+            if let mesh = try context.build(config.deviceMesh) {
+                guard mesh.dataParallelDegree > 1 else { return model }
+                let group = try mesh.group([.dp_replicate, .dp_shard], of: try worldGroup(size: mesh.worldSize))
+                return try DataParallelModel(wrapping: model, group: group, bucketBytes: bucketBytes)
+            }
+            guard let world = ProcessGroup.world, world.size > 1 else { return model }
+            return try DataParallelModel(wrapping: model, group: world, bucketBytes: bucketBytes)
+        }
+        register("model", "fsdp2_wrapped", summary: "fully sharded data parallelism over the mesh's dp_shard ranks (hybrid with dp_replicate); mixed precision (param_dtype) over float32 master weights",
+                 config: FSDP2WrappedModelConfig.self, produces: [(any Model).self]) { config, context -> any Model in
+            let mesh = try context.build(config.deviceMesh)
+            let model = try context.build(config.model)
+            if model.unwrapped(as: GPT2LLM.self) != nil, !config.blockNames.contains("GPT2Block") {
+                throw ConfigValueError("block_names is \(config.blockNames), but model/gpt2's blocks are GPT2Block")
+            }
+            let mixed = try MixedPrecisionModel(wrapping: model, computeDType: config.mixedPrecision.paramDType.computeDType)
+            guard mesh.worldSize > 1 else { return mixed }
+            guard mesh.degree(of: [.tp, .pp, .cp]) == 1 else {
+                throw ConfigValueError("tensor, pipeline and context parallelism are not available yet; use data-parallel degrees only")
+            }
+            let world = try worldGroup(size: mesh.worldSize)
+            let replicate = mesh.degree(of: [.dp_replicate]) > 1 ? try mesh.group([.dp_replicate], of: world) : nil
+            if mesh.degree(of: [.dp_shard]) == 1 {
+                // Nothing to shard over: replicated data parallelism across dp_replicate.
+                return try DataParallelModel(wrapping: mixed, group: try mesh.group([.dp_replicate, .dp_shard], of: world))
+            }
+            return try FullyShardedModel(wrapping: mixed, shardGroup: try mesh.group([.dp_shard], of: world), replicateGroup: replicate,
+                                         reshardAfterForward: config.reshardAfterForward,
+                                         reduceDType: config.mixedPrecision.reduceDType.computeDType)
+        }
+        register("model", "fsdp1_wrapped", summary: "Modalities' FSDP1 fields on the fsdp2_wrapped engine: sharding_strategy FULL_SHARD, SHARD_GRAD_OP, HYBRID_SHARD (shard within the node) or NO_SHARD",
+                 config: FSDP1WrappedModelConfig.self, produces: [(any Model).self]) { config, context -> any Model in
+            let model = try context.build(config.model)
+            if model.unwrapped(as: GPT2LLM.self) != nil, !config.blockNames.contains("GPT2Block") {
+                throw ConfigValueError("block_names is \(config.blockNames), but model/gpt2's blocks are GPT2Block")
+            }
+            let mixed = try MixedPrecisionModel(wrapping: model, computeDType: config.mixedPrecision.computeDType)
+            guard let world = ProcessGroup.world, world.size > 1 else { return mixed }
+            switch config.shardingStrategy {
+            case .NO_SHARD:
+                return try DataParallelModel(wrapping: mixed, group: world)
+            case .FULL_SHARD, .SHARD_GRAD_OP:
+                return try FullyShardedModel(wrapping: mixed, shardGroup: world, reshardAfterForward: config.shardingStrategy == .FULL_SHARD,
+                                             reduceDType: config.mixedPrecision.reduceDType)
+            case .HYBRID_SHARD, ._HYBRID_SHARD_ZERO2:
+                // As FSDP1: shard among the ranks of a node, replicate across nodes.
+                let perNode = Int(ProcessInfo.processInfo.environment["LOCAL_WORLD_SIZE"] ?? "") ?? world.size
+                guard perNode >= 1, world.size % perNode == 0 else {
+                    throw ConfigValueError("HYBRID_SHARD needs the world size (\(world.size)) to be a multiple of the ranks per node (LOCAL_WORLD_SIZE=\(perNode))")
+                }
+                let mesh = try DeviceMesh(deviceType: "cpu", dataParallelReplicateDegree: world.size / perNode, dataParallelShardDegree: perNode,
+                                          worldSize: world.size)
+                let replicate = world.size / perNode > 1 ? try mesh.group([.dp_replicate], of: world) : nil
+                return try FullyShardedModel(wrapping: mixed, shardGroup: try mesh.group([.dp_shard], of: world), replicateGroup: replicate,
+                                             reshardAfterForward: config.shardingStrategy == .HYBRID_SHARD,
+                                             reduceDType: config.mixedPrecision.reduceDType)
+            }
+        }
+    }
+}
+
+struct FSDP2WrappedModelConfig: Decodable {
+    struct MixedPrecision: Decodable {
+        var paramDType: PrecisionName
+        var reduceDType: PrecisionName
+        enum CodingKeys: String, CodingKey { case paramDType = "param_dtype", reduceDType = "reduce_dtype" }
+    }
+
+    var model: ComponentSlot<any Model>
+    var deviceMesh: ComponentSlot<DeviceMesh>
+    var mixedPrecision: MixedPrecision
+    var blockNames: [String]
+    var reshardAfterForward = true
+
+    enum CodingKeys: String, CodingKey {
+        case model, deviceMesh = "device_mesh", mixedPrecision = "mixed_precision_settings", blockNames = "block_names"
+        case reshardAfterForward = "reshard_after_forward", layersPerFSDPUnit = "layers_per_fsdp_unit"
+    }
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        model = try c.decode(ComponentSlot<any Model>.self, forKey: .model)
+        deviceMesh = try c.decode(ComponentSlot<DeviceMesh>.self, forKey: .deviceMesh)
+        mixedPrecision = try c.decode(MixedPrecision.self, forKey: .mixedPrecision)
+        blockNames = try c.decode([String].self, forKey: .blockNames)
+        reshardAfterForward = try c.decodeIfPresent(Bool.self, forKey: .reshardAfterForward) ?? true
+        if let layers = try c.decodeIfPresent(Int.self, forKey: .layersPerFSDPUnit), layers < 1 {
+            throw ConfigValueError("layers_per_fsdp_unit must be 1 or greater, found \(layers)")
+        }
+    }
+}
+
+/// Modalities' FSDP1 wrapper fields (`FSDPWrappedModelConfig`).
+struct FSDP1WrappedModelConfig: Decodable {
+    /// Modalities' `MixedPrecisionSettings`: compute (param) and gradient-reduction precisions.
+    enum MixedPrecision: String, ConfigEnum {
+        case FP_16, BF_16, BF_16_WORKING, FP_32, MIXED_PRECISION_MEGATRON, NO_MIXED_PRECISION
+
+        var computeDType: DType? {
+            switch self {
+            case .FP_16: return .float16
+            case .BF_16, .MIXED_PRECISION_MEGATRON: return .bfloat16
+            case .BF_16_WORKING, .FP_32, .NO_MIXED_PRECISION: return nil
+            }
+        }
+
+        var reduceDType: DType? {
+            switch self {
+            case .FP_16: return .float16
+            case .BF_16, .BF_16_WORKING: return .bfloat16
+            case .FP_32, .MIXED_PRECISION_MEGATRON, .NO_MIXED_PRECISION: return nil
+            }
+        }
+    }
+
+    /// PyTorch's `ShardingStrategy` names.
+    enum ShardingStrategy: String, ConfigEnum { case FULL_SHARD, SHARD_GRAD_OP, NO_SHARD, HYBRID_SHARD, _HYBRID_SHARD_ZERO2 }
+
+    var model: ComponentSlot<any Model>
+    /// Every rank starts from the same parameters here (initialised from the same seed); accepted for compatibility.
+    var syncModuleStates: Bool
+    var mixedPrecision: MixedPrecision
+    var shardingStrategy: ShardingStrategy
+    var blockNames: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case model, syncModuleStates = "sync_module_states", mixedPrecision = "mixed_precision_settings",
+             shardingStrategy = "sharding_strategy", blockNames = "block_names"
+    }
+}
+
+/// A clipper's fields; the model may be named `wrapped_model` (FSDP1, older configs) or `model_parts`.
+struct DDPWrappedModelConfig: Decodable {
+    var model: ComponentSlot<any Model>
+    var deviceMesh: ComponentSlot<DeviceMesh>?
+    var bucketCapMB: Double?
+
+    enum CodingKeys: String, CodingKey { case model, deviceMesh = "device_mesh", bucketCapMB = "bucket_cap_mb" }
+}
+
+/// The job's group of all ranks, checked against the size a config expects.
+func worldGroup(size: Int) throws -> ProcessGroup {
+    guard let group = ProcessGroup.world else {
+        throw ConfigValueError("the config asks for \(size) ranks, but this process was not started as one of them (use modalities launch, torchrun or srun)")
+    }
+    guard group.size == size else { throw ConfigValueError("the config asks for \(size) data-parallel ranks, the job has \(group.size)") }
+    return group
+}
+
