@@ -22,6 +22,7 @@ parser.add_argument("--steps", type=int, default=20)
 parser.add_argument("--warmup", type=int, default=3)
 parser.add_argument("--threads", type=int, default=2)
 parser.add_argument("--peak_flops", type=float, default=0.0)
+parser.add_argument("--profile", action="store_true", help="print the 20 operators with the most self CPU time per step to stderr")
 args = parser.parse_args()
 torch.set_num_threads(args.threads)
 torch.manual_seed(0)
@@ -83,6 +84,19 @@ for _ in range(args.steps):
     loss = step()
 loss.item()
 seconds = (time.perf_counter() - start) / args.steps
+if args.profile:
+    import sys
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU]) as profiler:
+        for _ in range(args.steps):
+            step()
+    averages = sorted(profiler.key_averages(), key=lambda event: event.self_cpu_time_total, reverse=True)
+    total = sum(event.self_cpu_time_total for event in averages)
+    print(f"{'operator (self time)':52} {'calls':>8} {'ms/step':>10} {'share':>7}", file=sys.stderr)
+    for event in averages[:20]:
+        print(f"{event.key[:52]:52} {event.count // args.steps:8d} {event.self_cpu_time_total / 1000 / args.steps:10.2f} "
+              f"{event.self_cpu_time_total / total * 100:6.1f}%", file=sys.stderr)
+    print(f"{'all operators':52} {'':8} {total / 1000 / args.steps:10.2f} {100.0:6.1f}%", file=sys.stderr)
 non_embedding = sum(p.numel() for n, p in model.named_parameters() if not n.startswith("wte") and not n.startswith("wpe"))
 flops_per_token = 6 * (non_embedding + V * d) + 6 * L * T * d
 tokens_per_second = B * T / seconds

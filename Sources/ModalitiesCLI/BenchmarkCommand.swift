@@ -17,6 +17,10 @@ struct BenchmarkCommand: ParsableCommand {
         @Option var steps = 20
         @Option var warmup = 3
         @Option(help: "libtorch threads (default: all cores).") var threads: Int?
+        @Flag(name: .customLong("unfused_loss"), help: "PyTorch's cross_entropy instead of the fused one training uses.")
+        var unfusedLoss = false
+        @Flag(help: "Also time every libtorch operator of the timed steps (forward and backward) and print the 20 largest by self time to stderr.")
+        var profile = false
 
         func run() throws {
             guard let preset = ThroughputBenchmark.Preset(rawValue: model) else {
@@ -25,7 +29,11 @@ struct BenchmarkCommand: ParsableCommand {
             guard ["fp32", "bf16"].contains(precision) else { throw ValidationError("--precision must be fp32 or bf16") }
             try Runtime.start()
             if let threads { Runtime.threadCount = threads }
-            let result = try ThroughputBenchmark(preset: preset, bf16: precision == "bf16", steps: steps, warmup: warmup).run()
+            var benchmark = ThroughputBenchmark(preset: preset, bf16: precision == "bf16", steps: steps, warmup: warmup)
+            benchmark.profile = profile
+            benchmark.fusedCrossEntropy = !unfusedLoss
+            let result = try benchmark.run()
+            if profile { printProfile(result.operators, steps: steps) }
             let peak = try PeakThroughput.cpuFlopsPerSecond()
             let record: [String: Any] = [
                 "implementation": "modalities-swift (libtorch \(Runtime.compiledVersion))", "model": model, "precision": precision,
@@ -33,9 +41,28 @@ struct BenchmarkCommand: ParsableCommand {
                 "backward_ms": result.backwardSeconds * 1000, "optimizer_ms": result.optimizerSeconds * 1000,
                 "tokens_per_second": result.tokensPerSecond, "mfu": result.tokensPerSecond * result.flopsPerToken / peak,
                 "peak_allocator_mb": Double(result.peakBytes) / 1_048_576, "loss": result.finalLoss,
+                "cross_entropy": unfusedLoss ? "aten" : "fused",
             ]
             let data = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
+        }
+
+        /// The operators with the most self time, per timed training step.
+        func printProfile(_ entries: [OperatorProfile.Entry], steps: Int) {
+            func column(_ text: String, _ width: Int, left: Bool = false) -> String {
+                let padding = String(repeating: " ", count: max(0, width - text.count))
+                return left ? text + padding : padding + text
+            }
+            let total = entries.reduce(0) { $0 + $1.selfSeconds }
+            var lines = [column("operator (self time)", 52, left: true) + " " + column("calls", 8) + " " + column("ms/step", 10) + " " + column("share", 7)]
+            for entry in entries.prefix(20) {
+                lines.append(column(String(entry.name.prefix(52)), 52, left: true) + " " + column(String(entry.calls / steps), 8) + " "
+                             + column(String(format: "%.2f", entry.selfSeconds * 1000 / Double(steps)), 10) + " "
+                             + column(String(format: "%.1f%%", entry.selfSeconds / total * 100), 7))
+            }
+            lines.append(column("all operators", 52, left: true) + " " + column("", 8) + " " + column(String(format: "%.2f", total * 1000 / Double(steps)), 10)
+                         + " " + column("100.0%", 7))
+            FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
         }
     }
 }

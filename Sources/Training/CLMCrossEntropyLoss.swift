@@ -2,6 +2,9 @@ import Torch
 
 /// Causal-language-model cross entropy between predictions and targets picked by key
 /// (`loss/clm_cross_entropy_loss`): mean over every token of the batch.
+///
+/// In training (grad enabled) it runs the fused cross entropy, which computes the logits' gradient in forward
+/// and keeps it in the logits' memory: the predictions' logits must not be read after the loss.
 public struct CLMCrossEntropyLoss: Sendable {
     public let targetKey: String
     public let predictionKey: String
@@ -22,6 +25,6 @@ public struct CLMCrossEntropyLoss: Sendable {
         guard let labels = targets[targetKey] else {
             throw TrainingError.invalidConfig("the batch has no target '\(targetKey)' (keys: \(targets.keys.sorted().joined(separator: ", ")))")
         }
-        return try Functional.crossEntropy(logits.reshape([-1, logits.size(-1)]), target: labels.to(dtype: .int64).reshape([-1]))
+        return try Functional.crossEntropyReusingLogits(logits.reshape([-1, logits.size(-1)]), target: labels.to(dtype: .int64).reshape([-1]))
     }
 }

@@ -50,12 +50,19 @@ public struct ThroughputBenchmark {
         public var flopsPerToken: Double
         public var peakBytes: Int
         public var finalLoss: Double
+        /// Operators of the timed steps by self time (with `profile` on).
+        public var operators: [OperatorProfile.Entry] = []
     }
 
     public var preset: Preset
     public var bf16: Bool
     public var steps: Int
     public var warmup: Int
+    /// Time every libtorch operator of the timed steps (``OperatorProfile``).
+    public var profile = false
+    /// The training loss's fused cross entropy (``Functional/crossEntropyReusingLogits(_:target:ignoreIndex:)``);
+    /// false runs PyTorch's `cross_entropy` for comparison.
+    public var fusedCrossEntropy = true
 
     public init(preset: Preset, bf16: Bool = false, steps: Int = 20, warmup: Int = 3) {
         self.preset = preset
@@ -81,9 +88,12 @@ public struct ThroughputBenchmark {
         func seconds(_ start: UInt64) -> Double { Double(now() - start) / 1e9 }
         for step in 0..<(warmup + steps) {
             let measured = step >= warmup
+            if profile && step == warmup { try OperatorProfile.start() }
             var start = now()
             let logits = bf16 ? try Autocast.scope(dtype: .bfloat16) { try model(inputs, training: true) } : try model(inputs, training: true)
-            let value = try Functional.crossEntropy(logits.to(dtype: .float32).reshape([-1, vocabulary]), target: targets)
+            let flat = try logits.to(dtype: .float32).reshape([-1, vocabulary])
+            let value = fusedCrossEntropy ? try Functional.crossEntropyReusingLogits(flat, target: targets)
+                : try Functional.crossEntropy(flat, target: targets)
             if measured { times.forward += seconds(start) }
             start = now()
             try value.backward()
@@ -96,6 +106,7 @@ public struct ThroughputBenchmark {
             loss = value
         }
         let finalLoss = try loss!.item(Double.self)
+        let operators = profile ? try OperatorProfile.stop() : []
         let step = (times.forward + times.backward + times.optimizer) / Double(steps)
         let embedding = config.vocabularySize * config.embeddingSize + (config.positionEmbedding == .absolute ? config.sequenceLength * config.embeddingSize : 0)
         let total = model.parameters.named.reduce(0) { $0 + $1.tensor.count }
@@ -104,6 +115,7 @@ public struct ThroughputBenchmark {
             + 6 * Double(config.layerCount * config.sequenceLength * config.embeddingSize)
         return Result(stepSeconds: step, forwardSeconds: times.forward / Double(steps), backwardSeconds: times.backward / Double(steps),
                       optimizerSeconds: times.optimizer / Double(steps), tokensPerSecond: Double(batch * length) / step,
-                      flopsPerToken: flopsPerToken, peakBytes: (try? Memory.cpuStatistics().peakBytes) ?? -1, finalLoss: finalLoss)
+                      flopsPerToken: flopsPerToken, peakBytes: (try? Memory.cpuStatistics().peakBytes) ?? -1, finalLoss: finalLoss,
+                      operators: operators)
     }
 }

@@ -218,6 +218,17 @@ void ct_call_timing_enable(bool enabled);
 uint64_t ct_call_timing_thread_nanoseconds(void);
 void ct_call_timing_thread_reset(void);
 
+/// Mean cross entropy of float32 logits (N × V) against int64 targets (N), writing the gradient with respect to the
+/// logits into the logits (in place): (softmax − one-hot) / counted rows, zero where target == ignore_index.
+int ct_cross_entropy_with_gradient_(ct_tensor logits, ct_tensor target, int64_t ignore_index, ct_tensor *loss);
+
+/// Starts collecting per-operator times (libtorch's RecordFunction callbacks, forward and backward, all threads).
+int ct_op_profile_start(void);
+/// Stops collecting; `*count` operators were seen, read them with ct_op_profile_entry.
+int ct_op_profile_stop(int64_t *count);
+/// Operator `index` of the last profile: its name, calls, self time and inclusive time in nanoseconds.
+int ct_op_profile_entry(int64_t index, char *name, size_t capacity, int64_t *calls, int64_t *self_ns, int64_t *total_ns);
+
 // MARK: - Benchmark support
 
 /// Runs `at::add(a, b)` `iterations` times in C++, to measure the cost of the Swift path against it.
