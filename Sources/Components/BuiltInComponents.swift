@@ -37,7 +37,6 @@ let plannedComponents: [(String, String, String)] = {
         ("model", "debugging_enriched", "debugging tools"),
         ("model", "gpt2_tp", "tensor parallelism"),
         ("model_debugging_hook", "nan_hook", "debugging tools"), ("model_debugging_hook", "print_forward_hook", "debugging tools"),
-        ("model_initialization", "gpt2_llama3_like", models),
         ("pipeline", "builder", pipeline), ("pipeline", "scheduled", pipeline), ("pipeline", "selector", pipeline),
         ("pipeline", "staged", pipeline),
         ("sampler", "resumable_distributed_multi_dim_sampler", "tensor/pipeline parallelism"),

@@ -132,6 +132,22 @@ struct GPT2ModelConfig: Decodable {
     }
 }
 
+/// Modalities' `Llama3InitializerConfig`.
+struct Llama3InitializationConfig: Decodable {
+    var numLayers: PositiveInt
+    var embeddingSize: PositiveInt
+    var depthInit = true
+
+    enum CodingKeys: String, CodingKey { case numLayers = "num_layers", embeddingSize = "n_embd", depthInit = "depth_init" }
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        numLayers = try c.decode(PositiveInt.self, forKey: .numLayers)
+        embeddingSize = try c.decode(PositiveInt.self, forKey: .embeddingSize)
+        depthInit = try c.decodeIfPresent(Bool.self, forKey: .depthInit) ?? true
+    }
+}
+
 struct ComposedInitializationConfig: Decodable {
     enum ModelType: String, ConfigEnum { case gpt2, coca }
     enum InitType: String, ConfigEnum { case plain, scaled, scaled_embed }
@@ -265,6 +281,10 @@ extension ComponentRegistry {
         register("model_initialization", "composed", summary: "plain / scaled / scaled_embed normal initialisation",
                  config: ComposedInitializationConfig.self, produces: [(any ModelInitializer).self]) { config, _ -> any ModelInitializer in
             config.initialization
+        }
+        register("model_initialization", "gpt2_llama3_like", summary: "TorchTitan's Llama 3 initialisation (truncated normals, depth-scaled output projections)",
+                 config: Llama3InitializationConfig.self, produces: [(any ModelInitializer).self]) { config, _ -> any ModelInitializer in
+            try Llama3Initialization(layerCount: config.numLayers.value, embeddingSize: config.embeddingSize.value, depthInit: config.depthInit)
         }
         register("model", "model_initialized", summary: "a model after its initializer ran (seeded by the model's seed)",
                  config: ModelInitializedConfig.self, produces: [(any Model).self]) { config, context -> any Model in

@@ -20,6 +20,7 @@ extension Operator {
     static let sort = Operator("aten::sort")
     static let topk = Operator("aten::topk")
     static let uniform_ = Operator("aten::uniform_")
+    static let erfinv_ = Operator("aten::erfinv_")
 
     // Conversion and copies
     static let to = Operator("aten::to", "dtype_layout")

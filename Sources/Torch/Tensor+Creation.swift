@@ -1,3 +1,4 @@
+import Foundation
 /// Factory functions, named as in PyTorch (`torch.zeros`, `torch.randn`, ...).
 extension Tensor {
     /// An uninitialised tensor.
@@ -78,6 +79,22 @@ extension Tensor {
     @discardableResult
     public func uniform_(_ low: Double = 0, _ high: Double = 1, generator: Generator? = nil) throws -> Tensor {
         try Operator.uniform_.callAsTensor([.tensor(self), .double(low), .double(high), .generator(generator)])
+    }
+
+    /// Fills the tensor in place with normal samples (`mean`, `std`) truncated to `[a, b]`, by PyTorch's
+    /// `nn.init.trunc_normal_` method (inverse CDF of uniform samples between the bounds' CDF values), computed
+    /// in float32 and copied back.
+    @discardableResult
+    public func truncatedNormal_(mean: Double = 0, std: Double = 1, a: Double = -2, b: Double = 2, generator: Generator? = nil) throws -> Tensor {
+        func normalCDF(_ x: Double) -> Double { (1 + erf(x / 2.0.squareRoot())) / 2 }
+        let low = normalCDF((a - mean) / std), high = normalCDF((b - mean) / std)
+        let values = try Tensor.empty(shape, dtype: .float32, device: device)
+        try values.uniform_(2 * low - 1, 2 * high - 1, generator: generator)
+        _ = try Operator.erfinv_.callAsTensor([.tensor(values)])
+        try values.mul_(std * 2.0.squareRoot())
+        try values.add_(mean)
+        try values.clamp_(min: a, max: b)
+        return try copy_(values)
     }
 }
 

@@ -9,13 +9,10 @@ import TestSupport
 
     var binary: String {
         get throws {
-            var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-            while folder.path != "/" {
-                let candidate = folder.appendingPathComponent("modalities").path
-                if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-                folder.deleteLastPathComponent()
+            guard let binary = TestData.modalitiesBinary else {
+                throw SweepError.invalid(CommandLine.arguments[0], "the modalities binary is not built next to the tests (run `swift build --build-tests`)")
             }
-            throw SweepError.invalid(CommandLine.arguments[0], "the modalities binary is not built next to the tests (run `swift build --build-tests`)")
+            return binary
         }
     }
 

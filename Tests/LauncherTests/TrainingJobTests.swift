@@ -33,13 +33,10 @@ import Glibc
     /// The `modalities` binary built next to the test bundle.
     var binary: String {
         get throws {
-            var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-            while folder.path != "/" {
-                let candidate = folder.appendingPathComponent("modalities").path
-                if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-                folder.deleteLastPathComponent()
+            guard let binary = TestData.modalitiesBinary else {
+                throw LaunchError.invalid("the modalities binary is not built next to the tests (run `swift build --build-tests`)")
             }
-            throw LaunchError.invalid("the modalities binary is not built next to the tests (run `swift build --build-tests`)")
+            return binary
         }
     }
 

@@ -13,4 +13,15 @@ public enum TestData {
     public static func path(_ relative: String) -> String {
         URL(fileURLWithPath: folder).appendingPathComponent(relative).path
     }
+
+    /// The `modalities` executable built next to the test bundle (`swift build --build-tests` builds both), if any.
+    public static var modalitiesBinary: String? {
+        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        while folder.path != "/" {
+            let candidate = folder.appendingPathComponent("modalities").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            folder.deleteLastPathComponent()
+        }
+        return nil
+    }
 }
