@@ -214,21 +214,18 @@ public final class SweepRunner: @unchecked Sendable {
     }
 
     /// The seen steps in a checkpoint folder name.
-    static func seenSteps(_ path: String) throws -> Int {
-        let name = URL(fileURLWithPath: path).lastPathComponent
-        guard let range = name.range(of: "-seen_steps_"), let steps = Int(name[range.upperBound...].prefix { $0.isNumber }) else {
-            throw SweepError.invalid(path, "not a checkpoint folder name (eid_<id>-seen_steps_<n>-...)")
-        }
-        return steps
-    }
+    static func seenSteps(_ path: String) throws -> Int { try number("seen_steps", in: path) }
 
     /// The target steps in a checkpoint folder name.
-    static func targetSteps(_ path: String) throws -> Int {
+    static func targetSteps(_ path: String) throws -> Int { try number("target_steps", in: path) }
+
+    /// The number after `-<field>_` in a checkpoint folder name (`eid_<id>-seen_steps_<n>-...-target_steps_<n>-...`).
+    private static func number(_ field: String, in path: String) throws -> Int {
         let name = URL(fileURLWithPath: path).lastPathComponent
-        guard let range = name.range(of: "-target_steps_"), let steps = Int(name[range.upperBound...].prefix { $0.isNumber }) else {
-            throw SweepError.invalid(path, "not a checkpoint folder name (...-target_steps_<n>-...)")
+        guard let range = name.range(of: "-\(field)_"), let value = Int(name[range.upperBound...].prefix { $0.isNumber }) else {
+            throw SweepError.invalid(path, "not a checkpoint folder name (eid_<id>-seen_steps_<n>-...-target_steps_<n>-...)")
         }
-        return steps
+        return value
     }
 
     /// Keeps the records up to `step` in the run's results; the whole file is kept as

@@ -22,6 +22,13 @@ public struct SweepStatus {
 
     static let timestampSuffix = try! NSRegularExpression(pattern: "_\\d{4}-\\d{2}-\\d{2}__\\d{2}-\\d{2}-\\d{2}$")
 
+    /// A run folder's name without its re-run suffix `_<YYYY-MM-DD__HH-MM-SS>`, and that time ("" when absent).
+    static func splitStamp(_ name: String) -> (base: String, stamp: String) {
+        guard let match = timestampSuffix.firstMatch(in: name, range: NSRange(name.startIndex..., in: name)),
+              let found = Range(match.range, in: name) else { return (name, "") }
+        return (String(name[..<found.lowerBound]), String(name[found].dropFirst()))
+    }
+
     /// Every config file under the root (for the world size, when given), sorted.
     public func allConfigs() throws -> [String] {
         var isFolder: ObjCBool = false
@@ -46,14 +53,7 @@ public struct SweepStatus {
         var newest: [String: (path: String, stamp: String)] = [:]
         for path in try allConfigs() {
             let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
-            let name = folder.lastPathComponent
-            let range = NSRange(name.startIndex..., in: name)
-            var key = name
-            var stamp = ""
-            if let match = Self.timestampSuffix.firstMatch(in: name, range: range), let found = Range(match.range, in: name) {
-                key = String(name[..<found.lowerBound])
-                stamp = String(name[found].dropFirst())
-            }
+            let (key, stamp) = Self.splitStamp(folder.lastPathComponent)
             let group = folder.deletingLastPathComponent().path + "/" + key
             if newest[group].map({ stamp > $0.stamp }) ?? true { newest[group] = (path, stamp) }
         }
@@ -88,9 +88,7 @@ public struct SweepStatus {
         let stamp = formatter.string(from: now)
         return try remaining.map { config in
             let folder = URL(fileURLWithPath: config).deletingLastPathComponent()
-            let name = folder.lastPathComponent
-            let range = NSRange(name.startIndex..., in: name)
-            let base = Self.timestampSuffix.firstMatch(in: name, range: range).flatMap { Range($0.range, in: name) }.map { String(name[..<$0.lowerBound]) } ?? name
+            let base = Self.splitStamp(folder.lastPathComponent).base
             let target = folder.deletingLastPathComponent().appendingPathComponent(base + "_" + stamp)
             try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
             let copy = target.appendingPathComponent(URL(fileURLWithPath: config).lastPathComponent)

@@ -35,18 +35,18 @@ public enum CheckpointFormat {
         } catch {
             throw CheckpointError.unwritable(path: folder, reason: "\(error.localizedDescription)")
         }
-        var tensors: [(name: String, tensor: Tensor)] = []
-        for (name, tensor) in appState.model.parameters.named {
-            tensors.append((modelPrefix + name, try tensor.detach()))
-        }
-        for (name, state) in appState.optimizer.state {
-            tensors.append((optimizerPrefix + name + ".exp_avg", state.expAvg))
-            tensors.append((optimizerPrefix + name + ".exp_avg_sq", state.expAvgSq))
-            tensors.append((optimizerPrefix + name + ".step", state.step))
-        }
-        tensors.append((generatorTensor, try Generator.defaultCPU.state()))
-        let shard = shardFile(rank: rank)
         if writeShard {
+            var tensors: [(name: String, tensor: Tensor)] = []
+            for (name, tensor) in appState.model.parameters.named {
+                tensors.append((modelPrefix + name, try tensor.detach()))
+            }
+            for (name, state) in appState.optimizer.state {
+                tensors.append((optimizerPrefix + name + ".exp_avg", state.expAvg))
+                tensors.append((optimizerPrefix + name + ".exp_avg_sq", state.expAvgSq))
+                tensors.append((optimizerPrefix + name + ".step", state.step))
+            }
+            tensors.append((generatorTensor, try Generator.defaultCPU.state()))
+            let shard = shardFile(rank: rank)
             do {
                 try SafeTensorsWriter.write(tensors, metadata: ["format": name], to: folder + "/" + shard)
             } catch let error as InteropError {

@@ -69,10 +69,11 @@ public final class TorchStateDictWriter: CheckpointExecution {
         }
         // Every name of the model's own store (tied parameters under each of their names).
         let store = appState.model.unwrapped(as: (any BlockStructuredModel).self)?.parameters ?? appState.model.parameters
+        let named = store.named
         var modelEntries: [(String, TorchCheckpointWriter.Value)] = []
         for name in store.names {
             let tensor = store.tensors[name]!
-            let canonical = store.named.first { $0.tensor.isSame(as: tensor) }?.name ?? name
+            let canonical = named.first { $0.tensor.isSame(as: tensor) }?.name ?? name
             guard let value = parameters[canonical] else {
                 throw CheckpointError.unwritable(path: checkpointPath, reason: "no gathered value for parameter \(canonical)")
             }

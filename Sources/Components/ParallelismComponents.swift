@@ -27,9 +27,7 @@ extension ComponentRegistry {
                  config: FSDP2WrappedModelConfig.self, produces: [(any Model).self]) { config, context -> any Model in
             let mesh = try context.build(config.deviceMesh)
             let model = try context.build(config.model)
-            if model.unwrapped(as: GPT2LLM.self) != nil, !config.blockNames.contains("GPT2Block") {
-                throw ConfigValueError("block_names is \(config.blockNames), but model/gpt2's blocks are GPT2Block")
-            }
+            try checkBlockNames(config.blockNames, of: model)
             let mixed = try MixedPrecisionModel(wrapping: model, computeDType: config.mixedPrecision.paramDType.computeDType)
             guard mesh.worldSize > 1 else { return mixed }
             guard mesh.degree(of: [.tp, .pp, .cp]) == 1 else {
@@ -48,9 +46,7 @@ extension ComponentRegistry {
         register("model", "fsdp1_wrapped", summary: "Modalities' FSDP1 fields on the fsdp2_wrapped engine: sharding_strategy FULL_SHARD, SHARD_GRAD_OP, HYBRID_SHARD (shard within the node) or NO_SHARD",
                  config: FSDP1WrappedModelConfig.self, produces: [(any Model).self]) { config, context -> any Model in
             let model = try context.build(config.model)
-            if model.unwrapped(as: GPT2LLM.self) != nil, !config.blockNames.contains("GPT2Block") {
-                throw ConfigValueError("block_names is \(config.blockNames), but model/gpt2's blocks are GPT2Block")
-            }
+            try checkBlockNames(config.blockNames, of: model)
             let mixed = try MixedPrecisionModel(wrapping: model, computeDType: config.mixedPrecision.computeDType)
             guard let world = ProcessGroup.world, world.size > 1 else { return mixed }
             switch config.shardingStrategy {
@@ -164,3 +160,9 @@ func worldGroup(size: Int) throws -> ProcessGroup {
     return group
 }
 
+/// FSDP wraps the blocks `block_names` lists; model/gpt2's are `GPT2Block`.
+func checkBlockNames(_ names: [String], of model: any Model) throws {
+    if model.unwrapped(as: GPT2LLM.self) != nil, !names.contains("GPT2Block") {
+        throw ConfigValueError("block_names is \(names), but model/gpt2's blocks are GPT2Block")
+    }
+}

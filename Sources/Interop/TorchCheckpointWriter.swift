@@ -163,9 +163,8 @@ enum ZipWriter {
             let offset = output.count
             let headerEnd = offset + 30 + nameBytes.count
             // An extra field of padding ("FB", as torch writes) puts the data at a multiple of `alignment`.
-            var padding = (alignment - (headerEnd + 4) % alignment) % alignment
-            if headerEnd % alignment == 0 { padding = -4 }
-            let extraLength = padding < 0 ? 0 : 4 + padding
+            let padding = (alignment - (headerEnd + 4) % alignment) % alignment
+            let extraLength = headerEnd % alignment == 0 ? 0 : 4 + padding
             let crc = CRC32.checksum(data)
             le32(0x0403_4b50, &output); le16(20, &output); le16(0, &output); le16(0, &output); le16(0, &output); le16(0x21, &output)
             le32(Int(crc), &output); le32(data.count, &output); le32(data.count, &output)

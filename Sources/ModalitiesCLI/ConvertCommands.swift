@@ -38,7 +38,7 @@ struct ConvertToHuggingFaceCommand: ParsableCommand {
                 eos = loaded.tokenID("<|endoftext|>") ?? loaded.tokenID("</s>")
             }
             try HuggingFaceExport.write(model, to: output, tokenizer: tokenizer, endOfText: eos, maximumShardBytes: maximumShardBytes)
-            print("wrote \(output) (\(model.parameters.named.reduce(0) { $0 + $1.tensor.count }) parameters)")
+            print("wrote \(output) (\(model.parameterCount) parameters)")
         } catch let error as InteropError {
             note("error: \(error)")
             throw ExitCode(1)
@@ -90,7 +90,7 @@ struct ConvertPyTorchToHuggingFaceCommand: ParsableCommand {
     func run() throws {
         do {
             let model = try CheckpointConversion.convert(configFilePath: configFilePath, outputFolder: output, predictionKey: predictionKey)
-            print("Model was successfully converted and saved to \(output) (\(model.parameters.named.reduce(0) { $0 + $1.tensor.count }) parameters)")
+            print("Model was successfully converted and saved to \(output) (\(model.parameterCount) parameters)")
         } catch let error as ConfigError {
             for issue in error.issues { note(issue.description) }
             throw ExitCode(2)

@@ -166,42 +166,31 @@ public final class FullyShardedModel: WrappingModel, GradientSynchronizing {
         }
     }
 
+    /// The unit holding parameter `name` and the parameter's index in it.
+    private func locate(_ name: String) throws -> (unit: ShardedUnit, index: Int) {
+        for unit in units { if let index = unit.names.firstIndex(of: name) { return (unit, index) } }
+        throw TrainingError.invalidCheckpoint("the model has no parameter \(name)")
+    }
+
     /// The whole shape of parameter `name` (its chunk is 1-D).
     public func fullShape(of name: String) -> [Int]? {
-        for unit in units { if let index = unit.names.firstIndex(of: name) { return unit.full[index].shape } }
-        return nil
+        (try? locate(name)).map { $0.unit.full[$0.index].shape }
     }
 
     /// This rank's chunk of `whole`, a tensor shaped like parameter `name` (a parameter or its optimizer state).
     public func localChunk(of whole: Tensor, name: String) throws -> Tensor {
-        for unit in units {
-            if let index = unit.names.firstIndex(of: name) {
-                guard whole.shape == unit.full[index].shape else {
-                    throw TrainingError.invalidCheckpoint("\(name) has shape \(whole.shape), the model needs \(unit.full[index].shape)")
-                }
-                return try unit.localChunk(of: whole, parameter: index)
-            }
+        let (unit, index) = try locate(name)
+        guard whole.shape == unit.full[index].shape else {
+            throw TrainingError.invalidCheckpoint("\(name) has shape \(whole.shape), the model needs \(unit.full[index].shape)")
         }
-        throw TrainingError.invalidCheckpoint("the model has no parameter \(name)")
+        return try unit.localChunk(of: whole, parameter: index)
     }
 
     /// The whole tensor whose chunk this rank holds for parameter `name` (the parameter's own chunk, or its
     /// optimizer state): an all-gather over the shard group, so every rank must call it, in the same order.
     public func wholeTensor(ofChunk chunk: Tensor, name: String) throws -> Tensor {
-        for unit in units {
-            guard let index = unit.names.firstIndex(of: name) else { continue }
-            let length = unit.chunkLengths[index]
-            return try Autograd.noGrad {
-                let flat = try chunk.detach().reshape([-1])
-                let padded = flat.count == length ? flat
-                    : try Tensor.cat([flat, try Tensor.zeros([length - flat.count], dtype: flat.dtype, device: flat.device)])
-                let gathered = try Tensor.empty([length * shardCount], dtype: flat.dtype, device: flat.device)
-                try shardGroup.allGather(into: gathered, from: padded.contiguous())
-                let shape = unit.full[index].shape
-                return try gathered.narrow(0, start: 0, length: shape.reduce(1, *)).view(shape)
-            }
-        }
-        throw TrainingError.invalidCheckpoint("the model has no parameter \(name)")
+        let (unit, index) = try locate(name)
+        return try unit.wholeTensor(ofChunk: chunk, parameter: index)
     }
 
     /// Bytes of the largest unit's full parameters: what one gathered unit adds to a rank's memory.

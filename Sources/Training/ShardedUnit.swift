@@ -64,6 +64,19 @@ final class ShardedUnit {
         return try whole.reshape([-1]).narrow(0, start: range.lowerBound, length: range.count)
     }
 
+    /// The whole tensor shaped like parameter `index` whose chunk `chunk` is this rank's (an all-gather: every rank
+    /// of the shard group calls it).
+    func wholeTensor(ofChunk chunk: Tensor, parameter index: Int) throws -> Tensor {
+        try Autograd.noGrad {
+            let length = chunkLengths[index]
+            let send = try padded(chunk.detach().reshape([-1]), to: length).contiguous()
+            let gathered = try Tensor.empty([length * shardCount], dtype: send.dtype, device: send.device)
+            try shardGroup.allGather(into: gathered, from: send)
+            let shape = full[index].shape
+            return try gathered.narrow(0, start: 0, length: shape.reduce(1, *)).view(shape)
+        }
+    }
+
     /// Bytes of the full parameters while gathered.
     var fullBytes: Int { full.reduce(0) { $0 + $1.count * $1.dtype.byteCount } }
 

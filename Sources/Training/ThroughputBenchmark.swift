@@ -109,7 +109,7 @@ public struct ThroughputBenchmark {
         let operators = profile ? try OperatorProfile.stop() : []
         let step = (times.forward + times.backward + times.optimizer) / Double(steps)
         let embedding = config.vocabularySize * config.embeddingSize + (config.positionEmbedding == .absolute ? config.sequenceLength * config.embeddingSize : 0)
-        let total = model.parameters.named.reduce(0) { $0 + $1.tensor.count }
+        let total = model.parameterCount
         let nonEmbedding = total - embedding + (config.weightTying ? 0 : -config.vocabularySize * config.embeddingSize)
         let flopsPerToken = 6 * Double(nonEmbedding + config.vocabularySize * config.embeddingSize)
             + 6 * Double(config.layerCount * config.sequenceLength * config.embeddingSize)
