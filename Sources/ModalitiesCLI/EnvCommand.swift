@@ -13,10 +13,10 @@ struct EnvCommand: ParsableCommand {
 
     func run() throws {
         // CUDA must be loaded before anything touches libtorch's CUDA hooks, so decide first.
-        let gpuVisible = Runtime.nvidiaDeviceNodeExists
+        let gpuVisible = CUDA.driverNodeExists
         var cudaLoadError: Error?
         if cuda || gpuVisible {
-            do { try Runtime.loadCUDA() } catch { cudaLoadError = error }
+            do { try CUDA.load() } catch { cudaLoadError = error }
         }
         try Runtime.start()
         #if compiler(>=6.4)
@@ -35,7 +35,13 @@ struct EnvCommand: ParsableCommand {
         if let cudaLoadError {
             print("cuda: libtorch_cuda.so did not load: \(cudaLoadError)")
         } else if cuda || gpuVisible {
-            print("cuda: available \(Runtime.isCUDAAvailable), devices \(Runtime.cudaDeviceCount)")
+            print("cuda: available \(CUDA.isAvailable), devices \(CUDA.deviceCount)")
+            for index in 0..<CUDA.deviceCount {
+                if let properties = try? CUDA.deviceProperties(index) {
+                    print("cuda:\(index): \(properties.name), compute capability \(properties.computeCapability.major).\(properties.computeCapability.minor), \(properties.totalMemoryBytes >> 20) MiB")
+                }
+            }
+            print("cuda shim: \(CUDA.shimProblem ?? "loaded")")
         } else {
             print("cuda: no NVIDIA device found (/dev/nvidiactl absent); CPU only")
         }

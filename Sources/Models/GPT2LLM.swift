@@ -41,9 +41,9 @@ public final class GPT2LLM: BlockStructuredModel {
         let mlp: [Linear]
     }
 
-    /// Builds the model with all parameters zero (norm weights one); load or initialise them next.
+    /// Builds the model on `device` with all parameters zero (norm weights one); load or initialise them next.
     public init(config: GPT2LLMConfig, sampleKey: String = "input_ids", predictionKey: String = "logits", seed: UInt64 = 0,
-                dtype: DType = .float32) throws {
+                dtype: DType = .float32, device: Device = .cpu) throws {
         try config.validate()
         if config.attentionImplementation == .daoFlash {
             FileHandle.standardError.write(Data("GPT2LLM: attention_implementation dao_flash runs libtorch's scaled_dot_product_attention (its flash backend where available)\n".utf8))
@@ -52,7 +52,7 @@ public final class GPT2LLM: BlockStructuredModel {
         self.sampleKey = sampleKey
         self.predictionKey = predictionKey
         self.seed = seed
-        let store = ParameterStore(dtype: dtype)
+        let store = ParameterStore(dtype: dtype, device: device)
         parameters = store
         let d = config.embeddingSize
         tokenEmbedding = try store.make("transformer.wte.weight", shape: [config.vocabularySize, d])
@@ -116,9 +116,9 @@ public final class GPT2LLM: BlockStructuredModel {
         // Shared by every layer: positions' rotary tables, and which keys each query may not see (query i, at
         // position past + i, sees keys 0...past + i).
         let rotary = try config.rotaryBaseFrequency.map {
-            try Rotary(headSize: config.headSize, baseFrequency: $0, offset: past, length: length, dtype: h.dtype)
+            try Rotary(headSize: config.headSize, baseFrequency: $0, offset: past, length: length, dtype: h.dtype, device: h.device)
         }
-        let future = try Tensor.ones([length, past + length], dtype: .bool).triu(past + 1)
+        let future = try Tensor.ones([length, past + length], dtype: .bool, device: h.device).triu(past + 1)
         for (layer, block) in blocks.enumerated() {
             let run: (Tensor) throws -> Tensor = { h in
                 let attended = try h + self.attention(block, block.attentionNorm(h), layer: layer, cache: cache, rotary: rotary,

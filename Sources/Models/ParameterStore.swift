@@ -5,10 +5,13 @@ public final class ParameterStore {
     public private(set) var names: [String] = []
     public private(set) var tensors: [String: Tensor] = [:]
     let dtype: DType
+    /// Where ``make(_:shape:fill:)`` creates parameters.
+    public let device: Device
 
-    /// An empty store whose ``make(_:shape:fill:)`` creates parameters of `dtype`.
-    public init(dtype: DType) {
+    /// An empty store whose ``make(_:shape:fill:)`` creates parameters of `dtype` on `device`.
+    public init(dtype: DType, device: Device = .cpu) {
         self.dtype = dtype
+        self.device = device
     }
 
     /// Registers an existing tensor (e.g. a shard a wrapper owns) under `name`.
@@ -18,7 +21,7 @@ public final class ParameterStore {
 
     /// A new parameter (zeros, or `fill`) that requires grad.
     func make(_ name: String, shape: [Int], fill: Double = 0) throws -> Tensor {
-        let tensor = try Tensor.full(shape, fill, dtype: dtype).requiresGrad(true)
+        let tensor = try Tensor.full(shape, fill, dtype: dtype, device: device).requiresGrad(true)
         add(name, tensor)
         return tensor
     }
@@ -48,6 +51,6 @@ public final class ParameterStore {
     public func load(_ name: String, from values: Tensor) throws {
         guard let tensor = tensors[name] else { throw ModelError.missingParameter(name) }
         guard tensor.shape == values.shape else { throw ModelError.shapeMismatch(name: name, expected: tensor.shape, found: values.shape) }
-        try Autograd.noGrad { try tensor.copy_(values) }
+        _ = try Autograd.noGrad { try tensor.copy_(values) }
     }
 }

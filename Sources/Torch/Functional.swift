@@ -74,6 +74,41 @@ public enum Functional {
             scale.map { .double($0) } ?? .none, .bool(enableGQA),
         ])
     }
+
+    /// The kernel family scaled dot-product attention picks for these inputs (`torch.backends.cuda` SDPA backends).
+    public enum AttentionBackend: Int, Sendable, CustomStringConvertible {
+        case math = 0
+        case flashAttention = 1
+        case efficientAttention = 2
+        case cudnnAttention = 3
+        case overrideable = 4
+
+        public var description: String {
+            switch self {
+            case .math: return "math"
+            case .flashAttention: return "flash attention"
+            case .efficientAttention: return "memory-efficient attention"
+            case .cudnnAttention: return "cuDNN attention"
+            case .overrideable: return "overrideable"
+            }
+        }
+    }
+
+    /// Which backend ``scaledDotProductAttention(query:key:value:mask:dropout:isCausal:scale:enableGQA:)`` runs for
+    /// these arguments, as libtorch's dispatcher decides it (`torch._fused_sdp_choice`).
+    public static func attentionBackend(
+        query: Tensor, key: Tensor, value: Tensor, mask: Tensor? = nil, dropout: Double = 0, isCausal: Bool = false,
+        enableGQA: Bool = false
+    ) throws -> AttentionBackend {
+        let results = try Operator.fusedAttentionChoice.call([
+            .tensor(query), .tensor(key), .tensor(value), .optionalTensor(mask), .double(dropout), .bool(isCausal),
+            .none, .bool(enableGQA),
+        ])
+        guard case .int(let code)? = results.first, let backend = AttentionBackend(rawValue: code) else {
+            throw TorchError.invalidArgument("no attention backend fits these inputs (aten::_fused_sdp_choice: \(results))")
+        }
+        return backend
+    }
 }
 
 /// Activations, available on every tensor.

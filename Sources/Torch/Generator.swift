@@ -1,6 +1,6 @@
 import CTorch
 
-/// A seeded CPU random-number generator whose state can be saved and restored (`torch.Generator`).
+/// A seeded random-number generator (CPU, or a device's default one) whose state can be saved and restored (`torch.Generator`).
 public final class Generator: @unchecked Sendable {  // libtorch locks the generator's mutex on every use
     let handle: ct_generator
     private let owned: Bool
@@ -23,8 +23,23 @@ public final class Generator: @unchecked Sendable {  // libtorch locks the gener
         if owned { ct_generator_free(handle) }
     }
 
+    private init(owning handle: ct_generator) {
+        self.handle = handle
+        self.owned = true
+    }
+
     /// The process-wide default CPU generator that operations use when given none.
     public static let defaultCPU = Generator(borrowing: ct_generator_default_cpu())
+
+    /// The default generator of `device` (the one random operations on it use when given none); for a GPU, CUDA must
+    /// be loaded first.
+    public static func defaultGenerator(for device: Device) throws -> Generator {
+        if device.kind == .cpu { return defaultCPU }
+        try Runtime.start()
+        var handle: ct_generator?
+        try check("default generator of \(device)", ct_generator_default_for_device(device.kind.rawValue, Int32(device.index ?? 0), &handle))
+        return Generator(owning: handle!)
+    }
 
     /// The seed set last.
     public var seed: UInt64 { ct_generator_seed(handle) }

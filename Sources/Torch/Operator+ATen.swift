@@ -28,6 +28,8 @@ extension Operator {
     static let clone = Operator("aten::clone")
     static let detach = Operator("aten::detach")
     static let copy_ = Operator("aten::copy_")
+    static let pinMemory = Operator("aten::pin_memory")
+    static let isPinned = Operator("aten::is_pinned")
 
     // Views and joins
     static let reshape = Operator("aten::reshape")
@@ -137,6 +139,7 @@ extension Operator {
     static let nllLoss = Operator("aten::nll_loss_nd")
     static let mseLoss = Operator("aten::mse_loss")
     static let scaledDotProductAttention = Operator("aten::scaled_dot_product_attention")
+    static let fusedAttentionChoice = Operator("aten::_fused_sdp_choice")
 
     // In place
     static let add_ = Operator("aten::add_", "Tensor")

@@ -38,31 +38,14 @@ public enum Runtime {
         set { ct_set_num_threads(Int32(newValue)) }
     }
 
-    /// Loads libtorch's CUDA backend (`libtorch_cuda.so`) into the process.
-    ///
-    /// Must run before anything touches CUDA, including seeding; afterwards ``cudaDeviceCount`` reports the GPUs.
-    /// - Parameter libraryPath: where `libtorch_cuda.so` is; by default the dynamic loader searches the rpath.
-    public static func loadCUDA(libraryPath: String? = nil) throws {
-        if let libraryPath {
-            try check("load CUDA", ct_cuda_load(libraryPath))
-        } else {
-            try check("load CUDA", ct_cuda_load(nil))
-        }
-    }
-
-    /// Whether the NVIDIA driver's device node exists, i.e. a GPU may be usable (checked without touching CUDA).
-    public static var nvidiaDeviceNodeExists: Bool { access("/dev/nvidiactl", F_OK) == 0 }
-
-    /// Whether libtorch can use CUDA in this process (only after ``loadCUDA(libraryPath:)``).
-    public static var isCUDAAvailable: Bool { ct_cuda_is_available() }
-
-    /// Number of visible CUDA devices (0 when CUDA is not loaded).
-    public static var cudaDeviceCount: Int { Int(ct_cuda_device_count()) }
-
-    /// Seeds the default CPU generator (PyTorch's `torch.manual_seed` for the CPU).
+    /// Seeds the default CPU generator and, when CUDA is loaded, every GPU's default generator (`torch.manual_seed`).
     public static func manualSeed(_ seed: UInt64) throws {
         try start()
         try Generator.defaultCPU.setSeed(seed)
+        guard CUDA.isAvailable else { return }
+        for index in 0..<CUDA.deviceCount {
+            try Generator.defaultGenerator(for: .cuda(index)).setSeed(seed)
+        }
     }
 }
 

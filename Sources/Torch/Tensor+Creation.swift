@@ -101,11 +101,26 @@ extension Tensor {
 /// Conversions and copies.
 extension Tensor {
     /// The tensor converted to another device and/or dtype; returns `self` when nothing changes.
-    public func to(device: Device? = nil, dtype: DType? = nil, copy: Bool = false) throws -> Tensor {
-        try Operator.to.callAsTensor([.tensor(self), .dtype(dtype), .none, .device(device), .none, .bool(false), .bool(copy)])
+    ///
+    /// With `nonBlocking`, a copy between pinned host memory and a GPU is queued on the current stream and the call
+    /// returns at once (`tensor.to(device, non_blocking=True)`); read the result only after that stream has run.
+    public func to(device: Device? = nil, dtype: DType? = nil, copy: Bool = false, nonBlocking: Bool = false) throws -> Tensor {
+        try Operator.to.callAsTensor([.tensor(self), .dtype(dtype), .none, .device(device), .none, .bool(nonBlocking), .bool(copy)])
     }
 
     public func to(dtype: DType) throws -> Tensor { try to(device: nil, dtype: dtype) }
+
+    /// A copy in page-locked host memory (`tensor.pin_memory()`), from which copies to a GPU can be non-blocking.
+    /// Needs CUDA loaded: pinned memory comes from its host allocator.
+    public func pinned() throws -> Tensor { try Operator.pinMemory.callAsTensor([.tensor(self)]) }
+
+    /// Whether the tensor lives in page-locked host memory.
+    public func isPinned() throws -> Bool {
+        guard case .bool(let pinned)? = try Operator.isPinned.call([.tensor(self)]).first else {
+            throw TorchError.invalidArgument("aten::is_pinned did not return a bool")
+        }
+        return pinned
+    }
 
     public func contiguous() throws -> Tensor { try Operator.contiguous.callAsTensor([.tensor(self)]) }
 

@@ -67,7 +67,7 @@ public final class AdamOptimizer {
         self.learningRate = learningRate
         moments = try groups.map { try $0.parameters.map { try $0.detach().zerosLike() } }
         squares = try groups.map { try $0.parameters.map { try $0.detach().zerosLike() } }
-        steps = try groups.map { try $0.parameters.map { _ in try Tensor.zeros([]) } }
+        steps = try groups.map { try $0.parameters.map { try Tensor.zeros([], device: $0.device) } }
     }
 
     /// Updates every parameter that has a gradient.

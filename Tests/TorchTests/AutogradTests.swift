@@ -125,7 +125,7 @@ import Testing
         }
         try parameter.registerPostAccumulateGradHook { tensor in
             // An optimizer-in-backward: update the parameter and drop the gradient.
-            try Autograd.noGrad { try tensor.sub_(tensor.grad!, alpha: 0.5) }
+            _ = try Autograd.noGrad { try tensor.sub_(tensor.grad!, alpha: 0.5) }
             try tensor.setGrad(nil)
         }
         try (parameter * parameter).sum().backward()

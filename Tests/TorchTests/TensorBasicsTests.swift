@@ -93,7 +93,7 @@ import Testing
     }
 
     @Test func loadingCUDAWithoutItsLibrariesFailsClearly() {
-        let error = #expect(throws: TorchError.self) { try Runtime.loadCUDA(libraryPath: "/nonexistent/libtorch_cuda.so") }
+        let error = #expect(throws: TorchError.self) { try CUDA.load(libraryPath: "/nonexistent/libtorch_cuda.so") }
         #expect(error?.description.contains("/nonexistent/libtorch_cuda.so") == true)
     }
 }

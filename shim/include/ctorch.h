@@ -40,10 +40,100 @@ int ct_initialize(void);
 int ct_get_num_threads(void);
 void ct_set_num_threads(int count);
 
-/// Loads libtorch's CUDA backend with dlopen; must run before anything touches CUDA.
+
+// MARK: - Accelerators (device-generic c10 interfaces: work for CUDA once its backend is loaded)
+
+typedef struct ct_event_s *ct_event;
+/// A stream as c10 packs it; streams live as long as their device, so there is nothing to free.
+typedef struct {
+  int64_t id;
+  int32_t device_index;
+  int32_t device_type;
+} ct_stream;
+
+/// Waits until every queued kernel on the device has finished (`torch.cuda.synchronize(i)`).
+int ct_device_synchronize(int device_type, int device_index);
+/// Makes `device_index` the calling thread's current device of that type (`torch.cuda.set_device`).
+int ct_device_set_current(int device_type, int device_index);
+int ct_device_current_index(int device_type, int *out);
+
+int ct_stream_current(int device_type, int device_index, ct_stream *out);
+/// A stream from the device's pool (`torch.cuda.Stream()`).
+int ct_stream_from_pool(int device_type, int device_index, bool high_priority, ct_stream *out);
+/// Makes `stream` current on its device for the calling thread; `previous` receives the one it replaces.
+int ct_stream_set_current(ct_stream stream, ct_stream *previous);
+int ct_stream_synchronize(ct_stream stream);
+/// Whether all work queued on the stream has finished.
+int ct_stream_query(ct_stream stream, bool *finished);
+/// Makes future work on `stream` wait for `event` (`stream.wait_event`).
+int ct_stream_wait_event(ct_stream stream, ct_event event);
+
+/// A new event; `timing` enables elapsed-time measurement.
+int ct_event_new(int device_type, bool timing, ct_event *out);
+void ct_event_free(ct_event event);
+int ct_event_record(ct_event event, ct_stream stream);
+int ct_event_synchronize(ct_event event);
+int ct_event_query(ct_event event, bool *finished);
+/// Milliseconds between two recorded timing events (`start.elapsed_time(end)`).
+int ct_event_elapsed_ms(ct_event start, ct_event end, double *milliseconds);
+
+/// The caching allocator's aggregate counters for one device (`torch.cuda.memory_stats`).
+typedef struct {
+  int64_t allocated_bytes;
+  int64_t peak_allocated_bytes;
+  int64_t reserved_bytes;
+  int64_t peak_reserved_bytes;
+  int64_t allocations;
+  int64_t out_of_memory_errors;
+} ct_device_memory_counters;
+
+int ct_device_memory_stats(int device_type, int device_index, ct_device_memory_counters *out);
+int ct_device_memory_reset_peak(int device_type, int device_index);
+/// Returns cached, unused blocks to the device (`torch.cuda.empty_cache`).
+int ct_device_memory_empty_cache(int device_type);
+/// Free and total bytes of the device as its driver reports them.
+int ct_device_memory_info(int device_type, int device_index, int64_t *free_bytes, int64_t *total_bytes);
+
+/// A handle to the default generator of a device; free the handle with ct_generator_free (the generator lives on).
+int ct_generator_default_for_device(int device_type, int device_index, ct_generator *out);
+
+// MARK: - CUDA (libtorch_cuda.so and the CUDA shim, both loaded at run time)
+
+/// Loads libtorch's CUDA backend with dlopen, then the CUDA shim (libctorch_cuda_shim.so next to this library, or
+/// $MODALITIES_CUDA_SHIM); must run before anything touches CUDA. Fails only when libtorch_cuda.so does not load.
 int ct_cuda_load(const char *library_path);
+/// Whether `ct_cuda_load` has succeeded in this process.
+bool ct_cuda_loaded(void);
+/// Whether a GPU is usable; false, without touching libtorch's CUDA hooks, until CUDA is loaded.
 bool ct_cuda_is_available(void);
 int ct_cuda_device_count(void);
+/// Whether the CUDA shim is loaded; when not, `message` (may be null) receives why.
+bool ct_cuda_shim_loaded(char *message, size_t capacity);
+/// The names of the CUDA shim's entry points the functions below forward to, separated by spaces.
+const char *ct_cuda_shim_entry_points(void);
+
+typedef struct ct_cuda_graph_s *ct_cuda_graph;
+
+/// Facts of one GPU (`torch.cuda.get_device_properties`).
+typedef struct {
+  char name[256];
+  int32_t major;
+  int32_t minor;
+  int32_t multiprocessors;
+  int64_t total_memory_bytes;
+} ct_cuda_device_properties;
+
+int ct_cuda_get_device_properties(int device_index, ct_cuda_device_properties *out);
+/// Caps the caching allocator of a device at `fraction` of its memory.
+int ct_cuda_set_memory_fraction(double fraction, int device_index);
+/// A CUDA graph (`torch.cuda.CUDAGraph`).
+int ct_cuda_graph_new(ct_cuda_graph *out);
+void ct_cuda_graph_free(ct_cuda_graph graph);
+/// Starts capturing the current stream (which must not be the default stream) into `graph`.
+int ct_cuda_graph_capture_begin(ct_cuda_graph graph);
+int ct_cuda_graph_capture_end(ct_cuda_graph graph);
+int ct_cuda_graph_replay(ct_cuda_graph graph);
+int ct_cuda_graph_reset(ct_cuda_graph graph);
 
 // MARK: - Tensors
 

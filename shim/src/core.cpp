@@ -1,4 +1,4 @@
-// Errors, versions, threads, CUDA loading and tensor basics.
+// Errors, versions, threads and tensor basics.
 #include "internal.h"
 
 #include <ATen/Parallel.h>
@@ -61,30 +61,6 @@ int ct_initialize(void) {
 
 int ct_get_num_threads(void) { return at::get_num_threads(); }
 void ct_set_num_threads(int count) { at::set_num_threads(count); }
-
-int ct_cuda_load(const char *library_path) {
-  return ctorch::guarded([&] {
-    const char *path = library_path ? library_path : "libtorch_cuda.so";
-    void *library = dlopen(path, RTLD_NOW | RTLD_GLOBAL);
-    TORCH_CHECK(library != nullptr, "could not load ", path, ": ", dlerror());
-  });
-}
-
-bool ct_cuda_is_available(void) {
-  try {
-    return at::detail::getCUDAHooks().hasCUDA();
-  } catch (...) {
-    return false;
-  }
-}
-
-int ct_cuda_device_count(void) {
-  try {
-    return at::detail::getCUDAHooks().deviceCount();
-  } catch (...) {
-    return 0;
-  }
-}
 
 void ct_tensor_free(ct_tensor tensor) { delete tensor; }
 ct_tensor ct_tensor_retain(ct_tensor tensor) { return new ct_tensor_s{tensor->tensor}; }
