@@ -4,7 +4,7 @@ SWIFT ?= swift
 LIBTORCH_DIR = $(shell scripts/setup-libtorch)
 export MODALITIES_TEST_DATA ?= $(abspath ../shared/data)
 
-.PHONY: all setup shim build demo test test-interop bench docs clean
+.PHONY: all setup shim build demo test test-interop bench docs gpu-check clean
 
 all: build
 
@@ -75,6 +75,11 @@ bench: shim
 	scripts/bench-pack-vs-modalities
 	@test -x $(BENCH_VENV)/bin/python || (python3 -m venv $(BENCH_VENV) && $(BENCH_VENV)/bin/pip install -q tokenizers tiktoken sentencepiece)
 	$(BENCH_VENV)/bin/python scripts/bench-reference-tokenizers.py $(MODALITIES_TEST_DATA)
+
+## Packs the GPU check into .build/gpu-check: copy it to any Linux GPU machine with PyTorch and run
+## .build/gpu-check/gpu-check run there (README: GPUs).
+gpu-check: shim
+	scripts/gpu-check pack
 
 clean:
 	rm -rf .build

@@ -21,22 +21,36 @@ struct BenchmarkCommand: ParsableCommand {
         var unfusedLoss = false
         @Flag(help: "Also time every libtorch operator of the timed steps (forward and backward) and print the 20 largest by self time to stderr.")
         var profile = false
+        @Option(help: "cpu, cuda or cuda:N (CUDA is loaded at start-up).") var device = "cpu"
+        @Flag(name: .customLong("cuda_graph"), help: "On a GPU, capture the whole step in a CUDA graph and time its replays.")
+        var cudaGraph = false
 
         func run() throws {
             guard let preset = ThroughputBenchmark.Preset(rawValue: model) else {
                 throw ValidationError("--model must be one of \(ThroughputBenchmark.Preset.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             guard ["fp32", "bf16"].contains(precision) else { throw ValidationError("--precision must be fp32 or bf16") }
+            guard var target = Device(device), target.kind != .meta else { throw ValidationError("--device must be cpu, cuda or cuda:N, got '\(device)'") }
+            guard !cudaGraph || target.kind == .cuda else { throw ValidationError("--cuda_graph needs --device cuda") }
+            if target.kind == .cuda {
+                try CUDA.load()
+                target.index = target.index ?? 0
+            }
             try Runtime.start()
             if let threads { Runtime.threadCount = threads }
             var benchmark = ThroughputBenchmark(preset: preset, bf16: precision == "bf16", steps: steps, warmup: warmup)
             benchmark.profile = profile
             benchmark.fusedCrossEntropy = !unfusedLoss
+            benchmark.device = target
+            benchmark.cudaGraph = cudaGraph
             let result = try benchmark.run()
             if profile { printProfile(result.operators, steps: steps) }
-            let peak = try PeakThroughput.cpuFlopsPerSecond()
+            let peak = target.kind == .cuda
+                ? try PeakThroughput.gpuFlopsPerSecond(deviceName: CUDA.deviceProperties(target.index ?? 0).name, bf16: precision == "bf16")
+                : try PeakThroughput.cpuFlopsPerSecond()
             let record: [String: Any] = [
                 "implementation": "modalities-swift (libtorch \(Runtime.compiledVersion))", "model": model, "precision": precision,
+                "device": "\(target)", "cuda_graph": cudaGraph,
                 "threads": Runtime.threadCount, "step_ms": result.stepSeconds * 1000, "forward_ms": result.forwardSeconds * 1000,
                 "backward_ms": result.backwardSeconds * 1000, "optimizer_ms": result.optimizerSeconds * 1000,
                 "tokens_per_second": result.tokensPerSecond, "mfu": result.tokensPerSecond * result.flopsPerToken / peak,

@@ -54,13 +54,14 @@ struct Rotary {
 
     /// Tables for `length` positions starting at `offset`.
     init(headSize: Int, baseFrequency: Double, offset: Int, length: Int, dtype: DType, device: Device = .cpu) throws {
-        let exponents = try Tensor.arange(0, Double(headSize), step: 2, dtype: .float32) / Double(headSize)
-        let inverseFrequencies = try Tensor.ones([]) / Tensor.full([], baseFrequency).pow(exponents)
-        let positions = try Tensor.arange(Double(offset), Double(offset + length), dtype: .float32)
+        // Made on the device itself: no host-to-device copy, so a forward on a GPU can be captured in a CUDA graph.
+        let exponents = try Tensor.arange(0, Double(headSize), step: 2, dtype: .float32, device: device) / Double(headSize)
+        let inverseFrequencies = try Tensor.full([], baseFrequency, device: device).pow(exponents).reciprocal()
+        let positions = try Tensor.arange(Double(offset), Double(offset + length), dtype: .float32, device: device)
         let angles = try positions.outer(inverseFrequencies)
         let embedding = try Tensor.cat([angles, angles], dim: -1)
-        cos = try embedding.cos().to(device: device, dtype: dtype)
-        sin = try embedding.sin().to(device: device, dtype: dtype)
+        cos = try embedding.cos().to(dtype: dtype)
+        sin = try embedding.sin().to(dtype: dtype)
     }
 
     func callAsFunction(_ x: Tensor) throws -> Tensor {

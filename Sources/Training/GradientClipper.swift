@@ -37,9 +37,17 @@ public final class GradientClipper {
     /// For a sharded model the norm covers the whole gradients: the chunks' norms are combined over the shard group.
     @discardableResult
     public func clipGradients() throws -> Double {
+        try clipGradientsOnDevice()?.item(Double.self) ?? 0
+    }
+
+    /// ``clipGradients()`` without reading the norm back to the host: the total norm stays a tensor on the
+    /// gradients' device (nil when there are no gradients), so a GPU step has no host synchronisation and can be
+    /// captured in a CUDA graph.
+    @discardableResult
+    public func clipGradientsOnDevice() throws -> Tensor? {
         let grads = model.parameters.named.compactMap(\.tensor.grad)
         let shardGroup = model.unwrapped(as: FullyShardedModel.self).map(\.shardGroup)
-        guard !grads.isEmpty || shardGroup != nil else { return 0 }
+        guard !grads.isEmpty || shardGroup != nil else { return nil }
         return try Autograd.noGrad {
             var total: Tensor
             if grads.isEmpty {
@@ -66,7 +74,7 @@ public final class GradientClipper {
                 try coefficient.clamp_(max: 1)
                 try Foreach.mul_(grads, coefficient)
             }
-            return try total.item(Double.self)
+            return total
         }
     }
 }

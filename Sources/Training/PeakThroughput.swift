@@ -1,4 +1,5 @@
 import Foundation
+import Observability
 import Torch
 
 /// The peak FLOP/s MFU is measured against. Accelerators have published peaks (``Observability/GPT2MFUCalculator``);
@@ -21,6 +22,16 @@ public enum PeakThroughput {
             try? data.write(to: URL(fileURLWithPath: cachePath), options: .atomic)
         }
         return flops
+    }
+
+    /// A GPU's published dense peak: bf16 from ``GPT2MFUCalculator/peakFlops(deviceName:)``; for float32 (no TF32,
+    /// PyTorch's default for matmul) the non-tensor-core figure (A100 19.5, H100/H200 67 TFLOP/s).
+    /// - Throws: when the device is not in the table (MFU would be meaningless).
+    public static func gpuFlopsPerSecond(deviceName: String, bf16: Bool) throws -> Double {
+        if bf16, let peak = GPT2MFUCalculator.peakFlops(deviceName: deviceName) { return peak }
+        let float32: [(String, Double)] = [("A100", 19.5e12), ("H100", 67e12), ("H200", 67e12), ("GH200", 67e12)]
+        if !bf16, let entry = float32.first(where: { deviceName.contains($0.0) }) { return entry.1 }
+        throw TrainingError.invalidConfig("no published \(bf16 ? "bf16" : "float32") peak for GPU '\(deviceName)'; MFU cannot be computed")
     }
 
     /// The best of five timed rounds of 1024 × 1024 float32 products (2·n³ FLOPs each).

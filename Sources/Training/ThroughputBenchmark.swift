@@ -63,6 +63,11 @@ public struct ThroughputBenchmark {
     /// The training loss's fused cross entropy (``Functional/crossEntropyReusingLogits(_:target:ignoreIndex:)``);
     /// false runs PyTorch's `cross_entropy` for comparison.
     public var fusedCrossEntropy = true
+    /// Where the model trains; a GPU needs CUDA loaded. The model is initialised on the CPU and copied there.
+    public var device: Device = .cpu
+    /// On a GPU: capture one whole step (forward, backward, clipping, AdamW) in a CUDA graph after the warm-up and
+    /// time its replays. Same work and losses as eager; what it saves is the launch overhead.
+    public var cudaGraph = false
 
     public init(preset: Preset, bf16: Bool = false, steps: Int = 20, warmup: Int = 3) {
         self.preset = preset
@@ -72,50 +77,89 @@ public struct ThroughputBenchmark {
     }
 
     public func run() throws -> Result {
+        guard !cudaGraph || device.kind == .cuda else { throw TrainingError.invalidConfig("CUDA graphs need a CUDA device, not \(device)") }
         let config = preset.config
-        let model = try GPT2LLM(config: config)
-        try ComposedInitialization(weightInitType: .plain, mean: 0, std: .value(0.02), layerCount: nil).initialize(model.parameters, seed: 0)
+        let model = try makeModel(config)
         let optimizer = try AdamOptimizer(model: model, learningRate: 3e-4, betas: (0.9, 0.95), eps: 1e-8, weightDecay: 0.1, excludedGroups: [],
                                           decoupledWeightDecay: true)
         let clipper = try GradientClipper(model: model, normType: .P2_NORM, maxNorm: 1)
         let (batch, length, vocabulary) = (preset.batchSize, config.sequenceLength, config.vocabularySize)
-        let tokens = try Tensor.randint(0, vocabulary, [batch, length + 1], generator: Generator(seed: 1))
+        let tokens = try Tensor.randint(0, vocabulary, [batch, length + 1], generator: Generator(seed: 1)).to(device: device)
         let inputs = try tokens.narrow(1, start: 0, length: length).contiguous()
         let targets = try tokens.narrow(1, start: 1, length: length).contiguous().reshape([-1])
+        let onGPU = device.kind != .cpu
+        if onGPU { try Accelerator.resetPeakMemory(of: device) }
+
+        func forward() throws -> Tensor {
+            let logits = bf16 ? try Autocast.scope(device: device, dtype: .bfloat16) { try model(inputs, training: true) } : try model(inputs, training: true)
+            let flat = try logits.to(dtype: .float32).reshape([-1, vocabulary])
+            return fusedCrossEntropy ? try Functional.crossEntropyReusingLogits(flat, target: targets) : try Functional.crossEntropy(flat, target: targets)
+        }
+        func update() throws {
+            try clipper.clipGradientsOnDevice()
+            try optimizer.step()
+        }
+
         var times = (forward: 0.0, backward: 0.0, optimizer: 0.0)
+        var replaySeconds: Double?  // whole steps replayed from a CUDA graph: no breakdown
         var loss: Tensor?
-        func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
-        func seconds(_ start: UInt64) -> Double { Double(now() - start) / 1e9 }
+        func now() throws -> UInt64 {
+            if onGPU { try Accelerator.synchronize(device) }
+            return DispatchTime.now().uptimeNanoseconds
+        }
+        func seconds(_ start: UInt64) throws -> Double { Double(try now() - start) / 1e9 }
         for step in 0..<(warmup + steps) {
+            if cudaGraph && step == warmup { break }
             let measured = step >= warmup
             if profile && step == warmup { try OperatorProfile.start() }
-            var start = now()
-            let logits = bf16 ? try Autocast.scope(dtype: .bfloat16) { try model(inputs, training: true) } : try model(inputs, training: true)
-            let flat = try logits.to(dtype: .float32).reshape([-1, vocabulary])
-            let value = fusedCrossEntropy ? try Functional.crossEntropyReusingLogits(flat, target: targets)
-                : try Functional.crossEntropy(flat, target: targets)
-            if measured { times.forward += seconds(start) }
-            start = now()
+            var start = try now()
+            let value = try forward()
+            if measured { times.forward += try seconds(start) }
+            start = try now()
             try value.backward()
-            if measured { times.backward += seconds(start) }
-            start = now()
-            try clipper.clipGradients()
-            try optimizer.step()
+            if measured { times.backward += try seconds(start) }
+            start = try now()
+            try update()
             try optimizer.zeroGrad()
-            if measured { times.optimizer += seconds(start) }
+            if measured { times.optimizer += try seconds(start) }
             loss = value
+        }
+        if cudaGraph {
+            // The step as PyTorch's whole-network capture does it: gradients start as none, backward allocates them
+            // from the graph's pool, and every replay rewrites them in place.
+            try optimizer.zeroGrad()
+            let graph = try CUDAGraph()
+            try graph.capture(on: device) {
+                let value = try forward()
+                try value.backward()
+                try update()
+                loss = value
+            }
+            let start = try now()
+            for _ in 0..<steps { try graph.replay() }
+            replaySeconds = try seconds(start)
         }
         let finalLoss = try loss!.item(Double.self)
         let operators = profile ? try OperatorProfile.stop() : []
-        let step = (times.forward + times.backward + times.optimizer) / Double(steps)
+        let step = (replaySeconds ?? times.forward + times.backward + times.optimizer) / Double(steps)
         let embedding = config.vocabularySize * config.embeddingSize + (config.positionEmbedding == .absolute ? config.sequenceLength * config.embeddingSize : 0)
         let total = model.parameterCount
         let nonEmbedding = total - embedding + (config.weightTying ? 0 : -config.vocabularySize * config.embeddingSize)
         let flopsPerToken = 6 * Double(nonEmbedding + config.vocabularySize * config.embeddingSize)
             + 6 * Double(config.layerCount * config.sequenceLength * config.embeddingSize)
+        let peakBytes = onGPU ? try Accelerator.memoryStatistics(of: device).peakAllocatedBytes : (try? Memory.cpuStatistics().peakBytes) ?? -1
         return Result(stepSeconds: step, forwardSeconds: times.forward / Double(steps), backwardSeconds: times.backward / Double(steps),
                       optimizerSeconds: times.optimizer / Double(steps), tokensPerSecond: Double(batch * length) / step,
-                      flopsPerToken: flopsPerToken, peakBytes: (try? Memory.cpuStatistics().peakBytes) ?? -1, finalLoss: finalLoss,
-                      operators: operators)
+                      flopsPerToken: flopsPerToken, peakBytes: peakBytes, finalLoss: finalLoss, operators: operators)
+    }
+
+    /// The preset's model on ``device``, initialised on the CPU from seed 0 (the same weights on every device).
+    private func makeModel(_ config: GPT2LLMConfig) throws -> GPT2LLM {
+        let host = try GPT2LLM(config: config)
+        try ComposedInitialization(weightInitType: .plain, mean: 0, std: .value(0.02), layerCount: nil).initialize(host.parameters, seed: 0)
+        guard device.kind != .cpu else { return host }
+        let model = try GPT2LLM(config: config, device: device)
+        for (name, tensor) in host.parameters.named { try model.parameters.load(name, from: tensor) }
+        return model
     }
 }
