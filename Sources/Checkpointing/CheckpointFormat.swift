@@ -27,6 +27,7 @@ public enum CheckpointFormat {
     /// - Parameter extra: more metadata entries (experiment id, resolved config, ...).
     public static func write(_ appState: AppState, progress: TrainingProgress, to folder: String, writeShard: Bool = true,
                              writeMetadata: Bool = true, extra: [String: Any] = [:]) throws {
+        try appState.model.parameters.requireAllocated(for: "saving a checkpoint")
         let sharded = appState.model.unwrapped(as: FullyShardedModel.self)
         let rank = sharded?.shardGroup.rank ?? 0
         let worldSize = sharded?.shardCount ?? 1

@@ -38,6 +38,7 @@ public final class TorchStateDictWriter: CheckpointExecution {
     }
 
     public func save(_ appState: AppState, progress: TrainingProgress) throws {
+        try appState.model.parameters.requireAllocated(for: "saving a checkpoint")
         let sharded = appState.model.unwrapped(as: FullyShardedModel.self)
         func whole(_ tensor: Tensor, _ name: String) throws -> Tensor {
             try sharded?.wholeTensor(ofChunk: tensor, name: name) ?? tensor.detach()

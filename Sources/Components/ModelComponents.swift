@@ -85,6 +85,7 @@ struct GPT2ModelConfig: Decodable {
     var sampleKey: String
     var predictionKey: String
     var seed: Int?
+    var useMetaDevice: Bool
 
     enum CodingKeys: String, CodingKey {
         case sampleKey = "sample_key", predictionKey = "prediction_key", poeType = "poe_type", sequenceLength = "sequence_length"
@@ -101,8 +102,8 @@ struct GPT2ModelConfig: Decodable {
         sampleKey = try c.decode(String.self, forKey: .sampleKey)
         predictionKey = try c.decode(String.self, forKey: .predictionKey)
         seed = try c.decodeIfPresent(Int.self, forKey: .seed)
-        // Parameters are allocated where the model is built; deferred (meta) allocation needs nothing more here.
-        _ = try c.decodeIfPresent(Bool.self, forKey: .useMetaDevice)
+        // Deferred allocation: parameters get memory only when initialised, loaded or sharded (chunks only).
+        useMetaDevice = try c.decodeIfPresent(Bool.self, forKey: .useMetaDevice) ?? false
         let attention = try c.decode(AttentionConfig.self, forKey: .attentionConfig)
         let attentionType = try c.decode(AttentionType.self, forKey: .attentionImplementation)
         config = GPT2LLMConfig(
@@ -275,8 +276,11 @@ extension ComponentRegistry {
     func registerModels() {
         register("model", "gpt2", summary: "Modalities' GPT2LLM (GPT-2 and Llama forms)",
                  config: GPT2ModelConfig.self, produces: [(any Model).self]) { config, _ -> any Model in
-            try GPT2LLM(config: config.config, sampleKey: config.sampleKey, predictionKey: config.predictionKey,
-                        seed: UInt64(bitPattern: Int64(config.seed ?? 0)))
+            // On a GPU the model is made there directly ("created on its device"); deferral is for host memory.
+            let device = ModelPlacement.device
+            return try GPT2LLM(config: config.config, sampleKey: config.sampleKey, predictionKey: config.predictionKey,
+                               seed: UInt64(bitPattern: Int64(config.seed ?? 0)), device: device,
+                               deferAllocation: config.useMetaDevice && device == .cpu)
         }
         register("model_initialization", "composed", summary: "plain / scaled / scaled_embed normal initialisation",
                  config: ComposedInitializationConfig.self, produces: [(any ModelInitializer).self]) { config, _ -> any ModelInitializer in
@@ -291,8 +295,8 @@ extension ComponentRegistry {
             let model = try context.build(config.model)
             let initializer = try context.build(config.modelInitializer)
             if let sharded = model.unwrapped(as: FullyShardedModel.self) {
-                // Every rank initialises the whole tensors from the same seed and keeps its chunks.
-                try sharded.withFullParameters { try initializer.initialize($0, seed: model.seed) }
+                // Every rank draws each whole parameter from the same seed, one at a time, and keeps its chunk.
+                try sharded.initialize(with: initializer, seed: model.seed)
             } else {
                 try initializer.initialize(model.parameters, seed: model.seed)
             }

@@ -12,6 +12,8 @@ public final class DataLoader: @unchecked Sendable {  // iteration state is guar
     public let batchSampler: BatchSampler
     public let collator: any Collator
     public let workers: Int
+    /// Whether batches are put in page-locked host memory (when a GPU is in use), so copying them there overlaps
+    /// with computing.
     public let pinMemory: Bool
     /// Batches prepared ahead of the consumer.
     public let prefetch: Int
@@ -60,7 +62,11 @@ public final class DataLoader: @unchecked Sendable {  // iteration state is guar
     }
 
     fileprivate func load(_ indices: [Int]) throws -> DatasetBatch {
-        try collator.collate(indices.map { try dataset.sample(at: $0) })
+        let batch = try collator.collate(indices.map { try dataset.sample(at: $0) })
+        // As PyTorch's loader: pinning needs a GPU; without one `pin_memory` changes nothing.
+        guard pinMemory, CUDA.isAvailable else { return batch }
+        return DatasetBatch(samples: try batch.samples.mapValues { try $0.pinned() }, targets: try batch.targets.mapValues { try $0.pinned() },
+                            size: batch.size)
     }
 
     /// Hands out batches in order while workers prepare the next ones.

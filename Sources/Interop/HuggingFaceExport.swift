@@ -10,6 +10,7 @@ public enum HuggingFaceExport {
     ///   - endOfText: the id generation stops at, for `generation_config.json`.
     public static func write(_ model: GPT2LLM, to folder: String, tokenizer: String? = nil, endOfText: Int? = nil,
                              maximumShardBytes: Int = 5_000_000_000) throws {
+        try model.parameters.requireAllocated(for: "exporting to Hugging Face")
         let config = model.config
         let layout = try HuggingFaceLayout.of(config).get()
         let tied = config.weightTying

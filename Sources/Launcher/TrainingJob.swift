@@ -7,6 +7,7 @@ import Foundation
 import Logging
 import Models
 import Observability
+import Torch
 import Training
 
 /// `modalities run` and `modalities warmstart`: resolves and validates a training config, prepares the experiment
@@ -27,6 +28,8 @@ public final class TrainingJob {
         public var logger: Logger
         /// Whether rank 0 logs a summary line of every result (as Modalities prints them).
         public var echoResults: Bool
+        /// Where the model trains (``DeviceChoice/automatic``: the rank's GPU when the machine has one).
+        public var device: DeviceChoice = .automatic
 
         public init(configFilePath: String, experimentsRootPath: String, experimentID: String? = nil, lastCheckpointInfoFilePath: String? = nil,
                     environment: [String: String] = ProcessInfo.processInfo.environment, registry: ComponentRegistry = .builtIn(),
@@ -65,11 +68,17 @@ public final class TrainingJob {
         let logger = options.logger
         var variables = options.environment
         for (name, value) in [("LOCAL_RANK", "0"), ("RANK", "0"), ("WORLD_SIZE", "1")] where variables[name] == nil { variables[name] = value }
+        // CUDA is loaded (when wanted) before anything else touches libtorch.
+        let device = try Self.trainingDevice(options.device, localRank: Int(variables["LOCAL_RANK"] ?? "") ?? 0,
+                                             worldSize: Int(variables["WORLD_SIZE"] ?? "") ?? 1, logger: logger)
+        let previousPlacement = ModelPlacement.replace(with: device)
+        defer { ModelPlacement.replace(with: previousPlacement) }
         let group = try ProcessGroup.fromEnvironment(variables)
         ProcessGroup.world = group
         defer { ProcessGroup.world = nil }
         let isRankZero = (group?.rank ?? 0) == 0
         let log: (String) -> Void = { message in if isRankZero { logger.info("\(message)") } }
+        if device.kind == .cuda { log("training on \(device): \((try? CUDA.deviceProperties(device.index ?? 0).name) ?? "GPU")") }
         // Every rank uses rank 0's id (its clock and the path hashed there).
         var experimentID = options.experimentID ?? ExperimentID.make(configFilePath: options.configFilePath)
         if let group { experimentID = try group.broadcast(experimentID) }
@@ -193,5 +202,39 @@ public enum LaunchError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .invalid(let message): return message
         }
+    }
+}
+
+/// Where a training job runs.
+public enum DeviceChoice: String, Sendable, CaseIterable {
+    /// The rank's GPU (`cuda:LOCAL_RANK`) when the machine has an NVIDIA device and CUDA loads, else the CPU.
+    case automatic = "auto"
+    case cpu
+    /// The rank's GPU, or an error saying why there is none.
+    case cuda
+}
+
+extension TrainingJob {
+    /// The device of this rank for `choice`; loads CUDA when a GPU is wanted or seen.
+    static func trainingDevice(_ choice: DeviceChoice, localRank: Int, worldSize: Int, logger: Logger) throws -> Device {
+        guard choice == .cuda || (choice == .automatic && CUDA.driverNodeExists) else { return .cpu }
+        do {
+            try CUDA.load()
+        } catch {
+            if choice == .cuda { throw LaunchError.invalid("--device cuda: \(error)") }
+            logger.warning("an NVIDIA device is present but CUDA did not load (\(error)); training on the CPU")
+            return .cpu
+        }
+        guard CUDA.deviceCount > localRank else {
+            if choice == .cuda { throw LaunchError.invalid("--device cuda: rank \(localRank) has no GPU (\(CUDA.deviceCount) visible)") }
+            logger.warning("CUDA sees \(CUDA.deviceCount) GPU(s), too few for local rank \(localRank); training on the CPU")
+            return .cpu
+        }
+        guard worldSize == 1 else {
+            throw LaunchError.invalid("training on several GPUs needs NCCL process groups, which this build does not have yet: run the \(worldSize) ranks with --device cpu, or one rank on the GPU")
+        }
+        let device = Device.cuda(localRank)
+        try Accelerator.setCurrent(device)
+        return device
     }
 }

@@ -16,6 +16,9 @@ struct TrainingOptions: ParsableArguments {
     @Option(name: .customLong("error_log_folder"), help: "On failure each rank writes a JSON error log here.")
     var errorLogFolder: String?
 
+    @Option(help: "auto (the rank's GPU when the machine has one), cpu or cuda.")
+    var device: DeviceChoice = .automatic
+
     @OptionGroup var logging: LoggingOptions
 
     /// Runs `job`, reporting config problems with their locations (exit 2) and other failures (exit 1).
@@ -62,6 +65,7 @@ struct RunCommand: ParsableCommand {
         var jobOptions = TrainingJob.Options(configFilePath: options.configFilePath, experimentsRootPath: options.experimentsRootPath,
                                              experimentID: experimentID)
         jobOptions.resumeFromCheckpoint = resumeFromCheckpoint
+        jobOptions.device = options.device
         try options.launch(TrainingJob(options: jobOptions))
     }
 }
@@ -79,8 +83,10 @@ struct WarmstartCommand: ParsableCommand {
 
     func run() throws {
         options.logging.bootstrap()
-        try options.launch(TrainingJob(options: .init(configFilePath: options.configFilePath, experimentsRootPath: options.experimentsRootPath,
-                                                      lastCheckpointInfoFilePath: lastCheckpointInfoFilePath)))
+        var jobOptions = TrainingJob.Options(configFilePath: options.configFilePath, experimentsRootPath: options.experimentsRootPath,
+                                             lastCheckpointInfoFilePath: lastCheckpointInfoFilePath)
+        jobOptions.device = options.device
+        try options.launch(TrainingJob(options: jobOptions))
     }
 }
 
@@ -95,3 +101,5 @@ struct LoggingOptions: ParsableArguments {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+extension DeviceChoice: ExpressibleByArgument {}

@@ -14,7 +14,9 @@ struct ShardingCheckCommand: ParsableCommand {
         discussion: """
             The bytes are the CPU allocator's count just before the second optimizer step (parameters, gradients and \
             Adam's moments, plus the step's small tensors) minus its count before the model was built. Under FSDP they \
-            are about 1/N of DDP's, plus one gathered block.
+            are about 1/N of DDP's, plus one gathered block. The set-up peak is the most the allocator held while the \
+            model was built, wrapped and initialised: the whole model, unless --meta defers allocation \
+            (use_meta_device) so that FSDP only ever allocates chunks and one parameter's scratch.
             """)
 
     enum Engine: String, ExpressibleByArgument, CaseIterable { case fsdp, ddp }
@@ -23,26 +25,33 @@ struct ShardingCheckCommand: ParsableCommand {
     @Option(help: "Transformer blocks.") var layers = 4
     @Option(help: "Embedding width.") var width = 128
     @Option(help: "Vocabulary size.") var vocabulary = 4096
+    @Flag(help: "Build the model without memory (use_meta_device) and initialise it after wrapping.") var meta = false
 
     func run() throws {
         guard let group = try ProcessGroup.fromEnvironment() else { throw ValidationError("run under `modalities launch` with 2 or more ranks") }
         let baseline = try Memory.cpuStatistics().currentBytes
+        Memory.resetPeak()
         let norm = GPT2LLMConfig.Norm(kind: .layerNorm)
         let network = try GPT2LLM(config: GPT2LLMConfig(
             vocabularySize: vocabulary, sequenceLength: 32, layerCount: layers, queryHeads: 4, keyValueHeads: 4, embeddingSize: width,
             ffnHidden: 4 * width, bias: true, positionEmbedding: .absolute, activation: .gelu, attentionNorm: norm, ffnNorm: norm,
-            lmHeadNorm: norm, weightTying: false), seed: 1)
-        try ComposedInitialization(weightInitType: .scaled, mean: 0, std: .value(0.02), layerCount: layers).initialize(network.parameters, seed: 1)
+            lmHeadNorm: norm, weightTying: false), seed: 1, deferAllocation: meta)
+        let initializer = try ComposedInitialization(weightInitType: .scaled, mean: 0, std: .value(0.02), layerCount: layers)
+        // As configs order it: without --meta the whole model is initialised, then wrapped; with it, wrapped first.
+        if !meta { try initializer.initialize(network.parameters, seed: 1) }
         let model: any Model
         var unitBytes = 0
         switch engine {
         case .fsdp:
             let sharded = try FullyShardedModel(wrapping: network, shardGroup: group)
+            if meta { try sharded.initialize(with: initializer, seed: 1) }
             unitBytes = sharded.largestUnitBytes
             model = sharded
         case .ddp:
             model = try DataParallelModel(wrapping: network, group: group)
+            if meta { try initializer.initialize(network.parameters, seed: 1) }
         }
+        let setupPeak = try Memory.cpuStatistics().peakBytes - baseline
         let optimizer = try AdamOptimizer(model: model, learningRate: 1e-3, betas: (0.9, 0.95), eps: 1e-8, weightDecay: 0.1,
                                           excludedGroups: [], decoupledWeightDecay: true)
         let tokens = try Tensor.randint(0, vocabulary, [2, 32], generator: Generator(seed: UInt64(10 + group.rank)))
@@ -59,6 +68,6 @@ struct ShardingCheckCommand: ParsableCommand {
             try optimizer.zeroGrad()
         }
         let total = model.parameterCount * 4
-        print("rank \(group.rank) of \(group.size): engine \(engine.rawValue), model \(total) parameter bytes, state bytes \(stateBytes), largest unit bytes \(unitBytes), last loss \(lossValue)")
+        print("rank \(group.rank) of \(group.size): engine \(engine.rawValue), model \(total) parameter bytes, state bytes \(stateBytes), largest unit bytes \(unitBytes), set-up peak bytes \(setupPeak), last loss \(lossValue)")
     }
 }

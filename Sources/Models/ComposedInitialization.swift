@@ -54,8 +54,8 @@ public struct ComposedInitialization: Sendable {
     ]
     static let embeddingWeights = [#"transformer\.wte\.weight"#, #"transformer\.wpe\.weight"#, #"transformer\.lm_head\.weight"#]
 
-    /// Initialises `parameters` in place from `seed`.
-    public func initialize(_ parameters: ParameterStore, seed: UInt64) throws {
+    /// Draws `parameters`' values from `seed`, each through `apply`.
+    public func initialize(_ parameters: ParameterStore, seed: UInt64, applying apply: ParameterFill) throws {
         let generator = try Generator(seed: seed)
         let plainStd = std.resolved
         var steps: [(patterns: [String], std: Double?)] = [(Self.plainWeights, plainStd), (Self.plainBiases, nil)]
@@ -67,7 +67,9 @@ public struct ComposedInitialization: Sendable {
             for (patterns, std) in steps {
                 let expressions = try patterns.map { try Regex($0) }
                 for (name, tensor) in parameters.named where expressions.contains(where: { name.wholeMatch(of: $0) != nil }) {
-                    if let std { try tensor.normal_(mean: mean, std: std, generator: generator) } else { try tensor.zero_() }
+                    try apply(name, tensor) { target in
+                        if let std { try target.normal_(mean: mean, std: std, generator: generator) } else { try target.zero_() }
+                    }
                 }
             }
         }

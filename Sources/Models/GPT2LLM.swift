@@ -42,8 +42,12 @@ public final class GPT2LLM: BlockStructuredModel {
     }
 
     /// Builds the model on `device` with all parameters zero (norm weights one); load or initialise them next.
+    ///
+    /// With `deferAllocation` (Modalities' `use_meta_device`), parameters have their shapes but no memory until an
+    /// initializer, a checkpoint load or FSDP gives them values: a model larger than one rank's memory can be
+    /// sharded and initialised chunk by chunk.
     public init(config: GPT2LLMConfig, sampleKey: String = "input_ids", predictionKey: String = "logits", seed: UInt64 = 0,
-                dtype: DType = .float32, device: Device = .cpu) throws {
+                dtype: DType = .float32, device: Device = .cpu, deferAllocation: Bool = false) throws {
         try config.validate()
         if config.attentionImplementation == .daoFlash {
             FileHandle.standardError.write(Data("GPT2LLM: attention_implementation dao_flash runs libtorch's scaled_dot_product_attention (its flash backend where available)\n".utf8))
@@ -52,7 +56,7 @@ public final class GPT2LLM: BlockStructuredModel {
         self.sampleKey = sampleKey
         self.predictionKey = predictionKey
         self.seed = seed
-        let store = ParameterStore(dtype: dtype, device: device)
+        let store = ParameterStore(dtype: dtype, device: device, deferAllocation: deferAllocation)
         parameters = store
         let d = config.embeddingSize
         tokenEmbedding = try store.make("transformer.wte.weight", shape: [config.vocabularySize, d])
@@ -103,6 +107,7 @@ public final class GPT2LLM: BlockStructuredModel {
     /// With a `cache`, the tokens continue the sequence the cache holds: their keys and values are appended, and
     /// positions (learned or rotary) start after the cached ones.
     public func callAsFunction(_ tokens: Tensor, cache: KeyValueCache? = nil, training: Bool = false) throws -> Tensor {
+        try parameters.requireAllocated(for: "GPT2LLM's forward")
         let length = tokens.size(1)
         let past = cache?.length ?? 0
         guard past + length <= config.sequenceLength || positionEmbedding == nil else {

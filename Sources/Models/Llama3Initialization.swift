@@ -42,7 +42,7 @@ public struct Llama3Initialization: ModelInitializer {
         }
     }
 
-    public func initialize(_ parameters: ParameterStore, seed: UInt64) throws {
+    public func initialize(_ parameters: ParameterStore, seed: UInt64, applying apply: ParameterFill) throws {
         let tied = parameters.tensors["transformer.lm_head.weight"].map { head in
             parameters.tensors["transformer.wte.weight"].map { head.isSame(as: $0) } ?? false
         } ?? false
@@ -64,18 +64,20 @@ public struct Llama3Initialization: ModelInitializer {
                     }
                     return 0.02 / (2 * Double(layer + 1)).squareRoot()
                 }
-                switch rule {
-                case .attentionInputs, .gate:
-                    try tensor.truncatedNormal_(std: 0.02, a: -2, b: 2, generator: generator)
-                case .attentionOutput, .projections:
-                    try tensor.truncatedNormal_(std: try depthStd(), a: -2, b: 2, generator: generator)
-                case .outputProjection:
-                    try tensor.truncatedNormal_(std: outputStd, a: -3 * outputStd, b: 3 * outputStd, generator: generator)
-                case .embedding where tied:
-                    // The shared matrix is the output projection too: the small output std keeps the first logits sane.
-                    try tensor.truncatedNormal_(std: outputStd, a: -3 * outputStd, b: 3 * outputStd, generator: generator)
-                case .embedding:
-                    try tensor.normal_(mean: 0, std: 1, generator: generator)
+                try apply(name, tensor) { target in
+                    switch rule {
+                    case .attentionInputs, .gate:
+                        try target.truncatedNormal_(std: 0.02, a: -2, b: 2, generator: generator)
+                    case .attentionOutput, .projections:
+                        try target.truncatedNormal_(std: try depthStd(), a: -2, b: 2, generator: generator)
+                    case .outputProjection:
+                        try target.truncatedNormal_(std: outputStd, a: -3 * outputStd, b: 3 * outputStd, generator: generator)
+                    case .embedding where tied:
+                        // The shared matrix is the output projection too: the small output std keeps the first logits sane.
+                        try target.truncatedNormal_(std: outputStd, a: -3 * outputStd, b: 3 * outputStd, generator: generator)
+                    case .embedding:
+                        try target.normal_(mean: 0, std: 1, generator: generator)
+                    }
                 }
             }
         }

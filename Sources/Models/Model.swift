@@ -48,7 +48,29 @@ public protocol BlockStructuredModel: Model {
 
 /// Initialises a model's parameters in place (Modalities' `ModelInitializationIF`).
 public protocol ModelInitializer: Sendable {
-    func initialize(_ parameters: ParameterStore, seed: UInt64) throws
+    /// Draws the initial values from `seed`: every draw fills one whole parameter, and goes through `apply`
+    /// (called with the parameter's name, its tensor and the fill) in the order the draws happen.
+    func initialize(_ parameters: ParameterStore, seed: UInt64, applying apply: ParameterFill) throws
+}
+
+/// How an initializer's draw reaches a parameter: `fill` writes the whole parameter's values into the tensor it is
+/// given. In place by default; FSDP passes a scratch tensor and keeps its chunk, one parameter at a time.
+public typealias ParameterFill = (_ name: String, _ parameter: Tensor, _ fill: (Tensor) throws -> Void) throws -> Void
+
+extension ModelInitializer {
+    /// Initialises `parameters` in place; deferred parameters are allocated as their draw comes, the rest (norm
+    /// weights, which no initializer draws) with their starting values at the end.
+    public func initialize(_ parameters: ParameterStore, seed: UInt64) throws {
+        try initialize(parameters, seed: seed) { name, tensor, fill in
+            try parameters.allocate(name)
+            guard tensor.device != .cpu else { return try fill(tensor) }
+            // Draws come from a CPU generator: the same values on every device.
+            let scratch = try Tensor.empty(tensor.shape, dtype: tensor.dtype)
+            try fill(scratch)
+            _ = try Autograd.noGrad { try tensor.copy_(scratch) }
+        }
+        try parameters.allocateAll()
+    }
 }
 
 extension ComposedInitialization: ModelInitializer {}

@@ -34,6 +34,27 @@ extension Tensor {
         return bytes
     }
 
+    /// A CPU tensor of `shape` whose storage holds no memory yet (deferred allocation, as PyTorch's meta device is
+    /// used for): its shape and dtype are known, its values are not. Call ``allocateStorage()`` before reading or
+    /// writing it.
+    public static func unallocated(_ shape: [Int], dtype: DType = .float32) throws -> Tensor {
+        try Runtime.start()
+        guard shape.allSatisfy({ $0 >= 0 }) else { throw TorchError.invalidArgument("negative size in shape \(shape)") }
+        var handle: ct_tensor?
+        try check("unallocated tensor", ct_tensor_unallocated(Int32(dtype.rawValue), shape.map(Int64.init), Int64(shape.count), &handle))
+        return Tensor(owning: handle!)
+    }
+
+    /// Whether the storage holds all of the tensor's elements (false after ``unallocated(_:dtype:)`` or a resize to 0).
+    public var isAllocated: Bool {
+        get throws { try storageByteCount() >= count * dtype.byteCount }
+    }
+
+    /// Gives an unallocated (or freed) contiguous tensor the memory for all its elements; their values are undefined.
+    public func allocateStorage() throws {
+        try resizeStorage(toBytes: count * dtype.byteCount)
+    }
+
     /// Resizes the underlying storage to `bytes`, keeping its leading bytes (`untyped_storage().resize_()`).
     ///
     /// Resizing to 0 frees the memory while the tensor keeps its shape, as FSDP does with unsharded parameters;

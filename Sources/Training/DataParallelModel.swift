@@ -41,7 +41,8 @@ public final class DataParallelModel: WrappingModel, GradientSynchronizing {
         }
         self.buckets = buckets.filter { !$0.isEmpty }
         ready = self.buckets.map { _ in [] }
-        // Every rank starts from rank 0's parameters.
+        // Every rank starts from rank 0's parameters (deferred ones allocated first, with their starting values).
+        try model.parameters.allocateAll()
         try Autograd.noGrad {
             for (_, parameter) in named { try group.broadcast(parameter, root: 0) }
         }

@@ -34,7 +34,8 @@ public final class FullyShardedModel: WrappingModel, GradientSynchronizing {
     private var hookError: Error?
 
     /// Shards `model`, whose parameters must be whole and equal on every rank (built or initialised the same way,
-    /// or loaded). `model` or a model it wraps must be block-structured (`model/gpt2`).
+    /// or loaded), or not allocated yet (`use_meta_device`: each chunk then starts from the parameter's starting
+    /// value, and only chunks are ever allocated). `model` or a model it wraps must be block-structured (`model/gpt2`).
     ///
     /// - Parameters:
     ///   - reshardAfterForward: free each block's gathered parameters after its forward (FSDP2's default; false keeps
@@ -51,17 +52,19 @@ public final class FullyShardedModel: WrappingModel, GradientSynchronizing {
         self.replicateGroup = replicateGroup
         self.reshardAfterForward = reshardAfterForward
         let named = model.parameters.named
+        var startingValues: [String: Double] = [:]
+        for (name, _) in named { startingValues[name] = model.parameters.takeDeferral(of: name) }
         var remaining = named
         var units: [ShardedUnit] = []
         for block in 0..<network.blockCount {
             let prefix = network.blockParameterPrefix(block)
             let members = remaining.filter { $0.name.hasPrefix(prefix) }
             remaining.removeAll { $0.name.hasPrefix(prefix) }
-            units.append(try ShardedUnit(label: "block \(block)", parameters: members, shardGroup: shardGroup, replicateGroup: replicateGroup,
-                                       reduceDType: reduceDType))
+            units.append(try ShardedUnit(label: "block \(block)", parameters: members, startingValues: startingValues, shardGroup: shardGroup,
+                                         replicateGroup: replicateGroup, reduceDType: reduceDType))
         }
-        root = try ShardedUnit(label: "root", parameters: remaining, shardGroup: shardGroup, replicateGroup: replicateGroup,
-                               reduceDType: reduceDType)
+        root = try ShardedUnit(label: "root", parameters: remaining, startingValues: startingValues, shardGroup: shardGroup,
+                               replicateGroup: replicateGroup, reduceDType: reduceDType)
         units.append(root)
         self.units = units
         let store = ParameterStore(dtype: named.first?.tensor.dtype ?? .float32)
@@ -153,16 +156,17 @@ public final class FullyShardedModel: WrappingModel, GradientSynchronizing {
         }
     }
 
-    /// Runs `body` on the whole parameters (gathered, identical on every rank), then keeps each rank's chunk of
-    /// the result: how initialisers and checkpoint loaders that work on full tensors reach a sharded model.
-    public func withFullParameters(_ body: (ParameterStore) throws -> Void) throws {
-        for unit in units { try unit.gather() }
-        try body(wrapped.parameters)
-        try Autograd.noGrad {
-            for unit in units {
-                for (index, shard) in unit.shards.enumerated() { _ = try shard.copy_(try unit.localChunk(of: unit.full[index], parameter: index)) }
-                try unit.reshard()
-            }
+    /// Runs `initializer` over the model's parameters and keeps each rank's chunk: every rank draws each whole
+    /// parameter from the same seed into a scratch tensor, one parameter at a time, so the chunks equal those of an
+    /// unsharded model initialised the same way and the whole model never exists at once (with `use_meta_device`,
+    /// not even before).
+    public func initialize(with initializer: any ModelInitializer, seed: UInt64) throws {
+        try initializer.initialize(wrapped.parameters, seed: seed) { name, _, fill in
+            let (unit, index) = try locate(name)
+            let shard = unit.shards[index]
+            let scratch = try Tensor.empty(unit.full[index].shape, dtype: shard.dtype, device: shard.device)
+            try fill(scratch)
+            _ = try Autograd.noGrad { try shard.copy_(try unit.localChunk(of: scratch, parameter: index)) }
         }
     }
 

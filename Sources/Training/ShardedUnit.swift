@@ -32,9 +32,10 @@ final class ShardedUnit {
     var shardIndex: Int { shardGroup.rank }
 
     /// Cuts `parameters` (whole, identical on every rank) into chunks; the full tensors stay allocated until
-    /// ``reshard()``.
-    init(label: String, parameters: [(name: String, tensor: Tensor)], shardGroup: ProcessGroup, replicateGroup: ProcessGroup?,
-         reduceDType: DType? = nil) throws {
+    /// ``reshard()``. A parameter named in `startingValues` holds no memory yet (deferred allocation): its chunk is
+    /// filled with that value instead.
+    init(label: String, parameters: [(name: String, tensor: Tensor)], startingValues: [String: Double] = [:], shardGroup: ProcessGroup,
+         replicateGroup: ProcessGroup?, reduceDType: DType? = nil) throws {
         self.label = label
         self.reduceDType = reduceDType
         names = parameters.map(\.name)
@@ -46,7 +47,13 @@ final class ShardedUnit {
         var shards: [Tensor] = []
         for (index, tensor) in full.enumerated() {
             let range = Self.chunkRange(elements: tensor.count, chunk: chunkLengths[index], index: shardGroup.rank)
-            let chunk = try Autograd.noGrad { try tensor.detach().reshape([-1]).narrow(0, start: range.lowerBound, length: range.count).clone() }
+            let startingValue = startingValues[parameters[index].name]
+            let chunk = try Autograd.noGrad {
+                if let value = startingValue {
+                    return try Tensor.full([range.count], value, dtype: tensor.dtype, device: tensor.device)
+                }
+                return try tensor.detach().reshape([-1]).narrow(0, start: range.lowerBound, length: range.count).clone()
+            }
             shards.append(try chunk.requiresGrad(true))
         }
         self.shards = shards

@@ -149,7 +149,9 @@ extension DatasetBatch {
     /// The batch's samples and targets on `device` (tensors already there are not copied).
     func tensors(on device: Device) throws -> (samples: [String: Tensor], targets: [String: Tensor]) {
         func move(_ tensors: [String: Tensor]) throws -> [String: Tensor] {
-            try tensors.mapValues { $0.device == device ? $0 : try $0.to(device: device) }
+            // To a GPU without waiting: the copy is queued on the stream the model's kernels follow (from pinned
+            // memory, `pin_memory`, it overlaps with them).
+            try tensors.mapValues { $0.device == device ? $0 : try $0.to(device: device, nonBlocking: device.kind != .cpu) }
         }
         return (try move(samples), try move(targets))
     }

@@ -135,4 +135,19 @@ let modalitiesFolder = TestData.path("modalities")
         #expect(results[0].count == 10)
         #expect(results[0] == results[1] && results[1] == results[2])
     }
+
+    /// `pin_memory` pins only when a GPU is in use (as PyTorch's loader, which warns and skips without one).
+    @Test func pinMemoryWithoutAGPULeavesBatchesAsTheyAre() throws {
+        let dataset = DummyDataset(count: 8, fields: [.init(key: "input_ids", length: 5, upperBound: 100)], seed: 1)
+        var batches: [[Int]] = []
+        for pin in [false, true] {
+            let sampler = try DistributedSampler(datasetCount: 8, rank: 0, replicas: 1, shuffle: false, seed: 0)
+            let loader = DataLoader(tag: "t", dataset: dataset, batchSampler: try BatchSampler(sampler: sampler, batchSize: 4, dropLast: false),
+                                    collator: GPT2LLMCollator(sampleKey: "input_ids", targetKey: "target_ids"), workers: 1, pinMemory: pin)
+            let batch = try #require(try loader.makeIterator().nextBatch())
+            #expect(try !batch.samples["input_ids"]!.isPinned())
+            batches.append(try batch.samples["input_ids"]!.toArray(Int.self))
+        }
+        #expect(batches[0] == batches[1])
+    }
 }

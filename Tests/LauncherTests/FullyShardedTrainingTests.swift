@@ -86,9 +86,10 @@ import Torch
     }
 
     /// Parameters, gradients and Adam's moments on one rank, counted by the allocator (`modalities sharding_check`).
-    func stateBytes(ranks: Int, engine: String) throws -> (state: Int, unit: Int, model: Int, loss: String) {
+    func stateBytes(ranks: Int, engine: String, meta: Bool = false) throws -> (state: Int, unit: Int, model: Int, loss: String, setupPeak: Int) {
         let (status, output) = try DistributedLaunchTests().launch(["launch", "--nproc_per_node", String(ranks), "--master_port",
-                                                                    DistributedLaunchTests.port(), "--", "sharding_check", "--engine", engine])
+                                                                    DistributedLaunchTests.port(), "--", "sharding_check", "--engine", engine]
+                                                                   + (meta ? ["--meta"] : []))
         #expect(status == 0, "\(output.suffix(2000))")
         let line = try #require(output.split(separator: "\n").first { $0.hasPrefix("rank 0 of") })
         let words = line.split(separator: " ").map { String($0).trimmingCharacters(in: .punctuationCharacters) }
@@ -97,7 +98,22 @@ import Torch
             return words[index + label.count]
         }
         return (Int(value(after: ["state", "bytes"]))!, Int(value(after: ["unit", "bytes"]))!, Int(value(after: ["model"]))!,
-                value(after: ["last", "loss"]))
+                value(after: ["last", "loss"]), Int(value(after: ["set-up", "peak", "bytes"]))!)
+    }
+
+    /// `use_meta_device`: the model is built without memory, sharded, then initialised one parameter at a time, so no
+    /// rank ever holds it whole, and it trains exactly as the model built whole.
+    @Test func deferredAllocationNeverHoldsTheWholeModel() throws {
+        let whole = try stateBytes(ranks: 4, engine: "fsdp")
+        let deferred = try stateBytes(ranks: 4, engine: "fsdp", meta: true)
+        #expect(deferred.loss == whole.loss, "the same initial values and steps")
+        #expect(whole.setupPeak >= whole.model, "built whole: \(whole.setupPeak) bytes at the peak, model \(whole.model)")
+        // A quarter of the parameters, plus the largest parameter's scratch (the 4096 × 128 embedding) and small tensors.
+        let bound = whole.model / 4 + 4096 * 128 * 4 + 256 * 1024
+        #expect(deferred.setupPeak <= bound, "deferred: \(deferred.setupPeak) bytes at the peak, bound \(bound), model \(whole.model)")
+        let replicated = try stateBytes(ranks: 2, engine: "ddp")
+        let replicatedDeferred = try stateBytes(ranks: 2, engine: "ddp", meta: true)
+        #expect(replicatedDeferred.loss == replicated.loss, "DDP allocates deferred parameters with their starting values, then initialises")
     }
 
     @Test(arguments: [2, 4])

@@ -148,6 +148,14 @@ import Glibc
         #expect(!FileManager.default.fileExists(atPath: root + "/exp"))
     }
 
+    @Test func askingForAGPUWithoutOneFailsBeforeAnythingIsWritten() throws {
+        let root = try temporaryFolder()
+        let output = try run(try binary, ["run", "--config_file_path", Self.runConfig, "--experiments_root_path", root + "/exp", "--device", "cuda"],
+                             expectedStatus: 1)
+        #expect(output.contains("--device cuda") && output.contains("libtorch_cuda.so"), "\(output)")
+        #expect(!FileManager.default.fileExists(atPath: root + "/exp"))
+    }
+
     @Test func experimentIDsFollowModalities() {
         let date = Date(timeIntervalSince1970: 0)
         let id = ExperimentID.make(configFilePath: "configs/run.yaml", date: date)

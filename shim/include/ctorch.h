@@ -172,6 +172,9 @@ void ct_string_free(char *string);
 int ct_tensor_storage_nbytes(ct_tensor tensor, size_t *out);
 /// Resizes the tensor's storage to `bytes`, keeping the leading bytes; 0 frees the memory.
 int ct_tensor_storage_resize(ct_tensor tensor, size_t bytes);
+/// A CPU tensor of `dtype` and shape `sizes` (contiguous) whose storage holds no memory yet: deferred allocation
+/// (`use_meta_device`). Resize its storage (ct_tensor_storage_resize) before it is read or written.
+int ct_tensor_unallocated(int dtype, const int64_t *sizes, int64_t dim, ct_tensor *out);
 /// Copies `source` into `destination` without bumping its version counter (as writing through `.data` does), so
 /// autograd's saved copies of `destination` stay valid: FSDP refilling freed parameters before backward.
 int ct_tensor_copy_untracked(ct_tensor destination, ct_tensor source);

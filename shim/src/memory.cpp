@@ -79,6 +79,14 @@ int ct_tensor_storage_nbytes(ct_tensor tensor, size_t *out) {
   return ctorch::guarded([&] { *out = ctorch::unwrap(tensor).storage().nbytes(); });
 }
 
+int ct_tensor_unallocated(int dtype, const int64_t *sizes, int64_t dim, ct_tensor *out) {
+  return ctorch::guarded([&] {
+    at::Tensor tensor = at::empty({0}, at::TensorOptions().dtype(static_cast<at::ScalarType>(dtype)));
+    tensor.unsafeGetTensorImpl()->set_sizes_contiguous(c10::IntArrayRef(sizes, static_cast<size_t>(dim)));
+    *out = ctorch::wrap(std::move(tensor));
+  });
+}
+
 int ct_tensor_storage_resize(ct_tensor tensor, size_t bytes) {
   return ctorch::guarded([&] {
     const at::Tensor &target = ctorch::unwrap(tensor);
