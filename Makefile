@@ -68,7 +68,9 @@ bench: shim
 	.build/release/modalities launch --nproc_per_node 2 -- collectives_check --bandwidth
 	for n in 2 4; do for engine in ddp fsdp; do \
 	  .build/release/modalities launch --nproc_per_node $$n -- sharding_check --engine $$engine --layers 8 --width 256 --vocabulary 8192 | grep "rank 0"; \
-	done; done
+	done; \
+	  .build/release/modalities launch --nproc_per_node $$n -- sharding_check --engine fsdp --meta --layers 8 --width 256 --vocabulary 8192 | grep "rank 0"; \
+	done
 	.build/release/modalities launch --nproc_per_node 4 -- collectives_check --bandwidth
 	bench/compare-cpu.sh
 	$(SWIFT) build -c release --static-swift-stdlib --product modalities
