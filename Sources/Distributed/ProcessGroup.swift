@@ -1,4 +1,6 @@
 import CTorch
+import Dispatch
+import Synchronization
 import Foundation
 import Torch
 
@@ -105,7 +107,19 @@ public final class ProcessGroup: @unchecked Sendable {  // c10d process groups a
         duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 
-    static func check(_ operation: String, _ status: Int32) throws {
+    /// Seconds this process has spent blocked in collectives (synchronous calls and waits on asynchronous ones),
+    /// summed over every group: the communication a step could not hide behind computation.
+    public static var blockingSeconds: Double {
+        Double(blockingNanoseconds.load(ordering: .relaxed)) / 1e9
+    }
+
+    private static let blockingNanoseconds = Atomic<UInt64>(0)
+
+    /// Runs a collective's C call, counting its duration in ``blockingSeconds``, and turns a failure into an error.
+    static func check(_ operation: String, _ status: @autoclosure () -> Int32) throws {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let status = status()
+        blockingNanoseconds.add(DispatchTime.now().uptimeNanoseconds - start, ordering: .relaxed)
         guard status != 0 else { return }
         let message = ct_last_error().map { String(cString: $0) } ?? "unknown error"
         throw DistributedError.collectiveFailed("\(operation): \(message)")

@@ -66,39 +66,20 @@ public final class TrainingJob {
 
     public func run() throws -> Summary {
         let logger = options.logger
-        var variables = options.environment
-        for (name, value) in [("LOCAL_RANK", "0"), ("RANK", "0"), ("WORLD_SIZE", "1")] where variables[name] == nil { variables[name] = value }
-        // CUDA is loaded (when wanted) before anything else touches libtorch.
-        let device = try Self.trainingDevice(options.device, localRank: Int(variables["LOCAL_RANK"] ?? "") ?? 0,
-                                             worldSize: Int(variables["WORLD_SIZE"] ?? "") ?? 1, logger: logger)
-        let previousPlacement = ModelPlacement.replace(with: device)
+        let rank = try Rank(options)
+        let previousPlacement = ModelPlacement.replace(with: rank.device)
         defer { ModelPlacement.replace(with: previousPlacement) }
-        let group = try ProcessGroup.fromEnvironment(variables)
+        let group = rank.group
         ProcessGroup.world = group
         defer { ProcessGroup.world = nil }
-        let isRankZero = (group?.rank ?? 0) == 0
-        let log: (String) -> Void = { message in if isRankZero { logger.info("\(message)") } }
-        if device.kind == .cuda { log("training on \(device): \((try? CUDA.deviceProperties(device.index ?? 0).name) ?? "GPU")") }
+        let isRankZero = rank.isRankZero
+        let log = rank.log
         // Every rank uses rank 0's id (its clock and the path hashed there).
         var experimentID = options.experimentID ?? ExperimentID.make(configFilePath: options.configFilePath)
         if let group { experimentID = try group.broadcast(experimentID) }
         var checkpointPaths: [(key: String, value: String)]?
         if let infoPath = options.lastCheckpointInfoFilePath { checkpointPaths = try Self.readCheckpointInfo(infoPath) }
-
-        let environment = ResolverEnvironment(configFilePath: options.configFilePath, experimentsRootPath: options.experimentsRootPath,
-                                              experimentID: experimentID, variables: variables, warmstartCheckpointPaths: checkpointPaths)
-        var validator = ConfigValidator.builtIn(environment: environment, log: log)
-        validator.registry = options.registry
-        var root = try ConfigLoader.load(file: options.configFilePath)
-        if let checkpoint = options.resumeFromCheckpoint {
-            root = try RunResumption.config(root, resumingFrom: checkpoint, environment: environment)
-        }
-        let result = try validator.validate(root, for: checkpointPaths == nil ? .run : .warmstart)
-        if isRankZero { for warning in result.warnings { logger.warning("\(warning.description)") } }
-        guard let settings = result.settings else { throw LaunchError.invalid("the config has no usable settings block") }
-        guard settings.cudaEnv.worldSize == (group?.size ?? 1) else {
-            throw LaunchError.invalid("settings.cuda_env.world_size is \(settings.cudaEnv.worldSize) but the job runs \(group?.size ?? 1) rank(s)")
-        }
+        let (result, settings) = try validatedConfig(rank: rank, experimentID: experimentID, checkpointPaths: checkpointPaths)
 
         let resolvedYAML = ConfigEmitter.yaml(result.resolved)
         let experimentFolder = isRankZero ? try prepareExperimentFolder(settings: settings, experimentID: experimentID, resolvedYAML: resolvedYAML)
@@ -236,5 +217,49 @@ extension TrainingJob {
         let device = Device.cuda(localRank)
         try Accelerator.setCurrent(device)
         return device
+    }
+}
+
+extension TrainingJob {
+    /// This process's place in the job: its rank variables (defaults for one process), device and group.
+    struct Rank {
+        var variables: [String: String]
+        var device: Device
+        var group: ProcessGroup?
+        var log: (String) -> Void
+        var isRankZero: Bool { (group?.rank ?? 0) == 0 }
+
+        /// Loads CUDA when wanted (before anything else touches libtorch), then joins the process group.
+        init(_ options: Options) throws {
+            variables = options.environment
+            for (name, value) in [("LOCAL_RANK", "0"), ("RANK", "0"), ("WORLD_SIZE", "1")] where variables[name] == nil { variables[name] = value }
+            device = try TrainingJob.trainingDevice(options.device, localRank: Int(variables["LOCAL_RANK"] ?? "") ?? 0,
+                                                    worldSize: Int(variables["WORLD_SIZE"] ?? "") ?? 1, logger: options.logger)
+            group = try ProcessGroup.fromEnvironment(variables)
+            let logger = options.logger
+            let isRankZero = (group?.rank ?? 0) == 0
+            log = { message in if isRankZero { logger.info("\(message)") } }
+            if device.kind == .cuda { log("training on \(device): \((try? CUDA.deviceProperties(device.index ?? 0).name) ?? "GPU")") }
+        }
+    }
+
+    /// The job's config resolved for this rank and validated (rank 0 logs the warnings).
+    func validatedConfig(rank: Rank, experimentID: String, checkpointPaths: [(key: String, value: String)]?) throws
+        -> (result: ConfigValidator.Result, settings: TrainingSettings) {
+        let environment = ResolverEnvironment(configFilePath: options.configFilePath, experimentsRootPath: options.experimentsRootPath,
+                                              experimentID: experimentID, variables: rank.variables, warmstartCheckpointPaths: checkpointPaths)
+        var validator = ConfigValidator.builtIn(environment: environment, log: rank.log)
+        validator.registry = options.registry
+        var root = try ConfigLoader.load(file: options.configFilePath)
+        if let checkpoint = options.resumeFromCheckpoint {
+            root = try RunResumption.config(root, resumingFrom: checkpoint, environment: environment)
+        }
+        let result = try validator.validate(root, for: checkpointPaths == nil ? .run : .warmstart)
+        if rank.isRankZero { for warning in result.warnings { options.logger.warning("\(warning.description)") } }
+        guard let settings = result.settings else { throw LaunchError.invalid("the config has no usable settings block") }
+        guard settings.cudaEnv.worldSize == (rank.group?.size ?? 1) else {
+            throw LaunchError.invalid("settings.cuda_env.world_size is \(settings.cudaEnv.worldSize) but the job runs \(rank.group?.size ?? 1) rank(s)")
+        }
+        return (result, settings)
     }
 }

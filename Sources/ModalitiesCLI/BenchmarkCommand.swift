@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Launcher
 import Torch
 import Training
 
@@ -12,6 +13,8 @@ struct BenchmarkCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Time training steps of a benchmark model; prints one JSON line (compare with bench/pytorch_reference.py).")
 
+        @Option(help: "A training config: time its step (data wait, forward, backward, gradient sync, optimizer, communication) instead of a preset model's. Runs under `launch` for several ranks.")
+        var config: String?
         @Option(help: "cpu-small, gpt2-124m or llama-1b.") var model = "cpu-small"
         @Option(help: "fp32 or bf16 (autocast).") var precision = "fp32"
         @Option var steps = 20
@@ -26,6 +29,7 @@ struct BenchmarkCommand: ParsableCommand {
         var cudaGraph = false
 
         func run() throws {
+            if let config { return try runConfig(config) }
             guard let preset = ThroughputBenchmark.Preset(rawValue: model) else {
                 throw ValidationError("--model must be one of \(ThroughputBenchmark.Preset.allCases.map(\.rawValue).joined(separator: ", "))")
             }
@@ -57,6 +61,29 @@ struct BenchmarkCommand: ParsableCommand {
                 "peak_allocator_mb": Double(result.peakBytes) / 1_048_576, "loss": result.finalLoss,
                 "cross_entropy": unfusedLoss ? "aten" : "fused",
             ]
+            let data = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        }
+
+        /// `--config`: the config's own step through the training driver, phase by phase.
+        func runConfig(_ path: String) throws {
+            guard let choice = DeviceChoice(rawValue: device == "cuda" || device.hasPrefix("cuda:") ? "cuda" : device) else {
+                throw ValidationError("--device must be cpu or cuda, got '\(device)'")
+            }
+            if let threads { Runtime.threadCount = threads }
+            var options = TrainingJob.Options(configFilePath: path, experimentsRootPath: FileManager.default.temporaryDirectory.path,
+                                              echoResults: false)
+            options.device = choice
+            let result = try TrainingJob(options: options).benchmark(steps: steps, warmup: warmup)
+            guard (ProcessInfo.processInfo.environment["RANK"].flatMap(Int.init) ?? 0) == 0 else { return }
+            var record: [String: Any] = [
+                "implementation": "modalities-swift (libtorch \(Runtime.compiledVersion))", "config": path, "device": "\(result.device)",
+                "ranks": result.ranks, "threads": Runtime.threadCount, "step_ms": result.stepSeconds * 1000,
+                "communication_ms": result.communicationSeconds * 1000, "tokens_per_step": result.tokensPerStep,
+                "tokens_per_second": result.tokensPerSecond, "mfu": result.mfu, "peak_memory_mb": Double(result.peakBytes) / 1_048_576,
+                "loss": result.finalLoss,
+            ]
+            for (phase, seconds) in result.phaseSeconds { record[phase.rawValue + "_ms"] = seconds * 1000 }
             let data = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         }

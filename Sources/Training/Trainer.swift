@@ -29,6 +29,8 @@ public final class Trainer {
     public private(set) var dataWaitSeconds = 0.0
     /// The data-parallel ranks' group: losses are averaged over it for the results (nil on one rank).
     public var group: ProcessGroup?
+    /// Times the step's phases when set (benchmarks; it synchronises a GPU at every phase).
+    public var phaseTimer: StepPhaseTimer?
 
     public init(globalRank: Int, gradientAccumulationSteps: Int, globalTokensPerStep: Int, dataParallelDegree: Int,
                 progress: TrainingProgress, clipper: GradientClipper, mfuCalculator: GPT2MFUCalculator? = nil,
@@ -64,21 +66,25 @@ public final class Trainer {
         var lossTotal: Tensor?
         var lastLossTensor: Tensor?
         var lossCount = 0
-        var gradientNorms: [Double] = []
+        var gradientNorms: [Tensor] = []  // on the device until logged
         var localSamples = 0
         var localTokens = 0
         var intervalStart = DispatchTime.now()
         try appState.optimizer.zeroGrad()
+        try phaseTimer?.start(on: device)
 
         for microBatch in 0..<batchesToDo {
             guard let batch = try iterator.nextBatch() else {
                 throw TrainingError.dataExhausted(loader: loader.tag, delivered: microBatch, needed: batchesToDo)
             }
             let (samples, targets) = try batch.tensors(on: device)
+            try phaseTimer?.mark(.dataWait)
             (model as? GradientSynchronizing)?.prepareBackward(lastMicroBatch: (microBatch + 1) % gradientAccumulationSteps == 0)
             let predictions = try model.forward(samples, training: true)
             let batchLoss = try loss(predictions: predictions, targets: targets)
+            try phaseTimer?.mark(.forward)
             try (batchLoss / Double(gradientAccumulationSteps)).backward()
+            try phaseTimer?.mark(.backward)
             let detached = try batchLoss.detach().to(dtype: .float64)
             lossTotal = try lossTotal.map { try $0 + detached } ?? detached
             lastLossTensor = detached
@@ -89,10 +95,13 @@ public final class Trainer {
             let stepPerformed = (microBatch + 1) % gradientAccumulationSteps == 0
             if stepPerformed {
                 try (model as? GradientSynchronizing)?.synchronizeGradients()
-                gradientNorms.append(try clipper.clipGradients())
+                try phaseTimer?.mark(.gradientSync)
+                if let norm = try clipper.clipGradientsOnDevice() { gradientNorms.append(norm) }
                 try appState.optimizer.step()
                 appState.scheduler?.step()
                 try appState.optimizer.zeroGrad()
+                try phaseTimer?.mark(.optimizer)
+                phaseTimer?.finishStep()
             }
             progress.numSeenStepsCurrentRun = (microBatch + 1) / gradientAccumulationSteps
             progress.numSeenTokensCurrentRun = progress.numSeenStepsCurrentRun * globalTokensPerStep
@@ -100,6 +109,7 @@ public final class Trainer {
             guard stepPerformed else { continue }
 
             if progress.numSeenStepsTotal % logInterval == 0 {
+                let norms = gradientNorms.isEmpty ? [] : try Tensor.stack(gradientNorms).to(dtype: .float64).toArray(Double.self)
                 var lossSum = try lossTotal?.item(Double.self) ?? 0
                 var lastLoss = try lastLossTensor?.item(Double.self) ?? 0
                 if let group, group.size > 1 {
@@ -115,8 +125,8 @@ public final class Trainer {
                     dataloaderTag: loader.tag, numTrainStepsDone: progress.numSeenStepsTotal,
                     losses: [("train loss avg", .number(lossSum / Double(lossCount))), ("train loss last", .number(lastLoss))],
                     metrics: [("consumed tokens", .integer(progress.numSeenTokensTotal)),
-                              ("grad norm avg", .number(gradientNorms.reduce(0, +) / Double(gradientNorms.count))),
-                              ("grad norm last", .number(gradientNorms.last!))],
+                              ("grad norm avg", .number(norms.isEmpty ? 0 : norms.reduce(0, +) / Double(norms.count))),
+                              ("grad norm last", .number(norms.last ?? 0))],
                     throughputMetrics: [("train samples/s", .number(samplesPerSecond)),
                                         ("train tokens/s", .number(Double(localTokens * dataParallelDegree) / Swift.max(elapsed, 1e-9))),
                                         ("train mfu (16-bit)", .number(mfuCalculator?.mfu(samplesPerSecond: samplesPerSecond) ?? -1)),

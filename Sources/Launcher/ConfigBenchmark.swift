@@ -1,0 +1,82 @@
+import Config
+import DataLoading
+import Distributed
+import Foundation
+import Models
+import Observability
+import Torch
+import Training
+
+/// `modalities benchmark train --config F`: the training step a config declares, timed phase by phase.
+extension TrainingJob {
+    /// Step time and its parts, averaged over the timed steps (this rank's view; all ranks run the same steps).
+    public struct BenchmarkResult {
+        public var stepSeconds: Double
+        /// Seconds per step of each phase: data wait, forward (with the loss), backward, gradient synchronisation,
+        /// optimizer (with clipping and the scheduler).
+        public var phaseSeconds: [StepPhaseTimer.Phase: Double]
+        /// Seconds per step blocked in collectives, within the phases above.
+        public var communicationSeconds: Double
+        /// Tokens one step consumes over all ranks (the config's step profile).
+        public var tokensPerStep: Int
+        public var tokensPerSecond: Double
+        /// Model FLOPs utilisation by the config's `mfu_calculator` (-1 without one, or without a known peak).
+        public var mfu: Double
+        /// Peak bytes of the model's device (the CPU allocator's, or the GPU caching allocator's) during the run.
+        public var peakBytes: Int
+        public var finalLoss: Double
+        public var device: Device
+        public var ranks: Int
+    }
+
+    /// Builds the config's model, optimizer, loss, train loader and clipping as `run` does, then trains `warmup +
+    /// steps` optimizer steps (no evaluation, no checkpoints, nothing written) with the step's phases timed.
+    public func benchmark(steps: Int, warmup: Int) throws -> BenchmarkResult {
+        guard steps > 0, warmup >= 0 else { throw LaunchError.invalid("--steps must be positive and --warmup not negative") }
+        let rank = try Rank(options)
+        let previousPlacement = ModelPlacement.replace(with: rank.device)
+        defer { ModelPlacement.replace(with: previousPlacement) }
+        ProcessGroup.world = rank.group
+        defer { ProcessGroup.world = nil }
+        let (result, settings) = try validatedConfig(rank: rank, experimentID: "benchmark", checkpointPaths: nil)
+        let graph = result.graph
+        let appState = try graph.build("app_state", as: AppState.self)
+        let loss = try graph.build("loss_fn", as: (any Loss).self)
+        let loader = try graph.build("train_dataloader", as: DataLoader.self)
+        let clipper = try graph.build("gradient_clipper", as: GradientClipper.self)
+        let mfu = result.resolved["mfu_calculator"] == nil ? nil : try graph.build("mfu_calculator", as: GPT2MFUCalculator.self)
+        let mesh = result.resolved["device_mesh"] == nil ? nil : try graph.build("device_mesh", as: DeviceMesh.self)
+
+        let total = warmup + steps
+        let lastLoss = LastTrainingLoss()
+        let trainer = try Trainer(globalRank: settings.cudaEnv.globalRank, gradientAccumulationSteps: settings.stepProfile.gradientAccumulationSteps,
+                                  globalTokensPerStep: settings.tokensPerStep, dataParallelDegree: mesh?.dataParallelDegree ?? settings.cudaEnv.worldSize,
+                                  progress: TrainingProgress(numSeenStepsPreviousRun: 0, numSeenTokensPreviousRun: 0, numTargetSteps: total,
+                                                             numTargetTokens: total * settings.tokensPerStep),
+                                  clipper: clipper, resultSubscriber: lastLoss)
+        trainer.group = rank.group
+        let timer = StepPhaseTimer(warmupSteps: warmup)
+        trainer.phaseTimer = timer
+        let onGPU = rank.device.kind != .cpu
+        if onGPU { try Accelerator.resetPeakMemory(of: rank.device) } else { Memory.resetPeak() }
+        try trainer.train(appState: appState, loader: loader, loss: loss, logInterval: total) { _ in }
+        let perStep = timer.totalSeconds / Double(timer.countedSteps)
+        let tokensPerSecond = Double(settings.tokensPerStep) / perStep
+        return BenchmarkResult(
+            stepSeconds: perStep, phaseSeconds: timer.seconds.mapValues { $0 / Double(timer.countedSteps) },
+            communicationSeconds: timer.communicationSeconds / Double(timer.countedSteps), tokensPerStep: settings.tokensPerStep,
+            tokensPerSecond: tokensPerSecond, mfu: mfu?.mfu(samplesPerSecond: tokensPerSecond / Double(settings.stepProfile.sequenceLength)) ?? -1,
+            peakBytes: onGPU ? try Accelerator.memoryStatistics(of: rank.device).peakAllocatedBytes : try Memory.cpuStatistics().peakBytes,
+            finalLoss: lastLoss.value ?? .nan, device: rank.device, ranks: rank.group?.size ?? 1)
+    }
+}
+
+/// Keeps the last training loss the trainer publishes.
+private final class LastTrainingLoss: ResultSubscriber {
+    var value: Double?
+
+    func consume(_ result: EvaluationResult) throws {
+        guard case .number(let loss)? = result.losses.first(where: { $0.0 == "train loss last" })?.1 else { return }
+        value = loss
+    }
+}

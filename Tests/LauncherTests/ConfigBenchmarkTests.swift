@@ -1,0 +1,43 @@
+import Foundation
+import Launcher
+import Logging
+import Testing
+
+/// `modalities benchmark train --config F`: a config's own step, timed phase by phase, writing nothing.
+@Suite(.serialized) struct ConfigBenchmarkTests {
+    @Test func oneRankTimesEveryPhaseAndWritesNothing() throws {
+        let jobs = TrainingJobTests()
+        let root = try jobs.temporaryFolder()
+        var options = TrainingJob.Options(configFilePath: TrainingJobTests.runConfig, experimentsRootPath: root, environment: jobs.environment,
+                                          echoResults: false)
+        options.logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+        let result = try TrainingJob(options: options).benchmark(steps: 3, warmup: 1)
+        #expect(result.ranks == 1 && result.device == .cpu)
+        #expect(result.tokensPerStep == 256)
+        #expect(Set(result.phaseSeconds.keys.map(\.rawValue)) == Set(StepPhaseTimerPhases.all))
+        let sum = result.phaseSeconds.values.reduce(0, +)
+        #expect(abs(sum - result.stepSeconds) < 1e-9 && result.stepSeconds > 0)
+        #expect(result.communicationSeconds == 0, "one rank has no collectives in its step")
+        #expect(result.finalLoss.isFinite && result.finalLoss > 0)
+        #expect(abs(result.tokensPerSecond - 256 / result.stepSeconds) < 1e-6)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root).isEmpty, "a benchmark leaves no experiment folder")
+    }
+
+    @Test func twoRanksReportTheirCommunication() throws {
+        let (status, output) = try DistributedLaunchTests().launch(["launch", "--nproc_per_node", "2", "--master_port", DistributedLaunchTests.port(), "--",
+                                                                    "benchmark", "train", "--config", TrainingJobTests.runConfig, "--steps", "2",
+                                                                    "--warmup", "1"])
+        #expect(status == 0, "\(output.suffix(2000))")
+        let line = try #require(output.split(separator: "\n").first { $0.hasPrefix("{") }, "\(output.suffix(2000))")
+        let record = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(record["ranks"] as? Int == 2 && record["tokens_per_step"] as? Int == 512)
+        // Sharded (fsdp2_wrapped): all-gathers in forward and backward, reduce-scatters of the gradients.
+        #expect((record["communication_ms"] as? Double ?? 0) > 0)
+        for phase in StepPhaseTimerPhases.all { #expect(record[phase + "_ms"] is Double, "\(phase)") }
+    }
+}
+
+/// The phase names as `benchmark train --config` prints them.
+enum StepPhaseTimerPhases {
+    static let all = ["data_wait", "forward", "backward", "gradient_sync", "optimizer"]
+}
