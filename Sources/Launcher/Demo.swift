@@ -209,7 +209,7 @@ public struct Demo {
           variant_key: default
           config:
             num_workers: 2
-            pin_memory: false
+            pin_memory: true
             dataloader_tag: train
             dataset: {instance_key: train_dataset, pass_type: BY_REFERENCE}
             batch_sampler:

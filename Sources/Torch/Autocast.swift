@@ -16,6 +16,14 @@ public enum Autocast {
         return try body()
     }
 
+    /// Runs `body` with autocast's cache of casted weights off (restored after): inside a CUDA-graph capture,
+    /// casts must be recomputed by every replay, not looked up once at capture.
+    public static func withoutCache<R>(_ body: () throws -> R) rethrows -> R {
+        let previous = ct_autocast_set_cache_enabled(false)
+        defer { _ = ct_autocast_set_cache_enabled(previous) }
+        return try body()
+    }
+
     /// Whether autocast is on for `device`'s type on the calling thread.
     public static func isEnabled(device: Device = .cpu) -> Bool {
         ct_autocast_is_enabled(Int32(device.kind.rawValue))

@@ -130,7 +130,7 @@ public struct ThroughputBenchmark {
             try optimizer.zeroGrad()
             let graph = try CUDAGraph()
             try graph.capture(on: device) {
-                let value = try forward()
+                let value = try Autocast.withoutCache { try forward() }
                 try value.backward()
                 try update()
                 loss = value

@@ -146,6 +146,11 @@ import Testing
         // Precision-sensitive operations stay in float32 under autocast.
         let loss = try Autocast.scope { try Functional.mseLoss(a.matmul(a), target: a) }
         #expect(loss.dtype == .float32)
+        // Without the cast cache (as CUDA-graph capture needs) the results are the same.
+        let weight = try Tensor.randn([3, 4], generator: Generator(seed: 2)).requiresGrad(true)
+        let cached = try Autocast.scope { try Functional.linear(a, weight: weight) }
+        let uncached = try Autocast.withoutCache { try Autocast.scope { try Functional.linear(a, weight: weight) } }
+        #expect(try uncached.equal(cached) && uncached.dtype == .bfloat16)
     }
 }
 

@@ -239,6 +239,9 @@ void ct_autocast_enter(int device_type, int dtype, bool *previous_enabled, int *
 /// Restores the state returned by `ct_autocast_enter` and clears the autocast cache at the outermost exit.
 void ct_autocast_exit(int device_type, bool previous_enabled, int previous_dtype);
 bool ct_autocast_is_enabled(int device_type);
+/// Turns autocast's cache of casted weights on or off (process-wide); returns the previous setting. CUDA-graph
+/// capture wants it off, as `torch.cuda.graph` does.
+bool ct_autocast_set_cache_enabled(bool enabled);
 
 int ct_tensor_grad(ct_tensor tensor, ct_tensor *out);          // *out is NULL when there is no gradient
 int ct_tensor_set_grad(ct_tensor tensor, ct_tensor grad);      // grad may be NULL to clear

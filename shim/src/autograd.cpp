@@ -111,6 +111,12 @@ void ct_autocast_exit(int device_type, bool previous_enabled, int previous_dtype
   at::autocast::set_autocast_dtype(device, static_cast<at::ScalarType>(previous_dtype));
 }
 
+bool ct_autocast_set_cache_enabled(bool enabled) {
+  bool previous = at::autocast::is_autocast_cache_enabled();
+  at::autocast::set_autocast_cache_enabled(enabled);
+  return previous;
+}
+
 bool ct_autocast_is_enabled(int device_type) {
   return at::autocast::is_autocast_enabled(static_cast<c10::DeviceType>(device_type));
 }
