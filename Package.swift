@@ -56,7 +56,7 @@ let package = Package(
         .target(name: "Training", dependencies: ["Torch", "Models", "DataLoading", "Distributed", "Observability"], linkerSettings: linkShim),
 
         // Ablations: sweep generation, a resumable sweep runner and the comparison report.
-        .target(name: "Ablations", dependencies: ["Config"]),
+        .target(name: "Ablations", dependencies: ["Config", "Observability"]),
 
         // Checkpoints: our documented format (safetensors shards + metadata), saving strategies, loading.
         .target(name: "Checkpointing", dependencies: ["Torch", "Models", "Training", "Distributed", "Interop", "DataFormats"], linkerSettings: linkShim),

@@ -1,4 +1,5 @@
 import Config
+import Observability
 import Foundation
 
 /// The runs under an experiments folder, read back for comparison: every folder with an `evaluation_results.jsonl`
@@ -56,23 +57,25 @@ public struct ExperimentRun {
         var train: [Int: TrainPoint] = [:]
         var evaluations: [String: [Int: EvalPoint]] = [:]
         for (index, line) in text.split(separator: "\n").enumerated() {
-            guard let record = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+            guard let record = JSONLinesResultSubscriber.pythonJSONObject(line) else {
                 throw SweepError.invalid(path, "line \(index + 1) is not a JSON object")
             }
             guard let tag = record["dataloader_tag"] as? String, let step = record["num_train_steps_done"] as? Int else { continue }
             let losses = record["losses"] as? [String: Any] ?? [:]
             let metrics = record["metrics"] as? [String: Any] ?? [:]
             let throughput = record["throughput_metrics"] as? [String: Any] ?? [:]
-            func number(_ value: Any?) -> Double? { (value as? NSNumber)?.doubleValue }
+            // NaN (an evaluation without batches, a diverged run) and infinities are not drawn.
+            func number(_ value: Any?) -> Double? { (value as? NSNumber)?.doubleValue ?? (value as? Double) }
+            func finite(_ value: Any?) -> Double? { number(value).flatMap { $0.isFinite ? $0 : nil } }
             if tag == "train" {
                 // A resumed run logs a step again; the later record wins.
                 train[step] = TrainPoint(step: step, tokens: number(metrics["consumed tokens"]),
-                                         loss: number(losses["train loss avg"]) ?? losses.values.compactMap(number).first,
+                                         loss: finite(losses["train loss avg"]) ?? losses.values.compactMap(finite).first,
                                          learningRate: number(throughput["lr mean"]), tokensPerSecond: number(throughput["train tokens/s"]),
                                          mfu: number(throughput.first { $0.key.hasPrefix("train mfu") }?.value))
             } else {
                 for (lossName, value) in losses {
-                    guard let loss = number(value) else { continue }
+                    guard let loss = finite(value) else { continue }
                     evaluations["\(tag) \(lossName)", default: [:]][step] = EvalPoint(step: step, tokens: nil, loss: loss)
                 }
             }

@@ -41,11 +41,45 @@ public final class JSONLinesResultSubscriber: ResultSubscriber {
             throw ObservabilityError.unreadable(path: path)
         }
         return try text.split(separator: "\n").enumerated().map { index, line in
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8), options: [.allowFragments]) as? [String: Any] else {
+            guard let object = pythonJSONObject(line) else {
                 throw ObservabilityError.malformed(path: path, line: index + 1)
             }
             return object
         }
+    }
+
+    /// Parses one line as Python's `json.loads` does: `NaN`, `Infinity` and `-Infinity` are numbers there (Modalities'
+    /// and our result files hold `NaN` for an evaluation without batches), which Foundation's parser refuses.
+    public static func pythonJSONObject(_ line: Substring) -> [String: Any]? {
+        let sentinels = ["NaN": Double.nan, "Infinity": Double.infinity, "-Infinity": -Double.infinity]
+        var rewritten = ""
+        var inString = false
+        var escaped = false
+        var index = line.startIndex
+        outer: while index < line.endIndex {
+            let character = line[index]
+            if inString {
+                if escaped { escaped = false } else if character == "\\" { escaped = true } else if character == "\"" { inString = false }
+            } else if character == "\"" {
+                inString = true
+            } else {
+                for token in ["-Infinity", "Infinity", "NaN"] where line[index...].hasPrefix(token) {
+                    rewritten += "\"\\u0001\(token)\""
+                    index = line.index(index, offsetBy: token.count)
+                    continue outer
+                }
+            }
+            rewritten.append(character)
+            index = line.index(after: index)
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(rewritten.utf8)) as? [String: Any] else { return nil }
+        func restore(_ value: Any) -> Any {
+            if let text = value as? String, text.hasPrefix("\u{1}"), let number = sentinels[String(text.dropFirst())] { return number }
+            if let dictionary = value as? [String: Any] { return dictionary.mapValues(restore) }
+            if let array = value as? [Any] { return array.map(restore) }
+            return value
+        }
+        return restore(object) as? [String: Any]
     }
 }
 

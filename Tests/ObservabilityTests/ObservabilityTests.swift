@@ -1,5 +1,5 @@
 import Foundation
-import Observability
+@testable import Observability
 import Testing
 
 @Suite struct ObservabilityTests {
@@ -35,6 +35,22 @@ import Testing
         let other = try temporaryFolder() + "/rank1.jsonl"
         try JSONLinesResultSubscriber(path: other, globalRank: 1).consume(result)
         #expect(!FileManager.default.fileExists(atPath: other))
+    }
+
+    /// Python's json (Modalities' writer, and ours) writes NaN and Infinity; reading them back must work as in Python.
+    @Test func nonFiniteNumbersReadBackAsPythonReadsThem() throws {
+        let path = try temporaryFolder() + "/run/evaluation_results.jsonl"
+        let subscriber = try JSONLinesResultSubscriber(path: path)
+        try subscriber.consume(EvaluationResult(dataloaderTag: "test", numTrainStepsDone: 4, losses: [("CLMCrossEntropyLoss", .number(.nan))],
+                                                metrics: [("up", .number(.infinity)), ("down", .number(-.infinity))], throughputMetrics: []))
+        try subscriber.finish()
+        let records = try JSONLinesResultSubscriber.records(at: path)
+        #expect((records[0]["losses"] as? [String: Double])?["CLMCrossEntropyLoss"]?.isNaN == true)
+        #expect((records[0]["metrics"] as? [String: Double]) == ["up": .infinity, "down": -.infinity])
+        // The words inside strings stay text.
+        let tricky = JSONLinesResultSubscriber.pythonJSONObject(#"{"NaN": "Infinity \" NaN", "x": [NaN, -Infinity]}"#)
+        #expect(tricky?["NaN"] as? String == #"Infinity " NaN"#)
+        #expect((tricky?["x"] as? [Double])?.last == -.infinity)
     }
 
     @Test func wandbOfflineWritesEveryValueAndTheConfig() throws {
