@@ -2,6 +2,7 @@ import ArgumentParser
 import Components
 import Config
 import Foundation
+import Torch
 import Interop
 import Launcher
 import Models
@@ -29,7 +30,7 @@ struct GenerateTextCommand: ParsableCommand {
     @Option(name: .customLong("top_k")) var topK: Int?
     @Option(name: .customLong("top_p")) var topP: Double?
     @Option var seed: UInt64 = 0
-    @Option(help: "cpu (CUDA arrives with the CUDA engine).") var device = "cpu"
+    @Option(help: "cpu, cuda or cuda:N: where the model runs (sampling stays on the CPU).") var device = "cpu"
     @Flag(name: .customLong("print_ids"), help: "Print the prompt ids and the generated ids as one comma-separated line.")
     var printIDs = false
 
@@ -39,7 +40,7 @@ struct GenerateTextCommand: ParsableCommand {
             return
         }
         guard model != nil else { throw ValidationError("give --model (a checkpoint folder or a Hugging Face Llama folder)") }
-        guard device == "cpu" else { throw ValidationError("--device \(device) is not available yet; only cpu") }
+        guard Device(device).map({ $0.kind != .meta }) == true else { throw ValidationError("--device must be cpu, cuda or cuda:N, got '\(device)'") }
         if prompt != nil && promptIDs != nil { throw ValidationError("give --prompt or --prompt_ids, not both") }
         if greedy && temperature != nil { throw ValidationError("--greedy and --temperature exclude each other") }
     }
@@ -47,7 +48,13 @@ struct GenerateTextCommand: ParsableCommand {
     func run() throws {
         if let configFilePath { return try runConfig(configFilePath) }
         let folder = model!
-        let network = try loadModel(folder)
+        var target = Device(device)!
+        if target.kind == .cuda {
+            // Before anything touches libtorch's CUDA hooks.
+            do { try CUDA.load() } catch { throw ValidationError("--device \(device): \(error)") }
+            target.index = target.index ?? 0
+        }
+        let network = try loadModel(folder).moved(to: target)
         let tokenizer = try loadTokenizer(folder: folder)
         let sampling = greedy ? TextGenerator.Sampling.greedy : TextGenerator.Sampling(temperature: temperature, topK: topK, topP: topP)
         let generator = TextGenerator(model: network, sampling: sampling)

@@ -94,6 +94,17 @@ public final class GPT2LLM: BlockStructuredModel {
         }
     }
 
+    /// The same model on `device` (its parameters copied there; `self` when already there), as `model.to(device)`.
+    public func moved(to device: Device) throws -> GPT2LLM {
+        if parameters.named.allSatisfy({ $0.tensor.device == device }) { return self }
+        try parameters.requireAllocated(for: "moving the model to \(device)")
+        let moved = try GPT2LLM(config: config, sampleKey: sampleKey, predictionKey: predictionKey, seed: seed,
+                                dtype: parameters.named.first?.tensor.dtype ?? .float32, device: device)
+        for (name, tensor) in parameters.named { try moved.parameters.load(name, from: tensor) }
+        moved.checkpointedLayers = checkpointedLayers
+        return moved
+    }
+
     /// `{prediction_key: logits}` for `{sample_key: token ids}`, as Modalities' models are called.
     public func forward(_ inputs: [String: Tensor], training: Bool) throws -> [String: Tensor] {
         guard let tokens = inputs[sampleKey] else {

@@ -38,8 +38,9 @@ public struct TextGenerator {
         let cache = useCache ? KeyValueCache() : nil
         var sequence = prompt
         var generated: [Int] = []
+        let device = model.parameters.named.first?.tensor.device ?? .cpu
         try Autograd.noGrad {
-            var input = try Tensor(prompt, shape: [1, prompt.count])
+            var input = try Tensor(prompt, shape: [1, prompt.count]).to(device: device)
             for _ in 0..<maxNewTokens {
                 if model.config.positionEmbedding == .absolute && sequence.count > model.config.sequenceLength { break }
                 let logits = try model(input, cache: cache)
@@ -48,14 +49,16 @@ public struct TextGenerator {
                 sequence.append(next)
                 onToken(next)
                 if next == endOfText { break }
-                input = cache != nil ? try Tensor([next], shape: [1, 1]) : try Tensor(sequence, shape: [1, sequence.count])
+                input = try (cache != nil ? Tensor([next], shape: [1, 1]) : Tensor(sequence, shape: [1, sequence.count])).to(device: device)
             }
         }
         return generated
     }
 
-    /// The next token from one row of logits.
+    /// The next token from one row of logits, chosen on the CPU with the seeded CPU generator (the same tokens on
+    /// every device, up to the logits' own rounding).
     func choose(_ logits: Tensor, generator: Generator) throws -> Int {
+        let logits = try logits.to(device: .cpu)
         guard let temperature = sampling.temperature, temperature > 0 else {
             return try logits.argmax().item(Int.self)
         }

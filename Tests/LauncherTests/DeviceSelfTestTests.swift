@@ -54,6 +54,15 @@ import Torch
         #expect(throws: TorchError.self) { try DeviceSelfTest(device: .meta) }
     }
 
+    @Test func generatingOnAGPUThatIsNotThereSaysWhy() throws {
+        let (status, output) = try DistributedLaunchTests().launch(["generate_text", "--model", "/nonexistent", "--prompt_ids", "1,2",
+                                                                    "--device", "cuda"])
+        #expect(status != 0)
+        #expect(output.contains("--device cuda") && output.contains("libtorch_cuda.so"), "\(output)")
+        let (badStatus, badOutput) = try DistributedLaunchTests().launch(["generate_text", "--model", "/nonexistent", "--device", "tpu"])
+        #expect(badStatus != 0 && badOutput.contains("--device must be cpu, cuda or cuda:N"))
+    }
+
     @Test func theCommandExplainsWhyCUDACannotBeChecked() throws {
         let binary = try #require(TestData.modalitiesBinary, "build the modalities binary next to the tests")
         let process = Process()
