@@ -57,8 +57,7 @@ extension TrainingJob {
         trainer.group = rank.group
         let timer = StepPhaseTimer(warmupSteps: warmup)
         trainer.phaseTimer = timer
-        let onGPU = rank.device.kind != .cpu
-        if onGPU { try Accelerator.resetPeakMemory(of: rank.device) } else { Memory.resetPeak() }
+        try Memory.resetPeak(on: rank.device)
         try trainer.train(appState: appState, loader: loader, loss: loss, logInterval: total) { _ in }
         let perStep = timer.totalSeconds / Double(timer.countedSteps)
         let tokensPerSecond = Double(settings.tokensPerStep) / perStep
@@ -66,7 +65,7 @@ extension TrainingJob {
             stepSeconds: perStep, phaseSeconds: timer.seconds.mapValues { $0 / Double(timer.countedSteps) },
             communicationSeconds: timer.communicationSeconds / Double(timer.countedSteps), tokensPerStep: settings.tokensPerStep,
             tokensPerSecond: tokensPerSecond, mfu: mfu?.mfu(samplesPerSecond: tokensPerSecond / Double(settings.stepProfile.sequenceLength)) ?? -1,
-            peakBytes: onGPU ? try Accelerator.memoryStatistics(of: rank.device).peakAllocatedBytes : try Memory.cpuStatistics().peakBytes,
+            peakBytes: try Memory.peakBytes(on: rank.device),
             finalLoss: lastLoss.value ?? .nan, device: rank.device, ranks: rank.group?.size ?? 1)
     }
 }

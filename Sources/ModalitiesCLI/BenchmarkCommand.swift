@@ -34,12 +34,9 @@ struct BenchmarkCommand: ParsableCommand {
                 throw ValidationError("--model must be one of \(ThroughputBenchmark.Preset.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             guard ["fp32", "bf16"].contains(precision) else { throw ValidationError("--precision must be fp32 or bf16") }
-            guard var target = Device(device), target.kind != .meta else { throw ValidationError("--device must be cpu, cuda or cuda:N, got '\(device)'") }
-            guard !cudaGraph || target.kind == .cuda else { throw ValidationError("--cuda_graph needs --device cuda") }
-            if target.kind == .cuda {
-                try CUDA.load()
-                target.index = target.index ?? 0
-            }
+            let requested = try DeviceArgument.parse(device)
+            guard !cudaGraph || requested.kind == .cuda else { throw ValidationError("--cuda_graph needs --device cuda") }
+            let target = try DeviceArgument.prepare(requested)
             try Runtime.start()
             if let threads { Runtime.threadCount = threads }
             var benchmark = ThroughputBenchmark(preset: preset, bf16: precision == "bf16", steps: steps, warmup: warmup)
@@ -67,9 +64,8 @@ struct BenchmarkCommand: ParsableCommand {
 
         /// `--config`: the config's own step through the training driver, phase by phase.
         func runConfig(_ path: String) throws {
-            guard let choice = DeviceChoice(rawValue: device == "cuda" || device.hasPrefix("cuda:") ? "cuda" : device) else {
-                throw ValidationError("--device must be cpu or cuda, got '\(device)'")
-            }
+            // The training job loads CUDA itself and takes the rank's GPU.
+            let choice: DeviceChoice = try DeviceArgument.parse(device).kind == .cuda ? .cuda : .cpu
             if let threads { Runtime.threadCount = threads }
             var options = TrainingJob.Options(configFilePath: path, experimentsRootPath: FileManager.default.temporaryDirectory.path,
                                               echoResults: false)

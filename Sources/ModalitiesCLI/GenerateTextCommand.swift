@@ -40,7 +40,7 @@ struct GenerateTextCommand: ParsableCommand {
             return
         }
         guard model != nil else { throw ValidationError("give --model (a checkpoint folder or a Hugging Face Llama folder)") }
-        guard Device(device).map({ $0.kind != .meta }) == true else { throw ValidationError("--device must be cpu, cuda or cuda:N, got '\(device)'") }
+        _ = try DeviceArgument.parse(device)
         if prompt != nil && promptIDs != nil { throw ValidationError("give --prompt or --prompt_ids, not both") }
         if greedy && temperature != nil { throw ValidationError("--greedy and --temperature exclude each other") }
     }
@@ -48,12 +48,8 @@ struct GenerateTextCommand: ParsableCommand {
     func run() throws {
         if let configFilePath { return try runConfig(configFilePath) }
         let folder = model!
-        var target = Device(device)!
-        if target.kind == .cuda {
-            // Before anything touches libtorch's CUDA hooks.
-            do { try CUDA.load() } catch { throw ValidationError("--device \(device): \(error)") }
-            target.index = target.index ?? 0
-        }
+        let target: Device
+        do { target = try DeviceArgument.prepare(DeviceArgument.parse(device)) } catch { throw ValidationError("--device \(device): \(error)") }
         let network = try loadModel(folder).moved(to: target)
         let tokenizer = try loadTokenizer(folder: folder)
         let sampling = greedy ? TextGenerator.Sampling.greedy : TextGenerator.Sampling(temperature: temperature, topK: topK, topP: topP)

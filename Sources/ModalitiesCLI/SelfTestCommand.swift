@@ -26,19 +26,14 @@ struct SelfTestCommand: ParsableCommand {
     var list = false
 
     func run() throws {
-        guard let target = Device(device), target.kind != .meta else {
-            throw ValidationError("--device must be cpu, cuda or cuda:N, got '\(device)'")
-        }
-        // CUDA must be loaded before anything touches libtorch's CUDA hooks.
-        if target.kind == .cuda {
-            do {
-                try CUDA.load()
-            } catch {
-                fail("CUDA did not load, so \(target) cannot be checked: \(error)")
-            }
+        let target = try DeviceArgument.parse(device)
+        let resolved: Device
+        do {
+            resolved = try DeviceArgument.prepare(target)
+        } catch {
+            fail("CUDA did not load, so \(target) cannot be checked: \(error)")
         }
         try Runtime.start()
-        let resolved = target.kind == .cuda && target.index == nil ? Device.cuda(0) : target
         let test: DeviceSelfTest
         do {
             test = try DeviceSelfTest(device: resolved)

@@ -23,18 +23,4 @@ public enum ModelPlacement {
         current = device
         return previous
     }
-
-    /// Runs `body` with models built on `device`, then restores the previous device.
-    public static func with<R>(_ device: Device, _ body: () throws -> R) rethrows -> R {
-        lock.lock()
-        let previous = current
-        current = device
-        lock.unlock()
-        defer {
-            lock.lock()
-            current = previous
-            lock.unlock()
-        }
-        return try body()
-    }
 }

@@ -1,4 +1,5 @@
 import CTorch
+import Dispatch
 
 /// The caching allocator's counters for one accelerator (`torch.cuda.memory_stats`).
 public struct DeviceMemoryStatistics: Sendable, Equatable {
@@ -61,6 +62,13 @@ public enum Accelerator {
         var total: Int64 = 0
         try check("memory info of \(device)", ct_device_memory_info(type, index, &free, &total))
         return (Int(free), Int(total))
+    }
+
+    /// The monotonic clock in nanoseconds once the work queued on `device` has finished (the CPU's work is done when
+    /// its call returns): what timing a phase of GPU work needs.
+    public static func uptimeNanoseconds(after device: Device) throws -> UInt64 {
+        if device.kind != .cpu { try synchronize(device) }
+        return DispatchTime.now().uptimeNanoseconds
     }
 
     /// The device type code and index (the current device's when none is given) of an accelerator.

@@ -7,8 +7,6 @@ import CTorch
 /// Shapes, and every host-side decision, are frozen at capture.
 public final class CUDAGraph: @unchecked Sendable {  // used from the thread that captured it
     private let handle: ct_cuda_graph
-    /// The GPU the graph was captured on.
-    public private(set) var device: Device?
 
     /// An empty graph; needs the CUDA shim (see ``CUDA/shimProblem``).
     public init() throws {
@@ -40,7 +38,6 @@ public final class CUDAGraph: @unchecked Sendable {  // used from the thread tha
             try check("end CUDA graph capture", endStatus)
         }
         try current.wait(for: side)
-        self.device = device
     }
 
     /// Replays the captured work on the current stream.
@@ -51,6 +48,5 @@ public final class CUDAGraph: @unchecked Sendable {  // used from the thread tha
     /// Frees the recording so the graph can capture again.
     public func reset() throws {
         try check("reset a CUDA graph", ct_cuda_graph_reset(handle))
-        device = nil
     }
 }

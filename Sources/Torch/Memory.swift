@@ -24,6 +24,17 @@ public enum Memory {
 
     /// Starts a new peak measurement from the current byte count.
     public static func resetPeak() { ct_cpu_allocator_reset_peak() }
+
+    /// The most bytes held at once on `device` since its last reset: the CPU allocator's count, or a GPU caching
+    /// allocator's allocated (not reserved) bytes.
+    public static func peakBytes(on device: Device) throws -> Int {
+        device.kind == .cpu ? try cpuStatistics().peakBytes : try Accelerator.memoryStatistics(of: device).peakAllocatedBytes
+    }
+
+    /// Starts a new peak measurement on `device`.
+    public static func resetPeak(on device: Device) throws {
+        if device.kind == .cpu { resetPeak() } else { try Accelerator.resetPeakMemory(of: device) }
+    }
 }
 
 extension Tensor {

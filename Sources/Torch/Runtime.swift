@@ -1,9 +1,5 @@
 import CTorch
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Process-wide facts and settings of the libtorch runtime.
 public enum Runtime {
     /// The libtorch version the shim was compiled against.

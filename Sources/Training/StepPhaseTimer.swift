@@ -1,4 +1,3 @@
-import Dispatch
 import Distributed
 import Torch
 
@@ -62,8 +61,5 @@ public final class StepPhaseTimer {
         stepCommunicationStart = communication
     }
 
-    private func now() throws -> UInt64 {
-        if device.kind != .cpu { try Accelerator.synchronize(device) }
-        return DispatchTime.now().uptimeNanoseconds
-    }
+    private func now() throws -> UInt64 { try Accelerator.uptimeNanoseconds(after: device) }
 }

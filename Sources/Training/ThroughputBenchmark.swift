@@ -87,8 +87,7 @@ public struct ThroughputBenchmark {
         let tokens = try Tensor.randint(0, vocabulary, [batch, length + 1], generator: Generator(seed: 1)).to(device: device)
         let inputs = try tokens.narrow(1, start: 0, length: length).contiguous()
         let targets = try tokens.narrow(1, start: 1, length: length).contiguous().reshape([-1])
-        let onGPU = device.kind != .cpu
-        if onGPU { try Accelerator.resetPeakMemory(of: device) }
+        if device.kind != .cpu { try Memory.resetPeak(on: device) }  // on the CPU the peak includes building the model
 
         func forward() throws -> Tensor {
             let logits = bf16 ? try Autocast.scope(device: device, dtype: .bfloat16) { try model(inputs, training: true) } : try model(inputs, training: true)
@@ -103,10 +102,7 @@ public struct ThroughputBenchmark {
         var times = (forward: 0.0, backward: 0.0, optimizer: 0.0)
         var replaySeconds: Double?  // whole steps replayed from a CUDA graph: no breakdown
         var loss: Tensor?
-        func now() throws -> UInt64 {
-            if onGPU { try Accelerator.synchronize(device) }
-            return DispatchTime.now().uptimeNanoseconds
-        }
+        func now() throws -> UInt64 { try Accelerator.uptimeNanoseconds(after: device) }
         func seconds(_ start: UInt64) throws -> Double { Double(try now() - start) / 1e9 }
         for step in 0..<(warmup + steps) {
             if cudaGraph && step == warmup { break }
@@ -147,7 +143,7 @@ public struct ThroughputBenchmark {
         let nonEmbedding = total - embedding + (config.weightTying ? 0 : -config.vocabularySize * config.embeddingSize)
         let flopsPerToken = 6 * Double(nonEmbedding + config.vocabularySize * config.embeddingSize)
             + 6 * Double(config.layerCount * config.sequenceLength * config.embeddingSize)
-        let peakBytes = onGPU ? try Accelerator.memoryStatistics(of: device).peakAllocatedBytes : (try? Memory.cpuStatistics().peakBytes) ?? -1
+        let peakBytes = try Memory.peakBytes(on: device)
         return Result(stepSeconds: step, forwardSeconds: times.forward / Double(steps), backwardSeconds: times.backward / Double(steps),
                       optimizerSeconds: times.optimizer / Double(steps), tokensPerSecond: Double(batch * length) / step,
                       flopsPerToken: flopsPerToken, peakBytes: peakBytes, finalLoss: finalLoss, operators: operators)
@@ -157,9 +153,6 @@ public struct ThroughputBenchmark {
     private func makeModel(_ config: GPT2LLMConfig) throws -> GPT2LLM {
         let host = try GPT2LLM(config: config)
         try ComposedInitialization(weightInitType: .plain, mean: 0, std: .value(0.02), layerCount: nil).initialize(host.parameters, seed: 0)
-        guard device.kind != .cpu else { return host }
-        let model = try GPT2LLM(config: config, device: device)
-        for (name, tensor) in host.parameters.named { try model.parameters.load(name, from: tensor) }
-        return model
+        return try host.moved(to: device)
     }
 }
