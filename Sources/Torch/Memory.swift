@@ -1,6 +1,6 @@
 import CTorch
 
-/// Byte counts of libtorch's CPU allocator, which the shim wraps with a counter at start-up.
+/// Byte counts of the CPU allocator the shim installs in place of libtorch's at start-up.
 public struct AllocatorStatistics: Sendable, Equatable {
     /// Bytes currently held by live CPU tensors.
     public var currentBytes: Int
@@ -8,6 +8,11 @@ public struct AllocatorStatistics: Sendable, Equatable {
     public var peakBytes: Int
     /// Allocations made since start-up.
     public var allocations: Int
+    /// Bytes of freed large blocks (256 KB and more) kept for reuse, not counted in ``currentBytes``.
+    public var cachedBytes: Int
+    /// The most the cache keeps (`MODALITIES_CPU_CACHE_BYTES`; by default a quarter of physical memory, at most
+    /// 8 GiB); 0 when caching is off.
+    public var cacheLimitBytes: Int
 }
 
 /// Memory accounting.
@@ -19,7 +24,28 @@ public enum Memory {
         var peak: Int64 = 0
         var allocations: Int64 = 0
         ct_cpu_allocator_stats(&current, &peak, &allocations)
-        return AllocatorStatistics(currentBytes: Int(current), peakBytes: Int(peak), allocations: Int(allocations))
+        var cached: Int64 = 0
+        var limit: Int64 = 0
+        ct_cpu_allocator_cache(&cached, &limit)
+        return AllocatorStatistics(currentBytes: Int(current), peakBytes: Int(peak), allocations: Int(allocations),
+                                   cachedBytes: Int(cached), cacheLimitBytes: Int(limit))
+    }
+
+    /// Frees the CPU allocator's cached blocks.
+    ///
+    /// Large blocks are kept when their tensors are freed and handed out again for requests of about the same size,
+    /// so that a training step reuses memory instead of faulting it in afresh from the kernel each time (the
+    /// CPU counterpart of a GPU caching allocator).
+    public static func emptyCPUCache() throws {
+        try Runtime.start()
+        ct_cpu_allocator_empty_cache()
+    }
+
+    /// Sets the most bytes the CPU allocator's cache keeps (0 turns caching off), freeing the oldest blocks above it.
+    public static func setCPUCacheLimit(bytes: Int) throws {
+        guard bytes >= 0 else { throw TorchError.invalidArgument("a cache limit must not be negative, got \(bytes)") }
+        try Runtime.start()
+        ct_cpu_allocator_set_cache_limit(Int64(bytes))
     }
 
     /// Starts a new peak measurement from the current byte count.

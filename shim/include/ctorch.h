@@ -280,6 +280,12 @@ int ct_custom_function_apply(const ct_tensor *inputs, int64_t input_count, const
 /// Bytes held now, the peak since the last reset, and the number of allocations made by the CPU allocator.
 void ct_cpu_allocator_stats(int64_t *current_bytes, int64_t *peak_bytes, int64_t *allocations);
 void ct_cpu_allocator_reset_peak(void);
+/// Bytes of freed large blocks the CPU allocator keeps for reuse, and the most it keeps.
+void ct_cpu_allocator_cache(int64_t *cached_bytes, int64_t *limit_bytes);
+/// Frees every cached block.
+void ct_cpu_allocator_empty_cache(void);
+/// Sets the most the cache keeps (0: keep nothing), freeing the oldest blocks above it.
+void ct_cpu_allocator_set_cache_limit(int64_t bytes);
 
 /// A c10d process group (Gloo on the CPU) with its TCPStore rendezvous.
 typedef struct ct_process_group_s *ct_process_group;

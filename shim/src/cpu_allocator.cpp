@@ -1,0 +1,244 @@
+// The CPU allocator installed in place of libtorch's: the same aligned allocations, plus byte counts (so tests and
+// benchmarks can measure what tensors hold) and a cache of large blocks.
+//
+// Why a cache: glibc serves blocks above its mmap threshold (128 KB, rising to at most 32 MB) with a fresh mmap
+// and returns them with munmap, so every step of a training loop faults its activations in again, page by page,
+// with the kernel zeroing each page (about 40,000 faults a step for `cpu-small`). Blocks of 256 KB and more are
+// therefore kept when freed and handed out again for a request of the same size (up to a quarter larger), as
+// PyTorch's CUDA caching allocator does on GPUs. Blocks of 2 MB and more are 2 MB-aligned and advised as huge pages
+// (the setting of `THP_MEM_ALLOC_ENABLE` in libtorch's own allocator), which cuts TLB misses in GEMMs and
+// elementwise kernels. The cache is bounded: past its limit the oldest blocks go back to the system.
+//
+// `MODALITIES_CPU_CACHE_BYTES` sets the limit (0 turns the cache off); the default is a quarter of physical
+// memory, at most 8 GiB. Counts are of bytes requested by live tensors; cached bytes are reported apart.
+#include "internal.h"
+
+#include <c10/core/CPUAllocator.h>
+#include <c10/core/impl/alloc_cpu.h>
+#include <c10/util/Exception.h>
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace {
+
+std::atomic<int64_t> current_bytes{0};
+std::atomic<int64_t> peak_bytes{0};
+std::atomic<int64_t> allocation_count{0};
+
+void count_allocation(size_t bytes) {
+  int64_t now = current_bytes.fetch_add(static_cast<int64_t>(bytes), std::memory_order_relaxed) +
+                static_cast<int64_t>(bytes);
+  allocation_count.fetch_add(1, std::memory_order_relaxed);
+  int64_t peak = peak_bytes.load(std::memory_order_relaxed);
+  while (now > peak && !peak_bytes.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
+  }
+}
+
+void count_release(size_t bytes) { current_bytes.fetch_sub(static_cast<int64_t>(bytes), std::memory_order_relaxed); }
+
+constexpr size_t cached_minimum = 256 * 1024;
+constexpr size_t medium_granule = 64 * 1024;
+constexpr size_t huge_page = 2 * 1024 * 1024;
+
+size_t round_up(size_t bytes, size_t granule) { return (bytes + granule - 1) / granule * granule; }
+
+size_t default_cache_limit() {
+  if (const char *value = std::getenv("MODALITIES_CPU_CACHE_BYTES")) return static_cast<size_t>(std::strtoull(value, nullptr, 10));
+  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  size_t quarter = pages > 0 && page > 0 ? static_cast<size_t>(pages) * static_cast<size_t>(page) / 4 : 0;
+  return std::min(quarter, static_cast<size_t>(8) << 30);
+}
+
+/// Large blocks: those in use (by data pointer) and those freed and kept, found by size or by age.
+class BlockCache {
+ public:
+  BlockCache() : limit_(default_cache_limit()) {}
+
+  /// A block of at least `bytes` (`bytes` ≥ `cached_minimum`): a cached one if one fits, else a new one.
+  void *take(size_t bytes) {
+    const size_t wanted = round_up(bytes, bytes >= huge_page ? huge_page : medium_granule);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto found = by_size_.lower_bound({wanted, 0});
+      if (found != by_size_.end() && found->first.first <= wanted + wanted / 4) {
+        void *data = found->second;
+        const size_t block = found->first.first;
+        by_age_.erase(found->first.second);
+        by_size_.erase(found);
+        cached_bytes_ -= block;
+        live_[data] = {block, bytes};
+        return data;
+      }
+    }
+    void *data = nullptr;
+    const size_t alignment = wanted >= huge_page ? huge_page : c10::gAlignment;
+    if (posix_memalign(&data, alignment, wanted) != 0 || data == nullptr) {
+      release_cached();  // Another try with the cache given back.
+      if (posix_memalign(&data, alignment, wanted) != 0 || data == nullptr) {
+        TORCH_CHECK_WITH(OutOfMemoryError, false, "CPU allocator: out of memory allocating ", bytes, " bytes");
+      }
+    }
+    if (wanted >= huge_page) madvise(data, wanted, MADV_HUGEPAGE);
+    std::lock_guard<std::mutex> lock(mutex_);
+    live_[data] = {wanted, bytes};
+    return data;
+  }
+
+  /// Gives back `data` if it is a large block (keeping it while the cache has room); false for other pointers.
+  bool give_back(void *data) {
+    std::vector<void *> released;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto live = live_.find(data);
+      if (live == live_.end()) return false;
+      const auto [block, requested] = live->second;
+      live_.erase(live);
+      count_release(requested);
+      if (block > limit_) {
+        released.push_back(data);
+      } else {
+        const uint64_t age = next_age_++;
+        by_size_.emplace(std::make_pair(block, age), data);
+        by_age_.emplace(age, block);
+        cached_bytes_ += block;
+        while (cached_bytes_ > limit_) released.push_back(evict_oldest());
+      }
+    }
+    for (void *block : released) std::free(block);
+    return true;
+  }
+
+  /// Frees every cached block.
+  void release_cached() {
+    std::vector<void *> released;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      while (!by_age_.empty()) released.push_back(evict_oldest());
+    }
+    for (void *block : released) std::free(block);
+  }
+
+  void set_limit(size_t bytes) {
+    std::vector<void *> released;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      limit_ = bytes;
+      while (cached_bytes_ > limit_) released.push_back(evict_oldest());
+    }
+    for (void *block : released) std::free(block);
+  }
+
+  std::pair<size_t, size_t> cached_and_limit() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return {cached_bytes_, limit_};
+  }
+
+ private:
+  /// Removes the block cached longest ago from the cache and returns it (the lock is held).
+  void *evict_oldest() {
+    auto oldest = by_age_.begin();
+    auto key = std::make_pair(oldest->second, oldest->first);
+    void *data = by_size_.at(key);
+    by_size_.erase(key);
+    cached_bytes_ -= oldest->second;
+    by_age_.erase(oldest);
+    return data;
+  }
+
+  struct LiveBlock {
+    size_t block;
+    size_t requested;
+  };
+
+  std::mutex mutex_;
+  std::unordered_map<void *, LiveBlock> live_;
+  std::map<std::pair<size_t, uint64_t>, void *> by_size_;  // (block bytes, age) → data
+  std::map<uint64_t, size_t> by_age_;                      // age → block bytes
+  uint64_t next_age_ = 0;
+  size_t cached_bytes_ = 0;
+  size_t limit_;
+};
+
+BlockCache &block_cache() {
+  static BlockCache *cache = new BlockCache();  // Never destroyed: tensors may be freed during exit.
+  return *cache;
+}
+
+// Small blocks carry their size in a 64-byte header in front of the data, so the data pointer is also the
+// context, as libtorch's raw_allocate/raw_deallocate require, and alignment stays at 64 bytes.
+constexpr size_t header_bytes = 64;
+
+void release(void *data) {
+  if (data == nullptr || block_cache().give_back(data)) return;
+  char *base = static_cast<char *>(data) - header_bytes;
+  size_t bytes;
+  std::memcpy(&bytes, base, sizeof bytes);
+  count_release(bytes);
+  c10::free_cpu(base);
+}
+
+struct CachingCountingAllocator final : c10::Allocator {
+  c10::DataPtr allocate(size_t bytes) override {
+    const c10::Device cpu(c10::DeviceType::CPU);
+    if (bytes == 0) return c10::DataPtr(nullptr, nullptr, &release, cpu);
+    void *data;
+    if (bytes >= cached_minimum) {
+      data = block_cache().take(bytes);
+    } else {
+      char *base = static_cast<char *>(c10::alloc_cpu(bytes + header_bytes));
+      std::memcpy(base, &bytes, sizeof bytes);
+      data = base + header_bytes;
+    }
+    count_allocation(bytes);
+    return c10::DataPtr(data, data, &release, cpu);
+  }
+
+  c10::DeleterFnPtr raw_deleter() const override { return &release; }
+
+  void copy_data(void *destination, const void *source, std::size_t count) const override {
+    default_copy_data(destination, source, count);
+  }
+};
+
+}  // namespace
+
+void ctorch::install_counting_allocator() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    static CachingCountingAllocator allocator;
+    c10::SetCPUAllocator(&allocator, /*priority=*/10);
+  });
+}
+
+extern "C" {
+
+void ct_cpu_allocator_stats(int64_t *current, int64_t *peak, int64_t *allocations) {
+  *current = current_bytes.load();
+  *peak = peak_bytes.load();
+  *allocations = allocation_count.load();
+}
+
+void ct_cpu_allocator_reset_peak(void) { peak_bytes.store(current_bytes.load()); }
+
+void ct_cpu_allocator_cache(int64_t *cached_bytes, int64_t *limit_bytes) {
+  auto [cached, limit] = block_cache().cached_and_limit();
+  *cached_bytes = static_cast<int64_t>(cached);
+  *limit_bytes = static_cast<int64_t>(limit);
+}
+
+void ct_cpu_allocator_empty_cache(void) { block_cache().release_cached(); }
+
+void ct_cpu_allocator_set_cache_limit(int64_t bytes) { block_cache().set_limit(bytes > 0 ? static_cast<size_t>(bytes) : 0); }
+
+}  // extern "C"
