@@ -10,8 +10,8 @@ public struct AllocatorStatistics: Sendable, Equatable {
     public var allocations: Int
     /// Bytes of freed large blocks (256 KB and more) kept for reuse, not counted in ``currentBytes``.
     public var cachedBytes: Int
-    /// The most the cache keeps (`MODALITIES_CPU_CACHE_BYTES`; by default a quarter of physical memory, at most
-    /// 8 GiB); 0 when caching is off.
+    /// The most the cache keeps (`MODALITIES_CPU_CACHE_BYTES`; by default a quarter of physical memory shared among
+    /// the node's ranks, at most 8 GiB); 0 when caching is off.
     public var cacheLimitBytes: Int
 }
 

@@ -9,8 +9,8 @@
 // (the setting of `THP_MEM_ALLOC_ENABLE` in libtorch's own allocator), which cuts TLB misses in GEMMs and
 // elementwise kernels. The cache is bounded: past its limit the oldest blocks go back to the system.
 //
-// `MODALITIES_CPU_CACHE_BYTES` sets the limit (0 turns the cache off); the default is a quarter of physical
-// memory, at most 8 GiB. Counts are of bytes requested by live tensors; cached bytes are reported apart.
+// `MODALITIES_CPU_CACHE_BYTES` sets the limit (0 turns cache and huge pages off: libtorch's own allocations); the default is a quarter of physical
+// memory shared among the node's ranks, at most 8 GiB. Counts are of bytes requested by live tensors; cached bytes are reported apart.
 #include "internal.h"
 
 #include <c10/core/CPUAllocator.h>
@@ -53,17 +53,25 @@ constexpr size_t huge_page = 2 * 1024 * 1024;
 
 size_t round_up(size_t bytes, size_t granule) { return (bytes + granule - 1) / granule * granule; }
 
+/// `MODALITIES_CPU_CACHE_BYTES`, else a quarter of physical memory shared among the node's ranks
+/// (`LOCAL_WORLD_SIZE`, set by `launch`), at most 8 GiB.
 size_t default_cache_limit() {
   if (const char *value = std::getenv("MODALITIES_CPU_CACHE_BYTES")) return static_cast<size_t>(std::strtoull(value, nullptr, 10));
   long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
   size_t quarter = pages > 0 && page > 0 ? static_cast<size_t>(pages) * static_cast<size_t>(page) / 4 : 0;
+  const char *ranks = std::getenv("LOCAL_WORLD_SIZE");
+  long local_ranks = ranks ? std::strtol(ranks, nullptr, 10) : 1;
+  if (local_ranks > 1) quarter /= static_cast<size_t>(local_ranks);
   return std::min(quarter, static_cast<size_t>(8) << 30);
 }
 
 /// Large blocks: those in use (by data pointer) and those freed and kept, found by size or by age.
 class BlockCache {
  public:
-  BlockCache() : limit_(default_cache_limit()) {}
+  BlockCache() : limit_(default_cache_limit()), enabled_(limit_ > 0) {}
+
+  /// Whether large blocks are cached (and huge-page backed); with a limit of 0 every block is a plain allocation.
+  bool enabled() const { return enabled_.load(std::memory_order_relaxed); }
 
   /// A block of at least `bytes` (`bytes` ≥ `cached_minimum`): a cached one if one fits, else a new one.
   void *take(size_t bytes) {
@@ -134,6 +142,7 @@ class BlockCache {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       limit_ = bytes;
+      enabled_.store(bytes > 0, std::memory_order_relaxed);
       while (cached_bytes_ > limit_) released.push_back(evict_oldest());
     }
     for (void *block : released) std::free(block);
@@ -168,6 +177,7 @@ class BlockCache {
   uint64_t next_age_ = 0;
   size_t cached_bytes_ = 0;
   size_t limit_;
+  std::atomic<bool> enabled_;
 };
 
 BlockCache &block_cache() {
@@ -193,7 +203,7 @@ struct CachingCountingAllocator final : c10::Allocator {
     const c10::Device cpu(c10::DeviceType::CPU);
     if (bytes == 0) return c10::DataPtr(nullptr, nullptr, &release, cpu);
     void *data;
-    if (bytes >= cached_minimum) {
+    if (bytes >= cached_minimum && block_cache().enabled()) {
       data = block_cache().take(bytes);
     } else {
       char *base = static_cast<char *>(c10::alloc_cpu(bytes + header_bytes));
