@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The cpu-small fp32 step with the shim's caching CPU allocator on and off (MODALITIES_CPU_CACHE_BYTES=0: plain
 # allocations as libtorch makes them, no huge pages), beside plain PyTorch when a Python with torch is at hand,
-# alternating in rounds; prints one Markdown table row per round with ms/step and the process's minor page faults.
+# alternating in rounds; prints one Markdown table row per round with ms/step and the process's minor page faults
+# (counted by /usr/bin/time, Debian's package `time`; "-" without it).
 # ROUNDS (default 5) and STEPS (default 20) set the length; TORCH_ENV (e.g. "THP_MEM_ALLOC_ENABLE=1") is passed
 # to the PyTorch runs.
 set -euo pipefail
@@ -18,7 +19,7 @@ trap 'rm -f "$faults"' EXIT
 # Prints "ms/step faults" for one run of the command given.
 measure() {
   local json
-  json=$(/usr/bin/time -f "%R" -o "$faults" "$@")
+  if [ -x /usr/bin/time ]; then json=$(/usr/bin/time -f "%R" -o "$faults" "$@"); else json=$("$@"); echo "-" >"$faults"; fi
   echo "$(python3 -c 'import json, sys; print(round(json.loads(sys.argv[1])["step_ms"]))' "$json") $(tail -1 "$faults")"
 }
 
