@@ -28,6 +28,14 @@ public enum Runtime {
         try startResult.get()
     }
 
+    /// Whether bf16 matrix products on the CPU (`mm`, `addmm`, `bmm`, and the flash attention backward) run as
+    /// float32 GEMMs with bf16 results: the shim's kernels on x86 CPUs without bf16 arithmetic (no AVX512-BF16, no
+    /// AMX), where libtorch's own bf16 kernels are generic loops some 30 times slower (BENCHMARKS.md). A bf16 GEMM
+    /// accumulates bf16 products in float32 either way; `MODALITIES_CPU_BF16_MATMUL=libtorch` keeps libtorch's.
+    public static var cpuBF16MatmulsUseFloat32: Bool {
+        (try? start()) != nil && ct_cpu_bf16_matmul_through_float32() == 1
+    }
+
     /// Number of threads libtorch uses for intra-op parallelism.
     public static var threadCount: Int {
         get { Int(ct_get_num_threads()) }

@@ -20,8 +20,9 @@ public final class MixedPrecisionModel: WrappingModel {
         self.computeDType = computeDType
     }
 
-    /// Whether this CPU computes bf16 natively (AVX512-BF16 or AMX); without it libtorch emulates bf16 matmuls on
-    /// the CPU, which is many times slower than float32 (about 12× on the 2-core AVX2 machine of BENCHMARKS.md).
+    /// Whether this CPU computes bf16 natively (AVX512-BF16 or AMX); without it bf16 brings no speed on the CPU
+    /// (its matrix products run as float32 GEMMs, ``Torch/Runtime/cpuBF16MatmulsUseFloat32``, and the other
+    /// kernels convert).
     public static let cpuHasNativeBFloat16: Bool = {
         guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return false }
         return info.contains("avx512_bf16") || info.contains("amx_bf16")

@@ -34,8 +34,12 @@ const char *ct_compiled_version(void);
 int ct_runtime_version(char *buffer, size_t capacity);
 /// Writes the path of the loaded libtorch_cpu.so into `buffer`.
 int ct_library_path(char *buffer, size_t capacity);
-/// Installs the shim's counting CPU allocator. Idempotent; call before the first tensor is made.
+/// Installs the shim's caching, counting CPU allocator and, on CPUs without bf16 arithmetic, its bf16 matmul kernels.
+/// Idempotent; call before the first tensor is made.
 int ct_initialize(void);
+/// 1 when bf16 `mm`/`addmm`/`bmm` on the CPU run as float32 GEMMs with bf16 results (a CPU without AVX512-BF16 or
+/// AMX, unless MODALITIES_CPU_BF16_MATMUL=libtorch), 0 when libtorch's own bf16 kernels run.
+int ct_cpu_bf16_matmul_through_float32(void);
 
 int ct_get_num_threads(void);
 void ct_set_num_threads(int count);

@@ -56,7 +56,10 @@ int ct_library_path(char *buffer, size_t capacity) {
 }
 
 int ct_initialize(void) {
-  return ctorch::guarded([] { ctorch::install_counting_allocator(); });
+  return ctorch::guarded([] {
+    ctorch::install_counting_allocator();
+    ctorch::install_bf16_matmul_kernels();
+  });
 }
 
 int ct_get_num_threads(void) { return at::get_num_threads(); }

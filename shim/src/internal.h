@@ -91,5 +91,7 @@ inline at::Tensor consume(ct_tensor handle) {
 
 /// Installs the counting allocator (memory.cpp).
 void install_counting_allocator();
+/// Registers the float32-backed bf16 `mm`/`addmm`/`bmm` CPU kernels on CPUs without bf16 arithmetic (bf16_matmul.cpp).
+void install_bf16_matmul_kernels();
 
 } // namespace ctorch
