@@ -106,7 +106,7 @@ let package = Package(
         .testTarget(name: "ObservabilityTests", dependencies: ["Observability"], exclude: ["Golden"]),
         .testTarget(name: "CheckpointingTests", dependencies: ["Checkpointing", "Training", "Models", "Interop", "Torch"], exclude: ["Golden"],
                     linkerSettings: linkShim),
-        .testTarget(name: "LauncherTests", dependencies: ["TestSupport", "Launcher", "Checkpointing", "Interop", "Models", "Observability", "Training",
+        .testTarget(name: "LauncherTests", dependencies: ["TestSupport", "Ablations", "Launcher", "Checkpointing", "Interop", "Models", "Observability", "Training",
                                                          "Torch",
                                                          .product(name: "Logging", package: "swift-log")],
                     exclude: ["Configs"], linkerSettings: linkShim),

@@ -120,7 +120,7 @@ public final class TrainingJob {
         log("training a model with \(parameterCount) parameters")
         if let source = appState.loadedFrom { log("continuing from \(source)") }
         if let mixed = appState.model.unwrapped(as: MixedPrecisionModel.self), mixed.computeDType == .bfloat16,
-           mixed.parameters.named.first?.tensor.device == .cpu, !MixedPrecisionModel.cpuHasNativeBFloat16 {
+           mixed.parameters.named.first?.tensor.device == .cpu, !Runtime.cpuHasBF16Arithmetic {
             logger.warning(Runtime.cpuBF16MatmulsUseFloat32
                 ? "param_dtype BF_16 on a CPU without native bf16 (AVX512-BF16/AMX): its matrix products run as float32 GEMMs, so expect no speed-up over FP_32"
                 : "param_dtype BF_16 on a CPU without native bf16 (AVX512-BF16/AMX): libtorch emulates it, expect steps many times slower than FP_32")

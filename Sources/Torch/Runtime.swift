@@ -36,6 +36,11 @@ public enum Runtime {
         (try? start()) != nil && ct_cpu_bf16_matmul_through_float32() == 1
     }
 
+    /// Whether this CPU computes bf16 natively (AVX512-BF16 or AMX-BF16, looked for on x86 only). Without it bf16
+    /// brings no speed on the CPU: its matrix products run as float32 GEMMs (``cpuBF16MatmulsUseFloat32``) and the
+    /// other kernels convert.
+    public static var cpuHasBF16Arithmetic: Bool { ct_cpu_has_bf16_arithmetic() == 1 }
+
     /// Number of threads libtorch uses for intra-op parallelism.
     public static var threadCount: Int {
         get { Int(ct_get_num_threads()) }

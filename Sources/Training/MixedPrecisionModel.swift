@@ -20,14 +20,6 @@ public final class MixedPrecisionModel: WrappingModel {
         self.computeDType = computeDType
     }
 
-    /// Whether this CPU computes bf16 natively (AVX512-BF16 or AMX); without it bf16 brings no speed on the CPU
-    /// (its matrix products run as float32 GEMMs, ``Torch/Runtime/cpuBF16MatmulsUseFloat32``, and the other
-    /// kernels convert).
-    public static let cpuHasNativeBFloat16: Bool = {
-        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return false }
-        return info.contains("avx512_bf16") || info.contains("amx_bf16")
-    }()
-
     public var parameters: ParameterStore { wrapped.parameters }
     public var seed: UInt64 { wrapped.seed }
     public var weightDecayGroups: [String: [String]] { wrapped.weightDecayGroups }

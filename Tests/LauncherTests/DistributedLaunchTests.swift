@@ -1,29 +1,12 @@
+@testable import Ablations
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import Testing
 
 /// Several processes on this machine talking through c10d's Gloo backend, started by `modalities launch`.
 @Suite(.serialized) struct DistributedLaunchTests {
-    /// A TCP port no one listens on now, as the kernel picks one for a socket bound to port 0. (A random port
-    /// could fall among the ephemeral ports other tests' connections hold, and fail with EADDRINUSE.)
-    static func port() -> String {
-        let socketHandle = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(socketHandle) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
-                bind(socketHandle, generic, length) == 0 && getsockname(socketHandle, generic, &length) == 0
-            }
-        }
-        precondition(socketHandle >= 0 && bound, "no free TCP port on 127.0.0.1")
-        return String(UInt16(bigEndian: address.sin_port))
-    }
+    /// A TCP port no one listens on now, as the kernel picks one for a socket bound to port 0 (the sweep runner's
+    /// choice). A random port could fall among the ephemeral ports other tests' connections hold.
+    static func port() -> String { String(ChildProcess.freePort()) }
 
     func launch(_ arguments: [String]) throws -> (status: Int32, output: String) {
         let process = Process()

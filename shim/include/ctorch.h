@@ -40,6 +40,8 @@ int ct_initialize(void);
 /// 1 when bf16 `mm`/`addmm`/`bmm` on the CPU run as float32 GEMMs with bf16 results (a CPU without AVX512-BF16 or
 /// AMX, unless MODALITIES_CPU_BF16_MATMUL=libtorch), 0 when libtorch's own bf16 kernels run.
 int ct_cpu_bf16_matmul_through_float32(void);
+/// 1 when this x86 CPU has bf16 arithmetic (AVX512-BF16 or AMX-BF16); 0 otherwise and on other architectures.
+int ct_cpu_has_bf16_arithmetic(void);
 
 int ct_get_num_threads(void);
 void ct_set_num_threads(int count);

@@ -27,17 +27,18 @@
 
 namespace {
 
-bool lacks_bf16_arithmetic() {
+/// AVX512-BF16 or AMX-BF16 (CPUID leaf 7); false on other architectures, where it is not looked for.
+bool has_bf16_arithmetic() {
 #if defined(__x86_64__)
   unsigned eax, ebx, ecx, edx;
-  if (__get_cpuid_max(0, nullptr) < 7) return true;
+  if (__get_cpuid_max(0, nullptr) < 7) return false;
   __cpuid_count(7, 0, eax, ebx, ecx, edx);
   const bool amx_bf16 = edx & (1u << 22);
   __cpuid_count(7, 1, eax, ebx, ecx, edx);
   const bool avx512_bf16 = eax & (1u << 5);
-  return !amx_bf16 && !avx512_bf16;
+  return amx_bf16 || avx512_bf16;
 #else
-  return false;  // Elsewhere libtorch's kernels are kept.
+  return false;
 #endif
 }
 
@@ -91,8 +92,11 @@ std::atomic<bool> installed{false};
 void ctorch::install_bf16_matmul_kernels() {
   static std::once_flag once;
   std::call_once(once, [] {
+#if !defined(__x86_64__)
+    return;  // Elsewhere libtorch's kernels are kept.
+#endif
     const char *choice = std::getenv("MODALITIES_CPU_BF16_MATMUL");
-    if ((choice && std::strcmp(choice, "libtorch") == 0) || !lacks_bf16_arithmetic()) return;
+    if ((choice && std::strcmp(choice, "libtorch") == 0) || has_bf16_arithmetic()) return;
     static SilentWarnings silent;
     c10::WarningUtils::WarningHandlerGuard guard(&silent);
     static auto *library = new torch::Library(torch::Library::IMPL, "aten", c10::DispatchKey::CPU, __FILE__, __LINE__);
@@ -105,3 +109,5 @@ void ctorch::install_bf16_matmul_kernels() {
 }
 
 extern "C" int ct_cpu_bf16_matmul_through_float32(void) { return installed.load() ? 1 : 0; }
+
+extern "C" int ct_cpu_has_bf16_arithmetic(void) { return has_bf16_arithmetic() ? 1 : 0; }

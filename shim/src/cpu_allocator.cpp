@@ -25,6 +25,7 @@
 
 #include <atomic>
 #include <map>
+#include <optional>
 #include <mutex>
 #include <unordered_map>
 #include <utility>
@@ -68,10 +69,10 @@ size_t default_cache_limit() {
 /// Large blocks: those in use (by data pointer) and those freed and kept, found by size or by age.
 class BlockCache {
  public:
-  BlockCache() : limit_(default_cache_limit()), enabled_(limit_ > 0) {}
+  BlockCache() : limit_(default_cache_limit()) {}
 
   /// Whether large blocks are cached (and huge-page backed); with a limit of 0 every block is a plain allocation.
-  bool enabled() const { return enabled_.load(std::memory_order_relaxed); }
+  bool enabled() const { return limit_.load(std::memory_order_relaxed) > 0; }
 
   /// A block of at least `bytes` (`bytes` ≥ `cached_minimum`): a cached one if one fits, else a new one.
   void *take(size_t bytes) {
@@ -113,56 +114,57 @@ class BlockCache {
       const auto [block, requested] = live->second;
       live_.erase(live);
       count_release(requested);
-      if (block > limit_) {
+      const size_t limit = limit_.load(std::memory_order_relaxed);
+      if (block > limit) {
         released.push_back(data);
       } else {
         const uint64_t age = next_age_++;
         by_size_.emplace(std::make_pair(block, age), data);
         by_age_.emplace(age, block);
         cached_bytes_ += block;
-        while (cached_bytes_ > limit_) released.push_back(evict_oldest());
+        evict_to(limit, released);
       }
     }
-    for (void *block : released) std::free(block);
+    free_all(released);
     return true;
   }
 
   /// Frees every cached block.
-  void release_cached() {
-    std::vector<void *> released;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      while (!by_age_.empty()) released.push_back(evict_oldest());
-    }
-    for (void *block : released) std::free(block);
-  }
+  void release_cached() { set_limit_and_trim(std::nullopt); }
 
-  void set_limit(size_t bytes) {
-    std::vector<void *> released;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      limit_ = bytes;
-      enabled_.store(bytes > 0, std::memory_order_relaxed);
-      while (cached_bytes_ > limit_) released.push_back(evict_oldest());
-    }
-    for (void *block : released) std::free(block);
-  }
+  void set_limit(size_t bytes) { set_limit_and_trim(bytes); }
 
   std::pair<size_t, size_t> cached_and_limit() {
     std::lock_guard<std::mutex> lock(mutex_);
-    return {cached_bytes_, limit_};
+    return {cached_bytes_, limit_.load(std::memory_order_relaxed)};
   }
 
  private:
-  /// Removes the block cached longest ago from the cache and returns it (the lock is held).
-  void *evict_oldest() {
-    auto oldest = by_age_.begin();
-    auto key = std::make_pair(oldest->second, oldest->first);
-    void *data = by_size_.at(key);
-    by_size_.erase(key);
-    cached_bytes_ -= oldest->second;
-    by_age_.erase(oldest);
-    return data;
+  /// Sets the limit (when given), then frees cached blocks, oldest first, down to it (to nothing without one).
+  void set_limit_and_trim(std::optional<size_t> limit) {
+    std::vector<void *> released;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (limit) limit_.store(*limit, std::memory_order_relaxed);
+      evict_to(limit.value_or(0), released);
+    }
+    free_all(released);
+  }
+
+  /// Moves the blocks cached longest ago into `released` until at most `bytes` stay cached (the lock is held).
+  void evict_to(size_t bytes, std::vector<void *> &released) {
+    while (cached_bytes_ > bytes) {
+      auto oldest = by_age_.begin();
+      auto key = std::make_pair(oldest->second, oldest->first);
+      released.push_back(by_size_.at(key));
+      by_size_.erase(key);
+      cached_bytes_ -= oldest->second;
+      by_age_.erase(oldest);
+    }
+  }
+
+  static void free_all(const std::vector<void *> &blocks) {
+    for (void *block : blocks) std::free(block);
   }
 
   struct LiveBlock {
@@ -176,8 +178,7 @@ class BlockCache {
   std::map<uint64_t, size_t> by_age_;                      // age → block bytes
   uint64_t next_age_ = 0;
   size_t cached_bytes_ = 0;
-  size_t limit_;
-  std::atomic<bool> enabled_;
+  std::atomic<size_t> limit_;  // Read without the lock by enabled().
 };
 
 BlockCache &block_cache() {
