@@ -74,6 +74,7 @@ bench: shim
 	.build/release/modalities launch --nproc_per_node 4 -- collectives_check --bandwidth
 	bench/compare-cpu.sh
 	bench/cpu-allocator-ab.sh
+	bench/cpu-kernels-ab.sh
 	$(SWIFT) build -c release --static-swift-stdlib --product modalities
 	scripts/bench-pack-vs-modalities
 	@test -x $(BENCH_VENV)/bin/python || (python3 -m venv $(BENCH_VENV) && $(BENCH_VENV)/bin/pip install -q tokenizers tiktoken sentencepiece)

@@ -150,7 +150,7 @@ public final class GPT2LLM: BlockStructuredModel {
             h = try blockWrapper.map { try $0(layer, h, body) } ?? body(h)
         }
         cache?.length = past + length
-        return try Functional.linear(finalNorm(h), weight: head)
+        return try Functional.linearPaddingRows(finalNorm(h), weight: head)
     }
 
     private func dropout(_ x: Tensor, training: Bool) throws -> Tensor {
@@ -187,7 +187,9 @@ public final class GPT2LLM: BlockStructuredModel {
             let weights = try Functional.dropout(scores.maskedFill(future, -Double.infinity).softmax(dim: -1), p: p, training: p > 0)
             y = try weights.matmul(repeated(v))
         case .pytorchFlash, .daoFlash:
-            if past == 0 {
+            if past == 0 && p == 0 {
+                y = try Functional.causalAttention(query: q, key: k, value: v)
+            } else if past == 0 {
                 y = try Functional.scaledDotProductAttention(query: q, key: repeated(k), value: repeated(v), dropout: p, isCausal: true)
             } else {
                 y = try Functional.scaledDotProductAttention(query: q, key: repeated(k), value: repeated(v), mask: future.logicalNot(), dropout: p)

@@ -8,10 +8,10 @@ extension Functional {
     ///
     /// The logits are overwritten: use it where nothing reads them after the loss (a training step). Anything
     /// autograd saved from them makes backward fail loudly, never silently wrong. Without grad, for other dtypes
-    /// or devices, or non-contiguous logits, this is ``crossEntropy(_:target:weight:reduction:ignoreIndex:labelSmoothing:)``.
+    /// or devices, or logits whose rows are not contiguous, this is ``crossEntropy(_:target:weight:reduction:ignoreIndex:labelSmoothing:)``.
     public static func crossEntropyReusingLogits(_ logits: Tensor, target: Tensor, ignoreIndex: Int = -100) throws -> Tensor {
         guard Autograd.isGradEnabled, logits.requiresGrad, logits.shape.count == 2, logits.dtype == .float32, logits.device == .cpu,
-              logits.isContiguous else {
+              logits.strides.last == 1 else {
             return try crossEntropy(logits, target: target, ignoreIndex: ignoreIndex)
         }
         final class GradientBox: @unchecked Sendable { var gradient: Tensor? }

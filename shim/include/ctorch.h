@@ -330,6 +330,19 @@ void ct_call_timing_thread_reset(void);
 /// logits into the logits (in place): (softmax − one-hot) / counted rows, zero where target == ignore_index.
 int ct_cross_entropy_with_gradient_(ct_tensor logits, ct_tensor target, int64_t ignore_index, ct_tensor *loss);
 
+/// 1 when ct_causal_attention can run (libtorch exports the BLAS it calls) and is wanted (not
+/// MODALITIES_CPU_ATTENTION=libtorch), 0 otherwise.
+int ct_causal_attention_available(void);
+/// Differentiable causal attention of CPU tensors query (B, H, T, D), key and value (B, H_kv, T, D), H a multiple of
+/// H_kv, keys as long as queries, no dropout: a few large GEMMs per block of query rows. float64 computes in float64,
+/// other floating dtypes in float32. The output is laid out (B, T, H, D) in memory.
+int ct_causal_attention(ct_tensor query, ct_tensor key, ct_tensor value, double scale, ct_tensor *out);
+
+/// input (..., K) × weight (N, K)ᵀ, differentiable, with output rows padded in memory (16 floats) when N values per
+/// row would make the row stride a multiple of 4 KB (cache-set conflicts in the GEMMs that write and read them);
+/// otherwise, and on other devices or under CPU autocast, at::linear.
+int ct_linear_padding_rows(ct_tensor input, ct_tensor weight, ct_tensor *out);
+
 /// Starts collecting per-operator times (libtorch's RecordFunction callbacks, forward and backward, all threads).
 int ct_op_profile_start(void);
 /// Stops collecting; `*count` operators were seen, read them with ct_op_profile_entry.

@@ -6,7 +6,7 @@
 
 extern "C" {
 
-// Mean cross entropy of `logits` (N × V, float32, contiguous, CPU) against `target` (N, int64; `ignore_index` rows
+// Mean cross entropy of `logits` (N × V, float32, CPU, rows contiguous: any row stride) against `target` (N, int64; `ignore_index` rows
 // count for nothing) whose gradient with respect to the logits replaces the logits in place:
 // (softmax − one-hot) / (number of counted rows), zero on ignored rows. One read and one write of the logits, in
 // blocks of rows that fit in cache, instead of log_softmax's output plus a separate backward pass.
@@ -15,8 +15,8 @@ int ct_cross_entropy_with_gradient_(ct_tensor logits_handle, ct_tensor target_ha
     c10::AutoGradMode no_grad(false);
     at::Tensor logits = ctorch::unwrap(logits_handle);
     at::Tensor target = ctorch::unwrap(target_handle);
-    TORCH_CHECK(logits.dim() == 2 && logits.scalar_type() == at::kFloat && logits.is_contiguous() && logits.device().is_cpu(),
-                "fused cross entropy takes contiguous float32 CPU logits of shape (N, V); got ", logits.sizes(), " ", logits.scalar_type());
+    TORCH_CHECK(logits.dim() == 2 && logits.scalar_type() == at::kFloat && logits.stride(1) == 1 && logits.device().is_cpu(),
+                "fused cross entropy takes float32 CPU logits of shape (N, V) with contiguous rows; got ", logits.sizes(), " ", logits.scalar_type());
     TORCH_CHECK(target.dim() == 1 && target.size(0) == logits.size(0), "target must have shape (", logits.size(0), "); got ", target.sizes());
     target = target.to(at::kLong).contiguous();
     const int64_t rows = logits.size(0), vocabulary = logits.size(1);

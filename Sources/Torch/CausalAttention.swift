@@ -1,0 +1,46 @@
+import CTorch
+
+extension Functional {
+    /// Causal scaled dot-product attention of `query` (B, H, T, D) over `key` and `value` (B, H_kv, T, D), where H is
+    /// a multiple of H_kv (grouped-query attention reads each key/value head for its group of query heads), with
+    /// scores scaled by `scale` (1/√D when nil).
+    ///
+    /// On the CPU this runs the shim's kernel (`ct_causal_attention`): per block of query rows one GEMM against the
+    /// keys it may see, a vectorised softmax in cache and one GEMM with the values, and in backward the
+    /// probabilities recomputed from one saved log-sum-exp per row, so memory stays linear in the sequence as with
+    /// flash attention. For the short sequences and small heads of CPU training it is faster than libtorch's
+    /// 64 × 64-tiled flash kernel (BENCHMARKS.md). float64 computes in float64, float32 in float32, and bf16/half
+    /// in float32 with rounded results where the CPU has no bf16 arithmetic (as its GEMMs then do,
+    /// ``Runtime/cpuBF16MatmulsUseFloat32``). Elsewhere (a GPU, other dtypes, `MODALITIES_CPU_ATTENTION=libtorch`)
+    /// it is ``scaledDotProductAttention(query:key:value:mask:dropout:isCausal:scale:enableGQA:)`` with
+    /// `isCausal: true`. No dropout; queries and keys must have the same length (no key/value cache).
+    public static func causalAttention(query: Tensor, key: Tensor, value: Tensor, scale: Double? = nil) throws -> Tensor {
+        let scale = scale ?? 1 / Double(query.size(-1)).squareRoot()
+        guard usesCPUCausalAttentionKernel(query, key, value) else {
+            let repeats = key.shape.count == 4 && key.size(1) > 0 ? query.size(1) / key.size(1) : 1
+            func repeated(_ t: Tensor) throws -> Tensor {
+                guard repeats > 1 else { return t }
+                let (batch, heads, length, size) = (t.size(0), t.size(1), t.size(2), t.size(3))
+                return try t.unsqueeze(2).expand([batch, heads, repeats, length, size]).reshape([batch, heads * repeats, length, size])
+            }
+            return try scaledDotProductAttention(query: query, key: repeated(key), value: repeated(value), isCausal: true,
+                                                 scale: scale)
+        }
+        var out: ct_tensor?
+        try withExtendedLifetime((query, key, value)) {
+            try check("causal attention", ct_causal_attention(query.handle, key.handle, value.handle, scale, &out))
+        }
+        return Tensor(owning: out!)
+    }
+
+    /// Whether ``causalAttention(query:key:value:scale:)`` runs the shim's CPU kernel for these tensors.
+    public static func usesCPUCausalAttentionKernel(_ query: Tensor, _ key: Tensor, _ value: Tensor) -> Bool {
+        guard query.device == .cpu, key.device == .cpu, value.device == .cpu, query.shape.count == 4,
+              ct_causal_attention_available() == 1 else { return false }
+        switch query.dtype {
+        case .float32, .float64: return true
+        case .bfloat16, .float16: return Runtime.cpuBF16MatmulsUseFloat32
+        default: return false
+        }
+    }
+}

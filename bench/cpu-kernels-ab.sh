@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The cpu-small fp32 step with the shim's CPU kernels on and off, beside plain PyTorch when a Python with torch is
+# at hand, alternating in rounds; one Markdown table row per round, milliseconds per step:
+#   ours                      every kernel (causal attention, padded LM-head rows, fused cross entropy, allocator)
+#   libtorch attention        MODALITIES_CPU_ATTENTION=libtorch (libtorch's flash attention instead of the shim's)
+#   neither                   that and MODALITIES_CPU_PADDED_ROWS=0 (logits rows not padded)
+# ROUNDS (default 5) and STEPS (default 20) set the length; MODALITIES_VENV picks the Python.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+binary=${BINARY:-.build/release/modalities}
+python="${MODALITIES_VENV:+$MODALITIES_VENV/bin/python}"
+python="${python:-python3}"
+threads=$(nproc)
+steps=${STEPS:-20}
+rounds=${ROUNDS:-5}
+
+step_ms() { python3 -c 'import json, sys; print(round(json.loads(sys.argv[1])["step_ms"]))' "$("$@")"; }
+ours() { step_ms env "$@" "$binary" benchmark train --model cpu-small --precision fp32 --steps "$steps" --threads "$threads"; }
+
+echo "| Round | PyTorch | Ours | Ours, libtorch attention | Ours, neither | PyTorch / ours |"
+echo "| --- | --- | --- | --- | --- | --- |"
+for round in $(seq 1 "$rounds"); do
+  theirs="-"
+  if "$python" -c "import torch" 2>/dev/null; then
+    theirs=$(step_ms "$python" bench/pytorch_reference.py --precision fp32 --steps "$steps" --threads "$threads")
+  fi
+  all=$(ours)
+  attention=$(ours MODALITIES_CPU_ATTENTION=libtorch)
+  neither=$(ours MODALITIES_CPU_ATTENTION=libtorch MODALITIES_CPU_PADDED_ROWS=0)
+  ratio=$([ "$theirs" = "-" ] && echo "-" || python3 -c "print(f'{$theirs / $all:.2f}')")
+  echo "| $round | $theirs | $all | $attention | $neither | $ratio |"
+done
