@@ -63,7 +63,7 @@ void gemm(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k, T
 }
 
 /// Query rows per block: large enough for efficient GEMMs, small enough that little above the diagonal is wasted.
-static const int64_t kQueryBlock = getenv("CA_BLOCK") ? atoi(getenv("CA_BLOCK")) : 64;
+constexpr int64_t kQueryBlock = 64;
 
 /// One head's matrix inside a (B, H, T, D) tensor with arbitrary strides for B, H, T and unit stride for D.
 template <typename T>
