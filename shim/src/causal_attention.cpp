@@ -10,6 +10,7 @@
 // the gradients are laid out (B, T, H, D) so that the model's following `transpose(1, 2).reshape` is free, and
 // grouped-query attention reads each key/value head in place for its group of query heads.
 #include "internal.h"
+#include "row_math.h"
 
 #include <ATen/Parallel.h>
 #include <ATen/record_function.h>
@@ -83,61 +84,6 @@ at::Tensor empty_sequence_major(const at::Tensor &like, int64_t heads, bool zero
   return t.transpose(1, 2);
 }
 
-// exp over rows of scores, vectorised: libm's scalar expf would cost as much as the GEMMs here. GCC vector
-// extensions (8 floats) compiled twice, for AVX2 and for the baseline, and picked at load time (target_clones).
-#pragma GCC diagnostic ignored "-Wpsabi"  // the vectors never cross this file's boundary
-typedef float float8 __attribute__((vector_size(32)));
-typedef int32_t int8x __attribute__((vector_size(32)));
-
-/// exp(x) for x ≤ 88.7 within about 2 ulp (Cephes' polynomial on x − n·ln 2, times 2ⁿ); below −87.3 it gives the
-/// smallest normal float instead of a denormal or 0, which is negligible next to a softmax row's sum of at least 1.
-__attribute__((always_inline)) inline float8 exp8(float8 x) {
-  const float8 low = {-87.3365447f, -87.3365447f, -87.3365447f, -87.3365447f, -87.3365447f, -87.3365447f, -87.3365447f, -87.3365447f};
-  x = x < low ? low : x;
-  const float8 scaled = x * 1.44269504088896341f + 0.5f;
-  int8x n = __builtin_convertvector(scaled, int8x);
-  n += (__builtin_convertvector(n, float8) > scaled);  // truncation → floor (the comparison is −1 where true)
-  const float8 fn = __builtin_convertvector(n, float8);
-  x -= fn * 0.693359375f;
-  x -= fn * -2.12194440e-4f;
-  float8 y = 1.9875691500e-4f * x + 1.3981999507e-3f;
-  y = y * x + 8.3334519073e-3f;
-  y = y * x + 4.1665795894e-2f;
-  y = y * x + 1.6666665459e-1f;
-  y = y * x + 5.0000001201e-1f;
-  y = y * x * x + x + 1.0f;
-  const int8x bits = (n + 127) << 23;
-  return y * (float8)bits;
-}
-
-__attribute__((always_inline)) inline float exp1(float x) {
-  float8 v = {x, 0, 0, 0, 0, 0, 0, 0};
-  return exp8(v)[0];
-}
-
-/// row[j] = exp(row[j] − shift) for j < count; returns their sum.
-__attribute__((target_clones("avx2", "default"))) float exp_shifted(float *row, int64_t count, float shift) {
-  float8 sums = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t j = 0;
-  for (; j + 8 <= count; j += 8) {
-    float8 v;
-    __builtin_memcpy(&v, row + j, sizeof v);
-    v = exp8(v - shift);
-    __builtin_memcpy(row + j, &v, sizeof v);
-    sums += v;
-  }
-  float sum = 0;
-  for (int lane = 0; lane < 8; ++lane) sum += sums[lane];
-  for (; j < count; ++j) sum += row[j] = exp1(row[j] - shift);
-  return sum;
-}
-
-double exp_shifted(double *row, int64_t count, double shift) {
-  double sum = 0;
-  for (int64_t j = 0; j < count; ++j) sum += row[j] = std::exp(row[j] - shift);
-  return sum;
-}
-
 /// Softmax of the causal part of one block's score rows, in place: row i (sequence position `first_row + i`) keeps
 /// keys 0 … first_row + i; the rest become 0. Writes each row's log-sum-exp.
 template <typename T>
@@ -145,11 +91,9 @@ void causal_softmax_rows(T *scores, int64_t rows, int64_t columns, int64_t first
   for (int64_t i = 0; i < rows; ++i) {
     T *row = scores + i * columns;
     const int64_t visible = first_row + i + 1;
-    T maximum = -std::numeric_limits<T>::infinity();
-    for (int64_t j = 0; j < visible; ++j) maximum = std::max(maximum, row[j]);
+    const T maximum = row_max(row, visible);
     const T sum = exp_shifted(row, visible, maximum);
-    const T inverse = T(1) / sum;
-    for (int64_t j = 0; j < visible; ++j) row[j] *= inverse;
+    scale_row(row, visible, T(1) / sum);
     std::fill(row + visible, row + columns, T(0));
     log_sum_exp[i] = maximum + std::log(sum);
   }
