@@ -95,6 +95,21 @@ extension DeviceSelfTest {
                     return [fused, try scores.softmax(dim: -1).matmul(values)]
                 }
             },
+            Check(name: "the models' causal attention and padded-row LM head against explicit computation") { test in
+                try test.compareWithReference { make in
+                    // On the CPU these are the shim's kernels (float32 here); the float64 side spells them out.
+                    let q = try make.normal([2, 4, 70, 16]), k = try make.normal([2, 2, 70, 16]), v = try make.normal([2, 2, 70, 16])
+                    let hidden = try make.normal([3, 5, 16]), head = try make.normal([1024, 16])
+                    guard make.floatType == .float64 else {
+                        return [try Functional.causalAttention(query: q, key: k, value: v), try Functional.linearPaddingRows(hidden, weight: head)]
+                    }
+                    let keys = try k.unsqueeze(2).expand([2, 2, 2, 70, 16]).reshape([2, 4, 70, 16])
+                    let values = try v.unsqueeze(2).expand([2, 2, 2, 70, 16]).reshape([2, 4, 70, 16])
+                    let future = try Tensor.ones([70, 70], dtype: .bool, device: q.device).triu(1)
+                    let scores = try (q.matmul(keys.transpose(-2, -1)) * 0.25).maskedFill(future, -.infinity)
+                    return [try scores.softmax(dim: -1).matmul(values), try Functional.linear(hidden, weight: head)]
+                }
+            },
             Check(name: "foreach norm and fused AdamW step") { test in
                 try test.compareWithReference { make in
                     let parameters = try [make.normal([32, 8]), make.normal([8])]
