@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The cpu-small fp32 step with the shim's CPU kernels on and off, beside plain PyTorch when a Python with torch is
-# at hand, alternating in rounds; one Markdown table row per round, milliseconds per step:
+# at hand, alternating in rounds; one Markdown table row per round, milliseconds per step (the median step of each
+# run: on a shared VM a neighbour's burst stretches a few steps, which moves the mean but not the median):
 #   ours                      every kernel (causal attention, padded LM-head rows, fused cross entropy, allocator)
 #   libtorch attention        MODALITIES_CPU_ATTENTION=libtorch (libtorch's flash attention instead of the shim's)
 #   neither                   that and MODALITIES_CPU_PADDED_ROWS=0 (logits rows not padded)
@@ -14,7 +15,7 @@ threads=$(nproc)
 steps=${STEPS:-20}
 rounds=${ROUNDS:-5}
 
-step_ms() { python3 -c 'import json, sys; print(round(json.loads(sys.argv[1])["step_ms"]))' "$("$@")"; }
+step_ms() { python3 -c 'import json, sys; r = json.loads(sys.argv[1]); print(round(r.get("step_ms_median", r["step_ms"])))' "$("$@")"; }
 ours() { step_ms env "$@" "$binary" benchmark train --model cpu-small --precision fp32 --steps "$steps" --threads "$threads"; }
 
 echo "| Round | PyTorch | Ours | Ours, libtorch attention | Ours, neither | PyTorch / ours |"

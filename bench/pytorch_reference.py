@@ -14,6 +14,7 @@ Prints one JSON line: tokens/s, step time, MFU by the formula 6*(non-embedding p
 import argparse
 import json
 import math
+import statistics
 import time
 
 import torch
@@ -139,8 +140,12 @@ synchronize()
 if device.type == "cuda":
     torch.cuda.reset_peak_memory_stats(device)
 start = time.perf_counter()
+step_seconds = []
 for _ in range(args.steps):
+    step_start = time.perf_counter()
     loss = step()
+    if device.type == "cpu":  # per-step times need no synchronisation on the CPU
+        step_seconds.append(time.perf_counter() - step_start)
 loss.item()
 synchronize()
 seconds = (time.perf_counter() - start) / args.steps
@@ -165,6 +170,9 @@ record = {"implementation": f"PyTorch {torch.__version__}" + (" compiled" if arg
           "device": str(device), "precision": args.precision, "threads": args.threads, "step_ms": seconds * 1000,
           "tokens_per_second": tokens_per_second, "loss": loss.item(),
           "mfu": tokens_per_second * flops_per_token / args.peak_flops if args.peak_flops > 0 else None}
+if step_seconds:
+    # The median step: steadier than the mean on a shared machine, where a neighbour's burst stretches a few steps.
+    record["step_ms_median"] = statistics.median(step_seconds) * 1000
 if device.type == "cuda":
     record["peak_allocated_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
 print(json.dumps(record))

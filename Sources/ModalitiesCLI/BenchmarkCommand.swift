@@ -49,7 +49,7 @@ struct BenchmarkCommand: ParsableCommand {
             let peak = target.kind == .cuda
                 ? try PeakThroughput.gpuFlopsPerSecond(deviceName: CUDA.deviceProperties(target.index ?? 0).name, bf16: precision == "bf16")
                 : try PeakThroughput.cpuFlopsPerSecond()
-            let record: [String: Any] = [
+            var record: [String: Any] = [
                 "implementation": "modalities-swift (libtorch \(Runtime.compiledVersion))", "model": model, "precision": precision,
                 "device": "\(target)", "cuda_graph": cudaGraph,
                 "threads": Runtime.threadCount, "step_ms": result.stepSeconds * 1000, "forward_ms": result.forwardSeconds * 1000,
@@ -58,6 +58,7 @@ struct BenchmarkCommand: ParsableCommand {
                 "peak_allocator_mb": Double(result.peakBytes) / 1_048_576, "loss": result.finalLoss,
                 "cross_entropy": unfusedLoss ? "aten" : "fused",
             ]
+            if let median = result.medianStepSeconds { record["step_ms_median"] = median * 1000 }
             let data = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         }

@@ -42,6 +42,9 @@ public struct ThroughputBenchmark {
 
     public struct Result: Sendable {
         public var stepSeconds: Double
+        /// The median of the timed steps (nil when they ran as one CUDA-graph replay loop): on a shared machine it
+        /// is steadier than the mean, since a neighbour's burst stretches a few steps, not all.
+        public var medianStepSeconds: Double?
         public var forwardSeconds: Double
         public var backwardSeconds: Double
         public var optimizerSeconds: Double
@@ -101,6 +104,7 @@ public struct ThroughputBenchmark {
 
         var times = (forward: 0.0, backward: 0.0, optimizer: 0.0)
         var replaySeconds: Double?  // whole steps replayed from a CUDA graph: no breakdown
+        var stepDurations: [Double] = []
         var loss: Tensor?
         func now() throws -> UInt64 { try Accelerator.uptimeNanoseconds(after: device) }
         func seconds(_ start: UInt64) throws -> Double { Double(try now() - start) / 1e9 }
@@ -108,7 +112,8 @@ public struct ThroughputBenchmark {
             if cudaGraph && step == warmup { break }
             let measured = step >= warmup
             if profile && step == warmup { try OperatorProfile.start() }
-            var start = try now()
+            let stepStart = try now()
+            var start = stepStart
             let value = try forward()
             if measured { times.forward += try seconds(start) }
             start = try now()
@@ -117,7 +122,10 @@ public struct ThroughputBenchmark {
             start = try now()
             try update()
             try optimizer.zeroGrad()
-            if measured { times.optimizer += try seconds(start) }
+            if measured {
+                times.optimizer += try seconds(start)
+                stepDurations.append(try seconds(stepStart))
+            }
             loss = value
         }
         if cudaGraph {
@@ -144,7 +152,10 @@ public struct ThroughputBenchmark {
         let flopsPerToken = 6 * Double(nonEmbedding + config.vocabularySize * config.embeddingSize)
             + 6 * Double(config.layerCount * config.sequenceLength * config.embeddingSize)
         let peakBytes = try Memory.peakBytes(on: device)
-        return Result(stepSeconds: step, forwardSeconds: times.forward / Double(steps), backwardSeconds: times.backward / Double(steps),
+        let sorted = stepDurations.sorted()
+        let median = sorted.isEmpty || replaySeconds != nil ? nil
+            : sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        return Result(stepSeconds: step, medianStepSeconds: median, forwardSeconds: times.forward / Double(steps), backwardSeconds: times.backward / Double(steps),
                       optimizerSeconds: times.optimizer / Double(steps), tokensPerSecond: Double(batch * length) / step,
                       flopsPerToken: flopsPerToken, peakBytes: peakBytes, finalLoss: finalLoss, operators: operators)
     }
