@@ -5,14 +5,7 @@
 # (counted by /usr/bin/time, Debian's package `time`; "-" without it).
 # ROUNDS (default 5) and STEPS (default 20) set the length; TORCH_ENV (e.g. "THP_MEM_ALLOC_ENABLE=1") is passed
 # to the PyTorch runs.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-binary=${BINARY:-.build/release/modalities}
-python="${MODALITIES_VENV:+$MODALITIES_VENV/bin/python}"
-python="${python:-python3}"
-threads=$(nproc)
-steps=${STEPS:-20}
-rounds=${ROUNDS:-5}
+source "$(dirname "$0")/ab-settings.sh"
 faults=$(mktemp)
 trap 'rm -f "$faults"' EXIT
 

@@ -6,14 +6,7 @@
 #   libtorch attention        MODALITIES_CPU_ATTENTION=libtorch (libtorch's flash attention instead of the shim's)
 #   neither                   that and MODALITIES_CPU_PADDED_ROWS=0 (logits rows not padded)
 # ROUNDS (default 5) and STEPS (default 20) set the length; MODALITIES_VENV picks the Python.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-binary=${BINARY:-.build/release/modalities}
-python="${MODALITIES_VENV:+$MODALITIES_VENV/bin/python}"
-python="${python:-python3}"
-threads=$(nproc)
-steps=${STEPS:-20}
-rounds=${ROUNDS:-5}
+source "$(dirname "$0")/ab-settings.sh"
 
 step_ms() { python3 -c 'import json, sys; r = json.loads(sys.argv[1]); print(round(r.get("step_ms_median", r["step_ms"])))' "$("$@")"; }
 ours() { step_ms env "$@" "$binary" benchmark train --model cpu-small --precision fp32 --steps "$steps" --threads "$threads"; }
