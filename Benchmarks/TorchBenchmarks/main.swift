@@ -100,6 +100,57 @@ print(String(format: "\ncross entropy 2048 × 8192, forward + backward (best of 
 print(String(format: "  aten::cross_entropy  %7.1f ms, %5.0f MB above the input", aten.milliseconds, aten.peakMB))
 print(String(format: "  fused                %7.1f ms, %5.0f MB above the input", fused.milliseconds, fused.peakMB))
 
+// The shim's other CPU kernels against libtorch's, on `cpu-small`'s shapes and all cores: causal attention (one
+// layer: 8 sequences × 4 heads × 256 positions × 64, laid out as the model's projections leave them) and the LM
+// head with padded logits rows (2048 tokens × 256 → 8192), forward + backward. Alternating, best of 5 per
+// repetition, the mean over 6 repetitions (this VM's neighbours move single timings by 10–30%).
+Runtime.threadCount = ProcessInfo.processInfo.activeProcessorCount
+func alternating(_ variants: [() throws -> Void], repetitions: Int = 6, rounds: Int = 5) throws -> [Double] {
+    var totals = [Double](repeating: 0, count: variants.count)
+    for _ in 0..<repetitions {
+        for (index, body) in variants.enumerated() {
+            var best = Double.infinity
+            for _ in 0..<rounds {
+                let start = DispatchTime.now().uptimeNanoseconds
+                try body()
+                best = Swift.min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+            }
+            totals[index] += best
+        }
+    }
+    return totals.map { $0 / Double(repetitions) }
+}
+func heads(seed: UInt64) throws -> Tensor {
+    try Tensor.randn([8, 256, 4, 64], generator: Generator(seed: seed)).transpose(1, 2).requiresGrad(true)
+}
+let (query, key, value) = (try heads(seed: 3), try heads(seed: 4), try heads(seed: 5))
+func attentionStep(_ attend: () throws -> Tensor) throws {
+    try attend().sum().backward()
+    for tensor in [query, key, value] { try tensor.setGrad(nil) }
+}
+let attention = try alternating([
+    { try attentionStep { try Functional.scaledDotProductAttention(query: query, key: key, value: value, isCausal: true) } },
+    { try attentionStep { try Functional.causalAttention(query: query, key: key, value: value) } },
+])
+print(String(format: "\ncausal attention 8 × 4 × 256 × 64, forward + backward (%d threads):", Runtime.threadCount))
+print(String(format: "  libtorch flash attention  %7.1f ms", attention[0]))
+print(String(format: "  shim kernel               %7.1f ms", attention[1]))
+
+let hidden = try Tensor.randn([2048, 256], generator: Generator(seed: 6)).requiresGrad(true)
+let head = try (Tensor.randn([8192, 256], generator: Generator(seed: 7)) * 0.02).detach().requiresGrad(true)
+let upstream = try Tensor.randn([2048, 8192], generator: Generator(seed: 8))
+func headStep(_ project: () throws -> Tensor) throws {
+    try (project() * upstream).sum().backward()
+    for tensor in [hidden, head] { try tensor.setGrad(nil) }
+}
+let projection = try alternating([
+    { try headStep { try Functional.linear(hidden, weight: head) } },
+    { try headStep { try Functional.linearPaddingRows(hidden, weight: head) } },
+], repetitions: 4, rounds: 3)
+print("LM head 2048 × 256 → 8192, forward + backward (incl. one multiply by the upstream gradient):")
+print(String(format: "  contiguous logits rows    %7.1f ms", projection[0]))
+print(String(format: "  rows padded by 64 bytes   %7.1f ms", projection[1]))
+
 extension String {
     func padding(to width: Int) -> String {
         count >= width ? self : self + String(repeating: " ", count: width - count)

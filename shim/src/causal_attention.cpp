@@ -2,7 +2,7 @@
 //
 // libtorch's CPU flash attention works in 64 × 64 tiles with an online softmax; for the short sequences and small
 // head sizes of models trained on a CPU its GEMMs are too small to run near the BLAS's speed (a cpu-small step:
-// about 84 ms of flash forward + backward for some 0.8 GFLOP of work). Here each block of query rows meets all the
+// about 81 ms of flash forward + backward for about a GFLOP of work). Here each block of query rows meets all the
 // keys it may see in one GEMM (the blocks above the diagonal are never computed), the softmax runs over rows that
 // stay in cache, and only the output and one log-sum-exp per row are kept for backward, which recomputes the
 // probabilities (as flash attention does: memory stays O(sequence) per head). Inputs keep their strides (a head's
