@@ -173,12 +173,8 @@ public final class GPT2LLM: BlockStructuredModel {
         if let cache {
             (k, v) = try cache.append(layer: layer, keys: k, values: v)
         }
-        let total = past + length
         let repeats = config.queryHeads / config.keyValueHeads
-        func repeated(_ t: Tensor) throws -> Tensor {
-            repeats == 1 ? t : try t.unsqueeze(2).expand([batch, config.keyValueHeads, repeats, total, headSize])
-                .reshape([batch, config.queryHeads, total, headSize])
-        }
+        func repeated(_ t: Tensor) throws -> Tensor { try t.repeatingHeads(repeats) }
         let y: Tensor
         let p = training ? config.dropout : 0
         switch config.attentionImplementation {

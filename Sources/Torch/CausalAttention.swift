@@ -18,13 +18,8 @@ extension Functional {
         let scale = scale ?? 1 / Double(query.size(-1)).squareRoot()
         guard usesCPUCausalAttentionKernel(query, key, value) else {
             let repeats = key.shape.count == 4 && key.size(1) > 0 ? query.size(1) / key.size(1) : 1
-            func repeated(_ t: Tensor) throws -> Tensor {
-                guard repeats > 1 else { return t }
-                let (batch, heads, length, size) = (t.size(0), t.size(1), t.size(2), t.size(3))
-                return try t.unsqueeze(2).expand([batch, heads, repeats, length, size]).reshape([batch, heads * repeats, length, size])
-            }
-            return try scaledDotProductAttention(query: query, key: repeated(key), value: repeated(value), isCausal: true,
-                                                 scale: scale)
+            return try scaledDotProductAttention(query: query, key: key.repeatingHeads(repeats), value: value.repeatingHeads(repeats),
+                                                 isCausal: true, scale: scale)
         }
         var out: ct_tensor?
         try withExtendedLifetime((query, key, value)) {
@@ -42,5 +37,15 @@ extension Functional {
         case .bfloat16, .float16: return Runtime.cpuBF16MatmulsUseFloat32
         default: return false
         }
+    }
+}
+
+extension Tensor {
+    /// A (B, H, T, D) tensor with each head repeated `times` times in a row, (B, H·times, T, D): key/value heads
+    /// matched to their group of query heads for kernels without grouped-query support. `times` ≤ 1 returns self.
+    public func repeatingHeads(_ times: Int) throws -> Tensor {
+        guard times > 1 else { return self }
+        let (batch, heads, length, size) = (self.size(0), self.size(1), self.size(2), self.size(3))
+        return try unsqueeze(2).expand([batch, heads, times, length, size]).reshape([batch, heads * times, length, size])
     }
 }

@@ -89,7 +89,7 @@ inline at::Tensor consume(ct_tensor handle) {
   return tensor;
 }
 
-/// Installs the counting allocator (memory.cpp).
+/// Installs the caching, counting CPU allocator (cpu_allocator.cpp).
 void install_counting_allocator();
 /// Registers the float32-backed bf16 `mm`/`addmm`/`bmm` CPU kernels on CPUs without bf16 arithmetic (bf16_matmul.cpp).
 void install_bf16_matmul_kernels();
