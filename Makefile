@@ -61,6 +61,7 @@ bench: shim
 	$(SWIFT) build -c release --product TrainingBenchmarks
 	$(SWIFT) build -c release --static-swift-stdlib --product modalities
 	.build/release/TorchBenchmarks
+	MODALITIES_CPU_BLAS=libtorch .build/release/TorchBenchmarks gemms
 	.build/release/TokenizerBenchmarks
 	.build/release/PackBenchmarks
 	.build/release/LoaderBenchmarks

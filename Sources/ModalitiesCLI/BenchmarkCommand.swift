@@ -59,6 +59,7 @@ struct BenchmarkCommand: ParsableCommand {
                 "cross_entropy": unfusedLoss ? "aten" : "fused",
             ]
             if let median = result.medianStepSeconds { record["step_ms_median"] = median * 1000 }
+            if target.kind == .cpu { record["cpu_blas"] = Runtime.cpuBLAS ?? "libtorch" }
             let data = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         }

@@ -32,6 +32,7 @@ struct EnvCommand: ParsableCommand {
         print("libtorch: \(try Runtime.runtimeVersion()) (shim compiled against \(Runtime.compiledVersion))")
         print("libtorch location: \(Runtime.libraryLocation ?? "unknown")")
         print("threads: \(Runtime.threadCount)")
+        print("cpu gemms: \(Runtime.cpuBLAS ?? "libtorch's BLAS")\(Runtime.cpuBF16MatmulsUseFloat32 ? "; bf16 products as float32 GEMMs (no bf16 arithmetic)" : "")")
         if let cudaLoadError {
             print("cuda: libtorch_cuda.so did not load: \(cudaLoadError)")
         } else if cuda || gpuVisible {

@@ -41,6 +41,16 @@ public enum Runtime {
     /// other kernels convert.
     public static var cpuHasBF16Arithmetic: Bool { ct_cpu_has_bf16_arithmetic() == 1 }
 
+    /// The library that float32 and float64 matrix products on the CPU (`mm`, `addmm`) run on when it is not
+    /// libtorch's own BLAS: "BLIS <version> (<kernel set>)" on AMD CPUs with BLIS's OpenMP build installed (Debian's
+    /// libblis4-openmp), where it is faster than libtorch's MKL (BENCHMARKS.md); nil otherwise.
+    /// `MODALITIES_CPU_BLAS=libtorch` keeps libtorch's, `blis` asks for BLIS on other x86-64 CPUs too.
+    public static var cpuBLAS: String? {
+        guard (try? start()) != nil else { return nil }
+        let description = String(cString: ct_cpu_blas())
+        return description.isEmpty ? nil : description
+    }
+
     /// Number of threads libtorch uses for intra-op parallelism.
     public static var threadCount: Int {
         get { Int(ct_get_num_threads()) }

@@ -4,11 +4,12 @@ import Torch
 
 /// The peak FLOP/s MFU is measured against. Accelerators have published peaks (``Observability/GPT2MFUCalculator``);
 /// a CPU's is measured once with float32 matrix products on all of libtorch's threads and cached in
-/// `~/.cache/modalities/cpu-peak-flops.json`, keyed by CPU model and thread count.
+/// `~/.cache/modalities/cpu-peak-flops.json`, keyed by CPU model, thread count and the BLAS the products run on
+/// (``Torch/Runtime/cpuBLAS``: the peak is the fastest GEMM this process can do, so a faster BLAS raises it).
 public enum PeakThroughput {
     public static func cpuFlopsPerSecond(cacheFolder: String = FileManager.default.homeDirectoryForCurrentUser.path + "/.cache/modalities")
         throws -> Double {
-        let key = "\(cpuModel()) × \(Runtime.threadCount) threads"
+        let key = "\(cpuModel()) × \(Runtime.threadCount) threads" + (Runtime.cpuBLAS.map { " × \($0)" } ?? "")
         let cachePath = cacheFolder + "/cpu-peak-flops.json"
         if let data = FileManager.default.contents(atPath: cachePath),
            let cached = try? JSONSerialization.jsonObject(with: data) as? [String: Double], let flops = cached[key] {

@@ -34,7 +34,8 @@ const char *ct_compiled_version(void);
 int ct_runtime_version(char *buffer, size_t capacity);
 /// Writes the path of the loaded libtorch_cpu.so into `buffer`.
 int ct_library_path(char *buffer, size_t capacity);
-/// Installs the shim's caching, counting CPU allocator and, on CPUs without bf16 arithmetic, its bf16 matmul kernels.
+/// Installs the shim's caching, counting CPU allocator and, where they apply, its CPU matmul kernels (bf16 through
+/// float32 on CPUs without bf16 arithmetic; float32/float64 through BLIS on AMD CPUs).
 /// Idempotent; call before the first tensor is made.
 int ct_initialize(void);
 /// 1 when bf16 `mm`/`addmm`/`bmm` on the CPU run as float32 GEMMs with bf16 results (a CPU without AVX512-BF16 or
@@ -42,6 +43,9 @@ int ct_initialize(void);
 int ct_cpu_bf16_matmul_through_float32(void);
 /// 1 when this x86 CPU has bf16 arithmetic (AVX512-BF16 or AMX-BF16); 0 otherwise and on other architectures.
 int ct_cpu_has_bf16_arithmetic(void);
+/// "BLIS <version> (<kernel set>)" when float32/float64 CPU GEMMs go to BLIS (see MODALITIES_CPU_BLAS), "" when they
+/// are libtorch's own. The string lives as long as the process.
+const char *ct_cpu_blas(void);
 
 int ct_get_num_threads(void);
 void ct_set_num_threads(int count);

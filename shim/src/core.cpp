@@ -58,7 +58,7 @@ int ct_library_path(char *buffer, size_t capacity) {
 int ct_initialize(void) {
   return ctorch::guarded([] {
     ctorch::install_counting_allocator();
-    ctorch::install_bf16_matmul_kernels();
+    ctorch::install_cpu_matmul_kernels();
   });
 }
 

@@ -91,7 +91,17 @@ inline at::Tensor consume(ct_tensor handle) {
 
 /// Installs the caching, counting CPU allocator (cpu_allocator.cpp).
 void install_counting_allocator();
-/// Registers the float32-backed bf16 `mm`/`addmm`/`bmm` CPU kernels on CPUs without bf16 arithmetic (bf16_matmul.cpp).
-void install_bf16_matmul_kernels();
+/// Registers the shim's CPU `mm`/`addmm`/`bmm` kernels where they apply: bf16 through float32 on CPUs without bf16
+/// arithmetic, float32/float64 through BLIS where it is used (cpu_matmul.cpp).
+void install_cpu_matmul_kernels();
+
+/// Whether float32/float64 CPU GEMMs go to BLIS rather than libtorch's BLAS (cpu_blas.cpp).
+bool cpu_blas_active();
+/// "BLIS <version> (<kernel set>)" when active, else "".
+const char *cpu_blas_description();
+/// out = alpha · a · b + beta · out for 2-D CPU float32/float64 tensors of one dtype, through BLIS; false (nothing
+/// written) when BLIS is not active, when called inside a parallel region, or when a stride or size does not suit
+/// a BLAS call (the caller then uses libtorch's kernel). `out` must not overlap `a` or `b`.
+bool cpu_blas_gemm(const at::Tensor &a, const at::Tensor &b, at::Tensor &out, double alpha, double beta);
 
 } // namespace ctorch
