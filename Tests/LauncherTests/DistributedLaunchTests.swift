@@ -8,10 +8,11 @@ import Testing
     /// choice). A random port could fall among the ephemeral ports other tests' connections hold.
     static func port() -> String { String(ChildProcess.freePort()) }
 
-    func launch(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    func launch(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try TrainingJobTests().binary)
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
