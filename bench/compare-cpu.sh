@@ -12,7 +12,9 @@ fi
 binary=${BINARY:-.build/release/modalities}
 threads=$(nproc)
 steps=${STEPS:-20}
-peak=$("$binary" benchmark train --steps 1 --warmup 0 >/dev/null && python3 -c "import json,os; print(list(json.load(open(os.path.expanduser('~/.cache/modalities/cpu-peak-flops.json'))).values())[0])")
+# The peak our MFU uses (measured once per CPU, thread count and BLAS, then cached), so both sides share it.
+peak=$("$binary" benchmark train --steps 1 --warmup 0 --threads "$threads" |
+  python3 -c 'import json, sys; print(json.loads(sys.stdin.read())["peak_flops"])')
 for precision in fp32 bf16; do
   for round in 1 2; do
     theirs=$("$python" bench/pytorch_reference.py --precision $precision --steps "$steps" --threads "$threads" --peak_flops "$peak")

@@ -55,6 +55,7 @@ struct BenchmarkCommand: ParsableCommand {
                 "threads": Runtime.threadCount, "step_ms": result.stepSeconds * 1000, "forward_ms": result.forwardSeconds * 1000,
                 "backward_ms": result.backwardSeconds * 1000, "optimizer_ms": result.optimizerSeconds * 1000,
                 "tokens_per_second": result.tokensPerSecond, "mfu": result.tokensPerSecond * result.flopsPerToken / peak,
+                "peak_flops": peak,
                 "peak_allocator_mb": Double(result.peakBytes) / 1_048_576, "loss": result.finalLoss,
                 "cross_entropy": unfusedLoss ? "aten" : "fused",
             ]
