@@ -88,10 +88,16 @@ struct SchemaDecoder: Decoder {
 
     func standIn<T: Decodable>(_ type: T.Type) throws -> T {
         if let known = T.self as? ConfigPlaceholder.Type, let value = known.placeholder as? T { return value }
-        if let enumType = T.self as? any ConfigEnum.Type, let first = enumType.allCases.first as? T { return first }
+        if let enumType = T.self as? any ConfigEnum.Type, let first = enumType.firstCase as? T { return first }
         guard depth < 4 else { throw ConfigAbort() }
         return try T(from: SchemaDecoder(recorder: SchemaRecorder(), depth: depth + 1))
     }
+}
+
+extension ConfigEnum {
+    /// The first case, as a stand-in value. (On the existential metatype `allCases.first` names the method
+    /// `first(where:)`, so the stand-in is reached through this static member of the concrete type.)
+    fileprivate static var firstCase: Self? { allCases.first }
 }
 
 private struct SchemaContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {

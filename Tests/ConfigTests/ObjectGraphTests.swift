@@ -159,6 +159,16 @@ import Testing
         #expect(slotFields.first { $0.name == "momentum" }?.defaultValue == "0.0")
     }
 
+    @Test func requiredEnumFieldsDoNotCutTheFieldListShort() throws {
+        // model/gpt2 asks for its enum `attention_implementation` before most of its fields; the schema's stand-in
+        // for an enum must be one of its cases, or decoding stops there and the rest goes unlisted.
+        let fields = try #require(ComponentRegistry.builtIn().spec("model", "gpt2")?.configFields).map(\.name)
+        for name in ["attention_implementation", "activation_type", "vocab_size", "n_layer", "n_head_q", "n_embd",
+                     "ffn_hidden", "attention_norm_config", "lm_head_norm_config", "use_weight_tying"] {
+            #expect(fields.contains(name), "\(name) missing from \(fields)")
+        }
+    }
+
     @Test func theBuiltInTableListsEveryModalitiesPair() {
         let registry = ComponentRegistry.builtIn()
         // Modalities' 94 pairs, its inference_component/text (registered by its generate_text), and ours:
