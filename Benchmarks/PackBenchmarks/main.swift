@@ -24,7 +24,7 @@ let cores = ProcessInfo.processInfo.activeProcessorCount
 print("pack_encoded_data, GPT-2, \(cores) workers")
 for copies in (CommandLine.arguments.count > 1 ? CommandLine.arguments.dropFirst().compactMap { Int($0) } : [50, 200]) {
     let jsonl = folder.appendingPathComponent("input-\(copies).jsonl").path
-    FileManager.default.createFile(atPath: jsonl, contents: nil)
+    guard FileManager.default.createFile(atPath: jsonl, contents: nil) else { fatalError("cannot create \(jsonl)") }
     let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: jsonl))
     for _ in 0..<copies {
         try handle.write(contentsOf: source)

@@ -18,7 +18,9 @@ public final class JSONLinesResultSubscriber: ResultSubscriber {
         } catch {
             throw ObservabilityError.unwritable(path: path, reason: "cannot create its folder: \(error.localizedDescription)")
         }
-        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        if !FileManager.default.fileExists(atPath: path), !FileManager.default.createFile(atPath: path, contents: nil) {
+            throw ObservabilityError.unwritable(path: path, reason: "cannot create it")
+        }
         guard let handle = FileHandle(forWritingAtPath: path) else {
             throw ObservabilityError.unwritable(path: path, reason: "cannot open it for appending")
         }

@@ -36,8 +36,12 @@ public final class WandbOfflineSubscriber: ResultSubscriber {
         } catch {
             throw ObservabilityError.unwritable(path: folder, reason: "\(error)")
         }
-        FileManager.default.createFile(atPath: files + "/wandb-history.jsonl", contents: nil)
-        history = FileHandle(forWritingAtPath: files + "/wandb-history.jsonl")
+        let historyPath = files + "/wandb-history.jsonl"
+        guard FileManager.default.createFile(atPath: historyPath, contents: nil),
+              let history = FileHandle(forWritingAtPath: historyPath) else {
+            throw ObservabilityError.unwritable(path: historyPath, reason: "cannot create it")
+        }
+        self.history = history
         runFolder = folder
     }
 

@@ -37,6 +37,21 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: other))
     }
 
+    @Test func unwritableResultPathsAreRefusedNamingThePath() throws {
+        let folder = try temporaryFolder()
+        let plainFile = folder + "/plain-file"
+        #expect(FileManager.default.createFile(atPath: plainFile, contents: nil))
+        let cases = [
+            (plainFile + "/results.jsonl", "cannot create its folder"),  // the folder would be a file
+            (folder, "cannot open it for appending"),  // the path is a folder
+            (folder + "/" + String(repeating: "x", count: 300) + ".jsonl", "cannot create it"),  // name too long
+        ]
+        for (path, reason) in cases {
+            let error = #expect(throws: ObservabilityError.self) { try JSONLinesResultSubscriber(path: path) }
+            #expect(error?.description.hasPrefix(path + ": cannot write: " + reason) == true, "\(String(describing: error))")
+        }
+    }
+
     /// Python's json (Modalities' writer, and ours) writes NaN and Infinity; reading them back must work as in Python.
     @Test func nonFiniteNumbersReadBackAsPythonReadsThem() throws {
         let path = try temporaryFolder() + "/run/evaluation_results.jsonl"
