@@ -27,11 +27,14 @@ extension TrainingJob {
         public var finalLoss: Double
         public var device: Device
         public var ranks: Int
+        /// This rank's libtorch operators over the timed steps, largest self time first (empty unless profiled).
+        public var operators: [OperatorProfile.Entry] = []
     }
 
     /// Builds the config's model, optimizer, loss, train loader and clipping as `run` does, then trains `warmup +
-    /// steps` optimizer steps (no evaluation, no checkpoints, nothing written) with the step's phases timed.
-    public func benchmark(steps: Int, warmup: Int) throws -> BenchmarkResult {
+    /// steps` optimizer steps (no evaluation, no checkpoints, nothing written) with the step's phases timed; with
+    /// `profile`, every libtorch operator of the timed steps is timed too (``OperatorProfile``).
+    public func benchmark(steps: Int, warmup: Int, profile: Bool = false) throws -> BenchmarkResult {
         guard steps > 0, warmup >= 0 else { throw LaunchError.invalid("--steps must be positive and --warmup not negative") }
         let rank = try Rank(options)
         let previousPlacement = ModelPlacement.replace(with: rank.device)
@@ -58,7 +61,11 @@ extension TrainingJob {
         let timer = StepPhaseTimer(warmupSteps: warmup)
         trainer.phaseTimer = timer
         try Memory.resetPeak(on: rank.device)
-        try trainer.train(appState: appState, loader: loader, loss: loss, logInterval: total) { _ in }
+        if profile && warmup == 0 { try OperatorProfile.start() }
+        try trainer.train(appState: appState, loader: loader, loss: loss, logInterval: total) { progress in
+            if profile && warmup > 0 && progress.numSeenStepsCurrentRun == warmup { try OperatorProfile.start() }
+        }
+        let operators = profile ? try OperatorProfile.stop() : []
         let perStep = timer.totalSeconds / Double(timer.countedSteps)
         let tokensPerSecond = Double(settings.tokensPerStep) / perStep
         return BenchmarkResult(
@@ -66,7 +73,7 @@ extension TrainingJob {
             communicationSeconds: timer.communicationSeconds / Double(timer.countedSteps), tokensPerStep: settings.tokensPerStep,
             tokensPerSecond: tokensPerSecond, mfu: mfu?.mfu(samplesPerSecond: tokensPerSecond / Double(settings.stepProfile.sequenceLength)) ?? -1,
             peakBytes: try Memory.peakBytes(on: rank.device),
-            finalLoss: lastLoss.value ?? .nan, device: rank.device, ranks: rank.group?.size ?? 1)
+            finalLoss: lastLoss.value ?? .nan, device: rank.device, ranks: rank.group?.size ?? 1, operators: operators)
     }
 }
 

@@ -22,7 +22,7 @@ struct BenchmarkCommand: ParsableCommand {
         @Option(help: "libtorch threads (default: all cores).") var threads: Int?
         @Flag(name: .customLong("unfused_loss"), help: "PyTorch's cross_entropy instead of the fused one training uses.")
         var unfusedLoss = false
-        @Flag(help: "Also time every libtorch operator of the timed steps (forward and backward) and print the 20 largest by self time to stderr.")
+        @Flag(help: "Also time every libtorch operator of the timed steps and print the 20 largest by self time to stderr (with --config: rank 0's, the whole step).")
         var profile = false
         @Option(help: "cpu, cuda or cuda:N (CUDA is loaded at start-up).") var device = "cpu"
         @Flag(name: .customLong("cuda_graph"), help: "On a GPU, capture the whole step in a CUDA graph and time its replays.")
@@ -73,8 +73,9 @@ struct BenchmarkCommand: ParsableCommand {
             var options = TrainingJob.Options(configFilePath: path, experimentsRootPath: FileManager.default.temporaryDirectory.path,
                                               echoResults: false)
             options.device = choice
-            let result = try TrainingJob(options: options).benchmark(steps: steps, warmup: warmup)
+            let result = try TrainingJob(options: options).benchmark(steps: steps, warmup: warmup, profile: profile)
             guard (ProcessInfo.processInfo.environment["RANK"].flatMap(Int.init) ?? 0) == 0 else { return }
+            if profile { printProfile(result.operators, steps: steps) }
             var record: [String: Any] = [
                 "implementation": "modalities-swift (libtorch \(Runtime.compiledVersion))", "config": path, "device": "\(result.device)",
                 "ranks": result.ranks, "threads": Runtime.threadCount, "step_ms": result.stepSeconds * 1000,

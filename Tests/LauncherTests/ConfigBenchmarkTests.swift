@@ -23,6 +23,26 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: root).isEmpty, "a benchmark leaves no experiment folder")
     }
 
+    @Test func profilingTimesTheOperatorsOfTheTimedStepsOnly() throws {
+        let jobs = TrainingJobTests()
+        var options = TrainingJob.Options(configFilePath: TrainingJobTests.runConfig, experimentsRootPath: try jobs.temporaryFolder(),
+                                          environment: jobs.environment, echoResults: false)
+        options.logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+        // The fused optimizer's calls grow with the timed steps only: the warm-up is not counted.
+        func optimizerCalls(steps: Int, warmup: Int) throws -> Int {
+            let result = try TrainingJob(options: options).benchmark(steps: steps, warmup: warmup, profile: true)
+            let names = Set(result.operators.map(\.name))
+            #expect(names.contains("aten::mm") || names.contains("aten::addmm"), "\(names.sorted())")
+            #expect(result.operators.map(\.selfSeconds) == result.operators.map(\.selfSeconds).sorted(by: >))
+            return try #require(result.operators.first { $0.name.hasPrefix("aten::_fused_adam") }, "\(names.sorted())").calls
+        }
+        let twoSteps = try optimizerCalls(steps: 2, warmup: 0)
+        #expect(twoSteps > 0)
+        #expect(try optimizerCalls(steps: 2, warmup: 2) == twoSteps)
+        #expect(try optimizerCalls(steps: 4, warmup: 1) == 2 * twoSteps)
+        #expect(try TrainingJob(options: options).benchmark(steps: 1, warmup: 0).operators.isEmpty)
+    }
+
     @Test func twoRanksReportTheirCommunication() throws {
         let (status, output) = try DistributedLaunchTests().launch(["launch", "--nproc_per_node", "2", "--master_port", DistributedLaunchTests.port(), "--",
                                                                     "benchmark", "train", "--config", TrainingJobTests.runConfig, "--steps", "2",
