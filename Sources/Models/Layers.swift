@@ -38,10 +38,7 @@ struct Norm {
         case .pytorchRMSNorm:
             return try Functional.rmsNorm(x, normalizedShape: [size], weight: weight, eps: epsilon)
         case .rmsNorm:
-            let float = try x.to(dtype: .float32)
-            let normalized = try (float * (float.pow(2).mean(dims: [-1], keepDim: true) + epsilon).rsqrt()).to(dtype: x.dtype)
-            let scaled = try normalized * weight
-            return try bias.map { try scaled + $0 } ?? scaled
+            return try Functional.rmsLayerNorm(x, weight: weight, bias: bias, eps: epsilon)
         }
     }
 }

@@ -25,10 +25,15 @@ public enum Functional {
         ])
     }
 
-    /// RMS normalisation over the trailing `normalizedShape` dimensions; `eps` nil uses the dtype's epsilon.
+    /// RMS normalisation over the trailing `normalizedShape` dimensions (`torch.nn.functional.rms_norm`); `eps` nil
+    /// uses the dtype's epsilon. Over the last dimension with a weight and `eps`, float32/float64 CPU tensors run the
+    /// shim's one-pass kernel (as ``rmsLayerNorm(_:weight:bias:eps:)``); everything else is libtorch's `rms_norm`.
     public static func rmsNorm(_ input: Tensor, normalizedShape: [Int], weight: Tensor? = nil,
                                eps: Double? = nil) throws -> Tensor {
-        try Operator.rmsNorm.callAsTensor([.tensor(input), .ints(normalizedShape), .optionalTensor(weight), eps.map { .double($0) } ?? .none])
+        if normalizedShape.count == 1, let weight, let eps {
+            return try rmsNormOverLastDimension(input, weight: weight, bias: nil, eps: eps, torchForm: true)
+        }
+        return try Operator.rmsNorm.callAsTensor([.tensor(input), .ints(normalizedShape), .optionalTensor(weight), eps.map { .double($0) } ?? .none])
     }
 
     /// Randomly zeroes elements with probability `p` and scales the rest by `1 / (1 - p)` when `training`.

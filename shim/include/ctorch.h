@@ -346,6 +346,11 @@ int ct_causal_attention(ct_tensor query, ct_tensor key, ct_tensor value, double 
 /// row would make the row stride a multiple of 4 KB (cache-set conflicts in the GEMMs that write and read them);
 /// otherwise, and on other devices or under CPU autocast, at::linear.
 int ct_linear_padding_rows(ct_tensor input, ct_tensor weight, ct_tensor *out);
+/// Modalities' RMSLayerNorm over the last dimension: x / sqrt(mean(x²) + eps) · weight (+ bias; `bias` may be null),
+/// computed in float32. Float32 and float64 CPU tensors run the shim's one-pass kernel (float64 in float64); other
+/// dtypes, devices and CPU autocast run the same computation as ATen operators; with `torch_form` (bias null) those
+/// run libtorch's own rms_norm instead (torch.nn.RMSNorm over the last dimension: the same formula).
+int ct_rms_layer_norm(ct_tensor input, ct_tensor weight, ct_tensor bias, double eps, int torch_form, ct_tensor *out);
 
 /// Starts collecting per-operator times (libtorch's RecordFunction callbacks, forward and backward, all threads).
 int ct_op_profile_start(void);

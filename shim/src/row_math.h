@@ -50,7 +50,7 @@ __attribute__((always_inline)) inline float8 load8(const float *p) {
 __attribute__((always_inline)) inline void store8(float *p, float8 v) { __builtin_memcpy(p, &v, sizeof v); }
 
 /// row[j] = exp(row[j] − shift) for j < count; returns their sum.
-__attribute__((target_clones("avx2", "default"))) float exp_shifted(float *row, int64_t count, float shift) {
+__attribute__((target_clones("avx2", "default"), unused)) float exp_shifted(float *row, int64_t count, float shift) {
   float8 sums = {0, 0, 0, 0, 0, 0, 0, 0};
   int64_t j = 0;
   for (; j + 8 <= count; j += 8) {
@@ -71,7 +71,7 @@ inline double exp_shifted(double *row, int64_t count, double shift) {
 }
 
 /// The largest of row[0 ..< count] (count ≥ 1).
-__attribute__((target_clones("avx2", "default"))) float row_max(const float *row, int64_t count) {
+__attribute__((target_clones("avx2", "default"), unused)) float row_max(const float *row, int64_t count) {
   int64_t j = 0;
   float maximum = row[0];
   if (count >= 8) {
@@ -93,7 +93,7 @@ inline double row_max(const double *row, int64_t count) {
 }
 
 /// row[j] *= factor for j < count.
-__attribute__((target_clones("avx2", "default"))) void scale_row(float *row, int64_t count, float factor) {
+__attribute__((target_clones("avx2", "default"), unused)) void scale_row(float *row, int64_t count, float factor) {
   int64_t j = 0;
   for (; j + 8 <= count; j += 8) store8(row + j, load8(row + j) * factor);
   for (; j < count; ++j) row[j] *= factor;
