@@ -164,15 +164,18 @@ if !onlyGEMMs {
 // over 4 repetitions. The library is libtorch's BLAS or BLIS (``Runtime/cpuBLAS``).
 Runtime.threadCount = ProcessInfo.processInfo.activeProcessorCount
 print("\nGEMMs of cpu-small's step through aten::mm, \(Runtime.cpuBLAS ?? "libtorch's BLAS"), \(Runtime.threadCount) threads:")
-for (label, m, k, n) in [("LM head forward   x · Wᵀ", 2048, 256, 8192), ("LM head input grad g · W", 2048, 8192, 256),
-                         ("LM head weight grad gᵀ · x", 8192, 2048, 256), ("MLP up forward", 2048, 256, 1024),
-                         ("MLP down forward", 2048, 1024, 256), ("projection forward", 2048, 256, 256),
-                         ("projection weight grad", 256, 2048, 256)] {
-    // Operands laid out as in the model: activations row-major, weights (out × in) used transposed where forward.
-    let left = try label.contains("grad gᵀ") || label.contains("weight grad")
-        ? Tensor.randn([k, m], generator: Generator(seed: 9)).transpose(0, 1) : Tensor.randn([m, k], generator: Generator(seed: 9))
-    let right = try label.contains("forward")
-        ? Tensor.randn([n, k], generator: Generator(seed: 10)).transpose(0, 1) : Tensor.randn([k, n], generator: Generator(seed: 10))
+for (label, m, k, n, leftTransposed, rightTransposed) in [
+    ("LM head forward   x · Wᵀ", 2048, 256, 8192, false, true), ("LM head input grad g · W", 2048, 8192, 256, false, false),
+    ("LM head weight grad gᵀ · x", 8192, 2048, 256, true, false), ("MLP up forward", 2048, 256, 1024, false, true),
+    ("MLP down forward", 2048, 1024, 256, false, true), ("projection forward", 2048, 256, 256, false, true),
+    ("projection weight grad", 256, 2048, 256, true, false),
+] {
+    func matrix(_ rows: Int, _ columns: Int, transposed: Bool, seed: UInt64) throws -> Tensor {
+        transposed ? try Tensor.randn([columns, rows], generator: Generator(seed: seed)).transpose(0, 1)
+            : try Tensor.randn([rows, columns], generator: Generator(seed: seed))
+    }
+    let left = try matrix(m, k, transposed: leftTransposed, seed: 9)
+    let right = try matrix(k, n, transposed: rightTransposed, seed: 10)
     let milliseconds = try alternating([{ _ = try left.mm(right) }], repetitions: 4, rounds: 5)[0]
     let gflops = 2.0 * Double(m * k * n) / (milliseconds / 1e3) / 1e9
     print(String(format: "  %@ %5d × %5d × %5d  %7.2f ms  %6.1f GFLOP/s", label.padding(to: 28), m, k, n, milliseconds, gflops))

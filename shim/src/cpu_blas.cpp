@@ -25,7 +25,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <initializer_list>
 #include <optional>
 #include <string>
 
@@ -149,29 +148,39 @@ std::optional<Operand> operand(const at::Tensor &matrix) {
 
 bool fits_int(int64_t value) { return value > 0 && value <= INT_MAX; }
 
+/// A 2-D CPU matrix of `dtype` that a BLAS call can read.
+bool blas_matrix(const at::Tensor &t, at::ScalarType dtype) {
+  return t.device().is_cpu() && t.layout() == at::kStrided && t.dim() == 2 && t.scalar_type() == dtype && !t.is_neg();
+}
+
+/// `operand` when it fits a BLAS call's 32-bit sizes.
+std::optional<Operand> blas_operand(const at::Tensor &matrix) {
+  auto seen = operand(matrix);
+  if (!seen || !fits_int(seen->leading) || !fits_int(matrix.size(0)) || !fits_int(matrix.size(1))) return std::nullopt;
+  return seen;
+}
+
 }  // namespace
 
 bool ctorch::cpu_blas_active() { return blis().has_value(); }
 
 const char *ctorch::cpu_blas_description() { return blis() ? blis()->description.c_str() : ""; }
 
-bool ctorch::cpu_blas_gemm(const at::Tensor &a, const at::Tensor &b, at::Tensor &out, double alpha, double beta) {
-  const auto &library = blis();
-  if (!library || at::in_parallel_region()) return false;
+bool ctorch::cpu_blas_takes(const at::Tensor &a, const at::Tensor &b) {
+  if (!blis() || at::in_parallel_region()) return false;
   const auto dtype = a.scalar_type();
-  if (dtype != at::kFloat && dtype != at::kDouble) return false;
-  for (const at::Tensor *t : std::initializer_list<const at::Tensor *>{&a, &b, &out}) {
-    if (!t->device().is_cpu() || t->layout() != at::kStrided || t->dim() != 2 || t->scalar_type() != dtype ||
-        t->is_neg()) {
-      return false;
-    }
-  }
+  if ((dtype != at::kFloat && dtype != at::kDouble) || !blas_matrix(a, dtype) || !blas_matrix(b, dtype)) return false;
+  return b.size(0) == a.size(1) && blas_operand(a) && blas_operand(b);
+}
+
+bool ctorch::cpu_blas_gemm(const at::Tensor &a, const at::Tensor &b, at::Tensor &out, double alpha, double beta) {
+  if (!cpu_blas_takes(a, b) || !blas_matrix(out, a.scalar_type())) return false;
   const int64_t m = a.size(0), k = a.size(1), n = b.size(1);
-  if (b.size(0) != k || out.size(0) != m || out.size(1) != n) return false;
-  if (!fits_int(m) || !fits_int(n) || !fits_int(k)) return false;
-  const auto left = operand(a), right = operand(b), result = operand(out);
-  if (!left || !right || !result || result->transposed) return false;
-  if (!fits_int(left->leading) || !fits_int(right->leading) || !fits_int(result->leading)) return false;
+  if (out.size(0) != m || out.size(1) != n) return false;
+  const auto left = blas_operand(a), right = blas_operand(b), result = blas_operand(out);
+  if (!result || result->transposed) return false;
+  const auto &library = blis();
+  const auto dtype = a.scalar_type();
 
   static std::atomic<int> configured_threads{0};
   const int threads = at::get_num_threads();

@@ -65,16 +65,9 @@ bool widens(std::initializer_list<const at::Tensor *> tensors) {
   return true;
 }
 
-/// Whether BLIS may take a product of these operands (its dtypes, matrices); cpu_blas_gemm checks the rest.
-bool blis_may_take(const at::Tensor &left, const at::Tensor &right) {
-  const auto dtype = left.scalar_type();
-  return ctorch::cpu_blas_active() && (dtype == at::kFloat || dtype == at::kDouble) && right.scalar_type() == dtype &&
-         left.dim() == 2 && right.dim() == 2;
-}
-
 /// A float32/float64 `mm` through BLIS when it takes the operands, else libtorch's.
 at::Tensor float_mm(const at::Tensor &self, const at::Tensor &other) {
-  if (blis_may_take(self, other)) {
+  if (ctorch::cpu_blas_takes(self, other)) {
     at::Tensor out = at::empty({self.size(0), other.size(1)}, self.options());
     if (ctorch::cpu_blas_gemm(self, other, out, 1.0, 0.0)) return out;
   }
@@ -83,7 +76,7 @@ at::Tensor float_mm(const at::Tensor &self, const at::Tensor &other) {
 
 at::Tensor float_addmm(const at::Tensor &bias, const at::Tensor &left, const at::Tensor &right, const at::Scalar &beta,
                        const at::Scalar &alpha) {
-  if (blis_may_take(left, right) && bias.scalar_type() == left.scalar_type() && bias.device().is_cpu() &&
+  if (ctorch::cpu_blas_takes(left, right) && bias.scalar_type() == left.scalar_type() && bias.device().is_cpu() &&
       !beta.isComplex() && !alpha.isComplex()) {
     const std::vector<int64_t> shape{left.size(0), right.size(1)};
     if (at::is_expandable_to(bias.sizes(), shape)) {
@@ -103,7 +96,7 @@ at::Tensor mm_kernel(const at::Tensor &self, const at::Tensor &other) {
 }
 
 at::Tensor &mm_out_kernel(const at::Tensor &self, const at::Tensor &other, at::Tensor &out) {
-  const bool into_out = blis_may_take(self, other) && out.dim() == 2 &&
+  const bool into_out = ctorch::cpu_blas_takes(self, other) && out.dim() == 2 &&
                         out.size(0) == self.size(0) && out.size(1) == other.size(1) &&
                         !out.is_alias_of(self) && !out.is_alias_of(other);
   if (into_out && ctorch::cpu_blas_gemm(self, other, out, 1.0, 0.0)) return out;

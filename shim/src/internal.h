@@ -99,6 +99,9 @@ void install_cpu_matmul_kernels();
 bool cpu_blas_active();
 /// "BLIS <version> (<kernel set>)" when active, else "".
 const char *cpu_blas_description();
+/// Whether BLIS is active and takes the product a · b (2-D CPU float32/float64 matrices of one dtype, matching inner
+/// sizes, strides a BLAS can read, outside a parallel region); cpu_blas_gemm then only needs a suitable `out`.
+bool cpu_blas_takes(const at::Tensor &a, const at::Tensor &b);
 /// out = alpha · a · b + beta · out for 2-D CPU float32/float64 tensors of one dtype, through BLIS; false (nothing
 /// written) when BLIS is not active, when called inside a parallel region, or when a stride or size does not suit
 /// a BLAS call (the caller then uses libtorch's kernel). `out` must not overlap `a` or `b`.
