@@ -12,7 +12,8 @@ fi
 binary=${BINARY:-.build/release/modalities}
 threads=$(nproc)
 steps=${STEPS:-20}
-# The peak our MFU uses (measured once per CPU, thread count and BLAS, then cached), so both sides share it.
+# The peak our MFU uses (theoretical or best measured GEMM, whichever is higher; once per CPU, thread count and BLAS,
+# then cached), so both sides share it.
 peak=$("$binary" benchmark train --steps 1 --warmup 0 --threads "$threads" |
   python3 -c 'import json, sys; print(json.loads(sys.stdin.read())["peak_flops"])')
 for precision in fp32 bf16; do

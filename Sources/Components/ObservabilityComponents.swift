@@ -4,6 +4,7 @@ import DataLoading
 import Distributed
 import Models
 import Observability
+import Torch
 import Training
 
 struct EmptyConfig: Decodable {}
@@ -121,16 +122,24 @@ extension ComponentRegistry {
                  config: TensorBoardConfig.self, produces: [(any ResultSubscriber).self]) { config, _ -> any ResultSubscriber in
             try TensorBoardResultSubscriber(directory: config.directory, globalRank: config.globalRank.value)
         }
-        register("mfu_calculator", "gpt2", summary: "model FLOPs utilisation: 6N + 12·L·T·d FLOPs per token over the devices' bf16 peak",
+        register("mfu_calculator", "gpt2", summary: "model FLOPs utilisation: 6N + 12·L·T·d FLOPs per token over the devices' peak (a GPU's published figure, a CPU's upper bound)",
                  config: GPT2MFUConfig.self, produces: [GPT2MFUCalculator.self]) { config, context in
             let model = try context.build(config.model)
             _ = try context.build(config.deviceMesh)
             let parameterCount = model.parameterCount
-            // On the CPU the peak is measured (once, cached); accelerator peaks come with the CUDA engine.
-            let onCPU = model.parameters.named.first?.tensor.device == .cpu
+            // The CPU's peak is worked out once and cached; a GPU's is its published figure for the precision the model
+            // computes in (none for a GPU not in the table: MFU is then not computed).
+            let device = model.parameters.named.first?.tensor.device ?? .cpu
+            let peak: Double?
+            switch device.kind {
+            case .cpu: peak = try PeakThroughput.cpuFlopsPerSecond()
+            case .cuda:
+                let name = try CUDA.deviceProperties(device.index ?? 0).name
+                peak = try? PeakThroughput.gpuFlopsPerSecond(deviceName: name, bf16: MixedPrecisionModel.precisionLabel(of: model) == "bf16")
+            default: peak = nil
+            }
             return GPT2MFUCalculator(parameterCount: parameterCount, layerCount: config.nLayer.value, sequenceLength: config.sequenceLength.value,
-                                     embeddingSize: config.nEmbd.value, worldSize: config.worldSize.value,
-                                     peakFlopsPerDevice: onCPU ? try PeakThroughput.cpuFlopsPerSecond() : nil)
+                                     embeddingSize: config.nEmbd.value, worldSize: config.worldSize.value, peakFlopsPerDevice: peak)
         }
     }
 }

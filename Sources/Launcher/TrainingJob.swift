@@ -113,6 +113,7 @@ public final class TrainingJob {
                                   globalTokensPerStep: settings.tokensPerStep, dataParallelDegree: dataParallelDegree, progress: progress,
                                   clipper: clipper, mfuCalculator: mfu, progressSubscriber: progressSubscriber, resultSubscriber: resultSubscriber)
         trainer.group = group
+        trainer.precisionLabel = MixedPrecisionModel.precisionLabel(of: appState.model)
         let evaluator = Evaluator(dataParallelDegree: dataParallelDegree, progressSubscriber: progressSubscriber, resultSubscriber: resultSubscriber)
         evaluator.group = group
         let parameterCount = appState.model.parameterCount

@@ -46,9 +46,9 @@ struct BenchmarkCommand: ParsableCommand {
             benchmark.cudaGraph = cudaGraph
             let result = try benchmark.run()
             if profile { printProfile(result.operators, steps: steps) }
-            let peak = target.kind == .cuda
-                ? try PeakThroughput.gpuFlopsPerSecond(deviceName: CUDA.deviceProperties(target.index ?? 0).name, bf16: precision == "bf16")
-                : try PeakThroughput.cpuFlopsPerSecond()
+            let cpuPeak = target.kind == .cuda ? nil : try PeakThroughput.cpuPeak()
+            let peak = try cpuPeak?.flopsPerSecond
+                ?? PeakThroughput.gpuFlopsPerSecond(deviceName: CUDA.deviceProperties(target.index ?? 0).name, bf16: precision == "bf16")
             var record: [String: Any] = [
                 "implementation": "modalities-swift (libtorch \(Runtime.compiledVersion))", "model": model, "precision": precision,
                 "device": "\(target)", "cuda_graph": cudaGraph,
@@ -60,7 +60,14 @@ struct BenchmarkCommand: ParsableCommand {
                 "cross_entropy": unfusedLoss ? "aten" : "fused",
             ]
             if let median = result.medianStepSeconds { record["step_ms_median"] = median * 1000 }
-            if target.kind == .cpu { record["cpu_blas"] = Runtime.cpuBLAS ?? "libtorch" }
+            if let cpuPeak {
+                record["cpu_blas"] = Runtime.cpuBLAS ?? "libtorch"
+                record["peak_source"] = cpuPeak.source
+                record["peak_theoretical_flops"] = cpuPeak.theoretical ?? -1
+                record["peak_measured_gemm_flops"] = cpuPeak.measuredGEMM
+            } else {
+                record["peak_source"] = "published"
+            }
             let data = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         }

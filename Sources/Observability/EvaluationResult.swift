@@ -3,11 +3,15 @@
 public enum ResultValue: Sendable, Equatable, CustomStringConvertible {
     case integer(Int)
     case number(Double)
+    /// A value that could not be computed (MFU without a known peak). Records keep Modalities' placeholder, -1.0, so
+    /// its tools read them; the console leaves it out.
+    case notComputed
 
     public var doubleValue: Double {
         switch self {
         case .integer(let value): return Double(value)
         case .number(let value): return value
+        case .notComputed: return -1
         }
     }
 
@@ -15,6 +19,7 @@ public enum ResultValue: Sendable, Equatable, CustomStringConvertible {
     public var json: String {
         switch self {
         case .integer(let value): return String(value)
+        case .notComputed: return "-1.0"
         case .number(let value):
             if value.isNaN { return "NaN" }
             if value.isInfinite { return value > 0 ? "Infinity" : "-Infinity" }
@@ -35,6 +40,9 @@ public struct EvaluationResult: Sendable, Equatable {
     public var losses: [(String, ResultValue)]
     public var metrics: [(String, ResultValue)]
     public var throughputMetrics: [(String, ResultValue)]
+    /// Names the console shows instead of the record's, where they differ (the record keeps Modalities' key
+    /// `train mfu (16-bit)`, the console names the precision the run computes in).
+    public var consoleNames: [String: String] = [:]
 
     public init(dataloaderTag: String, numTrainStepsDone: Int, losses: [(String, ResultValue)] = [],
                 metrics: [(String, ResultValue)] = [], throughputMetrics: [(String, ResultValue)] = []) {
@@ -67,13 +75,16 @@ public struct EvaluationResult: Sendable, Equatable {
             + "\"losses\": \(object(losses)), \"metrics\": \(object(metrics)), \"throughput_metrics\": \(object(throughputMetrics))}"
     }
 
-    /// A one-line summary for logs: step, throughput, losses and metrics rounded for reading.
+    /// A one-line summary for logs: step, throughput, losses and metrics rounded for reading, under their console
+    /// names; values that were not computed are left out.
     public var summary: String {
         func rounded(_ values: [(String, ResultValue)]) -> String {
-            values.map { name, value in
+            values.compactMap { key, value in
+                let name = consoleNames[key] ?? key
                 switch value {
                 case .integer(let integer): return "\(name): \(integer)"
                 case .number(let number): return "\(name): \(Swift.abs(number) < 1e-2 && number != 0 ? String(format: "%.3g", number) : String(format: "%.4g", number))"
+                case .notComputed: return nil
                 }
             }.joined(separator: " | ")
         }

@@ -12,10 +12,16 @@ public struct GPT2MFUCalculator: Sendable {
         peakFlopsPerSecond = peakFlopsPerDevice.map { $0 * Double(worldSize) }
     }
 
-    /// MFU at `samplesPerSecond` sequences per second over all ranks.
+    /// MFU at `samplesPerSecond` sequences per second over all ranks; -1 without a known peak (Modalities' value).
     public func mfu(samplesPerSecond: Double) -> Double {
         guard let peakFlopsPerSecond, peakFlopsPerSecond > 0 else { return -1 }
         return samplesPerSecond * Double(sequenceLength) * flopsPerToken / peakFlopsPerSecond
+    }
+
+    /// MFU as a result value: ``ResultValue/notComputed`` without a known peak.
+    public func mfuResult(samplesPerSecond: Double) -> ResultValue {
+        guard let peakFlopsPerSecond, peakFlopsPerSecond > 0 else { return .notComputed }
+        return .number(mfu(samplesPerSecond: samplesPerSecond))
     }
 
     /// Peak dense bf16 FLOP/s of known accelerators by name (A100 312, H100/H200 989, B200 2250 TFLOP/s).

@@ -51,6 +51,20 @@ public enum Runtime {
         return description.isEmpty ? nil : description
     }
 
+    /// The most float32 FLOPs one core of this CPU can retire per cycle, from CPUID: two FMA pipes (the most any x86
+    /// core has) × the float32 lanes of the widest vectors the CPU and OS support × 2; nil where unknown (not x86).
+    public static var cpuFloat32FlopsPerCycle: Int? {
+        let flops = Int(ct_cpu_float32_flops_per_cycle())
+        return flops > 0 ? flops : nil
+    }
+
+    /// The clock of the core this runs on in Hz, timed on a chain of dependent additions (one per cycle): the best of
+    /// `rounds` rounds of about `milliseconds` each, after a warm-up. nil where unknown (not x86-64).
+    public static func measureCPUClock(milliseconds: Int = 20, rounds: Int = 10) -> Double? {
+        let hertz = ct_cpu_measure_clock_hz(Int32(milliseconds), Int32(rounds))
+        return hertz > 0 ? hertz : nil
+    }
+
     /// Number of threads libtorch uses for intra-op parallelism.
     public static var threadCount: Int {
         get { Int(ct_get_num_threads()) }

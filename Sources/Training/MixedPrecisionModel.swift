@@ -31,3 +31,17 @@ public final class MixedPrecisionModel: WrappingModel {
         return try outputs.mapValues { $0.dtype.isFloatingPoint && $0.dtype != .float32 ? try $0.to(dtype: .float32) : $0 }
     }
 }
+
+extension MixedPrecisionModel {
+    /// The precision `model` computes in, as logs name it: the compute type of its mixed precision when it has one,
+    /// else its parameters' ("fp32", "bf16", "fp16", "fp64").
+    public static func precisionLabel(of model: any Model) -> String {
+        let dtype = model.unwrapped(as: MixedPrecisionModel.self)?.computeDType ?? model.parameters.named.first?.tensor.dtype ?? .float32
+        switch dtype {
+        case .bfloat16: return "bf16"
+        case .float16: return "fp16"
+        case .float64: return "fp64"
+        default: return "fp32"
+        }
+    }
+}

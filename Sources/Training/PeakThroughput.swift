@@ -2,28 +2,39 @@ import Foundation
 import Observability
 import Torch
 
-/// The peak FLOP/s MFU is measured against. Accelerators have published peaks (``Observability/GPT2MFUCalculator``);
-/// a CPU's is measured once with float32 matrix products on all of libtorch's threads and cached in
-/// `~/.cache/modalities/cpu-peak-flops.json`, keyed by CPU model, thread count and the BLAS the products run on
-/// (``Torch/Runtime/cpuBLAS``: the peak is the fastest GEMM this process can do, so a faster BLAS raises it).
+/// The peak FLOP/s MFU is measured against: a true upper bound of what the devices can do, so that MFU never
+/// exceeds 1. Accelerators have published peaks (``Observability/GPT2MFUCalculator``); a CPU's is the higher of its
+/// theoretical peak (cores × clock × float32 FLOPs per cycle, ``CPUPeak``) and the best float32 GEMM this process
+/// measured, worked out once and cached in `~/.cache/modalities/cpu-peak.json`, keyed by CPU model, thread count and
+/// the BLAS the products run on (``Torch/Runtime/cpuBLAS``).
 public enum PeakThroughput {
-    public static func cpuFlopsPerSecond(cacheFolder: String = FileManager.default.homeDirectoryForCurrentUser.path + "/.cache/modalities")
-        throws -> Double {
-        let key = "\(cpuModel()) × \(Runtime.threadCount) threads" + (Runtime.cpuBLAS.map { " × \($0)" } ?? "")
-        let cachePath = cacheFolder + "/cpu-peak-flops.json"
-        if let data = FileManager.default.contents(atPath: cachePath),
-           let cached = try? JSONSerialization.jsonObject(with: data) as? [String: Double], let flops = cached[key] {
-            return flops
-        }
-        let flops = try measure().rounded()  // whole FLOP/s survive the JSON round trip exactly
-        var cached = (FileManager.default.contents(atPath: cachePath).flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Double] }) ?? [:]
-        cached[key] = flops
-        try? FileManager.default.createDirectory(atPath: cacheFolder, withIntermediateDirectories: true)
-        if let data = try? JSONSerialization.data(withJSONObject: cached, options: [.prettyPrinted, .sortedKeys]) {
-            try? data.write(to: URL(fileURLWithPath: cachePath), options: .atomic)
-        }
-        return flops
+    /// The CPU's peak float32 FLOP/s for libtorch's current thread count (``CPUPeak/flopsPerSecond``).
+    public static func cpuFlopsPerSecond(cacheFolder: String = defaultCacheFolder) throws -> Double {
+        try cpuPeak(cacheFolder: cacheFolder).flopsPerSecond
     }
+
+    /// The CPU's peak and how it was found, from the cache when this CPU, thread count and BLAS were seen before.
+    public static func cpuPeak(cacheFolder: String = defaultCacheFolder) throws -> CPUPeak {
+        let key = "\(cpuModel()) × \(Runtime.threadCount) threads" + (Runtime.cpuBLAS.map { " × \($0)" } ?? "")
+        let cachePath = cacheFolder + "/cpu-peak.json"
+        var cached = (FileManager.default.contents(atPath: cachePath).flatMap { try? JSONDecoder().decode([String: CPUPeak].self, from: $0) }) ?? [:]
+        if let peak = cached[key] { return peak }
+        let cores = min(Runtime.threadCount, ProcessInfo.processInfo.activeProcessorCount)
+        // The GEMMs first: their warm-up brings the cores to their clock before it is timed. Whole numbers survive the
+        // JSON round trip exactly.
+        let measuredGEMM = try measureGEMM().rounded()
+        let peak = CPUPeak(cores: cores, clockHertz: Runtime.measureCPUClock()?.rounded(), flopsPerCycle: Runtime.cpuFloat32FlopsPerCycle,
+                           measuredGEMM: measuredGEMM)
+        cached[key] = peak
+        try? FileManager.default.createDirectory(atPath: cacheFolder, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        if let data = try? encoder.encode(cached) { try? data.write(to: URL(fileURLWithPath: cachePath), options: .atomic) }
+        return peak
+    }
+
+    /// `~/.cache/modalities`, where the CPU's peak is kept.
+    public static var defaultCacheFolder: String { FileManager.default.homeDirectoryForCurrentUser.path + "/.cache/modalities" }
 
     /// A GPU's published dense peak: bf16 from ``GPT2MFUCalculator/peakFlops(deviceName:)``; for float32 (no TF32,
     /// PyTorch's default for matmul) the non-tensor-core figure (A100 19.5, H100/H200 67 TFLOP/s).
@@ -37,7 +48,7 @@ public enum PeakThroughput {
 
     /// The best of ten timed rounds of 1024 × 1024 float32 products (2·n³ FLOPs each), after half a second of
     /// products to bring the cores to their clock (without it, measurements on a 2-core VM ranged 90–153 GFLOP/s).
-    static func measure(size n: Int = 1024, products: Int = 4, rounds: Int = 10, warmUpSeconds: Double = 0.5) throws -> Double {
+    public static func measureGEMM(size n: Int = 1024, products: Int = 4, rounds: Int = 10, warmUpSeconds: Double = 0.5) throws -> Double {
         let generator = try Generator(seed: 0)
         let a = try Tensor.randn([n, n], generator: generator)
         let b = try Tensor.randn([n, n], generator: generator)

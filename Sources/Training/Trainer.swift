@@ -29,6 +29,9 @@ public final class Trainer {
     public private(set) var dataWaitSeconds = 0.0
     /// The data-parallel ranks' group: losses are averaged over it for the results (nil on one rank).
     public var group: ProcessGroup?
+    /// The precision the model computes in, as the console names MFU's ("fp32", "bf16"; ``MixedPrecisionModel/precisionLabel(of:)``).
+    /// Records keep Modalities' key, `train mfu (16-bit)`, whatever the precision.
+    public var precisionLabel = "fp32"
     /// Times the step's phases when set (benchmarks; it synchronises a GPU at every phase).
     public var phaseTimer: StepPhaseTimer?
 
@@ -121,7 +124,7 @@ public final class Trainer {
                 }
                 let elapsed = Double(DispatchTime.now().uptimeNanoseconds - intervalStart.uptimeNanoseconds) / 1e9
                 let samplesPerSecond = Double(localSamples * dataParallelDegree) / Swift.max(elapsed, 1e-9)
-                let result = EvaluationResult(
+                var result = EvaluationResult(
                     dataloaderTag: loader.tag, numTrainStepsDone: progress.numSeenStepsTotal,
                     losses: [("train loss avg", .number(lossSum / Double(lossCount))), ("train loss last", .number(lastLoss))],
                     metrics: [("consumed tokens", .integer(progress.numSeenTokensTotal)),
@@ -129,10 +132,11 @@ public final class Trainer {
                               ("grad norm last", .number(norms.last ?? 0))],
                     throughputMetrics: [("train samples/s", .number(samplesPerSecond)),
                                         ("train tokens/s", .number(Double(localTokens * dataParallelDegree) / Swift.max(elapsed, 1e-9))),
-                                        ("train mfu (16-bit)", .number(mfuCalculator?.mfu(samplesPerSecond: samplesPerSecond) ?? -1)),
+                                        ("train mfu (16-bit)", mfuCalculator?.mfuResult(samplesPerSecond: samplesPerSecond) ?? .notComputed),
                                         ("lr mean", .number(appState.optimizer.learningRate)),
                                         ("peak memory rank 0 (MB)", .number(Self.peakResidentMegabytes())),
                                         ("data wait (s)", .number(iterator.waitSeconds - dataWaitSeconds))])
+                result.consoleNames = ["train mfu (16-bit)": "train mfu (\(precisionLabel))"]
                 dataWaitSeconds = iterator.waitSeconds
                 try resultSubscriber.consume(result)
                 lossTotal = nil

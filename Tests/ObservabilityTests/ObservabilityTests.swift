@@ -102,6 +102,21 @@ import Testing
             .mfu(samplesPerSecond: 5) == -1)
     }
 
+    /// Without a peak, MFU is not computed: the record keeps Modalities' -1.0, the console line leaves it out, and a
+    /// computed MFU shows on the console under the precision the run computes in.
+    @Test func anMFUThatWasNotComputedIsNotPrintedAsANumber() {
+        let missing = GPT2MFUCalculator(parameterCount: 1, layerCount: 1, sequenceLength: 1, embeddingSize: 1, worldSize: 1, peakFlopsPerDevice: nil)
+        var result = EvaluationResult(dataloaderTag: "train", numTrainStepsDone: 2, losses: [("train loss avg", .number(2.5))],
+                                      throughputMetrics: [("train mfu (16-bit)", missing.mfuResult(samplesPerSecond: 5)), ("lr mean", .number(1e-3))])
+        result.consoleNames = ["train mfu (16-bit)": "train mfu (fp32)"]
+        #expect(result.jsonLine.contains(#""train mfu (16-bit)": -1.0"#))
+        #expect(!result.summary.contains("mfu") && !result.summary.contains("-1"), "\(result.summary)")
+        // 18 FLOPs per token (6·1 + 12·1·1·1), 5 tokens per second, a peak of 180 FLOP/s.
+        let known = GPT2MFUCalculator(parameterCount: 1, layerCount: 1, sequenceLength: 1, embeddingSize: 1, worldSize: 1, peakFlopsPerDevice: 180)
+        result.throughputMetrics[0].1 = known.mfuResult(samplesPerSecond: 5)
+        #expect(result.summary.contains("train mfu (fp32): 0.5") && result.jsonLine.contains(#""train mfu (16-bit)": 0.5"#), "\(result.summary)")
+    }
+
     @Test func plainProgressLinesComeEveryTenthOfTheWay() {
         var lines: [String] = []
         let progress = ConsoleProgressSubscriber(globalRank: 0, numSeenSteps: 0, numTargetSteps: 100, isTerminal: false) { lines.append($0) }

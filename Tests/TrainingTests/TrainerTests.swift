@@ -143,12 +143,34 @@ final class RepeatedDataset: Dataset, @unchecked Sendable {
 }
 
 @Suite(.serialized) struct PeakThroughputTests {
-    @Test func theCPUPeakIsMeasuredOnceAndCached() throws {
+    @Test func theCPUPeakIsWorkedOutOnceAndCached() throws {
         let folder = NSTemporaryDirectory() + "peak-" + UUID().uuidString
-        let measured = try PeakThroughput.cpuFlopsPerSecond(cacheFolder: folder)
-        #expect(measured > 1e8 && measured < 1e14, "\(measured) FLOP/s")
-        let cache = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/cpu-peak-flops.json"))) as? [String: Double]
-        #expect(cache?.values.first == measured)
-        #expect(try PeakThroughput.cpuFlopsPerSecond(cacheFolder: folder) == measured)
+        let peak = try PeakThroughput.cpuPeak(cacheFolder: folder)
+        #expect(peak.flopsPerSecond > 1e8 && peak.flopsPerSecond < 1e14, "\(peak)")
+        #expect(peak.flopsPerSecond >= peak.measuredGEMM && peak.flopsPerSecond >= peak.theoretical ?? 0)
+        let cache = try JSONDecoder().decode([String: CPUPeak].self, from: Data(contentsOf: URL(fileURLWithPath: folder + "/cpu-peak.json")))
+        #expect(cache.values.first == peak)
+        #expect(try PeakThroughput.cpuPeak(cacheFolder: folder) == peak)
+        #expect(try PeakThroughput.cpuFlopsPerSecond(cacheFolder: folder) == peak.flopsPerSecond)
     }
+
+    #if arch(x86_64)
+    /// On x86-64 the theoretical figure exists: CPUID gives at least SSE's 4 lanes (8 FLOPs per cycle without FMA) and
+    /// at most AVX-512's 16 (64 with two FMA pipes); the clock of any x86 CPU made since 2005 lies in 0.5–7 GHz.
+    @Test func theTheoreticalPeakComesFromCPUIDAndAMeasuredClock() throws {
+        let flopsPerCycle = try #require(Runtime.cpuFloat32FlopsPerCycle)
+        #expect([8, 16, 32, 64].contains(flopsPerCycle), "\(flopsPerCycle)")
+        let clock = try #require(Runtime.measureCPUClock(milliseconds: 5, rounds: 3))
+        #expect(clock > 0.5e9 && clock < 7e9, "\(clock) Hz")
+    }
+
+    /// What MFU ≤ 1 needs: no GEMM this process runs beats the peak. A fresh measurement with the same BLAS and threads
+    /// is below the theoretical figure on any CPU (it is physics), and so below the peak, which is at least that.
+    @Test func aFreshGEMMMeasurementStaysBelowThePeak() throws {
+        let peak = try PeakThroughput.cpuPeak(cacheFolder: NSTemporaryDirectory() + "peak-" + UUID().uuidString)
+        try #require(peak.theoretical != nil)
+        let again = try PeakThroughput.measureGEMM(rounds: 3, warmUpSeconds: 0.1)
+        #expect(again <= peak.flopsPerSecond, "a GEMM ran at \(again) FLOP/s, the peak is \(peak)")
+    }
+    #endif
 }

@@ -46,6 +46,12 @@ int ct_cpu_has_bf16_arithmetic(void);
 /// "BLIS <version> (<kernel set>)" when float32/float64 CPU GEMMs go to BLIS (see MODALITIES_CPU_BLAS), "" when they
 /// are libtorch's own. The string lives as long as the process.
 const char *ct_cpu_blas(void);
+/// Float32 FLOPs one core can retire per cycle at most, from CPUID (two FMA pipes × the widest vector's float32
+/// lanes × 2); 0 where unknown (not x86).
+int ct_cpu_float32_flops_per_cycle(void);
+/// The clock of the calling core in Hz, from a timed chain of dependent additions (best of `rounds` rounds of about
+/// `milliseconds` each, after a warm-up); 0 where unknown (not x86-64).
+double ct_cpu_measure_clock_hz(int milliseconds, int rounds);
 
 int ct_get_num_threads(void);
 void ct_set_num_threads(int count);
