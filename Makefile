@@ -32,11 +32,13 @@ demo: build
 	.build/release/modalities env
 	.build/release/modalities demo --output demo-run
 
-## The whole test suite, then the example that registers a custom component.
+## The whole test suite; then the suites that depend on summation order again under the other BLAS and thread count
+## (scripts/test-variants); then the example that registers a custom component.
 test: shim
 	@scripts/setup-test-tools
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --no-parallel
+	scripts/test-variants
 	.build/debug/CustomComponentExample
 
 ## Regenerates the component reference from the registry.

@@ -25,6 +25,8 @@ public struct Demo {
         public var layers = 4
         public var embedding = 128
         public var heads = 4
+        /// Where the model trains: the GPU when the machine has one and CUDA loads, else the CPU.
+        public var device: DeviceChoice = .automatic
         public var logger: Logger
 
         public init(outputFolder: String, logger: Logger = Logger(label: "modalities.demo")) {
@@ -99,8 +101,9 @@ public struct Demo {
         try config(data: data, vocabulary: (tokenizer.vocabularySize + 63) / 64 * 64, evaluationInterval: evaluationInterval, checkpointInterval: steps)
             .write(toFile: configPath, atomically: true, encoding: .utf8)
         log("4/5 training as \(configPath) declares")
-        let summary = try TrainingJob(options: .init(configFilePath: configPath, experimentsRootPath: root + "/experiments", experimentID: "demo",
-                                                     logger: logger)).run()
+        var jobOptions = TrainingJob.Options(configFilePath: configPath, experimentsRootPath: root + "/experiments", experimentID: "demo", logger: logger)
+        jobOptions.device = options.device
+        let summary = try TrainingJob(options: jobOptions).run()
         let records = try JSONLinesResultSubscriber.records(at: summary.experimentFolder + "/evaluation_results.jsonl")
         let losses = records.filter { $0["dataloader_tag"] as? String == "train" }.compactMap { ($0["losses"] as? [String: Double])?["train loss avg"] }
         guard let firstLoss = losses.first, let lastLoss = losses.last else { throw LaunchError.invalid("the demo run logged no training loss") }

@@ -11,8 +11,10 @@ import Testing
         var options = TrainingJob.Options(configFilePath: TrainingJobTests.runConfig, experimentsRootPath: root, environment: jobs.environment,
                                           echoResults: false)
         options.logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+        options.device = .cpu
         let result = try TrainingJob(options: options).benchmark(steps: 3, warmup: 1)
         #expect(result.ranks == 1 && result.device == .cpu)
+        #expect(result.mfu > 0 && result.mfu <= 1, "mfu \(result.mfu): the CPU's peak is an upper bound")
         #expect(result.tokensPerStep == 256)
         #expect(Set(result.phaseSeconds.keys.map(\.rawValue)) == Set(StepPhaseTimerPhases.all))
         let sum = result.phaseSeconds.values.reduce(0, +)
@@ -27,6 +29,7 @@ import Testing
         let jobs = TrainingJobTests()
         var options = TrainingJob.Options(configFilePath: TrainingJobTests.runConfig, experimentsRootPath: try jobs.temporaryFolder(),
                                           environment: jobs.environment, echoResults: false)
+        options.device = .cpu
         options.logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
         // The fused optimizer's calls grow with the timed steps only: the warm-up is not counted.
         func optimizerCalls(steps: Int, warmup: Int) throws -> Int {
@@ -41,6 +44,17 @@ import Testing
         #expect(try optimizerCalls(steps: 2, warmup: 2) == twoSteps)
         #expect(try optimizerCalls(steps: 4, warmup: 1) == 2 * twoSteps)
         #expect(try TrainingJob(options: options).benchmark(steps: 1, warmup: 0).operators.isEmpty)
+    }
+
+    @Test func thePresetBenchmarkReportsMFUAgainstAnUpperBound() throws {
+        let (status, output) = try DistributedLaunchTests().launch(["benchmark", "train", "--model", "cpu-small", "--steps", "2", "--warmup", "1"])
+        #expect(status == 0, "\(output.suffix(2000))")
+        let line = try #require(output.split(separator: "\n").first { $0.hasPrefix("{") }, "\(output.suffix(2000))")
+        let record = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        let mfu = try #require(record["mfu"] as? Double), peak = try #require(record["peak_flops"] as? Double)
+        #expect(mfu > 0 && mfu <= 1, "mfu \(mfu) against \(peak) FLOP/s (\(record["peak_source"] ?? "?"))")
+        let measured = try #require(record["peak_measured_gemm_flops"] as? Double)
+        #expect(peak >= measured && ["theoretical", "measured GEMM"].contains(record["peak_source"] as? String))
     }
 
     @Test func twoRanksReportTheirCommunication() throws {

@@ -13,6 +13,7 @@ import Testing
         options.embedding = 64
         options.heads = 2
         options.vocabularySize = 512
+        options.device = .cpu  // also on a machine with a GPU: the CPU path is what this suite checks
         let report = try Demo(options: options).run()
         #expect(report.corpusDocuments > 100)
         #expect(report.lastLoss < report.firstLoss - 1, "\(report.firstLoss) -> \(report.lastLoss)")

@@ -48,7 +48,8 @@ import Torch
         #expect(filtered.count == 1 && !filtered[0].outcome.isFailure)
     }
 
-    @Test func aGPUThatIsNotThereIsRefused() throws {
+    @Test(.enabled(if: !CUDA.isLoaded, "CUDA is loaded in this process"))
+    func aGPUThatIsNotThereIsRefused() throws {
         let error = #expect(throws: TorchError.self) { try DeviceSelfTest(device: .cuda(0)) }
         #expect(error?.description.contains("CUDA.load()") == true)
         #expect(throws: TorchError.self) { try DeviceSelfTest(device: .meta) }
@@ -58,12 +59,18 @@ import Torch
         let (status, output) = try DistributedLaunchTests().launch(["generate_text", "--model", "/nonexistent", "--prompt_ids", "1,2",
                                                                     "--device", "cuda"])
         #expect(status != 0)
-        #expect(output.contains("--device cuda") && output.contains("libtorch_cuda.so"), "\(output)")
+        if CUDA.driverNodeExists {
+            // A machine with an NVIDIA driver: CUDA may load, and then the missing model is what stops the command.
+            #expect(output.contains("libtorch_cuda.so") || output.contains("/nonexistent"), "\(output)")
+        } else {
+            #expect(output.contains("--device cuda") && output.contains("libtorch_cuda.so"), "\(output)")
+        }
         let (badStatus, badOutput) = try DistributedLaunchTests().launch(["generate_text", "--model", "/nonexistent", "--device", "tpu"])
         #expect(badStatus != 0 && badOutput.contains("--device must be cpu, cuda or cuda:N"))
     }
 
-    @Test func theCommandExplainsWhyCUDACannotBeChecked() throws {
+    @Test(.disabled(if: CUDA.driverNodeExists, "this machine has an NVIDIA driver: the command would run the GPU checks (scripts/gpu-check)"))
+    func theCommandExplainsWhyCUDACannotBeChecked() throws {
         let binary = try #require(TestData.modalitiesBinary, "build the modalities binary next to the tests")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)

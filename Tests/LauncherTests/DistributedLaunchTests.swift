@@ -2,13 +2,19 @@
 import Foundation
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Several processes on this machine talking through c10d's Gloo backend, started by `modalities launch`.
 @Suite(.serialized) struct DistributedLaunchTests {
     /// A TCP port no one listens on now, as the kernel picks one for a socket bound to port 0 (the sweep runner's
     /// choice). A random port could fall among the ephemeral ports other tests' connections hold.
     static func port() -> String { String(ChildProcess.freePort()) }
 
-    func launch(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+    /// Runs the binary with `arguments`; with a `hangTimeout`, a run still going after that many seconds is killed
+    /// and recorded as a test failure (a bound that catches a hang, never a measure of speed).
+    func launch(_ arguments: [String], environment: [String: String] = [:], hangTimeout: Double? = nil) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try TrainingJobTests().binary)
         process.arguments = arguments
@@ -17,8 +23,18 @@ import Testing
         process.standardOutput = pipe
         process.standardError = pipe
         try process.run()
+        let killedAsHung = LockedFlag()
+        let watchdog = DispatchWorkItem {
+            killedAsHung.set()
+            kill(process.processIdentifier, SIGKILL)
+        }
+        if let hangTimeout { DispatchQueue.global().asyncAfter(deadline: .now() + hangTimeout, execute: watchdog) }
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
+        watchdog.cancel()
+        if killedAsHung.isSet {
+            Issue.record("\(arguments.prefix(4).joined(separator: " ")) still running after \(Int(hangTimeout ?? 0)) s: killed as hung")
+        }
         return (process.terminationStatus, output)
     }
 
@@ -29,13 +45,13 @@ import Testing
         #expect(output.components(separatedBy: "collectives ok").count - 1 == ranks)
     }
 
+    /// The job ends instead of waiting on the dead rank: a hang (the surviving rank blocked in a collective) is caught
+    /// by a generous timeout, well past Gloo's 60 s, which a loaded machine does not come near.
     @Test func aRankThatDiesTakesTheJobDownNamingIt() throws {
-        let start = Date()
         let (status, output) = try launch(["launch", "--nproc_per_node", "2", "--master_port", Self.port(), "--grace_period", "2", "--",
-                                           "collectives_check", "--exit_rank", "1"])
+                                           "collectives_check", "--exit_rank", "1"], hangTimeout: 300)
         #expect(status == 3)
         #expect(output.contains("rank 1 exited with status 3"))
-        #expect(Date().timeIntervalSince(start) < 30)
     }
 }
 
@@ -50,4 +66,13 @@ import Testing
             DistributedRun.expectSameTrajectory(parallel, single, "\(ranks) ranks", normTolerance: 1e-5)
         }
     }
+}
+
+/// A flag one thread sets and another reads.
+final class LockedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
 }

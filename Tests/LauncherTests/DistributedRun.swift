@@ -109,7 +109,7 @@ struct DistributedRun {
     func losses() throws -> [Int: (loss: Double, norm: Double)] {
         let path = root + "/config.yaml"
         try config().write(toFile: path, atomically: true, encoding: .utf8)
-        try launch(["run", "--config_file_path", path, "--experiments_root_path", root, "--experiment_id", "run"])
+        try launch(["run", "--config_file_path", path, "--experiments_root_path", root, "--experiment_id", "run", "--device", "cpu"])
         return try Self.records(root + "/run/evaluation_results.jsonl")
     }
 
@@ -119,7 +119,8 @@ struct DistributedRun {
         try config(warmstart: true).write(toFile: path, atomically: true, encoding: .utf8)
         let info = root + "/info.json"
         try JSONSerialization.data(withJSONObject: ["checkpoint_folder_path": checkpoint]).write(to: URL(fileURLWithPath: info))
-        try launch(["warmstart", "--config_file_path", path, "--experiments_root_path", root, "--last_checkpoint_info_file_path", info])
+        try launch(["warmstart", "--config_file_path", path, "--experiments_root_path", root, "--last_checkpoint_info_file_path", info,
+                    "--device", "cpu"])
         let experiment = try #require(try FileManager.default.contentsOfDirectory(atPath: root).first {
             FileManager.default.fileExists(atPath: root + "/" + $0 + "/evaluation_results.jsonl")
         })
