@@ -32,6 +32,28 @@ schedules = {
                 torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=30 - 8, eta_min=0.002)], milestones=[8]),
         {"warmup_steps": 8, "total_steps": 30, "initial_lr": 0.01, "final_lr": 0.002}),
 }
+# One-cycle schedules that also cycle Adam's beta1 (cycle_momentum, PyTorch's default and Modalities 0.5.0's), and a
+# run so short that pct_start x total_steps is below 1 (no warm-up phase: PyTorch starts in the annealing phase).
+momentum_schedules = {
+    "onecycle_lr_cos_momentum": (
+        lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=0.6, total_steps=40, pct_start=0.3, anneal_strategy="cos",
+                                                      div_factor=10, final_div_factor=100, cycle_momentum=True,
+                                                      base_momentum=0.85, max_momentum=0.95),
+        {"max_lr": 0.6, "total_steps": 40, "pct_start": 0.3, "anneal_strategy": "cos", "div_factor": 10,
+         "final_div_factor": 100, "cycle_momentum": True, "base_momentum": 0.85, "max_momentum": 0.95}),
+    "onecycle_lr_linear_momentum": (
+        lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=0.6, total_steps=40, pct_start=0.25, anneal_strategy="linear",
+                                                      div_factor=25, final_div_factor=1e4, cycle_momentum=True,
+                                                      base_momentum=0.8, max_momentum=0.9),
+        {"max_lr": 0.6, "total_steps": 40, "pct_start": 0.25, "anneal_strategy": "linear", "div_factor": 25,
+         "final_div_factor": 1e4, "cycle_momentum": True, "base_momentum": 0.8, "max_momentum": 0.9}),
+    "onecycle_lr_short": (
+        lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=1e-3, total_steps=8, pct_start=0.1, anneal_strategy="cos",
+                                                      div_factor=10, final_div_factor=100, cycle_momentum=True,
+                                                      base_momentum=0.85, max_momentum=0.95),
+        {"max_lr": 1e-3, "total_steps": 8, "pct_start": 0.1, "anneal_strategy": "cos", "div_factor": 10,
+         "final_div_factor": 100, "cycle_momentum": True, "base_momentum": 0.85, "max_momentum": 0.95}),
+}
 out = {"base_lr": 0.1, "steps": 40, "torch": torch.__version__, "schedules": {}}
 for name, (make, config) in schedules.items():
     optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
@@ -42,4 +64,14 @@ for name, (make, config) in schedules.items():
         optimizer.step()
         scheduler.step()
     out["schedules"][name] = {"config": config, "lrs": lrs}
+for name, (make, config) in momentum_schedules.items():
+    optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=0.1, betas=(0.9, 0.95))
+    scheduler = make(optimizer)
+    lrs, beta1s = [], []
+    for _ in range(config["total_steps"]):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        beta1s.append(optimizer.param_groups[0]["betas"][0])
+        optimizer.step()
+        scheduler.step()
+    out["schedules"][name] = {"config": config, "lrs": lrs, "beta1s": beta1s}
 json.dump(out, open(sys.argv[1], "w"), indent=1)

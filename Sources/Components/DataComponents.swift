@@ -56,9 +56,10 @@ struct CombinedDatasetConfig: Decodable {
     var datasets: [ComponentSlot<any Dataset>]
 }
 
-/// Modalities' sample types for dummy data; only integers (token ids) are generated.
+/// Modalities' sample types for dummy data, written by value as pydantic reads its enum (`int`, `float`); only
+/// integers (token ids) are generated so far: float samples (CoCa's images) come with CoCa.
 enum DummySampleType: String, ConfigEnum {
-    case INT, FLOAT
+    case int, float
 }
 
 struct DummySampleConfig: Decodable {
@@ -73,7 +74,7 @@ struct DummySampleConfig: Decodable {
         sampleKey = try container.decode(String.self, forKey: .sampleKey)
         sampleShape = try container.decode([Int].self, forKey: .sampleShape)
         sampleType = try container.decode(DummySampleType.self, forKey: .sampleType)
-        guard sampleType == .INT else { throw ConfigValueError("sample_type FLOAT is not supported: samples hold token ids (use INT)") }
+        guard sampleType == .int else { throw ConfigValueError("sample_type float is not available yet: it needs CoCa multimodal models (samples hold token ids; use int)") }
         guard !sampleShape.isEmpty, sampleShape.allSatisfy({ $0 > 0 }) else { throw ConfigValueError("sample_shape must be positive sizes, found \(sampleShape)") }
     }
 }

@@ -93,6 +93,7 @@ struct GPT2ModelConfig: Decodable {
         case ffnHidden = "ffn_hidden", dropout, bias, activationType = "activation_type"
         case attentionImplementation = "attention_implementation", attentionConfig = "attention_config"
         case attentionNormConfig = "attention_norm_config", ffnNormConfig = "ffn_norm_config", lmHeadNormConfig = "lm_head_norm_config"
+        case attentionNorm = "attention_norm", ffnNorm = "ffn_norm", lmHeadNorm = "lm_head_norm"
         case useWeightTying = "use_weight_tying", useMetaDevice = "use_meta_device", seed
         case enforceSwigluHiddenDimMultipleOf = "enforce_swiglu_hidden_dim_multiple_of"
     }
@@ -104,6 +105,12 @@ struct GPT2ModelConfig: Decodable {
         seed = try c.decodeIfPresent(Int.self, forKey: .seed)
         // Deferred allocation: parameters get memory only when initialised, loaded or sharded (chunks only).
         useMetaDevice = try c.decodeIfPresent(Bool.self, forKey: .useMetaDevice) ?? false
+        // Modalities 0.4 and later: `*_norm_config` (norm_type + config); 0.3 and configs still written for it (the
+        // getting_started tutorial's text generation): `*_norm` as a `layer_norm/*` component.
+        func norm(_ key: CodingKeys, before legacyKey: CodingKeys) throws -> GPT2LLMConfig.Norm {
+            if !c.contains(key), c.contains(legacyKey) { return try c.decode(EagerComponent<Normalization>.self, forKey: legacyKey).value.config }
+            return try c.decode(NormConfig.self, forKey: key).norm
+        }
         let attention = try c.decode(AttentionConfig.self, forKey: .attentionConfig)
         let attentionType = try c.decode(AttentionType.self, forKey: .attentionImplementation)
         config = GPT2LLMConfig(
@@ -120,9 +127,9 @@ struct GPT2ModelConfig: Decodable {
             rotaryBaseFrequency: attention.rotaryBaseFrequency,
             attentionImplementation: attentionType == .manual ? .manual : attentionType == .pytorch_flash ? .pytorchFlash : .daoFlash,
             activation: try c.decode(ActivationType.self, forKey: .activationType) == .gelu ? .gelu : .swiglu,
-            attentionNorm: try c.decode(NormConfig.self, forKey: .attentionNormConfig).norm,
-            ffnNorm: try c.decode(NormConfig.self, forKey: .ffnNormConfig).norm,
-            lmHeadNorm: try c.decode(NormConfig.self, forKey: .lmHeadNormConfig).norm,
+            attentionNorm: try norm(.attentionNormConfig, before: .attentionNorm),
+            ffnNorm: try norm(.ffnNormConfig, before: .ffnNorm),
+            lmHeadNorm: try norm(.lmHeadNormConfig, before: .lmHeadNorm),
             weightTying: try c.decode(Bool.self, forKey: .useWeightTying),
             swigluHiddenMultiple: try c.decodeIfPresent(PositiveInt.self, forKey: .enforceSwigluHiddenDimMultipleOf)?.value ?? 256)
         do {

@@ -79,24 +79,45 @@ public enum NumberConversionError: Error, CustomStringConvertible {
 
 // MARK: - Configs (field names as Modalities')
 
-struct LocalNumBatchesFromNumSamplesConfig: Decodable {
-    var numRanks: PositiveInt
+/// The data-parallel degree of a number conversion: `dp_degree` in Modalities 0.5.0 and main (for the conversions
+/// that have it there), `num_ranks` in its earlier releases and its other conversions. Either name is accepted.
+protocol DataParallelDegreeField {
+    var dpDegree: PositiveInt? { get }
+    var numRanks: PositiveInt? { get }
+}
+
+extension DataParallelDegreeField {
+    /// The degree under whichever name the config gives; exactly one of them.
+    func dataParallelDegree() throws -> Int {
+        switch (dpDegree, numRanks) {
+        case let (degree?, nil): return degree.value
+        case let (nil, ranks?): return ranks.value
+        case (.some, .some): throw ConfigValueError("give dp_degree or num_ranks, not both (num_ranks is the older name of the same number)")
+        case (nil, nil): throw ConfigValueError("missing required key 'dp_degree' (named num_ranks in configs before Modalities 0.5)")
+        }
+    }
+}
+
+struct LocalNumBatchesFromNumSamplesConfig: Decodable, DataParallelDegreeField {
+    var dpDegree: PositiveInt?
+    var numRanks: PositiveInt?
     var globalNumSamples: NonNegativeInt
     var localMicroBatchSize: PositiveInt
 
     enum CodingKeys: String, CodingKey {
-        case numRanks = "num_ranks", globalNumSamples = "global_num_samples", localMicroBatchSize = "local_micro_batch_size"
+        case dpDegree = "dp_degree", numRanks = "num_ranks", globalNumSamples = "global_num_samples", localMicroBatchSize = "local_micro_batch_size"
     }
 }
 
-struct LocalNumBatchesFromNumTokensConfig: Decodable {
-    var numRanks: PositiveInt
+struct LocalNumBatchesFromNumTokensConfig: Decodable, DataParallelDegreeField {
+    var dpDegree: PositiveInt?
+    var numRanks: PositiveInt?
     var globalNumTokens: NonNegativeInt
     var sequenceLength: PositiveInt
     var localMicroBatchSize: PositiveInt
 
     enum CodingKeys: String, CodingKey {
-        case numRanks = "num_ranks", globalNumTokens = "global_num_tokens", sequenceLength = "sequence_length"
+        case dpDegree = "dp_degree", numRanks = "num_ranks", globalNumTokens = "global_num_tokens", sequenceLength = "sequence_length"
         case localMicroBatchSize = "local_micro_batch_size"
     }
 }
@@ -108,66 +129,76 @@ struct NumSamplesFromNumTokensConfig: Decodable {
     enum CodingKeys: String, CodingKey { case numTokens = "num_tokens", sequenceLength = "sequence_length" }
 }
 
-struct NumStepsFromNumSamplesConfig: Decodable {
-    var numRanks: PositiveInt
+struct NumStepsFromNumSamplesConfig: Decodable, DataParallelDegreeField {
+    var dpDegree: PositiveInt?
+    var numRanks: PositiveInt?
     var localMicroBatchSize: PositiveInt
     var globalNumSamples: NonNegativeInt
     var gradientAccumulationSteps: PositiveInt
 
     enum CodingKeys: String, CodingKey {
-        case numRanks = "num_ranks", localMicroBatchSize = "local_micro_batch_size", globalNumSamples = "global_num_samples"
+        case dpDegree = "dp_degree", numRanks = "num_ranks", localMicroBatchSize = "local_micro_batch_size", globalNumSamples = "global_num_samples"
         case gradientAccumulationSteps = "gradient_accumulation_steps"
     }
 }
 
-struct NumStepsFromNumTokensConfig: Decodable {
-    var numRanks: PositiveInt
+struct NumStepsFromNumTokensConfig: Decodable, DataParallelDegreeField {
+    var dpDegree: PositiveInt?
+    var numRanks: PositiveInt?
     var localMicroBatchSize: PositiveInt
     var globalNumTokens: NonNegativeInt
     var sequenceLength: PositiveInt
     var gradientAccumulationSteps: PositiveInt
 
     enum CodingKeys: String, CodingKey {
-        case numRanks = "num_ranks", localMicroBatchSize = "local_micro_batch_size", globalNumTokens = "global_num_tokens"
+        case dpDegree = "dp_degree", numRanks = "num_ranks", localMicroBatchSize = "local_micro_batch_size", globalNumTokens = "global_num_tokens"
         case sequenceLength = "sequence_length", gradientAccumulationSteps = "gradient_accumulation_steps"
     }
 }
 
-struct NumTokensFromNumStepsConfig: Decodable {
+struct NumTokensFromNumStepsConfig: Decodable, DataParallelDegreeField {
     var numSteps: NonNegativeInt
-    var numRanks: PositiveInt
+    var dpDegree: PositiveInt?
+    var numRanks: PositiveInt?
     var localMicroBatchSize: PositiveInt
     var sequenceLength: PositiveInt
     var gradientAccumulationSteps: PositiveInt
 
     enum CodingKeys: String, CodingKey {
-        case numSteps = "num_steps", numRanks = "num_ranks", localMicroBatchSize = "local_micro_batch_size"
+        case numSteps = "num_steps", dpDegree = "dp_degree", numRanks = "num_ranks", localMicroBatchSize = "local_micro_batch_size"
         case sequenceLength = "sequence_length", gradientAccumulationSteps = "gradient_accumulation_steps"
     }
 }
 
-struct NumStepsFromRawDatasetIndexConfig: Decodable {
+struct NumStepsFromRawDatasetIndexConfig: Decodable, DataParallelDegreeField {
     var rawIndexPath: String
-    var numRanks: PositiveInt
+    var dpDegree: PositiveInt?
+    var numRanks: PositiveInt?
     var localMicroBatchSize: PositiveInt
     var gradientAccumulationSteps: PositiveInt
 
     enum CodingKeys: String, CodingKey {
-        case rawIndexPath = "raw_index_path", numRanks = "num_ranks", localMicroBatchSize = "local_micro_batch_size"
+        case rawIndexPath = "raw_index_path", dpDegree = "dp_degree", numRanks = "num_ranks", localMicroBatchSize = "local_micro_batch_size"
         case gradientAccumulationSteps = "gradient_accumulation_steps"
     }
 }
 
-struct NumTokensFromPackedContinuousDatasetConfig: Decodable {
+struct NumTokensFromPackedContinuousDatasetConfig: Decodable, DataParallelDegreeField {
     var datasetPath: String
     var sequenceLength: PositiveInt
-    var numRanks: PositiveInt
+    var dpDegree: PositiveInt?
+    var numRanks: PositiveInt?
     var localMicroBatchSize: PositiveInt
     var gradientAccumulationSteps: PositiveInt
+    /// Main's dataset fields: they decide how many samples the file holds (`reuse_last_target` overlaps blocks by one
+    /// token); `sample_key` only names the samples.
+    var sampleKey: String?
+    var reuseLastTarget: Bool?
 
     enum CodingKeys: String, CodingKey {
-        case datasetPath = "dataset_path", sequenceLength = "sequence_length", numRanks = "num_ranks"
+        case datasetPath = "dataset_path", sequenceLength = "sequence_length", dpDegree = "dp_degree", numRanks = "num_ranks"
         case localMicroBatchSize = "local_micro_batch_size", gradientAccumulationSteps = "gradient_accumulation_steps"
+        case sampleKey = "sample_key", reuseLastTarget = "reuse_last_target"
     }
 }
 
@@ -183,12 +214,12 @@ extension ComponentRegistry {
         let key = "number_conversion"
         register(key, "local_num_batches_from_num_samples", summary: "samples / ranks / micro batch",
                  config: LocalNumBatchesFromNumSamplesConfig.self, produces: [Int.self]) { config, _ in
-            NumberConversion.localNumBatches(numRanks: config.numRanks.value, globalNumSamples: config.globalNumSamples.value,
+            NumberConversion.localNumBatches(numRanks: try config.dataParallelDegree(), globalNumSamples: config.globalNumSamples.value,
                                              localMicroBatchSize: config.localMicroBatchSize.value)
         }
         register(key, "local_num_batches_from_num_tokens", summary: "tokens / sequence length / ranks / micro batch",
                  config: LocalNumBatchesFromNumTokensConfig.self, produces: [Int.self]) { config, _ in
-            NumberConversion.localNumBatches(numRanks: config.numRanks.value, globalNumTokens: config.globalNumTokens.value,
+            NumberConversion.localNumBatches(numRanks: try config.dataParallelDegree(), globalNumTokens: config.globalNumTokens.value,
                                              sequenceLength: config.sequenceLength.value, localMicroBatchSize: config.localMicroBatchSize.value)
         }
         register(key, "num_samples_from_num_tokens", summary: "tokens / sequence length",
@@ -197,37 +228,38 @@ extension ComponentRegistry {
         }
         register(key, "num_steps_from_num_samples", summary: "samples / ranks / micro batch / accumulation",
                  config: NumStepsFromNumSamplesConfig.self, produces: [Int.self]) { config, _ in
-            NumberConversion.numSteps(numRanks: config.numRanks.value, localMicroBatchSize: config.localMicroBatchSize.value,
+            NumberConversion.numSteps(numRanks: try config.dataParallelDegree(), localMicroBatchSize: config.localMicroBatchSize.value,
                                       globalNumSamples: config.globalNumSamples.value,
                                       gradientAccumulationSteps: config.gradientAccumulationSteps.value)
         }
         register(key, "num_steps_from_num_tokens", summary: "tokens / sequence length / ranks / micro batch / accumulation",
                  config: NumStepsFromNumTokensConfig.self, produces: [Int.self]) { config, _ in
-            NumberConversion.numSteps(numRanks: config.numRanks.value, localMicroBatchSize: config.localMicroBatchSize.value,
+            NumberConversion.numSteps(numRanks: try config.dataParallelDegree(), localMicroBatchSize: config.localMicroBatchSize.value,
                                       globalNumTokens: config.globalNumTokens.value, sequenceLength: config.sequenceLength.value,
                                       gradientAccumulationSteps: config.gradientAccumulationSteps.value)
         }
         register(key, "num_tokens_from_num_steps", summary: "steps × ranks × micro batch × sequence length × accumulation",
                  config: NumTokensFromNumStepsConfig.self, produces: [Int.self]) { config, _ in
-            NumberConversion.numTokens(numSteps: config.numSteps.value, numRanks: config.numRanks.value,
+            NumberConversion.numTokens(numSteps: config.numSteps.value, numRanks: try config.dataParallelDegree(),
                                        localMicroBatchSize: config.localMicroBatchSize.value, sequenceLength: config.sequenceLength.value,
                                        gradientAccumulationSteps: config.gradientAccumulationSteps.value)
         }
         register(key, "num_steps_from_raw_dataset_index", summary: "lines in a raw JSONL index / ranks / micro batch / accumulation",
                  config: NumStepsFromRawDatasetIndexConfig.self, produces: [Int.self]) { config, _ in
-            NumberConversion.numSteps(numRanks: config.numRanks.value, localMicroBatchSize: config.localMicroBatchSize.value,
+            NumberConversion.numSteps(numRanks: try config.dataParallelDegree(), localMicroBatchSize: config.localMicroBatchSize.value,
                                       globalNumSamples: try RawIndex.read(config.rawIndexPath).count,
                                       gradientAccumulationSteps: config.gradientAccumulationSteps.value)
         }
         register(key, "num_tokens_from_packed_mem_map_dataset_continuous",
                  summary: "tokens training will use from a .pbin: whole steps of its blocks",
                  config: NumTokensFromPackedContinuousDatasetConfig.self, produces: [Int.self]) { config, _ in
-            let dataset = try PackedContinuousDataset(path: config.datasetPath, sequenceLength: config.sequenceLength.value, sampleKey: "text")
-            let steps = NumberConversion.numSteps(numRanks: config.numRanks.value, localMicroBatchSize: config.localMicroBatchSize.value,
+            let dataset = try PackedContinuousDataset(path: config.datasetPath, sequenceLength: config.sequenceLength.value,
+                                                      sampleKey: config.sampleKey ?? "text", reuseLastTarget: config.reuseLastTarget ?? true)
+            let steps = NumberConversion.numSteps(numRanks: try config.dataParallelDegree(), localMicroBatchSize: config.localMicroBatchSize.value,
                                                   globalNumTokens: dataset.count * config.sequenceLength.value,
                                                   sequenceLength: config.sequenceLength.value,
                                                   gradientAccumulationSteps: config.gradientAccumulationSteps.value)
-            return NumberConversion.numTokens(numSteps: steps, numRanks: config.numRanks.value,
+            return NumberConversion.numTokens(numSteps: steps, numRanks: try config.dataParallelDegree(),
                                               localMicroBatchSize: config.localMicroBatchSize.value,
                                               sequenceLength: config.sequenceLength.value,
                                               gradientAccumulationSteps: config.gradientAccumulationSteps.value)

@@ -130,8 +130,10 @@ struct CheckpointLoadingConfig: Decodable {
 
     init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        if let device = try c.decodeIfPresent(String.self, forKey: .device), !["cpu", "cuda"].contains(device.split(separator: ":").first.map(String.init) ?? "") {
-            throw ConfigValueError("device must be cpu or cuda[:N], found '\(device)'")
+        // Modalities' parse_torch_device: "cpu" or a GPU index (0 is cuda:0); "cuda[:N]" is accepted too.
+        if let device = try c.decodeIfPresent(String.self, forKey: .device), device != "cpu", Int(device).map({ $0 < 0 }) ?? true,
+           device != "cuda", !(device.hasPrefix("cuda:") && Int(device.dropFirst(5)).map { $0 >= 0 } == true) {
+            throw ConfigValueError("device must be cpu, a GPU index (0, 1, …) or cuda[:N], found '\(device)'")
         }
         _ = try c.decodeIfPresent(String.self, forKey: .precision)
         _ = try c.decodeIfPresent(NonNegativeInt.self, forKey: .globalRank)

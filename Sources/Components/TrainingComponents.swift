@@ -85,6 +85,9 @@ struct OneCycleParameters: Decodable {
     var annealStrategy: Anneal
     var divFactor: Double
     var finalDivFactor: Double
+    /// `cycle_momentum`: Adam's beta1 cycles between `base_momentum` and `max_momentum`. Modalities main's default is
+    /// off; its 0.5.0 release (and PyTorch) had it on, so configs written for 0.5.0 that relied on it say so.
+    var momentum: MomentumCycle?
 
     enum CodingKeys: String, CodingKey {
         case maxLR = "max_lr", totalSteps = "total_steps", pctStart = "pct_start", annealStrategy = "anneal_strategy"
@@ -104,16 +107,17 @@ struct OneCycleParameters: Decodable {
         if try c.decodeIfPresent(Bool.self, forKey: .threePhase) == true {
             throw ConfigValueError("three_phase one-cycle schedules are not supported")
         }
-        // Adam has no momentum to cycle; the momentum fields are accepted as Modalities' configs write them.
-        _ = try c.decodeIfPresent(Bool.self, forKey: .cycleMomentum)
-        _ = try c.decodeIfPresent(Double.self, forKey: .baseMomentum)
-        _ = try c.decodeIfPresent(Double.self, forKey: .maxMomentum)
+        let base = try c.decodeIfPresent(Double.self, forKey: .baseMomentum) ?? 0.85
+        let max = try c.decodeIfPresent(Double.self, forKey: .maxMomentum) ?? 0.95
+        guard base > 0 && max > 0 else { throw ConfigValueError("base_momentum and max_momentum must be greater than 0, found \(base) and \(max)") }
+        momentum = try c.decodeIfPresent(Bool.self, forKey: .cycleMomentum) == true ? MomentumCycle(base: base, max: max) : nil
         _ = try c.decodeIfPresent(Int.self, forKey: .epochs)
         _ = try c.decodeIfPresent(Int.self, forKey: .stepsPerEpoch)
         guard pctStart > 0 && pctStart <= 1 else { throw ConfigValueError("pct_start must be in (0, 1], found \(pctStart)") }
-        // The warm-up phase ends at step pct_start · total_steps − 1; at 0 or below PyTorch divides by zero.
-        guard pctStart * Double(totalSteps.value) > 1 else {
-            throw ConfigValueError("pct_start × total_steps must exceed 1 (the warm-up needs a step), found \(pctStart * Double(totalSteps.value))")
+        // The warm-up phase ends at step pct_start · total_steps − 1. Below 1 there is no warm-up (PyTorch anneals from
+        // the first step); at exactly 1 PyTorch divides zero by zero at its first step.
+        guard pctStart * Double(totalSteps.value) != 1 else {
+            throw ConfigValueError("pct_start × total_steps is exactly 1: PyTorch's OneCycleLR divides by zero at the first step")
         }
     }
 }
@@ -188,7 +192,7 @@ extension ComponentRegistry {
         }
         scheduler("onecycle_lr", "PyTorch's two-phase one-cycle schedule", OneCycleParameters.self) {
             .oneCycle(maxLR: $0.maxLR, totalSteps: $0.totalSteps.value, pctStart: $0.pctStart, cosine: $0.annealStrategy == .cos,
-                      divFactor: $0.divFactor, finalDivFactor: $0.finalDivFactor)
+                      divFactor: $0.divFactor, finalDivFactor: $0.finalDivFactor, momentum: $0.momentum)
         }
     }
 }

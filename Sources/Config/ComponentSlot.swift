@@ -59,3 +59,18 @@ public struct BuildContext {
 /// Config enums are written by member name (`BF_16`, `FULL_SHARD`); conforming types get "expected one of"
 /// messages listing the valid names.
 public protocol ConfigEnum: CaseIterable, RawRepresentable, Decodable where RawValue == String {}
+
+/// A config field whose component is built while the config is read, for configs that need its value to be
+/// decoded at all (Modalities 0.3's `attention_norm: {component_key: layer_norm, ...}`, whose settings the model's
+/// config takes). Number conversions where an int is expected work this way without a wrapper.
+public struct EagerComponent<Interface>: Decodable, AnyComponentSlot {
+    public let value: Interface
+
+    public init(from decoder: Decoder) throws {
+        guard let configDecoder = decoder as? ConfigDecoder else {
+            throw DecodingError.typeMismatch(EagerComponent.self, .init(codingPath: decoder.codingPath,
+                                                                        debugDescription: "eager components decode only from configs"))
+        }
+        value = try configDecoder.graph.eagerValue(of: configDecoder.node, keyPath: configDecoder.keyPath, as: Interface.self)
+    }
+}

@@ -43,6 +43,11 @@ final class ConfigDecoder: Decoder {
 
     /// Decodes `type` from `node`, the single entry point every container uses.
     func decode<T: Decodable>(_ type: T.Type, from node: ConfigNode, keyPath: String, codingPath: [CodingKey]) throws -> T {
+        // A value whose interpolation failed is unknown: that failure is reported, nothing more can be said about it.
+        if node.isUnresolved {
+            graph.unknownValuesRead += 1
+            throw ConfigAbort()
+        }
         if let reference = ReferenceNode(node) {
             let target = try graph.referenceTarget(reference, keyPath: keyPath)
             if ComponentNode(target) == nil, ReferenceNode(target) == nil {
@@ -66,6 +71,8 @@ final class ConfigDecoder: Decoder {
         do {
             return try T(from: ConfigDecoder(node: node, keyPath: keyPath, graph: graph, codingPath: codingPath))
         } catch let error as ConfigValueError {
+            // The type stopped before reading all its keys; the ones it did not reach are not unknown.
+            graph.markAborted(node, keyPath: keyPath)
             // A check that failed on a stand-in for an already reported problem says nothing new.
             guard graph.issues.count == problemsBefore else { throw ConfigAbort() }
             throw graph.abort(.invalidValue, error.message, at: node.location, keyPath: keyPath)

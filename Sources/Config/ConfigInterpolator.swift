@@ -15,10 +15,18 @@ public struct ConfigInterpolator {
 
     /// The tree with every interpolation replaced by its value; all problems are reported together.
     public func resolve(_ root: ConfigNode) throws -> ConfigNode {
+        let (resolved, issues) = resolveKeepingGoing(root)
+        try issues.throwIfErrors()
+        return resolved
+    }
+
+    /// The tree with every interpolation replaced by its value, and the problems found: a value that could not be
+    /// resolved becomes an unresolved node (``ConfigNode/isUnresolved``), so validation can report the config's
+    /// other problems beside these.
+    func resolveKeepingGoing(_ root: ConfigNode) -> (ConfigNode, IssueCollector) {
         let run = Run(root: root, interpolator: self)
         let resolved = run.resolveTree(root, path: [])
-        try run.issues.throwIfErrors()
-        return resolved ?? root
+        return (resolved, run.issues)
     }
 
     /// One resolution pass with its cycle detection and collected issues.
@@ -36,22 +44,20 @@ public struct ConfigInterpolator {
             self.interpolator = interpolator
         }
 
-        /// The subtree with interpolations resolved; nil when any of them failed (each failure is reported once).
-        func resolveTree(_ node: ConfigNode, path: [String]) -> ConfigNode? {
+        /// The subtree with interpolations resolved; a value whose interpolation failed (reported once) becomes an
+        /// unresolved node, and the rest of the tree is resolved all the same.
+        func resolveTree(_ node: ConfigNode, path: [String]) -> ConfigNode {
             switch node.value {
             case .scalar(let text, _):
                 guard InterpolationTemplate.mayContainInterpolation(text) else { return node }
-                return resolveScalar(node, path: path)
+                return resolveScalar(node, path: path) ?? .unresolved(at: node.location)
             case .sequence(let elements):
-                // Visit every element so that every problem is reported, then fail if any did.
                 let resolved = elements.enumerated().map { resolveTree($0.element, path: path + ["[\($0.offset)]"]) }
-                guard resolved.allSatisfy({ $0 != nil }) else { return nil }
-                return ConfigNode(.sequence(resolved.map { $0! }), at: node.location)
+                return ConfigNode(.sequence(resolved), at: node.location)
             case .mapping(let entries):
                 let resolved = entries.map { resolveTree($0.node, path: path + [$0.key]) }
-                guard resolved.allSatisfy({ $0 != nil }) else { return nil }
                 return ConfigNode(.mapping(zip(entries, resolved).map { entry, node in
-                    ConfigNode.Entry(key: entry.key, keyLocation: entry.keyLocation, node: node!)
+                    ConfigNode.Entry(key: entry.key, keyLocation: entry.keyLocation, node: node)
                 }), at: node.location)
             }
         }
@@ -93,7 +99,7 @@ public struct ConfigInterpolator {
             }
             var text = ""
             for piece in template.pieces {
-                guard let value = evaluate(piece, at: node, keyPath: keyPath) else { return nil }
+                guard let value = evaluate(piece, at: node, keyPath: keyPath), !value.isUnresolved else { return nil }
                 guard let part = value.scalarText else {
                     issues.add(.interpolation, "cannot join \(value.kindDescription) into a string", at: node.location, keyPath: keyPath)
                     return nil
@@ -141,6 +147,8 @@ public struct ConfigInterpolator {
                     guard let resolved = resolveScalar(current, path: walked) else { return nil }
                     current = resolved
                 }
+                // Below a value that already failed to resolve (reported there) nothing more can be said.
+                guard !current.isUnresolved else { return nil }
                 let next: ConfigNode?
                 switch segment {
                 case .key(let key): next = current[key]
@@ -201,6 +209,9 @@ public struct ConfigInterpolator {
                 guard strings.first == "checkpoint_paths" else { return fail("unknown key '\(strings.first ?? "")'; expected checkpoint_paths") }
                 guard let paths = environment.warmstartCheckpointPaths else {
                     return fail("checkpoint_paths is only available under warmstart (modalities warmstart ...)")
+                }
+                guard !paths.isEmpty else {
+                    return fail("checkpoint_paths come from a last_checkpoint_info.json: give its path with --last_checkpoint_info_file_path (config validate takes it too)")
                 }
                 let entries = paths.map { ConfigNode.Entry(key: $0.key, keyLocation: node.location, node: text($0.value)) }
                 return ConfigNode(.mapping(entries), at: node.location)

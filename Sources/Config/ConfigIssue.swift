@@ -66,14 +66,17 @@ final class IssueCollector {
     /// Records `issue` unless the same problem at the same place is known already (a subtree copied by
     /// interpolation repeats its source's problems under another key path).
     func add(_ issue: ConfigIssue) {
+        reports += 1
         let repeated = issues.contains {
             $0.kind == issue.kind && $0.location == issue.location && $0.message == issue.message
         }
         if !repeated { issues.append(issue) }
     }
 
-    /// Problems recorded so far; decoders compare it to tell follow-on checks from first causes.
-    var count: Int { issues.count }
+    /// Problems reported so far, repeats included (a component copied by interpolation fails again where it was
+    /// already reported); decoders compare it to tell follow-on checks from first causes.
+    var count: Int { reports }
+    private var reports = 0
 
     func add(_ kind: ConfigIssue.Kind, _ message: String, at location: SourceLocation, keyPath: String) {
         add(ConfigIssue(kind, message, at: location, keyPath: keyPath))

@@ -25,10 +25,20 @@ public struct ConfigNode: Sendable, CustomStringConvertible {
 
     public var value: Value
     public var location: SourceLocation
+    /// A value whose interpolation failed (the failure is reported): validation treats it as unknown and goes on, so
+    /// that one bad `${...}` does not hide the config's other problems.
+    public private(set) var isUnresolved = false
 
     public init(_ value: Value, at location: SourceLocation) {
         self.value = value
         self.location = location
+    }
+
+    /// The stand-in for a value whose interpolation failed.
+    static func unresolved(at location: SourceLocation) -> ConfigNode {
+        var node = ConfigNode(.scalar("", quoted: true), at: location)
+        node.isUnresolved = true
+        return node
     }
 
     // MARK: Reading

@@ -36,8 +36,11 @@ public struct ConfigValidator {
         if model == .warmstart && environment.warmstartCheckpointPaths == nil {
             environment.warmstartCheckpointPaths = []
         }
-        let resolved = try ConfigInterpolator(environment: environment, log: log).resolve(root)
+        // An interpolation that fails leaves its value unknown and validation goes on, so the config's other problems
+        // are reported beside it.
+        let (resolved, interpolationIssues) = ConfigInterpolator(environment: environment, log: log).resolveKeepingGoing(root)
         let graph = ObjectGraph(root: resolved, registry: registry)
+        for issue in interpolationIssues.issues { graph.issues.add(issue) }
         for key in model.requiredKeys where resolved[key] == nil {
             var message = "missing required top-level key '\(key)' for \(model.rawValue)"
             if let suggestion = closestMatch(to: key, in: resolved.keys) { message += "; did you mean '\(suggestion)'?" }
@@ -62,7 +65,8 @@ public struct ConfigValidator {
                       warnings: graph.problems.filter { $0.severity == .warning })
     }
 
-    /// Modalities' rule: the training dataset must hold the target tokens (always enforced).
+    /// Modalities' rule: the training dataset must hold the target tokens (an error unless
+    /// `consistency_enforcement.enforce_enough_tokens_in_dataset` is false, as main allows, then a warning).
     private func checkDatasetSize(_ settings: TrainingSettings, graph: ObjectGraph, at location: SourceLocation) {
         guard let samplesOf = trainingDatasetSamples else { return }
         do {
@@ -71,7 +75,8 @@ public struct ConfigValidator {
             if tokens < settings.trainingTarget.numTargetTokens {
                 graph.issues.add(ConfigIssue(.consistency,
                     "not enough tokens in the training dataset: \(samples) samples × sequence length \(settings.stepProfile.sequenceLength) = \(tokens), the target needs \(settings.trainingTarget.numTargetTokens)",
-                    at: location, keyPath: "train_dataset"))
+                    at: location, keyPath: "train_dataset",
+                    severity: settings.consistencyEnforcement.enforceEnoughTokensInDataset ? .error : .warning))
             }
         } catch let error as ConfigError {
             for issue in error.issues { graph.issues.add(issue) }

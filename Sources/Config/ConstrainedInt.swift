@@ -40,3 +40,19 @@ extension PositiveInt {
 extension NonNegativeInt {
     static var placeholder: Any { try! NonNegativeInt(0) }
 }
+
+/// One string or a list of them, as Hugging Face's `special_tokens` entries are written (`pad_token: <pad>`,
+/// `additional_special_tokens: [<a>, <b>]`).
+public struct StringOrList: Decodable, Sendable, Equatable {
+    public let values: [String]
+
+    public init(_ values: [String]) { self.values = values }
+
+    public init(from decoder: Decoder) throws {
+        if let configDecoder = decoder as? ConfigDecoder, configDecoder.node.elements != nil {
+            values = try [String](from: decoder)
+        } else {
+            values = [try decoder.singleValueContainer().decode(String.self)]
+        }
+    }
+}

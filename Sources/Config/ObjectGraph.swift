@@ -6,6 +6,9 @@ final class ComponentDefinition {
     /// The top-level key when declared at the top level (references share this definition).
     let topLevelKey: String?
     var config: Any = ()
+    /// Whether decoding the config recorded a problem (stand-ins fill its values): building it would only report
+    /// follow-on failures of those stand-ins.
+    var configHasProblems = false
 
     init(spec: ComponentSpec, location: SourceLocation, keyPath: String, topLevelKey: String?) {
         self.spec = spec
@@ -36,6 +39,8 @@ public final class ObjectGraph {
     public let root: ConfigNode
     public let registry: ComponentRegistry
     let issues = IssueCollector()
+    /// Values read that were unknown because their interpolation failed (reported by the interpolator).
+    var unknownValuesRead = 0
 
     private var topLevel: [String: ComponentDefinition] = [:]
     /// Top-level keys whose definition failed; their problems are reported once.
@@ -131,10 +136,20 @@ public final class ObjectGraph {
             for entry in tracker.entries where !accessed.contains(entry.key) {
                 var message = "unknown key '\(entry.key)'"
                 if let suggestion = closestMatch(to: entry.key, in: known) { message += "; did you mean '\(suggestion)'?" }
-                issues.add(.unknownKey, message, at: entry.keyLocation, keyPath: childPath(tracker.keyPath, entry.key))
+                // Modalities' training settings model ignores keys it does not declare (configs keep their own
+                // blocks there, as config_example_coca.yaml does): a warning, not an error.
+                let ignoredByModalities = tracker.keyPath == "settings"
+                if ignoredByModalities { message += " (Modalities ignores it; so does this run)" }
+                issues.add(ConfigIssue(.unknownKey, message, at: entry.keyLocation, keyPath: childPath(tracker.keyPath, entry.key),
+                                       severity: ignoredByModalities ? .warning : .error))
             }
         }
         trackers.removeAll()
+    }
+
+    /// Marks the mapping at `keyPath` as read only in part: a check threw before its type asked for every key.
+    func markAborted(_ node: ConfigNode, keyPath: String) {
+        for tracker in trackers where tracker.keyPath == keyPath && tracker.node.location == node.location { tracker.aborted = true }
     }
 
     func trackKeys(of node: ConfigNode, entries: [ConfigNode.Entry], keyPath: String) -> KeyTracker {
@@ -235,13 +250,18 @@ public final class ObjectGraph {
         if let topLevelKey { inProgress.append(topLevelKey) }
         defer { if topLevelKey != nil { inProgress.removeLast() } }
         let configPath = childPath(keyPath, "config")
+        let (problemsBefore, unknownBefore) = (issues.count, unknownValuesRead)
+        defer { definition.configHasProblems = issues.count > problemsBefore || unknownValuesRead > unknownBefore }
         do {
             definition.config = try spec.decodeConfig(ConfigDecoder(node: component.config, keyPath: configPath, graph: self))
         } catch is ConfigAbort {
             throw ConfigAbort()
         } catch let error as DecodingError {
+            markAborted(component.config, keyPath: configPath)
             throw abort(.invalidValue, describe(error), at: component.config.location, keyPath: configPath)
         } catch {
+            // A check that threw before every key was read: the keys it did not reach are not unknown.
+            markAborted(component.config, keyPath: configPath)
             throw abort(.invalidValue, "\(error)", at: component.config.location, keyPath: configPath)
         }
         if let topLevelKey { topLevel[topLevelKey] = definition }
@@ -298,6 +318,8 @@ public final class ObjectGraph {
             throw abort(.wrongType, "expected \(valueDescription(type)), found \(definition.spec.name), which gives \(offered)",
                         at: node.location, keyPath: keyPath)
         }
+        // A value built from stand-ins for reported problems would only add a follow-on failure.
+        guard !definition.configHasProblems else { throw ConfigAbort() }
         do {
             return try instance(of: definition, as: type)
         } catch let error as ComponentBuildError {

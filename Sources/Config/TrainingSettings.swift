@@ -22,11 +22,15 @@ public struct TrainingSettings: Decodable, Sendable {
         public var gradientAccumulationSteps: Int
         public var localTrainMicroBatchSize: Int
         public var sequenceLength: Int
+        /// Data-parallel ranks (Modalities 0.5.0 and main: usually a reference to `number_conversion/parallel_degree`
+        /// over the device mesh's `dp_shard` and `dp_replicate`); nil in older configs, where every rank is one.
+        public var dpDegree: Int?
 
         enum CodingKeys: String, CodingKey {
             case gradientAccumulationSteps = "gradient_accumulation_steps"
             case localTrainMicroBatchSize = "local_train_micro_batch_size"
             case sequenceLength = "sequence_length"
+            case dpDegree = "dp_degree"
         }
 
         public init(from decoder: Decoder) throws {
@@ -34,8 +38,10 @@ public struct TrainingSettings: Decodable, Sendable {
             gradientAccumulationSteps = try container.decode(Int.self, forKey: .gradientAccumulationSteps)
             localTrainMicroBatchSize = try container.decode(Int.self, forKey: .localTrainMicroBatchSize)
             sequenceLength = try container.decode(Int.self, forKey: .sequenceLength)
+            dpDegree = try container.decodeIfPresent(Int.self, forKey: .dpDegree)
             try require(gradientAccumulationSteps >= 1 && localTrainMicroBatchSize >= 1 && sequenceLength >= 1,
                         "gradient_accumulation_steps, local_train_micro_batch_size and sequence_length must be 1 or greater")
+            try require((dpDegree ?? 1) >= 1, "dp_degree must be 1 or greater, found \(dpDegree ?? 0)")
         }
     }
 
@@ -44,12 +50,15 @@ public struct TrainingSettings: Decodable, Sendable {
         public var enforceLastStepLogged = true
         public var enforceLastStepEvaluated = true
         public var enforceLastStepCheckpointed = true
+        /// Modalities main: too few tokens in the training dataset for the target is an error (else a warning).
+        public var enforceEnoughTokensInDataset = true
 
         enum CodingKeys: String, CodingKey {
             case enforceTokensPerStepConsistency = "enforce_tokens_per_step_consistency"
             case enforceLastStepLogged = "enforce_last_step_logged"
             case enforceLastStepEvaluated = "enforce_last_step_evaluated"
             case enforceLastStepCheckpointed = "enforce_last_step_checkpointed"
+            case enforceEnoughTokensInDataset = "enforce_enough_tokens_in_dataset"
         }
 
         public init(from decoder: Decoder) throws {
@@ -58,6 +67,7 @@ public struct TrainingSettings: Decodable, Sendable {
             enforceLastStepLogged = try container.decodeIfPresent(Bool.self, forKey: .enforceLastStepLogged) ?? true
             enforceLastStepEvaluated = try container.decodeIfPresent(Bool.self, forKey: .enforceLastStepEvaluated) ?? true
             enforceLastStepCheckpointed = try container.decodeIfPresent(Bool.self, forKey: .enforceLastStepCheckpointed) ?? true
+            enforceEnoughTokensInDataset = try container.decodeIfPresent(Bool.self, forKey: .enforceEnoughTokensInDataset) ?? true
         }
     }
 
@@ -131,12 +141,14 @@ public struct TrainingSettings: Decodable, Sendable {
     public var trainingProgress: TrainingProgress
     /// Under warmstart: `model_checkpoint_path` (+ `optimizer_checkpoint_path`) or `checkpoint_folder_path`.
     public var warmstartCheckpointPaths: [String: String]?
+    /// Modalities main's `debugging` component (`debugging/settings`), by name; validated like any component.
+    public var debuggingComponent: String?
 
     enum CodingKeys: String, CodingKey {
         case experimentID = "experiment_id", configFilePath = "config_file_path", referencingKeys = "referencing_keys"
         case cudaEnv = "cuda_env", paths, intervals, consistencyEnforcement = "consistency_enforcement"
         case stepProfile = "step_profile", trainingTarget = "training_target", trainingProgress = "training_progress"
-        case warmstartCheckpointPaths = "warmstart_checkpoint_paths"
+        case warmstartCheckpointPaths = "warmstart_checkpoint_paths", debugging
     }
 
     public init(from decoder: Decoder) throws {
@@ -152,12 +164,18 @@ public struct TrainingSettings: Decodable, Sendable {
         trainingTarget = try container.decode(TrainingTarget.self, forKey: .trainingTarget)
         trainingProgress = try container.decode(TrainingProgress.self, forKey: .trainingProgress)
         warmstartCheckpointPaths = try container.decodeIfPresent([String: String].self, forKey: .warmstartCheckpointPaths)
-        try require(paths["checkpoint_saving_path"] != nil, "paths needs checkpoint_saving_path")
+        debuggingComponent = try container.decodeIfPresent(ComponentSlot<Any>.self, forKey: .debugging)?.componentName
+        // Modalities' older configs name checkpoint_saving_path, 0.5.0 and main experiments_root_path (main requires
+        // it); neither is needed here: the command line gives the experiments root.
+        if let (key, _) = paths.first(where: { $0.value.isEmpty }) { throw ConfigValueError("paths.\(key) is empty") }
     }
 
-    /// Tokens one optimizer step consumes: micro batch × sequence length × accumulation × data-parallel ranks.
+    /// Data-parallel ranks: `step_profile.dp_degree`, or every rank in older configs without it.
+    public var dataParallelDegree: Int { stepProfile.dpDegree ?? cudaEnv.worldSize }
+
+    /// Tokens one optimizer step consumes: micro batch × sequence length × accumulation × data-parallel degree.
     public var tokensPerStep: Int {
-        stepProfile.localTrainMicroBatchSize * stepProfile.sequenceLength * stepProfile.gradientAccumulationSteps * cudaEnv.worldSize
+        stepProfile.localTrainMicroBatchSize * stepProfile.sequenceLength * stepProfile.gradientAccumulationSteps * dataParallelDegree
     }
 
     /// Steps left to train.
@@ -178,7 +196,7 @@ public struct TrainingSettings: Decodable, Sendable {
         if remainingTokens != remainingSteps * tokensPerStep {
             let required = Double(remainingTokens) / Double(remainingSteps)
             report(consistencyEnforcement.enforceTokensPerStepConsistency,
-                   "the target needs \(required) tokens per step ((num_target_tokens - global_num_seen_tokens) / remaining steps), but the step profile gives \(tokensPerStep) (micro batch \(stepProfile.localTrainMicroBatchSize) × sequence length \(stepProfile.sequenceLength) × gradient accumulation \(stepProfile.gradientAccumulationSteps) × world size \(cudaEnv.worldSize))",
+                   "the target needs \(required) tokens per step ((num_target_tokens - global_num_seen_tokens) / remaining steps), but the step profile gives \(tokensPerStep) (micro batch \(stepProfile.localTrainMicroBatchSize) × sequence length \(stepProfile.sequenceLength) × gradient accumulation \(stepProfile.gradientAccumulationSteps) × \(stepProfile.dpDegree == nil ? "world size" : "dp_degree") \(dataParallelDegree))",
                    "settings.training_target")
         }
         let checks: [(Int, Bool, String, String)] = [
@@ -198,7 +216,7 @@ public struct TrainingSettings: Decodable, Sendable {
         """
         Training report
           target: \(trainingTarget.numTargetTokens) tokens in \(trainingTarget.numTargetSteps) steps
-          step profile: micro batch \(stepProfile.localTrainMicroBatchSize) × sequence \(stepProfile.sequenceLength) × accumulation \(stepProfile.gradientAccumulationSteps) × world size \(cudaEnv.worldSize) = \(tokensPerStep) tokens per step
+          step profile: micro batch \(stepProfile.localTrainMicroBatchSize) × sequence \(stepProfile.sequenceLength) × accumulation \(stepProfile.gradientAccumulationSteps) × data-parallel degree \(dataParallelDegree) = \(tokensPerStep) tokens per step
           progress: \(trainingProgress.numSeenSteps) steps, \(trainingProgress.globalNumSeenTokens) tokens seen; \(remainingSteps) steps to go
           intervals: log every \(intervals.trainingLogIntervalInSteps), evaluate every \(intervals.evaluationIntervalInSteps), checkpoint every \(intervals.checkpointingIntervalInSteps) steps
         """

@@ -53,7 +53,7 @@ extension TrainingJob {
         let total = warmup + steps
         let lastLoss = LastTrainingLoss()
         let trainer = try Trainer(globalRank: settings.cudaEnv.globalRank, gradientAccumulationSteps: settings.stepProfile.gradientAccumulationSteps,
-                                  globalTokensPerStep: settings.tokensPerStep, dataParallelDegree: mesh?.dataParallelDegree ?? settings.cudaEnv.worldSize,
+                                  globalTokensPerStep: settings.tokensPerStep, dataParallelDegree: mesh?.dataParallelDegree ?? settings.dataParallelDegree,
                                   progress: TrainingProgress(numSeenStepsPreviousRun: 0, numSeenTokensPreviousRun: 0, numTargetSteps: total,
                                                              numTargetTokens: total * settings.tokensPerStep),
                                   clipper: clipper, resultSubscriber: lastLoss)

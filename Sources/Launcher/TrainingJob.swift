@@ -104,7 +104,7 @@ public final class TrainingJob {
             saver.writer.extraMetadata["resolved_config"] = resolvedYAML
         }
 
-        let dataParallelDegree = mesh?.dataParallelDegree ?? settings.cudaEnv.worldSize
+        let dataParallelDegree = mesh?.dataParallelDegree ?? settings.dataParallelDegree
         let progress = TrainingProgress(numSeenStepsPreviousRun: settings.trainingProgress.numSeenSteps,
                                         numSeenTokensPreviousRun: settings.trainingProgress.globalNumSeenTokens,
                                         numTargetSteps: settings.trainingTarget.numTargetSteps,
@@ -165,7 +165,7 @@ public final class TrainingJob {
     }
 
     /// The mapping in a `last_checkpoint_info.json` (`checkpoint_folder_path`, or model/optimizer paths).
-    static func readCheckpointInfo(_ path: String) throws -> [(key: String, value: String)] {
+    public static func readCheckpointInfo(_ path: String) throws -> [(key: String, value: String)] {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw LaunchError.invalid("\(path): cannot read the last checkpoint info file")
         }

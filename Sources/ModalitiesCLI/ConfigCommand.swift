@@ -2,6 +2,7 @@ import ArgumentParser
 import Components
 import Config
 import Foundation
+import Launcher
 
 /// `modalities config ...`: validate, resolve, graph and list components.
 struct ConfigCommand: ParsableCommand {
@@ -37,8 +38,20 @@ struct ConfigCommand: ParsableCommand {
         @Option(name: .customLong("for"), help: "Which command's keys to check: run, warmstart, generate_text or pack_encoded_data (default: inferred).")
         var model: InstantiationModel?
 
+        @Option(name: .customLong("last_checkpoint_info_file_path"),
+                help: "For a warmstart config: the last_checkpoint_info.json `warmstart` would read, so ${warmstart_env:...} resolves as it would there.")
+        var lastCheckpointInfoFilePath: String?
+
         func run() throws {
-            let validator = ConfigValidator.builtIn(environment: options.environment(), log: note)
+            var environment = options.environment()
+            if let lastCheckpointInfoFilePath {
+                do {
+                    environment.warmstartCheckpointPaths = try TrainingJob.readCheckpointInfo(lastCheckpointInfoFilePath)
+                } catch {
+                    throw ValidationError("--last_checkpoint_info_file_path: \(error)")
+                }
+            }
+            let validator = ConfigValidator.builtIn(environment: environment, log: note)
             do {
                 let result = try validator.validate(file: options.file, for: model)
                 for warning in result.warnings { note(warning.description) }

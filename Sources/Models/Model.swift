@@ -78,9 +78,12 @@ extension ComposedInitialization: ModelInitializer {}
 /// A normalisation layer on its own, as the `layer_norm/*` components give it.
 public struct Normalization {
     let norm: Norm
+    /// The kind, epsilon and bias it was made with.
+    public let config: GPT2LLMConfig.Norm
 
     public init(size: Int, config: GPT2LLMConfig.Norm) throws {
         norm = try Norm("norm", size: size, config: config, in: ParameterStore(dtype: .float32))
+        self.config = config
     }
 
     public var weight: Tensor { norm.weight }

@@ -12,12 +12,18 @@ public enum HuggingFaceTokenizerLoader {
     public static func load(_ path: String, specialTokens: [String] = []) throws -> any Tokenizer {
         let tokenizer = try load(path)
         guard !specialTokens.isEmpty else { return tokenizer }
+        // A token the vocabulary lacks gets the next free id, as Hugging Face's add_special_tokens appends it
+        // (`pad_token: "[PAD]"` on GPT-2's vocabulary becomes id 50257).
         var extra: [SpecialTokens.Token] = []
+        var nextID = tokenizer.vocabularySize
         for token in specialTokens {
-            guard let id = tokenizer.tokenID(token) else {
-                throw TokenizerError.unsupported(path: path, feature: "special token '\(token)' is not in the vocabulary; only known tokens can be added")
-            }
+            guard !token.isEmpty else { throw TokenizerError.unsupported(path: path, feature: "an empty special token") }
+            let id = tokenizer.tokenID(token) ?? nextID
+            if id == nextID { nextID += 1 }
             extra.append(SpecialTokens.Token(content: Array(token.utf8), id: id))
+        }
+        guard tokenizer is ByteLevelBPETokenizer || tokenizer is MetaspaceBPETokenizer || extra.allSatisfy({ $0.id < tokenizer.vocabularySize }) else {
+            throw TokenizerError.unsupported(path: path, feature: "adding special tokens that are not in the vocabulary to this kind of tokenizer")
         }
         switch tokenizer {
         case var byteLevel as ByteLevelBPETokenizer:
@@ -54,7 +60,10 @@ public enum HuggingFaceTokenizerLoader {
     static func loadTokenizerJSON(_ path: String) throws -> any Tokenizer {
         let root = try readJSON(path)
         guard let model = root["model"] as? [String: Any] else { throw TokenizerError.malformed(path: path, reason: "no 'model'") }
-        guard (model["type"] as? String) == "BPE" else {
+        // Hugging Face's tokenizers reads a model without "type" by its fields: `vocab` and `merges` make it BPE (the
+        // GPT-2 tokenizer.json Modalities ships is written that way).
+        let inferredBPE = model["type"] == nil && model["vocab"] is [String: Any] && model["merges"] != nil
+        guard (model["type"] as? String) == "BPE" || inferredBPE else {
             throw TokenizerError.unsupported(path: path, feature: "model type \(model["type"] ?? "none") (BPE is supported)")
         }
         guard let vocab = model["vocab"] as? [String: Int] else { throw TokenizerError.malformed(path: path, reason: "model.vocab is not a mapping of strings to ids") }

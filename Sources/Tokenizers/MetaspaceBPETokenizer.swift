@@ -34,7 +34,7 @@ public struct MetaspaceBPETokenizer: Tokenizer {
 
     static let replacement = "\u{2581}"
 
-    public var vocabularySize: Int { tokenStrings.count }
+    public var vocabularySize: Int { Swift.max(tokenStrings.count, (specials.contents.keys.max() ?? -1) + 1) }
 
     public func tokenID(_ token: String) -> Int? { specials.ids[token] ?? vocabulary[token] }
 

@@ -31,7 +31,9 @@ public final class AdamOptimizer {
     public let model: any Model
 
     public let decoupledWeightDecay: Bool
-    public let beta1: Double
+    /// The first moment's coefficient of the next step; schedulers that cycle momentum (`onecycle_lr` with
+    /// `cycle_momentum`) set it before each step, as PyTorch's write `betas[0]`.
+    public var beta1: Double
     public let beta2: Double
     public let eps: Double
     /// The learning rate configured; schedulers scale from it.

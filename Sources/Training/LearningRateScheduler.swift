@@ -10,18 +10,24 @@ public final class LearningRateScheduler {
         self.optimizer = optimizer
         self.schedule = schedule
         stepsTaken = lastEpoch + 1
-        optimizer.learningRate = schedule.learningRate(at: stepsTaken, base: optimizer.baseLearningRate)
+        apply()
     }
 
     /// Continues after `stepsTaken` steps (a checkpoint's), setting the optimizer's rate for the next step.
     public func restore(stepsTaken: Int) {
         self.stepsTaken = stepsTaken
-        optimizer.learningRate = schedule.learningRate(at: stepsTaken, base: optimizer.baseLearningRate)
+        apply()
     }
 
     /// Advances after an optimizer step.
     public func step() {
         stepsTaken += 1
+        apply()
+    }
+
+    /// Sets the optimizer's learning rate, and beta1 where the schedule cycles momentum, for the next step.
+    private func apply() {
         optimizer.learningRate = schedule.learningRate(at: stepsTaken, base: optimizer.baseLearningRate)
+        if let beta1 = schedule.beta1(at: stepsTaken) { optimizer.beta1 = beta1 }
     }
 }

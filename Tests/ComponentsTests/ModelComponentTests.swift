@@ -212,9 +212,17 @@ import Training
             rates.append(optimizer.learningRate)
         }
         #expect(rates[4] > rates[0] && rates[5] > rates[19])  // warm-up for 5.5 steps, then annealing
-        let tooShort = yaml.replacingOccurrences(of: "total_steps: 650", with: "total_steps: 100")
-        let shortError = #expect(throws: ConfigError.self) { try ModelComponentTests().graph(tooShort).validate() }
-        #expect(shortError?.issues.first?.message.contains("pct_start × total_steps must exceed 1") == true)
+        // pct_start × total_steps below 1 is a schedule without warm-up, as PyTorch gives it; exactly 1 makes PyTorch
+        // divide by zero, so it is refused.
+        let short = try ModelComponentTests().graph(yaml.replacingOccurrences(of: "total_steps: 650", with: "total_steps: 80"))
+        try short.validate()
+        let shortScheduler = try short.build("lr_scheduler", as: LearningRateScheduler.self)
+        // Step 0 is 0.2 / 79.2 of the way down from max_lr to max_lr / div_factor / final_div_factor (the warm-up ended at -0.2).
+        let annealed = 6e-5 + (6e-4 - 6e-5) / 2 * (cos(Double.pi * 0.2 / 79.2) + 1)
+        #expect(Swift.abs(shortScheduler.optimizer.learningRate - annealed) < 1e-12)
+        let degenerate = yaml.replacingOccurrences(of: "total_steps: 650", with: "total_steps: 100")
+        let degenerateError = #expect(throws: ConfigError.self) { try ModelComponentTests().graph(degenerate).validate() }
+        #expect(degenerateError?.issues.first?.message.contains("pct_start × total_steps is exactly 1") == true)
         let lossGraph = try ModelComponentTests().graph(yaml + """
 
             loss_fn:

@@ -65,17 +65,19 @@ import Tokenizers
                 """)
         }
         #expect(missingFile?.description.contains("/nonexistent/tokenizer.model") == true)
-        let unknownToken = #expect(throws: ComponentBuildError.self) {
-            try build("""
-                tokenizer:
-                  component_key: tokenizer
-                  variant_key: pretrained_hf_tokenizer
-                  config:
-                    pretrained_model_name_or_path: ${env:DATA}/gpt2
-                    special_tokens: {pad_token: "[PAD]"}
-                """)
-        }
-        #expect(unknownToken?.description.contains("'[PAD]' is not in the vocabulary") == true)
+        // A special token the vocabulary lacks is appended with the next id, as Hugging Face's add_special_tokens does
+        // (the library_usage tutorial's `pad_token: "[PAD]"` on GPT-2), and a list adds several.
+        let added = try build("""
+            tokenizer:
+              component_key: tokenizer
+              variant_key: pretrained_hf_tokenizer
+              config:
+                pretrained_model_name_or_path: ${env:DATA}/gpt2
+                special_tokens: {pad_token: "[PAD]", additional_special_tokens: ["<|im_start|>", "<|endoftext|>"]}
+            """)
+        #expect(added.tokenID("<|endoftext|>") == 50256 && added.vocabularySize == 50259)
+        #expect(added.tokenID("[PAD]") == 50257 && added.tokenID("<|im_start|>") == 50258)
+        #expect(added.encode("a[PAD]") == [64, added.tokenID("[PAD]")!] && added.decode(added.encode("x<|im_start|>y")) == "x<|im_start|>y")
         let badPadding = #expect(throws: ConfigError.self) {
             try build("""
                 tokenizer:

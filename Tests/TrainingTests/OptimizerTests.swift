@@ -59,4 +59,25 @@ import Training
         #expect(try loss().item(Double.self) < first * 0.7)
         #expect(rates.prefix(5).map { ($0 * 1e6).rounded() / 1e6 } == [0.025, 0.03125, 0.0375, 0.04375, 0.05])
     }
+
+    /// `onecycle_lr` with `cycle_momentum` drives Adam's beta1 as PyTorch's scheduler drives `betas[0]`: set before the
+    /// first step (to max_momentum), moved at every step, and set again when a checkpoint's step count is restored.
+    @Test func aOneCycleSchedulerCyclesAdamsBeta1AndRestoresIt() throws {
+        let optimizer = try AdamOptimizer(model: try model(), learningRate: 0.1, betas: (0.9, 0.95), eps: 1e-8, weightDecay: 0,
+                                          excludedGroups: [], decoupledWeightDecay: true)
+        let schedule = LearningRateSchedule.oneCycle(maxLR: 0.6, totalSteps: 40, pctStart: 0.3, cosine: true, divFactor: 10, finalDivFactor: 100,
+                                                     momentum: MomentumCycle(base: 0.85, max: 0.95))
+        let scheduler = LearningRateScheduler(optimizer: optimizer, schedule: schedule)
+        #expect(optimizer.beta1 == 0.95 && optimizer.beta2 == 0.95)
+        let expected = try #require(LearningRateScheduleTests.expectedBeta1("onecycle_lr_cos_momentum"))
+        for step in 1..<12 {
+            scheduler.step()
+            #expect(Swift.abs(optimizer.beta1 - expected[step]) <= 1e-12, "step \(step)")
+        }
+        let resumed = LearningRateScheduler(optimizer: try AdamOptimizer(model: try model(), learningRate: 0.1, betas: (0.9, 0.95), eps: 1e-8,
+                                                                         weightDecay: 0, excludedGroups: [], decoupledWeightDecay: true),
+                                            schedule: schedule)
+        resumed.restore(stepsTaken: 11)
+        #expect(resumed.optimizer.beta1 == optimizer.beta1 && resumed.optimizer.learningRate == optimizer.learningRate)
+    }
 }
