@@ -68,6 +68,32 @@ let testDataFolder = TestData.folder
         #expect(problem?.keyPath == "train_dataset")
     }
 
+    /// Every problem at once survives a failed interpolation: `n_layr` (which `${model_raw.config.n_layer}` misses), a
+    /// misspelled instance_key and an unknown variant_key are all reported, each at its line, and nothing else.
+    /// (Before, the interpolation error was reported alone.)
+    @Test func threeMistakesAreThreeErrorsAtTheirLines() throws {
+        let text = try String(contentsOfFile: Self.folder.appendingPathComponent("lorem_ipsum_long_fsdp2.yaml").path, encoding: .utf8)
+        let lines = text.components(separatedBy: "\n")
+        func line(of needle: String) -> Int { lines.firstIndex { $0.contains(needle) }! + 1 }
+        let broken = text.replacingOccurrences(of: "    n_layer: 2", with: "    n_layr: 2")
+            .replacingOccurrences(of: "      instance_key: collate_fn", with: "      instance_key: colate_fn")
+            .replacingOccurrences(of: "  variant_key: gpt_2_llm_collator", with: "  variant_key: gpt2_llm_collator")
+        let error = #expect(throws: ConfigError.self) { try validator().validate(ConfigLoader.parse(broken, file: "broken.yaml"), for: .run) }
+        let errors = (error?.issues ?? []).filter { $0.severity == .error }
+        func reported(_ text: String, atLine number: Int) -> Bool {
+            errors.contains { $0.message.contains(text) && $0.location.line == number }
+        }
+        #expect(reported("n_layer", atLine: line(of: "num_layers: ${model_raw.config.n_layer}")), "\(errors)")
+        #expect(reported("unknown key 'n_layr'", atLine: line(of: "    n_layer: 2")), "\(errors)")
+        #expect(reported("colate_fn", atLine: line(of: "      instance_key: collate_fn")), "\(errors)")
+        #expect(reported("gpt2_llm_collator", atLine: line(of: "  variant_key: gpt_2_llm_collator")), "\(errors)")
+        // Nothing else: each error is one of the three mistakes where it shows (both dataloaders name the collator,
+        // two places interpolate n_layer, which model_raw is then missing), no follow-on of a stand-in value.
+        for issue in errors {
+            #expect(["n_layr", "n_layer", "colate_fn", "gpt2_llm_collator"].contains { issue.message.contains($0) }, "\(issue)")
+        }
+    }
+
     @Test func warmstartResolverIsRefusedOutsideWarmstart() throws {
         let root = try load("lorem_ipsum_long_fsdp2_warmstart.yaml")
         let error = #expect(throws: ConfigError.self) { try validator().trainingSettings(root) }
