@@ -30,6 +30,9 @@ public final class TrainingJob {
         public var echoResults: Bool
         /// Where the model trains (``DeviceChoice/automatic``: the rank's GPU when the machine has one).
         public var device: DeviceChoice = .automatic
+        /// Ends this run after this many optimizer steps, short of the config's target (whose schedule and progress
+        /// stay as configured); a multiple of the checkpointing interval leaves a checkpoint to warm-start from.
+        public var stopAfterSteps: Int?
 
         public init(configFilePath: String, experimentsRootPath: String, experimentID: String? = nil, lastCheckpointInfoFilePath: String? = nil,
                     environment: [String: String] = ProcessInfo.processInfo.environment, registry: ComponentRegistry = .builtIn(),
@@ -99,6 +102,11 @@ public final class TrainingJob {
         let clipper = try build("gradient_clipper", GradientClipper.self)
         let mfu = result.resolved["mfu_calculator"] == nil ? nil : try build("mfu_calculator", GPT2MFUCalculator.self)
         let mesh = result.resolved["device_mesh"] == nil ? nil : try build("device_mesh", DeviceMesh.self)
+        if let mesh, mesh.deviceType == "cuda", rank.device.kind != .cuda, isRankZero {
+            // Modalities' configs say cuda; on a machine without a GPU (or with --device cpu) the same config trains
+            // on the CPU ranks, as --device auto does for the model.
+            logger.warning("device_mesh.device_type is cuda, but the ranks run on the CPU (\(options.device == .cpu ? "--device cpu" : "no GPU here")): training on the CPU")
+        }
         if let saver = checkpointSaving as? CheckpointSaver {
             saver.writer.extraMetadata["config_file_name"] = URL(fileURLWithPath: options.configFilePath).lastPathComponent
             saver.writer.extraMetadata["resolved_config"] = resolvedYAML
@@ -114,6 +122,7 @@ public final class TrainingJob {
                                   clipper: clipper, mfuCalculator: mfu, progressSubscriber: progressSubscriber, resultSubscriber: resultSubscriber)
         trainer.group = group
         trainer.precisionLabel = MixedPrecisionModel.precisionLabel(of: appState.model)
+        trainer.stopAfterSteps = options.stopAfterSteps
         let evaluator = Evaluator(dataParallelDegree: dataParallelDegree, progressSubscriber: progressSubscriber, resultSubscriber: resultSubscriber)
         evaluator.group = group
         let parameterCount = appState.model.parameterCount
@@ -135,7 +144,7 @@ public final class TrainingJob {
             evaluationInterval: settings.intervals.evaluationIntervalInSteps)
         try resultSubscriber.finish()
         var finalProgress = progress
-        finalProgress.numSeenStepsCurrentRun = progress.numTargetSteps - progress.numSeenStepsPreviousRun
+        finalProgress.numSeenStepsCurrentRun = min(progress.numTargetSteps - progress.numSeenStepsPreviousRun, options.stopAfterSteps ?? .max)
         finalProgress.numSeenTokensCurrentRun = finalProgress.numSeenStepsCurrentRun * settings.tokensPerStep
         return Summary(experimentID: experimentID, experimentFolder: experimentFolder, settings: settings, progress: finalProgress,
                        startedFrom: appState.loadedFrom, dataWaitSeconds: trainer.dataWaitSeconds, trainingSeconds: Date().timeIntervalSince(start))

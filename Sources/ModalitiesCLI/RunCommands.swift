@@ -19,6 +19,14 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "auto (the rank's GPU when the machine has one), cpu or cuda.")
     var device: DeviceChoice = .automatic
 
+    @Option(name: .customLong("stop_after_steps"),
+            help: "End this run after N optimizer steps, short of the config's target (schedule and progress stay as configured); a multiple of checkpointing_interval_in_steps leaves a checkpoint to warm-start from.")
+    var stopAfterSteps: Int?
+
+    func validate() throws {
+        if let stopAfterSteps, stopAfterSteps < 1 { throw ValidationError("--stop_after_steps must be 1 or more, found \(stopAfterSteps)") }
+    }
+
     @OptionGroup var logging: LoggingOptions
 
     /// Runs `job`, reporting config problems with their locations (exit 2) and other failures (exit 1).
@@ -66,6 +74,7 @@ struct RunCommand: ParsableCommand {
                                              experimentID: experimentID)
         jobOptions.resumeFromCheckpoint = resumeFromCheckpoint
         jobOptions.device = options.device
+        jobOptions.stopAfterSteps = options.stopAfterSteps
         try options.launch(TrainingJob(options: jobOptions))
     }
 }
@@ -86,6 +95,7 @@ struct WarmstartCommand: ParsableCommand {
         var jobOptions = TrainingJob.Options(configFilePath: options.configFilePath, experimentsRootPath: options.experimentsRootPath,
                                              lastCheckpointInfoFilePath: lastCheckpointInfoFilePath)
         jobOptions.device = options.device
+        jobOptions.stopAfterSteps = options.stopAfterSteps
         try options.launch(TrainingJob(options: jobOptions))
     }
 }

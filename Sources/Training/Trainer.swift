@@ -32,6 +32,8 @@ public final class Trainer {
     /// The precision the model computes in, as the console names MFU's ("fp32", "bf16"; ``MixedPrecisionModel/precisionLabel(of:)``).
     /// Records keep Modalities' key, `train mfu (16-bit)`, whatever the precision.
     public var precisionLabel = "fp32"
+    /// Ends training after this many optimizer steps of this run, before the target (nil: train to the target).
+    public var stopAfterSteps: Int?
     /// Times the step's phases when set (benchmarks; it synchronises a GPU at every phase).
     public var phaseTimer: StepPhaseTimer?
 
@@ -63,7 +65,8 @@ public final class Trainer {
         var progress = initialProgress
         let model = appState.model
         let device = model.parameters.named.first?.tensor.device ?? .cpu
-        let batchesToDo = (progress.numTargetSteps - progress.numSeenStepsPreviousRun) * gradientAccumulationSteps
+        let stepsToDo = Swift.min(progress.numTargetSteps - progress.numSeenStepsPreviousRun, stopAfterSteps ?? .max)
+        let batchesToDo = stepsToDo * gradientAccumulationSteps
         let iterator = try loader.makeIterator()
         // Losses stay on the device until a result is logged: no host synchronisation per step.
         var lossTotal: Tensor?

@@ -1,0 +1,99 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Modalities main's reference training configs trained for real on CPU ranks, unedited, from a copy of the
+/// repository's layout (so their relative paths `./data/...` and `data/checkpoints` resolve as in Modalities, and the
+/// shared folder is never written): the first 32 steps of each (`--stop_after_steps`, their checkpointing interval),
+/// then their warmstart config from the checkpoint that wrote.
+@Suite(.serialized) struct ModalitiesRepositoryRunTests {
+    /// A scratch copy of the repository's configs and data.
+    func workingCopy() throws -> String {
+        let source = try #require(FileManager.default.fileExists(atPath: ModalitiesRepositoryConfigTests.repository) ? ModalitiesRepositoryConfigTests.repository : nil,
+                                  "needs \(ModalitiesRepositoryConfigTests.repository)")
+        let copy = NSTemporaryDirectory() + "modalities-run-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: copy, withIntermediateDirectories: true)
+        for folder in ["config_files", "data"] {
+            try FileManager.default.copyItem(atPath: source + "/" + folder, toPath: copy + "/" + folder)
+        }
+        return copy
+    }
+
+    /// Runs the binary in `folder`; returns rank 0's training losses by step and the whole output.
+    func modalities(_ arguments: [String], in folder: String) throws -> (losses: [Int: Double], output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try TrainingJobTests().binary)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: folder)
+        var environment = ProcessInfo.processInfo.environment
+        for name in ["RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"] { environment[name] = nil }
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(arguments.prefix(6).joined(separator: " ")):\n\(output.suffix(3000))")
+        var losses: [Int: Double] = [:]
+        // "[rank 0] train step: 33 | train loss avg: 6.097 | ..."
+        for line in output.split(separator: "\n") where line.hasPrefix("[rank 0] train step: ") {
+            let fields = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard let step = Int(fields[0].split(separator: " ").last ?? ""),
+                  let loss = fields.first(where: { $0.hasPrefix("train loss avg: ") }).flatMap({ Double($0.dropFirst("train loss avg: ".count)) })
+            else { continue }
+            losses[step] = loss
+        }
+        return (losses, output)
+    }
+
+    /// FSDP1 on two ranks, then its warmstart config on two ranks from the .bin files it wrote: the curve continues.
+    @Test func fsdp1OnTwoRanksThenItsWarmstart() throws {
+        let folder = try workingCopy()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let port = DistributedLaunchTests.port()
+        let (first, _) = try modalities(["launch", "--nproc_per_node", "2", "--master_port", port, "--", "run", "--config_file_path",
+                                         "config_files/training/config_lorem_ipsum_long_fsdp1.yaml", "--experiments_root_path", "runs",
+                                         "--device", "cpu", "--stop_after_steps", "32"], in: folder)
+        #expect(first.keys.sorted() == Array(1...32))
+        let info = folder + "/data/checkpoints/last_checkpoint_info.json"
+        let paths = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: info))) as? [String: String])
+        #expect(paths["model_checkpoint_path"]?.hasSuffix("-model-seen_steps_32-seen_tokens_32768-target_steps_325-target_tokens_332800.bin") == true)
+        let (continued, _) = try modalities(["launch", "--nproc_per_node", "2", "--master_port", DistributedLaunchTests.port(), "--", "warmstart",
+                                             "--config_file_path", "config_files/training/config_lorem_ipsum_long_fsdp1_warmstart.yaml",
+                                             "--experiments_root_path", "runs", "--last_checkpoint_info_file_path", info, "--device", "cpu",
+                                             "--stop_after_steps", "4"], in: folder)
+        #expect(continued.keys.sorted() == Array(33...36))
+        expectContinuation(first, continued)
+    }
+
+    /// FSDP2 on one rank, its device_mesh saying cuda on a machine trained on the CPU with one warning; then on two.
+    @Test func fsdp2OnOneAndTwoRanks() throws {
+        let folder = try workingCopy()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let (one, output) = try modalities(["run", "--config_file_path", "config_files/training/config_lorem_ipsum_long_fsdp2.yaml",
+                                            "--experiments_root_path", "runs", "--device", "cpu", "--stop_after_steps", "32"], in: folder)
+        #expect(one.keys.sorted() == Array(1...32))
+        #expect(output.components(separatedBy: "device_mesh.device_type is cuda").count == 2, "one warning line")
+        #expect(one[32]! < one[1]! - 1, "\(one[1]!) -> \(one[32]!)")
+        let checkpoints = try FileManager.default.contentsOfDirectory(atPath: folder + "/data/checkpoints")
+        #expect(checkpoints.contains { $0.hasSuffix("-seen_steps_32-seen_tokens_8192-target_steps_1300-target_tokens_332800") })
+        try FileManager.default.removeItem(atPath: folder + "/data/checkpoints")
+        let (two, _) = try modalities(["launch", "--nproc_per_node", "2", "--master_port", DistributedLaunchTests.port(), "--", "run",
+                                       "--config_file_path", "config_files/training/config_lorem_ipsum_long_fsdp2.yaml",
+                                       "--experiments_root_path", "runs", "--device", "cpu", "--stop_after_steps", "16"], in: folder)
+        #expect(two.keys.sorted() == Array(1...16))
+        #expect(two[16]! < two[1]! - 0.5, "\(two[1]!) -> \(two[16]!)")
+    }
+
+    /// A warmstart continues the curve: its first steps lie near where the first run ended (the same model and optimizer
+    /// state, the next batches), far below where it began.
+    func expectContinuation(_ first: [Int: Double], _ continued: [Int: Double]) {
+        guard let start = first[1], let end = first[first.keys.max() ?? 0], let resumed = continued[continued.keys.min() ?? 0] else {
+            Issue.record("no losses to compare")
+            return
+        }
+        #expect(end < start - 1, "the first run learned: \(start) -> \(end)")
+        #expect(Swift.abs(resumed - end) < 0.5, "the warmstart resumes near \(end), at \(resumed)")
+    }
+}
