@@ -55,23 +55,23 @@ momentum_schedules = {
          "final_div_factor": 100, "cycle_momentum": True, "base_momentum": 0.85, "max_momentum": 0.95}),
 }
 out = {"base_lr": 0.1, "steps": 40, "torch": torch.__version__, "schedules": {}}
-for name, (make, config) in schedules.items():
-    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
-    scheduler = make(optimizer)
-    lrs = []
-    for _ in range(40):
-        lrs.append(optimizer.param_groups[0]["lr"])
-        optimizer.step()
-        scheduler.step()
-    out["schedules"][name] = {"config": config, "lrs": lrs}
-for name, (make, config) in momentum_schedules.items():
-    optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=0.1, betas=(0.9, 0.95))
+
+
+def record(name, make, config, optimizer, steps, momentum):
     scheduler = make(optimizer)
     lrs, beta1s = [], []
-    for _ in range(config["total_steps"]):
+    for _ in range(steps):
         lrs.append(optimizer.param_groups[0]["lr"])
-        beta1s.append(optimizer.param_groups[0]["betas"][0])
+        if momentum:
+            beta1s.append(optimizer.param_groups[0]["betas"][0])
         optimizer.step()
         scheduler.step()
-    out["schedules"][name] = {"config": config, "lrs": lrs, "beta1s": beta1s}
+    out["schedules"][name] = {"config": config, "lrs": lrs, **({"beta1s": beta1s} if momentum else {})}
+
+
+for name, (make, config) in schedules.items():
+    record(name, make, config, torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1), 40, momentum=False)
+for name, (make, config) in momentum_schedules.items():
+    optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=0.1, betas=(0.9, 0.95))
+    record(name, make, config, optimizer, config["total_steps"], momentum=True)
 json.dump(out, open(sys.argv[1], "w"), indent=1)

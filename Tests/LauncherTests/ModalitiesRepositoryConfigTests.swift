@@ -171,27 +171,17 @@ import Testing
             try JSONSerialization.data(withJSONObject: info.mapValues { scratch + "/" + $0 }).write(to: URL(fileURLWithPath: infoPath))
             arguments += ["--last_checkpoint_info_file_path", infoPath]
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        process.currentDirectoryURL = folder
         var environment = ProcessInfo.processInfo.environment
         environment["WORLD_SIZE"] = String(entry.worldSize)
         environment["RANK"] = "0"
         environment["LOCAL_RANK"] = "0"
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let (status, output) = try Subprocess.run(binary, arguments, in: folder.path, environment: environment)
         let errors = output.split(separator: "\n").filter { $0.contains(": error: ") || $0.hasPrefix("Error:") }
         switch entry.expectation {
         case .valid:
-            #expect(process.terminationStatus == 0 && errors.isEmpty, "\(entry.path):\n\(output.suffix(3000))")
+            #expect(status == 0 && errors.isEmpty, "\(entry.path):\n\(output.suffix(3000))")
         case .fails(let reasons):
-            #expect(process.terminationStatus != 0, "\(entry.path) passed:\n\(output.suffix(3000))")
+            #expect(status != 0, "\(entry.path) passed:\n\(output.suffix(3000))")
             let detailed = errors.filter { $0.contains(": error: ") }
             #expect(!detailed.isEmpty, "\(entry.path): no error lines:\n\(output.suffix(3000))")
             for line in detailed {

@@ -21,20 +21,10 @@ import Testing
 
     /// Runs the binary in `folder`; returns rank 0's training losses by step and the whole output.
     func modalities(_ arguments: [String], in folder: String) throws -> (losses: [Int: Double], output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try TrainingJobTests().binary)
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: folder)
         var environment = ProcessInfo.processInfo.environment
         for name in ["RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"] { environment[name] = nil }
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(arguments.prefix(6).joined(separator: " ")):\n\(output.suffix(3000))")
+        let (status, output) = try Subprocess.run(try TrainingJobTests().binary, arguments, in: folder, environment: environment)
+        #expect(status == 0, "\(arguments.prefix(6).joined(separator: " ")):\n\(output.suffix(3000))")
         var losses: [Int: Double] = [:]
         // "[rank 0] train step: 33 | train loss avg: 6.097 | ..."
         for line in output.split(separator: "\n") where line.hasPrefix("[rank 0] train step: ") {

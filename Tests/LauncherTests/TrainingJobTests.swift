@@ -188,17 +188,8 @@ import Glibc
 
     @discardableResult
     func run(_ binary: String, _ arguments: [String], expectedStatus: Int32 = 0) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == expectedStatus, "\(arguments.first ?? "") exited with \(process.terminationStatus):\n\(output.suffix(2000))")
+        let (status, output) = try Subprocess.run(binary, arguments, environment: environment)
+        #expect(status == expectedStatus, "\(arguments.first ?? "") exited with \(status):\n\(output.suffix(2000))")
         return output
     }
 }
