@@ -73,7 +73,7 @@ import Testing
              expectation: .fails([gettingStartedData])),
         Case(path: "tutorials/getting_started/configs/example_conversion_config_template.yaml", folder: "tutorials/getting_started",
              command: "convert_pytorch_to_hf_checkpoint",
-             expectation: .noCommandYet("a template: the tutorial's script writes the checkpoint path into <CHECKPOINT_PATH> first")),
+             expectation: .noCommandYet("a template: Modalities appends it to example_config.yaml with <CHECKPOINT_PATH> filled in")),
         Case(path: "tutorials/getting_started/configs/example_dataset_config_test.yaml", folder: "tutorials/getting_started",
              command: "pack_encoded_data", expectation: .valid),
         Case(path: "tutorials/getting_started/configs/example_dataset_config_train.yaml", folder: "tutorials/getting_started",
