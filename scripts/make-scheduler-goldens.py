@@ -34,26 +34,16 @@ schedules = {
 }
 # One-cycle schedules that also cycle Adam's beta1 (cycle_momentum, PyTorch's default and Modalities 0.5.0's), and a
 # run so short that pct_start x total_steps is below 1 (no warm-up phase: PyTorch starts in the annealing phase).
-momentum_schedules = {
-    "onecycle_lr_cos_momentum": (
-        lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=0.6, total_steps=40, pct_start=0.3, anneal_strategy="cos",
-                                                      div_factor=10, final_div_factor=100, cycle_momentum=True,
-                                                      base_momentum=0.85, max_momentum=0.95),
-        {"max_lr": 0.6, "total_steps": 40, "pct_start": 0.3, "anneal_strategy": "cos", "div_factor": 10,
-         "final_div_factor": 100, "cycle_momentum": True, "base_momentum": 0.85, "max_momentum": 0.95}),
-    "onecycle_lr_linear_momentum": (
-        lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=0.6, total_steps=40, pct_start=0.25, anneal_strategy="linear",
-                                                      div_factor=25, final_div_factor=1e4, cycle_momentum=True,
-                                                      base_momentum=0.8, max_momentum=0.9),
-        {"max_lr": 0.6, "total_steps": 40, "pct_start": 0.25, "anneal_strategy": "linear", "div_factor": 25,
-         "final_div_factor": 1e4, "cycle_momentum": True, "base_momentum": 0.8, "max_momentum": 0.9}),
-    "onecycle_lr_short": (
-        lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=1e-3, total_steps=8, pct_start=0.1, anneal_strategy="cos",
-                                                      div_factor=10, final_div_factor=100, cycle_momentum=True,
-                                                      base_momentum=0.85, max_momentum=0.95),
-        {"max_lr": 1e-3, "total_steps": 8, "pct_start": 0.1, "anneal_strategy": "cos", "div_factor": 10,
-         "final_div_factor": 100, "cycle_momentum": True, "base_momentum": 0.85, "max_momentum": 0.95}),
+momentum_configs = {
+    "onecycle_lr_cos_momentum": {"max_lr": 0.6, "total_steps": 40, "pct_start": 0.3, "anneal_strategy": "cos", "div_factor": 10,
+                                 "final_div_factor": 100, "cycle_momentum": True, "base_momentum": 0.85, "max_momentum": 0.95},
+    "onecycle_lr_linear_momentum": {"max_lr": 0.6, "total_steps": 40, "pct_start": 0.25, "anneal_strategy": "linear", "div_factor": 25,
+                                    "final_div_factor": 1e4, "cycle_momentum": True, "base_momentum": 0.8, "max_momentum": 0.9},
+    "onecycle_lr_short": {"max_lr": 1e-3, "total_steps": 8, "pct_start": 0.1, "anneal_strategy": "cos", "div_factor": 10,
+                          "final_div_factor": 100, "cycle_momentum": True, "base_momentum": 0.85, "max_momentum": 0.95},
 }
+momentum_schedules = {name: ((lambda c: lambda o: torch.optim.lr_scheduler.OneCycleLR(o, **c))(config), config)
+                      for name, config in momentum_configs.items()}
 out = {"base_lr": 0.1, "steps": 40, "torch": torch.__version__, "schedules": {}}
 
 
