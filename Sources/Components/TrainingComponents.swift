@@ -27,7 +27,11 @@ struct AdamConfig: Decodable {
         _ = try c.decodeIfPresent(Bool.self, forKey: .foreach)
         _ = try c.decodeIfPresent(Bool.self, forKey: .fused)
         guard betas.count == 2 else { throw ConfigValueError("betas must be two numbers, found \(betas.count)") }
-        guard lr >= 0, eps >= 0, weightDecay >= 0 else { throw ConfigValueError("lr, eps and weight_decay must not be negative") }
+        // PyTorch refuses a negative or NaN lr, eps and weight decay (`not 0.0 <= lr`); an infinite one cannot train.
+        guard [lr, eps, weightDecay].allSatisfy({ $0 >= 0 && $0.isFinite }) else {
+            throw ConfigValueError("lr, eps and weight_decay must be finite and not negative, found \(lr), \(eps) and \(weightDecay)")
+        }
+        guard betas.allSatisfy({ $0 >= 0 && $0 < 1 }) else { throw ConfigValueError("betas must be in [0, 1), found \(betas)") }
     }
 }
 
@@ -75,6 +79,13 @@ struct CosineParameters: Decodable {
     var tMax: PositiveInt
     var etaMin: Double
     enum CodingKeys: String, CodingKey { case tMax = "t_max", etaMin = "eta_min" }
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        tMax = try c.decode(PositiveInt.self, forKey: .tMax)
+        etaMin = try c.decode(Double.self, forKey: .etaMin)
+        guard etaMin >= 0 && etaMin.isFinite else { throw ConfigValueError("eta_min must be finite and not negative, found \(etaMin)") }
+    }
 }
 
 struct OneCycleParameters: Decodable {
@@ -104,6 +115,10 @@ struct OneCycleParameters: Decodable {
         annealStrategy = try c.decode(Anneal.self, forKey: .annealStrategy)
         divFactor = try c.decodeIfPresent(Double.self, forKey: .divFactor) ?? 25
         finalDivFactor = try c.decodeIfPresent(Double.self, forKey: .finalDivFactor) ?? 1e4
+        // Modalities: max_lr, div_factor and final_div_factor greater than 0 (a NaN fails that too); infinity cannot train.
+        guard [maxLR, divFactor, finalDivFactor].allSatisfy({ $0 > 0 && $0.isFinite }) else {
+            throw ConfigValueError("max_lr, div_factor and final_div_factor must be finite and greater than 0, found \(maxLR), \(divFactor) and \(finalDivFactor)")
+        }
         if try c.decodeIfPresent(Bool.self, forKey: .threePhase) == true {
             throw ConfigValueError("three_phase one-cycle schedules are not supported")
         }
@@ -139,7 +154,7 @@ struct WarmupCosineParameters: Decodable {
         guard totalSteps.value > warmupSteps.value else {
             throw ConfigValueError("total_steps (\(totalSteps.value)) must exceed warmup_steps (\(warmupSteps.value))")
         }
-        guard initialLR > 0, finalLR >= 0 else { throw ConfigValueError("initial_lr must be greater than 0 and final_lr 0 or greater (PyTorch's LinearLR needs a positive start)") }
+        guard initialLR > 0, finalLR >= 0, initialLR.isFinite, finalLR.isFinite else { throw ConfigValueError("initial_lr must be greater than 0 and final_lr 0 or greater (PyTorch's LinearLR needs a positive start)") }
     }
 }
 

@@ -78,6 +78,7 @@ public final class TrainingJob {
         let isRankZero = rank.isRankZero
         let log = rank.log
         // Every rank uses rank 0's id (its clock and the path hashed there).
+        if let given = options.experimentID { try Self.checkExperimentID(given) }
         var experimentID = options.experimentID ?? ExperimentID.make(configFilePath: options.configFilePath)
         if let group { experimentID = try group.broadcast(experimentID) }
         var checkpointPaths: [(key: String, value: String)]?
@@ -171,6 +172,14 @@ public final class TrainingJob {
             throw LaunchError.invalid("cannot prepare the experiment folder \(folder): \(error.localizedDescription)")
         }
         return folder
+    }
+
+    /// An experiment id names one folder under the experiments root: one path component, not `.` or `..`, so a run
+    /// never writes outside the root it was given.
+    static func checkExperimentID(_ id: String) throws {
+        guard !id.isEmpty, !id.contains("/"), id != ".", id != "..", !id.contains("\0") else {
+            throw LaunchError.invalid("--experiment_id '\(id)' must name one folder under the experiments root (no '/', not '.' or '..')")
+        }
     }
 
     /// The mapping in a `last_checkpoint_info.json` (`checkpoint_folder_path`, or model/optimizer paths).

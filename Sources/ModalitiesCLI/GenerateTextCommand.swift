@@ -43,6 +43,17 @@ struct GenerateTextCommand: ParsableCommand {
         _ = try DeviceArgument.parse(device)
         if prompt != nil && promptIDs != nil { throw ValidationError("give --prompt or --prompt_ids, not both") }
         if greedy && temperature != nil { throw ValidationError("--greedy and --temperature exclude each other") }
+        try Self.checkSampling(maxNewTokens: maxNewTokens, temperature: temperature, topK: topK, topP: topP)
+    }
+
+    /// Sampling settings that cannot be honoured are refused with the flag's name, before anything loads.
+    static func checkSampling(maxNewTokens: Int, temperature: Double?, topK: Int?, topP: Double?) throws {
+        guard maxNewTokens >= 1 else { throw ValidationError("--max_new_tokens must be 1 or more, found \(maxNewTokens)") }
+        if let temperature, !(temperature > 0 && temperature.isFinite) {
+            throw ValidationError("--temperature must be a finite number greater than 0, found \(temperature) (--greedy takes the most likely token)")
+        }
+        if let topK, topK < 1 { throw ValidationError("--top_k must be 1 or more, found \(topK)") }
+        if let topP, !(topP > 0 && topP <= 1) { throw ValidationError("--top_p must be in (0, 1], found \(topP)") }
     }
 
     func run() throws {

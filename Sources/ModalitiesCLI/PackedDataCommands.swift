@@ -108,6 +108,10 @@ struct DataInfo: ParsableCommand {
     @Argument(help: "A .pbin or .idx file.") var path: String
     @Option(help: "How many leading tokens or entries to show.") var first = 16
 
+    func validate() throws {
+        guard first >= 0 else { throw ValidationError("--first must be 0 or more, found \(first)") }
+    }
+
     func run() throws {
         if path.hasSuffix(".idx") {
             let entries = try RawIndex.read(path)

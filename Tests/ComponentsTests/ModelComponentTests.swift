@@ -220,6 +220,13 @@ import Training
         // Step 0 is 0.2 / 79.2 of the way down from max_lr to max_lr / div_factor / final_div_factor (the warm-up ended at -0.2).
         let annealed = 6e-5 + (6e-4 - 6e-5) / 2 * (cos(Double.pi * 0.2 / 79.2) + 1)
         #expect(Swift.abs(shortScheduler.optimizer.learningRate - annealed) < 1e-12)
+        // Learning rates PyTorch refuses (NaN, negative) or that cannot train (infinite) fail validation, naming the key.
+        for (field, bad) in [("max_lr: 6e-4", "max_lr: .nan"), ("max_lr: 6e-4", "max_lr: -1e-3"), ("lr: 0.0001", "lr: .inf"),
+                             ("lr: 0.0001", "lr: .nan")] {
+            let error = #expect(throws: ConfigError.self) { try ModelComponentTests().graph(yaml.replacingOccurrences(of: field, with: bad)).validate() }
+            let key = String(field.split(separator: ":")[0])
+            #expect(error?.issues.contains { $0.message.contains(key) && $0.message.contains("finite") } == true, "\(bad): \(error?.issues ?? [])")
+        }
         let degenerate = yaml.replacingOccurrences(of: "total_steps: 650", with: "total_steps: 100")
         let degenerateError = #expect(throws: ConfigError.self) { try ModelComponentTests().graph(degenerate).validate() }
         #expect(degenerateError?.issues.first?.message.contains("pct_start × total_steps is exactly 1") == true)
