@@ -135,7 +135,7 @@ extension ComponentRegistry {
             case .cpu: peak = try PeakThroughput.cpuFlopsPerSecond()
             case .cuda:
                 let name = try CUDA.deviceProperties(device.index ?? 0).name
-                peak = try? PeakThroughput.gpuFlopsPerSecond(deviceName: name, bf16: MixedPrecisionModel.precisionLabel(of: model) == "bf16")
+                peak = try? PeakThroughput.gpuFlopsPerSecond(deviceName: name, bf16: MixedPrecisionModel.computeDType(of: model) == .bfloat16)
             default: peak = nil
             }
             return GPT2MFUCalculator(parameterCount: parameterCount, layerCount: config.nLayer.value, sequenceLength: config.sequenceLength.value,

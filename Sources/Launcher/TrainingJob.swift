@@ -122,7 +122,6 @@ public final class TrainingJob {
                                   globalTokensPerStep: settings.tokensPerStep, dataParallelDegree: dataParallelDegree, progress: progress,
                                   clipper: clipper, mfuCalculator: mfu, progressSubscriber: progressSubscriber, resultSubscriber: resultSubscriber)
         trainer.group = group
-        trainer.precisionLabel = MixedPrecisionModel.precisionLabel(of: appState.model)
         trainer.stopAfterSteps = options.stopAfterSteps
         let evaluator = Evaluator(dataParallelDegree: dataParallelDegree, progressSubscriber: progressSubscriber, resultSubscriber: resultSubscriber)
         evaluator.group = group
@@ -145,7 +144,7 @@ public final class TrainingJob {
             evaluationInterval: settings.intervals.evaluationIntervalInSteps)
         try resultSubscriber.finish()
         var finalProgress = progress
-        finalProgress.numSeenStepsCurrentRun = min(progress.numTargetSteps - progress.numSeenStepsPreviousRun, options.stopAfterSteps ?? .max)
+        finalProgress.numSeenStepsCurrentRun = trainer.stepsThisRun
         finalProgress.numSeenTokensCurrentRun = finalProgress.numSeenStepsCurrentRun * settings.tokensPerStep
         return Summary(experimentID: experimentID, experimentFolder: experimentFolder, settings: settings, progress: finalProgress,
                        startedFrom: appState.loadedFrom, dataWaitSeconds: trainer.dataWaitSeconds, trainingSeconds: Date().timeIntervalSince(start))

@@ -14,14 +14,13 @@ public struct GPT2MFUCalculator: Sendable {
 
     /// MFU at `samplesPerSecond` sequences per second over all ranks; -1 without a known peak (Modalities' value).
     public func mfu(samplesPerSecond: Double) -> Double {
-        guard let peakFlopsPerSecond, peakFlopsPerSecond > 0 else { return -1 }
-        return samplesPerSecond * Double(sequenceLength) * flopsPerToken / peakFlopsPerSecond
+        mfuResult(samplesPerSecond: samplesPerSecond).doubleValue
     }
 
     /// MFU as a result value: ``ResultValue/notComputed`` without a known peak.
     public func mfuResult(samplesPerSecond: Double) -> ResultValue {
         guard let peakFlopsPerSecond, peakFlopsPerSecond > 0 else { return .notComputed }
-        return .number(mfu(samplesPerSecond: samplesPerSecond))
+        return .number(samplesPerSecond * Double(sequenceLength) * flopsPerToken / peakFlopsPerSecond)
     }
 
     /// Peak dense bf16 FLOP/s of known accelerators by name (A100 312, H100/H200 989, B200 2250 TFLOP/s).

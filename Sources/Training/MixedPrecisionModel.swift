@@ -33,11 +33,14 @@ public final class MixedPrecisionModel: WrappingModel {
 }
 
 extension MixedPrecisionModel {
-    /// The precision `model` computes in, as logs name it: the compute type of its mixed precision when it has one,
-    /// else its parameters' ("fp32", "bf16", "fp16", "fp64").
+    /// The type `model` computes in: the compute type of its mixed precision when it has one, else its parameters'.
+    public static func computeDType(of model: any Model) -> DType {
+        model.unwrapped(as: MixedPrecisionModel.self)?.computeDType ?? model.parameters.named.first?.tensor.dtype ?? .float32
+    }
+
+    /// ``computeDType(of:)`` as logs name it ("fp32", "bf16", "fp16", "fp64").
     public static func precisionLabel(of model: any Model) -> String {
-        let dtype = model.unwrapped(as: MixedPrecisionModel.self)?.computeDType ?? model.parameters.named.first?.tensor.dtype ?? .float32
-        switch dtype {
+        switch computeDType(of: model) {
         case .bfloat16: return "bf16"
         case .float16: return "fp16"
         case .float64: return "fp64"

@@ -29,9 +29,6 @@ public final class Trainer {
     public private(set) var dataWaitSeconds = 0.0
     /// The data-parallel ranks' group: losses are averaged over it for the results (nil on one rank).
     public var group: ProcessGroup?
-    /// The precision the model computes in, as the console names MFU's ("fp32", "bf16"; ``MixedPrecisionModel/precisionLabel(of:)``).
-    /// Records keep Modalities' key, `train mfu (16-bit)`, whatever the precision.
-    public var precisionLabel = "fp32"
     /// Ends training after this many optimizer steps of this run, before the target (nil: train to the target).
     public var stopAfterSteps: Int?
     /// Times the step's phases when set (benchmarks; it synchronises a GPU at every phase).
@@ -55,6 +52,11 @@ public final class Trainer {
         initialProgress = progress
     }
 
+    /// Optimizer steps this run takes: to the target, or ``stopAfterSteps`` if that comes first.
+    public var stepsThisRun: Int {
+        Swift.min(initialProgress.numTargetSteps - initialProgress.numSeenStepsPreviousRun, stopAfterSteps ?? .max)
+    }
+
     /// Runs the remaining steps.
     ///
     /// - Parameters:
@@ -65,8 +67,9 @@ public final class Trainer {
         var progress = initialProgress
         let model = appState.model
         let device = model.parameters.named.first?.tensor.device ?? .cpu
-        let stepsToDo = Swift.min(progress.numTargetSteps - progress.numSeenStepsPreviousRun, stopAfterSteps ?? .max)
-        let batchesToDo = stepsToDo * gradientAccumulationSteps
+        let batchesToDo = stepsThisRun * gradientAccumulationSteps
+        // Records keep Modalities' key whatever the precision; the console names the one the model computes in.
+        let consoleNames = ["train mfu (16-bit)": "train mfu (\(MixedPrecisionModel.precisionLabel(of: model)))"]
         let iterator = try loader.makeIterator()
         // Losses stay on the device until a result is logged: no host synchronisation per step.
         var lossTotal: Tensor?
@@ -139,7 +142,7 @@ public final class Trainer {
                                         ("lr mean", .number(appState.optimizer.learningRate)),
                                         ("peak memory rank 0 (MB)", .number(Self.peakResidentMegabytes())),
                                         ("data wait (s)", .number(iterator.waitSeconds - dataWaitSeconds))])
-                result.consoleNames = ["train mfu (16-bit)": "train mfu (\(precisionLabel))"]
+                result.consoleNames = consoleNames
                 dataWaitSeconds = iterator.waitSeconds
                 try resultSubscriber.consume(result)
                 lossTotal = nil
