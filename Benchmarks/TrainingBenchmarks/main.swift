@@ -9,6 +9,7 @@ import Training
 /// training thread spends inside shim calls (timed in C++ by the shim), the data wait is the loader's.
 ///
 ///     swift run -c release TrainingBenchmarks [steps]
+///     swift run -c release TrainingBenchmarks checkpointing [steps]   (see CheckpointingBenchmark.swift)
 
 final class RandomTokens: Dataset, @unchecked Sendable {
     let rows: [[Int]]
@@ -20,6 +21,10 @@ final class RandomTokens: Dataset, @unchecked Sendable {
     func sample(at index: Int) throws -> Sample { Sample(["input_ids": rows[index]]) }
 }
 
+if CommandLine.arguments.dropFirst().first == "checkpointing" {
+    try benchmarkCheckpointing(steps: CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 3 : 3)
+    exit(0)
+}
 let steps = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 40 : 40
 let warmup = 5
 let (batch, length, vocabulary) = (8, 128, 1024)

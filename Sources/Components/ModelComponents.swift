@@ -215,6 +215,8 @@ struct ActivationCheckpointedConfig: Decodable {
     var variant: Variant
     var layersFQN: String
     var frequency: Int
+    /// Selective op checkpointing's operators to keep (`ac_fun_params.save_ops_keys`).
+    var policy: SelectiveCheckpointPolicy?
 
     enum CodingKeys: String, CodingKey { case model, variant = "ac_variant", layersFQN = "layers_fqn", parameters = "ac_fun_params" }
     enum ParameterKeys: String, CodingKey { case acFreq = "ac_freq", saveOpsKeys = "save_ops_keys" }
@@ -231,8 +233,16 @@ struct ActivationCheckpointedConfig: Decodable {
         case .selective_layer_activation_checkpointing:
             frequency = try parameters.decode(PositiveInt.self, forKey: .acFreq).value
         case .selective_op_activation_checkpointing:
-            _ = try parameters.decodeIfPresent([String].self, forKey: .saveOpsKeys)
-            throw ConfigValueError("selective_op_activation_checkpointing is not available yet (it needs per-operator save policies); use full_activation_checkpointing or selective_layer_activation_checkpointing")
+            frequency = 1
+            do {
+                policy = try SelectiveCheckpointPolicy(keys: parameters.decode([String].self, forKey: .saveOpsKeys))
+            } catch let error as ModelError {
+                throw ConfigValueError(error.description)
+            }
+            let unmatched = policy!.operatorsNeverRun(on: .cpu)
+            if !unmatched.isEmpty {
+                decoder.warn("save_ops_keys: \(unmatched.map(\.rawValue).joined(separator: ", ")) match no operator GPT2LLM's blocks run on the CPU, so there they keep nothing (as in PyTorch)")
+            }
         }
         guard layersFQN == "transformer.h" else {
             throw ConfigValueError("layers_fqn must name GPT2LLM's blocks, transformer.h; found '\(layersFQN)'")
@@ -309,7 +319,7 @@ extension ComponentRegistry {
             }
             return model
         }
-        register("model", "activation_checkpointed", summary: "recomputes every block (full) or every ac_freq-th block (selective_layer) in backward",
+        register("model", "activation_checkpointed", summary: "recomputes every block (full), every ac_freq-th block (selective_layer), or every block but the outputs of save_ops_keys' operators (selective_op) in backward",
                  config: ActivationCheckpointedConfig.self, produces: [(any Model).self]) { config, context -> any Model in
             let model = try context.build(config.model)
             guard let network = model.unwrapped(as: GPT2LLM.self) else {
@@ -317,6 +327,13 @@ extension ComponentRegistry {
             }
             // As Modalities counts wrapped blocks from 1: every ac_freq-th block, the first being block ac_freq - 1.
             network.checkpointedLayers = Set((0..<network.config.layerCount).filter { ($0 + 1) % config.frequency == 0 })
+            if let policy = config.policy {
+                let device = ModelPlacement.device
+                if device.kind == .cuda, policy.savedOperators.contains(where: \.isAttention) {
+                    throw ConfigValueError("save_ops_keys: keeping the outputs of CUDA's attention kernels is not available yet (needs their backward called with the kept log-sum-exp); list ops.aten.mm.default only")
+                }
+                network.selectiveCheckpointPolicy = policy
+            }
             return model
         }
         register("model", "activation_checkpointed_fsdp1", summary: "recomputes every block whose class is in activation_checkpointing_modules (GPT2Block) in backward",

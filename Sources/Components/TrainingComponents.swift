@@ -115,19 +115,20 @@ struct OneCycleParameters: Decodable {
         annealStrategy = try c.decode(Anneal.self, forKey: .annealStrategy)
         divFactor = try c.decodeIfPresent(Double.self, forKey: .divFactor) ?? 25
         finalDivFactor = try c.decodeIfPresent(Double.self, forKey: .finalDivFactor) ?? 1e4
+        let threePhase = try c.decodeIfPresent(Bool.self, forKey: .threePhase) ?? false
+        let base = try c.decodeIfPresent(Double.self, forKey: .baseMomentum) ?? 0.85
+        let max = try c.decodeIfPresent(Double.self, forKey: .maxMomentum) ?? 0.95
+        let cycleMomentum = try c.decodeIfPresent(Bool.self, forKey: .cycleMomentum) ?? false
+        _ = try c.decodeIfPresent(Int.self, forKey: .epochs)
+        _ = try c.decodeIfPresent(Int.self, forKey: .stepsPerEpoch)
+        // Every field is read before the checks, so each is known (and listed in the component reference).
         // Modalities: max_lr, div_factor and final_div_factor greater than 0 (a NaN fails that too); infinity cannot train.
         guard [maxLR, divFactor, finalDivFactor].allSatisfy({ $0 > 0 && $0.isFinite }) else {
             throw ConfigValueError("max_lr, div_factor and final_div_factor must be finite and greater than 0, found \(maxLR), \(divFactor) and \(finalDivFactor)")
         }
-        if try c.decodeIfPresent(Bool.self, forKey: .threePhase) == true {
-            throw ConfigValueError("three_phase one-cycle schedules are not supported")
-        }
-        let base = try c.decodeIfPresent(Double.self, forKey: .baseMomentum) ?? 0.85
-        let max = try c.decodeIfPresent(Double.self, forKey: .maxMomentum) ?? 0.95
+        if threePhase { throw ConfigValueError("three_phase one-cycle schedules are not supported") }
         guard base > 0 && max > 0 else { throw ConfigValueError("base_momentum and max_momentum must be greater than 0, found \(base) and \(max)") }
-        momentum = try c.decodeIfPresent(Bool.self, forKey: .cycleMomentum) == true ? MomentumCycle(base: base, max: max) : nil
-        _ = try c.decodeIfPresent(Int.self, forKey: .epochs)
-        _ = try c.decodeIfPresent(Int.self, forKey: .stepsPerEpoch)
+        momentum = cycleMomentum ? MomentumCycle(base: base, max: max) : nil
         guard pctStart > 0 && pctStart <= 1 else { throw ConfigValueError("pct_start must be in (0, 1], found \(pctStart)") }
         // The warm-up phase ends at step pct_start · total_steps − 1. Below 1 there is no warm-up (PyTorch anneals from
         // the first step); at exactly 1 PyTorch divides zero by zero at its first step.

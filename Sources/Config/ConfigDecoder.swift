@@ -230,3 +230,12 @@ private struct ScalarContainer: SingleValueDecodingContainer {
         try decoder.decode(type, from: decoder.node, keyPath: decoder.keyPath, codingPath: codingPath)
     }
 }
+
+extension Decoder {
+    /// Reports a warning at the value being decoded: a config that runs, but not as its author may expect.
+    /// Outside a config (a plain `Decoder`) it does nothing.
+    public func warn(_ message: String) {
+        guard let decoder = self as? ConfigDecoder else { return }
+        decoder.graph.issues.add(ConfigIssue(.invalidValue, message, at: decoder.node.location, keyPath: decoder.keyPath, severity: .warning))
+    }
+}

@@ -26,6 +26,9 @@ public final class GPT2LLM: BlockStructuredModel {
     private let head: Tensor
     /// Blocks (by index) whose activations are recomputed in backward instead of kept (activation checkpointing).
     public var checkpointedLayers: Set<Int> = []
+    /// With a policy, checkpointed blocks keep the outputs of the operators it lists and recompute the rest
+    /// (selective op activation checkpointing); without one they recompute everything.
+    public var selectiveCheckpointPolicy: SelectiveCheckpointPolicy?
     /// Runs around every block (outside activation checkpointing), as FSDP's per-block gather needs.
     public var blockWrapper: BlockWrapper?
     public var blockCount: Int { blocks.count }
@@ -102,6 +105,7 @@ public final class GPT2LLM: BlockStructuredModel {
                                 dtype: parameters.named.first?.tensor.dtype ?? .float32, device: device)
         for (name, tensor) in parameters.named { try moved.parameters.load(name, from: tensor) }
         moved.checkpointedLayers = checkpointedLayers
+        moved.selectiveCheckpointPolicy = selectiveCheckpointPolicy
         return moved
     }
 
@@ -136,16 +140,17 @@ public final class GPT2LLM: BlockStructuredModel {
         }
         let future = try Tensor.ones([length, past + length], dtype: .bool, device: h.device).triu(past + 1)
         for (layer, block) in blocks.enumerated() {
-            let run: (Tensor) throws -> Tensor = { h in
+            let run: (Tensor, OperatorOutputCache?) throws -> Tensor = { h, kept in
                 let attended = try h + self.attention(block, block.attentionNorm(h), layer: layer, cache: cache, rotary: rotary,
-                                                      future: future, training: training)
-                return try attended + self.mlp(block, block.ffnNorm(attended), training: training)
+                                                      future: future, training: training, kept: kept)
+                return try attended + self.mlp(block, block.ffnNorm(attended), training: training, kept: kept)
             }
             let body: (Tensor) throws -> Tensor = { h in
                 if self.checkpointedLayers.contains(layer), cache == nil, Autograd.isGradEnabled {
-                    return try ActivationCheckpoint.apply(name: "CheckpointedBlock\(layer)", input: h, run)
+                    return try ActivationCheckpoint.apply(name: "CheckpointedBlock\(layer)", input: h,
+                                                          keeping: self.selectiveCheckpointPolicy, run)
                 }
-                return try run(h)
+                return try run(h, nil)
             }
             h = try blockWrapper.map { try $0(layer, h, body) } ?? body(h)
         }
@@ -158,14 +163,14 @@ public final class GPT2LLM: BlockStructuredModel {
     }
 
     private func attention(_ block: Block, _ x: Tensor, layer: Int, cache: KeyValueCache?, rotary: Rotary?, future: Tensor,
-                           training: Bool) throws -> Tensor {
+                           training: Bool, kept: OperatorOutputCache?) throws -> Tensor {
         let (batch, length) = (x.size(0), x.size(1))
         let headSize = config.headSize
         let past = cache?.length ?? 0
         func heads(_ t: Tensor) throws -> Tensor { try t.view([batch, length, -1, headSize]).transpose(1, 2) }
-        var q = try heads(block.query(x))
-        var k = try heads(block.key(x))
-        var v = try heads(block.value(x))
+        var q = try heads(block.query(x, kept: kept))
+        var k = try heads(block.key(x, kept: kept))
+        var v = try heads(block.value(x, kept: kept))
         if let rotary {
             q = try rotary(q)
             k = try rotary(k)
@@ -191,15 +196,16 @@ public final class GPT2LLM: BlockStructuredModel {
                 y = try Functional.scaledDotProductAttention(query: q, key: repeated(k), value: repeated(v), mask: future.logicalNot(), dropout: p)
             }
         }
-        return try dropout(block.output(y.transpose(1, 2).reshape([batch, length, -1])), training: training)
+        return try dropout(block.output(y.transpose(1, 2).reshape([batch, length, -1]), kept: kept), training: training)
     }
 
-    private func mlp(_ block: Block, _ x: Tensor, training: Bool) throws -> Tensor {
+    private func mlp(_ block: Block, _ x: Tensor, training: Bool, kept: OperatorOutputCache?) throws -> Tensor {
         let out: Tensor
+        let mlp = block.mlp
         switch config.activation {
-        case .gelu: out = try block.mlp[1](block.mlp[0](x).gelu())
-        case .geluTanh: out = try block.mlp[1](block.mlp[0](x).gelu(approximate: .tanh))
-        case .swiglu: out = try block.mlp[2](block.mlp[0](x).silu() * block.mlp[1](x))
+        case .gelu: out = try mlp[1](mlp[0](x, kept: kept).gelu(), kept: kept)
+        case .geluTanh: out = try mlp[1](mlp[0](x, kept: kept).gelu(approximate: .tanh), kept: kept)
+        case .swiglu: out = try mlp[2](mlp[0](x, kept: kept).silu() * mlp[1](x, kept: kept), kept: kept)
         }
         return try dropout(out, training: training)
     }

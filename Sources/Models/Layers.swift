@@ -10,8 +10,10 @@ struct Linear {
         self.bias = bias ? try store.make("\(name).bias", shape: [output]) : nil
     }
 
-    func callAsFunction(_ x: Tensor) throws -> Tensor {
-        try Functional.linear(x, weight: weight, bias: bias)
+    /// `kept` (inside a selectively checkpointed block) keeps or hands back the products of layers without bias.
+    func callAsFunction(_ x: Tensor, kept: OperatorOutputCache? = nil) throws -> Tensor {
+        if let kept, bias == nil { return try kept.linear(x, weight: weight) }
+        return try Functional.linear(x, weight: weight, bias: bias)
     }
 }
 

@@ -119,15 +119,40 @@ import Training
                     layers_fqn: transformer.h
                     ac_fun_params: \(parameters)
                 """)
-            return try #require(graph.build("ac_model", as: (any Model).self) as? GPT2LLM).checkpointedLayers
+            try graph.validate()
+            let model = try #require(graph.build("ac_model", as: (any Model).self) as? GPT2LLM)
+            return model.checkpointedLayers
         }
         #expect(try checkpointed("full_activation_checkpointing", "{}") == Set(0..<6))
         // Modalities counts wrapped blocks from 1 and checkpoints every ac_freq-th.
         #expect(try checkpointed("selective_layer_activation_checkpointing", "{ac_freq: 2}") == [1, 3, 5])
-        let error = #expect(throws: ConfigError.self) {
-            try checkpointed("selective_op_activation_checkpointing", "{save_ops_keys: [mm]}")
+        // Selective op checkpointing wraps every block and keeps the listed operators' outputs.
+        #expect(try checkpointed("selective_op_activation_checkpointing", "{save_ops_keys: [ops.aten.mm.default]}") == Set(0..<6))
+        for (keys, message) in [("[mm]", "save_ops_keys has 'mm'; the keys Modalities knows are ops.aten.mm.default"),
+                                ("[]", "save_ops_keys is empty")] {
+            let error = #expect(throws: ConfigError.self) { try checkpointed("selective_op_activation_checkpointing", "{save_ops_keys: \(keys)}") }
+            #expect(error?.issues.first?.message.contains(message) == true, "\(error?.issues.first?.message ?? "no error")")
         }
-        #expect(error?.issues.first?.message.contains("not available yet") == true)
+    }
+
+    @Test func selectiveOpCheckpointingWarnsAboutOperatorsTheBlocksNeverRun() throws {
+        let graph = try graph(Self.yaml + """
+
+            ac_model:
+              component_key: model
+              variant_key: activation_checkpointed
+              config:
+                model: {instance_key: model_raw, pass_type: BY_REFERENCE}
+                ac_variant: selective_op_activation_checkpointing
+                layers_fqn: transformer.h
+                ac_fun_params:
+                  save_ops_keys: [ops.aten.mm.default, ops.aten.max.default]
+            """)
+        try graph.validate()
+        let model = try #require(graph.build("ac_model", as: (any Model).self) as? GPT2LLM)
+        #expect(model.selectiveCheckpointPolicy?.savedOperators == [.mm, .max])
+        let warnings = graph.problems.filter { $0.severity == .warning }.map(\.message)
+        #expect(warnings.contains { $0.contains("ops.aten.max.default match no operator") }, "\(warnings)")
     }
 
     @Test func huggingFaceFoldersAreModelsForTraining() throws {
