@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Tiny seeded transformers models (GPT2LMHeadModel with gelu_new, LlamaForCausalLM with grouped-query attention
-and an untied head) saved as Hugging Face folders, with their logits on fixed ids: the import tests load the
-folders and must give the same logits.
+and an untied head, StableLmForCausalLM with LayerNorm, rotary over the whole head and a tied head) saved as
+Hugging Face folders, with their logits on fixed ids: the import tests load the folders and must give the same
+logits.
 
     pip install torch "transformers<5" safetensors
     python3 scripts/make-interop-goldens.py Tests/InteropTests/Golden
@@ -12,7 +13,7 @@ import sys
 
 import torch
 import transformers
-from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
+from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM, StableLmConfig, StableLmForCausalLM
 
 out = sys.argv[1]
 ids = [[3, 17, 42, 5, 60, 8, 23, 11], [9, 1, 33, 47, 2, 58, 14, 30]]
@@ -22,6 +23,10 @@ models = {
     "llama": LlamaForCausalLM(LlamaConfig(vocab_size=64, hidden_size=32, intermediate_size=96, num_hidden_layers=2,
                                           num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=16,
                                           rms_norm_eps=1e-5, rope_theta=10000.0, tie_word_embeddings=False)),
+    "stablelm": StableLmForCausalLM(StableLmConfig(vocab_size=64, hidden_size=32, intermediate_size=96, num_hidden_layers=2,
+                                                   num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=16,
+                                                   layer_norm_eps=1e-5, rope_theta=10000.0, partial_rotary_factor=1.0,
+                                                   tie_word_embeddings=True)),
 }
 golden = {"transformers": transformers.__version__, "torch": torch.__version__, "ids": ids, "logits": {}}
 for name, model in models.items():

@@ -33,6 +33,20 @@ public enum HuggingFaceExport {
                         "hidden_act": "silu", "max_position_embeddings": config.sequenceLength, "rms_norm_eps": config.attentionNorm.epsilon,
                         "rope_theta": config.rotaryBaseFrequency!, "attention_bias": config.bias, "mlp_bias": config.bias,
                         "attention_dropout": 0.0, "pretraining_tp": 1] as [String: Any]) { $1 }
+        case .stableLM:
+            // StableLM's LayerNorms always have a bias: a model whose norms have none exports zeros, which is the same.
+            for (ours, theirs) in HuggingFaceLayout.llamaNames(layers: config.layerCount, bias: false, tied: tied, normBias: true) {
+                let tensor = model.parameters.tensors[ours] == nil && ours.hasSuffix(".bias")
+                    ? try Tensor.zeros([config.embeddingSize]) : try parameter(ours)
+                tensors.append((theirs, tensor))
+            }
+            json.merge(["architectures": ["StableLmForCausalLM"], "model_type": "stablelm", "hidden_size": config.embeddingSize,
+                        "intermediate_size": config.swigluHidden, "num_hidden_layers": config.layerCount,
+                        "num_attention_heads": config.queryHeads, "num_key_value_heads": config.keyValueHeads,
+                        "hidden_act": "silu", "max_position_embeddings": config.sequenceLength,
+                        "layer_norm_eps": config.attentionNorm.epsilon, "rope_theta": config.rotaryBaseFrequency!,
+                        "partial_rotary_factor": 1.0, "use_qkv_bias": false, "qk_layernorm": false, "use_parallel_residual": false,
+                        "hidden_dropout": 0.0, "attention_dropout": 0.0] as [String: Any]) { $1 }
         case .gpt2:
             let d = config.embeddingSize
             func bias(_ name: String, size: Int) throws -> Tensor {

@@ -32,6 +32,14 @@ public enum HuggingFaceModelImport {
                 try load(model, ours, try weights.tensor(theirs))
             }
             return model
+        case "stablelm":
+            let modelConfig = try stableLMConfig(config, integer: integer, path: configPath)
+            let model = try GPT2LLM(config: modelConfig, sampleKey: sampleKey, predictionKey: predictionKey)
+            for (ours, theirs) in HuggingFaceLayout.llamaNames(layers: modelConfig.layerCount, bias: false, tied: modelConfig.weightTying,
+                                                                normBias: true) {
+                try load(model, ours, try weights.tensor(theirs))
+            }
+            return model
         case "gpt2":
             let modelConfig = try gpt2Config(config, integer: integer, path: configPath, hasLMHead: weights.entry("lm_head.weight") != nil)
             let model = try GPT2LLM(config: modelConfig, sampleKey: sampleKey, predictionKey: predictionKey)
@@ -67,8 +75,32 @@ public enum HuggingFaceModelImport {
             if !modelConfig.weightTying { try load(model, "transformer.lm_head.weight", try weights.tensor("lm_head.weight")) }
             return model
         case let other:
-            throw InteropError.unsupported(path: configPath, feature: "model_type \(other ?? "none") (gpt2 and llama are)")
+            throw InteropError.unsupported(path: configPath, feature: "model_type \(other ?? "none") (gpt2, llama and stablelm are)")
         }
+    }
+
+    /// StableLM as far as GPT2LLM represents it: LayerNorm, SwiGLU, rotary over the whole head, sequential residuals,
+    /// no biases on the projections.
+    static func stableLMConfig(_ config: [String: Any], integer: (String) throws -> Int, path: String) throws -> GPT2LLMConfig {
+        if let factor = config["partial_rotary_factor"] as? Double, factor != 1 {
+            throw InteropError.unsupported(path: path, feature: "partial_rotary_factor \(factor) (GPT2LLM rotates the whole head)")
+        }
+        for key in ["use_qkv_bias", "qk_layernorm", "use_parallel_residual"] where config[key] as? Bool == true {
+            throw InteropError.unsupported(path: path, feature: "\(key) true")
+        }
+        if let activation = config["hidden_act"] as? String, activation != "silu" {
+            throw InteropError.unsupported(path: path, feature: "hidden_act \(activation) (SwiGLU uses silu)")
+        }
+        let norm = GPT2LLMConfig.Norm(kind: .layerNorm, epsilon: config["layer_norm_eps"] as? Double ?? 1e-5, bias: true)
+        var llamaLike = config
+        llamaLike["attention_bias"] = false
+        llamaLike["mlp_bias"] = false
+        llamaLike["head_dim"] = nil
+        var modelConfig = try llamaConfig(llamaLike, integer: integer, path: path)
+        modelConfig.attentionNorm = norm
+        modelConfig.ffnNorm = norm
+        modelConfig.lmHeadNorm = norm
+        return modelConfig
     }
 
     static func llamaConfig(_ config: [String: Any], integer: (String) throws -> Int, path: String) throws -> GPT2LLMConfig {

@@ -19,7 +19,7 @@ import Torch
 
     func temporaryFolder() -> String { NSTemporaryDirectory() + "hf-" + UUID().uuidString }
 
-    @Test(arguments: ["gpt2", "llama"])
+    @Test(arguments: ["gpt2", "llama", "stablelm"])
     func transformersFoldersImportWithTheirLogits(_ form: String) throws {
         let model = try HuggingFaceModelImport.load(folder: Self.golden + "/" + form)
         let expected = ((Self.reference["logits"] as! [String: Any])[form] as! [[[Double]]]).flatMap { $0.flatMap { $0 } }
@@ -29,7 +29,7 @@ import Torch
         #expect(model.config.activation == (form == "gpt2" ? .geluTanh : .swiglu))
     }
 
-    @Test(arguments: ["gpt2", "llama"])
+    @Test(arguments: ["gpt2", "llama", "stablelm"])
     func exportWritesTransformersLayoutExactly(_ form: String) throws {
         let model = try HuggingFaceModelImport.load(folder: Self.golden + "/" + form)
         let folder = temporaryFolder()
@@ -42,20 +42,23 @@ import Torch
             #expect(try exported.tensor(name).toArray(Float.self) == original.tensor(name).toArray(Float.self), "\(name)")
         }
         let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/config.json"))) as! [String: Any]
-        #expect(config["architectures"] as? [String] == [form == "gpt2" ? "GPT2LMHeadModel" : "LlamaForCausalLM"])
+        let architectures = ["gpt2": "GPT2LMHeadModel", "llama": "LlamaForCausalLM", "stablelm": "StableLmForCausalLM"]
+        #expect(config["architectures"] as? [String] == [architectures[form]!])
         #expect(try logits(HuggingFaceModelImport.load(folder: folder)) == logits(model))
     }
 
-    /// A few training steps, then out and back in: identical logits, for both forms.
-    @Test(arguments: [false, true])
-    func trainedModelsRoundTrip(_ llama: Bool) throws {
+    /// A few training steps, then out and back in: identical logits, for the three forms. The StableLM form is
+    /// Modalities' getting-started model (SwiGLU, rotary, LayerNorm without bias: exported as zero biases).
+    @Test(arguments: ["gpt2", "llama", "stablelm"])
+    func trainedModelsRoundTrip(_ form: String) throws {
+        let swiglu = form != "gpt2"
         let layerNorm = GPT2LLMConfig.Norm(kind: .layerNorm, epsilon: 1e-5, bias: false)
         let rmsNorm = GPT2LLMConfig.Norm(kind: .rmsNorm, epsilon: 1e-6, bias: false)
+        let norm = form == "llama" ? rmsNorm : layerNorm
         let model = try GPT2LLM(config: GPT2LLMConfig(
-            vocabularySize: 64, sequenceLength: 16, layerCount: 2, queryHeads: 4, keyValueHeads: llama ? 2 : 4, embeddingSize: 32,
-            ffnHidden: 64, bias: !llama, positionEmbedding: llama ? .none : .absolute, rotaryBaseFrequency: llama ? 500_000 : nil,
-            activation: llama ? .swiglu : .gelu, attentionNorm: llama ? rmsNorm : layerNorm, ffnNorm: llama ? rmsNorm : layerNorm,
-            lmHeadNorm: llama ? rmsNorm : layerNorm, weightTying: !llama))
+            vocabularySize: 64, sequenceLength: 16, layerCount: 2, queryHeads: 4, keyValueHeads: swiglu ? 2 : 4, embeddingSize: 32,
+            ffnHidden: 64, bias: !swiglu, positionEmbedding: swiglu ? .none : .absolute, rotaryBaseFrequency: swiglu ? 500_000 : nil,
+            activation: swiglu ? .swiglu : .gelu, attentionNorm: norm, ffnNorm: norm, lmHeadNorm: norm, weightTying: form != "llama"))
         try ComposedInitialization(weightInitType: .scaled, mean: 0, std: .value(0.05), layerCount: 2).initialize(model.parameters, seed: 4)
         let parameters = model.parameters.named.map(\.tensor)
         let moments = try parameters.map { try $0.detach().zerosLike() }
@@ -75,6 +78,9 @@ import Torch
         try HuggingFaceExport.write(model, to: folder, endOfText: 0, maximumShardBytes: 8_000)
         #expect(FileManager.default.fileExists(atPath: folder + "/model.safetensors.index.json"), "small shards force an index")
         let imported = try HuggingFaceModelImport.load(folder: folder)
+        // RMSNorm comes back as PyTorch's RMSNorm (the same function); LayerNorm as LayerNorm.
+        #expect((imported.config.attentionNorm.kind == .layerNorm) == (norm.kind == .layerNorm))
+        #expect(imported.config.activation == model.config.activation)
         let difference = zip(try logits(model), try logits(imported)).map { Swift.abs($0 - $1) }.max()!
         #expect(difference < 1e-5, "max difference \(difference)")
         let generation = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/generation_config.json"))) as? [String: Any]
