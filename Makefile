@@ -4,7 +4,7 @@ SWIFT ?= swift
 LIBTORCH_DIR = $(shell scripts/setup-libtorch)
 export MODALITIES_TEST_DATA ?= $(abspath ../shared/data)
 
-.PHONY: all setup shim build demo test test-interop bench docs gpu-check clean
+.PHONY: all setup shim build demo test test-interop tutorials bench docs gpu-check clean
 
 all: build
 
@@ -47,6 +47,12 @@ docs: shim
 	.build/debug/modalities config components --markdown > docs/components.md
 
 BENCH_VENV ?= $(HOME)/.cache/modalities/bench-venv
+
+## Runs Modalities' own tutorials (getting_started, warmstart, scaling_up) with the release binary, configs
+## unchanged, from a copy under .build/tutorials (about 15 minutes on 2 cores).
+tutorials: shim
+	$(SWIFT) build -c release --product modalities
+	scripts/run-modalities-tutorials
 
 ## Benchmarks: engine overhead, then tokenizer throughput next to the reference libraries (installed into a
 ## venv on first use). Results go to BENCHMARKS.md by hand, with machine and date.

@@ -38,6 +38,9 @@ public final class SweepRunner: @unchecked Sendable {
     public var executable: String
     public var parallel: Int
     public var skipExceptionTypes: [String]
+    /// Ends every run after this many optimizer steps (`run --stop_after_steps`), to try a sweep out. Such runs are
+    /// recorded as done with `stopped_after_steps`; a later sweep without the limit runs them again to their targets.
+    public var stopAfterSteps: Int?
     public var log: @Sendable (String) -> Void
 
     public init(sweepDirectory: String, experimentsRoot: String, executable: String, parallel: Int = 1, skipExceptionTypes: [String] = [],
@@ -92,7 +95,8 @@ public final class SweepRunner: @unchecked Sendable {
         var queue: [(run: Run, checkpoint: String?)] = []
         for run in all {
             let status = status(of: run)
-            if status?["state"] as? String == State.done.rawValue {
+            let stoppedEarly = status?["stopped_after_steps"] != nil
+            if status?["state"] as? String == State.done.rawValue && (!stoppedEarly || stopAfterSteps != nil) {
                 summary.alreadyDone += 1
                 continue
             }
@@ -140,7 +144,9 @@ public final class SweepRunner: @unchecked Sendable {
             lock.unlock()
             guard let run = finished else { continue }
             if exitStatus == 0 {
-                try record(run, .done, extra: ["exit_status": 0])
+                var extra: [String: Any] = ["exit_status": 0]
+                if let stopAfterSteps { extra["stopped_after_steps"] = stopAfterSteps }
+                try record(run, .done, extra: extra)
                 log("\(run.experimentID): done")
                 summary.completed += 1
             } else if stopped {
@@ -165,6 +171,7 @@ public final class SweepRunner: @unchecked Sendable {
         var arguments = ["run", "--config_file_path", run.config, "--experiments_root_path", run.experimentsRoot,
                          "--experiment_id", run.experimentID, "--error_log_folder", run.folder]
         if let checkpoint { arguments += ["--resume_from_checkpoint", checkpoint] }
+        if let stopAfterSteps { arguments += ["--stop_after_steps", String(stopAfterSteps)] }
         if run.worldSize > 1 {
             arguments = ["launch", "--nproc_per_node", String(run.worldSize), "--master_port", String(ChildProcess.freePort()), "--"] + arguments
         }
@@ -187,6 +194,7 @@ public final class SweepRunner: @unchecked Sendable {
         status["config"] = run.config
         status["updated"] = ISO8601DateFormatter().string(from: Date())
         if state != .running { status["pid"] = nil }
+        if state == .running { status["stopped_after_steps"] = nil }  // a new attempt; its end says again
         for (key, value) in extra { status[key] = value }
         let data = try JSONSerialization.data(withJSONObject: status, options: [.prettyPrinted, .sortedKeys])
         try data.write(to: URL(fileURLWithPath: run.folder + "/" + Self.statusFile), options: .atomic)

@@ -85,11 +85,19 @@ struct SweepCommand: ParsableCommand {
         @Option(help: "Runs at a time.") var parallel = 1
         @Option(name: .customLong("skip_exception_types"), help: "Comma-separated error types that are not retried, e.g. OutOfMemoryError.")
         var skipExceptionTypes = ""
+        @Option(name: .customLong("stop_after_steps"),
+                help: "End each run after N optimizer steps, to try the sweep out; a later sweep run without it takes them to their targets.")
+        var stopAfterSteps: Int?
+
+        func validate() throws {
+            if let stopAfterSteps, stopAfterSteps < 1 { throw ValidationError("--stop_after_steps must be 1 or more, found \(stopAfterSteps)") }
+        }
 
         func run() throws {
             let runner = SweepRunner(sweepDirectory: sweepDirectory, experimentsRoot: experimentsRootPath,
                                      executable: URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path, parallel: parallel,
                                      skipExceptionTypes: skipExceptionTypes.split(separator: ",").map(String.init)) { print("sweep: " + $0) }
+            runner.stopAfterSteps = stopAfterSteps
             let summary = try runner.run()
             print("sweep: \(summary.completed) completed, \(summary.alreadyDone) already done, \(summary.failed) failed, \(summary.skipped) skipped")
             if summary.interrupted { throw ExitCode(130) }

@@ -106,6 +106,26 @@ import TestSupport
         #expect(html.components(separatedBy: "class=\"curve\" data-run=\"1/lr-3e-3__n_layer-2\"").count - 1 >= 7)
     }
 
+    /// `--stop_after_steps` tries a sweep out: every run ends after that many steps and counts as done for such
+    /// tries, and a sweep run without it takes them on to their targets.
+    @Test func aSweepTriedWithAFewStepsPerRunGoesOnToTheTargetsLater() throws {
+        let root = NSTemporaryDirectory() + "sweep-try-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        _ = try run(["benchmark", "prepare_sweep_configs", "--sweep_config_path", Self.sweepFile, "--output_dir", root + "/configs",
+                     "--world_sizes", "1"], in: root)
+        let command = ["sweep", "run", root + "/configs/tiny_sweep", "--experiments_root_path", root + "/runs"]
+        #expect(try run(command + ["--stop_after_steps", "4"], in: root).contains("4 completed, 0 already done"))
+        let run = root + "/runs/1/lr-1e-3__n_layer-1"
+        #expect(status(run)["stopped_after_steps"] as? Int == 4)
+        #expect(trainSteps(run + "/evaluation_results.jsonl") == Array(1...4))
+        #expect(try self.run(command + ["--stop_after_steps", "4"], in: root).contains("0 completed, 4 already done"))
+        // Without the limit: each continues from its step-4 checkpoint to step 16.
+        #expect(try self.run(command, in: root).contains("4 completed, 0 already done"))
+        #expect(status(run)["stopped_after_steps"] == nil && status(run)["state"] as? String == "done")
+        #expect(trainSteps(run + "/evaluation_results.jsonl") == Array(1...16))
+    }
+
     @Test(.enabled(if: Chromium.find() != nil, "needs chromium (scripts/setup-test-tools installs it)"))
     func theReportOpensInChromiumAndEveryRunHasACurve() throws {
         let root = NSTemporaryDirectory() + "report-" + UUID().uuidString
