@@ -16,10 +16,14 @@ public final class CheckpointWriter {
     /// Extra metadata stored with every checkpoint (e.g. the resolved config).
     public var extraMetadata: [String: Any] = [:]
 
-    public init(checkpointPath: String, experimentID: String, globalRank: Int) {
+    /// The ranks that save together (they meet at a barrier once the files are written); nil on one rank.
+    public let group: ProcessGroup?
+
+    public init(checkpointPath: String, experimentID: String, globalRank: Int, group: ProcessGroup? = nil) {
         self.checkpointPath = checkpointPath
         self.experimentID = experimentID
         self.globalRank = globalRank
+        self.group = group
     }
 
     public func folder(for progress: TrainingProgress) -> String {
@@ -37,7 +41,7 @@ public final class CheckpointWriter {
             // the metadata once every shard is on disk.
             let writesShard = (sharded.replicateGroup?.rank ?? 0) == 0
             try CheckpointFormat.write(appState, progress: progress, to: folder, writeShard: writesShard, writeMetadata: false, extra: extra)
-            try ProcessGroup.world?.barrier()
+            try group?.barrier()
             guard globalRank == 0 else { return }
             try CheckpointFormat.write(appState, progress: progress, to: folder, writeShard: false, writeMetadata: true, extra: extra)
         } else {

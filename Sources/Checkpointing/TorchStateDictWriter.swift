@@ -25,10 +25,14 @@ public final class TorchStateDictWriter: CheckpointExecution {
     /// Not stored: the format has no place for it.
     public var extraMetadata: [String: Any] = [:]
 
-    public init(checkpointPath: String, experimentID: String, globalRank: Int) {
+    /// The ranks that save together (they meet at a barrier once the files are written); nil on one rank.
+    public let group: ProcessGroup?
+
+    public init(checkpointPath: String, experimentID: String, globalRank: Int, group: ProcessGroup? = nil) {
         self.checkpointPath = checkpointPath
         self.experimentID = experimentID
         self.globalRank = globalRank
+        self.group = group
     }
 
     /// The file of `entity` (`model` or `optimizer`) at `progress`.
@@ -58,7 +62,7 @@ public final class TorchStateDictWriter: CheckpointExecution {
         if globalRank == 0 {
             try write(appState, progress: progress, parameters: wholeParameters, optimizerState: optimizerState)
         }
-        try ProcessGroup.world?.barrier()
+        try group?.barrier()
     }
 
     private func write(_ appState: AppState, progress: TrainingProgress, parameters: [String: Tensor],

@@ -292,9 +292,9 @@ extension ComponentRegistry {
     /// GPT2LLM, its initialisation and the layer norms.
     func registerModels() {
         register("model", "gpt2", summary: "Modalities' GPT2LLM (GPT-2 and Llama forms)",
-                 config: GPT2ModelConfig.self, produces: [(any Model).self]) { config, _ -> any Model in
+                 config: GPT2ModelConfig.self, produces: [(any Model).self]) { config, context -> any Model in
             // On a GPU the model is made there directly ("created on its device"); deferral is for host memory.
-            let device = ModelPlacement.device
+            let device = context.run.device
             return try GPT2LLM(config: config.config, sampleKey: config.sampleKey, predictionKey: config.predictionKey,
                                seed: UInt64(bitPattern: Int64(config.seed ?? 0)), device: device,
                                deferAllocation: config.useMetaDevice && device == .cpu)
@@ -328,7 +328,7 @@ extension ComponentRegistry {
             // As Modalities counts wrapped blocks from 1: every ac_freq-th block, the first being block ac_freq - 1.
             network.checkpointedLayers = Set((0..<network.config.layerCount).filter { ($0 + 1) % config.frequency == 0 })
             if let policy = config.policy {
-                let device = ModelPlacement.device
+                let device = context.run.device
                 if device.kind == .cuda, policy.savedOperators.contains(where: \.isAttention) {
                     throw ConfigValueError("save_ops_keys: keeping the outputs of CUDA's attention kernels is not available yet (needs their backward called with the kept log-sum-exp); list ops.aten.mm.default only")
                 }

@@ -104,9 +104,9 @@ extension ComponentRegistry {
             ConsoleResultSubscriber(globalRank: config.globalRank.value)
         }
         register("results_subscriber", "to_disc", summary: "appends each result as a JSON line (Modalities' record shape)",
-                 config: ToDiscConfig.self, produces: [(any ResultSubscriber).self]) { config, _ -> any ResultSubscriber in
+                 config: ToDiscConfig.self, produces: [(any ResultSubscriber).self]) { config, context -> any ResultSubscriber in
             // Modalities writes on global rank 0 only (torch.distributed.get_rank()).
-            try JSONLinesResultSubscriber(path: config.outputFilePath, globalRank: ProcessInfo.processInfo.environment["RANK"].flatMap(Int.init) ?? 0)
+            try JSONLinesResultSubscriber(path: config.outputFilePath, globalRank: context.run.rank)
         }
         register("results_subscriber", "wandb", summary: "OFFLINE: a local run folder with config and every value; ONLINE refused",
                  config: WandbConfig.self, produces: [(any ResultSubscriber).self]) { config, _ -> any ResultSubscriber in

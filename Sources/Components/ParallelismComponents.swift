@@ -17,10 +17,10 @@ extension ComponentRegistry {
             let bucketBytes = Int((config.bucketCapMB ?? 25) * 1_048_576)
             if let mesh = try context.build(config.deviceMesh) {
                 guard mesh.dataParallelDegree > 1 else { return model }
-                let group = try mesh.group([.dp_replicate, .dp_shard], of: try worldGroup(size: mesh.worldSize))
+                let group = try mesh.group([.dp_replicate, .dp_shard], of: try worldGroup(size: mesh.worldSize, context))
                 return try DataParallelModel(wrapping: model, group: group, bucketBytes: bucketBytes)
             }
-            guard let world = ProcessGroup.world, world.size > 1 else { return model }
+            guard let world = context.run.worldGroup, world.size > 1 else { return model }
             return try DataParallelModel(wrapping: model, group: world, bucketBytes: bucketBytes)
         }
         register("model", "fsdp2_wrapped", summary: "fully sharded data parallelism over the mesh's dp_shard ranks (hybrid with dp_replicate); mixed precision (param_dtype) over float32 master weights",
@@ -33,7 +33,7 @@ extension ComponentRegistry {
             guard mesh.degree(of: [.tp, .pp, .cp]) == 1 else {
                 throw ConfigValueError("tensor, pipeline and context parallelism are not available yet; use data-parallel degrees only")
             }
-            let world = try worldGroup(size: mesh.worldSize)
+            let world = try worldGroup(size: mesh.worldSize, context)
             let replicate = mesh.degree(of: [.dp_replicate]) > 1 ? try mesh.group([.dp_replicate], of: world) : nil
             if mesh.degree(of: [.dp_shard]) == 1 {
                 // Nothing to shard over: replicated data parallelism across dp_replicate.
@@ -48,7 +48,7 @@ extension ComponentRegistry {
             let model = try context.build(config.model)
             try checkBlockNames(config.blockNames, of: model)
             let mixed = try MixedPrecisionModel(wrapping: model, computeDType: config.mixedPrecision.computeDType)
-            guard let world = ProcessGroup.world, world.size > 1 else { return mixed }
+            guard let world = context.run.worldGroup, world.size > 1 else { return mixed }
             switch config.shardingStrategy {
             case .NO_SHARD:
                 return try DataParallelModel(wrapping: mixed, group: world)
@@ -57,7 +57,7 @@ extension ComponentRegistry {
                                              reduceDType: config.mixedPrecision.reduceDType)
             case .HYBRID_SHARD, ._HYBRID_SHARD_ZERO2:
                 // As FSDP1: shard among the ranks of a node, replicate across nodes.
-                let perNode = Int(ProcessInfo.processInfo.environment["LOCAL_WORLD_SIZE"] ?? "") ?? world.size
+                let perNode = context.run.localWorldSize
                 guard perNode >= 1, world.size % perNode == 0 else {
                     throw ConfigValueError("HYBRID_SHARD needs the world size (\(world.size)) to be a multiple of the ranks per node (LOCAL_WORLD_SIZE=\(perNode))")
                 }
@@ -152,8 +152,8 @@ struct DDPWrappedModelConfig: Decodable {
 }
 
 /// The job's group of all ranks, checked against the size a config expects.
-func worldGroup(size: Int) throws -> ProcessGroup {
-    guard let group = ProcessGroup.world else {
+func worldGroup(size: Int, _ context: BuildContext) throws -> ProcessGroup {
+    guard let group = context.run.worldGroup else {
         throw ConfigValueError("the config asks for \(size) ranks, but this process was not started as one of them (use modalities launch, torchrun or srun)")
     }
     guard group.size == size else { throw ConfigValueError("the config asks for \(size) data-parallel ranks, the job has \(group.size)") }

@@ -265,12 +265,14 @@ extension ComponentRegistry {
             try SaveEveryKSteps(k: config.k)
         }
         register("checkpoint_saving_execution", "dcp", summary: "per-rank safetensors shards + metadata.json, written atomically (docs/checkpoint-format.md)",
-                 config: CheckpointExecutionConfig.self, produces: [CheckpointWriter.self, (any CheckpointExecution).self]) { config, _ in
-            CheckpointWriter(checkpointPath: config.checkpointPath, experimentID: config.experimentID, globalRank: config.globalRank.value)
+                 config: CheckpointExecutionConfig.self, produces: [CheckpointWriter.self, (any CheckpointExecution).self]) { config, context in
+            CheckpointWriter(checkpointPath: config.checkpointPath, experimentID: config.experimentID, globalRank: config.globalRank.value,
+                             group: context.run.worldGroup)
         }
         register("checkpoint_saving_execution", "fsdp1", summary: "Modalities' FSDP1 files: full model and optimizer state dicts as torch.save .bin files, written by rank 0",
-                 config: CheckpointExecutionConfig.self, produces: [TorchStateDictWriter.self, (any CheckpointExecution).self]) { config, _ in
-            TorchStateDictWriter(checkpointPath: config.checkpointPath, experimentID: config.experimentID, globalRank: config.globalRank.value)
+                 config: CheckpointExecutionConfig.self, produces: [TorchStateDictWriter.self, (any CheckpointExecution).self]) { config, context in
+            TorchStateDictWriter(checkpointPath: config.checkpointPath, experimentID: config.experimentID, globalRank: config.globalRank.value,
+                                 group: context.run.worldGroup)
         }
     }
 }

@@ -54,6 +54,9 @@ public struct BuildContext {
     public func build<Interface>(_ slot: ComponentSlot<Interface>?) throws -> Interface? {
         try slot.map { try build($0) }
     }
+
+    /// The value of type `Value` the graph's builder set in its ``BuildEnvironment`` (nil when none).
+    public func environment<Value>(_ type: Value.Type) -> Value? { graph.environment[type] }
 }
 
 /// Config enums are written by member name (`BF_16`, `FULL_SHARD`); conforming types get "expected one of"

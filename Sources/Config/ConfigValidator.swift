@@ -7,6 +7,8 @@ public struct ConfigValidator {
     /// Samples in the training dataset, for the check that it holds the target tokens; the component library
     /// that knows datasets supplies it (the config system does not).
     public var trainingDatasetSamples: ((ObjectGraph) throws -> Int?)?
+    /// Handed to the graph it builds, for the factories (a training job's run context).
+    public var buildEnvironment = BuildEnvironment()
 
     public init(registry: ComponentRegistry, environment: ResolverEnvironment, log: @escaping (String) -> Void = { _ in }) {
         self.registry = registry
@@ -39,7 +41,7 @@ public struct ConfigValidator {
         // An interpolation that fails leaves its value unknown and validation goes on, so the config's other problems
         // are reported beside it.
         let (resolved, interpolationIssues) = ConfigInterpolator(environment: environment, log: log).resolveKeepingGoing(root)
-        let graph = ObjectGraph(root: resolved, registry: registry)
+        let graph = ObjectGraph(root: resolved, registry: registry, environment: buildEnvironment)
         for issue in interpolationIssues.issues { graph.issues.add(issue) }
         for key in model.requiredKeys where resolved[key] == nil {
             var message = "missing required top-level key '\(key)' for \(model.rawValue)"
@@ -93,7 +95,7 @@ public struct ConfigValidator {
     /// - Throws: ``ConfigError`` with every error in the settings block.
     public func trainingSettings(_ root: ConfigNode) throws -> (settings: TrainingSettings, warnings: [ConfigIssue]) {
         let resolved = try ConfigInterpolator(environment: environment, log: log).resolve(root)
-        let graph = ObjectGraph(root: resolved, registry: registry)
+        let graph = ObjectGraph(root: resolved, registry: registry, environment: buildEnvironment)
         guard let node = resolved["settings"] else {
             throw ConfigError(ConfigIssue(.missingKey, "missing required top-level key 'settings'", at: resolved.location, keyPath: "settings"))
         }

@@ -50,10 +50,14 @@ public final class ObjectGraph {
     private var instances: [ObjectIdentifier: Any] = [:]
     private var building: Set<ObjectIdentifier> = []
 
+    /// What the factories may read about where the graph is built (see ``BuildEnvironment``).
+    public let environment: BuildEnvironment
+
     /// Makes the graph of a resolved config tree (see ``ConfigInterpolator``).
-    public init(root: ConfigNode, registry: ComponentRegistry) {
+    public init(root: ConfigNode, registry: ComponentRegistry, environment: BuildEnvironment = BuildEnvironment()) {
         self.root = root
         self.registry = registry
+        self.environment = environment
     }
 
     /// Every problem found so far (errors and warnings).

@@ -155,12 +155,6 @@ public struct LaunchEnvironment: Sendable, Equatable {
     }
 }
 
-extension ProcessGroup {
-    /// The group of every rank of the running job, set by the training job before it builds components (nil on
-    /// one rank). Components such as `model/ddp_wrapped` use it.
-    nonisolated(unsafe) public static var world: ProcessGroup?
-}
-
 /// A collective started with ``ProcessGroup/allReduceAsync(_:_:)`` or ``ProcessGroup/allGatherAsync(into:from:)``:
 /// runs on the backend's threads while the caller goes on; ``wait()`` before reading the tensors.
 public final class CollectiveWork: @unchecked Sendable {

@@ -37,10 +37,6 @@ extension TrainingJob {
     public func benchmark(steps: Int, warmup: Int, profile: Bool = false) throws -> BenchmarkResult {
         guard steps > 0, warmup >= 0 else { throw LaunchError.invalid("--steps must be positive and --warmup not negative") }
         let rank = try Rank(options)
-        let previousPlacement = ModelPlacement.replace(with: rank.device)
-        defer { ModelPlacement.replace(with: previousPlacement) }
-        ProcessGroup.world = rank.group
-        defer { ProcessGroup.world = nil }
         let (result, settings) = try validatedConfig(rank: rank, experimentID: "benchmark", checkpointPaths: nil)
         let graph = result.graph
         let appState = try graph.build("app_state", as: AppState.self)

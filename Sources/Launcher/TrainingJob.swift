@@ -33,6 +33,9 @@ public final class TrainingJob {
         /// Ends this run after this many optimizer steps, short of the config's target (whose schedule and progress
         /// stay as configured); a multiple of the checkpointing interval leaves a checkpoint to warm-start from.
         public var stopAfterSteps: Int?
+        /// Checks the ranks' collectives before training (Modalities' `--test_comm`): an all-reduce whose sum
+        /// must equal the world size, then a barrier.
+        public var testCommunication = false
 
         public init(configFilePath: String, experimentsRootPath: String, experimentID: String? = nil, lastCheckpointInfoFilePath: String? = nil,
                     environment: [String: String] = ProcessInfo.processInfo.environment, registry: ComponentRegistry = .builtIn(),
@@ -70,13 +73,10 @@ public final class TrainingJob {
     public func run() throws -> Summary {
         let logger = options.logger
         let rank = try Rank(options)
-        let previousPlacement = ModelPlacement.replace(with: rank.device)
-        defer { ModelPlacement.replace(with: previousPlacement) }
         let group = rank.group
-        ProcessGroup.world = group
-        defer { ProcessGroup.world = nil }
         let isRankZero = rank.isRankZero
         let log = rank.log
+        if options.testCommunication { try Self.testCommunication(group, device: rank.device, log: log) }
         // Every rank uses rank 0's id (its clock and the path hashed there).
         if let given = options.experimentID { try Self.checkExperimentID(given) }
         var experimentID = options.experimentID ?? ExperimentID.make(configFilePath: options.configFilePath)
@@ -181,6 +181,19 @@ public final class TrainingJob {
         }
     }
 
+    /// `--test_comm`: every rank all-reduces a one; the sum must be the world size. Then a barrier.
+    static func testCommunication(_ group: ProcessGroup?, device: Device, log: (String) -> Void) throws {
+        let size = group?.size ?? 1
+        let ones = try Tensor.ones([1], device: device)
+        try group?.allReduce(ones)
+        let sum = try ones.to(device: .cpu).item(Double.self)
+        guard sum == Double(size) else {
+            throw LaunchError.invalid("communication test failed: an all-reduce of one per rank gave \(sum), expected \(size)")
+        }
+        try group?.barrier()
+        log("communication test succeeded (\(size) rank\(size == 1 ? "" : "s"))")
+    }
+
     /// The mapping in a `last_checkpoint_info.json` (`checkpoint_folder_path`, or model/optimizer paths).
     public static func readCheckpointInfo(_ path: String) throws -> [(key: String, value: String)] {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -248,6 +261,11 @@ extension TrainingJob {
         var group: ProcessGroup?
         var log: (String) -> Void
         var isRankZero: Bool { (group?.rank ?? 0) == 0 }
+        /// What the components are built with: this rank's place, device and group, explicitly.
+        var context: RunContext {
+            RunContext(rank: group?.rank ?? 0, localRank: Int(variables["LOCAL_RANK"] ?? "") ?? 0, worldSize: group?.size ?? 1,
+                       localWorldSize: Int(variables["LOCAL_WORLD_SIZE"] ?? ""), device: device, worldGroup: group, environment: variables)
+        }
 
         /// Loads CUDA when wanted (before anything else touches libtorch), then joins the process group.
         init(_ options: Options) throws {
@@ -270,6 +288,7 @@ extension TrainingJob {
                                               experimentID: experimentID, variables: rank.variables, warmstartCheckpointPaths: checkpointPaths)
         var validator = ConfigValidator.builtIn(environment: environment, log: rank.log)
         validator.registry = options.registry
+        validator.buildEnvironment = BuildEnvironment(run: rank.context)
         var root = try ConfigLoader.load(file: options.configFilePath)
         if let checkpoint = options.resumeFromCheckpoint {
             root = try RunResumption.config(root, resumingFrom: checkpoint, environment: environment)

@@ -64,6 +64,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("experiment_id"), help: "The run's id (default: start time + hash of the config path).")
     var experimentID: String?
 
+    @Flag(name: .customLong("test_comm"), help: "Check the ranks' collectives (an all-reduce and a barrier) before training.")
+    var testCommunication = false
+
     @Option(name: .customLong("resume_from_checkpoint"),
             help: "A checkpoint folder of this run: continue from it with this (run) config; the sweep runner resumes this way.")
     var resumeFromCheckpoint: String?
@@ -73,6 +76,7 @@ struct RunCommand: ParsableCommand {
         var jobOptions = TrainingJob.Options(configFilePath: options.configFilePath, experimentsRootPath: options.experimentsRootPath,
                                              experimentID: experimentID)
         jobOptions.resumeFromCheckpoint = resumeFromCheckpoint
+        jobOptions.testCommunication = testCommunication
         jobOptions.device = options.device
         jobOptions.stopAfterSteps = options.stopAfterSteps
         try options.launch(TrainingJob(options: jobOptions))

@@ -42,10 +42,12 @@ import Testing
         let folder = try workingCopy()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let port = DistributedLaunchTests.port()
-        let (first, _) = try modalities(["launch", "--nproc_per_node", "2", "--master_port", port, "--", "run", "--config_file_path",
-                                         "config_files/training/config_lorem_ipsum_long_fsdp1.yaml", "--experiments_root_path", "runs",
-                                         "--device", "cpu", "--stop_after_steps", "32"], in: folder)
+        // Modalities' --test_comm checks the collectives first.
+        let (first, firstOutput) = try modalities(["launch", "--nproc_per_node", "2", "--master_port", port, "--", "run", "--config_file_path",
+                                                   "config_files/training/config_lorem_ipsum_long_fsdp1.yaml", "--experiments_root_path", "runs",
+                                                   "--device", "cpu", "--stop_after_steps", "32", "--test_comm"], in: folder)
         #expect(first.keys.sorted() == Array(1...32))
+        #expect(firstOutput.contains("communication test succeeded (2 ranks)"))
         let info = folder + "/data/checkpoints/last_checkpoint_info.json"
         let paths = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: info))) as? [String: String])
         #expect(paths["model_checkpoint_path"]?.hasSuffix("-model-seen_steps_32-seen_tokens_32768-target_steps_325-target_tokens_332800.bin") == true)

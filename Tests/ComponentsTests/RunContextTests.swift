@@ -1,0 +1,54 @@
+import Components
+import Config
+import Distributed
+import Foundation
+import Models
+import Observability
+import Testing
+
+/// Components learn where they run from the run context the graph was given, not from the process environment.
+struct RunContextTests {
+    func graph(_ yaml: String, run: RunContext?) throws -> ObjectGraph {
+        let root = try ConfigInterpolator(environment: ResolverEnvironment(configFilePath: "run.yaml", variables: [:]))
+            .resolve(ConfigLoader.parse(yaml, file: "run.yaml"))
+        return ObjectGraph(root: root, registry: .builtIn(), environment: run.map(BuildEnvironment.init(run:)) ?? BuildEnvironment())
+    }
+
+    /// Modalities writes evaluation_results.jsonl on global rank 0 only; the rank comes from the context.
+    @Test(arguments: [nil, 0, 1])
+    func resultsGoToDiskOnRankZeroOfTheContext(rank: Int?) throws {
+        let folder = NSTemporaryDirectory() + "run-context-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = folder + "/evaluation_results.jsonl"
+        let graph = try graph("""
+            evaluation_subscriber:
+              component_key: results_subscriber
+              variant_key: to_disc
+              config: {output_file_path: \(path)}
+            """, run: rank.map { RunContext(rank: $0, worldSize: 2) })
+        _ = try graph.build("evaluation_subscriber", as: (any ResultSubscriber).self)
+        #expect(FileManager.default.fileExists(atPath: path) == ((rank ?? 0) == 0), "rank \(String(describing: rank))")
+    }
+
+    /// A config for two data-parallel ranks, built in a context that has no group of ranks, says how to start them.
+    @Test func dataParallelismWithoutAGroupNamesTheLaunchers() throws {
+        let yaml = ModelComponentTests.yaml + """
+
+            device_mesh:
+              component_key: device_mesh
+              variant_key: default
+              config: {device_type: cpu, data_parallel_shard_degree: 2, world_size: 2}
+            ddp_model:
+              component_key: model
+              variant_key: ddp_wrapped
+              config:
+                model: {instance_key: model_raw, pass_type: BY_REFERENCE}
+                device_mesh: {instance_key: device_mesh, pass_type: BY_REFERENCE}
+            """
+        let root = try ConfigInterpolator(environment: ResolverEnvironment(configFilePath: "run.yaml", variables: ["DATA": TokenizerComponentTests.data]))
+            .resolve(ConfigLoader.parse(yaml, file: "run.yaml"))
+        let graph = ObjectGraph(root: root, registry: .builtIn(), environment: BuildEnvironment(run: RunContext(rank: 0, worldSize: 2)))
+        let error = #expect(throws: (any Error).self) { try graph.build("ddp_model", as: (any Model).self) }
+        #expect("\(error!)".contains("use modalities launch, torchrun or srun"), "\(error!)")
+    }
+}
