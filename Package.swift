@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "Models", dependencies: ["Torch"], linkerSettings: linkShim),
 
         // Interop: safetensors and Hugging Face model folders.
-        .target(name: "Interop", dependencies: ["Torch", "Models", "DataFormats"], linkerSettings: linkShim),
+        .target(name: "Interop", dependencies: ["Torch", "Models", "DataFormats", "CZlib"], linkerSettings: linkShim),
 
         // Distributed: the device mesh (process groups and sharding follow).
         .target(name: "Distributed", dependencies: ["Torch", "CTorch"], linkerSettings: linkShim),

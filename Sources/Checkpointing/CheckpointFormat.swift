@@ -49,7 +49,7 @@ public enum CheckpointFormat {
             tensors.append((generatorTensor, try Generator.defaultCPU.state()))
             let shard = shardFile(rank: rank)
             do {
-                try SafeTensorsWriter.write(tensors, metadata: ["format": name], to: folder + "/" + shard)
+                try SafeTensorsWriter.write(tensors, metadata: ["format": name], checksums: true, to: folder + "/" + shard)
             } catch let error as InteropError {
                 throw CheckpointError.unwritable(path: folder + "/" + shard, reason: error.description)
             }

@@ -15,7 +15,10 @@ public struct CheckpointReader {
     private let savedShapes: [String: [Int]]
     private var shard: SafeTensorsFile { shards[0] }
 
-    public init(folder: String) throws {
+    /// Opens the checkpoint in `folder`, checking its metadata and, with `verifyChecksums` (the default), every
+    /// tensor of every shard against the CRC-32 its shard records, so a corrupted file is refused before anything
+    /// is loaded. Shards written before checksums existed load unverified, with a warning on standard error.
+    public init(folder: String, verifyChecksums: Bool = true) throws {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
             throw CheckpointError.unreadable(path: folder, reason: "no such folder")
@@ -43,7 +46,15 @@ public struct CheckpointReader {
         for rank in 0..<worldSize {
             let path = folder + "/" + CheckpointFormat.shardFile(rank: rank)
             do {
-                shards.append(try SafeTensorsFile(path: path))
+                let shard = try SafeTensorsFile(path: path)
+                if verifyChecksums {
+                    if shard.hasChecksums {
+                        try shard.verifyChecksums()
+                    } else {
+                        FileHandle.standardError.write(Data("warning: \(path) records no checksums (written before they existed); loading it unverified\n".utf8))
+                    }
+                }
+                shards.append(shard)
             } catch let error as InteropError {
                 throw CheckpointError.unreadable(path: path, reason: error.description)
             }

@@ -12,6 +12,10 @@ public struct SafeTensorsFile {
 
     public let path: String
     public let entries: [String: Entry]
+    /// The header's `__metadata__` strings.
+    public let metadata: [String: String]
+    /// Metadata key prefix of a tensor's CRC-32 (see ``SafeTensorsWriter/write(_:metadata:checksums:to:)``).
+    public static let checksumPrefix = "crc32:"
     private let mapping: MappedFile
     private let dataStart: Int
 
@@ -70,6 +74,7 @@ public struct SafeTensorsFile {
         }
         self.path = path
         self.entries = entries
+        self.metadata = (header["__metadata__"] as? [String: Any])?.compactMapValues { $0 as? String } ?? [:]
         self.mapping = mapping
         self.dataStart = 8 + headerLength
     }
@@ -107,6 +112,26 @@ public struct SafeTensorsFile {
             index += 1
         }
         return nil
+    }
+
+    /// Whether the file records CRC-32s of its tensors.
+    public var hasChecksums: Bool { metadata.keys.contains { $0.hasPrefix(Self.checksumPrefix) } }
+
+    /// Checks every tensor against the CRC-32 the header records for it.
+    /// - Throws: ``InteropError/malformed(path:reason:)`` naming the first tensor whose bytes differ, or one that has
+    ///   no checksum while others do.
+    public func verifyChecksums() throws {
+        for (name, entry) in entries.sorted(by: { $0.value.range.lowerBound < $1.value.range.lowerBound }) {
+            guard let stored = metadata[Self.checksumPrefix + name] else {
+                throw InteropError.malformed(path: path, reason: "tensor \(name) has no checksum, although the file records them")
+            }
+            let start = dataStart + entry.range.lowerBound
+            let computed = mapping.base.map { CRC32.checksum(UnsafeRawBufferPointer(start: $0 + start, count: entry.range.count)) }
+                ?? CRC32.checksum(Data())
+            guard CRC32.hex(computed) == stored.lowercased() else {
+                throw InteropError.malformed(path: path, reason: "tensor \(name) is corrupted: its CRC-32 is \(CRC32.hex(computed)), the file recorded \(stored)")
+            }
+        }
     }
 
     static let dtypes: [String: DType] = ["F32": .float32, "F16": .float16, "BF16": .bfloat16, "F64": .float64, "I64": .int64,

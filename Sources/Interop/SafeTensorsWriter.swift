@@ -6,8 +6,20 @@ import Torch
 /// atomically (see ``AtomicFile``).
 public enum SafeTensorsWriter {
     /// Writes `tensors` (names must be unique) and string `metadata` to `path`.
-    public static func write(_ tensors: [(name: String, tensor: Tensor)], metadata: [String: String] = [:], to path: String) throws {
+    ///
+    /// With `checksums`, the metadata also records each tensor's CRC-32 (`crc32:<name>`: eight hex digits), which
+    /// ``SafeTensorsFile/verifyChecksums()`` checks; other readers ignore it.
+    public static func write(_ tensors: [(name: String, tensor: Tensor)], metadata: [String: String] = [:], checksums: Bool = false,
+                             to path: String) throws {
         var header: [String: Any] = [:]
+        var metadata = metadata
+        if checksums {
+            // One tensor's bytes at a time (a second copy of the whole shard would double the memory a save needs).
+            for (name, tensor) in tensors {
+                let crc = try tensor.rawBytes().withUnsafeBytes { (buffer: UnsafeRawBufferPointer) in CRC32.checksum(buffer) }
+                metadata[SafeTensorsFile.checksumPrefix + name] = CRC32.hex(crc)
+            }
+        }
         if !metadata.isEmpty { header["__metadata__"] = metadata }
         var offset = 0
         for (name, tensor) in tensors {

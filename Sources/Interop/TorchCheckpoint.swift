@@ -41,7 +41,7 @@ public struct TorchCheckpoint {
         let prefix = String(pickle.name.dropLast("data.pkl".count))
         let root: Pickle.Value
         do {
-            root = try Pickle.decode(archive.bytes(of: pickle), allowedGlobals: Self.allowedGlobals)
+            root = try Pickle.decode(try archive.bytes(of: pickle), allowedGlobals: Self.allowedGlobals)
         } catch let error as Pickle.DecodingError {
             throw InteropError.malformed(path: path, reason: error.description)
         }
@@ -59,7 +59,7 @@ public struct TorchCheckpoint {
             guard count >= 0, count * dtype.byteCount == member.size else {
                 throw InteropError.malformed(path: path, reason: "storage \(key) holds \(member.size) bytes, not \(count) \(typeName) elements")
             }
-            let tensor = try Tensor(bytes: Array(archive.bytes(of: member)), dtype: dtype, shape: [count])
+            let tensor = try Tensor(bytes: Array(try archive.bytes(of: member)), dtype: dtype, shape: [count])
             storages[key] = tensor
             return tensor
         }

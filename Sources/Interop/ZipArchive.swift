@@ -7,6 +7,8 @@ struct ZipArchive {
         var name: String
         var dataOffset: Int
         var size: Int
+        /// The CRC-32 the central directory records for the member's bytes.
+        var crc32: UInt32
     }
 
     let path: String
@@ -54,6 +56,7 @@ struct ZipArchive {
         for _ in 0..<count {
             guard try integer(cursor, 4) == 0x0201_4b50 else { throw InteropError.malformed(path: path, reason: "broken ZIP central directory at byte \(cursor)") }
             let method = try integer(cursor + 10, 2)
+            let crc = UInt32(try integer(cursor + 16, 4))
             var size = try integer(cursor + 20, 4)
             let nameLength = try integer(cursor + 28, 2)
             let extraLength = try integer(cursor + 30, 2)
@@ -80,13 +83,19 @@ struct ZipArchive {
             guard dataOffset >= 0, size >= 0, dataOffset + size <= bytes.count else {
                 throw InteropError.malformed(path: path, reason: "ZIP member \(name) runs past the end of the file")
             }
-            members[name] = Member(name: name, dataOffset: dataOffset, size: size)
+            members[name] = Member(name: name, dataOffset: dataOffset, size: size, crc32: crc)
             cursor += 46 + nameLength + extraLength + commentLength
         }
         self.members = members
     }
 
-    func bytes(of member: Member) -> Data {
-        data[(data.startIndex + member.dataOffset)..<(data.startIndex + member.dataOffset + member.size)]
+    /// The member's bytes, checked against the CRC-32 the archive records for them.
+    func bytes(of member: Member) throws -> Data {
+        let bytes = data[(data.startIndex + member.dataOffset)..<(data.startIndex + member.dataOffset + member.size)]
+        let computed = CRC32.checksum(bytes)
+        guard computed == member.crc32 else {
+            throw InteropError.malformed(path: path, reason: "ZIP member \(member.name) is corrupted: its CRC-32 is \(CRC32.hex(computed)), the archive recorded \(CRC32.hex(member.crc32))")
+        }
+        return bytes
     }
 }

@@ -111,6 +111,37 @@ import Training
         #expect(throws: CheckpointError.self) { try CheckpointReader(folder: root + "/missing") }
     }
 
+    /// One flipped byte in a shard's tensor data (a weight that became 2e36 in a report) is refused on opening,
+    /// naming the file and the tensor; checkpoints written before checksums existed still load.
+    @Test func aCorruptedShardIsRefusedNamingTheTensor() throws {
+        let root = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let saved = try appState(seed: 4)
+        try CheckpointWriter(checkpointPath: root, experimentID: "e", globalRank: 0).save(saved, progress: progress)
+        let folder = root + "/eid_e-seen_steps_2-seen_tokens_32-target_steps_10-target_tokens_160"
+        let shardPath = folder + "/rank_00000.safetensors"
+        let shard = try SafeTensorsFile(path: shardPath)
+        #expect(shard.hasChecksums)
+        let name = "model.transformer.h.0.attn.q_attn.weight"
+        let target = try #require(shard.entries[name])
+        let tensors = try shard.entries.keys.sorted().map { (name: $0, tensor: try shard.tensor($0).clone()) }
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: shardPath)))
+        let headerLength = bytes[0..<8].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        bytes[8 + headerLength + target.range.lowerBound + 3] ^= 0x40
+        try Data(bytes).write(to: URL(fileURLWithPath: shardPath))
+
+        let error = #expect(throws: CheckpointError.self) { try CheckpointReader(folder: folder) }
+        #expect("\(error!)".contains(shardPath) && "\(error!)".contains("tensor \(name) is corrupted"), "\(error!)")
+        #expect(throws: Never.self) { try CheckpointReader(folder: folder, verifyChecksums: false) }
+
+        // The same shard as a build without checksums wrote it: loads (with a warning), and gives the saved values.
+        try SafeTensorsWriter.write(tensors, metadata: ["format": CheckpointFormat.name], to: shardPath)
+        let restored = try appState(seed: 5)
+        try CheckpointReader(folder: folder).load(into: restored)
+        let expected = try saved.model.parameters.tensors["transformer.lm_head.weight"]!.toArray(Float.self)
+        #expect(try restored.model.parameters.tensors["transformer.lm_head.weight"]!.toArray(Float.self) == expected)
+    }
+
     @Test func strategiesKeepTheNewestAndSaveOnMultiples() throws {
         func at(_ steps: Int) -> TrainingProgress {
             var progress = TrainingProgress(numSeenStepsPreviousRun: 0, numSeenTokensPreviousRun: 0, numTargetSteps: 100, numTargetTokens: 100)

@@ -75,6 +75,13 @@ import Torch
         var truncated = [UInt8](good)
         truncated.removeLast(40)
         #expect(refusal(truncated) != nil)
+        // One flipped byte in a member's data: the CRC-32 the archive records no longer matches.
+        let archive = try ZipArchive(path: Self.folder + "/state.pt")
+        let member = try #require(archive.members.values.filter { $0.name.contains("/data/") }.max { $0.size < $1.size })
+        var flipped = [UInt8](good)
+        flipped[member.dataOffset + member.size / 2] ^= 0x10
+        let corrupted = refusal(flipped)
+        #expect(corrupted?.contains("ZIP member \(member.name) is corrupted") == true, "\(corrupted ?? "loaded")")
     }
 }
 
