@@ -68,7 +68,7 @@ let package = Package(
 
         // Launcher: turns a training config into a running experiment (`run`, `warmstart`).
         .target(name: "Launcher", dependencies: ["Ablations", "Components", "Config", "Checkpointing", "DataFormats", "Interop", "DataLoading", "Distributed", "Models",
-                                                 "Observability", "Tokenizers", "Training", .product(name: "Logging", package: "swift-log")],
+                                                 "Observability", "Tokenizers", "Training", "CProcessControl", .product(name: "Logging", package: "swift-log")],
                 linkerSettings: linkShim),
 
         // The `modalities` command.
@@ -113,6 +113,8 @@ let package = Package(
         .testTarget(name: "ComponentsTests", dependencies: ["TestSupport", "Components", "Config", "Distributed", "Tokenizers", "DataLoading", "Models",
                                                            "Training", "Torch"],
                     linkerSettings: linkShim),
+        // CProcessControl: the one Linux call Swift cannot make (prctl is variadic), for ranks that die with their launcher.
+        .target(name: "CProcessControl", path: "Sources/CProcessControl"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .testTarget(name: "AblationsTests", dependencies: ["TestSupport", "Ablations", "Config", "CZlib"], exclude: ["Configs"]),
         .testTarget(name: "ConfigTests", dependencies: ["TestSupport", "Config", "Components"], exclude: ["BrokenConfigs", "Configs"]),

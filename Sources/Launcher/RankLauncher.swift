@@ -7,6 +7,11 @@ import Glibc
 /// Starts the ranks of this node as child processes of one command and watches them (`modalities launch`): each
 /// gets torchrun's variables (RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT); when one
 /// fails, the others are stopped (SIGTERM, then SIGKILL after `gracePeriod`) and the job fails naming that rank.
+///
+/// The ranks never outlive the launcher: SIGINT or SIGTERM to it stops them the same way (then it exits with
+/// 128 + the signal's number), and each rank asks the kernel to kill it if the launcher dies any other way
+/// (``LaunchedRank``). It refuses more ranks per node than `maximumProcessesPerNode` (four per core by default)
+/// unless `allowOversubscribe`.
 public struct RankLauncher {
     public var executable: String
     public var arguments: [String]
@@ -17,6 +22,11 @@ public struct RankLauncher {
     public var masterPort = 29_500
     public var gracePeriod: TimeInterval = 5
     public var environment = ProcessInfo.processInfo.environment
+    /// The most ranks one node may start: a stated multiple of the cores, so that a typo (1000 for 10) is refused
+    /// before it fills the machine.
+    public var maximumProcessesPerNode = 4 * ProcessInfo.processInfo.activeProcessorCount
+    /// Start more ranks than ``maximumProcessesPerNode`` anyway.
+    public var allowOversubscribe = false
     public var log: (String) -> Void = { FileHandle.standardError.write(Data(("launch: " + $0 + "\n").utf8)) }
 
     public init(executable: String, arguments: [String], processesPerNode: Int) {
@@ -38,6 +48,9 @@ public struct RankLauncher {
         guard processesPerNode >= 1, nodes >= 1, (0..<nodes).contains(nodeRank) else {
             throw LaunchError.invalid("--nproc_per_node and --nnodes must be 1 or more and --node_rank in 0..<nnodes")
         }
+        guard processesPerNode <= maximumProcessesPerNode || allowOversubscribe else {
+            throw LaunchError.invalid("--nproc_per_node \(processesPerNode) is more than \(maximumProcessesPerNode) (four ranks per core of this machine); pass --allow_oversubscribe to start them anyway")
+        }
         let worldSize = processesPerNode * nodes
         var children: [(rank: Int, process: Process)] = []
         for localRank in 0..<processesPerNode {
@@ -49,6 +62,7 @@ public struct RankLauncher {
             variables["LOCAL_WORLD_SIZE"] = String(processesPerNode)
             variables["MASTER_ADDR"] = masterAddress
             variables["MASTER_PORT"] = String(masterPort)
+            variables[LaunchedRank.launcherVariable] = String(getpid())
             let process = Process()
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = arguments
@@ -60,9 +74,18 @@ public struct RankLauncher {
                 throw LaunchError.invalid("cannot start rank \(rank): \(error.localizedDescription)")
             }
             children.append((rank, process))
+            log("rank \(rank) is pid \(process.processIdentifier)")
         }
+        // Installed once the ranks run: an ignored signal would be inherited by them.
+        let stop = StopSignals()
+        defer { stop.cancel() }
         var failure: Outcome?
         while failure == nil, children.contains(where: { $0.process.isRunning }) {
+            if let signal = stop.received {
+                failure = Outcome(status: 128 + signal, failedRank: nil,
+                                  message: "received \(signal == SIGINT ? "SIGINT" : "SIGTERM"); stopping the ranks")
+                break
+            }
             for child in children where !child.process.isRunning && child.process.terminationStatus != 0 {
                 let how = child.process.terminationReason == .uncaughtSignal ? "was killed by signal" : "exited with status"
                 failure = Outcome(status: child.process.terminationStatus == 0 ? 1 : child.process.terminationStatus, failedRank: child.rank,
@@ -83,5 +106,38 @@ public struct RankLauncher {
         for child in children where child.process.isRunning { kill(child.process.processIdentifier, SIGKILL) }
         for child in children { child.process.waitUntilExit() }
         return failure
+    }
+}
+
+/// SIGINT and SIGTERM, caught while the launcher watches its ranks: the first one received.
+private final class StopSignals: @unchecked Sendable {
+    private let lock = NSLock()
+    private var first: Int32?
+    private var sources: [DispatchSourceSignal] = []
+
+    init() {
+        for number in [SIGINT, SIGTERM] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [weak self] in
+                guard let self else { return }
+                self.lock.lock()
+                if self.first == nil { self.first = number }
+                self.lock.unlock()
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    var received: Int32? {
+        lock.lock()
+        defer { lock.unlock() }
+        return first
+    }
+
+    func cancel() {
+        for source in sources { source.cancel() }
+        for number in [SIGINT, SIGTERM] { signal(number, SIG_DFL) }
     }
 }

@@ -17,6 +17,7 @@ struct LaunchCommand: ParsableCommand {
     @Option(name: .customLong("master_addr")) var masterAddress = "127.0.0.1"
     @Option(name: .customLong("master_port")) var masterPort = 29_500
     @Option(name: .customLong("grace_period"), help: "Seconds the other ranks get to stop after one failed.") var gracePeriod = 5.0
+    @Flag(name: .customLong("allow_oversubscribe"), help: "Start more than four ranks per core.") var allowOversubscribe = false
     @ArgumentParser.Argument(parsing: .postTerminator, help: "The modalities command each rank runs.") var command: [String]
 
     func run() throws {
@@ -28,6 +29,7 @@ struct LaunchCommand: ParsableCommand {
         launcher.masterAddress = masterAddress
         launcher.masterPort = masterPort
         launcher.gracePeriod = gracePeriod
+        launcher.allowOversubscribe = allowOversubscribe
         let outcome = try launcher.run()
         if outcome.status != 0 { throw ExitCode(outcome.status) }
     }
@@ -42,6 +44,8 @@ struct CollectivesCheckCommand: ParsableCommand {
     @Flag(help: "Also time all_reduce, reduce_scatter and all_gather at 1, 16 and 64 MB.") var bandwidth = false
     @Option(name: .customLong("exit_rank"), help: "This rank exits with status 3 after the rendezvous (to test failure handling).")
     var exitRank: Int?
+    @Option(name: .customLong("hold_seconds"), help: "Every rank then waits this long before exiting (to try stopping a job).")
+    var holdSeconds: Double?
 
     func run() throws {
         guard let group = try ProcessGroup.fromEnvironment() else { throw ValidationError("run under `modalities launch` with 2 or more ranks") }
@@ -76,7 +80,9 @@ struct CollectivesCheckCommand: ParsableCommand {
         }
         try group.barrier()
         print("rank \(rank) of \(size): collectives ok")
+        fflush(nil)
         if bandwidth { try measureBandwidth(group) }
+        if let holdSeconds, holdSeconds > 0 { Thread.sleep(forTimeInterval: holdSeconds) }
     }
 
     private func expect(_ condition: Bool, _ name: String) throws {

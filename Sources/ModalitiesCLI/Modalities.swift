@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import Launcher
 
 /// The `modalities` command: one entry point for every job.
 @main
@@ -10,4 +12,10 @@ struct Modalities: ParsableCommand {
                       ModelLogitsCommand.self, LaunchCommand.self, CollectivesCheckCommand.self, ShardingCheckCommand.self, BenchmarkCommand.self,
                       SweepCommand.self, ReportCommand.self, SmokeCommand.self, SelfTestCommand.self]
     )
+
+    static func main() {
+        // A rank that `modalities launch` started dies with it.
+        LaunchedRank.dieWithLauncher(environment: ProcessInfo.processInfo.environment)
+        main(nil)
+    }
 }

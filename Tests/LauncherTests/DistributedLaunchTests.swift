@@ -55,6 +55,78 @@ import Glibc
     }
 }
 
+/// The ranks never outlive their launcher: stopped with it on SIGTERM/SIGINT, killed by the kernel when it dies of
+/// SIGKILL; and a rank count beyond what the machine can hold is refused before anything starts.
+@Suite(.serialized) struct LauncherOwnsItsRanksTests {
+    /// Starts `launch` for two ranks that check their collectives and then wait; returns once both wait.
+    func startHoldingJob(output path: String) throws -> (launcher: Process, ranks: [pid_t]) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try TrainingJobTests().binary)
+        process.arguments = ["launch", "--nproc_per_node", "2", "--master_port", DistributedLaunchTests.port(), "--grace_period", "2", "--",
+                             "collectives_check", "--hold_seconds", "600"]
+        FileManager.default.createFile(atPath: path, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        // Bounded wait for the ranks (a hang guard, not a speed measure).
+        let deadline = Date().addingTimeInterval(300)
+        var output = ""
+        while Date() < deadline, process.isRunning {
+            output = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+            if output.components(separatedBy: "collectives ok").count - 1 == 2 { break }
+            usleep(50_000)
+        }
+        let pids = output.split(separator: "\n").compactMap { line -> pid_t? in
+            guard let range = line.range(of: " is pid ") else { return nil }
+            return pid_t(line[range.upperBound...].trimmingCharacters(in: .whitespaces))
+        }
+        #expect(pids.count == 2, "\(output)")
+        return (process, pids)
+    }
+
+    /// Whether `pid` is gone (or a zombie no one reaps yet: it no longer runs).
+    func isGone(_ pid: pid_t) -> Bool {
+        if kill(pid, 0) != 0 { return true }
+        let state = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8))?.split(separator: " ").dropFirst(2).first
+        return state == "Z" || state == nil
+    }
+
+    func waitUntilGone(_ pids: [pid_t]) -> Bool {
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, !pids.allSatisfy(isGone) { usleep(50_000) }
+        return pids.allSatisfy(isGone)
+    }
+
+    @Test(arguments: [SIGTERM, SIGINT])
+    func aSignalToTheLauncherStopsItsRanks(signal: Int32) throws {
+        let log = NSTemporaryDirectory() + "launch-signal-\(UUID().uuidString).log"
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let (launcher, ranks) = try startHoldingJob(output: log)
+        kill(launcher.processIdentifier, signal)
+        launcher.waitUntilExit()
+        #expect(launcher.terminationStatus == 128 + signal)
+        #expect(waitUntilGone(ranks), "ranks \(ranks) still run after the launcher stopped")
+        #expect((try? String(contentsOfFile: log, encoding: .utf8))?.contains("stopping the ranks") == true)
+    }
+
+    @Test func ranksDieWithAKilledLauncher() throws {
+        let log = NSTemporaryDirectory() + "launch-kill-\(UUID().uuidString).log"
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let (launcher, ranks) = try startHoldingJob(output: log)
+        kill(launcher.processIdentifier, SIGKILL)
+        launcher.waitUntilExit()
+        #expect(waitUntilGone(ranks), "ranks \(ranks) outlived their killed launcher")
+        for rank in ranks where !isGone(rank) { kill(rank, SIGKILL) }
+    }
+
+    @Test func moreRanksThanTheMachineHoldsAreRefused() throws {
+        let (status, output) = try DistributedLaunchTests().launch(["launch", "--nproc_per_node", "1000", "--", "collectives_check"])
+        #expect(status != 0)
+        #expect(output.contains("--nproc_per_node 1000 is more than") && output.contains("--allow_oversubscribe"), "\(output)")
+    }
+}
+
 /// Replicated data parallelism (`model/ddp_wrapped`) over 2 and 4 processes equals one process with the same global
 /// batch.
 @Suite(.serialized) struct DataParallelTrainingTests {
