@@ -29,6 +29,10 @@ public struct ConfigInterpolator {
         return (resolved, run.issues)
     }
 
+    /// The longest string an interpolation may build (1 MiB): paths and names are far shorter, and a few lines of
+    /// `"${a}${a}"` that refer to each other would otherwise ask for terabytes.
+    public static let maximumStringBytes = 1 << 20
+
     /// One resolution pass with its cycle detection and collected issues.
     private final class Run {
         let root: ConfigNode
@@ -105,6 +109,11 @@ public struct ConfigInterpolator {
                     return nil
                 }
                 text += value.isNull ? "None" : part
+                guard text.utf8.count <= ConfigInterpolator.maximumStringBytes else {
+                    issues.add(.interpolation, "interpolating \(keyPath) makes a string of more than \(ConfigInterpolator.maximumStringBytes) bytes (values that repeat each other double at every step)",
+                               at: node.location, keyPath: keyPath)
+                    return nil
+                }
             }
             return ConfigNode(.scalar(text, quoted: true), at: node.location)
         }

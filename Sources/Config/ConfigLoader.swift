@@ -24,20 +24,31 @@ public enum ConfigLoader {
             throw ConfigError(syntaxIssue(error, text: text, file: file))
         }
         guard let root else { return ConfigNode(.mapping([]), at: SourceLocation(file: file, line: 1, column: 1)) }
-        return try convert(root, file: file)
+        var budget = maximumValues
+        return try convert(root, file: file, budget: &budget)
     }
+
+    /// The most values (scalars, lists and mappings, aliases counted at each use) a config may expand to. Real
+    /// configs hold a few thousand; a few hundred bytes of nested YAML aliases can expand to billions.
+    public static let maximumValues = 1_000_000
 
     private static func location(_ mark: Mark?, file: String) -> SourceLocation {
         SourceLocation(file: file, line: mark?.line ?? 0, column: mark?.column ?? 0)
     }
 
-    private static func convert(_ node: Node, file: String) throws -> ConfigNode {
+    private static func convert(_ node: Node, file: String, budget: inout Int) throws -> ConfigNode {
         let here = location(node.mark, file: file)
+        budget -= 1
+        guard budget >= 0 else {
+            throw ConfigError(ConfigIssue(.syntax, "the config expands to more than \(maximumValues) values (YAML aliases that repeat anchors, such as the one defined here, multiply)", at: here))
+        }
         switch node {
         case .scalar(let scalar):
             return ConfigNode(.scalar(scalar.string, quoted: scalar.style != .plain && scalar.style != .any), at: here)
         case .sequence(let sequence):
-            return ConfigNode(.sequence(try sequence.map { try convert($0, file: file) }), at: here)
+            var elements: [ConfigNode] = []
+            for element in sequence { elements.append(try convert(element, file: file, budget: &budget)) }
+            return ConfigNode(.sequence(elements), at: here)
         case .mapping(let mapping):
             var entries: [ConfigNode.Entry] = []
             for (key, value) in mapping {
@@ -45,7 +56,7 @@ public enum ConfigLoader {
                     throw ConfigError(ConfigIssue(.syntax, "mapping keys must be plain text", at: location(key.mark, file: file)))
                 }
                 entries.append(ConfigNode.Entry(key: keyScalar.string, keyLocation: location(key.mark, file: file),
-                                                node: try convert(value, file: file)))
+                                                node: try convert(value, file: file, budget: &budget)))
             }
             return ConfigNode(.mapping(entries), at: here)
         case .alias(let alias):
