@@ -92,6 +92,7 @@ public enum HuggingFaceTokenizerLoader {
 
     private static func metaspace(_ root: [String: Any], model: [String: Any], vocab: [String: Int], merges: [(String, String)],
                                   added: [SpecialTokens.Token], path: String) throws -> MetaspaceBPETokenizer {
+        try TokenizerIDs.check(vocab: vocab, added: added, path: path)
         var normalizations: [MetaspaceBPETokenizer.Normalization] = []
         if let normalizer = root["normalizer"] as? [String: Any] {
             let steps = (normalizer["type"] as? String == "Sequence") ? (normalizer["normalizers"] as? [[String: Any]] ?? []) : [normalizer]
@@ -294,6 +295,7 @@ public enum HuggingFaceTokenizerLoader {
 
     static func byteLevel(vocab: [String: Int], merges: [(String, String)], added: [SpecialTokens.Token], pattern: SplitPattern?,
                           addPrefixSpace: Bool, prefixIDs: [Int], suffixIDs: [Int], path: String) throws -> ByteLevelBPETokenizer {
+        try TokenizerIDs.check(vocab: vocab, added: added, path: path)
         let size = (vocab.values.max() ?? -1) + 1
         var tokenBytes = [[UInt8]](repeating: [], count: size)
         for (token, id) in vocab {

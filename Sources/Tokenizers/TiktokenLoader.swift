@@ -22,6 +22,10 @@ public enum TiktokenLoader {
                   let rank = Int(String(decoding: fields[1], as: UTF8.self)), rank >= 0 else {
                 throw TokenizerError.malformed(path: path, reason: "line \(lineNumber) is not 'base64-token rank'")
             }
+            // Ranks index an array: one far beyond the file's lines would allocate gigabytes for nothing.
+            guard rank < lineNumber + TokenizerIDs.maximumGap else {
+                throw TokenizerError.malformed(path: path, reason: "line \(lineNumber): rank \(rank) is far beyond the file's \(lineNumber) tokens so far")
+            }
             let token = [UInt8](bytes)
             ranks[token] = rank
             if rank >= tokens.count { tokens.append(contentsOf: repeatElement([], count: rank - tokens.count + 1)) }

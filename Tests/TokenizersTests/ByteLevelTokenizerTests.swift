@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Tokenizers
 
@@ -68,5 +69,20 @@ import Testing
             try TiktokenLoader.load(path: dataPath("gpt2/vocab.json"), pattern: .gpt2)
         }
         #expect(error?.description.contains("gpt2/vocab.json") == true)
+    }
+
+    /// Ids size arrays: 10⁹ once allocated 8 GB, −5 and 2⁶² trapped. Now each is refused naming the token.
+    @Test(arguments: [1_000_000_000, -5, 1 << 62])
+    func idsFarOutsideTheVocabularyAreRefused(id: Int) throws {
+        let folder = NSTemporaryDirectory() + "tokenizer-ids-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let json = """
+            {"model": {"type": "BPE", "vocab": {"a": 0, "b": \(id)}, "merges": []},
+             "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false}}
+            """
+        try json.write(toFile: folder + "/tokenizer.json", atomically: true, encoding: .utf8)
+        let error = #expect(throws: TokenizerError.self) { try HuggingFaceTokenizerLoader.load(folder) }
+        #expect(error?.description.contains("token \"b\" has id \(id)") == true, "\(String(describing: error))")
     }
 }
