@@ -23,14 +23,16 @@ public struct PackedDataFile: Sendable {
         guard data.count >= Self.headerSize else {
             throw DataFormatError.malformed(path: path, reason: "the file has \(data.count) bytes, fewer than the 12-byte header")
         }
-        let dataLength = data.withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 0, as: UInt64.self))) }
+        let declaredLength = data.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 0, as: UInt64.self)) }
         let tokenSize = data.withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt32.self))) }
         guard [1, 2, 4].contains(tokenSize) else {
             throw DataFormatError.malformed(path: path, reason: "token size \(tokenSize) in the header; expected 1, 2 or 4")
         }
-        guard dataLength >= 0, Self.headerSize + dataLength <= data.count else {
-            throw DataFormatError.malformed(path: path, reason: "the header's data length \(dataLength) runs past the end of the file (\(data.count) bytes)")
+        // Compared as unsigned 64-bit numbers: a forged length near 2^64 neither traps nor wraps around.
+        guard declaredLength <= UInt64(data.count - Self.headerSize) else {
+            throw DataFormatError.malformed(path: path, reason: "the header's data length \(declaredLength) runs past the end of the file (\(data.count) bytes)")
         }
+        let dataLength = Int(declaredLength)
         guard dataLength % tokenSize == 0 else {
             throw DataFormatError.malformed(path: path, reason: "data length \(dataLength) is not a whole number of \(tokenSize)-byte tokens")
         }
@@ -48,7 +50,7 @@ public struct PackedDataFile: Sendable {
             throw DataFormatError.malformed(path: path, reason: "the document index is not a list of (offset, length) pairs")
         }
         for (number, (offset, length)) in pairs.enumerated() {
-            guard offset >= 0, length >= 0, offset + length <= dataLength, offset % tokenSize == 0, length % tokenSize == 0 else {
+            guard offset >= 0, length >= 0, offset <= dataLength, length <= dataLength - offset, offset % tokenSize == 0, length % tokenSize == 0 else {
                 throw DataFormatError.malformed(path: path, reason: "document \(number) (offset \(offset), length \(length)) lies outside the \(dataLength) data bytes or splits a token")
             }
         }

@@ -119,6 +119,7 @@ func temporaryFile(_ name: String) -> String {
         }
         #expect(refusal(original.prefix(8))?.contains("fewer than the 12-byte header") == true)
         #expect(refusal(original.prefix(2000))?.contains("runs past the end") == true)
+        let dataEnd = 12 + 15_978
         var tokenSizeThree = original
         tokenSizeThree[8] = 3
         #expect(refusal(tokenSizeThree)?.contains("token size 3") == true)
@@ -126,7 +127,16 @@ func temporaryFile(_ name: String) -> String {
         longLength[0] = 0xFF
         longLength[1] = 0xFF
         #expect(refusal(longLength)?.contains("runs past the end") == true)
-        let dataEnd = 12 + 15_978
+        // Lengths at and near the top of 64 bits once trapped (Int conversion, header + length overflow).
+        for length in [UInt64(Int64.max), UInt64(1) << 63, UInt64.max - 1] {
+            var forged = original
+            withUnsafeBytes(of: length.littleEndian) { forged.replaceSubrange(0..<8, with: $0) }
+            #expect(refusal(forged)?.contains("data length \(length) runs past the end") == true, "\(length)")
+        }
+        // A document whose offset + length would overflow.
+        var overflowing = original.prefix(dataEnd)
+        overflowing.append(contentsOf: Pickle.encodePairs([(0, 100), (8, Int.max - 4)]))
+        #expect(refusal(overflowing)?.contains("document 1") == true)
         #expect(refusal(original.prefix(dataEnd))?.contains("no document index") == true)
         var outside = original.prefix(dataEnd)
         outside.append(contentsOf: Pickle.encodePairs([(0, 100), (15_900, 200)]))
