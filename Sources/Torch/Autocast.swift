@@ -28,4 +28,10 @@ public enum Autocast {
     public static func isEnabled(device: Device = .cpu) -> Bool {
         ct_autocast_is_enabled(Int32(device.kind.rawValue))
     }
+
+    /// The dtype autocast computes in on `device`'s type when it is on for the calling thread, else nil.
+    public static func dtype(device: Device = .cpu) -> DType? {
+        guard isEnabled(device: device) else { return nil }
+        return DType(rawValue: Int32(ct_autocast_dtype(Int32(device.kind.rawValue))))
+    }
 }

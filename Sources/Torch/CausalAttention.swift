@@ -15,6 +15,11 @@ extension Functional {
     /// it is ``scaledDotProductAttention(query:key:value:mask:dropout:isCausal:scale:enableGQA:)`` with
     /// `isCausal: true`. No dropout; queries and keys must have the same length (no key/value cache).
     public static func causalAttention(query: Tensor, key: Tensor, value: Tensor, scale: Double? = nil) throws -> Tensor {
+        // Under autocast, attention computes in autocast's dtype, as scaled_dot_product_attention does there: rotary
+        // tables in float32 may have promoted queries and keys while values came out of a linear layer in bf16.
+        if let dtype = Autocast.dtype(device: query.device), [query, key, value].contains(where: { $0.dtype != dtype && $0.dtype.isFloatingPoint }) {
+            return try causalAttention(query: query.to(dtype: dtype), key: key.to(dtype: dtype), value: value.to(dtype: dtype), scale: scale)
+        }
         let scale = scale ?? 1 / Double(query.size(-1)).squareRoot()
         guard usesCPUCausalAttentionKernel(query, key, value) else {
             let repeats = key.shape.count == 4 && key.size(1) > 0 ? query.size(1) / key.size(1) : 1

@@ -79,6 +79,22 @@ import Testing
         #expect(try ours.transpose(1, 2).isContiguous)
     }
 
+    /// Under bf16 autocast, rotary tables in float32 promote queries and keys while values stay bf16 (Modalities'
+    /// warmstart tutorial model); attention then computes in bf16, as scaled_dot_product_attention does under autocast.
+    @Test func mixedDTypesUnderAutocastComputeInItsDType() throws {
+        let q = try input(batch: 1, heads: 4, length: 16, size: 8, seed: 5, dtype: .float32)
+        let k = try input(batch: 1, heads: 2, length: 16, size: 8, seed: 6, dtype: .float32)
+        let v = try input(batch: 1, heads: 2, length: 16, size: 8, seed: 7, dtype: .bfloat16)
+        let out = try Autocast.scope(device: .cpu, dtype: .bfloat16) {
+            #expect(Autocast.dtype(device: .cpu) == .bfloat16)
+            return try Functional.causalAttention(query: q, key: k, value: v)
+        }
+        #expect(out.dtype == .bfloat16)
+        #expect(Autocast.dtype(device: .cpu) == nil)
+        let reference = try Functional.causalAttention(query: q.to(dtype: .bfloat16), key: k.to(dtype: .bfloat16), value: v)
+        #expect(try (out.to(dtype: .float32) - reference.to(dtype: .float32)).abs().max().item(Double.self) == 0)
+    }
+
     @Test func otherDTypesTakeScaledDotProductAttention() throws {
         let q = try Tensor.randn([1, 2, 8, 4], dtype: .float64)
         #expect(!Functional.usesCPUCausalAttentionKernel(try q.to(dtype: .int64), q, q))

@@ -255,6 +255,8 @@ void ct_autocast_enter(int device_type, int dtype, bool *previous_enabled, int *
 /// Restores the state returned by `ct_autocast_enter` and clears the autocast cache at the outermost exit.
 void ct_autocast_exit(int device_type, bool previous_enabled, int previous_dtype);
 bool ct_autocast_is_enabled(int device_type);
+/// The dtype autocast computes in for `device_type` (meaningful while it is enabled).
+int ct_autocast_dtype(int device_type);
 /// Turns autocast's cache of casted weights on or off (process-wide); returns the previous setting. CUDA-graph
 /// capture wants it off, as `torch.cuda.graph` does.
 bool ct_autocast_set_cache_enabled(bool enabled);

@@ -121,6 +121,10 @@ bool ct_autocast_is_enabled(int device_type) {
   return at::autocast::is_autocast_enabled(static_cast<c10::DeviceType>(device_type));
 }
 
+int ct_autocast_dtype(int device_type) {
+  return static_cast<int>(at::autocast::get_autocast_dtype(static_cast<c10::DeviceType>(device_type)));
+}
+
 int ct_tensor_grad(ct_tensor tensor, ct_tensor *out) {
   return ctorch::guarded([&] { *out = ctorch::wrap(ctorch::unwrap(tensor).grad()); });
 }
