@@ -52,30 +52,33 @@ let package = Package(
         // Observability: result records, progress and result subscribers, MFU.
         .target(name: "Observability", dependencies: [.product(name: "Logging", package: "swift-log")]),
 
-        // Training: the SPMD driver (gym, trainer, evaluator), optimizers, schedules, clipping, mixed precision.
-        .target(name: "Training", dependencies: ["Torch", "Models", "DataLoading", "Distributed", "Observability"], linkerSettings: linkShim),
+        // Parallelism: the model wrappers that spread a model over ranks (DDP, FSDP, hybrid sharding) and mixed precision.
+        .target(name: "Parallelism", dependencies: ["Torch", "Models", "Distributed"], linkerSettings: linkShim),
+
+        // Training: the SPMD driver (gym, trainer, evaluator), optimizers, schedules, clipping.
+        .target(name: "Training", dependencies: ["Torch", "Models", "DataLoading", "Distributed", "Parallelism", "Observability"], linkerSettings: linkShim),
 
         // Ablations: sweep generation, a resumable sweep runner and the comparison report.
         .target(name: "Ablations", dependencies: ["Config", "Observability"]),
 
         // Checkpoints: our documented format (safetensors shards + metadata), saving strategies, loading.
-        .target(name: "Checkpointing", dependencies: ["Torch", "Models", "Training", "Distributed", "Interop", "DataFormats"], linkerSettings: linkShim),
+        .target(name: "Checkpointing", dependencies: ["Torch", "Models", "Training", "Distributed", "Parallelism", "Interop", "DataFormats"], linkerSettings: linkShim),
 
         // The built-in component table (one place lists them all) and components with no other home yet.
         .target(name: "Components", dependencies: ["Config", "Tokenizers", "DataFormats", "DataLoading", "Models", "Training", "Observability",
-                                                   "Checkpointing", "Interop", "Distributed", "Torch"],
+                                                   "Checkpointing", "Interop", "Distributed", "Parallelism", "Torch"],
                 linkerSettings: linkShim),
 
         // Launcher: turns a training config into a running experiment (`run`, `warmstart`).
         .target(name: "Launcher", dependencies: ["Ablations", "Components", "Config", "Checkpointing", "DataFormats", "Interop", "DataLoading", "Distributed", "Models",
-                                                 "Observability", "Tokenizers", "Training", "CProcessControl", .product(name: "Logging", package: "swift-log")],
+                                                 "Observability", "Parallelism", "Tokenizers", "Training", "CProcessControl", .product(name: "Logging", package: "swift-log")],
                 linkerSettings: linkShim),
 
         // The `modalities` command.
         .executableTarget(
             name: "ModalitiesCLI",
             dependencies: ["Torch", "Config", "Components", "Distributed", "Launcher", "Observability", "Tokenizers", "DataFormats", "Models", "Interop",
-                           "Ablations",
+                           "Ablations", "Parallelism",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")],
             linkerSettings: linkShim
         ),
@@ -101,8 +104,9 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Torch"], exclude: ["Golden"], linkerSettings: linkShim),
         .testTarget(name: "InteropTests", dependencies: ["TestSupport", "Interop", "Models", "Torch"], exclude: ["Golden", "Configs"],
                     linkerSettings: linkShim),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "DataLoading", "Distributed", "Observability", "Torch"], exclude: ["Golden"],
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "DataLoading", "Distributed", "Observability", "Parallelism", "Torch"], exclude: ["Golden"],
                     linkerSettings: linkShim),
+        .testTarget(name: "ParallelismTests", dependencies: ["Parallelism", "Models", "Distributed", "Torch"], linkerSettings: linkShim),
         .testTarget(name: "ObservabilityTests", dependencies: ["Observability"], exclude: ["Golden"]),
         .testTarget(name: "CheckpointingTests", dependencies: ["Checkpointing", "Training", "Models", "Interop", "Torch"], exclude: ["Golden"],
                     linkerSettings: linkShim),

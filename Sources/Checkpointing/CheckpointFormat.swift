@@ -1,6 +1,7 @@
 import Foundation
 import Interop
 import Models
+import Parallelism
 import Torch
 import Training
 

@@ -1,6 +1,7 @@
 import Foundation
 import Interop
 import Models
+import Parallelism
 import Torch
 import Training
 
@@ -107,7 +108,7 @@ public struct CheckpointReader {
         guard let sharded = model.unwrapped(as: FullyShardedModel.self) else { return whole }
         do {
             return try sharded.localChunk(of: whole, name: parameter)
-        } catch let error as TrainingError {
+        } catch let error as ParallelismError {
             throw CheckpointError.mismatch(path: folder, reason: error.description)
         }
     }

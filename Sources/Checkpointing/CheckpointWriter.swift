@@ -1,6 +1,7 @@
 import Distributed
 import Foundation
 import Interop
+import Parallelism
 import Training
 
 /// Writes checkpoints into `<checkpoint_path>/<folder name>` and records the newest in

@@ -2,6 +2,7 @@ import DataFormats
 import Foundation
 import Interop
 import Models
+import Parallelism
 import Torch
 import Training
 
@@ -77,7 +78,7 @@ public enum PyTorchCheckpointLoading {
             func local(_ whole: Tensor) throws -> Tensor {
                 do {
                     return try sharded?.localChunk(of: whole, name: name) ?? whole
-                } catch let error as TrainingError {
+                } catch let error as ParallelismError {
                     throw CheckpointError.mismatch(path: source, reason: error.description)
                 }
             }
@@ -103,7 +104,7 @@ public enum PyTorchCheckpointLoading {
                 try model.parameters.load(name, from: try sharded?.localChunk(of: whole, name: name) ?? whole)
             } catch let error as ModelError {
                 throw CheckpointError.mismatch(path: source, reason: error.description)
-            } catch let error as TrainingError {
+            } catch let error as ParallelismError {
                 throw CheckpointError.mismatch(path: source, reason: error.description)
             }
         }

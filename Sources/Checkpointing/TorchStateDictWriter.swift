@@ -2,6 +2,7 @@ import Distributed
 import Foundation
 import Interop
 import Models
+import Parallelism
 import Torch
 import Training
 

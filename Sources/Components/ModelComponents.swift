@@ -2,6 +2,7 @@ import Config
 import Foundation
 import Interop
 import Models
+import Parallelism
 import Torch
 import Training
 

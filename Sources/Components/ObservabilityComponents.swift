@@ -4,6 +4,7 @@ import DataLoading
 import Distributed
 import Models
 import Observability
+import Parallelism
 import Torch
 import Training
 

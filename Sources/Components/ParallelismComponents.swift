@@ -4,6 +4,7 @@ import Distributed
 import Foundation
 import Interop
 import Models
+import Parallelism
 import Torch
 import Training
 

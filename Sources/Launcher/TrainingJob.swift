@@ -7,6 +7,7 @@ import Foundation
 import Logging
 import Models
 import Observability
+import Parallelism
 import Torch
 import Training
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Distributed
 import Foundation
 import Models
+import Parallelism
 import Torch
 import Training
 

@@ -1,4 +1,5 @@
 import Models
+import Parallelism
 import Torch
 
 /// What a checkpoint holds and restores: the model, its optimizer and the learning-rate scheduler

@@ -1,5 +1,6 @@
 import Distributed
 import Models
+import Parallelism
 import Torch
 
 /// Which norm of all gradients together is measured (Modalities' `GradientClippingMode`).

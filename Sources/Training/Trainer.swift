@@ -3,6 +3,7 @@ import Distributed
 import Foundation
 import Models
 import Observability
+import Parallelism
 import Torch
 
 #if canImport(Glibc)

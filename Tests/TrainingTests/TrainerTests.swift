@@ -2,6 +2,7 @@ import Foundation
 import DataLoading
 import Models
 import Observability
+import Parallelism
 import Testing
 import Torch
 import Training
@@ -126,7 +127,7 @@ func loader(_ dataset: any Dataset, batchSize: Int, workers: Int = 0) throws -> 
         #expect(difference > 0 && difference < 0.1, "bf16 compute differs a little from float32: \(difference)")
         try loss(predictions: ["logits": mixed], targets: batch.targets).backward()
         #expect(model.parameters.named.allSatisfy { $0.tensor.dtype == .float32 && $0.tensor.grad?.dtype == .float32 })
-        #expect(throws: TrainingError.self) { try MixedPrecisionModel(wrapping: tinyModel(), computeDType: .float64) }
+        #expect(throws: ParallelismError.self) { try MixedPrecisionModel(wrapping: tinyModel(), computeDType: .float64) }
     }
 }
 

@@ -44,7 +44,7 @@ public final class FullyShardedModel: WrappingModel, GradientSynchronizing {
     public init(wrapping model: any Model, shardGroup: ProcessGroup, replicateGroup: ProcessGroup? = nil,
                 reshardAfterForward: Bool = true, reduceDType: DType? = nil) throws {
         guard let network = model.unwrapped(as: (any BlockStructuredModel).self) else {
-            throw TrainingError.invalidConfig("fully sharded data parallelism needs a model made of blocks (model/gpt2)")
+            throw ParallelismError.invalidConfig("fully sharded data parallelism needs a model made of blocks (model/gpt2)")
         }
         wrapped = model
         self.network = network
@@ -173,7 +173,7 @@ public final class FullyShardedModel: WrappingModel, GradientSynchronizing {
     /// The unit holding parameter `name` and the parameter's index in it.
     private func locate(_ name: String) throws -> (unit: ShardedUnit, index: Int) {
         for unit in units { if let index = unit.names.firstIndex(of: name) { return (unit, index) } }
-        throw TrainingError.invalidCheckpoint("the model has no parameter \(name)")
+        throw ParallelismError.mismatch("the model has no parameter \(name)")
     }
 
     /// The whole shape of parameter `name` (its chunk is 1-D).
@@ -185,7 +185,7 @@ public final class FullyShardedModel: WrappingModel, GradientSynchronizing {
     public func localChunk(of whole: Tensor, name: String) throws -> Tensor {
         let (unit, index) = try locate(name)
         guard whole.shape == unit.full[index].shape else {
-            throw TrainingError.invalidCheckpoint("\(name) has shape \(whole.shape), the model needs \(unit.full[index].shape)")
+            throw ParallelismError.mismatch("\(name) has shape \(whole.shape), the model needs \(unit.full[index].shape)")
         }
         return try unit.localChunk(of: whole, parameter: index)
     }

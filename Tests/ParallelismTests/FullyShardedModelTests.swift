@@ -1,9 +1,9 @@
 import Distributed
 import Foundation
 import Models
+import Parallelism
 import Testing
 import Torch
-import Training
 
 /// FSDP's machinery in one process (a shard group of one): gathering, freeing, hooks and reduction must leave the
 /// mathematics of the unwrapped model untouched. Several ranks are tested in LauncherTests.

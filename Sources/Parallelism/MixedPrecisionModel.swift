@@ -14,7 +14,7 @@ public final class MixedPrecisionModel: WrappingModel {
 
     public init(wrapping model: any Model, computeDType: DType?) throws {
         if let computeDType, ![.bfloat16, .float16].contains(computeDType) {
-            throw TrainingError.invalidConfig("mixed precision computes in bf16 or fp16, not \(computeDType)")
+            throw ParallelismError.invalidConfig("mixed precision computes in bf16 or fp16, not \(computeDType)")
         }
         wrapped = model
         self.computeDType = computeDType
