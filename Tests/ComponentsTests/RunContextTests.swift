@@ -9,7 +9,7 @@ import Testing
 /// Components learn where they run from the run context the graph was given, not from the process environment.
 struct RunContextTests {
     func graph(_ yaml: String, run: RunContext?) throws -> ObjectGraph {
-        let root = try ConfigInterpolator(environment: ResolverEnvironment(configFilePath: "run.yaml", variables: [:]))
+        let root = try ConfigInterpolator(environment: ResolverEnvironment(configFilePath: "run.yaml", variables: ["DATA": TokenizerComponentTests.data]))
             .resolve(ConfigLoader.parse(yaml, file: "run.yaml"))
         return ObjectGraph(root: root, registry: .builtIn(), environment: run.map(BuildEnvironment.init(run:)) ?? BuildEnvironment())
     }
@@ -45,9 +45,7 @@ struct RunContextTests {
                 model: {instance_key: model_raw, pass_type: BY_REFERENCE}
                 device_mesh: {instance_key: device_mesh, pass_type: BY_REFERENCE}
             """
-        let root = try ConfigInterpolator(environment: ResolverEnvironment(configFilePath: "run.yaml", variables: ["DATA": TokenizerComponentTests.data]))
-            .resolve(ConfigLoader.parse(yaml, file: "run.yaml"))
-        let graph = ObjectGraph(root: root, registry: .builtIn(), environment: BuildEnvironment(run: RunContext(rank: 0, worldSize: 2)))
+        let graph = try graph(yaml, run: RunContext(rank: 0, worldSize: 2))
         let error = #expect(throws: (any Error).self) { try graph.build("ddp_model", as: (any Model).self) }
         #expect("\(error!)".contains("use modalities launch, torchrun or srun"), "\(error!)")
     }
