@@ -32,6 +32,10 @@ public enum ConfigLoader {
     /// configs hold a few thousand; a few hundred bytes of nested YAML aliases can expand to billions.
     public static let maximumValues = 1_000_000
 
+    /// The longest single value (1 MiB): paths, names and numbers are far shorter, and a longer one would be echoed
+    /// by every message about it.
+    public static let maximumScalarBytes = 1 << 20
+
     private static func location(_ mark: Mark?, file: String) -> SourceLocation {
         SourceLocation(file: file, line: mark?.line ?? 0, column: mark?.column ?? 0)
     }
@@ -44,6 +48,10 @@ public enum ConfigLoader {
         }
         switch node {
         case .scalar(let scalar):
+            let bytes = scalar.string.utf8.count
+            guard bytes <= maximumScalarBytes else {
+                throw ConfigError(ConfigIssue(.syntax, "a value of \(bytes) bytes starting \(String(scalar.string.prefix(20)).debugDescription)…; config values are limited to \(maximumScalarBytes) bytes", at: here))
+            }
             return ConfigNode(.scalar(scalar.string, quoted: scalar.style != .plain && scalar.style != .any), at: here)
         case .sequence(let sequence):
             var elements: [ConfigNode] = []

@@ -11,6 +11,15 @@ import Testing
         ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { $0.hasSuffix(".yaml") }.sorted()
     }
 
+    /// A 50 MB number once took 47 s to refuse and was echoed whole in the message (5 MB here keeps the suite quick).
+    @Test func aHugeValueIsRefusedQuicklyWithoutBeingEchoed() throws {
+        let yaml = "settings:\n  seed: " + String(repeating: "7", count: 5_000_000) + "\n"
+        let error = #expect(throws: ConfigError.self) { try ConfigLoader.parse(yaml, file: "huge.yaml") }
+        let message = error?.issues.first?.description ?? ""
+        #expect(message.contains("huge.yaml:2:9") && message.contains("a value of 5000000 bytes"), "\(message.prefix(300))")
+        #expect(message.utf8.count < 500)
+    }
+
     @Test func theCorpusHasAtLeastThirtyConfigs() {
         #expect(Self.files.count >= 30)
     }
