@@ -57,6 +57,22 @@ public final class CheckpointWriter {
         } catch let error as InteropError {
             throw CheckpointError.unwritable(path: checkpointPath + "/" + CheckpointFormat.lastCheckpointInfoFile, reason: error.description)
         }
+        removeUnfinishedCheckpoints(except: folder)
+    }
+
+    /// Folders of this experiment that a killed save left without `metadata.json` (no reader accepts them): removed
+    /// once a later save has completed, so they do not pile up. Only this experiment's run writes under its id.
+    func removeUnfinishedCheckpoints(except current: String) {
+        let prefix = "eid_\(experimentID)-seen_steps_"
+        let currentName = URL(fileURLWithPath: current).lastPathComponent
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: checkpointPath) else { return }
+        for name in names where name.hasPrefix(prefix) && name != currentName {
+            let folder = checkpointPath + "/" + name
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue,
+                  !FileManager.default.fileExists(atPath: folder + "/" + CheckpointFormat.metadataFile) else { continue }
+            try? FileManager.default.removeItem(atPath: folder)
+        }
     }
 
     public func delete(_ progress: TrainingProgress) throws {

@@ -95,6 +95,23 @@ import Training
         #expect(try FileManager.default.contentsOfDirectory(atPath: writer.folder(for: progress)).sorted() == ["metadata.json", "rank_00000.safetensors"])
     }
 
+    /// A save killed before its metadata leaves a folder no reader accepts; the next completed save removes it,
+    /// and leaves complete checkpoints and other experiments' folders alone.
+    @Test func theNextSaveRemovesUnfinishedFolders() throws {
+        let root = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let unfinished = root + "/eid_e-seen_steps_1-seen_tokens_16-target_steps_10-target_tokens_160"
+        let otherExperiment = root + "/eid_other-seen_steps_1-seen_tokens_16-target_steps_10-target_tokens_160"
+        for folder in [unfinished, otherExperiment] {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            FileManager.default.createFile(atPath: folder + "/rank_00000.safetensors", contents: Data([1, 2, 3]))
+        }
+        try CheckpointWriter(checkpointPath: root, experimentID: "e", globalRank: 0).save(try appState(seed: 4), progress: progress)
+        #expect(!FileManager.default.fileExists(atPath: unfinished))
+        #expect(FileManager.default.fileExists(atPath: otherExperiment))
+        #expect(CheckpointReader.isCheckpoint(root + "/eid_e-seen_steps_2-seen_tokens_32-target_steps_10-target_tokens_160"))
+    }
+
     @Test func aCheckpointOfAnotherModelNamesTheMismatch() throws {
         let root = temporaryFolder()
         try CheckpointWriter(checkpointPath: root, experimentID: "e", globalRank: 0).save(try appState(seed: 4), progress: progress)
