@@ -4,8 +4,12 @@ import Foundation
 /// an index's entries. Nothing is memory-mapped, so resident memory does not grow with the file.
 struct JSONLBatchReader {
     struct Line {
+        /// The line number; for an index's entries, the entry's number until ``lineNumbers(startingAt:)`` tells
+        /// the file's (an index may leave lines out).
         var number: Int
         var bytes: Data
+        /// Where the line starts in the file (index entries only).
+        var offset: Int? = nil
     }
 
     private let path: String
@@ -93,8 +97,47 @@ struct JSONLBatchReader {
         }
         return entries.enumerated().map { position, entry in
             let from = span.startIndex + entry.0 - start
-            return Line(number: nextEntry + position + 1, bytes: Data(span[from..<(from + entry.1)]))
+            return Line(number: nextEntry + position + 1, bytes: Data(span[from..<(from + entry.1)]), offset: entry.0)
         }
+    }
+
+    /// Whether lines come from an index (whose entry numbers need ``lineNumbers(startingAt:)``).
+    var isIndexed: Bool { index != nil }
+
+    /// The file's 1-based line numbers of the lines that start at `offsets`, from one pass over the file that
+    /// counts line breaks.
+    func lineNumbers(startingAt offsets: [Int]) throws -> [Int: Int] {
+        guard !offsets.isEmpty else { return [:] }
+        guard let scan = FileHandle(forReadingAtPath: path) else {
+            throw DataFormatError.unreadable(path: path, reason: "no such file or not readable")
+        }
+        defer { try? scan.close() }
+        var pending = offsets.sorted()[...]
+        var numbers: [Int: Int] = [:]
+        var position = 0
+        var breaks = 0
+        while let next = pending.first {
+            let block: Data
+            do {
+                block = try scan.read(upToCount: Self.blockSize) ?? Data()
+            } catch {
+                throw DataFormatError.unreadable(path: path, reason: "\(error)")
+            }
+            if block.isEmpty { break }
+            var target = next
+            for (index, byte) in block.enumerated() {
+                while position + index == target {
+                    numbers[target] = breaks + 1
+                    pending.removeFirst()
+                    guard let following = pending.first else { return numbers }
+                    target = following
+                }
+                if byte == UInt8(ascii: "\n") { breaks += 1 }
+            }
+            position += block.count
+        }
+        for offset in pending { numbers[offset] = breaks + 1 }
+        return numbers
     }
 
     /// Bytes of the file, for progress.

@@ -40,6 +40,9 @@ public struct Packer {
         let tokenSize = PackedDataFile.tokenSize(forVocabularySize: tokenizer.vocabularySize)
         let writer = try PackedDataWriter(path: destination, tokenSize: tokenSize)
         var report = Report()
+        // Entry numbers of an index's lines that need the file's line number, by offset.
+        var emptyOffsets: [Int] = []
+        var faultyOffsets: [Int] = []
         while true {
             let batch = try reader.next(batchSize)
             if batch.isEmpty { break }
@@ -49,6 +52,7 @@ public struct Packer {
                 switch result {
                 case .success(let tokens) where tokens.isEmpty:
                     report.emptyLines.append(line.number)
+                    if let offset = line.offset { emptyOffsets.append(offset) }
                 case .success(var tokens):
                     if tokens.last != endOfDocumentID { tokens.append(endOfDocumentID) }
                     try writer.append(tokens)
@@ -56,9 +60,16 @@ public struct Packer {
                     report.tokens += tokens.count
                 case .failure(let problem):
                     report.faultyLines.append((line.number, problem.description))
+                    if let offset = line.offset { faultyOffsets.append(offset) }
                 }
             }
             progress(report)
+        }
+        if reader.isIndexed {
+            // An index may skip lines (create_raw_index leaves invalid JSON out): report the file's line numbers.
+            let numbers = try reader.lineNumbers(startingAt: emptyOffsets + faultyOffsets)
+            report.emptyLines = zip(report.emptyLines, emptyOffsets).map { numbers[$1] ?? $0 }
+            report.faultyLines = zip(report.faultyLines, faultyOffsets).map { (numbers[$1] ?? $0.line, $0.reason) }
         }
         report.bytesRead = Swift.min(report.bytesRead, reader.totalBytes)
         try writer.finish()

@@ -102,6 +102,17 @@ func temporaryFile(_ name: String) -> String {
         let packed = try PackedDataFile(path: output)
         #expect(packed.document(0) == [505, 50256])
         #expect(packed.document(1) == [11545, 50256])  // already ends with EOD: not doubled
+
+        // Through an index that left the invalid JSON lines out (as create_raw_index does), problems are still
+        // reported at the file's lines, not at their entries' numbers.
+        try Data("broken\n{\"text\": \"one\"}\nnot json\n{\"text\": \"\"}\n{\"body\": \"x\"}\n{\"text\": \"two\"}\n".utf8)
+            .write(to: URL(fileURLWithPath: source))
+        let (entries, invalid) = try RawIndex.build(jsonl: source)
+        #expect(entries.count == 4 && invalid.count == 2)
+        let indexed = try packer.pack(source: source, index: entries, destination: output)
+        #expect(indexed.documents == 2)
+        #expect(indexed.emptyLines == [4])
+        #expect(indexed.faultyLines.map(\.line) == [5])
     }
 
     @Test func hostilePackedFilesAreRefused() throws {
