@@ -98,7 +98,13 @@ public struct RankLauncher {
             failure = Outcome(status: child.process.terminationStatus, failedRank: child.rank,
                               message: "rank \(child.rank) exited with status \(child.process.terminationStatus)")
         }
-        guard let failure else { return Outcome(status: 0, failedRank: nil, message: "all \(worldSize) ranks finished") }
+        guard var failure else { return Outcome(status: 0, failedRank: nil, message: "all \(worldSize) ranks finished") }
+        // A rank that is stopped (SIGSTOP, a debugger) makes the others' collectives time out: the first rank to fail
+        // is then not the culprit, so say which one stopped answering.
+        let stopped = children.filter { $0.process.isRunning && Self.isStopped($0.process.processIdentifier) }.map(\.rank)
+        if !stopped.isEmpty {
+            failure.message += "; rank\(stopped.count == 1 ? "" : "s") \(stopped.map(String.init).joined(separator: ", ")) \(stopped.count == 1 ? "is" : "are") stopped (SIGSTOP or a debugger) and did not answer"
+        }
         log(failure.message)
         for child in children where child.process.isRunning { child.process.terminate() }
         let deadline = Date().addingTimeInterval(gracePeriod)
@@ -106,6 +112,14 @@ public struct RankLauncher {
         for child in children where child.process.isRunning { kill(child.process.processIdentifier, SIGKILL) }
         for child in children { child.process.waitUntilExit() }
         return failure
+    }
+
+    /// Whether the process is stopped (state T or t in /proc/<pid>/stat).
+    static func isStopped(_ pid: pid_t) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
+        return state == "T" || state == "t"
     }
 }
 

@@ -44,11 +44,16 @@ struct CollectivesCheckCommand: ParsableCommand {
     @Flag(help: "Also time all_reduce, reduce_scatter and all_gather at 1, 16 and 64 MB.") var bandwidth = false
     @Option(name: .customLong("exit_rank"), help: "This rank exits with status 3 after the rendezvous (to test failure handling).")
     var exitRank: Int?
-    @Option(name: .customLong("hold_seconds"), help: "Every rank then waits this long before exiting (to try stopping a job).")
+    @Option(name: .customLong("hold_seconds"), help: "Every rank then waits this long and meets the others at a last barrier (to try stopping a job).")
     var holdSeconds: Double?
+    @Option(name: .customLong("timeout_seconds"), help: "How long a collective waits for the other ranks.")
+    var timeoutSeconds = 60.0
 
     func run() throws {
-        guard let group = try ProcessGroup.fromEnvironment() else { throw ValidationError("run under `modalities launch` with 2 or more ranks") }
+        guard timeoutSeconds > 0 else { throw ValidationError("--timeout_seconds must be positive") }
+        guard let group = try ProcessGroup.fromEnvironment(timeout: .milliseconds(Int64(timeoutSeconds * 1000))) else {
+            throw ValidationError("run under `modalities launch` with 2 or more ranks")
+        }
         let (rank, size) = (group.rank, group.size)
         if rank == exitRank { Foundation.exit(3) }
         let sum = try Tensor([Float(rank + 1)], shape: [1])
@@ -82,7 +87,10 @@ struct CollectivesCheckCommand: ParsableCommand {
         print("rank \(rank) of \(size): collectives ok")
         fflush(nil)
         if bandwidth { try measureBandwidth(group) }
-        if let holdSeconds, holdSeconds > 0 { Thread.sleep(forTimeInterval: holdSeconds) }
+        if let holdSeconds, holdSeconds > 0 {
+            Thread.sleep(forTimeInterval: holdSeconds)
+            try group.barrier()
+        }
     }
 
     private func expect(_ condition: Bool, _ name: String) throws {

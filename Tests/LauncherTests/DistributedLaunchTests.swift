@@ -59,11 +59,11 @@ import Glibc
 /// SIGKILL; and a rank count beyond what the machine can hold is refused before anything starts.
 @Suite(.serialized) struct LauncherOwnsItsRanksTests {
     /// Starts `launch` for two ranks that check their collectives and then wait; returns once both wait.
-    func startHoldingJob(output path: String) throws -> (launcher: Process, ranks: [pid_t]) {
+    func startHoldingJob(output path: String, extra: [String] = ["--hold_seconds", "600"]) throws -> (launcher: Process, ranks: [pid_t]) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try TrainingJobTests().binary)
         process.arguments = ["launch", "--nproc_per_node", "2", "--master_port", DistributedLaunchTests.port(), "--grace_period", "2", "--",
-                             "collectives_check", "--hold_seconds", "600"]
+                             "collectives_check"] + extra
         FileManager.default.createFile(atPath: path, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         process.standardOutput = handle
@@ -118,6 +118,20 @@ import Glibc
         launcher.waitUntilExit()
         #expect(waitUntilGone(ranks), "ranks \(ranks) outlived their killed launcher")
         for rank in ranks where !isGone(rank) { kill(rank, SIGKILL) }
+    }
+
+    /// A stopped rank makes the other's last barrier time out: the job ends naming the stopped rank, not only the
+    /// one whose collective timed out.
+    @Test func aStoppedRankIsNamedWhenTheOthersTimeOut() throws {
+        let log = NSTemporaryDirectory() + "launch-stop-\(UUID().uuidString).log"
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let (launcher, ranks) = try startHoldingJob(output: log, extra: ["--hold_seconds", "2", "--timeout_seconds", "5"])
+        kill(ranks[1], SIGSTOP)
+        launcher.waitUntilExit()
+        #expect(launcher.terminationStatus != 0)
+        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        #expect(output.contains("rank 1 is stopped (SIGSTOP or a debugger) and did not answer"), "\(output.suffix(2000))")
+        #expect(waitUntilGone(ranks))
     }
 
     @Test func moreRanksThanTheMachineHoldsAreRefused() throws {
