@@ -1,7 +1,9 @@
 # The two commands a new user needs are `make demo` and `make test`; both install what is missing.
 SHELL := /bin/bash
 SWIFT ?= swift
-LIBTORCH_DIR = $(shell scripts/setup-libtorch)
+# Found (or fetched) once, on first use: after `setup` has installed what the script needs, and not again at every
+# expansion.
+LIBTORCH_DIR = $(eval LIBTORCH_DIR := $$(shell scripts/setup-libtorch))$(LIBTORCH_DIR)
 export MODALITIES_TEST_DATA ?= $(abspath ../shared/data)
 
 .PHONY: all setup shim build demo test test-interop tutorials bench docs gpu-check clean
