@@ -106,6 +106,7 @@ let package = Package(
                     linkerSettings: linkShim),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "DataLoading", "Distributed", "Observability", "Parallelism", "Torch"], exclude: ["Golden"],
                     linkerSettings: linkShim),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "Torch"], linkerSettings: linkShim),
         .testTarget(name: "ParallelismTests", dependencies: ["Parallelism", "Models", "Distributed", "Torch"], linkerSettings: linkShim),
         .testTarget(name: "ObservabilityTests", dependencies: ["Observability"], exclude: ["Golden"]),
         .testTarget(name: "CheckpointingTests", dependencies: ["Checkpointing", "Training", "Models", "Interop", "Torch"], exclude: ["Golden"],
