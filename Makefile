@@ -6,7 +6,7 @@ SWIFT ?= swift
 LIBTORCH_DIR = $(eval LIBTORCH_DIR := $$(shell scripts/setup-libtorch))$(LIBTORCH_DIR)
 export MODALITIES_TEST_DATA ?= $(abspath ../shared/data)
 
-.PHONY: all setup shim build demo test test-interop tutorials bench docs gpu-check clean
+.PHONY: all setup shim build demo test test-interop tutorials fuzz bench docs gpu-check clean
 
 all: build
 
@@ -55,6 +55,12 @@ BENCH_VENV ?= $(HOME)/.cache/modalities/bench-venv
 tutorials: shim
 	$(SWIFT) build -c release --product modalities
 	scripts/run-modalities-tutorials
+
+## libFuzzer over the readers of outside files (pickle, .pbin, JSONL index, tokenizer.json, SentencePiece, tiktoken):
+## FUZZ_SECONDS each (default 600); crashes land in .build/fuzz/<target>/crashes (RELIABILITY.md).
+FUZZ_SECONDS ?= 600
+fuzz:
+	scripts/fuzz $(FUZZ_SECONDS)
 
 ## Benchmarks: engine overhead, then tokenizer throughput next to the reference libraries (installed into a
 ## venv on first use). Results go to BENCHMARKS.md by hand, with machine and date.

@@ -32,7 +32,9 @@ struct ProtobufReader {
             let raw = try take(8)
             return (field, .fixed64(raw.reversed().reduce(0) { $0 << 8 | UInt64($1) }))
         case 2:
-            let length = Int(try varint())
+            // A forged length may not fit an Int (found by `make fuzz`); it cannot fit the file either.
+            let declared = try varint()
+            guard let length = Int(exactly: declared) else { throw Malformed(offset: index, reason: "field length \(declared) runs past the end") }
             return (field, .bytes(try take(length)))
         case 5:
             let raw = try take(4)
@@ -56,7 +58,7 @@ struct ProtobufReader {
     }
 
     private mutating func take(_ count: Int) throws -> ArraySlice<UInt8> {
-        guard count >= 0, index + count <= bytes.endIndex else { throw Malformed(offset: index, reason: "field runs past the end") }
+        guard count >= 0, count <= bytes.endIndex - index else { throw Malformed(offset: index, reason: "field runs past the end") }
         defer { index += count }
         return bytes[index..<(index + count)]
     }

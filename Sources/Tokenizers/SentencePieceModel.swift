@@ -69,8 +69,11 @@ struct SentencePieceModel: Sendable {
         while !reader.atEnd {
             switch try reader.next() {
             case (1, .bytes(let text)): piece.text = String(decoding: text, as: UTF8.self)
-            case (2, .fixed32(let bits)): piece.score = Float(bitPattern: bits)
-            case (3, .varint(let type)): piece.type = PieceType(rawValue: Int(type)) ?? .normal
+            case (2, .fixed32(let bits)):
+                // Scores rank merges; NaN has no rank (found by `make fuzz`).
+                piece.score = Float(bitPattern: bits)
+                guard !piece.score.isNaN else { throw ProtobufReader.Malformed(offset: 0, reason: "a piece's score is NaN") }
+            case (3, .varint(let type)): piece.type = PieceType(rawValue: Int(truncatingIfNeeded: type)) ?? .normal
             default: continue
             }
         }
@@ -81,7 +84,7 @@ struct SentencePieceModel: Sendable {
         var reader = ProtobufReader(bytes)
         while !reader.atEnd {
             switch try reader.next() {
-            case (3, .varint(let type)): algorithm = Algorithm(rawValue: Int(type)) ?? .unigram
+            case (3, .varint(let type)): algorithm = Algorithm(rawValue: Int(truncatingIfNeeded: type)) ?? .unigram
             case (24, .varint(let flag)): treatWhitespaceAsSuffix = flag != 0
             case (35, .varint(let flag)): byteFallback = flag != 0
             case (40, .varint(let id)): unknownID = Int(Int32(truncatingIfNeeded: id))

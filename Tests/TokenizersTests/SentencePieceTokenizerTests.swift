@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Tokenizers
 
@@ -42,6 +43,15 @@ import Testing
         let ids = tokenizer.encode("𝔘")
         #expect(ids.count >= 4)
         #expect(tokenizer.decode(ids) == "𝔘")
+    }
+
+    /// Inputs `make fuzz` found to trap: a field length past 2^63 (an Int conversion) and a piece scored NaN (a
+    /// merge rank that could not be looked up). Both are refused now.
+    @Test(arguments: ["sentencepiece-huge-length.model", "sentencepiece-nan-score.model"])
+    func fuzzFindingsAreRefused(_ name: String) {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden/FuzzRegressions/\(name)").path
+        let error = #expect(throws: TokenizerError.self) { try SentencePieceTokenizer(path: path) }
+        #expect(error?.description.contains(name) == true)
     }
 
     @Test func notAModelFileIsRefused() {
