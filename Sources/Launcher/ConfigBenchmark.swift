@@ -38,13 +38,10 @@ extension TrainingJob {
         guard steps > 0, warmup >= 0 else { throw LaunchError.invalid("--steps must be positive and --warmup not negative") }
         let rank = try Rank(options)
         let (result, settings) = try validatedConfig(rank: rank, experimentID: "benchmark", checkpointPaths: nil)
-        let graph = result.graph
-        let appState = try graph.build("app_state", as: AppState.self)
-        let loss = try graph.build("loss_fn", as: (any Loss).self)
-        let loader = try graph.build("train_dataloader", as: DataLoader.self)
-        let clipper = try graph.build("gradient_clipper", as: GradientClipper.self)
-        let mfu = result.resolved["mfu_calculator"] == nil ? nil : try graph.build("mfu_calculator", as: GPT2MFUCalculator.self)
-        let mesh = result.resolved["device_mesh"] == nil ? nil : try graph.build("device_mesh", as: DeviceMesh.self)
+        // The core only: no evaluation loaders, subscribers or checkpoint saving, so nothing is written.
+        let components = try TrainingComponents(result)
+        let (appState, loss, loader, clipper) = (components.appState, components.loss, components.trainLoader, components.clipper)
+        let (mfu, mesh) = (components.mfuCalculator, components.deviceMesh)
 
         let total = warmup + steps
         let lastLoss = LastTrainingLoss()

@@ -90,20 +90,13 @@ public final class TrainingJob {
         let experimentFolder = isRankZero ? try prepareExperimentFolder(settings: settings, experimentID: experimentID, resolvedYAML: resolvedYAML)
             : (settings.paths["experiments_root_path"] ?? options.experimentsRootPath) + "/" + experimentID
         log("experiment \(experimentID): \(experimentFolder)")
-        let graph = result.graph
-        func build<T>(_ key: String, _ type: T.Type) throws -> T { try graph.build(key, as: type) }
-        let appState = try build("app_state", AppState.self)
-        let loss = try build("loss_fn", (any Loss).self)
-        let trainLoader = try build("train_dataloader", DataLoader.self)
-        let evaluationLoaders = try graph.buildList("eval_dataloaders", as: DataLoader.self)
-        let progressSubscriber = try build("progress_subscriber", (any ProgressSubscriber).self)
-        let configuredSubscriber = try build("evaluation_subscriber", (any ResultSubscriber).self)
+        let components = try TrainingComponents(result)
+        let outputs = try TrainingComponents.Outputs(result)
+        let (appState, loss, trainLoader, clipper) = (components.appState, components.loss, components.trainLoader, components.clipper)
+        let (mfu, mesh) = (components.mfuCalculator, components.deviceMesh)
+        let (evaluationLoaders, progressSubscriber, checkpointSaving) = (outputs.evaluationLoaders, outputs.progressSubscriber, outputs.checkpointSaving)
         let resultSubscriber: any ResultSubscriber = settings.cudaEnv.globalRank == 0 && options.echoResults
-            ? EchoingResultSubscriber(wrapping: configuredSubscriber, write: log) : configuredSubscriber
-        let checkpointSaving = try build("checkpoint_saving", (any CheckpointSaving).self)
-        let clipper = try build("gradient_clipper", GradientClipper.self)
-        let mfu = result.resolved["mfu_calculator"] == nil ? nil : try build("mfu_calculator", GPT2MFUCalculator.self)
-        let mesh = result.resolved["device_mesh"] == nil ? nil : try build("device_mesh", DeviceMesh.self)
+            ? EchoingResultSubscriber(wrapping: outputs.evaluationSubscriber, write: log) : outputs.evaluationSubscriber
         if let mesh, mesh.deviceType == "cuda", rank.device.kind != .cuda, isRankZero {
             // Modalities' configs say cuda; on a machine without a GPU (or with --device cpu) the same config trains
             // on the CPU ranks, as --device auto does for the model.

@@ -1,0 +1,63 @@
+import Checkpointing
+import Components
+import Config
+import DataLoading
+import Distributed
+import Observability
+import Training
+
+/// What a training config declares, built from its validated graph under the names Modalities gives them (its
+/// `TrainingComponentsInstantiationModel`): one list that `run`, `warmstart` and `benchmark train --config` share.
+///
+/// The core is what a training step needs; ``Outputs`` (evaluation loaders, subscribers, checkpoint saving) are
+/// built only by jobs that evaluate and write, so a benchmark writes nothing.
+struct TrainingComponents {
+    /// Top-level keys and the components built from them.
+    enum Key: String, CaseIterable {
+        case appState = "app_state", loss = "loss_fn", trainDataloader = "train_dataloader", gradientClipper = "gradient_clipper"
+        case evalDataloaders = "eval_dataloaders", progressSubscriber = "progress_subscriber"
+        case evaluationSubscriber = "evaluation_subscriber", checkpointSaving = "checkpoint_saving"
+        case mfuCalculator = "mfu_calculator", deviceMesh = "device_mesh"
+
+        /// Keys a config may leave out.
+        var isOptional: Bool { self == .mfuCalculator || self == .deviceMesh }
+    }
+
+    let appState: AppState
+    let loss: any Loss
+    let trainLoader: DataLoader
+    let clipper: GradientClipper
+    let mfuCalculator: GPT2MFUCalculator?
+    let deviceMesh: DeviceMesh?
+
+    /// The core, from a validated training config.
+    init(_ result: ConfigValidator.Result) throws {
+        let graph = result.graph
+        appState = try graph.build(Key.appState.rawValue, as: AppState.self)
+        loss = try graph.build(Key.loss.rawValue, as: (any Loss).self)
+        trainLoader = try graph.build(Key.trainDataloader.rawValue, as: DataLoader.self)
+        clipper = try graph.build(Key.gradientClipper.rawValue, as: GradientClipper.self)
+        mfuCalculator = try Self.optional(.mfuCalculator, GPT2MFUCalculator.self, from: result)
+        deviceMesh = try Self.optional(.deviceMesh, DeviceMesh.self, from: result)
+    }
+
+    /// What a job that evaluates and writes builds besides the core.
+    struct Outputs {
+        let evaluationLoaders: [DataLoader]
+        let progressSubscriber: any ProgressSubscriber
+        let evaluationSubscriber: any ResultSubscriber
+        let checkpointSaving: any CheckpointSaving
+
+        init(_ result: ConfigValidator.Result) throws {
+            let graph = result.graph
+            evaluationLoaders = try graph.buildList(Key.evalDataloaders.rawValue, as: DataLoader.self)
+            progressSubscriber = try graph.build(Key.progressSubscriber.rawValue, as: (any ProgressSubscriber).self)
+            evaluationSubscriber = try graph.build(Key.evaluationSubscriber.rawValue, as: (any ResultSubscriber).self)
+            checkpointSaving = try graph.build(Key.checkpointSaving.rawValue, as: (any CheckpointSaving).self)
+        }
+    }
+
+    private static func optional<T>(_ key: Key, _ type: T.Type, from result: ConfigValidator.Result) throws -> T? {
+        result.resolved[key.rawValue] == nil ? nil : try result.graph.build(key.rawValue, as: type)
+    }
+}
