@@ -10,7 +10,7 @@ import Glibc
 ///
 /// The ranks never outlive the launcher: SIGINT or SIGTERM to it stops them the same way (then it exits with
 /// 128 + the signal's number), and each rank asks the kernel to kill it if the launcher dies any other way
-/// (``LaunchedRank``). It refuses more ranks per node than `maximumProcessesPerNode` (four per core by default)
+/// (``LaunchedRank``). It refuses more ranks per node than `maximumProcessesPerNode` (four per core, eight at least)
 /// unless `allowOversubscribe`.
 public struct RankLauncher {
     public var executable: String
@@ -22,9 +22,9 @@ public struct RankLauncher {
     public var masterPort = 29_500
     public var gracePeriod: TimeInterval = 5
     public var environment = ProcessInfo.processInfo.environment
-    /// The most ranks one node may start: a stated multiple of the cores, so that a typo (1000 for 10) is refused
-    /// before it fills the machine.
-    public var maximumProcessesPerNode = 4 * ProcessInfo.processInfo.activeProcessorCount
+    /// The most ranks one node may start: four per core (eight at least, so a small machine can still try an
+    /// eight-rank layout), so that a typo (1000 for 10) is refused before it fills the machine.
+    public var maximumProcessesPerNode = Swift.max(8, 4 * ProcessInfo.processInfo.activeProcessorCount)
     /// Start more ranks than ``maximumProcessesPerNode`` anyway.
     public var allowOversubscribe = false
     public var log: (String) -> Void = { FileHandle.standardError.write(Data(("launch: " + $0 + "\n").utf8)) }
@@ -49,7 +49,7 @@ public struct RankLauncher {
             throw LaunchError.invalid("--nproc_per_node and --nnodes must be 1 or more and --node_rank in 0..<nnodes")
         }
         guard processesPerNode <= maximumProcessesPerNode || allowOversubscribe else {
-            throw LaunchError.invalid("--nproc_per_node \(processesPerNode) is more than \(maximumProcessesPerNode) (four ranks per core of this machine); pass --allow_oversubscribe to start them anyway")
+            throw LaunchError.invalid("--nproc_per_node \(processesPerNode) is more than \(maximumProcessesPerNode) (four ranks per core of this machine, eight at least); pass --allow_oversubscribe to start them anyway")
         }
         let worldSize = processesPerNode * nodes
         var children: [(rank: Int, process: Process)] = []

@@ -17,7 +17,7 @@ struct LaunchCommand: ParsableCommand {
     @Option(name: .customLong("master_addr")) var masterAddress = "127.0.0.1"
     @Option(name: .customLong("master_port")) var masterPort = 29_500
     @Option(name: .customLong("grace_period"), help: "Seconds the other ranks get to stop after one failed.") var gracePeriod = 5.0
-    @Flag(name: .customLong("allow_oversubscribe"), help: "Start more than four ranks per core.") var allowOversubscribe = false
+    @Flag(name: .customLong("allow_oversubscribe"), help: "Start more than four ranks per core (or eight on a small machine).") var allowOversubscribe = false
     @ArgumentParser.Argument(parsing: .postTerminator, help: "The modalities command each rank runs.") var command: [String]
 
     func run() throws {
