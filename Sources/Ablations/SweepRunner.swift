@@ -122,8 +122,9 @@ public final class SweepRunner: @unchecked Sendable {
             }
             queue.append((run, checkpoint))
         }
-        let signals = installSignalHandlers()
-        defer { signals.forEach { $0.cancel() } }
+        // SIGINT and SIGTERM stop the runs (their whole process groups) and then the runner.
+        let signals = TerminationSignals { [weak self] _ in self?.stopRuns() }
+        defer { signals.cancel() }
         var pending = queue[...]
         while true {
             lock.lock()
@@ -252,22 +253,13 @@ public final class SweepRunner: @unchecked Sendable {
         try (kept.map { $0 + "\n" }.joined()).write(toFile: path, atomically: true, encoding: .utf8)
     }
 
-    /// SIGINT and SIGTERM stop the runs (their whole process groups) and then the runner.
-    private func installSignalHandlers() -> [DispatchSourceSignal] {
-        [SIGINT, SIGTERM].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [weak self] in
-                guard let self else { return }
-                self.lock.lock()
-                self.stopping = true
-                let pids = Array(self.active.keys)
-                self.lock.unlock()
-                self.log("stopping \(pids.count) run(s); start the runner again to continue them")
-                for pid in pids { ChildProcess.signalGroup(pid, SIGTERM) }
-            }
-            source.resume()
-            return source
-        }
+    /// Stops the runs going now (their whole process groups) and starts no more.
+    private func stopRuns() {
+        lock.lock()
+        stopping = true
+        let pids = Array(active.keys)
+        lock.unlock()
+        log("stopping \(pids.count) run(s); start the runner again to continue them")
+        for pid in pids { ChildProcess.signalGroup(pid, SIGTERM) }
     }
 }

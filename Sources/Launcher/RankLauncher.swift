@@ -1,3 +1,4 @@
+import Ablations
 import Foundation
 
 #if canImport(Glibc)
@@ -77,7 +78,7 @@ public struct RankLauncher {
             log("rank \(rank) is pid \(process.processIdentifier)")
         }
         // Installed once the ranks run: an ignored signal would be inherited by them.
-        let stop = StopSignals()
+        let stop = TerminationSignals()
         defer { stop.cancel() }
         var failure: Outcome?
         while failure == nil, children.contains(where: { $0.process.isRunning }) {
@@ -120,38 +121,5 @@ public struct RankLauncher {
               let close = stat.lastIndex(of: ")") else { return false }
         let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
         return state == "T" || state == "t"
-    }
-}
-
-/// SIGINT and SIGTERM, caught while the launcher watches its ranks: the first one received.
-private final class StopSignals: @unchecked Sendable {
-    private let lock = NSLock()
-    private var first: Int32?
-    private var sources: [DispatchSourceSignal] = []
-
-    init() {
-        for number in [SIGINT, SIGTERM] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [weak self] in
-                guard let self else { return }
-                self.lock.lock()
-                if self.first == nil { self.first = number }
-                self.lock.unlock()
-            }
-            source.resume()
-            sources.append(source)
-        }
-    }
-
-    var received: Int32? {
-        lock.lock()
-        defer { lock.unlock() }
-        return first
-    }
-
-    func cancel() {
-        for source in sources { source.cancel() }
-        for number in [SIGINT, SIGTERM] { signal(number, SIG_DFL) }
     }
 }

@@ -250,26 +250,27 @@ extension TrainingJob {
 extension TrainingJob {
     /// This process's place in the job: its rank variables (defaults for one process), device and group.
     struct Rank {
-        var variables: [String: String]
-        var device: Device
-        var group: ProcessGroup?
-        var log: (String) -> Void
-        var isRankZero: Bool { (group?.rank ?? 0) == 0 }
-        /// What the components are built with: this rank's place, device and group, explicitly.
-        var context: RunContext {
-            RunContext(rank: group?.rank ?? 0, localRank: Int(variables["LOCAL_RANK"] ?? "") ?? 0, worldSize: group?.size ?? 1,
-                       localWorldSize: Int(variables["LOCAL_WORLD_SIZE"] ?? ""), device: device, worldGroup: group, environment: variables)
-        }
+        /// This rank's place, device and group: what the components are built with, explicitly.
+        let context: RunContext
+        let log: (String) -> Void
+        var variables: [String: String] { context.environment }
+        var device: Device { context.device }
+        var group: ProcessGroup? { context.worldGroup }
+        var isRankZero: Bool { context.isRankZero }
 
         /// Loads CUDA when wanted (before anything else touches libtorch), then joins the process group.
         init(_ options: Options) throws {
-            variables = options.environment
+            var variables = options.environment
             for (name, value) in [("LOCAL_RANK", "0"), ("RANK", "0"), ("WORLD_SIZE", "1")] where variables[name] == nil { variables[name] = value }
-            device = try TrainingJob.trainingDevice(options.device, localRank: Int(variables["LOCAL_RANK"] ?? "") ?? 0,
-                                                    worldSize: Int(variables["WORLD_SIZE"] ?? "") ?? 1, logger: options.logger)
-            group = try ProcessGroup.fromEnvironment(variables)
+            let localRank = Int(variables["LOCAL_RANK"] ?? "") ?? 0
+            let device = try TrainingJob.trainingDevice(options.device, localRank: localRank,
+                                                        worldSize: Int(variables["WORLD_SIZE"] ?? "") ?? 1, logger: options.logger)
+            let group = try ProcessGroup.fromEnvironment(variables)
+            context = RunContext(rank: group?.rank ?? 0, localRank: localRank, worldSize: group?.size ?? 1,
+                                 localWorldSize: Int(variables["LOCAL_WORLD_SIZE"] ?? ""), device: device, worldGroup: group,
+                                 environment: variables)
             let logger = options.logger
-            let isRankZero = (group?.rank ?? 0) == 0
+            let isRankZero = context.isRankZero
             log = { message in if isRankZero { logger.info("\(message)") } }
             if device.kind == .cuda { log("training on \(device): \((try? CUDA.deviceProperties(device.index ?? 0).name) ?? "GPU")") }
         }
