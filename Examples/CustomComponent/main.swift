@@ -39,7 +39,7 @@ let defaultConfig = URL(fileURLWithPath: #filePath).deletingLastPathComponent().
 let path = CommandLine.arguments.dropFirst().first ?? defaultConfig
 do {
     let root = try ConfigLoader.load(file: path)
-    let resolved = try ConfigInterpolator(environment: ResolverEnvironment(configFilePath: path)).resolve(root)
+    let resolved = try ConfigInterpolator(environment: ResolverEnvironment(configFilePath: path, variables: ProcessInfo.processInfo.environment)).resolve(root)
     let graph = ObjectGraph(root: resolved, registry: registry)
     try graph.validate()
     let schedule = try graph.build("schedule", as: LearningRateSchedule.self)

@@ -132,7 +132,7 @@ public struct Chromium {
     }
 
     /// The `chromium` (or `chromium-browser`, `google-chrome`) on the PATH, if any.
-    public static func find(environment: [String: String] = ProcessInfo.processInfo.environment) -> Chromium? {
+    public static func find(environment: [String: String]) -> Chromium? {
         let folders = (environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":").map(String.init)
         for name in ["chromium", "chromium-browser", "google-chrome"] {
             for folder in folders where FileManager.default.isExecutableFile(atPath: folder + "/" + name) {

@@ -16,7 +16,7 @@ public struct ResolverEnvironment: Sendable {
     public var cpuCount: Int
 
     public init(configFilePath: String, experimentsRootPath: String? = nil, experimentID: String = "",
-                variables: [String: String] = ProcessInfo.processInfo.environment,
+                variables: [String: String],
                 warmstartCheckpointPaths: [(key: String, value: String)]? = nil,
                 cpuCount: Int = ProcessInfo.processInfo.activeProcessorCount) {
         self.configFilePath = configFilePath

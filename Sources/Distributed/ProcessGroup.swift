@@ -37,7 +37,7 @@ public final class ProcessGroup: @unchecked Sendable {  // c10d process groups a
 
     /// The group of the calling process from the launcher's (or torchrun's, or SLURM's) environment, or nil when
     /// the job runs on one rank.
-    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment,
+    public static func fromEnvironment(_ environment: [String: String],
                                        timeout: Duration = .seconds(60)) throws -> ProcessGroup? {
         let launch = try LaunchEnvironment(environment)
         guard launch.worldSize > 1 else { return nil }

@@ -10,7 +10,7 @@ import Training
 /// folder) and writes it as a standard `transformers` folder (GPT2LMHeadModel or LlamaForCausalLM).
 public enum CheckpointConversion {
     public static func convert(configFilePath: String, outputFolder: String, predictionKey: String,
-                               environment: [String: String] = ProcessInfo.processInfo.environment) throws -> GPT2LLM {
+                               environment: [String: String]) throws -> GPT2LLM {
         let root = try ConfigLoader.load(file: configFilePath)
         let resolverEnvironment = ResolverEnvironment(configFilePath: configFilePath, experimentID: ExperimentID.make(configFilePath: configFilePath),
                                                       variables: environment)

@@ -101,7 +101,8 @@ public struct Demo {
         try config(data: data, vocabulary: (tokenizer.vocabularySize + 63) / 64 * 64, evaluationInterval: evaluationInterval, checkpointInterval: steps)
             .write(toFile: configPath, atomically: true, encoding: .utf8)
         log("4/5 training as \(configPath) declares")
-        var jobOptions = TrainingJob.Options(configFilePath: configPath, experimentsRootPath: root + "/experiments", experimentID: "demo", logger: logger)
+        var jobOptions = TrainingJob.Options(configFilePath: configPath, experimentsRootPath: root + "/experiments", experimentID: "demo",
+                                             environment: [:], logger: logger)  // one rank, nothing to read from the environment
         jobOptions.device = options.device
         let summary = try TrainingJob(options: jobOptions).run()
         let records = try JSONLinesResultSubscriber.records(at: summary.experimentFolder + "/evaluation_results.jsonl")

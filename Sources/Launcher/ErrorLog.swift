@@ -4,7 +4,7 @@ import Foundation
 /// (`error_logs_<host>_<local rank>.log`, Modalities' shape: environment + error).
 public enum ErrorLog {
     @discardableResult
-    public static func write(_ error: Error, to folder: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
+    public static func write(_ error: Error, to folder: String, environment: [String: String]) throws -> String {
         let host = ProcessInfo.processInfo.hostName
         func integer(_ name: String) -> Int { environment[name].flatMap(Int.init) ?? -1 }
         let localRank = integer("LOCAL_RANK")

@@ -22,7 +22,8 @@ public struct RankLauncher {
     public var masterAddress = "127.0.0.1"
     public var masterPort = 29_500
     public var gracePeriod: TimeInterval = 5
-    public var environment = ProcessInfo.processInfo.environment
+    /// The variables every rank inherits (the launcher's own, as its entry point read them).
+    public var environment: [String: String]
     /// The most ranks one node may start: four per core (eight at least, so a small machine can still try an
     /// eight-rank layout), so that a typo (1000 for 10) is refused before it fills the machine.
     public var maximumProcessesPerNode = Swift.max(8, 4 * ProcessInfo.processInfo.activeProcessorCount)
@@ -30,8 +31,9 @@ public struct RankLauncher {
     public var allowOversubscribe = false
     public var log: (String) -> Void = { FileHandle.standardError.write(Data(("launch: " + $0 + "\n").utf8)) }
 
-    public init(executable: String, arguments: [String], processesPerNode: Int) {
+    public init(executable: String, arguments: [String], processesPerNode: Int, environment: [String: String]) {
         self.executable = executable
+        self.environment = environment
         self.arguments = arguments
         self.processesPerNode = processesPerNode
     }

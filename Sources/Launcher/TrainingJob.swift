@@ -39,7 +39,7 @@ public final class TrainingJob {
         public var testCommunication = false
 
         public init(configFilePath: String, experimentsRootPath: String, experimentID: String? = nil, lastCheckpointInfoFilePath: String? = nil,
-                    environment: [String: String] = ProcessInfo.processInfo.environment, registry: ComponentRegistry = .builtIn(),
+                    environment: [String: String], registry: ComponentRegistry = .builtIn(),
                     echoResults: Bool = true, logger: Logger = Logger(label: "modalities.run")) {
             self.echoResults = echoResults
             self.configFilePath = configFilePath

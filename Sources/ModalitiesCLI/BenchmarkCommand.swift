@@ -78,10 +78,10 @@ struct BenchmarkCommand: ParsableCommand {
             let choice: DeviceChoice = try DeviceArgument.parse(device).kind == .cuda ? .cuda : .cpu
             if let threads { Runtime.threadCount = threads }
             var options = TrainingJob.Options(configFilePath: path, experimentsRootPath: FileManager.default.temporaryDirectory.path,
-                                              echoResults: false)
+                                              environment: ProcessEnvironment.variables, echoResults: false)
             options.device = choice
             let result = try TrainingJob(options: options).benchmark(steps: steps, warmup: warmup, profile: profile)
-            guard (ProcessInfo.processInfo.environment["RANK"].flatMap(Int.init) ?? 0) == 0 else { return }
+            guard (ProcessEnvironment.variables["RANK"].flatMap(Int.init) ?? 0) == 0 else { return }
             if profile { printProfile(result.operators, steps: steps) }
             var record: [String: Any] = [
                 "implementation": "modalities-swift (libtorch \(Runtime.compiledVersion))", "config": path, "device": "\(result.device)",

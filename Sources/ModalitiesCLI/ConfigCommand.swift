@@ -25,7 +25,7 @@ struct ConfigCommand: ParsableCommand {
 
         func environment() -> ResolverEnvironment {
             ResolverEnvironment(configFilePath: file, experimentsRootPath: experimentsRootPath,
-                                experimentID: experimentID ?? ExperimentID.make())
+                                experimentID: experimentID ?? ExperimentID.make(), variables: ProcessEnvironment.variables)
         }
     }
 

@@ -23,7 +23,7 @@ struct LaunchCommand: ParsableCommand {
     func run() throws {
         guard !command.isEmpty else { throw ValidationError("give the command after --, e.g. -- run --config_file_path c.yaml ...") }
         var launcher = RankLauncher(executable: URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path,
-                                    arguments: command, processesPerNode: processesPerNode)
+                                    arguments: command, processesPerNode: processesPerNode, environment: ProcessEnvironment.variables)
         launcher.nodes = nodes
         launcher.nodeRank = nodeRank
         launcher.masterAddress = masterAddress
@@ -51,7 +51,7 @@ struct CollectivesCheckCommand: ParsableCommand {
 
     func run() throws {
         guard timeoutSeconds > 0 else { throw ValidationError("--timeout_seconds must be positive") }
-        guard let group = try ProcessGroup.fromEnvironment(timeout: .milliseconds(Int64(timeoutSeconds * 1000))) else {
+        guard let group = try ProcessGroup.fromEnvironment(ProcessEnvironment.variables, timeout: .milliseconds(Int64(timeoutSeconds * 1000))) else {
             throw ValidationError("run under `modalities launch` with 2 or more ranks")
         }
         let (rank, size) = (group.rank, group.size)

@@ -83,7 +83,7 @@ struct GenerateTextCommand: ParsableCommand {
 
     /// Modalities' form: build `text_inference_component` from the config and run it.
     private func runConfig(_ path: String) throws {
-        let validator = ConfigValidator.builtIn(environment: ResolverEnvironment(configFilePath: path, experimentID: "generate_text"), log: note)
+        let validator = ConfigValidator.builtIn(environment: ResolverEnvironment(configFilePath: path, experimentID: "generate_text", variables: ProcessEnvironment.variables), log: note)
         let component: TextInferenceComponent
         do {
             let result = try validator.validate(file: path, for: .generateText)

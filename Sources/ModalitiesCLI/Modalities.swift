@@ -15,7 +15,7 @@ struct Modalities: ParsableCommand {
 
     static func main() {
         // A rank that `modalities launch` started dies with it.
-        LaunchedRank.dieWithLauncher(environment: ProcessInfo.processInfo.environment)
+        LaunchedRank.dieWithLauncher(environment: ProcessEnvironment.variables)
         main(nil)
     }
 }

@@ -106,7 +106,7 @@ struct PackEncodedData: ParsableCommand {
         let tokenizer: any Tokenizer
         do {
             let root = try ConfigLoader.load(file: config)
-            let resolved = try ConfigInterpolator(environment: ResolverEnvironment(configFilePath: config), log: note).resolve(root)
+            let resolved = try ConfigInterpolator(environment: ResolverEnvironment(configFilePath: config, variables: ProcessEnvironment.variables), log: note).resolve(root)
             let graph = ObjectGraph(root: resolved, registry: .builtIn())
             settings = try graph.decode(PackEncodedDataSettings.self, key: "settings")
             tokenizer = try graph.build("tokenizer", as: (any Tokenizer).self)

@@ -33,7 +33,7 @@ struct TrainingOptions: ParsableArguments {
     func launch(_ job: TrainingJob) throws {
         do {
             let summary = try job.run()
-            guard (ProcessInfo.processInfo.environment["RANK"].flatMap(Int.init) ?? 0) == 0 else { return }
+            guard (ProcessEnvironment.variables["RANK"].flatMap(Int.init) ?? 0) == 0 else { return }
             print("done: \(summary.progress.numSeenStepsTotal) steps, \(summary.progress.numSeenTokensTotal) tokens in \(String(format: "%.1f", summary.trainingSeconds)) s (data wait \(String(format: "%.2f", summary.dataWaitSeconds)) s)")
             print("experiment folder: \(summary.experimentFolder)")
         } catch let error as ConfigError {
@@ -49,7 +49,7 @@ struct TrainingOptions: ParsableArguments {
 
     private func writeErrorLog(_ error: Error) throws {
         guard let errorLogFolder else { return }
-        note("error log: \(try ErrorLog.write(error, to: errorLogFolder))")
+        note("error log: \(try ErrorLog.write(error, to: errorLogFolder, environment: ProcessEnvironment.variables))")
     }
 }
 
@@ -74,7 +74,7 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         options.logging.bootstrap()
         var jobOptions = TrainingJob.Options(configFilePath: options.configFilePath, experimentsRootPath: options.experimentsRootPath,
-                                             experimentID: experimentID)
+                                             experimentID: experimentID, environment: ProcessEnvironment.variables)
         jobOptions.resumeFromCheckpoint = resumeFromCheckpoint
         jobOptions.testCommunication = testCommunication
         jobOptions.device = options.device
@@ -97,7 +97,7 @@ struct WarmstartCommand: ParsableCommand {
     func run() throws {
         options.logging.bootstrap()
         var jobOptions = TrainingJob.Options(configFilePath: options.configFilePath, experimentsRootPath: options.experimentsRootPath,
-                                             lastCheckpointInfoFilePath: lastCheckpointInfoFilePath)
+                                             lastCheckpointInfoFilePath: lastCheckpointInfoFilePath, environment: ProcessEnvironment.variables)
         jobOptions.device = options.device
         jobOptions.stopAfterSteps = options.stopAfterSteps
         try options.launch(TrainingJob(options: jobOptions))
@@ -110,7 +110,7 @@ struct LoggingOptions: ParsableArguments {
     var level: Logger.Level = .info
 
     func bootstrap() {
-        RankLogHandler.bootstrap(level: level)
+        RankLogHandler.bootstrap(level: level, environment: ProcessEnvironment.variables)
     }
 }
 

@@ -29,7 +29,7 @@ struct ShardingCheckCommand: ParsableCommand {
     @Flag(help: "Build the model without memory (use_meta_device) and initialise it after wrapping.") var meta = false
 
     func run() throws {
-        guard let group = try ProcessGroup.fromEnvironment() else { throw ValidationError("run under `modalities launch` with 2 or more ranks") }
+        guard let group = try ProcessGroup.fromEnvironment(ProcessEnvironment.variables) else { throw ValidationError("run under `modalities launch` with 2 or more ranks") }
         let baseline = try Memory.cpuStatistics().currentBytes
         Memory.resetPeak()
         let norm = GPT2LLMConfig.Norm(kind: .layerNorm)

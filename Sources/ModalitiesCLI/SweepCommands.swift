@@ -26,7 +26,7 @@ struct PrepareSweepConfigsCommand: ParsableCommand {
         }
         let definition = try SweepDefinition(file: sweepConfigPath)
         let preparer = SweepPreparer(definition: definition, outputDirectory: outputDirectory, worldSizes: sizes.map { $0! }) { config, path, worldSize in
-            var variables = ProcessInfo.processInfo.environment
+            var variables = ProcessEnvironment.variables
             variables["RANK"] = "0"
             variables["LOCAL_RANK"] = "0"
             variables["WORLD_SIZE"] = String(worldSize)
@@ -122,7 +122,7 @@ struct ReportCommand: ParsableCommand {
         try report.write(to: output)
         print("wrote \(output) (\(report.runs.count) runs)")
         guard let pngDirectory else { return }
-        guard let chromium = Chromium.find() else {
+        guard let chromium = Chromium.find(environment: ProcessEnvironment.variables) else {
             note("no chromium on the PATH (Debian: apt-get install chromium); the HTML report has the plots as SVG")
             throw ExitCode(1)
         }

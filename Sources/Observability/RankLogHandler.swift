@@ -29,7 +29,7 @@ public struct RankLogHandler: LogHandler {
     }
 
     /// Routes every logger of the process here, at `level`, with the rank from `RANK` (0 when unset).
-    public static func bootstrap(level: Logger.Level, environment: [String: String] = ProcessInfo.processInfo.environment) {
+    public static func bootstrap(level: Logger.Level, environment: [String: String]) {
         let rank = environment["RANK"].flatMap(Int.init) ?? 0
         LoggingSystem.bootstrap { label in RankLogHandler(label: label, rank: rank, level: level) }
     }

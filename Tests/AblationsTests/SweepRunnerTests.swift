@@ -126,7 +126,7 @@ import TestSupport
         #expect(trainSteps(run + "/evaluation_results.jsonl") == Array(1...16))
     }
 
-    @Test(.enabled(if: Chromium.find() != nil, "needs chromium (scripts/setup-test-tools installs it)"))
+    @Test(.enabled(if: Chromium.find(environment: ProcessInfo.processInfo.environment) != nil, "needs chromium (scripts/setup-test-tools installs it)"))
     func theReportOpensInChromiumAndEveryRunHasACurve() throws {
         let root = NSTemporaryDirectory() + "report-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: root) }
@@ -143,7 +143,7 @@ import TestSupport
         }
         let report = try ExperimentReport(root: root + "/runs")
         try report.write(to: root + "/report.html")
-        let chromium = try #require(Chromium.find())
+        let chromium = try #require(Chromium.find(environment: ProcessInfo.processInfo.environment))
 
         // The whole page renders (not blank).
         try chromium.screenshot(of: root + "/report.html", to: root + "/page.png", width: 1280, height: 1600)

@@ -53,13 +53,13 @@ import Torch
                 model: {instance_key: model_raw, pass_type: BY_REFERENCE}
             """.write(toFile: config, atomically: true, encoding: .utf8)
         let output = folder + "/hf"
-        _ = try CheckpointConversion.convert(configFilePath: config, outputFolder: output, predictionKey: "logits")
+        _ = try CheckpointConversion.convert(configFilePath: config, outputFolder: output, predictionKey: "logits", environment: [:])
         let imported = try HuggingFaceModelImport.load(folder: output)
         let reference = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Self.golden + "/modalities_dcp.json"))) as! [String: Any]
         let ids = (reference["ids"] as! [[Int]]).flatMap { $0 }
         let logits = try Autograd.noGrad { try imported(Tensor(ids, shape: [2, 8])).toArray(Float.self) }
         let expected = (reference["logits"] as! [[[Double]]]).flatMap { $0.flatMap { $0 } }
         #expect(zip(logits, expected).map { Swift.abs(Double($0) - $1) }.max()! < 1e-5)
-        #expect(throws: LaunchError.self) { try CheckpointConversion.convert(configFilePath: config, outputFolder: output, predictionKey: "other") }
+        #expect(throws: LaunchError.self) { try CheckpointConversion.convert(configFilePath: config, outputFolder: output, predictionKey: "other", environment: [:]) }
     }
 }
