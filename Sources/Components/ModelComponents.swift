@@ -377,46 +377,32 @@ extension ComponentRegistry {
     }
 }
 
-struct LayerNormComponentConfig: Decodable {
-    var size: Int
-    var eps: Double
-    var bias: Bool
+struct LayerNormComponentConfig: DeclaredConfig {
+    @Field("normalized_shape") var normalizedShape: PositiveInt
+    @Field("eps") var eps = 1e-5
+    @Field("elementwise_affine") var elementwiseAffine = true
+    @Field("bias") var bias = true
 
-    enum CodingKeys: String, CodingKey { case normalizedShape = "normalized_shape", eps, elementwiseAffine = "elementwise_affine", bias }
+    var size: Int { normalizedShape.value }
 
-    init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        size = try c.decode(PositiveInt.self, forKey: .normalizedShape).value
-        eps = try c.decodeIfPresent(Double.self, forKey: .eps) ?? 1e-5
-        _ = try c.decodeIfPresent(Bool.self, forKey: .elementwiseAffine)
-        bias = try c.decodeIfPresent(Bool.self, forKey: .bias) ?? true
+    func validate() throws {
+        guard elementwiseAffine else {
+            throw ConfigValueError("elementwise_affine: false (a layer norm without a learned scale) is not supported; leave it out or set it true")
+        }
     }
 }
 
-struct RMSNormComponentConfig: Decodable {
-    var ndim: Int
-    var epsilon: Double
-    var bias: Bool
+struct RMSNormComponentConfig: DeclaredConfig {
+    @Field("ndim") var dimension: PositiveInt
+    @Field("epsilon") var epsilon = 1e-6
+    @Field("bias") var bias = true
 
-    enum CodingKeys: String, CodingKey { case ndim, epsilon, bias }
-
-    init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        ndim = try c.decode(PositiveInt.self, forKey: .ndim).value
-        epsilon = try c.decodeIfPresent(Double.self, forKey: .epsilon) ?? 1e-6
-        bias = try c.decodeIfPresent(Bool.self, forKey: .bias) ?? true
-    }
+    var ndim: Int { dimension.value }
 }
 
-struct PytorchRMSNormComponentConfig: Decodable {
-    var size: Int
-    var eps: Double
+struct PytorchRMSNormComponentConfig: DeclaredConfig {
+    @Field("normalized_shape") var normalizedShape: PositiveInt
+    @Field("eps") var eps = 1e-5
 
-    enum CodingKeys: String, CodingKey { case normalizedShape = "normalized_shape", eps }
-
-    init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        size = try c.decode(PositiveInt.self, forKey: .normalizedShape).value
-        eps = try c.decodeIfPresent(Double.self, forKey: .eps) ?? 1e-5
-    }
+    var size: Int { normalizedShape.value }
 }

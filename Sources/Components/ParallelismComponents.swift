@@ -73,39 +73,30 @@ extension ComponentRegistry {
     }
 }
 
-struct FSDP2WrappedModelConfig: Decodable {
+struct FSDP2WrappedModelConfig: DeclaredConfig {
     struct MixedPrecision: Decodable {
         var paramDType: PrecisionName
         var reduceDType: PrecisionName
         enum CodingKeys: String, CodingKey { case paramDType = "param_dtype", reduceDType = "reduce_dtype" }
     }
 
-    var model: ComponentSlot<any Model>
-    var deviceMesh: ComponentSlot<DeviceMesh>
-    var mixedPrecision: MixedPrecision
-    var blockNames: [String]
-    var reshardAfterForward = true
+    @Field("model") var model: ComponentSlot<any Model>
+    @Field("device_mesh") var deviceMesh: ComponentSlot<DeviceMesh>
+    @Field("mixed_precision_settings") var mixedPrecision: MixedPrecision
+    @Field("block_names") var blockNames: [String]
+    @Field("reshard_after_forward") var reshardAfterForward = true
+    @Field("layers_per_fsdp_unit", ignored: "each block that block_names names is one FSDP unit")
+    var layersPerFSDPUnit: Int? = nil
 
-    enum CodingKeys: String, CodingKey {
-        case model, deviceMesh = "device_mesh", mixedPrecision = "mixed_precision_settings", blockNames = "block_names"
-        case reshardAfterForward = "reshard_after_forward", layersPerFSDPUnit = "layers_per_fsdp_unit"
-    }
-
-    init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        model = try c.decode(ComponentSlot<any Model>.self, forKey: .model)
-        deviceMesh = try c.decode(ComponentSlot<DeviceMesh>.self, forKey: .deviceMesh)
-        mixedPrecision = try c.decode(MixedPrecision.self, forKey: .mixedPrecision)
-        blockNames = try c.decode([String].self, forKey: .blockNames)
-        reshardAfterForward = try c.decodeIfPresent(Bool.self, forKey: .reshardAfterForward) ?? true
-        if let layers = try c.decodeIfPresent(Int.self, forKey: .layersPerFSDPUnit), layers < 1 {
-            throw ConfigValueError("layers_per_fsdp_unit must be 1 or greater, found \(layers)")
+    func validate() throws {
+        if let layersPerFSDPUnit, layersPerFSDPUnit < 1 {
+            throw ConfigValueError("layers_per_fsdp_unit must be 1 or greater, found \(layersPerFSDPUnit)")
         }
     }
 }
 
 /// Modalities' FSDP1 wrapper fields (`FSDPWrappedModelConfig`).
-struct FSDP1WrappedModelConfig: Decodable {
+struct FSDP1WrappedModelConfig: DeclaredConfig {
     /// Modalities' `MixedPrecisionSettings`: compute (param) and gradient-reduction precisions.
     enum MixedPrecision: String, ConfigEnum {
         case FP_16, BF_16, BF_16_WORKING, FP_32, MIXED_PRECISION_MEGATRON, NO_MIXED_PRECISION
@@ -130,26 +121,20 @@ struct FSDP1WrappedModelConfig: Decodable {
     /// PyTorch's `ShardingStrategy` names.
     enum ShardingStrategy: String, ConfigEnum { case FULL_SHARD, SHARD_GRAD_OP, NO_SHARD, HYBRID_SHARD, _HYBRID_SHARD_ZERO2 }
 
-    var model: ComponentSlot<any Model>
-    /// Every rank starts from the same parameters here (initialised from the same seed); accepted for compatibility.
-    var syncModuleStates: Bool
-    var mixedPrecision: MixedPrecision
-    var shardingStrategy: ShardingStrategy
-    var blockNames: [String]
-
-    enum CodingKeys: String, CodingKey {
-        case model, syncModuleStates = "sync_module_states", mixedPrecision = "mixed_precision_settings",
-             shardingStrategy = "sharding_strategy", blockNames = "block_names"
-    }
+    @Field("model") var model: ComponentSlot<any Model>
+    /// Every rank starts from the same parameters here (initialised from the same seed), which is what syncing the
+    /// module states achieves.
+    @Field("sync_module_states") var syncModuleStates: Bool
+    @Field("mixed_precision_settings") var mixedPrecision: MixedPrecision
+    @Field("sharding_strategy") var shardingStrategy: ShardingStrategy
+    @Field("block_names") var blockNames: [String]
 }
 
 /// A clipper's fields; the model may be named `wrapped_model` (FSDP1, older configs) or `model_parts`.
-struct DDPWrappedModelConfig: Decodable {
-    var model: ComponentSlot<any Model>
-    var deviceMesh: ComponentSlot<DeviceMesh>?
-    var bucketCapMB: Double?
-
-    enum CodingKeys: String, CodingKey { case model, deviceMesh = "device_mesh", bucketCapMB = "bucket_cap_mb" }
+struct DDPWrappedModelConfig: DeclaredConfig {
+    @Field("model") var model: ComponentSlot<any Model>
+    @Field("device_mesh") var deviceMesh: ComponentSlot<DeviceMesh>?
+    @Field("bucket_cap_mb") var bucketCapMB: Double?
 }
 
 /// The job's group of all ranks, checked against the size a config expects.

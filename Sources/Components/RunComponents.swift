@@ -120,26 +120,24 @@ struct KConfig: Decodable {
     var k: Int
 }
 
-/// `checkpoint_loading/*`: how a checkpoint file or folder is read (the device and precision options of Modalities'
-/// loaders are accepted; weights land on the model's own device and dtype).
-struct CheckpointLoadingConfig: Decodable {
-    enum CodingKeys: String, CodingKey {
-        case device, precision, globalRank = "global_rank", blockNames = "block_names"
-        case mixedPrecisionSettings = "mixed_precision_settings", shardingStrategy = "sharding_strategy"
-    }
+/// `checkpoint_loading/*`: how a checkpoint file or folder is read. Modalities' loaders take a device, a precision
+/// and FSDP settings; here weights land on the model's own device, in its own dtype and sharding, so those fields are
+/// checked and accepted with a warning.
+struct CheckpointLoadingConfig: DeclaredConfig {
+    private static let ownPlacement = "weights are loaded onto the model's own device, dtype and sharding"
+    @Field("device", ignored: ownPlacement) var device: String? = nil
+    @Field("precision", ignored: ownPlacement) var precision: String? = nil
+    @Field("global_rank", ignored: "every rank reads the checkpoint's index and its own shards") var globalRank: NonNegativeInt? = nil
+    @Field("block_names", ignored: ownPlacement) var blockNames: [String]? = nil
+    @Field("mixed_precision_settings", ignored: ownPlacement) var mixedPrecisionSettings: String? = nil
+    @Field("sharding_strategy", ignored: ownPlacement) var shardingStrategy: String? = nil
 
-    init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
+    func validate() throws {
         // Modalities' parse_torch_device: "cpu" or a GPU index (0 is cuda:0); "cuda[:N]" is accepted too.
-        if let device = try c.decodeIfPresent(String.self, forKey: .device), device != "cpu", Int(device).map({ $0 < 0 }) ?? true,
+        if let device, device != "cpu", Int(device).map({ $0 < 0 }) ?? true,
            device != "cuda", !(device.hasPrefix("cuda:") && Int(device.dropFirst(5)).map { $0 >= 0 } == true) {
             throw ConfigValueError("device must be cpu, a GPU index (0, 1, …) or cuda[:N], found '\(device)'")
         }
-        _ = try c.decodeIfPresent(String.self, forKey: .precision)
-        _ = try c.decodeIfPresent(NonNegativeInt.self, forKey: .globalRank)
-        _ = try c.decodeIfPresent([String].self, forKey: .blockNames)
-        _ = try c.decodeIfPresent(String.self, forKey: .mixedPrecisionSettings)
-        _ = try c.decodeIfPresent(String.self, forKey: .shardingStrategy)
     }
 }
 

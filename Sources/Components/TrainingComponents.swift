@@ -2,30 +2,17 @@ import Config
 import Models
 import Training
 
-struct AdamConfig: Decodable {
-    var lr: Double
-    var wrappedModel: ComponentSlot<any Model>
-    var betas: [Double]
-    var eps: Double
-    var weightDecay: Double
-    var weightDecayGroupsExcluded: [String]
+struct AdamConfig: DeclaredConfig {
+    @Field("lr") var lr: Double
+    @Field("wrapped_model") var wrappedModel: ComponentSlot<any Model>
+    @Field("betas") var betas: [Double]
+    @Field("eps") var eps: Double
+    @Field("weight_decay") var weightDecay: Double
+    @Field("weight_decay_groups_excluded") var weightDecayGroupsExcluded: [String]
+    @Field("foreach", ignored: "libtorch's multi-tensor kernels are always used") var foreach: Bool? = nil
+    @Field("fused", ignored: "libtorch's multi-tensor kernels are always used") var fused: Bool? = nil
 
-    enum CodingKeys: String, CodingKey {
-        case lr, wrappedModel = "wrapped_model", betas, eps, weightDecay = "weight_decay"
-        case weightDecayGroupsExcluded = "weight_decay_groups_excluded", foreach, fused
-    }
-
-    init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        lr = try c.decode(Double.self, forKey: .lr)
-        wrappedModel = try c.decode(ComponentSlot<any Model>.self, forKey: .wrappedModel)
-        betas = try c.decode([Double].self, forKey: .betas)
-        eps = try c.decode(Double.self, forKey: .eps)
-        weightDecay = try c.decode(Double.self, forKey: .weightDecay)
-        weightDecayGroupsExcluded = try c.decode([String].self, forKey: .weightDecayGroupsExcluded)
-        // libtorch's fused kernels are always used; the switches are accepted for Modalities' configs.
-        _ = try c.decodeIfPresent(Bool.self, forKey: .foreach)
-        _ = try c.decodeIfPresent(Bool.self, forKey: .fused)
+    func validate() throws {
         guard betas.count == 2 else { throw ConfigValueError("betas must be two numbers, found \(betas.count)") }
         // PyTorch refuses a negative or NaN lr, eps and weight decay (`not 0.0 <= lr`); an infinite one cannot train.
         guard [lr, eps, weightDecay].allSatisfy({ $0 >= 0 && $0.isFinite }) else {
@@ -36,99 +23,71 @@ struct AdamConfig: Decodable {
 }
 
 /// The scheduler fields shared by every variant: the optimizer and PyTorch's `last_epoch`.
-struct SchedulerConfig<Parameters: Decodable>: Decodable {
-    var optimizer: ComponentSlot<AdamOptimizer>
-    var lastEpoch: Int
-    var parameters: Parameters
+struct SchedulerConfig<Parameters: DeclaredConfig>: DeclaredConfig {
+    @Field("optimizer") var optimizer: ComponentSlot<AdamOptimizer>
+    @Field("last_epoch") var lastEpoch = -1
+    @Fields var parameters: Parameters
 
-    enum CodingKeys: String, CodingKey { case optimizer, lastEpoch = "last_epoch" }
-
-    init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        optimizer = try c.decode(ComponentSlot<AdamOptimizer>.self, forKey: .optimizer)
-        lastEpoch = try c.decodeIfPresent(Int.self, forKey: .lastEpoch) ?? -1
+    func validate() throws {
         guard lastEpoch >= -1 else { throw ConfigValueError("last_epoch must be -1 or greater, found \(lastEpoch)") }
-        parameters = try Parameters(from: decoder)
     }
 }
 
-struct NoScheduleParameters: Decodable {
-    init(from decoder: Decoder) throws {}
+struct NoScheduleParameters: DeclaredConfig {}
+
+struct StepParameters: DeclaredConfig {
+    @Field("step_size") var stepSize: PositiveInt
+    @Field("gamma") var gamma: Double
 }
 
-struct StepParameters: Decodable {
-    var stepSize: PositiveInt
-    var gamma: Double
-    enum CodingKeys: String, CodingKey { case stepSize = "step_size", gamma }
+struct ConstantParameters: DeclaredConfig {
+    @Field("factor") var factor: Double
+    @Field("total_iters") var totalIters: PositiveInt
 }
 
-struct ConstantParameters: Decodable {
-    var factor: Double
-    var totalIters: PositiveInt
-    enum CodingKeys: String, CodingKey { case factor, totalIters = "total_iters" }
+struct LinearParameters: DeclaredConfig {
+    @Field("start_factor") var startFactor: Double
+    @Field("end_factor") var endFactor: Double
+    @Field("total_iters") var totalIters: PositiveInt
 }
 
-struct LinearParameters: Decodable {
-    var startFactor: Double
-    var endFactor: Double
-    var totalIters: PositiveInt
-    enum CodingKeys: String, CodingKey { case startFactor = "start_factor", endFactor = "end_factor", totalIters = "total_iters" }
-}
+struct CosineParameters: DeclaredConfig {
+    @Field("t_max") var tMax: PositiveInt
+    @Field("eta_min") var etaMin: Double
 
-struct CosineParameters: Decodable {
-    var tMax: PositiveInt
-    var etaMin: Double
-    enum CodingKeys: String, CodingKey { case tMax = "t_max", etaMin = "eta_min" }
-
-    init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        tMax = try c.decode(PositiveInt.self, forKey: .tMax)
-        etaMin = try c.decode(Double.self, forKey: .etaMin)
+    func validate() throws {
         guard etaMin >= 0 && etaMin.isFinite else { throw ConfigValueError("eta_min must be finite and not negative, found \(etaMin)") }
     }
 }
 
-struct OneCycleParameters: Decodable {
+struct OneCycleParameters: DeclaredConfig {
     enum Anneal: String, ConfigEnum { case cos, linear }
-    var maxLR: Double
-    var totalSteps: PositiveInt
-    var pctStart: Double
-    var annealStrategy: Anneal
-    var divFactor: Double
-    var finalDivFactor: Double
+    @Field("max_lr") var maxLR: Double
+    @Field("total_steps") var totalSteps: PositiveInt
+    @Field("pct_start") var pctStart: Double
+    @Field("anneal_strategy") var annealStrategy: Anneal
+    @Field("div_factor") var divFactor = 25.0
+    @Field("final_div_factor") var finalDivFactor = 1e4
+    @Field("three_phase") var threePhase = false
     /// `cycle_momentum`: Adam's beta1 cycles between `base_momentum` and `max_momentum`. Modalities main's default is
     /// off; its 0.5.0 release (and PyTorch) had it on, so configs written for 0.5.0 that relied on it say so.
-    var momentum: MomentumCycle?
+    @Field("cycle_momentum") var cycleMomentum = false
+    @Field("base_momentum") var baseMomentum = 0.85
+    @Field("max_momentum") var maxMomentum = 0.95
+    @Field("epochs", ignored: "the schedule's length is total_steps") var epochs: Int? = nil
+    @Field("steps_per_epoch", ignored: "the schedule's length is total_steps") var stepsPerEpoch: Int? = nil
 
-    enum CodingKeys: String, CodingKey {
-        case maxLR = "max_lr", totalSteps = "total_steps", pctStart = "pct_start", annealStrategy = "anneal_strategy"
-        case divFactor = "div_factor", finalDivFactor = "final_div_factor", threePhase = "three_phase"
-        case cycleMomentum = "cycle_momentum", baseMomentum = "base_momentum", maxMomentum = "max_momentum"
-        case epochs, stepsPerEpoch = "steps_per_epoch"
-    }
+    var momentum: MomentumCycle? { cycleMomentum ? MomentumCycle(base: baseMomentum, max: maxMomentum) : nil }
 
-    init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        maxLR = try c.decode(Double.self, forKey: .maxLR)
-        totalSteps = try c.decode(PositiveInt.self, forKey: .totalSteps)
-        pctStart = try c.decode(Double.self, forKey: .pctStart)
-        annealStrategy = try c.decode(Anneal.self, forKey: .annealStrategy)
-        divFactor = try c.decodeIfPresent(Double.self, forKey: .divFactor) ?? 25
-        finalDivFactor = try c.decodeIfPresent(Double.self, forKey: .finalDivFactor) ?? 1e4
-        let threePhase = try c.decodeIfPresent(Bool.self, forKey: .threePhase) ?? false
-        let base = try c.decodeIfPresent(Double.self, forKey: .baseMomentum) ?? 0.85
-        let max = try c.decodeIfPresent(Double.self, forKey: .maxMomentum) ?? 0.95
-        let cycleMomentum = try c.decodeIfPresent(Bool.self, forKey: .cycleMomentum) ?? false
-        _ = try c.decodeIfPresent(Int.self, forKey: .epochs)
-        _ = try c.decodeIfPresent(Int.self, forKey: .stepsPerEpoch)
-        // Every field is read before the checks, so each is known (and listed in the component reference).
+    func validate() throws {
         // Modalities: max_lr, div_factor and final_div_factor greater than 0 (a NaN fails that too); infinity cannot train.
         guard [maxLR, divFactor, finalDivFactor].allSatisfy({ $0 > 0 && $0.isFinite }) else {
             throw ConfigValueError("max_lr, div_factor and final_div_factor must be finite and greater than 0, found \(maxLR), \(divFactor) and \(finalDivFactor)")
         }
         if threePhase { throw ConfigValueError("three_phase one-cycle schedules are not supported") }
-        guard base > 0 && max > 0 else { throw ConfigValueError("base_momentum and max_momentum must be greater than 0, found \(base) and \(max)") }
-        momentum = cycleMomentum ? MomentumCycle(base: base, max: max) : nil
+        guard baseMomentum > 0 && maxMomentum > 0 else {
+            throw ConfigValueError("base_momentum and max_momentum must be greater than 0, found \(baseMomentum) and \(maxMomentum)")
+        }
         guard pctStart > 0 && pctStart <= 1 else { throw ConfigValueError("pct_start must be in (0, 1], found \(pctStart)") }
         // The warm-up phase ends at step pct_start · total_steps − 1. Below 1 there is no warm-up (PyTorch anneals from
         // the first step); at exactly 1 PyTorch divides zero by zero at its first step.
@@ -138,32 +97,25 @@ struct OneCycleParameters: Decodable {
     }
 }
 
-struct WarmupCosineParameters: Decodable {
-    var warmupSteps: PositiveInt
-    var totalSteps: PositiveInt
-    var initialLR: Double
-    var finalLR: Double
+struct WarmupCosineParameters: DeclaredConfig {
+    @Field("warmup_steps") var warmupSteps: PositiveInt
+    @Field("total_steps") var totalSteps: PositiveInt
+    @Field("initial_lr") var initialLR: Double
+    @Field("final_lr") var finalLR: Double
 
-    enum CodingKeys: String, CodingKey { case warmupSteps = "warmup_steps", totalSteps = "total_steps", initialLR = "initial_lr", finalLR = "final_lr" }
-
-    init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        warmupSteps = try c.decode(PositiveInt.self, forKey: .warmupSteps)
-        totalSteps = try c.decode(PositiveInt.self, forKey: .totalSteps)
-        initialLR = try c.decode(Double.self, forKey: .initialLR)
-        finalLR = try c.decode(Double.self, forKey: .finalLR)
+    func validate() throws {
         guard totalSteps.value > warmupSteps.value else {
             throw ConfigValueError("total_steps (\(totalSteps.value)) must exceed warmup_steps (\(warmupSteps.value))")
         }
-        guard initialLR > 0, finalLR >= 0, initialLR.isFinite, finalLR.isFinite else { throw ConfigValueError("initial_lr must be greater than 0 and final_lr 0 or greater (PyTorch's LinearLR needs a positive start)") }
+        guard initialLR > 0, finalLR >= 0, initialLR.isFinite, finalLR.isFinite else {
+            throw ConfigValueError("initial_lr must be greater than 0 and final_lr 0 or greater (PyTorch's LinearLR needs a positive start)")
+        }
     }
 }
 
-struct CLMCrossEntropyLossConfig: Decodable {
-    var targetKey: String
-    var predictionKey: String
-
-    enum CodingKeys: String, CodingKey { case targetKey = "target_key", predictionKey = "prediction_key" }
+struct CLMCrossEntropyLossConfig: DeclaredConfig {
+    @Field("target_key") var targetKey: String
+    @Field("prediction_key") var predictionKey: String
 }
 
 extension ComponentRegistry {
@@ -181,7 +133,7 @@ extension ComponentRegistry {
                                   decoupledWeightDecay: decoupled)
             }
         }
-        func scheduler<P: Decodable>(_ variant: String, _ summary: String, _ parameters: P.Type,
+        func scheduler<P: DeclaredConfig>(_ variant: String, _ summary: String, _ parameters: P.Type,
                                      _ schedule: @escaping (P) -> LearningRateSchedule) {
             register("scheduler", variant, summary: summary, config: SchedulerConfig<P>.self,
                      produces: [LearningRateScheduler.self]) { config, context in

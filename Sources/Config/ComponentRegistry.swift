@@ -16,6 +16,7 @@ public struct ComponentSpec {
     /// Names of the interfaces (Swift protocols or value types) the component can fill.
     public var interfaceNames: [String]
     let interfaces: [ObjectIdentifier]
+    let configType: Any.Type
     let decodeConfig: (Decoder) throws -> Any
     let build: (Any, BuildContext) throws -> Any
 
@@ -52,6 +53,7 @@ public final class ComponentRegistry {
             configTypeName: String(describing: Config.self),
             interfaceNames: produces.map { String(describing: $0) },
             interfaces: produces.map { ObjectIdentifier($0) },
+            configType: Config.self,
             decodeConfig: { try Config(from: $0) },
             build: { config, context in try build(config as! Config, context) }
         )
@@ -62,7 +64,7 @@ public final class ComponentRegistry {
     public func registerPlanned(_ componentKey: String, _ variantKey: String, feature: String) {
         let spec = ComponentSpec(
             componentKey: componentKey, variantKey: variantKey, summary: "", availability: .planned(feature: feature),
-            configTypeName: "", interfaceNames: [], interfaces: [],
+            configTypeName: "", interfaceNames: [], interfaces: [], configType: Void.self,
             decodeConfig: { _ in () }, build: { _, _ in () }
         )
         insert(spec)

@@ -239,3 +239,12 @@ extension Decoder {
         decoder.graph.issues.add(ConfigIssue(.invalidValue, message, at: decoder.node.location, keyPath: decoder.keyPath, severity: .warning))
     }
 }
+
+extension Decoder {
+    /// Reports a warning at one key of the mapping being decoded.
+    func warn(field key: String, _ message: String) {
+        guard let decoder = self as? ConfigDecoder else { return }
+        let location = decoder.node.entries?.first { $0.key == key }?.node.location ?? decoder.node.location
+        decoder.graph.issues.add(ConfigIssue(.invalidValue, message, at: location, keyPath: childPath(decoder.keyPath, key), severity: .warning))
+    }
+}

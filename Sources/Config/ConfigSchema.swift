@@ -6,10 +6,13 @@ public struct ConfigField: Sendable, Equatable {
     public var isRequired: Bool
     /// The default value, when optional and the type sets one.
     public var defaultValue: String?
+    /// Set for a field accepted for compatibility with Modalities and not acted on: why.
+    public var ignoredReason: String? = nil
 }
 
 enum ConfigSchema {
     static func fields(of spec: ComponentSpec) -> [ConfigField] {
+        if let declared = spec.configType as? any DeclaredConfig.Type { return fields(of: declared) }
         let recorder = SchemaRecorder()
         guard let value = try? spec.decodeConfig(SchemaDecoder(recorder: recorder, depth: 0)) else { return recorder.fields }
         // Properties pair with keys in order when their counts match (configs decode their fields in declaration
@@ -22,6 +25,14 @@ enum ConfigSchema {
                 field.defaultValue = properties.count == recorder.fields.count ? properties[index].1 : byName[field.name] ?? "null"
             }
             return field
+        }
+    }
+
+    /// The fields exactly as declared: keys, types, defaults and which are accepted without effect.
+    static func fields<Config: DeclaredConfig>(of type: Config.Type) -> [ConfigField] {
+        Config.declaredFields(of: Config()).map { field in
+            ConfigField(name: field.key, type: SchemaRecorder.typeName(field.valueType), isRequired: field.isRequired,
+                        defaultValue: field.isRequired ? nil : field.defaultDescription, ignoredReason: field.ignoredReason)
         }
     }
 
@@ -54,11 +65,12 @@ final class SchemaRecorder {
 
     func record(_ key: CodingKey, _ type: Any.Type, required: Bool) {
         guard !fields.contains(where: { $0.name == key.stringValue }) else { return }
-        fields.append(ConfigField(name: key.stringValue, type: typeName(type), isRequired: required, defaultValue: nil))
+        fields.append(ConfigField(name: key.stringValue, type: Self.typeName(type), isRequired: required, defaultValue: nil))
     }
 
-    private func typeName(_ type: Any.Type) -> String {
-        let name = String(describing: type)
+    static func typeName(_ type: Any.Type) -> String {
+        var name = String(describing: type)
+        if name.hasPrefix("Optional<") { name = String(name.dropFirst("Optional<".count).dropLast()) }
         switch name {
         case "Int", "PositiveInt", "NonNegativeInt": return "int"
         case "Double", "Float": return "float"

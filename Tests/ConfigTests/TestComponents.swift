@@ -44,21 +44,11 @@ struct SGDTestOptimizer: TestOptimizer {
     let momentum: Double
 }
 
-struct LinearConfig: Decodable {
-    var inFeatures: PositiveInt
-    var outFeatures: PositiveInt
-    var bias = true
-    var initKind = TestInitKind.NORMAL
-
-    enum CodingKeys: String, CodingKey { case inFeatures = "in_features", outFeatures = "out_features", bias, initKind = "init" }
-
-    init(from decoder: Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        inFeatures = try container.decode(PositiveInt.self, forKey: .inFeatures)
-        outFeatures = try container.decode(PositiveInt.self, forKey: .outFeatures)
-        bias = try container.decodeIfPresent(Bool.self, forKey: .bias) ?? true
-        initKind = try container.decodeIfPresent(TestInitKind.self, forKey: .initKind) ?? .NORMAL
-    }
+struct LinearConfig: DeclaredConfig {
+    @Field("in_features") var inFeatures: PositiveInt
+    @Field("out_features") var outFeatures: PositiveInt
+    @Field("bias") var bias = true
+    @Field("init") var initKind = TestInitKind.NORMAL
 }
 
 struct WrappedConfig: Decodable {
@@ -66,18 +56,14 @@ struct WrappedConfig: Decodable {
     var tag: String
 }
 
-struct SGDConfig: Decodable {
-    var lr: Double
-    var momentum: Double
-    var model: ComponentSlot<TestModel>
+struct SGDConfig: DeclaredConfig {
+    @Field("lr") var lr: Double
+    @Field("momentum") var momentum = 0.0
+    @Field("model") var model: ComponentSlot<TestModel>
+    @Field("nesterov", ignored: "the test optimizer has no Nesterov variant") var nesterov = false
 
-    enum CodingKeys: String, CodingKey { case lr, momentum, model }
-
-    init(from decoder: Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        lr = try container.decode(Double.self, forKey: .lr)
-        momentum = try container.decodeIfPresent(Double.self, forKey: .momentum) ?? 0
-        model = try container.decode(ComponentSlot<TestModel>.self, forKey: .model)
+    func validate() throws {
+        guard momentum >= 0 && momentum < 1 else { throw ConfigValueError("momentum must be in [0, 1), found \(momentum)") }
     }
 }
 
