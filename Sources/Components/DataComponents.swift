@@ -3,57 +3,29 @@ import DataLoading
 import Tokenizers
 import Torch
 
-struct PackedContinuousDatasetConfig: Decodable {
-    var rawDataPath: String
-    var sequenceLength: PositiveInt
-    var sampleKey: String
-    var reuseLastTarget: Bool
-
-    enum CodingKeys: String, CodingKey {
-        case rawDataPath = "raw_data_path", sequenceLength = "sequence_length", sampleKey = "sample_key"
-        case reuseLastTarget = "reuse_last_target"
-    }
-
-    init(from decoder: Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        rawDataPath = try container.decode(String.self, forKey: .rawDataPath)
-        sequenceLength = try container.decode(PositiveInt.self, forKey: .sequenceLength)
-        sampleKey = try container.decode(String.self, forKey: .sampleKey)
-        reuseLastTarget = try container.decodeIfPresent(Bool.self, forKey: .reuseLastTarget) ?? true
-    }
+struct PackedContinuousDatasetConfig: DeclaredConfig {
+    @Field("raw_data_path") var rawDataPath: String
+    @Field("sequence_length") var sequenceLength: PositiveInt
+    @Field("sample_key") var sampleKey: String
+    @Field("reuse_last_target") var reuseLastTarget = true
 }
 
-struct PackedMegatronDatasetConfig: Decodable {
-    var rawDataPath: String
-    var blockSize: PositiveInt
-    var sampleKey: String
-
-    enum CodingKeys: String, CodingKey { case rawDataPath = "raw_data_path", blockSize = "block_size", sampleKey = "sample_key" }
+struct PackedMegatronDatasetConfig: DeclaredConfig {
+    @Field("raw_data_path") var rawDataPath: String
+    @Field("block_size") var blockSize: PositiveInt
+    @Field("sample_key") var sampleKey: String
 }
 
-struct MemMapDatasetConfig: Decodable {
-    var rawDataPath: String
-    var indexPath: String?
-    var tokenizer: ComponentSlot<any Tokenizer>
-    var jqPattern: String
-    var sampleKey: String
-
-    enum CodingKeys: String, CodingKey {
-        case rawDataPath = "raw_data_path", indexPath = "index_path", tokenizer, jqPattern = "jq_pattern", sampleKey = "sample_key"
-    }
-
-    init(from decoder: Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        rawDataPath = try container.decode(String.self, forKey: .rawDataPath)
-        indexPath = try container.decodeIfPresent(String.self, forKey: .indexPath)
-        tokenizer = try container.decode(ComponentSlot<any Tokenizer>.self, forKey: .tokenizer)
-        jqPattern = try container.decodeIfPresent(String.self, forKey: .jqPattern) ?? ".text"
-        sampleKey = try container.decode(String.self, forKey: .sampleKey)
-    }
+struct MemMapDatasetConfig: DeclaredConfig {
+    @Field("raw_data_path") var rawDataPath: String
+    @Field("index_path") var indexPath: String?
+    @Field("tokenizer") var tokenizer: ComponentSlot<any Tokenizer>
+    @Field("jq_pattern") var jqPattern = ".text"
+    @Field("sample_key") var sampleKey: String
 }
 
-struct CombinedDatasetConfig: Decodable {
-    var datasets: [ComponentSlot<any Dataset>]
+struct CombinedDatasetConfig: DeclaredConfig {
+    @Field("datasets") var datasets: [ComponentSlot<any Dataset>]
 }
 
 /// Modalities' sample types for dummy data, written by value as pydantic reads its enum (`int`, `float`); only
@@ -62,122 +34,68 @@ enum DummySampleType: String, ConfigEnum {
     case int, float
 }
 
-struct DummySampleConfig: Decodable {
-    var sampleKey: String
-    var sampleShape: [Int]
-    var sampleType: DummySampleType
+struct DummySampleConfig: DeclaredConfig {
+    @Field("sample_key") var sampleKey: String
+    @Field("sample_shape") var sampleShape: [Int]
+    @Field("sample_type") var sampleType: DummySampleType
 
-    enum CodingKeys: String, CodingKey { case sampleKey = "sample_key", sampleShape = "sample_shape", sampleType = "sample_type" }
-
-    init(from decoder: Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        sampleKey = try container.decode(String.self, forKey: .sampleKey)
-        sampleShape = try container.decode([Int].self, forKey: .sampleShape)
-        sampleType = try container.decode(DummySampleType.self, forKey: .sampleType)
+    func validate() throws {
         guard sampleType == .int else { throw ConfigValueError("sample_type float is not available yet: it needs CoCa multimodal models (samples hold token ids; use int)") }
         guard !sampleShape.isEmpty, sampleShape.allSatisfy({ $0 > 0 }) else { throw ConfigValueError("sample_shape must be positive sizes, found \(sampleShape)") }
     }
 }
 
-struct DummyDatasetConfig: Decodable {
-    var numSamples: PositiveInt
-    var sampleDefinition: [DummySampleConfig]
-
-    enum CodingKeys: String, CodingKey { case numSamples = "num_samples", sampleDefinition = "sample_definition" }
+struct DummyDatasetConfig: DeclaredConfig {
+    @Field("num_samples") var numSamples: PositiveInt
+    @Field("sample_definition") var sampleDefinition: [DummySampleConfig]
 }
 
-struct DistributedSamplerConfig: Decodable {
-    var rank: NonNegativeInt
-    var numReplicas: PositiveInt
-    var shuffle: Bool
-    var dataset: ComponentSlot<any Dataset>
-    var seed: Int
-    var dropLast: Bool
+struct DistributedSamplerConfig: DeclaredConfig {
+    @Field("rank") var rank: NonNegativeInt
+    @Field("num_replicas") var numReplicas: PositiveInt
+    @Field("shuffle") var shuffle: Bool
+    @Field("dataset") var dataset: ComponentSlot<any Dataset>
+    @Field("seed") var seed = 0
+    @Field("drop_last") var dropLast = true
 
-    enum CodingKeys: String, CodingKey {
-        case rank, numReplicas = "num_replicas", shuffle, dataset, seed, dropLast = "drop_last"
-    }
-
-    init(from decoder: Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        rank = try container.decode(NonNegativeInt.self, forKey: .rank)
-        numReplicas = try container.decode(PositiveInt.self, forKey: .numReplicas)
-        shuffle = try container.decode(Bool.self, forKey: .shuffle)
-        dataset = try container.decode(ComponentSlot<any Dataset>.self, forKey: .dataset)
-        seed = try container.decodeIfPresent(Int.self, forKey: .seed) ?? 0
-        dropLast = try container.decodeIfPresent(Bool.self, forKey: .dropLast) ?? true
+    func validate() throws {
         guard dropLast else { throw ConfigValueError("distributed_sampler requires drop_last: true (as Modalities)") }
     }
 }
 
-struct ResumableDistributedSamplerConfig: Decodable {
-    var dataset: ComponentSlot<any Dataset>
-    var rank: NonNegativeInt
-    var numReplicas: PositiveInt
-    var epoch: NonNegativeInt?
-    var shuffle: Bool
-    var seed: Int
-    var dropLast: Bool
-    var skipNumGlobalSamples: NonNegativeInt?
-
-    enum CodingKeys: String, CodingKey {
-        case dataset, rank, numReplicas = "num_replicas", epoch, shuffle, seed, dropLast = "drop_last"
-        case skipNumGlobalSamples = "skip_num_global_samples"
-    }
-
-    init(from decoder: Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        dataset = try container.decode(ComponentSlot<any Dataset>.self, forKey: .dataset)
-        rank = try container.decode(NonNegativeInt.self, forKey: .rank)
-        numReplicas = try container.decode(PositiveInt.self, forKey: .numReplicas)
-        epoch = try container.decodeIfPresent(NonNegativeInt.self, forKey: .epoch)
-        shuffle = try container.decodeIfPresent(Bool.self, forKey: .shuffle) ?? false
-        seed = try container.decodeIfPresent(Int.self, forKey: .seed) ?? 0
-        dropLast = try container.decodeIfPresent(Bool.self, forKey: .dropLast) ?? false
-        skipNumGlobalSamples = try container.decodeIfPresent(NonNegativeInt.self, forKey: .skipNumGlobalSamples)
-    }
+struct ResumableDistributedSamplerConfig: DeclaredConfig {
+    @Field("dataset") var dataset: ComponentSlot<any Dataset>
+    @Field("rank") var rank: NonNegativeInt
+    @Field("num_replicas") var numReplicas: PositiveInt
+    @Field("epoch") var epoch: NonNegativeInt?
+    @Field("shuffle") var shuffle = false
+    @Field("seed") var seed = 0
+    @Field("drop_last") var dropLast = false
+    @Field("skip_num_global_samples") var skipNumGlobalSamples: NonNegativeInt?
 }
 
-struct SequentialSamplerConfig: Decodable {
-    var dataSource: ComponentSlot<any Dataset>
-
-    enum CodingKeys: String, CodingKey { case dataSource = "data_source" }
+struct SequentialSamplerConfig: DeclaredConfig {
+    @Field("data_source") var dataSource: ComponentSlot<any Dataset>
 }
 
-struct BatchSamplerConfig: Decodable {
-    var sampler: ComponentSlot<any Sampler>
-    var batchSize: PositiveInt
-    var dropLast: Bool
-
-    enum CodingKeys: String, CodingKey { case sampler, batchSize = "batch_size", dropLast = "drop_last" }
-
-    init(from decoder: Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        sampler = try container.decode(ComponentSlot<any Sampler>.self, forKey: .sampler)
-        batchSize = try container.decode(PositiveInt.self, forKey: .batchSize)
-        dropLast = try container.decodeIfPresent(Bool.self, forKey: .dropLast) ?? true
-    }
+struct BatchSamplerConfig: DeclaredConfig {
+    @Field("sampler") var sampler: ComponentSlot<any Sampler>
+    @Field("batch_size") var batchSize: PositiveInt
+    @Field("drop_last") var dropLast = true
 }
 
-struct GPT2LLMCollatorConfig: Decodable {
-    var sampleKey: String
-    var targetKey: String
-
-    enum CodingKeys: String, CodingKey { case sampleKey = "sample_key", targetKey = "target_key" }
+struct GPT2LLMCollatorConfig: DeclaredConfig {
+    @Field("sample_key") var sampleKey: String
+    @Field("target_key") var targetKey: String
 }
 
-struct DataLoaderConfig: Decodable {
-    var dataloaderTag: String
-    var dataset: ComponentSlot<any Dataset>
-    var batchSampler: ComponentSlot<BatchSampler>
-    var collateFn: ComponentSlot<any Collator>?
-    var numWorkers: NonNegativeInt
-    var pinMemory: Bool
-
-    enum CodingKeys: String, CodingKey {
-        case dataloaderTag = "dataloader_tag", dataset, batchSampler = "batch_sampler", collateFn = "collate_fn"
-        case numWorkers = "num_workers", pinMemory = "pin_memory"
-    }
+struct DataLoaderConfig: DeclaredConfig {
+    @Field("dataloader_tag") var dataloaderTag: String
+    @Field("dataset") var dataset: ComponentSlot<any Dataset>
+    @Field("batch_sampler") var batchSampler: ComponentSlot<BatchSampler>
+    @Field("collate_fn") var collateFn: ComponentSlot<any Collator>?
+    @Field("num_workers") var numWorkers: NonNegativeInt
+    @Field("pin_memory") var pinMemory: Bool
 }
 
 /// Hands samples through unchanged, for loaders configured without a collate_fn: each sample key becomes a

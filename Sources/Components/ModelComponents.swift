@@ -142,19 +142,10 @@ struct GPT2ModelConfig: Decodable {
 }
 
 /// Modalities' `Llama3InitializerConfig`.
-struct Llama3InitializationConfig: Decodable {
-    var numLayers: PositiveInt
-    var embeddingSize: PositiveInt
-    var depthInit = true
-
-    enum CodingKeys: String, CodingKey { case numLayers = "num_layers", embeddingSize = "n_embd", depthInit = "depth_init" }
-
-    init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        numLayers = try c.decode(PositiveInt.self, forKey: .numLayers)
-        embeddingSize = try c.decode(PositiveInt.self, forKey: .embeddingSize)
-        depthInit = try c.decodeIfPresent(Bool.self, forKey: .depthInit) ?? true
-    }
+struct Llama3InitializationConfig: DeclaredConfig {
+    @Field("num_layers") var numLayers: PositiveInt
+    @Field("n_embd") var embeddingSize: PositiveInt
+    @Field("depth_init") var depthInit = true
 }
 
 struct ComposedInitializationConfig: Decodable {
@@ -194,17 +185,9 @@ struct ComposedInitializationConfig: Decodable {
 }
 
 /// Modalities' `FSDP1ActivationCheckpointedModelConfig`.
-struct FSDP1ActivationCheckpointedConfig: Decodable {
-    var model: ComponentSlot<any Model>
-    var modules: [String] = []
-
-    enum CodingKeys: String, CodingKey { case model, modules = "activation_checkpointing_modules" }
-
-    init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        model = try c.decode(ComponentSlot<any Model>.self, forKey: .model)
-        modules = try c.decodeIfPresent([String].self, forKey: .modules) ?? []
-    }
+struct FSDP1ActivationCheckpointedConfig: DeclaredConfig {
+    @Field("model") var model: ComponentSlot<any Model>
+    @Field("activation_checkpointing_modules") var modules: [String] = []
 }
 
 struct ActivationCheckpointedConfig: Decodable {
@@ -251,42 +234,33 @@ struct ActivationCheckpointedConfig: Decodable {
     }
 }
 
-struct HuggingFacePretrainedConfig: Decodable {
+struct HuggingFacePretrainedConfig: DeclaredConfig {
     enum ModelType: String, ConfigEnum { case AutoModelForCausalLM, AutoModelForMaskedLM }
 
-    var modelName: String
-    var predictionKey: String
-    var sampleKey: String
+    @Field("model_type") var modelType: ModelType
+    @Field("model_name") var modelName: String
+    @Field("prediction_key") var predictionKey: String
+    @Field("huggingface_prediction_subscription_key") var subscriptionKey: String
+    @Field("sample_key") var sampleKey: String
+    @Field("model_args") var modelArguments: [String: String]?
+    @Field("kwargs") var keywordArguments: [String: String]?
 
-    enum CodingKeys: String, CodingKey {
-        case modelType = "model_type", modelName = "model_name", predictionKey = "prediction_key", sampleKey = "sample_key"
-        case subscriptionKey = "huggingface_prediction_subscription_key", modelArgs = "model_args", kwargs
-    }
-
-    init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        guard try c.decode(ModelType.self, forKey: .modelType) == .AutoModelForCausalLM else {
+    func validate() throws {
+        guard modelType == .AutoModelForCausalLM else {
             throw ConfigValueError("model_type AutoModelForMaskedLM is not available: only causal language models (GPT-2 and Llama folders) import")
         }
-        modelName = try c.decode(String.self, forKey: .modelName)
-        predictionKey = try c.decode(String.self, forKey: .predictionKey)
-        sampleKey = try c.decode(String.self, forKey: .sampleKey)
-        let subscription = try c.decode(String.self, forKey: .subscriptionKey)
-        guard subscription == "logits" else {
-            throw ConfigValueError("huggingface_prediction_subscription_key must be logits (the output causal language models give), found '\(subscription)'")
+        guard subscriptionKey == "logits" else {
+            throw ConfigValueError("huggingface_prediction_subscription_key must be logits (the output causal language models give), found '\(subscriptionKey)'")
         }
-        if try c.decodeIfPresent([String: String].self, forKey: .modelArgs).map({ !$0.isEmpty }) == true
-            || (try c.decodeIfPresent([String: String].self, forKey: .kwargs)).map({ !$0.isEmpty }) == true {
+        guard modelArguments?.isEmpty ?? true, keywordArguments?.isEmpty ?? true else {
             throw ConfigValueError("model_args and kwargs are not supported: the folder's config.json describes the model")
         }
     }
 }
 
-struct ModelInitializedConfig: Decodable {
-    var model: ComponentSlot<any Model>
-    var modelInitializer: ComponentSlot<any ModelInitializer>
-
-    enum CodingKeys: String, CodingKey { case model, modelInitializer = "model_initializer" }
+struct ModelInitializedConfig: DeclaredConfig {
+    @Field("model") var model: ComponentSlot<any Model>
+    @Field("model_initializer") var modelInitializer: ComponentSlot<any ModelInitializer>
 }
 
 extension ComponentRegistry {

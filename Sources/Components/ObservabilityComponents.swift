@@ -55,32 +55,22 @@ struct TensorBoardConfig: Decodable {
     enum CodingKeys: String, CodingKey { case globalRank = "global_rank", directory }
 }
 
-struct GPT2MFUConfig: Decodable {
-    var nLayer: PositiveInt
-    var sequenceLength: PositiveInt
-    var nEmbd: PositiveInt
-    var worldSize: PositiveInt
-    var model: ComponentSlot<any Model>
-    var deviceMesh: ComponentSlot<DeviceMesh>?
+struct GPT2MFUConfig: DeclaredConfig {
+    @Field("n_layer") var nLayer: PositiveInt
+    @Field("sequence_length") var sequenceLength: PositiveInt
+    @Field("n_embd") var nEmbd: PositiveInt
+    @Field("world_size") var worldSize: PositiveInt
+    /// The model: `model_parts` (Modalities main), `wrapped_model`, or in older configs also the unwrapped
+    /// `raw_model` (the parameter count is the same).
+    @Field("model_parts") var modelParts: ComponentSlot<any Model>?
+    @Field("wrapped_model") var wrappedModel: ComponentSlot<any Model>?
+    @Field("raw_model") var rawModel: ComponentSlot<any Model>?
+    @Field("device_mesh") var deviceMesh: ComponentSlot<DeviceMesh>?
 
-    enum CodingKeys: String, CodingKey {
-        case nLayer = "n_layer", sequenceLength = "sequence_length", nEmbd = "n_embd", worldSize = "world_size"
-        case modelParts = "model_parts", wrappedModel = "wrapped_model", rawModel = "raw_model", deviceMesh = "device_mesh"
-    }
+    var model: ComponentSlot<any Model> { (modelParts ?? wrappedModel ?? rawModel)! }
 
-    init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        nLayer = try c.decode(PositiveInt.self, forKey: .nLayer)
-        sequenceLength = try c.decode(PositiveInt.self, forKey: .sequenceLength)
-        nEmbd = try c.decode(PositiveInt.self, forKey: .nEmbd)
-        worldSize = try c.decode(PositiveInt.self, forKey: .worldSize)
-        let parts = try c.decodeIfPresent(ComponentSlot<any Model>.self, forKey: .modelParts)
-        let wrapped = try c.decodeIfPresent(ComponentSlot<any Model>.self, forKey: .wrappedModel)
-        // Older configs also name the unwrapped model; the parameter count is the same.
-        let raw = try c.decodeIfPresent(ComponentSlot<any Model>.self, forKey: .rawModel)
-        guard let slot = parts ?? wrapped ?? raw else { throw ConfigValueError("needs the model as model_parts (or wrapped_model)") }
-        model = slot
-        deviceMesh = try c.decodeIfPresent(ComponentSlot<DeviceMesh>.self, forKey: .deviceMesh)
+    func validate() throws {
+        guard modelParts ?? wrappedModel ?? rawModel != nil else { throw ConfigValueError("needs the model as model_parts (or wrapped_model)") }
     }
 }
 

@@ -7,41 +7,35 @@ import Models
 import Torch
 import Training
 
-struct DeviceMeshConfig: Decodable {
-    var mesh: DeviceMesh
+struct DeviceMeshConfig: DeclaredConfig {
+    @Field("device_type") var deviceType = "cuda"
+    @Field("data_parallel_replicate_degree") var dataParallelReplicateDegree = 1
+    @Field("data_parallel_shard_degree") var dataParallelShardDegree: Int
+    @Field("tensor_parallel_degree") var tensorParallelDegree = 1
+    @Field("pipeline_parallel_degree") var pipelineParallelDegree = 1
+    @Field("context_parallel_degree") var contextParallelDegree = 1
+    @Field("enable_loss_parallel") var enableLossParallel = false
+    @Field("world_size") var worldSize: Int
 
-    enum CodingKeys: String, CodingKey {
-        case deviceType = "device_type", dataParallelReplicateDegree = "data_parallel_replicate_degree"
-        case dataParallelShardDegree = "data_parallel_shard_degree", tensorParallelDegree = "tensor_parallel_degree"
-        case pipelineParallelDegree = "pipeline_parallel_degree", contextParallelDegree = "context_parallel_degree"
-        case enableLossParallel = "enable_loss_parallel", worldSize = "world_size"
-    }
-
-    init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
+    func mesh() throws -> DeviceMesh {
         do {
-            mesh = try DeviceMesh(
-                deviceType: try c.decodeIfPresent(String.self, forKey: .deviceType) ?? "cuda",
-                dataParallelReplicateDegree: try c.decodeIfPresent(Int.self, forKey: .dataParallelReplicateDegree) ?? 1,
-                dataParallelShardDegree: try c.decode(Int.self, forKey: .dataParallelShardDegree),
-                tensorParallelDegree: try c.decodeIfPresent(Int.self, forKey: .tensorParallelDegree) ?? 1,
-                pipelineParallelDegree: try c.decodeIfPresent(Int.self, forKey: .pipelineParallelDegree) ?? 1,
-                contextParallelDegree: try c.decodeIfPresent(Int.self, forKey: .contextParallelDegree) ?? 1,
-                enableLossParallel: try c.decodeIfPresent(Bool.self, forKey: .enableLossParallel) ?? false,
-                worldSize: try c.decode(Int.self, forKey: .worldSize))
+            return try DeviceMesh(deviceType: deviceType, dataParallelReplicateDegree: dataParallelReplicateDegree,
+                                  dataParallelShardDegree: dataParallelShardDegree, tensorParallelDegree: tensorParallelDegree,
+                                  pipelineParallelDegree: pipelineParallelDegree, contextParallelDegree: contextParallelDegree,
+                                  enableLossParallel: enableLossParallel, worldSize: worldSize)
         } catch let error as DistributedError {
             throw ConfigValueError(error.description)
         }
     }
+
+    func validate() throws { _ = try mesh() }
 }
 
-struct ParallelDegreeConfig: Decodable {
+struct ParallelDegreeConfig: DeclaredConfig {
     enum Method: String, ConfigEnum { case dp_replicate, dp_shard, cp, tp, pp }
 
-    var deviceMesh: ComponentSlot<DeviceMesh>
-    var parallelismMethods: [Method]
-
-    enum CodingKeys: String, CodingKey { case deviceMesh = "device_mesh", parallelismMethods = "parallelism_methods" }
+    @Field("device_mesh") var deviceMesh: ComponentSlot<DeviceMesh>
+    @Field("parallelism_methods") var parallelismMethods: [Method]
 }
 
 /// Modalities' `PrecisionEnum` names.
@@ -57,39 +51,31 @@ enum PrecisionName: String, ConfigEnum {
     }
 }
 
-struct GradientClipperConfig: Decodable {
+struct GradientClipperConfig: DeclaredConfig {
     enum NormType: String, ConfigEnum { case P1_NORM, P2_NORM, MAX_NORM }
 
-    var model: ComponentSlot<any Model>
-    var normType: NormType
-    var maxNorm: Double?
-    var deviceMesh: ComponentSlot<DeviceMesh>?
+    /// The model to clip: `model_parts` (Modalities main) or `wrapped_model` (FSDP1 and older configs).
+    @Field("model_parts") var modelParts: ComponentSlot<any Model>?
+    @Field("wrapped_model") var wrappedModel: ComponentSlot<any Model>?
+    @Field("norm_type") var normType: NormType
+    @Field("max_norm") var maxNorm: Double?
+    @Field("device_mesh") var deviceMesh: ComponentSlot<DeviceMesh>?
 
-    enum CodingKeys: String, CodingKey {
-        case wrappedModel = "wrapped_model", modelParts = "model_parts", normType = "norm_type", maxNorm = "max_norm"
-        case deviceMesh = "device_mesh"
-    }
+    var model: ComponentSlot<any Model> { (modelParts ?? wrappedModel)! }
 
-    init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        let parts = try c.decodeIfPresent(ComponentSlot<any Model>.self, forKey: .modelParts)
-        let wrapped = try c.decodeIfPresent(ComponentSlot<any Model>.self, forKey: .wrappedModel)
-        guard let slot = parts ?? wrapped else { throw ConfigValueError("needs the model to clip as model_parts (or wrapped_model)") }
-        guard parts == nil || wrapped == nil else { throw ConfigValueError("give the model as model_parts or wrapped_model, not both") }
-        model = slot
-        normType = try c.decode(NormType.self, forKey: .normType)
-        maxNorm = try c.decodeIfPresent(Double.self, forKey: .maxNorm)
-        deviceMesh = try c.decodeIfPresent(ComponentSlot<DeviceMesh>.self, forKey: .deviceMesh)
+    func validate() throws {
+        guard modelParts != nil || wrappedModel != nil else { throw ConfigValueError("needs the model to clip as model_parts (or wrapped_model)") }
+        guard modelParts == nil || wrappedModel == nil else { throw ConfigValueError("give the model as model_parts or wrapped_model, not both") }
         if let maxNorm, !(maxNorm > 0) { throw ConfigValueError("max_norm must be greater than 0, found \(maxNorm)") }
     }
 
     var gradientNormType: GradientNormType { GradientNormType(rawValue: normType.rawValue)! }
 }
 
-struct ClipperWithMaxNorm: Decodable {
-    var base: GradientClipperConfig
-    init(from decoder: Decoder) throws {
-        base = try GradientClipperConfig(from: decoder)
+struct ClipperWithMaxNorm: DeclaredConfig {
+    @Fields var base: GradientClipperConfig
+
+    func validate() throws {
         guard base.maxNorm != nil else { throw ConfigValueError("max_norm is required (use the *_logging_only variant to measure without clipping)") }
     }
 }
@@ -189,7 +175,7 @@ extension ComponentRegistry {
     /// state and checkpointing.
     func registerRunComponents() {
         register("device_mesh", "default", summary: "data-parallel replicate × shard × tensor × pipeline × context degrees",
-                 config: DeviceMeshConfig.self, produces: [DeviceMesh.self]) { config, _ in config.mesh }
+                 config: DeviceMeshConfig.self, produces: [DeviceMesh.self]) { config, _ in try config.mesh() }
         register("number_conversion", "parallel_degree", summary: "product of the device mesh's degrees of parallelism_methods",
                  config: ParallelDegreeConfig.self, produces: [Int.self]) { config, context in
             try context.build(config.deviceMesh).degree(of: config.parallelismMethods.map { DeviceMesh.Parallelism(rawValue: $0.rawValue)! })

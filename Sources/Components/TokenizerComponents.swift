@@ -15,37 +15,21 @@ struct PaddingSetting: Decodable {
     }
 }
 
-struct PretrainedHFTokenizerConfig: Decodable {
-    var pretrainedModelNameOrPath: String
-    var maxLength: NonNegativeInt?
-    var truncation: Bool
-    var padding: PaddingSetting?
+struct PretrainedHFTokenizerConfig: DeclaredConfig {
+    @Field("pretrained_model_name_or_path") var pretrainedModelNameOrPath: String
+    @Field("max_length") var maxLength: NonNegativeInt?
+    @Field("truncation") var truncation = false
+    @Field("padding") var padding: PaddingSetting?
     /// Hugging Face's `add_special_tokens` entries: one token each, or a list (`additional_special_tokens`).
-    var specialTokens: [String: StringOrList]?
-
-    enum CodingKeys: String, CodingKey {
-        case pretrainedModelNameOrPath = "pretrained_model_name_or_path", maxLength = "max_length", truncation, padding
-        case specialTokens = "special_tokens"
-    }
-
-    init(from decoder: Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        pretrainedModelNameOrPath = try container.decode(String.self, forKey: .pretrainedModelNameOrPath)
-        maxLength = try container.decodeIfPresent(NonNegativeInt.self, forKey: .maxLength)
-        truncation = try container.decodeIfPresent(Bool.self, forKey: .truncation) ?? false
-        padding = try container.decodeIfPresent(PaddingSetting.self, forKey: .padding)
-        specialTokens = try container.decodeIfPresent([String: StringOrList].self, forKey: .specialTokens)
-    }
+    @Field("special_tokens") var specialTokens: [String: StringOrList]?
 }
 
-struct PretrainedSPTokenizerConfig: Decodable {
-    var tokenizerModelFile: String
+struct PretrainedSPTokenizerConfig: DeclaredConfig {
+    @Field("tokenizer_model_file") var tokenizerModelFile: String
     /// Accepted as Modalities accepts them (its config model ignores keys it does not declare, and configs such as
-    /// `packed_cc_en_2048.yaml` write them); a SentencePiece tokenizer neither pads nor truncates.
-    var padding: PaddingSetting?
-    var truncation: Bool?
-
-    enum CodingKeys: String, CodingKey { case tokenizerModelFile = "tokenizer_model_file", padding, truncation }
+    /// `packed_cc_en_2048.yaml` write them).
+    @Field("padding", ignored: "a SentencePiece tokenizer neither pads nor truncates") var padding: PaddingSetting? = nil
+    @Field("truncation", ignored: "a SentencePiece tokenizer neither pads nor truncates") var truncation: Bool? = nil
 }
 
 /// Split patterns by name for our `tokenizer/tiktoken` component.
@@ -53,19 +37,10 @@ enum SplitPatternName: String, ConfigEnum {
     case gpt2, llama3
 }
 
-struct TiktokenTokenizerConfig: Decodable {
-    var ranksFile: String
-    var pattern: SplitPatternName
-    var specialTokens: [String: Int]
-
-    enum CodingKeys: String, CodingKey { case ranksFile = "ranks_file", pattern, specialTokens = "special_tokens" }
-
-    init(from decoder: Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        ranksFile = try container.decode(String.self, forKey: .ranksFile)
-        pattern = try container.decode(SplitPatternName.self, forKey: .pattern)
-        specialTokens = try container.decodeIfPresent([String: Int].self, forKey: .specialTokens) ?? [:]
-    }
+struct TiktokenTokenizerConfig: DeclaredConfig {
+    @Field("ranks_file") var ranksFile: String
+    @Field("pattern") var pattern: SplitPatternName
+    @Field("special_tokens") var specialTokens: [String: Int] = [:]
 }
 
 extension ComponentRegistry {
