@@ -42,7 +42,7 @@ public enum CheckpointFormat {
             for (name, tensor) in appState.model.parameters.named {
                 tensors.append((modelPrefix + name, try tensor.detach()))
             }
-            for (name, state) in appState.optimizer.state {
+            for (name, state) in try appState.adam(checkpoint: folder).state {
                 tensors.append((optimizerPrefix + name + ".exp_avg", state.expAvg))
                 tensors.append((optimizerPrefix + name + ".exp_avg_sq", state.expAvgSq))
                 tensors.append((optimizerPrefix + name + ".step", state.step))
@@ -57,7 +57,7 @@ public enum CheckpointFormat {
         }
         guard writeMetadata else { return }
 
-        let optimizer = appState.optimizer
+        let optimizer = try appState.adam(checkpoint: folder)
         var metadata: [String: Any] = [
             "format": name,
             "format_version": version,

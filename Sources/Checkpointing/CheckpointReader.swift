@@ -148,7 +148,7 @@ public struct CheckpointReader {
                 step: try tensor(prefix + ".step"))
         }
         do {
-            try appState.optimizer.loadState(state)
+            try appState.adam(checkpoint: folder).loadState(state)
         } catch let error as TrainingError {
             throw CheckpointError.mismatch(path: shard.path, reason: error.description)
         }

@@ -20,7 +20,7 @@ public enum PyTorchCheckpointLoading {
             throw CheckpointError.unreadable(path: folder, reason: error.description)
         }
         try loadModel(appState.model, from: checkpoint.tensors, prefix: "app.model.", source: folder)
-        try loadOptimizer(appState.optimizer, tensors: checkpoint.tensors, values: checkpoint.values, prefix: "app.optimizer.state.", source: folder)
+        try loadOptimizer(appState.adam(checkpoint: folder), tensors: checkpoint.tensors, values: checkpoint.values, prefix: "app.optimizer.state.", source: folder)
         if let scheduler = appState.scheduler {
             guard case .int(let lastEpoch)? = checkpoint.values["app.lr_scheduler.last_epoch"] else {
                 throw CheckpointError.mismatch(path: folder, reason: "the config has an lr_scheduler but the checkpoint has no lr_scheduler.last_epoch")

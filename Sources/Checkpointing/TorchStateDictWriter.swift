@@ -55,7 +55,7 @@ public final class TorchStateDictWriter: CheckpointExecution {
             if globalRank == 0 { wholeParameters[name] = value }
         }
         var optimizerState: [(String, TorchCheckpointWriter.Value)] = []
-        for (name, state) in appState.optimizer.state {
+        for (name, state) in try appState.adam(checkpoint: checkpointPath).state {
             let average = try whole(state.expAvg, name), square = try whole(state.expAvgSq, name)
             optimizerState.append((name, .dict([("step", .tensor(state.step)), ("exp_avg", .tensor(average)), ("exp_avg_sq", .tensor(square))],
                                                ordered: false)))
@@ -85,7 +85,7 @@ public final class TorchStateDictWriter: CheckpointExecution {
             }
             modelEntries.append((name, .tensor(value)))
         }
-        let optimizer = appState.optimizer
+        let optimizer = try appState.adam(checkpoint: checkpointPath)
         let groups: [TorchCheckpointWriter.Value] = optimizer.groups.map { group in
             .dict([("lr", .double(optimizer.learningRate)), ("betas", .tuple([.double(optimizer.beta1), .double(optimizer.beta2)])),
                    ("eps", .double(optimizer.eps)), ("weight_decay", .double(group.weightDecay)), ("amsgrad", .bool(false)),

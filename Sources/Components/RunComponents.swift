@@ -82,7 +82,7 @@ struct ClipperWithMaxNorm: DeclaredConfig {
 
 struct RawAppStateConfig: Decodable {
     var model: ComponentSlot<any Model>
-    var optimizer: ComponentSlot<AdamOptimizer>
+    var optimizer: ComponentSlot<any Optimizer>
     var lrScheduler: ComponentSlot<LearningRateScheduler>?
 
     enum CodingKeys: String, CodingKey { case model, optimizer, lrScheduler = "lr_scheduler" }
@@ -229,7 +229,7 @@ extension ComponentRegistry {
             }
         }
         register("optimizer", "fsdp1_checkpointed", summary: "an optimizer with Adam state from a torch.save optimizer state dict (Modalities' FSDP1 .bin)",
-                 config: CheckpointedOptimizerConfig.self, produces: [AdamOptimizer.self]) { config, context in
+                 config: CheckpointedOptimizerConfig.self, produces: [AdamOptimizer.self, (any Optimizer).self]) { config, context in
             _ = try context.build(config.checkpointLoading)
             _ = try context.build(config.wrappedModel)
             let optimizer = try context.build(config.optimizer)

@@ -24,7 +24,7 @@ struct AdamConfig: DeclaredConfig {
 
 /// The scheduler fields shared by every variant: the optimizer and PyTorch's `last_epoch`.
 struct SchedulerConfig<Parameters: DeclaredConfig>: DeclaredConfig {
-    @Field("optimizer") var optimizer: ComponentSlot<AdamOptimizer>
+    @Field("optimizer") var optimizer: ComponentSlot<any Optimizer>
     @Field("last_epoch") var lastEpoch = -1
     @Fields var parameters: Parameters
 
@@ -127,7 +127,7 @@ extension ComponentRegistry {
         }
         for (variant, decoupled) in [("adam", false), ("adam_w", true)] {
             register("optimizer", variant, summary: decoupled ? "AdamW on libtorch's fused kernel" : "Adam on libtorch's fused kernel",
-                     config: AdamConfig.self, produces: [AdamOptimizer.self]) { config, context in
+                     config: AdamConfig.self, produces: [AdamOptimizer.self, (any Optimizer).self]) { config, context in
                 try AdamOptimizer(model: context.build(config.wrappedModel), learningRate: config.lr, betas: (config.betas[0], config.betas[1]),
                                   eps: config.eps, weightDecay: config.weightDecay, excludedGroups: config.weightDecayGroupsExcluded,
                                   decoupledWeightDecay: decoupled)

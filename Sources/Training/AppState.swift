@@ -6,12 +6,12 @@ import Torch
 /// (`app_state/raw`; `app_state/dcp` is the same after loading a checkpoint into it).
 public final class AppState {
     public let model: any Model
-    public let optimizer: AdamOptimizer
+    public let optimizer: any Optimizer
     public let scheduler: LearningRateScheduler?
     /// The checkpoint folder this state was loaded from, if any.
     public var loadedFrom: String?
 
-    public init(model: any Model, optimizer: AdamOptimizer, scheduler: LearningRateScheduler?) throws {
+    public init(model: any Model, optimizer: any Optimizer, scheduler: LearningRateScheduler?) throws {
         guard optimizer.model === model || optimizer.model === (model as? MixedPrecisionModel)?.wrapped
             || (optimizer.model as? MixedPrecisionModel)?.wrapped === model
             || optimizer.parameterNames.allSatisfy({ model.parameters.tensors[$0] != nil }) else {

@@ -1,12 +1,12 @@
 /// Drives an optimizer's learning rate from a schedule, one call per optimizer step (Modalities' `scheduler/*`).
 public final class LearningRateScheduler {
-    public let optimizer: AdamOptimizer
+    public let optimizer: any Optimizer
     public let schedule: LearningRateSchedule
     /// Steps taken so far; the next step uses `schedule` at this index.
     public private(set) var stepsTaken: Int
 
     /// - Parameter lastEpoch: PyTorch's `last_epoch` (-1 for a fresh start).
-    public init(optimizer: AdamOptimizer, schedule: LearningRateSchedule, lastEpoch: Int = -1) {
+    public init(optimizer: any Optimizer, schedule: LearningRateSchedule, lastEpoch: Int = -1) {
         self.optimizer = optimizer
         self.schedule = schedule
         stepsTaken = lastEpoch + 1
@@ -28,6 +28,6 @@ public final class LearningRateScheduler {
     /// Sets the optimizer's learning rate, and beta1 where the schedule cycles momentum, for the next step.
     private func apply() {
         optimizer.learningRate = schedule.learningRate(at: stepsTaken, base: optimizer.baseLearningRate)
-        if let beta1 = schedule.beta1(at: stepsTaken) { optimizer.beta1 = beta1 }
+        if let beta1 = schedule.beta1(at: stepsTaken) { optimizer.momentum = beta1 }
     }
 }

@@ -78,6 +78,6 @@ import Training
                                                                          weightDecay: 0, excludedGroups: [], decoupledWeightDecay: true),
                                             schedule: schedule)
         resumed.restore(stepsTaken: 11)
-        #expect(resumed.optimizer.beta1 == optimizer.beta1 && resumed.optimizer.learningRate == optimizer.learningRate)
+        #expect(resumed.optimizer.momentum == optimizer.beta1 && resumed.optimizer.learningRate == optimizer.learningRate)
     }
 }
