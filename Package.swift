@@ -62,7 +62,7 @@ let package = Package(
         .target(name: "Ablations", dependencies: ["Config", "Observability"]),
 
         // Checkpoints: our documented format (safetensors shards + metadata), saving strategies, loading.
-        .target(name: "Checkpointing", dependencies: ["Torch", "Models", "Training", "Distributed", "Parallelism", "Interop", "DataFormats"], linkerSettings: linkShim),
+        .target(name: "Checkpointing", dependencies: ["Torch", "Models", "Training", "Distributed", "Parallelism", "Interop", "DataFormats", "Observability"], linkerSettings: linkShim),
 
         // The built-in component table (one place lists them all) and components with no other home yet.
         .target(name: "Components", dependencies: ["Config", "Tokenizers", "DataFormats", "DataLoading", "Models", "Training", "Observability",

@@ -1,6 +1,7 @@
 import Config
 import Dispatch
 import Foundation
+import Observability
 
 #if canImport(Glibc)
 import Glibc
@@ -223,18 +224,17 @@ public final class SweepRunner: @unchecked Sendable {
     }
 
     /// The seen steps in a checkpoint folder name.
-    static func seenSteps(_ path: String) throws -> Int { try number("seen_steps", in: path) }
+    static func seenSteps(_ path: String) throws -> Int { try number(.seenSteps, in: path) }
 
     /// The target steps in a checkpoint folder name.
-    static func targetSteps(_ path: String) throws -> Int { try number("target_steps", in: path) }
+    static func targetSteps(_ path: String) throws -> Int { try number(.targetSteps, in: path) }
 
-    /// The number after `-<field>_` in a checkpoint folder name (`eid_<id>-seen_steps_<n>-...-target_steps_<n>-...`).
-    private static func number(_ field: String, in path: String) throws -> Int {
-        let name = URL(fileURLWithPath: path).lastPathComponent
-        guard let range = name.range(of: "-\(field)_"), let value = Int(name[range.upperBound...].prefix { $0.isNumber }) else {
+    private static func number(_ field: CheckpointFolderName.Field, in path: String) throws -> Int {
+        do {
+            return try CheckpointFolderName.number(field, inPath: URL(fileURLWithPath: path).lastPathComponent)
+        } catch is CheckpointFolderName.ReadError {
             throw SweepError.invalid(path, "not a checkpoint folder name (eid_<id>-seen_steps_<n>-...-target_steps_<n>-...)")
         }
-        return value
     }
 
     /// Keeps the records up to `step` in the run's results; the whole file is kept as

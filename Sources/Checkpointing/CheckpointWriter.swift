@@ -1,6 +1,7 @@
 import Distributed
 import Foundation
 import Interop
+import Observability
 import Parallelism
 import Training
 

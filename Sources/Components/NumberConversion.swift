@@ -1,6 +1,7 @@
 import Config
 import DataFormats
 import DataLoading
+import Observability
 
 /// Modalities' `number_conversion` components: step, sample, batch and token counts derived from each other
 /// or from a checkpoint folder's name, so configs can state one quantity and derive the rest.
@@ -32,18 +33,11 @@ public enum NumberConversion {
 
     /// The number after `label_` in a checkpoint path such as `.../eid_x-seen_steps_11-seen_tokens_2816-...`.
     public static func value(_ label: String, inCheckpointPath path: String) throws -> Int {
-        let marker = label + "_"
-        var matches: [Int] = []
-        var rest = Substring(path)
-        while let range = rest.range(of: marker) {
-            let digits = rest[range.upperBound...].prefix { $0.isASCII && $0.isNumber }
-            if let number = Int(digits) { matches.append(number) }
-            rest = rest[range.upperBound...]
+        do {
+            return try CheckpointFolderName.number(after: label, inPath: path)
+        } catch let error as CheckpointFolderName.ReadError {
+            throw NumberConversionError.checkpointPath(path: path, label: label, matches: error.matches)
         }
-        guard matches.count == 1 else {
-            throw NumberConversionError.checkpointPath(path: path, label: label, matches: matches.count)
-        }
-        return matches[0]
     }
 
     /// Steps a warmstarted run must reach: target tokens divided by tokens per step (seen tokens / seen steps).
