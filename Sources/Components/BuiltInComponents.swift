@@ -12,7 +12,7 @@ extension ComponentRegistry {
         registry.registerDataLoading()
         registry.registerModels()
         registry.registerTraining()
-        registry.registerRunComponents()
+        registry.registerCheckpointing()
         registry.registerParallelismComponents()
         registry.registerObservability()
         registry.registerInference()

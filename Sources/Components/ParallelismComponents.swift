@@ -10,8 +10,58 @@ import Training
 
 /// The data-parallel model wrappers: replicated (`model/ddp_wrapped`) and fully sharded (`model/fsdp2_wrapped`,
 /// `model/fsdp1_wrapped`), with their configs.
+struct DeviceMeshConfig: DeclaredConfig {
+    @Field("device_type") var deviceType = "cuda"
+    @Field("data_parallel_replicate_degree") var dataParallelReplicateDegree = 1
+    @Field("data_parallel_shard_degree") var dataParallelShardDegree: Int
+    @Field("tensor_parallel_degree") var tensorParallelDegree = 1
+    @Field("pipeline_parallel_degree") var pipelineParallelDegree = 1
+    @Field("context_parallel_degree") var contextParallelDegree = 1
+    @Field("enable_loss_parallel") var enableLossParallel = false
+    @Field("world_size") var worldSize: Int
+
+    func mesh() throws -> DeviceMesh {
+        do {
+            return try DeviceMesh(deviceType: deviceType, dataParallelReplicateDegree: dataParallelReplicateDegree,
+                                  dataParallelShardDegree: dataParallelShardDegree, tensorParallelDegree: tensorParallelDegree,
+                                  pipelineParallelDegree: pipelineParallelDegree, contextParallelDegree: contextParallelDegree,
+                                  enableLossParallel: enableLossParallel, worldSize: worldSize)
+        } catch let error as DistributedError {
+            throw ConfigValueError(error.description)
+        }
+    }
+
+    func validate() throws { _ = try mesh() }
+}
+
+struct ParallelDegreeConfig: DeclaredConfig {
+    enum Method: String, ConfigEnum { case dp_replicate, dp_shard, cp, tp, pp }
+
+    @Field("device_mesh") var deviceMesh: ComponentSlot<DeviceMesh>
+    @Field("parallelism_methods") var parallelismMethods: [Method]
+}
+
+/// Modalities' `PrecisionEnum` names.
+enum PrecisionName: String, ConfigEnum {
+    case FP_32, FP_16, BF_16
+
+    var computeDType: DType? {
+        switch self {
+        case .FP_32: return nil
+        case .FP_16: return .float16
+        case .BF_16: return .bfloat16
+        }
+    }
+}
+
 extension ComponentRegistry {
     func registerParallelismComponents() {
+        register("device_mesh", "default", summary: "data-parallel replicate × shard × tensor × pipeline × context degrees",
+                 config: DeviceMeshConfig.self, produces: [DeviceMesh.self]) { config, _ in try config.mesh() }
+        register("number_conversion", "parallel_degree", summary: "product of the device mesh's degrees of parallelism_methods",
+                 config: ParallelDegreeConfig.self, produces: [Int.self]) { config, context in
+            try context.build(config.deviceMesh).degree(of: config.parallelismMethods.map { DeviceMesh.Parallelism(rawValue: $0.rawValue)! })
+        }
         register("model", "ddp_wrapped", summary: "replicated data parallelism: gradients averaged over the ranks in buckets before each step",
                  config: DDPWrappedModelConfig.self, produces: [(any Model).self]) { config, context -> any Model in
             let model = try context.build(config.model)

@@ -1,4 +1,5 @@
 import Config
+import Distributed
 import Models
 import Training
 
@@ -118,9 +119,57 @@ struct CLMCrossEntropyLossConfig: DeclaredConfig {
     @Field("prediction_key") var predictionKey: String
 }
 
+struct GradientClipperConfig: DeclaredConfig {
+    enum NormType: String, ConfigEnum { case P1_NORM, P2_NORM, MAX_NORM }
+
+    /// The model to clip: `model_parts` (Modalities main) or `wrapped_model` (FSDP1 and older configs).
+    @Field("model_parts") var modelParts: ComponentSlot<any Model>?
+    @Field("wrapped_model") var wrappedModel: ComponentSlot<any Model>?
+    @Field("norm_type") var normType: NormType
+    @Field("max_norm") var maxNorm: Double?
+    @Field("device_mesh") var deviceMesh: ComponentSlot<DeviceMesh>?
+
+    var model: ComponentSlot<any Model> { (modelParts ?? wrappedModel)! }
+
+    func validate() throws {
+        guard modelParts != nil || wrappedModel != nil else { throw ConfigValueError("needs the model to clip as model_parts (or wrapped_model)") }
+        guard modelParts == nil || wrappedModel == nil else { throw ConfigValueError("give the model as model_parts or wrapped_model, not both") }
+        if let maxNorm, !(maxNorm > 0) { throw ConfigValueError("max_norm must be greater than 0, found \(maxNorm)") }
+    }
+
+    var gradientNormType: GradientNormType { GradientNormType(rawValue: normType.rawValue)! }
+}
+
+struct ClipperWithMaxNorm: DeclaredConfig {
+    @Fields var base: GradientClipperConfig
+
+    func validate() throws {
+        guard base.maxNorm != nil else { throw ConfigValueError("max_norm is required (use the *_logging_only variant to measure without clipping)") }
+    }
+}
+
 extension ComponentRegistry {
     /// The loss, optimizers and learning-rate schedulers with Modalities' fields.
     func registerTraining() {
+        let clippers: [(String, Bool, String)] = [
+            ("fsdp2", true, "scales gradients to max_norm (total p-norm over all parameters)"),
+            ("fsdp2_logging_only", false, "measures the total gradient norm without clipping"),
+            ("fsdp1", true, "scales gradients to max_norm (FSDP1 models)"),
+            ("fsdp1_logging_only", false, "measures the total gradient norm without clipping (FSDP1 models)"),
+        ]
+        for (variant, clips, summary) in clippers {
+            if clips {
+                register("gradient_clipper", variant, summary: summary, config: ClipperWithMaxNorm.self, produces: [GradientClipper.self]) { config, context in
+                    _ = try context.build(config.base.deviceMesh)
+                    return try GradientClipper(model: context.build(config.base.model), normType: config.base.gradientNormType, maxNorm: config.base.maxNorm)
+                }
+            } else {
+                register("gradient_clipper", variant, summary: summary, config: GradientClipperConfig.self, produces: [GradientClipper.self]) { config, context in
+                    _ = try context.build(config.deviceMesh)
+                    return try GradientClipper(model: context.build(config.model), normType: config.gradientNormType, maxNorm: nil)
+                }
+            }
+        }
         register("loss", "clm_cross_entropy_loss", summary: "mean next-token cross entropy; predictions and targets by key",
                  config: CLMCrossEntropyLossConfig.self, produces: [CLMCrossEntropyLoss.self, (any Loss).self]) { config, _ in
             CLMCrossEntropyLoss(targetKey: config.targetKey, predictionKey: config.predictionKey)

@@ -7,79 +7,6 @@ import Models
 import Torch
 import Training
 
-struct DeviceMeshConfig: DeclaredConfig {
-    @Field("device_type") var deviceType = "cuda"
-    @Field("data_parallel_replicate_degree") var dataParallelReplicateDegree = 1
-    @Field("data_parallel_shard_degree") var dataParallelShardDegree: Int
-    @Field("tensor_parallel_degree") var tensorParallelDegree = 1
-    @Field("pipeline_parallel_degree") var pipelineParallelDegree = 1
-    @Field("context_parallel_degree") var contextParallelDegree = 1
-    @Field("enable_loss_parallel") var enableLossParallel = false
-    @Field("world_size") var worldSize: Int
-
-    func mesh() throws -> DeviceMesh {
-        do {
-            return try DeviceMesh(deviceType: deviceType, dataParallelReplicateDegree: dataParallelReplicateDegree,
-                                  dataParallelShardDegree: dataParallelShardDegree, tensorParallelDegree: tensorParallelDegree,
-                                  pipelineParallelDegree: pipelineParallelDegree, contextParallelDegree: contextParallelDegree,
-                                  enableLossParallel: enableLossParallel, worldSize: worldSize)
-        } catch let error as DistributedError {
-            throw ConfigValueError(error.description)
-        }
-    }
-
-    func validate() throws { _ = try mesh() }
-}
-
-struct ParallelDegreeConfig: DeclaredConfig {
-    enum Method: String, ConfigEnum { case dp_replicate, dp_shard, cp, tp, pp }
-
-    @Field("device_mesh") var deviceMesh: ComponentSlot<DeviceMesh>
-    @Field("parallelism_methods") var parallelismMethods: [Method]
-}
-
-/// Modalities' `PrecisionEnum` names.
-enum PrecisionName: String, ConfigEnum {
-    case FP_32, FP_16, BF_16
-
-    var computeDType: DType? {
-        switch self {
-        case .FP_32: return nil
-        case .FP_16: return .float16
-        case .BF_16: return .bfloat16
-        }
-    }
-}
-
-struct GradientClipperConfig: DeclaredConfig {
-    enum NormType: String, ConfigEnum { case P1_NORM, P2_NORM, MAX_NORM }
-
-    /// The model to clip: `model_parts` (Modalities main) or `wrapped_model` (FSDP1 and older configs).
-    @Field("model_parts") var modelParts: ComponentSlot<any Model>?
-    @Field("wrapped_model") var wrappedModel: ComponentSlot<any Model>?
-    @Field("norm_type") var normType: NormType
-    @Field("max_norm") var maxNorm: Double?
-    @Field("device_mesh") var deviceMesh: ComponentSlot<DeviceMesh>?
-
-    var model: ComponentSlot<any Model> { (modelParts ?? wrappedModel)! }
-
-    func validate() throws {
-        guard modelParts != nil || wrappedModel != nil else { throw ConfigValueError("needs the model to clip as model_parts (or wrapped_model)") }
-        guard modelParts == nil || wrappedModel == nil else { throw ConfigValueError("give the model as model_parts or wrapped_model, not both") }
-        if let maxNorm, !(maxNorm > 0) { throw ConfigValueError("max_norm must be greater than 0, found \(maxNorm)") }
-    }
-
-    var gradientNormType: GradientNormType { GradientNormType(rawValue: normType.rawValue)! }
-}
-
-struct ClipperWithMaxNorm: DeclaredConfig {
-    @Fields var base: GradientClipperConfig
-
-    func validate() throws {
-        guard base.maxNorm != nil else { throw ConfigValueError("max_norm is required (use the *_logging_only variant to measure without clipping)") }
-    }
-}
-
 struct RawAppStateConfig: Decodable {
     var model: ComponentSlot<any Model>
     var optimizer: ComponentSlot<any Optimizer>
@@ -171,34 +98,8 @@ struct CheckpointExecutionConfig: Decodable {
 }
 
 extension ComponentRegistry {
-    /// What a training run needs besides data and model: the device mesh, mixed precision, clipping, the app
-    /// state and checkpointing.
-    func registerRunComponents() {
-        register("device_mesh", "default", summary: "data-parallel replicate × shard × tensor × pipeline × context degrees",
-                 config: DeviceMeshConfig.self, produces: [DeviceMesh.self]) { config, _ in try config.mesh() }
-        register("number_conversion", "parallel_degree", summary: "product of the device mesh's degrees of parallelism_methods",
-                 config: ParallelDegreeConfig.self, produces: [Int.self]) { config, context in
-            try context.build(config.deviceMesh).degree(of: config.parallelismMethods.map { DeviceMesh.Parallelism(rawValue: $0.rawValue)! })
-        }
-        let clippers: [(String, Bool, String)] = [
-            ("fsdp2", true, "scales gradients to max_norm (total p-norm over all parameters)"),
-            ("fsdp2_logging_only", false, "measures the total gradient norm without clipping"),
-            ("fsdp1", true, "scales gradients to max_norm (FSDP1 models)"),
-            ("fsdp1_logging_only", false, "measures the total gradient norm without clipping (FSDP1 models)"),
-        ]
-        for (variant, clips, summary) in clippers {
-            if clips {
-                register("gradient_clipper", variant, summary: summary, config: ClipperWithMaxNorm.self, produces: [GradientClipper.self]) { config, context in
-                    _ = try context.build(config.base.deviceMesh)
-                    return try GradientClipper(model: context.build(config.base.model), normType: config.base.gradientNormType, maxNorm: config.base.maxNorm)
-                }
-            } else {
-                register("gradient_clipper", variant, summary: summary, config: GradientClipperConfig.self, produces: [GradientClipper.self]) { config, context in
-                    _ = try context.build(config.deviceMesh)
-                    return try GradientClipper(model: context.build(config.model), normType: config.gradientNormType, maxNorm: nil)
-                }
-            }
-        }
+    /// The app state a checkpoint holds, and checkpoint loading and saving.
+    func registerCheckpointing() {
         register("app_state", "raw", summary: "model, optimizer and lr scheduler as a checkpoint saves them",
                  config: RawAppStateConfig.self, produces: [AppState.self]) { config, context in
             try AppState(model: context.build(config.model), optimizer: context.build(config.optimizer), scheduler: context.build(config.lrScheduler))
