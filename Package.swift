@@ -59,25 +59,28 @@ let package = Package(
         .target(name: "Training", dependencies: ["Torch", "Models", "DataLoading", "Distributed", "Parallelism", "Observability"], linkerSettings: linkShim),
 
         // Ablations: sweep generation, a resumable sweep runner and the comparison report.
+        // Modalities' top-level schema: which keys each command builds, the training `settings` block and its
+        // consistency rules, and the validator that checks a whole config against them (the Config engine is generic).
+        .target(name: "ModalitiesSchema", dependencies: ["Config"]),
         .target(name: "Ablations", dependencies: ["Config", "Observability"]),
 
         // Checkpoints: our documented format (safetensors shards + metadata), saving strategies, loading.
         .target(name: "Checkpointing", dependencies: ["Torch", "Models", "Training", "Distributed", "Parallelism", "Interop", "DataFormats", "Observability"], linkerSettings: linkShim),
 
         // The built-in component table (one place lists them all) and components with no other home yet.
-        .target(name: "Components", dependencies: ["Config", "Tokenizers", "DataFormats", "DataLoading", "Models", "Training", "Observability",
+        .target(name: "Components", dependencies: ["Config", "ModalitiesSchema", "Tokenizers", "DataFormats", "DataLoading", "Models", "Training", "Observability",
                                                    "Checkpointing", "Interop", "Distributed", "Parallelism", "Torch"],
                 linkerSettings: linkShim),
 
         // Launcher: turns a training config into a running experiment (`run`, `warmstart`).
-        .target(name: "Launcher", dependencies: ["Ablations", "Components", "Config", "Checkpointing", "DataFormats", "Interop", "DataLoading", "Distributed", "Models",
+        .target(name: "Launcher", dependencies: ["Ablations", "Components", "Config", "ModalitiesSchema", "Checkpointing", "DataFormats", "Interop", "DataLoading", "Distributed", "Models",
                                                  "Observability", "Parallelism", "Tokenizers", "Training", "CProcessControl", .product(name: "Logging", package: "swift-log")],
                 linkerSettings: linkShim),
 
         // The `modalities` command.
         .executableTarget(
             name: "ModalitiesCLI",
-            dependencies: ["Torch", "Config", "Components", "Distributed", "Launcher", "Observability", "Tokenizers", "DataFormats", "Models", "Interop",
+            dependencies: ["Torch", "Config", "ModalitiesSchema", "Components", "Distributed", "Launcher", "Observability", "Tokenizers", "DataFormats", "Models", "Interop",
                            "Ablations", "Parallelism",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")],
             linkerSettings: linkShim
@@ -111,17 +114,17 @@ let package = Package(
         .testTarget(name: "ObservabilityTests", dependencies: ["Observability"], exclude: ["Golden"]),
         .testTarget(name: "CheckpointingTests", dependencies: ["Checkpointing", "Training", "Models", "Interop", "Torch"], exclude: ["Golden"],
                     linkerSettings: linkShim),
-        .testTarget(name: "LauncherTests", dependencies: ["TestSupport", "Ablations", "Launcher", "Checkpointing", "Interop", "Models", "Observability", "Training",
+        .testTarget(name: "LauncherTests", dependencies: ["TestSupport", "Ablations", "Launcher", "ModalitiesSchema", "Checkpointing", "Interop", "Models", "Observability", "Training",
                                                          "Torch",
                                                          .product(name: "Logging", package: "swift-log")],
                     exclude: ["Configs"], linkerSettings: linkShim),
-        .testTarget(name: "ComponentsTests", dependencies: ["TestSupport", "Components", "Config", "Distributed", "Tokenizers", "DataLoading", "Models",
+        .testTarget(name: "ComponentsTests", dependencies: ["TestSupport", "Components", "Config", "ModalitiesSchema", "Distributed", "Tokenizers", "DataLoading", "Models",
                                                            "Training", "Torch"],
                     linkerSettings: linkShim),
         // CProcessControl: the one Linux call Swift cannot make (prctl is variadic), for ranks that die with their launcher.
         .target(name: "CProcessControl", path: "Sources/CProcessControl"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .testTarget(name: "AblationsTests", dependencies: ["TestSupport", "Ablations", "Config", "CZlib"], exclude: ["Configs"]),
-        .testTarget(name: "ConfigTests", dependencies: ["TestSupport", "Config", "Components"], exclude: ["BrokenConfigs", "Configs"]),
+        .testTarget(name: "ConfigTests", dependencies: ["TestSupport", "Config", "ModalitiesSchema", "Components"], exclude: ["BrokenConfigs", "Configs"]),
     ]
 )

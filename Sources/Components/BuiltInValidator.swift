@@ -1,4 +1,5 @@
 import Config
+import ModalitiesSchema
 import DataLoading
 
 extension ConfigValidator {

@@ -23,7 +23,7 @@ public struct ConfigInterpolator {
     /// The tree with every interpolation replaced by its value, and the problems found: a value that could not be
     /// resolved becomes an unresolved node (``ConfigNode/isUnresolved``), so validation can report the config's
     /// other problems beside these.
-    func resolveKeepingGoing(_ root: ConfigNode) -> (ConfigNode, IssueCollector) {
+    public func resolveKeepingGoing(_ root: ConfigNode) -> (ConfigNode, IssueCollector) {
         let run = Run(root: root, interpolator: self)
         let resolved = run.resolveTree(root, path: [])
         return (resolved, run.issues)

@@ -58,14 +58,14 @@ public struct ConfigError: Error, CustomStringConvertible {
 }
 
 /// Gathers issues during one pass so that every problem is reported together.
-final class IssueCollector {
-    private(set) var issues: [ConfigIssue] = []
+public final class IssueCollector {
+    public private(set) var issues: [ConfigIssue] = []
 
-    var hasErrors: Bool { issues.contains { $0.severity == .error } }
+    public var hasErrors: Bool { issues.contains { $0.severity == .error } }
 
     /// Records `issue` unless the same problem at the same place is known already (a subtree copied by
     /// interpolation repeats its source's problems under another key path).
-    func add(_ issue: ConfigIssue) {
+    public func add(_ issue: ConfigIssue) {
         reports += 1
         let repeated = issues.contains {
             $0.kind == issue.kind && $0.location == issue.location && $0.message == issue.message
@@ -75,15 +75,15 @@ final class IssueCollector {
 
     /// Problems reported so far, repeats included (a component copied by interpolation fails again where it was
     /// already reported); decoders compare it to tell follow-on checks from first causes.
-    var count: Int { reports }
+    public var count: Int { reports }
     private var reports = 0
 
-    func add(_ kind: ConfigIssue.Kind, _ message: String, at location: SourceLocation, keyPath: String) {
+    public func add(_ kind: ConfigIssue.Kind, _ message: String, at location: SourceLocation, keyPath: String) {
         add(ConfigIssue(kind, message, at: location, keyPath: keyPath))
     }
 
     /// Throws when any error was collected.
-    func throwIfErrors() throws {
+    public func throwIfErrors() throws {
         if hasErrors { throw ConfigError(issues) }
     }
 }

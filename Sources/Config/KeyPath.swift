@@ -48,7 +48,7 @@ enum KeyPath {
 }
 
 /// The candidate closest to `word` by edit distance, when it is close enough to be a likely typo.
-func closestMatch(to word: String, in candidates: [String]) -> String? {
+public func closestMatch(to word: String, in candidates: [String]) -> String? {
     let lowered = word.lowercased()
     // A key with something appended or cut off ("lr_rate" for "lr") is a likely slip too.
     if let affix = candidates.filter({ candidate in

@@ -38,7 +38,8 @@ final class KeyTracker {
 public final class ObjectGraph {
     public let root: ConfigNode
     public let registry: ComponentRegistry
-    let issues = IssueCollector()
+    /// Every problem found so far, as it is collected; factories and validators add theirs here.
+    public let issues = IssueCollector()
     /// Values read that were unknown because their interpolation failed (reported by the interpolator).
     var unknownValuesRead = 0
 
@@ -115,7 +116,8 @@ public final class ObjectGraph {
     }
 
     /// Reports the unknown keys of every mapping decoded so far.
-    func flushUnknownKeys() { reportUnknownKeys() }
+    /// Reports the keys no decoder asked for so far (after decoding a plain block outside ``validate(keys:)``).
+    public func flushUnknownKeys() { reportUnknownKeys() }
 
     private func reportUnknownKeys() {
         // A type may read one mapping through several containers (shared fields, then its own): a key is

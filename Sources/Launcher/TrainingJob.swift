@@ -1,6 +1,7 @@
 import Checkpointing
 import Components
 import Config
+import ModalitiesSchema
 import DataLoading
 import Distributed
 import Foundation

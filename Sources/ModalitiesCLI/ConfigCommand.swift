@@ -1,6 +1,7 @@
 import ArgumentParser
 import Components
 import Config
+import ModalitiesSchema
 import Foundation
 import Launcher
 

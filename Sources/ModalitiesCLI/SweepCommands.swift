@@ -2,6 +2,7 @@ import Ablations
 import ArgumentParser
 import Components
 import Config
+import ModalitiesSchema
 import Foundation
 
 /// `modalities benchmark prepare_sweep_configs`: one validated config per sweep point and world size.

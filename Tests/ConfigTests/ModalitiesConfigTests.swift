@@ -1,5 +1,6 @@
 import Components
 import Config
+import ModalitiesSchema
 import Foundation
 import TestSupport
 import Testing

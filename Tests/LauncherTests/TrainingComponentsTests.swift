@@ -1,4 +1,5 @@
 import Config
+import ModalitiesSchema
 @testable import Launcher
 import Testing
 

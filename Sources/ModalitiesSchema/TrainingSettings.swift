@@ -1,3 +1,5 @@
+import Config
+
 /// The `settings` block of a training config, with Modalities' field names and checks.
 public struct TrainingSettings: Decodable, Sendable {
     public struct CudaEnv: Decodable, Sendable {

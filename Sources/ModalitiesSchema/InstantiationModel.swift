@@ -1,3 +1,5 @@
+import Config
+
 /// The set of top-level keys a command builds (Modalities' instantiation models).
 public enum InstantiationModel: String, CaseIterable, Sendable {
     case run

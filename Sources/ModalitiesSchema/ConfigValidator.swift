@@ -1,3 +1,5 @@
+import Config
+
 /// The whole pipeline behind `modalities config validate`: load, interpolate, check every component and, for
 /// training configs, the `settings` block and its consistency rules. Every problem is reported at once.
 public struct ConfigValidator {
@@ -111,31 +113,5 @@ public struct ConfigValidator {
 
     static func fileOrder(_ a: ConfigIssue, _ b: ConfigIssue) -> Bool {
         (a.location.line, a.location.column) < (b.location.line, b.location.column)
-    }
-}
-
-extension ObjectGraph {
-    /// Decodes the plain (non-component) top-level block `key`, such as a command's `settings`; components
-    /// inside it are built. Unknown keys are reported too.
-    /// - Throws: ``ConfigError`` with every problem found in the block.
-    public func decode<T: Decodable>(_ type: T.Type, key: String) throws -> T {
-        guard let node = root[key] else {
-            throw ConfigError(ConfigIssue(.missingKey, "missing required top-level key '\(key)'", at: root.location, keyPath: key))
-        }
-        let value = decode(type, from: node, keyPath: key)
-        flushUnknownKeys()
-        try issues.throwIfErrors()
-        guard let value else { throw ConfigError(problems) }
-        return value
-    }
-
-    /// Decodes a plain (non-component) block such as `settings`, recording problems; nil when it has errors.
-    func decode<T: Decodable>(_ type: T.Type, from node: ConfigNode, keyPath: String) -> T? {
-        let decoder = ConfigDecoder(node: node, keyPath: keyPath, graph: self)
-        do {
-            return try decoder.decode(type, from: node, keyPath: keyPath, codingPath: [])
-        } catch {
-            return nil
-        }
     }
 }
