@@ -6,7 +6,7 @@ SWIFT ?= swift
 LIBTORCH_DIR = $(eval LIBTORCH_DIR := $$(shell scripts/setup-libtorch))$(LIBTORCH_DIR)
 export MODALITIES_TEST_DATA ?= $(abspath ../shared/data)
 
-.PHONY: all setup shim build demo test test-interop tutorials fuzz bench docs gpu-check clean
+.PHONY: all setup shim build demo test test-interop tutorials fuzz bench docs format gpu-check clean
 
 all: build
 
@@ -42,6 +42,10 @@ test: shim
 	$(SWIFT) test --skip-build --no-parallel
 	scripts/test-variants
 	.build/debug/CustomComponentExample
+
+## Formats every Swift file as .swift-format says (swift-format ships with the toolchain).
+format:
+	$(SWIFT) format format -i -r --parallel Sources Tests Fuzz Benchmarks Examples
 
 ## Regenerates the component reference from the registry.
 docs: shim

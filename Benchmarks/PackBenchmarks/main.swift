@@ -15,8 +15,9 @@ defer { try? FileManager.default.removeItem(at: folder) }
 /// Peak resident set size in MB (VmHWM).
 func peakResidentMegabytes() -> Double {
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-          let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+        let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "")
+    else { return 0 }
     return kilobytes / 1024
 }
 
@@ -32,12 +33,15 @@ for copies in (CommandLine.arguments.count > 1 ? CommandLine.arguments.dropFirst
     }
     try handle.close()
     let megabytes = Double(source.count * copies) / 1e6
-    let packer = Packer(tokenizer: tokenizer, endOfDocumentID: 50256, jsonPath: JSONPath(".text")!, workers: cores, batchSize: 10 * cores * 8)
+    let packer = Packer(
+        tokenizer: tokenizer, endOfDocumentID: 50256, jsonPath: JSONPath(".text")!, workers: cores, batchSize: 10 * cores * 8)
     let start = DispatchTime.now()
     let report = try packer.pack(source: jsonl, destination: jsonl + ".pbin")
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
-    print(String(format: "%7.1f MB JSONL: %6.2f MB/s, %5.2f M tokens/s, %d documents, peak RSS so far %.0f MB",
-                 megabytes, megabytes / seconds, Double(report.tokens) / seconds / 1e6, report.documents, peakResidentMegabytes()))
+    print(
+        String(
+            format: "%7.1f MB JSONL: %6.2f MB/s, %5.2f M tokens/s, %d documents, peak RSS so far %.0f MB",
+            megabytes, megabytes / seconds, Double(report.tokens) / seconds / 1e6, report.documents, peakResidentMegabytes()))
     try FileManager.default.removeItem(atPath: jsonl)
     try FileManager.default.removeItem(atPath: jsonl + ".pbin")
 }

@@ -24,8 +24,10 @@ func measure(_ name: String, _ tokenizer: any Tokenizer) {
     let single = fastest { _ = documents.map(tokenizer.encode) }
     let parallel = fastest { _ = tokenizer.encodeBatch(documents) }
     let cores = ProcessInfo.processInfo.activeProcessorCount
-    print(String(format: "%-28@ 1 thread: %6.2f MB/s %6.2f M tokens/s | %d threads: %6.2f MB/s", name as NSString,
-                 megabytes / single, Double(tokens) / single / 1e6, cores, megabytes / parallel))
+    print(
+        String(
+            format: "%-28@ 1 thread: %6.2f MB/s %6.2f M tokens/s | %d threads: %6.2f MB/s", name as NSString,
+            megabytes / single, Double(tokens) / single / 1e6, cores, megabytes / parallel))
 }
 
 print("tiny Shakespeare, \(documents.count) paragraphs, \(String(format: "%.2f", megabytes)) MB")

@@ -107,7 +107,9 @@ if !onlyGEMMs {
             let before = try Memory.cpuStatistics().currentBytes
             let start = DispatchTime.now().uptimeNanoseconds
             let produced = try input * 1
-            let loss = fused ? try Functional.crossEntropyReusingLogits(produced, target: target) : try Functional.crossEntropy(produced, target: target)
+            let loss =
+                fused
+                ? try Functional.crossEntropyReusingLogits(produced, target: target) : try Functional.crossEntropy(produced, target: target)
             try loss.backward()
             best = Swift.min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
             peak = Swift.max(peak, try Memory.cpuStatistics().peakBytes - before)
@@ -150,10 +152,11 @@ if !onlyGEMMs {
         try (project() * upstream).sum().backward()
         for tensor in [hidden, head] { try tensor.setGrad(nil) }
     }
-    let projection = try alternating([
-        { try headStep { try Functional.linear(hidden, weight: head) } },
-        { try headStep { try Functional.linearPaddingRows(hidden, weight: head) } },
-    ], repetitions: 4, rounds: 3)
+    let projection = try alternating(
+        [
+            { try headStep { try Functional.linear(hidden, weight: head) } },
+            { try headStep { try Functional.linearPaddingRows(hidden, weight: head) } },
+        ], repetitions: 4, rounds: 3)
     print("LM head 2048 × 256 → 8192, forward + backward (incl. one multiply by the upstream gradient):")
     print(String(format: "  contiguous logits rows    %7.1f ms", projection[0]))
     print(String(format: "  rows padded by 64 bytes   %7.1f ms", projection[1]))
@@ -171,7 +174,8 @@ for (label, m, k, n, leftTransposed, rightTransposed) in [
     ("projection weight grad", 256, 2048, 256, true, false),
 ] {
     func matrix(_ rows: Int, _ columns: Int, transposed: Bool, seed: UInt64) throws -> Tensor {
-        transposed ? try Tensor.randn([columns, rows], generator: Generator(seed: seed)).transpose(0, 1)
+        transposed
+            ? try Tensor.randn([columns, rows], generator: Generator(seed: seed)).transpose(0, 1)
             : try Tensor.randn([rows, columns], generator: Generator(seed: seed))
     }
     let left = try matrix(m, k, transposed: leftTransposed, seed: 9)

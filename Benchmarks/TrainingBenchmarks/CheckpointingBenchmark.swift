@@ -13,11 +13,13 @@ import Torch
 func benchmarkCheckpointing(steps: Int) throws {
     let (batch, length, vocabulary, layers) = (8, 256, 1024, 8)
     let norm = GPT2LLMConfig.Norm(kind: .pytorchRMSNorm)
-    let model = try GPT2LLM(config: GPT2LLMConfig(
-        vocabularySize: vocabulary, sequenceLength: length, layerCount: layers, queryHeads: 8, keyValueHeads: 8, embeddingSize: 512,
-        ffnHidden: 2048, bias: false, positionEmbedding: .none, rotaryBaseFrequency: 10_000, attentionImplementation: .pytorchFlash,
-        activation: .swiglu, attentionNorm: norm, ffnNorm: norm, lmHeadNorm: norm, weightTying: false))
-    try ComposedInitialization(weightInitType: .scaled, mean: 0, std: .value(0.02), layerCount: layers).initialize(model.parameters, seed: 0)
+    let model = try GPT2LLM(
+        config: GPT2LLMConfig(
+            vocabularySize: vocabulary, sequenceLength: length, layerCount: layers, queryHeads: 8, keyValueHeads: 8, embeddingSize: 512,
+            ffnHidden: 2048, bias: false, positionEmbedding: .none, rotaryBaseFrequency: 10_000, attentionImplementation: .pytorchFlash,
+            activation: .swiglu, attentionNorm: norm, ffnNorm: norm, lmHeadNorm: norm, weightTying: false))
+    try ComposedInitialization(weightInitType: .scaled, mean: 0, std: .value(0.02), layerCount: layers).initialize(
+        model.parameters, seed: 0)
     let tokens = try Tensor.randint(0, vocabulary, [batch, length + 1], generator: Generator(seed: 1))
     let inputs = try tokens.narrow(1, start: 0, length: length)
     let targets = try tokens.narrow(1, start: 1, length: length).reshape([-1])

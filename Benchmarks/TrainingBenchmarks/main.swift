@@ -29,25 +29,31 @@ let steps = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 4
 let warmup = 5
 let (batch, length, vocabulary) = (8, 128, 1024)
 let norm = GPT2LLMConfig.Norm(kind: .pytorchRMSNorm)
-let model = try GPT2LLM(config: GPT2LLMConfig(
-    vocabularySize: vocabulary, sequenceLength: length, layerCount: 4, queryHeads: 4, keyValueHeads: 4, embeddingSize: 128, ffnHidden: 512,
-    bias: false, positionEmbedding: .none, rotaryBaseFrequency: 10_000, attentionImplementation: .pytorchFlash, activation: .swiglu,
-    attentionNorm: norm, ffnNorm: norm, lmHeadNorm: norm, weightTying: true))
+let model = try GPT2LLM(
+    config: GPT2LLMConfig(
+        vocabularySize: vocabulary, sequenceLength: length, layerCount: 4, queryHeads: 4, keyValueHeads: 4, embeddingSize: 128,
+        ffnHidden: 512,
+        bias: false, positionEmbedding: .none, rotaryBaseFrequency: 10_000, attentionImplementation: .pytorchFlash, activation: .swiglu,
+        attentionNorm: norm, ffnNorm: norm, lmHeadNorm: norm, weightTying: true))
 try ComposedInitialization(weightInitType: .scaled, mean: 0, std: .value(0.02), layerCount: 4).initialize(model.parameters, seed: 0)
-let optimizer = try AdamOptimizer(model: model, learningRate: 1e-3, betas: (0.9, 0.95), eps: 1e-8, weightDecay: 0.1,
-                                  excludedGroups: ["embedding"], decoupledWeightDecay: true)
+let optimizer = try AdamOptimizer(
+    model: model, learningRate: 1e-3, betas: (0.9, 0.95), eps: 1e-8, weightDecay: 0.1,
+    excludedGroups: ["embedding"], decoupledWeightDecay: true)
 let appState = try AppState(model: model, optimizer: optimizer, scheduler: nil)
 let loss = CLMCrossEntropyLoss(targetKey: "target_ids", predictionKey: "logits")
 let dataset = try RandomTokens(count: (steps + warmup) * batch, length: length + 1, vocabulary: vocabulary)
 
 @MainActor func run(steps: Int, skipping: Int) throws -> (wall: Double, wait: Double) {
     let sampler = try DistributedSampler(datasetCount: dataset.count, rank: 0, replicas: 1, shuffle: false, skippedGlobalSamples: skipping)
-    let loader = DataLoader(tag: "train", dataset: dataset, batchSampler: try BatchSampler(sampler: sampler, batchSize: batch, dropLast: true),
-                            collator: GPT2LLMCollator(sampleKey: "input_ids", targetKey: "target_ids"), workers: 2)
-    let trainer = try Trainer(globalRank: 0, gradientAccumulationSteps: 1, globalTokensPerStep: batch * length, dataParallelDegree: 1,
-                              progress: TrainingProgress(numSeenStepsPreviousRun: 0, numSeenTokensPreviousRun: 0, numTargetSteps: steps,
-                                                         numTargetTokens: steps * batch * length),
-                              clipper: GradientClipper(model: model, normType: .P2_NORM, maxNorm: 1))
+    let loader = DataLoader(
+        tag: "train", dataset: dataset, batchSampler: try BatchSampler(sampler: sampler, batchSize: batch, dropLast: true),
+        collator: GPT2LLMCollator(sampleKey: "input_ids", targetKey: "target_ids"), workers: 2)
+    let trainer = try Trainer(
+        globalRank: 0, gradientAccumulationSteps: 1, globalTokensPerStep: batch * length, dataParallelDegree: 1,
+        progress: TrainingProgress(
+            numSeenStepsPreviousRun: 0, numSeenTokensPreviousRun: 0, numTargetSteps: steps,
+            numTargetTokens: steps * batch * length),
+        clipper: GradientClipper(model: model, normType: .P2_NORM, maxNorm: 1))
     let start = DispatchTime.now()
     try trainer.train(appState: appState, loader: loader, loss: loss, logInterval: steps) { _ in }
     return (Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9, trainer.dataWaitSeconds)
@@ -59,7 +65,13 @@ CallTiming.resetThread()
 let (wall, wait) = try run(steps: steps, skipping: warmup * batch)
 let inside = CallTiming.threadSeconds
 let outside = wall - inside - wait
-print(String(format: "training step, demo model, %d steps on %d threads: %.1f ms per step", steps, Runtime.threadCount, 1000 * wall / Double(steps)))
+print(
+    String(
+        format: "training step, demo model, %d steps on %d threads: %.1f ms per step", steps, Runtime.threadCount,
+        1000 * wall / Double(steps)))
 print(String(format: "  inside libtorch: %.1f ms (%.2f%%)", 1000 * inside / Double(steps), 100 * inside / wall))
 print(String(format: "  data wait:       %.3f ms (%.2f%%)", 1000 * wait / Double(steps), 100 * wait / wall))
-print(String(format: "  outside both:    %.3f ms (%.2f%%) — Swift driver, bindings, loss/metric bookkeeping", 1000 * outside / Double(steps), 100 * outside / wall))
+print(
+    String(
+        format: "  outside both:    %.3f ms (%.2f%%) — Swift driver, bindings, loss/metric bookkeeping", 1000 * outside / Double(steps),
+        100 * outside / wall))

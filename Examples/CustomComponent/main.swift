@@ -30,8 +30,10 @@ struct WarmupThenConstantConfig: Decodable {
 }
 
 let registry = ComponentRegistry.builtIn()
-registry.register("lr_schedule", "warmup_then_constant", summary: "linear warm-up, then constant",
-                  config: WarmupThenConstantConfig.self, produces: [LearningRateSchedule.self]) { config, _ in
+registry.register(
+    "lr_schedule", "warmup_then_constant", summary: "linear warm-up, then constant",
+    config: WarmupThenConstantConfig.self, produces: [LearningRateSchedule.self]
+) { config, _ in
     WarmupThenConstant(peak: config.peakLR, warmupSteps: config.warmupSteps.value)
 }
 
@@ -39,7 +41,9 @@ let defaultConfig = URL(fileURLWithPath: #filePath).deletingLastPathComponent().
 let path = CommandLine.arguments.dropFirst().first ?? defaultConfig
 do {
     let root = try ConfigLoader.load(file: path)
-    let resolved = try ConfigInterpolator(environment: ResolverEnvironment(configFilePath: path, variables: ProcessInfo.processInfo.environment)).resolve(root)
+    let resolved = try ConfigInterpolator(
+        environment: ResolverEnvironment(configFilePath: path, variables: ProcessInfo.processInfo.environment)
+    ).resolve(root)
     let graph = ObjectGraph(root: resolved, registry: registry)
     try graph.validate()
     let schedule = try graph.build("schedule", as: LearningRateSchedule.self)

@@ -47,7 +47,8 @@ struct ChildProcess {
     /// Whether a process with this id runs and its command line mentions `marker`.
     static func isRunning(_ pid: pid_t, mentioning marker: String) -> Bool {
         guard pid > 0, kill(pid, 0) == 0,
-              let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+            let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline")
+        else { return false }
         return String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).contains(marker)
     }
 

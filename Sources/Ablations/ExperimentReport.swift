@@ -28,26 +28,63 @@ public struct ExperimentReport {
     /// The plots, by a file-friendly name.
     var charts: [(name: String, chart: LineChart)] {
         let colors = colors
-        func chart(_ title: String, x: String, y: String, log: Bool = false,
-                   _ points: (ExperimentRun) -> [(x: Double, y: Double)]) -> LineChart {
-            LineChart(title: title, xLabel: x, yLabel: y,
-                      series: runs.map { LineChart.Series(label: $0.name, color: colors[$0.name]!, points: points($0)) }, logarithmicY: log)
+        func chart(
+            _ title: String, x: String, y: String, log: Bool = false,
+            _ points: (ExperimentRun) -> [(x: Double, y: Double)]
+        ) -> LineChart {
+            LineChart(
+                title: title, xLabel: x, yLabel: y,
+                series: runs.map { LineChart.Series(label: $0.name, color: colors[$0.name]!, points: points($0)) }, logarithmicY: log)
         }
         var charts: [(String, LineChart)] = [
-            ("train_loss_steps", chart("Train loss", x: "step", y: "loss") { $0.train.compactMap { p in p.loss.map { (Double(p.step), $0) } } }),
-            ("train_loss_tokens", chart("Train loss", x: "tokens", y: "loss") { $0.train.compactMap { p in p.tokens.flatMap { t in p.loss.map { (t, $0) } } } }),
+            (
+                "train_loss_steps",
+                chart("Train loss", x: "step", y: "loss") { $0.train.compactMap { p in p.loss.map { (Double(p.step), $0) } } }
+            ),
+            (
+                "train_loss_tokens",
+                chart("Train loss", x: "tokens", y: "loss") {
+                    $0.train.compactMap { p in p.tokens.flatMap { t in p.loss.map { (t, $0) } } }
+                }
+            ),
         ]
         let evaluationNames = Set(runs.flatMap(\.evaluations.keys)).sorted()
         for name in evaluationNames {
             let slug = name.map { $0.isLetter || $0.isNumber ? $0 : "_" }
-            charts.append(("eval_\(String(slug))_steps", chart("Evaluation: \(name)", x: "step", y: "loss") {
-                ($0.evaluations[name] ?? []).map { (Double($0.step), $0.loss) } }))
-            charts.append(("eval_\(String(slug))_tokens", chart("Evaluation: \(name)", x: "tokens", y: "loss") {
-                ($0.evaluations[name] ?? []).compactMap { p in p.tokens.map { ($0, p.loss) } } }))
+            charts.append(
+                (
+                    "eval_\(String(slug))_steps",
+                    chart("Evaluation: \(name)", x: "step", y: "loss") {
+                        ($0.evaluations[name] ?? []).map { (Double($0.step), $0.loss) }
+                    }
+                ))
+            charts.append(
+                (
+                    "eval_\(String(slug))_tokens",
+                    chart("Evaluation: \(name)", x: "tokens", y: "loss") {
+                        ($0.evaluations[name] ?? []).compactMap { p in p.tokens.map { ($0, p.loss) } }
+                    }
+                ))
         }
-        charts.append(("learning_rate", chart("Learning rate", x: "step", y: "lr") { $0.train.compactMap { p in p.learningRate.map { (Double(p.step), $0) } } }))
-        charts.append(("throughput", chart("Throughput", x: "step", y: "tokens/s") { $0.train.compactMap { p in p.tokensPerSecond.map { (Double(p.step), $0) } } }))
-        charts.append(("mfu", chart("Model FLOPs utilisation", x: "step", y: "MFU") { $0.train.compactMap { p in p.mfu.flatMap { $0 >= 0 ? (Double(p.step), $0) : nil } } }))
+        charts.append(
+            (
+                "learning_rate",
+                chart("Learning rate", x: "step", y: "lr") { $0.train.compactMap { p in p.learningRate.map { (Double(p.step), $0) } } }
+            ))
+        charts.append(
+            (
+                "throughput",
+                chart("Throughput", x: "step", y: "tokens/s") {
+                    $0.train.compactMap { p in p.tokensPerSecond.map { (Double(p.step), $0) } }
+                }
+            ))
+        charts.append(
+            (
+                "mfu",
+                chart("Model FLOPs utilisation", x: "step", y: "MFU") {
+                    $0.train.compactMap { p in p.mfu.flatMap { $0 >= 0 ? (Double(p.step), $0) : nil } }
+                }
+            ))
         return charts.filter { !$0.1.isEmpty }
     }
 
@@ -90,7 +127,8 @@ public struct ExperimentReport {
         for (_, chart) in charts { page += chart.svg() + "\n" }
         page += "</div>\n<h2>Where the configs differ</h2>\n"
         if differing.isEmpty {
-            page += "<p>\(runs.count > 1 ? "The resolved configs do not differ (or none was found)." : "One run: nothing to compare.")</p>\n"
+            page +=
+                "<p>\(runs.count > 1 ? "The resolved configs do not differ (or none was found)." : "One run: nothing to compare.")</p>\n"
         } else {
             page += "<table><tr><th>run</th>" + differing.map { "<th>\(escape($0))</th>" }.joined() + "</tr>\n"
             for run in runs {
@@ -148,9 +186,11 @@ public struct Chromium {
         process.executableURL = URL(fileURLWithPath: executable)
         let profile = NSTemporaryDirectory() + "modalities-chromium-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: profile) }
-        process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--user-data-dir=\(profile)",
-                             "--screenshot=\(URL(fileURLWithPath: png).standardizedFileURL.path)", "--window-size=\(width),\(height)",
-                             URL(fileURLWithPath: path).standardizedFileURL.absoluteString]
+        process.arguments = [
+            "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--user-data-dir=\(profile)",
+            "--screenshot=\(URL(fileURLWithPath: png).standardizedFileURL.path)", "--window-size=\(width),\(height)",
+            URL(fileURLWithPath: path).standardizedFileURL.absoluteString,
+        ]
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output

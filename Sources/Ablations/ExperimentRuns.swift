@@ -1,6 +1,6 @@
 import Config
-import Observability
 import Foundation
+import Observability
 
 /// The runs under an experiments folder, read back for comparison: every folder with an `evaluation_results.jsonl`
 /// (Modalities' records) and, when present, the resolved config written next to it (`<config>.resolved`).
@@ -43,8 +43,10 @@ public struct ExperimentRun {
         while let relative = enumerator?.nextObject() as? String {
             guard (relative as NSString).lastPathComponent == "evaluation_results.jsonl" else { continue }
             let folderRelative = (relative as NSString).deletingLastPathComponent
-            runs.append(try ExperimentRun(folder: rootURL.path + (folderRelative.isEmpty ? "" : "/" + folderRelative),
-                                          name: folderRelative.isEmpty ? rootURL.lastPathComponent : folderRelative))
+            runs.append(
+                try ExperimentRun(
+                    folder: rootURL.path + (folderRelative.isEmpty ? "" : "/" + folderRelative),
+                    name: folderRelative.isEmpty ? rootURL.lastPathComponent : folderRelative))
         }
         return runs.sorted { $0.name < $1.name }
     }
@@ -69,10 +71,11 @@ public struct ExperimentRun {
             func finite(_ value: Any?) -> Double? { number(value).flatMap { $0.isFinite ? $0 : nil } }
             if tag == "train" {
                 // A resumed run logs a step again; the later record wins.
-                train[step] = TrainPoint(step: step, tokens: number(metrics["consumed tokens"]),
-                                         loss: finite(losses["train loss avg"]) ?? losses.values.compactMap(finite).first,
-                                         learningRate: number(throughput["lr mean"]), tokensPerSecond: number(throughput["train tokens/s"]),
-                                         mfu: number(throughput.first { $0.key.hasPrefix("train mfu") }?.value))
+                train[step] = TrainPoint(
+                    step: step, tokens: number(metrics["consumed tokens"]),
+                    loss: finite(losses["train loss avg"]) ?? losses.values.compactMap(finite).first,
+                    learningRate: number(throughput["lr mean"]), tokensPerSecond: number(throughput["train tokens/s"]),
+                    mfu: number(throughput.first { $0.key.hasPrefix("train mfu") }?.value))
             } else {
                 for (lossName, value) in losses {
                     guard let loss = finite(value) else { continue }

@@ -33,7 +33,8 @@ struct LineChart {
         let plotWidth = width - left - right, plotHeight = height - top - bottom
         let height = totalHeight
         let points = series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite && (!logarithmicY || $0.y > 0) }
-        var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\">"
+        var out =
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\">"
         out += "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>"
         out += "<text x=\"\(width / 2)\" y=\"20\" text-anchor=\"middle\" font-size=\"14\" font-weight=\"bold\">\(escape(title))</text>"
         // The legend: a short stroke and the run's name, two per row below the axis label.
@@ -43,7 +44,8 @@ struct LineChart {
             out += "<text x=\"\(x + 20)\" y=\"\(y)\" font-size=\"11\">\(escape(entry.label))</text>"
         }
         guard let xMin = points.map(\.x).min(), let xMax = points.map(\.x).max(),
-              let yMinRaw = points.map(\.y).min(), let yMaxRaw = points.map(\.y).max() else {
+            let yMinRaw = points.map(\.y).min(), let yMaxRaw = points.map(\.y).max()
+        else {
             return out + "<text x=\"\(width / 2)\" y=\"\(self.height / 2)\" text-anchor=\"middle\" fill=\"#888\">no data</text></svg>"
         }
         let transform: (Double) -> Double = logarithmicY ? { log10($0) } : { $0 }
@@ -75,7 +77,8 @@ struct LineChart {
             let visible = entry.points.filter { $0.x.isFinite && $0.y.isFinite && (!logarithmicY || $0.y > 0) }.sorted { $0.x < $1.x }
             guard !visible.isEmpty else { continue }
             let coordinates = visible.map { String(format: "%.2f,%.2f", px($0.x), py($0.y)) }.joined(separator: " ")
-            out += "<polyline class=\"curve\" data-run=\"\(escape(entry.label))\" fill=\"none\" stroke=\"\(entry.color)\" stroke-width=\"2.5\" points=\"\(coordinates)\"/>"
+            out +=
+                "<polyline class=\"curve\" data-run=\"\(escape(entry.label))\" fill=\"none\" stroke=\"\(entry.color)\" stroke-width=\"2.5\" points=\"\(coordinates)\"/>"
             if visible.count == 1 {
                 out += "<circle cx=\"\(px(visible[0].x))\" cy=\"\(py(visible[0].y))\" r=\"4\" fill=\"\(entry.color)\"/>"
             }

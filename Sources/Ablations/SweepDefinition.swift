@@ -74,7 +74,8 @@ public struct SweepDefinition {
                 }
                 let lengths = Set(paths.map { path in leaves.first { $0.path == path }!.values.count })
                 guard lengths.count == 1 else {
-                    throw SweepError.invalid(file, "paired keys \(paths.map { $0.joined(separator: ".") }) have lists of different lengths \(lengths.sorted())")
+                    throw SweepError.invalid(
+                        file, "paired keys \(paths.map { $0.joined(separator: ".") }) have lists of different lengths \(lengths.sorted())")
                 }
                 groups.append(paths)
             }
@@ -117,8 +118,10 @@ public struct SweepDefinition {
             var sweepNode = sweep
             for leaf in leaves { sweepNode = sweepNode.setting(path: leaf.path, to: chosen[leaf.path]!) }
             let config = ConfigNode.mapping([("sweep", sweepNode)] + (base.entries ?? []).map { ($0.key, $0.node) }, at: base.location)
-            points.append(Point(name: nameParts.isEmpty ? "default" : nameParts.joined(separator: "__"),
-                                values: leaves.map { ($0.path, chosen[$0.path]!) }, config: config))
+            points.append(
+                Point(
+                    name: nameParts.isEmpty ? "default" : nameParts.joined(separator: "__"),
+                    values: leaves.map { ($0.path, chosen[$0.path]!) }, config: config))
         }
         // Names must tell the points apart; values that read the same after cleaning get a short hash.
         let counts = Dictionary(grouping: points.indices, by: { points[$0].name })

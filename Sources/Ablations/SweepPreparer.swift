@@ -37,14 +37,17 @@ public struct SweepPreparer {
         var planned: [(path: String, text: String)] = []
         var problems: [String] = []
         for point in try definition.points() {
-            let text = "# Sweep point \(point.name) of \(fileName), written by modalities benchmark prepare_sweep_configs.\n"
+            let text =
+                "# Sweep point \(point.name) of \(fileName), written by modalities benchmark prepare_sweep_configs.\n"
                 + ConfigEmitter.yaml(point.config)
             for worldSize in worldSizes {
                 let path = [outputDirectory, stem, String(worldSize), point.name, fileName].joined(separator: "/")
                 do {
                     try validate(point.config, path, worldSize)
                 } catch let error as ConfigError {
-                    problems.append("\(point.name) on \(worldSize) rank(s): " + error.issues.filter { $0.severity == .error }.map(\.description).joined(separator: "; "))
+                    problems.append(
+                        "\(point.name) on \(worldSize) rank(s): "
+                            + error.issues.filter { $0.severity == .error }.map(\.description).joined(separator: "; "))
                 } catch {
                     problems.append("\(point.name) on \(worldSize) rank(s): \(error)")
                 }

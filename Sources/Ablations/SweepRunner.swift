@@ -44,8 +44,10 @@ public final class SweepRunner: @unchecked Sendable {
     public var stopAfterSteps: Int?
     public var log: @Sendable (String) -> Void
 
-    public init(sweepDirectory: String, experimentsRoot: String, executable: String, parallel: Int = 1, skipExceptionTypes: [String] = [],
-                log: @escaping @Sendable (String) -> Void = { print($0) }) {
+    public init(
+        sweepDirectory: String, experimentsRoot: String, executable: String, parallel: Int = 1, skipExceptionTypes: [String] = [],
+        log: @escaping @Sendable (String) -> Void = { print($0) }
+    ) {
         self.sweepDirectory = sweepDirectory
         self.experimentsRoot = experimentsRoot
         self.executable = executable
@@ -62,8 +64,9 @@ public final class SweepRunner: @unchecked Sendable {
         return try SweepStatus(root: root, expectedSteps: 0).mostRecentConfigs().map { config in
             let folder = URL(fileURLWithPath: config).deletingLastPathComponent()
             let relative = String(folder.deletingLastPathComponent().path.dropFirst(root.count))
-            return Run(config: config, worldSize: Int(folder.deletingLastPathComponent().lastPathComponent) ?? 1,
-                       experimentsRoot: experimentsRoot + relative, experimentID: folder.lastPathComponent)
+            return Run(
+                config: config, worldSize: Int(folder.deletingLastPathComponent().lastPathComponent) ?? 1,
+                experimentsRoot: experimentsRoot + relative, experimentID: folder.lastPathComponent)
         }
     }
 
@@ -91,7 +94,9 @@ public final class SweepRunner: @unchecked Sendable {
     public func run() throws -> Summary {
         guard parallel >= 1 else { throw SweepError.invalid(sweepDirectory, "--parallel must be 1 or more") }
         let all = try runs()
-        guard !all.isEmpty else { throw SweepError.invalid(sweepDirectory, "holds no sweep configs (<name>/<world size>/<point>/<file>.yaml)") }
+        guard !all.isEmpty else {
+            throw SweepError.invalid(sweepDirectory, "holds no sweep configs (<name>/<world size>/<point>/<file>.yaml)")
+        }
         var summary = Summary()
         var queue: [(run: Run, checkpoint: String?)] = []
         for run in all {
@@ -102,7 +107,8 @@ public final class SweepRunner: @unchecked Sendable {
                 continue
             }
             if let pid = status?["pid"] as? Int, status?["state"] as? String == State.running.rawValue,
-               ChildProcess.isRunning(pid_t(pid), mentioning: run.config) {
+                ChildProcess.isRunning(pid_t(pid), mentioning: run.config)
+            {
                 log("\(run.experimentID): stopping the run a previous runner left going (pid \(pid))")
                 ChildProcess.signalGroup(pid_t(pid), SIGKILL)
                 while ChildProcess.isRunning(pid_t(pid), mentioning: run.config) { usleep(50_000) }
@@ -157,7 +163,9 @@ public final class SweepRunner: @unchecked Sendable {
             } else {
                 let logs = ErrorLogs.paths(in: run.folder)
                 try record(run, .failed, extra: ["exit_status": Int(exitStatus), "error_logs": logs])
-                log("\(run.experimentID): failed with status \(exitStatus)\(logs.isEmpty ? "" : "; error log " + logs.joined(separator: ", ")) (see \(run.folder)/sweep_run.log)")
+                log(
+                    "\(run.experimentID): failed with status \(exitStatus)\(logs.isEmpty ? "" : "; error log " + logs.joined(separator: ", ")) (see \(run.folder)/sweep_run.log)"
+                )
                 summary.failed += 1
             }
         }
@@ -170,12 +178,15 @@ public final class SweepRunner: @unchecked Sendable {
     private func start(_ run: Run, resumingFrom checkpoint: String?) throws {
         try FileManager.default.createDirectory(atPath: run.folder, withIntermediateDirectories: true)
         if let checkpoint { try trimResults(of: run, toStep: try Self.seenSteps(checkpoint)) }
-        var arguments = ["run", "--config_file_path", run.config, "--experiments_root_path", run.experimentsRoot,
-                         "--experiment_id", run.experimentID, "--error_log_folder", run.folder]
+        var arguments = [
+            "run", "--config_file_path", run.config, "--experiments_root_path", run.experimentsRoot,
+            "--experiment_id", run.experimentID, "--error_log_folder", run.folder,
+        ]
         if let checkpoint { arguments += ["--resume_from_checkpoint", checkpoint] }
         if let stopAfterSteps { arguments += ["--stop_after_steps", String(stopAfterSteps)] }
         if run.worldSize > 1 {
-            arguments = ["launch", "--nproc_per_node", String(run.worldSize), "--master_port", String(ChildProcess.freePort()), "--"] + arguments
+            arguments =
+                ["launch", "--nproc_per_node", String(run.worldSize), "--master_port", String(ChildProcess.freePort()), "--"] + arguments
         }
         // Error logs of an earlier attempt would make this one look failed.
         for path in ErrorLogs.paths(in: run.folder) { try? FileManager.default.removeItem(atPath: path) }
@@ -184,9 +195,15 @@ public final class SweepRunner: @unchecked Sendable {
         lock.lock()
         active[child.pid] = run
         lock.unlock()
-        try record(run, .running, extra: ["pid": Int(child.pid), "attempts": ((previous?["attempts"] as? Int) ?? 0) + 1,
-                                          "resumed_from": checkpoint ?? NSNull()])
-        log("\(run.experimentID): \(checkpoint.map { "resuming from \(URL(fileURLWithPath: $0).lastPathComponent)" } ?? "starting") on \(run.worldSize) rank(s)")
+        try record(
+            run, .running,
+            extra: [
+                "pid": Int(child.pid), "attempts": ((previous?["attempts"] as? Int) ?? 0) + 1,
+                "resumed_from": checkpoint ?? NSNull(),
+            ])
+        log(
+            "\(run.experimentID): \(checkpoint.map { "resuming from \(URL(fileURLWithPath: $0).lastPathComponent)" } ?? "starting") on \(run.worldSize) rank(s)"
+        )
     }
 
     /// Writes the status file (atomically), keeping the attempt count.
@@ -207,10 +224,13 @@ public final class SweepRunner: @unchecked Sendable {
     func latestCheckpoint(of run: Run) throws -> String? {
         let resolved = run.folder + "/" + URL(fileURLWithPath: run.config).lastPathComponent + ".resolved"
         guard FileManager.default.fileExists(atPath: resolved), let saving = try ConfigLoader.load(file: resolved)["checkpoint_saving"],
-              let checkpointPath = Self.firstScalar(named: "checkpoint_path", in: saving),
-              let names = try? FileManager.default.contentsOfDirectory(atPath: checkpointPath) else { return nil }
+            let checkpointPath = Self.firstScalar(named: "checkpoint_path", in: saving),
+            let names = try? FileManager.default.contentsOfDirectory(atPath: checkpointPath)
+        else { return nil }
         let prefix = "eid_\(run.experimentID)-seen_steps_"
-        let complete = names.filter { $0.hasPrefix(prefix) && FileManager.default.fileExists(atPath: checkpointPath + "/" + $0 + "/metadata.json") }
+        let complete = names.filter {
+            $0.hasPrefix(prefix) && FileManager.default.fileExists(atPath: checkpointPath + "/" + $0 + "/metadata.json")
+        }
         return complete.compactMap { name in (try? Self.seenSteps(name)).map { (name, $0) } }.max { $0.1 < $1.1 }
             .map { checkpointPath + "/" + $0.0 }
     }
@@ -247,7 +267,8 @@ public final class SweepRunner: @unchecked Sendable {
         try FileManager.default.copyItem(atPath: path, toPath: run.folder + "/evaluation_results.interrupted-\(index).jsonl")
         let kept = text.split(separator: "\n").filter { line in
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  let done = object["num_train_steps_done"] as? Int else { return false }
+                let done = object["num_train_steps_done"] as? Int
+            else { return false }
             return done <= step
         }
         try (kept.map { $0 + "\n" }.joined()).write(toFile: path, atomically: true, encoding: .utf8)

@@ -25,7 +25,8 @@ public struct SweepStatus {
     /// A run folder's name without its re-run suffix `_<YYYY-MM-DD__HH-MM-SS>`, and that time ("" when absent).
     static func splitStamp(_ name: String) -> (base: String, stamp: String) {
         guard let match = timestampSuffix.firstMatch(in: name, range: NSRange(name.startIndex..., in: name)),
-              let found = Range(match.range, in: name) else { return (name, "") }
+            let found = Range(match.range, in: name)
+        else { return (name, "") }
         return (String(name[..<found.lowerBound]), String(name[found].dropFirst()))
     }
 
@@ -64,7 +65,8 @@ public struct SweepStatus {
     public func isDone(_ config: String) -> Bool {
         let folder = (config as NSString).deletingLastPathComponent
         if let text = try? String(contentsOfFile: folder + "/evaluation_results.jsonl", encoding: .utf8),
-           text.split(separator: "\n").count == expectedSteps {
+            text.split(separator: "\n").count == expectedSteps
+        {
             return true
         }
         guard !skipExceptionTypes.isEmpty else { return false }
@@ -113,8 +115,9 @@ enum ErrorLogs {
     static func types(in folder: String) -> [String] {
         paths(in: folder).map { path in
             guard let data = FileManager.default.contents(atPath: path),
-                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                  let error = object["error"] as? [String: Any], let type = error["type"] as? String else { return "ErrorFileParsingError" }
+                let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                let error = object["error"] as? [String: Any], let type = error["type"] as? String
+            else { return "ErrorFileParsingError" }
             return type
         }
     }

@@ -26,8 +26,10 @@ public enum CheckpointFormat {
     /// parameter and optimizer moment into shard `shardIndex` (`placement: flat_chunk`).
     ///
     /// - Parameter extra: more metadata entries (experiment id, resolved config, ...).
-    public static func write(_ appState: AppState, progress: TrainingProgress, to folder: String, writeShard: Bool = true,
-                             writeMetadata: Bool = true, extra: [String: Any] = [:]) throws {
+    public static func write(
+        _ appState: AppState, progress: TrainingProgress, to folder: String, writeShard: Bool = true,
+        writeMetadata: Bool = true, extra: [String: Any] = [:]
+    ) throws {
         try appState.model.parameters.requireAllocated(for: "saving a checkpoint")
         let sharded = appState.model.unwrapped(as: FullyShardedModel.self)
         let rank = sharded?.shardGroup.rank ?? 0
@@ -63,17 +65,26 @@ public enum CheckpointFormat {
             "format_version": version,
             "created": ISO8601DateFormatter().string(from: Date()),
             "world": ["world_size": worldSize, "shards": (0..<worldSize).map { ["rank": $0, "file": shardFile(rank: $0)] }],
-            "model": ["parameters": appState.model.parameters.named.map { entry -> [String: Any] in
-                ["name": entry.name, "shape": sharded?.fullShape(of: entry.name) ?? entry.tensor.shape, "dtype": "\(entry.tensor.dtype)",
-                 "placement": sharded == nil ? "replicated" : "flat_chunk"]
-            }],
+            "model": [
+                "parameters": appState.model.parameters.named.map { entry -> [String: Any] in
+                    [
+                        "name": entry.name, "shape": sharded?.fullShape(of: entry.name) ?? entry.tensor.shape,
+                        "dtype": "\(entry.tensor.dtype)",
+                        "placement": sharded == nil ? "replicated" : "flat_chunk",
+                    ]
+                }
+            ],
             "optimizer": [
                 "type": optimizer.decoupledWeightDecay ? "adam_w" : "adam", "lr": optimizer.baseLearningRate,
                 "betas": [optimizer.beta1, optimizer.beta2], "eps": optimizer.eps,
-                "groups": optimizer.groups.map { ["name": $0.name, "weight_decay": $0.weightDecay, "parameters": $0.parameterNames] as [String: Any] },
+                "groups": optimizer.groups.map {
+                    ["name": $0.name, "weight_decay": $0.weightDecay, "parameters": $0.parameterNames] as [String: Any]
+                },
             ] as [String: Any],
-            "training_progress": ["num_seen_steps": progress.numSeenStepsTotal, "num_seen_tokens": progress.numSeenTokensTotal,
-                                  "num_target_steps": progress.numTargetSteps, "num_target_tokens": progress.numTargetTokens],
+            "training_progress": [
+                "num_seen_steps": progress.numSeenStepsTotal, "num_seen_tokens": progress.numSeenTokensTotal,
+                "num_target_steps": progress.numTargetSteps, "num_target_tokens": progress.numTargetTokens,
+            ],
             "rng": ["cpu": generatorTensor],
         ]
         if let scheduler = appState.scheduler {

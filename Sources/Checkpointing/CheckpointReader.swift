@@ -27,9 +27,14 @@ public struct CheckpointReader {
         let metadataPath = folder + "/" + CheckpointFormat.metadataFile
         guard let data = FileManager.default.contents(atPath: metadataPath) else {
             if FileManager.default.fileExists(atPath: folder + "/.metadata") {
-                throw CheckpointError.unreadable(path: folder, reason: "this is a PyTorch distributed (DCP) checkpoint; this version reads its own format only (import PyTorch checkpoints with the interop commands)")
+                throw CheckpointError.unreadable(
+                    path: folder,
+                    reason:
+                        "this is a PyTorch distributed (DCP) checkpoint; this version reads its own format only (import PyTorch checkpoints with the interop commands)"
+                )
             }
-            throw CheckpointError.unreadable(path: metadataPath, reason: "missing: the checkpoint was not completed (metadata.json is written last)")
+            throw CheckpointError.unreadable(
+                path: metadataPath, reason: "missing: the checkpoint was not completed (metadata.json is written last)")
         }
         guard let metadata = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw CheckpointError.unreadable(path: metadataPath, reason: "not a JSON object")
@@ -38,7 +43,8 @@ public struct CheckpointReader {
             throw CheckpointError.unreadable(path: metadataPath, reason: "not a \(CheckpointFormat.name) metadata file")
         }
         guard version <= CheckpointFormat.version else {
-            throw CheckpointError.unreadable(path: metadataPath, reason: "format version \(version) is newer than this build reads (\(CheckpointFormat.version))")
+            throw CheckpointError.unreadable(
+                path: metadataPath, reason: "format version \(version) is newer than this build reads (\(CheckpointFormat.version))")
         }
         guard let world = metadata["world"] as? [String: Any], let worldSize = world["world_size"] as? Int, worldSize >= 1 else {
             throw CheckpointError.unreadable(path: metadataPath, reason: "no world.world_size")
@@ -52,7 +58,8 @@ public struct CheckpointReader {
                     if shard.hasChecksums {
                         try shard.verifyChecksums()
                     } else {
-                        FileHandle.standardError.write(Data("warning: \(path) records no checksums (written before they existed); loading it unverified\n".utf8))
+                        FileHandle.standardError.write(
+                            Data("warning: \(path) records no checksums (written before they existed); loading it unverified\n".utf8))
                     }
                 }
                 shards.append(shard)
@@ -98,7 +105,8 @@ public struct CheckpointReader {
         }
         let flat = try Tensor.cat(try shards.indices.map { try tensor(name, rank: $0).reshape([-1]) })
         guard flat.count == shape.reduce(1, *) else {
-            throw CheckpointError.mismatch(path: folder, reason: "the chunks of \(name) hold \(flat.count) elements, its shape \(shape) needs \(shape.reduce(1, *))")
+            throw CheckpointError.mismatch(
+                path: folder, reason: "the chunks of \(name) hold \(flat.count) elements, its shape \(shape) needs \(shape.reduce(1, *))")
         }
         return try flat.view(shape)
     }
@@ -131,12 +139,19 @@ public struct CheckpointReader {
 
     /// Copies parameters, optimizer state, scheduler position and the CPU random state into `appState`.
     public func load(into appState: AppState) throws {
-        let saved = Set(shard.entries.keys.filter { $0.hasPrefix(CheckpointFormat.modelPrefix) }.map { String($0.dropFirst(CheckpointFormat.modelPrefix.count)) })
+        let saved = Set(
+            shard.entries.keys.filter { $0.hasPrefix(CheckpointFormat.modelPrefix) }.map {
+                String($0.dropFirst(CheckpointFormat.modelPrefix.count))
+            })
         let needed = appState.model.parameters.named.map(\.name)
         let missing = needed.filter { !saved.contains($0) }
         let unexpected = saved.subtracting(needed).sorted()
         guard missing.isEmpty, unexpected.isEmpty else {
-            throw CheckpointError.mismatch(path: shard.path, reason: "parameters differ from the model's: missing \(missing.prefix(5).joined(separator: ", "))\(missing.count > 5 ? ", ..." : ""); unexpected \(unexpected.prefix(5).joined(separator: ", "))")
+            throw CheckpointError.mismatch(
+                path: shard.path,
+                reason:
+                    "parameters differ from the model's: missing \(missing.prefix(5).joined(separator: ", "))\(missing.count > 5 ? ", ..." : ""); unexpected \(unexpected.prefix(5).joined(separator: ", "))"
+            )
         }
         try loadParameters(into: appState.model)
         var state: [String: AdamOptimizer.ParameterState] = [:]
@@ -154,7 +169,9 @@ public struct CheckpointReader {
         }
         if let scheduler = appState.scheduler {
             guard let saved = metadata["lr_scheduler"] as? [String: Any], let steps = saved["steps_taken"] as? Int else {
-                throw CheckpointError.mismatch(path: folder + "/" + CheckpointFormat.metadataFile, reason: "the config has an lr_scheduler but the checkpoint saved none")
+                throw CheckpointError.mismatch(
+                    path: folder + "/" + CheckpointFormat.metadataFile,
+                    reason: "the config has an lr_scheduler but the checkpoint saved none")
             }
             scheduler.restore(stepsTaken: steps)
         }

@@ -29,8 +29,9 @@ public final class CheckpointWriter {
     }
 
     public func folder(for progress: TrainingProgress) -> String {
-        let name = CheckpointFolderName(experimentID: experimentID, seenSteps: progress.numSeenStepsTotal, seenTokens: progress.numSeenTokensTotal,
-                                        targetSteps: progress.numTargetSteps, targetTokens: progress.numTargetTokens)
+        let name = CheckpointFolderName(
+            experimentID: experimentID, seenSteps: progress.numSeenStepsTotal, seenTokens: progress.numSeenTokensTotal,
+            targetSteps: progress.numTargetSteps, targetTokens: progress.numTargetTokens)
         return checkpointPath + "/" + name.text
     }
 
@@ -42,7 +43,8 @@ public final class CheckpointWriter {
             // One replica of the shards writes: the ranks whose replicate index is 0, shard by shard. Rank 0 writes
             // the metadata once every shard is on disk.
             let writesShard = (sharded.replicateGroup?.rank ?? 0) == 0
-            try CheckpointFormat.write(appState, progress: progress, to: folder, writeShard: writesShard, writeMetadata: false, extra: extra)
+            try CheckpointFormat.write(
+                appState, progress: progress, to: folder, writeShard: writesShard, writeMetadata: false, extra: extra)
             try group?.barrier()
             guard globalRank == 0 else { return }
             try CheckpointFormat.write(appState, progress: progress, to: folder, writeShard: false, writeMetadata: true, extra: extra)
@@ -56,7 +58,8 @@ public final class CheckpointWriter {
         do {
             try AtomicFile.write(info, to: checkpointPath + "/" + CheckpointFormat.lastCheckpointInfoFile)
         } catch let error as InteropError {
-            throw CheckpointError.unwritable(path: checkpointPath + "/" + CheckpointFormat.lastCheckpointInfoFile, reason: error.description)
+            throw CheckpointError.unwritable(
+                path: checkpointPath + "/" + CheckpointFormat.lastCheckpointInfoFile, reason: error.description)
         }
         removeUnfinishedCheckpoints(except: folder)
     }
@@ -71,7 +74,8 @@ public final class CheckpointWriter {
             let folder = checkpointPath + "/" + name
             var isFolder: ObjCBool = false
             guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue,
-                  !FileManager.default.fileExists(atPath: folder + "/" + CheckpointFormat.metadataFile) else { continue }
+                !FileManager.default.fileExists(atPath: folder + "/" + CheckpointFormat.metadataFile)
+            else { continue }
             try? FileManager.default.removeItem(atPath: folder)
         }
     }

@@ -20,10 +20,13 @@ public enum PyTorchCheckpointLoading {
             throw CheckpointError.unreadable(path: folder, reason: error.description)
         }
         try loadModel(appState.model, from: checkpoint.tensors, prefix: "app.model.", source: folder)
-        try loadOptimizer(appState.adam(checkpoint: folder), tensors: checkpoint.tensors, values: checkpoint.values, prefix: "app.optimizer.state.", source: folder)
+        try loadOptimizer(
+            appState.adam(checkpoint: folder), tensors: checkpoint.tensors, values: checkpoint.values, prefix: "app.optimizer.state.",
+            source: folder)
         if let scheduler = appState.scheduler {
             guard case .int(let lastEpoch)? = checkpoint.values["app.lr_scheduler.last_epoch"] else {
-                throw CheckpointError.mismatch(path: folder, reason: "the config has an lr_scheduler but the checkpoint has no lr_scheduler.last_epoch")
+                throw CheckpointError.mismatch(
+                    path: folder, reason: "the config has an lr_scheduler but the checkpoint has no lr_scheduler.last_epoch")
             }
             scheduler.restore(stepsTaken: lastEpoch)
         }
@@ -55,8 +58,10 @@ public enum PyTorchCheckpointLoading {
         try loadOptimizer(optimizer, tensors: checkpoint.tensors, values: checkpoint.values, prefix: "state.", source: path)
     }
 
-    static func loadOptimizer(_ optimizer: AdamOptimizer, tensors: [String: Tensor], values: [String: DataFormats.Pickle.Value], prefix: String,
-                              source: String) throws {
+    static func loadOptimizer(
+        _ optimizer: AdamOptimizer, tensors: [String: Tensor], values: [String: DataFormats.Pickle.Value], prefix: String,
+        source: String
+    ) throws {
         var state: [String: AdamOptimizer.ParameterState] = [:]
         for name in optimizer.parameterNames {
             let key = prefix + name + "."
@@ -82,8 +87,9 @@ public enum PyTorchCheckpointLoading {
                     throw CheckpointError.mismatch(path: source, reason: error.description)
                 }
             }
-            state[name] = AdamOptimizer.ParameterState(expAvg: try local(try average.to(dtype: .float32)),
-                                                       expAvgSq: try local(try square.to(dtype: .float32)), step: step)
+            state[name] = AdamOptimizer.ParameterState(
+                expAvg: try local(try average.to(dtype: .float32)),
+                expAvgSq: try local(try square.to(dtype: .float32)), step: step)
         }
         do {
             try optimizer.loadState(state)
@@ -95,7 +101,9 @@ public enum PyTorchCheckpointLoading {
     public static func loadModel(_ model: any Model, from tensors: [String: Tensor], prefix: String, source: String) throws {
         let missing = model.parameters.named.map(\.name).filter { tensors[prefix + $0] == nil }
         guard missing.isEmpty else {
-            throw CheckpointError.mismatch(path: source, reason: "no tensor for \(missing.prefix(5).map { prefix + $0 }.joined(separator: ", "))\(missing.count > 5 ? ", ..." : "")")
+            throw CheckpointError.mismatch(
+                path: source,
+                reason: "no tensor for \(missing.prefix(5).map { prefix + $0 }.joined(separator: ", "))\(missing.count > 5 ? ", ..." : "")")
         }
         let sharded = model.unwrapped(as: FullyShardedModel.self)
         for (name, parameter) in model.parameters.named {

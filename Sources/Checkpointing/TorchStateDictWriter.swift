@@ -38,7 +38,8 @@ public final class TorchStateDictWriter: CheckpointExecution {
 
     /// The file of `entity` (`model` or `optimizer`) at `progress`.
     public func path(_ entity: String, _ progress: TrainingProgress) -> String {
-        checkpointPath + "/eid_\(experimentID)-\(entity)-seen_steps_\(progress.numSeenStepsTotal)-seen_tokens_\(progress.numSeenTokensTotal)"
+        checkpointPath
+            + "/eid_\(experimentID)-\(entity)-seen_steps_\(progress.numSeenStepsTotal)-seen_tokens_\(progress.numSeenTokensTotal)"
             + "-target_steps_\(progress.numTargetSteps)-target_tokens_\(progress.numTargetTokens).bin"
     }
 
@@ -57,8 +58,13 @@ public final class TorchStateDictWriter: CheckpointExecution {
         var optimizerState: [(String, TorchCheckpointWriter.Value)] = []
         for (name, state) in try appState.adam(checkpoint: checkpointPath).state {
             let average = try whole(state.expAvg, name), square = try whole(state.expAvgSq, name)
-            optimizerState.append((name, .dict([("step", .tensor(state.step)), ("exp_avg", .tensor(average)), ("exp_avg_sq", .tensor(square))],
-                                               ordered: false)))
+            optimizerState.append(
+                (
+                    name,
+                    .dict(
+                        [("step", .tensor(state.step)), ("exp_avg", .tensor(average)), ("exp_avg_sq", .tensor(square))],
+                        ordered: false)
+                ))
         }
         if globalRank == 0 {
             try write(appState, progress: progress, parameters: wholeParameters, optimizerState: optimizerState)
@@ -66,8 +72,10 @@ public final class TorchStateDictWriter: CheckpointExecution {
         try group?.barrier()
     }
 
-    private func write(_ appState: AppState, progress: TrainingProgress, parameters: [String: Tensor],
-                       optimizerState: [(String, TorchCheckpointWriter.Value)]) throws {
+    private func write(
+        _ appState: AppState, progress: TrainingProgress, parameters: [String: Tensor],
+        optimizerState: [(String, TorchCheckpointWriter.Value)]
+    ) throws {
         do {
             try FileManager.default.createDirectory(atPath: checkpointPath, withIntermediateDirectories: true)
         } catch {
@@ -87,21 +95,26 @@ public final class TorchStateDictWriter: CheckpointExecution {
         }
         let optimizer = try appState.adam(checkpoint: checkpointPath)
         let groups: [TorchCheckpointWriter.Value] = optimizer.groups.map { group in
-            .dict([("lr", .double(optimizer.learningRate)), ("betas", .tuple([.double(optimizer.beta1), .double(optimizer.beta2)])),
-                   ("eps", .double(optimizer.eps)), ("weight_decay", .double(group.weightDecay)), ("amsgrad", .bool(false)),
-                   ("foreach", .none), ("maximize", .bool(false)), ("capturable", .bool(false)), ("differentiable", .bool(false)),
-                   ("fused", .bool(true)), ("initial_lr", .double(optimizer.baseLearningRate)),
-                   ("params", .list(group.parameterNames.map { .string($0) }))], ordered: false)
+            .dict(
+                [
+                    ("lr", .double(optimizer.learningRate)), ("betas", .tuple([.double(optimizer.beta1), .double(optimizer.beta2)])),
+                    ("eps", .double(optimizer.eps)), ("weight_decay", .double(group.weightDecay)), ("amsgrad", .bool(false)),
+                    ("foreach", .none), ("maximize", .bool(false)), ("capturable", .bool(false)), ("differentiable", .bool(false)),
+                    ("fused", .bool(true)), ("initial_lr", .double(optimizer.baseLearningRate)),
+                    ("params", .list(group.parameterNames.map { .string($0) })),
+                ], ordered: false)
         }
         let modelPath = path("model", progress), optimizerPath = path("optimizer", progress)
         do {
             try TorchCheckpointWriter.write(.dict(modelEntries, ordered: true), to: modelPath)
-            try TorchCheckpointWriter.write(.dict([("state", .dict(optimizerState, ordered: false)), ("param_groups", .list(groups))], ordered: false),
-                                            to: optimizerPath)
-            let info = try JSONSerialization.data(withJSONObject: [
-                "model_checkpoint_path": URL(fileURLWithPath: modelPath).standardizedFileURL.path,
-                "optimizer_checkpoint_path": URL(fileURLWithPath: optimizerPath).standardizedFileURL.path,
-            ], options: [.sortedKeys, .withoutEscapingSlashes])
+            try TorchCheckpointWriter.write(
+                .dict([("state", .dict(optimizerState, ordered: false)), ("param_groups", .list(groups))], ordered: false),
+                to: optimizerPath)
+            let info = try JSONSerialization.data(
+                withJSONObject: [
+                    "model_checkpoint_path": URL(fileURLWithPath: modelPath).standardizedFileURL.path,
+                    "optimizer_checkpoint_path": URL(fileURLWithPath: optimizerPath).standardizedFileURL.path,
+                ], options: [.sortedKeys, .withoutEscapingSlashes])
             try AtomicFile.write(info, to: checkpointPath + "/" + CheckpointFormat.lastCheckpointInfoFile)
         } catch let error as InteropError {
             throw CheckpointError.unwritable(path: checkpointPath, reason: error.description)

@@ -1,6 +1,6 @@
 import Config
-import ModalitiesSchema
 import DataLoading
+import ModalitiesSchema
 
 extension ConfigValidator {
     /// The validator of `modalities config validate`: the built-in components, and the training dataset's size

@@ -48,7 +48,8 @@ struct CheckpointLoadingConfig: DeclaredConfig {
     func validate() throws {
         // Modalities' parse_torch_device: "cpu" or a GPU index (0 is cuda:0); "cuda[:N]" is accepted too.
         if let device, device != "cpu", Int(device).map({ $0 < 0 }) ?? true,
-           device != "cuda", !(device.hasPrefix("cuda:") && Int(device.dropFirst(5)).map { $0 >= 0 } == true) {
+            device != "cuda", !(device.hasPrefix("cuda:") && Int(device.dropFirst(5)).map { $0 >= 0 } == true)
+        {
             throw ConfigValueError("device must be cpu, a GPU index (0, 1, …) or cuda[:N], found '\(device)'")
         }
     }
@@ -94,18 +95,26 @@ struct CheckpointExecutionConfig: Decodable {
     var globalRank: NonNegativeInt
     var experimentID: String
 
-    enum CodingKeys: String, CodingKey { case checkpointPath = "checkpoint_path", globalRank = "global_rank", experimentID = "experiment_id" }
+    enum CodingKeys: String, CodingKey {
+        case checkpointPath = "checkpoint_path", globalRank = "global_rank", experimentID = "experiment_id"
+    }
 }
 
 extension ComponentRegistry {
     /// The app state a checkpoint holds, and checkpoint loading and saving.
     func registerCheckpointing() {
-        register("app_state", "raw", summary: "model, optimizer and lr scheduler as a checkpoint saves them",
-                 config: RawAppStateConfig.self, produces: [AppState.self]) { config, context in
-            try AppState(model: context.build(config.model), optimizer: context.build(config.optimizer), scheduler: context.build(config.lrScheduler))
+        register(
+            "app_state", "raw", summary: "model, optimizer and lr scheduler as a checkpoint saves them",
+            config: RawAppStateConfig.self, produces: [AppState.self]
+        ) { config, context in
+            try AppState(
+                model: context.build(config.model), optimizer: context.build(config.optimizer), scheduler: context.build(config.lrScheduler)
+            )
         }
-        register("app_state", "dcp", summary: "a raw app state loaded from a checkpoint folder (our format)",
-                 config: DCPAppStateConfig.self, produces: [AppState.self]) { config, context in
+        register(
+            "app_state", "dcp", summary: "a raw app state loaded from a checkpoint folder (our format)",
+            config: DCPAppStateConfig.self, produces: [AppState.self]
+        ) { config, context in
             let state = try context.build(config.rawAppState)
             // Our own format, or the PyTorch DCP folders Modalities itself writes.
             if DistributedCheckpoint.isDistributedCheckpoint(config.checkpointDirPath) {
@@ -115,49 +124,73 @@ extension ComponentRegistry {
             }
             return state
         }
-        for (variant, summary) in [("torch", "reads torch.save state dicts (and our or DCP checkpoints) into a model"),
-                                   ("fsdp1", "reads Modalities' FSDP1 full-state .bin files into a model"),
-                                   ("dcp", "reads PyTorch DCP folders (Modalities' default) into a model or app state")] {
-            register("checkpoint_loading", variant, summary: summary, config: CheckpointLoadingConfig.self,
-                     produces: [CheckpointLoader.self]) { _, _ in CheckpointLoader(kind: variant) }
+        for (variant, summary) in [
+            ("torch", "reads torch.save state dicts (and our or DCP checkpoints) into a model"),
+            ("fsdp1", "reads Modalities' FSDP1 full-state .bin files into a model"),
+            ("dcp", "reads PyTorch DCP folders (Modalities' default) into a model or app state"),
+        ] {
+            register(
+                "checkpoint_loading", variant, summary: summary, config: CheckpointLoadingConfig.self,
+                produces: [CheckpointLoader.self]
+            ) { _, _ in CheckpointLoader(kind: variant) }
         }
         for variant in ["fsdp1_checkpointed"] {
-            register("model", variant, summary: "a model with weights from checkpoint_path (torch.save file, DCP folder or our checkpoint)",
-                     config: CheckpointedModelConfig.self, produces: [(any Model).self]) { config, context -> any Model in
+            register(
+                "model", variant, summary: "a model with weights from checkpoint_path (torch.save file, DCP folder or our checkpoint)",
+                config: CheckpointedModelConfig.self, produces: [(any Model).self]
+            ) { config, context -> any Model in
                 let model = try context.build(config.model)
                 try context.build(config.checkpointLoading).loadModel(model, from: config.checkpointPath)
                 return model
             }
         }
-        register("optimizer", "fsdp1_checkpointed", summary: "an optimizer with Adam state from a torch.save optimizer state dict (Modalities' FSDP1 .bin)",
-                 config: CheckpointedOptimizerConfig.self, produces: [AdamOptimizer.self, (any Optimizer).self]) { config, context in
+        register(
+            "optimizer", "fsdp1_checkpointed",
+            summary: "an optimizer with Adam state from a torch.save optimizer state dict (Modalities' FSDP1 .bin)",
+            config: CheckpointedOptimizerConfig.self, produces: [AdamOptimizer.self, (any Optimizer).self]
+        ) { config, context in
             _ = try context.build(config.checkpointLoading)
             _ = try context.build(config.wrappedModel)
             let optimizer = try context.build(config.optimizer)
             try PyTorchCheckpointLoading.load(torchOptimizerFile: config.checkpointPath, into: optimizer)
             return optimizer
         }
-        register("checkpoint_saving", "default", summary: "a saving strategy and a saving execution",
-                 config: CheckpointSavingConfig.self, produces: [CheckpointSaver.self, (any CheckpointSaving).self]) { config, context in
+        register(
+            "checkpoint_saving", "default", summary: "a saving strategy and a saving execution",
+            config: CheckpointSavingConfig.self, produces: [CheckpointSaver.self, (any CheckpointSaving).self]
+        ) { config, context in
             CheckpointSaver(strategy: try context.build(config.strategy), writer: try context.build(config.execution))
         }
-        register("checkpoint_saving_strategy", "save_k_most_recent_checkpoints_strategy", summary: "keeps the k newest (-1 all, 0 none)",
-                 config: KConfig.self, produces: [(any CheckpointSavingStrategy).self]) { config, _ -> any CheckpointSavingStrategy in
+        register(
+            "checkpoint_saving_strategy", "save_k_most_recent_checkpoints_strategy", summary: "keeps the k newest (-1 all, 0 none)",
+            config: KConfig.self, produces: [(any CheckpointSavingStrategy).self]
+        ) { config, _ -> any CheckpointSavingStrategy in
             try SaveKMostRecentCheckpoints(k: config.k)
         }
-        register("checkpoint_saving_strategy", "save_every_k_steps_checkpointing_strategy", summary: "saves when the step count is a multiple of k",
-                 config: KConfig.self, produces: [(any CheckpointSavingStrategy).self]) { config, _ -> any CheckpointSavingStrategy in
+        register(
+            "checkpoint_saving_strategy", "save_every_k_steps_checkpointing_strategy",
+            summary: "saves when the step count is a multiple of k",
+            config: KConfig.self, produces: [(any CheckpointSavingStrategy).self]
+        ) { config, _ -> any CheckpointSavingStrategy in
             try SaveEveryKSteps(k: config.k)
         }
-        register("checkpoint_saving_execution", "dcp", summary: "per-rank safetensors shards + metadata.json, written atomically (docs/checkpoint-format.md)",
-                 config: CheckpointExecutionConfig.self, produces: [CheckpointWriter.self, (any CheckpointExecution).self]) { config, context in
-            CheckpointWriter(checkpointPath: config.checkpointPath, experimentID: config.experimentID, globalRank: config.globalRank.value,
-                             group: context.run.worldGroup)
+        register(
+            "checkpoint_saving_execution", "dcp",
+            summary: "per-rank safetensors shards + metadata.json, written atomically (docs/checkpoint-format.md)",
+            config: CheckpointExecutionConfig.self, produces: [CheckpointWriter.self, (any CheckpointExecution).self]
+        ) { config, context in
+            CheckpointWriter(
+                checkpointPath: config.checkpointPath, experimentID: config.experimentID, globalRank: config.globalRank.value,
+                group: context.run.worldGroup)
         }
-        register("checkpoint_saving_execution", "fsdp1", summary: "Modalities' FSDP1 files: full model and optimizer state dicts as torch.save .bin files, written by rank 0",
-                 config: CheckpointExecutionConfig.self, produces: [TorchStateDictWriter.self, (any CheckpointExecution).self]) { config, context in
-            TorchStateDictWriter(checkpointPath: config.checkpointPath, experimentID: config.experimentID, globalRank: config.globalRank.value,
-                                 group: context.run.worldGroup)
+        register(
+            "checkpoint_saving_execution", "fsdp1",
+            summary: "Modalities' FSDP1 files: full model and optimizer state dicts as torch.save .bin files, written by rank 0",
+            config: CheckpointExecutionConfig.self, produces: [TorchStateDictWriter.self, (any CheckpointExecution).self]
+        ) { config, context in
+            TorchStateDictWriter(
+                checkpointPath: config.checkpointPath, experimentID: config.experimentID, globalRank: config.globalRank.value,
+                group: context.run.worldGroup)
         }
     }
 }

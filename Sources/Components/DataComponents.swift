@@ -40,8 +40,13 @@ struct DummySampleConfig: DeclaredConfig {
     @Field("sample_type") var sampleType: DummySampleType
 
     func validate() throws {
-        guard sampleType == .int else { throw ConfigValueError("sample_type float is not available yet: it needs CoCa multimodal models (samples hold token ids; use int)") }
-        guard !sampleShape.isEmpty, sampleShape.allSatisfy({ $0 > 0 }) else { throw ConfigValueError("sample_shape must be positive sizes, found \(sampleShape)") }
+        guard sampleType == .int else {
+            throw ConfigValueError(
+                "sample_type float is not available yet: it needs CoCa multimodal models (samples hold token ids; use int)")
+        }
+        guard !sampleShape.isEmpty, sampleShape.allSatisfy({ $0 > 0 }) else {
+            throw ConfigValueError("sample_shape must be positive sizes, found \(sampleShape)")
+        }
     }
 }
 
@@ -118,62 +123,91 @@ extension ComponentRegistry {
     /// Datasets, samplers, the batch sampler, the collator and the data loader, with Modalities' fields.
     func registerDataLoading() {
         let dataset = [(any Dataset).self] as [Any.Type]
-        register("dataset", "packed_mem_map_dataset_continuous", summary: "fixed blocks over a .pbin token stream",
-                 config: PackedContinuousDatasetConfig.self, produces: dataset) { config, _ -> any Dataset in
-            try PackedContinuousDataset(path: config.rawDataPath, sequenceLength: config.sequenceLength.value,
-                                        sampleKey: config.sampleKey, reuseLastTarget: config.reuseLastTarget)
+        register(
+            "dataset", "packed_mem_map_dataset_continuous", summary: "fixed blocks over a .pbin token stream",
+            config: PackedContinuousDatasetConfig.self, produces: dataset
+        ) { config, _ -> any Dataset in
+            try PackedContinuousDataset(
+                path: config.rawDataPath, sequenceLength: config.sequenceLength.value,
+                sampleKey: config.sampleKey, reuseLastTarget: config.reuseLastTarget)
         }
-        register("dataset", "packed_mem_map_dataset_megatron", summary: "blocks of a .pbin that start at document boundaries",
-                 config: PackedMegatronDatasetConfig.self, produces: dataset) { config, _ -> any Dataset in
+        register(
+            "dataset", "packed_mem_map_dataset_megatron", summary: "blocks of a .pbin that start at document boundaries",
+            config: PackedMegatronDatasetConfig.self, produces: dataset
+        ) { config, _ -> any Dataset in
             try PackedMegatronDataset(path: config.rawDataPath, sequenceLength: config.blockSize.value, sampleKey: config.sampleKey)
         }
-        register("dataset", "mem_map_dataset", summary: "JSONL lines tokenized when read, through a raw index",
-                 config: MemMapDatasetConfig.self, produces: dataset) { config, context -> any Dataset in
-            try TokenizedJSONLDataset(path: config.rawDataPath, indexPath: config.indexPath, tokenizer: try context.build(config.tokenizer),
-                                      jqPattern: config.jqPattern, sampleKey: config.sampleKey)
+        register(
+            "dataset", "mem_map_dataset", summary: "JSONL lines tokenized when read, through a raw index",
+            config: MemMapDatasetConfig.self, produces: dataset
+        ) { config, context -> any Dataset in
+            try TokenizedJSONLDataset(
+                path: config.rawDataPath, indexPath: config.indexPath, tokenizer: try context.build(config.tokenizer),
+                jqPattern: config.jqPattern, sampleKey: config.sampleKey)
         }
-        register("dataset", "combined", summary: "several datasets one after the other",
-                 config: CombinedDatasetConfig.self, produces: dataset) { config, context -> any Dataset in
+        register(
+            "dataset", "combined", summary: "several datasets one after the other",
+            config: CombinedDatasetConfig.self, produces: dataset
+        ) { config, context -> any Dataset in
             CombinedDataset(try context.build(config.datasets))
         }
-        register("dataset", "dummy_dataset", summary: "seeded random token ids of given shapes",
-                 config: DummyDatasetConfig.self, produces: dataset) { config, _ -> any Dataset in
-            DummyDataset(count: config.numSamples.value, fields: config.sampleDefinition.map {
-                DummyDataset.Field(key: $0.sampleKey, length: $0.sampleShape.reduce(1, *), upperBound: 50_000)
-            })
+        register(
+            "dataset", "dummy_dataset", summary: "seeded random token ids of given shapes",
+            config: DummyDatasetConfig.self, produces: dataset
+        ) { config, _ -> any Dataset in
+            DummyDataset(
+                count: config.numSamples.value,
+                fields: config.sampleDefinition.map {
+                    DummyDataset.Field(key: $0.sampleKey, length: $0.sampleShape.reduce(1, *), upperBound: 50_000)
+                })
         }
         let sampler = [(any Sampler).self] as [Any.Type]
-        register("sampler", "distributed_sampler", summary: "PyTorch's DistributedSampler order (randperm with seed + epoch)",
-                 config: DistributedSamplerConfig.self, produces: sampler) { config, context -> any Sampler in
-            try DistributedSampler(datasetCount: try context.build(config.dataset).count, rank: config.rank.value,
-                                   replicas: config.numReplicas.value, shuffle: config.shuffle, seed: UInt64(bitPattern: Int64(config.seed)),
-                                   dropLast: config.dropLast)
+        register(
+            "sampler", "distributed_sampler", summary: "PyTorch's DistributedSampler order (randperm with seed + epoch)",
+            config: DistributedSamplerConfig.self, produces: sampler
+        ) { config, context -> any Sampler in
+            try DistributedSampler(
+                datasetCount: try context.build(config.dataset).count, rank: config.rank.value,
+                replicas: config.numReplicas.value, shuffle: config.shuffle, seed: UInt64(bitPattern: Int64(config.seed)),
+                dropLast: config.dropLast)
         }
-        register("sampler", "resumable_distributed_sampler", summary: "distributed sampler that skips already seen global samples",
-                 config: ResumableDistributedSamplerConfig.self, produces: sampler) { config, context -> any Sampler in
-            try DistributedSampler(datasetCount: try context.build(config.dataset).count, rank: config.rank.value,
-                                   replicas: config.numReplicas.value, shuffle: config.shuffle, seed: UInt64(bitPattern: Int64(config.seed)),
-                                   epoch: config.epoch?.value ?? 0, dropLast: config.dropLast,
-                                   skippedGlobalSamples: config.skipNumGlobalSamples?.value ?? 0)
+        register(
+            "sampler", "resumable_distributed_sampler", summary: "distributed sampler that skips already seen global samples",
+            config: ResumableDistributedSamplerConfig.self, produces: sampler
+        ) { config, context -> any Sampler in
+            try DistributedSampler(
+                datasetCount: try context.build(config.dataset).count, rank: config.rank.value,
+                replicas: config.numReplicas.value, shuffle: config.shuffle, seed: UInt64(bitPattern: Int64(config.seed)),
+                epoch: config.epoch?.value ?? 0, dropLast: config.dropLast,
+                skippedGlobalSamples: config.skipNumGlobalSamples?.value ?? 0)
         }
-        register("sampler", "sequential_sampler", summary: "every index in order",
-                 config: SequentialSamplerConfig.self, produces: sampler) { config, context -> any Sampler in
+        register(
+            "sampler", "sequential_sampler", summary: "every index in order",
+            config: SequentialSamplerConfig.self, produces: sampler
+        ) { config, context -> any Sampler in
             SequentialSampler(count: try context.build(config.dataSource).count)
         }
-        register("batch_sampler", "default", summary: "groups a sampler's indices into batches",
-                 config: BatchSamplerConfig.self, produces: [BatchSampler.self]) { config, context in
+        register(
+            "batch_sampler", "default", summary: "groups a sampler's indices into batches",
+            config: BatchSamplerConfig.self, produces: [BatchSampler.self]
+        ) { config, context in
             try BatchSampler(sampler: try context.build(config.sampler), batchSize: config.batchSize.value, dropLast: config.dropLast)
         }
-        register("collate_fn", "gpt_2_llm_collator", summary: "stack token blocks; targets are inputs shifted by one",
-                 config: GPT2LLMCollatorConfig.self, produces: [(any Collator).self]) { config, _ -> any Collator in
+        register(
+            "collate_fn", "gpt_2_llm_collator", summary: "stack token blocks; targets are inputs shifted by one",
+            config: GPT2LLMCollatorConfig.self, produces: [(any Collator).self]
+        ) { config, _ -> any Collator in
             GPT2LLMCollator(sampleKey: config.sampleKey, targetKey: config.targetKey)
         }
-        register("data_loader", "default", summary: "batches in the sampler's order, prefetched on worker threads",
-                 config: DataLoaderConfig.self, produces: [DataLoader.self]) { config, context in
-            DataLoader(tag: config.dataloaderTag, dataset: try context.build(config.dataset),
-                       batchSampler: try context.build(config.batchSampler),
-                       collator: try context.build(config.collateFn) ?? StackingCollator(),
-                       workers: config.numWorkers.value, pinMemory: config.pinMemory)
+        register(
+            "data_loader", "default", summary: "batches in the sampler's order, prefetched on worker threads",
+            config: DataLoaderConfig.self, produces: [DataLoader.self]
+        ) { config, context in
+            DataLoader(
+                tag: config.dataloaderTag, dataset: try context.build(config.dataset),
+                batchSampler: try context.build(config.batchSampler),
+                collator: try context.build(config.collateFn) ?? StackingCollator(),
+                workers: config.numWorkers.value, pinMemory: config.pinMemory)
         }
     }
 }

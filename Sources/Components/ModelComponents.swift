@@ -28,12 +28,14 @@ struct NormConfig: Decodable {
         case .pytorch_rms_norm:
             let config = try container.nestedContainer(keyedBy: LayerNormKeys.self, forKey: .config)
             size = try config.decode(PositiveInt.self, forKey: .normalizedShape).value
-            norm = GPT2LLMConfig.Norm(kind: .pytorchRMSNorm, epsilon: try config.decodeIfPresent(Double.self, forKey: .eps) ?? 1e-5, bias: false)
+            norm = GPT2LLMConfig.Norm(
+                kind: .pytorchRMSNorm, epsilon: try config.decodeIfPresent(Double.self, forKey: .eps) ?? 1e-5, bias: false)
         case .rms_norm:
             let config = try container.nestedContainer(keyedBy: RMSNormKeys.self, forKey: .config)
             size = try config.decode(PositiveInt.self, forKey: .ndim).value
-            norm = GPT2LLMConfig.Norm(kind: .rmsNorm, epsilon: try config.decodeIfPresent(Double.self, forKey: .epsilon) ?? 1e-6,
-                                      bias: try config.decodeIfPresent(Bool.self, forKey: .bias) ?? true)
+            norm = GPT2LLMConfig.Norm(
+                kind: .rmsNorm, epsilon: try config.decodeIfPresent(Double.self, forKey: .epsilon) ?? 1e-6,
+                bias: try config.decodeIfPresent(Bool.self, forKey: .bias) ?? true)
         }
     }
 
@@ -52,7 +54,9 @@ struct AttentionConfig: Decodable {
 
         enum TypeHint: String, ConfigEnum { case IdentityTransform, RotaryTransform }
         enum CodingKeys: String, CodingKey { case typeHint = "type_hint", config }
-        enum RotaryKeys: String, CodingKey { case nEmbd = "n_embd", nHead = "n_head", seqLengthDim = "seq_length_dim", baseFreq = "base_freq" }
+        enum RotaryKeys: String, CodingKey {
+            case nEmbd = "n_embd", nHead = "n_head", seqLengthDim = "seq_length_dim", baseFreq = "base_freq"
+        }
 
         init(from decoder: Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -65,7 +69,9 @@ struct AttentionConfig: Decodable {
             _ = try config.decode(PositiveInt.self, forKey: .nEmbd)
             _ = try config.decode(PositiveInt.self, forKey: .nHead)
             let dimension = try config.decodeIfPresent(Int.self, forKey: .seqLengthDim) ?? -2
-            guard dimension == -2 else { throw ConfigValueError("seq_length_dim must be -2 (batch, heads, sequence, head size), found \(dimension)") }
+            guard dimension == -2 else {
+                throw ConfigValueError("seq_length_dim must be -2 (batch, heads, sequence, head size), found \(dimension)")
+            }
             baseFrequency = try config.decodeIfPresent(Double.self, forKey: .baseFreq) ?? 10_000
         }
     }
@@ -109,7 +115,9 @@ struct GPT2ModelConfig: Decodable {
         // Modalities 0.4 and later: `*_norm_config` (norm_type + config); 0.3 and configs still written for it (the
         // getting_started tutorial's text generation): `*_norm` as a `layer_norm/*` component.
         func norm(_ key: CodingKeys, before legacyKey: CodingKeys) throws -> GPT2LLMConfig.Norm {
-            if !c.contains(key), c.contains(legacyKey) { return try c.decode(EagerComponent<Normalization>.self, forKey: legacyKey).value.config }
+            if !c.contains(key), c.contains(legacyKey) {
+                return try c.decode(EagerComponent<Normalization>.self, forKey: legacyKey).value.config
+            }
             return try c.decode(NormConfig.self, forKey: key).norm
         }
         let attention = try c.decode(AttentionConfig.self, forKey: .attentionConfig)
@@ -154,7 +162,9 @@ struct ComposedInitializationConfig: Decodable {
 
     var initialization: ComposedInitialization
 
-    enum CodingKeys: String, CodingKey { case modelType = "model_type", weightInitType = "weight_init_type", mean, std, hiddenDim = "hidden_dim", numLayers = "num_layers" }
+    enum CodingKeys: String, CodingKey {
+        case modelType = "model_type", weightInitType = "weight_init_type", mean, std, hiddenDim = "hidden_dim", numLayers = "num_layers"
+    }
 
     init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -169,7 +179,9 @@ struct ComposedInitializationConfig: Decodable {
             guard let hidden else { throw ConfigValueError("hidden_dim must be given when std is auto") }
             std = .auto(hiddenSize: hidden)
         } else {
-            guard let value = Double(stdText), value >= 0 else { throw ConfigValueError("std must be a number >= 0 or auto, found '\(stdText)'") }
+            guard let value = Double(stdText), value >= 0 else {
+                throw ConfigValueError("std must be a number >= 0 or auto, found '\(stdText)'")
+            }
             guard hidden == nil else { throw ConfigValueError("hidden_dim must not be given when std is a number") }
             std = .value(value)
         }
@@ -225,7 +237,9 @@ struct ActivationCheckpointedConfig: Decodable {
             }
             let unmatched = policy!.operatorsNeverRun(on: .cpu)
             if !unmatched.isEmpty {
-                decoder.warn("save_ops_keys: \(unmatched.map(\.rawValue).joined(separator: ", ")) match no operator GPT2LLM's blocks run on the CPU, so there they keep nothing (as in PyTorch)")
+                decoder.warn(
+                    "save_ops_keys: \(unmatched.map(\.rawValue).joined(separator: ", ")) match no operator GPT2LLM's blocks run on the CPU, so there they keep nothing (as in PyTorch)"
+                )
             }
         }
         guard layersFQN == "transformer.h" else {
@@ -247,10 +261,13 @@ struct HuggingFacePretrainedConfig: DeclaredConfig {
 
     func validate() throws {
         guard modelType == .AutoModelForCausalLM else {
-            throw ConfigValueError("model_type AutoModelForMaskedLM is not available: only causal language models (GPT-2 and Llama folders) import")
+            throw ConfigValueError(
+                "model_type AutoModelForMaskedLM is not available: only causal language models (GPT-2 and Llama folders) import")
         }
         guard subscriptionKey == "logits" else {
-            throw ConfigValueError("huggingface_prediction_subscription_key must be logits (the output causal language models give), found '\(subscriptionKey)'")
+            throw ConfigValueError(
+                "huggingface_prediction_subscription_key must be logits (the output causal language models give), found '\(subscriptionKey)'"
+            )
         }
         guard modelArguments?.isEmpty ?? true, keywordArguments?.isEmpty ?? true else {
             throw ConfigValueError("model_args and kwargs are not supported: the folder's config.json describes the model")
@@ -266,24 +283,35 @@ struct ModelInitializedConfig: DeclaredConfig {
 extension ComponentRegistry {
     /// GPT2LLM, its initialisation and the layer norms.
     func registerModels() {
-        register("model", "gpt2", summary: "Modalities' GPT2LLM (GPT-2 and Llama forms)",
-                 config: GPT2ModelConfig.self, produces: [(any Model).self]) { config, context -> any Model in
+        register(
+            "model", "gpt2", summary: "Modalities' GPT2LLM (GPT-2 and Llama forms)",
+            config: GPT2ModelConfig.self, produces: [(any Model).self]
+        ) { config, context -> any Model in
             // On a GPU the model is made there directly ("created on its device"); deferral is for host memory.
             let device = context.run.device
-            return try GPT2LLM(config: config.config, sampleKey: config.sampleKey, predictionKey: config.predictionKey,
-                               seed: UInt64(bitPattern: Int64(config.seed ?? 0)), device: device,
-                               deferAllocation: config.useMetaDevice && device == .cpu)
+            return try GPT2LLM(
+                config: config.config, sampleKey: config.sampleKey, predictionKey: config.predictionKey,
+                seed: UInt64(bitPattern: Int64(config.seed ?? 0)), device: device,
+                deferAllocation: config.useMetaDevice && device == .cpu)
         }
-        register("model_initialization", "composed", summary: "plain / scaled / scaled_embed normal initialisation",
-                 config: ComposedInitializationConfig.self, produces: [(any ModelInitializer).self]) { config, _ -> any ModelInitializer in
+        register(
+            "model_initialization", "composed", summary: "plain / scaled / scaled_embed normal initialisation",
+            config: ComposedInitializationConfig.self, produces: [(any ModelInitializer).self]
+        ) { config, _ -> any ModelInitializer in
             config.initialization
         }
-        register("model_initialization", "gpt2_llama3_like", summary: "TorchTitan's Llama 3 initialisation (truncated normals, depth-scaled output projections)",
-                 config: Llama3InitializationConfig.self, produces: [(any ModelInitializer).self]) { config, _ -> any ModelInitializer in
-            try Llama3Initialization(layerCount: config.numLayers.value, embeddingSize: config.embeddingSize.value, depthInit: config.depthInit)
+        register(
+            "model_initialization", "gpt2_llama3_like",
+            summary: "TorchTitan's Llama 3 initialisation (truncated normals, depth-scaled output projections)",
+            config: Llama3InitializationConfig.self, produces: [(any ModelInitializer).self]
+        ) { config, _ -> any ModelInitializer in
+            try Llama3Initialization(
+                layerCount: config.numLayers.value, embeddingSize: config.embeddingSize.value, depthInit: config.depthInit)
         }
-        register("model", "model_initialized", summary: "a model after its initializer ran (seeded by the model's seed)",
-                 config: ModelInitializedConfig.self, produces: [(any Model).self]) { config, context -> any Model in
+        register(
+            "model", "model_initialized", summary: "a model after its initializer ran (seeded by the model's seed)",
+            config: ModelInitializedConfig.self, produces: [(any Model).self]
+        ) { config, context -> any Model in
             let model = try context.build(config.model)
             let initializer = try context.build(config.modelInitializer)
             if let sharded = model.unwrapped(as: FullyShardedModel.self) {
@@ -294,58 +322,80 @@ extension ComponentRegistry {
             }
             return model
         }
-        register("model", "activation_checkpointed", summary: "recomputes every block (full), every ac_freq-th block (selective_layer), or every block but the outputs of save_ops_keys' operators (selective_op) in backward",
-                 config: ActivationCheckpointedConfig.self, produces: [(any Model).self]) { config, context -> any Model in
+        register(
+            "model", "activation_checkpointed",
+            summary:
+                "recomputes every block (full), every ac_freq-th block (selective_layer), or every block but the outputs of save_ops_keys' operators (selective_op) in backward",
+            config: ActivationCheckpointedConfig.self, produces: [(any Model).self]
+        ) { config, context -> any Model in
             let model = try context.build(config.model)
             guard let network = model.unwrapped(as: GPT2LLM.self) else {
-                throw ConfigValueError("activation checkpointing applies to model/gpt2 (directly or inside model/fsdp2_wrapped or model/ddp_wrapped)")
+                throw ConfigValueError(
+                    "activation checkpointing applies to model/gpt2 (directly or inside model/fsdp2_wrapped or model/ddp_wrapped)")
             }
             // As Modalities counts wrapped blocks from 1: every ac_freq-th block, the first being block ac_freq - 1.
             network.checkpointedLayers = Set((0..<network.config.layerCount).filter { ($0 + 1) % config.frequency == 0 })
             if let policy = config.policy {
                 let device = context.run.device
                 if device.kind == .cuda, policy.savedOperators.contains(where: \.isAttention) {
-                    throw ConfigValueError("save_ops_keys: keeping the outputs of CUDA's attention kernels is not available yet (needs their backward called with the kept log-sum-exp); list ops.aten.mm.default only")
+                    throw ConfigValueError(
+                        "save_ops_keys: keeping the outputs of CUDA's attention kernels is not available yet (needs their backward called with the kept log-sum-exp); list ops.aten.mm.default only"
+                    )
                 }
                 network.selectiveCheckpointPolicy = policy
             }
             return model
         }
-        register("model", "activation_checkpointed_fsdp1", summary: "recomputes every block whose class is in activation_checkpointing_modules (GPT2Block) in backward",
-                 config: FSDP1ActivationCheckpointedConfig.self, produces: [(any Model).self]) { config, context -> any Model in
+        register(
+            "model", "activation_checkpointed_fsdp1",
+            summary: "recomputes every block whose class is in activation_checkpointing_modules (GPT2Block) in backward",
+            config: FSDP1ActivationCheckpointedConfig.self, produces: [(any Model).self]
+        ) { config, context -> any Model in
             let model = try context.build(config.model)
             guard let network = model.unwrapped(as: GPT2LLM.self) else {
                 throw ConfigValueError("activation checkpointing applies to model/gpt2 (directly or inside a wrapped model)")
             }
             let unknown = config.modules.filter { $0 != "GPT2Block" }
             guard unknown.isEmpty else {
-                throw ConfigValueError("activation_checkpointing_modules names \(unknown); model/gpt2's checkpointable modules are GPT2Block")
+                throw ConfigValueError(
+                    "activation_checkpointing_modules names \(unknown); model/gpt2's checkpointable modules are GPT2Block")
             }
             network.checkpointedLayers = config.modules.isEmpty ? [] : Set(0..<network.config.layerCount)
             return model
         }
-        register("model", "huggingface_pretrained_model", summary: "a local Hugging Face GPT-2 or Llama folder (config.json + safetensors)",
-                 config: HuggingFacePretrainedConfig.self, produces: [(any Model).self]) { config, _ -> any Model in
+        register(
+            "model", "huggingface_pretrained_model", summary: "a local Hugging Face GPT-2 or Llama folder (config.json + safetensors)",
+            config: HuggingFacePretrainedConfig.self, produces: [(any Model).self]
+        ) { config, _ -> any Model in
             var isFolder: ObjCBool = false
             guard FileManager.default.fileExists(atPath: config.modelName, isDirectory: &isFolder), isFolder.boolValue else {
-                throw ConfigValueError("model_name '\(config.modelName)' is not a local folder; this build reads Hugging Face folders from disk and never downloads")
+                throw ConfigValueError(
+                    "model_name '\(config.modelName)' is not a local folder; this build reads Hugging Face folders from disk and never downloads"
+                )
             }
             do {
-                return try HuggingFaceModelImport.load(folder: config.modelName, sampleKey: config.sampleKey, predictionKey: config.predictionKey)
+                return try HuggingFaceModelImport.load(
+                    folder: config.modelName, sampleKey: config.sampleKey, predictionKey: config.predictionKey)
             } catch let error as InteropError {
                 throw ConfigValueError(error.description)
             }
         }
-        register("layer_norm", "layer_norm", summary: "LayerNorm over the last dimension",
-                 config: LayerNormComponentConfig.self, produces: [Normalization.self]) { config, _ in
+        register(
+            "layer_norm", "layer_norm", summary: "LayerNorm over the last dimension",
+            config: LayerNormComponentConfig.self, produces: [Normalization.self]
+        ) { config, _ in
             try Normalization(size: config.size, config: .init(kind: .layerNorm, epsilon: config.eps, bias: config.bias))
         }
-        register("layer_norm", "rms_norm", summary: "Modalities' RMSLayerNorm (optional bias, float32 inside)",
-                 config: RMSNormComponentConfig.self, produces: [Normalization.self]) { config, _ in
+        register(
+            "layer_norm", "rms_norm", summary: "Modalities' RMSLayerNorm (optional bias, float32 inside)",
+            config: RMSNormComponentConfig.self, produces: [Normalization.self]
+        ) { config, _ in
             try Normalization(size: config.ndim, config: .init(kind: .rmsNorm, epsilon: config.epsilon, bias: config.bias))
         }
-        register("layer_norm", "pytorch_rms_norm", summary: "PyTorch's RMSNorm",
-                 config: PytorchRMSNormComponentConfig.self, produces: [Normalization.self]) { config, _ in
+        register(
+            "layer_norm", "pytorch_rms_norm", summary: "PyTorch's RMSNorm",
+            config: PytorchRMSNormComponentConfig.self, produces: [Normalization.self]
+        ) { config, _ in
             try Normalization(size: config.size, config: .init(kind: .pytorchRMSNorm, epsilon: config.eps, bias: false))
         }
     }
@@ -361,7 +411,8 @@ struct LayerNormComponentConfig: DeclaredConfig {
 
     func validate() throws {
         guard elementwiseAffine else {
-            throw ConfigValueError("elementwise_affine: false (a layer norm without a learned scale) is not supported; leave it out or set it true")
+            throw ConfigValueError(
+                "elementwise_affine: false (a layer norm without a learned scale) is not supported; leave it out or set it true")
         }
     }
 }

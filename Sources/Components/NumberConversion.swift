@@ -19,15 +19,20 @@ public enum NumberConversion {
         globalNumSamples / numRanks / localMicroBatchSize / gradientAccumulationSteps
     }
 
-    public static func numSteps(numRanks: Int, localMicroBatchSize: Int, globalNumTokens: Int, sequenceLength: Int,
-                                gradientAccumulationSteps: Int) -> Int {
-        numSteps(numRanks: numRanks, localMicroBatchSize: localMicroBatchSize, globalNumSamples: globalNumTokens / sequenceLength,
-                 gradientAccumulationSteps: gradientAccumulationSteps)
+    public static func numSteps(
+        numRanks: Int, localMicroBatchSize: Int, globalNumTokens: Int, sequenceLength: Int,
+        gradientAccumulationSteps: Int
+    ) -> Int {
+        numSteps(
+            numRanks: numRanks, localMicroBatchSize: localMicroBatchSize, globalNumSamples: globalNumTokens / sequenceLength,
+            gradientAccumulationSteps: gradientAccumulationSteps)
     }
 
     /// Tokens consumed by `numSteps` optimizer steps.
-    public static func numTokens(numSteps: Int, numRanks: Int, localMicroBatchSize: Int, sequenceLength: Int,
-                                 gradientAccumulationSteps: Int) -> Int {
+    public static func numTokens(
+        numSteps: Int, numRanks: Int, localMicroBatchSize: Int, sequenceLength: Int,
+        gradientAccumulationSteps: Int
+    ) -> Int {
         numSteps * numRanks * localMicroBatchSize * sequenceLength * gradientAccumulationSteps
     }
 
@@ -46,11 +51,13 @@ public enum NumberConversion {
         let seenTokens = try value("seen_tokens", inCheckpointPath: checkpointPath)
         let targetTokens = try value("target_tokens", inCheckpointPath: checkpointPath)
         guard seenSteps > 0, seenTokens % seenSteps == 0 else {
-            throw NumberConversionError.inconsistent("\(seenTokens) seen tokens are not a whole number per step over \(seenSteps) steps in \(checkpointPath)")
+            throw NumberConversionError.inconsistent(
+                "\(seenTokens) seen tokens are not a whole number per step over \(seenSteps) steps in \(checkpointPath)")
         }
         let tokensPerStep = seenTokens / seenSteps
         guard targetTokens % tokensPerStep == 0 else {
-            throw NumberConversionError.inconsistent("\(targetTokens) target tokens are not a whole number of steps of \(tokensPerStep) tokens in \(checkpointPath)")
+            throw NumberConversionError.inconsistent(
+                "\(targetTokens) target tokens are not a whole number of steps of \(tokensPerStep) tokens in \(checkpointPath)")
         }
         return targetTokens / tokensPerStep
     }
@@ -86,7 +93,8 @@ extension DataParallelDegreeField {
         switch (dpDegree, numRanks) {
         case let (degree?, nil): return degree.value
         case let (nil, ranks?): return ranks.value
-        case (.some, .some): throw ConfigValueError("give dp_degree or num_ranks, not both (num_ranks is the older name of the same number)")
+        case (.some, .some):
+            throw ConfigValueError("give dp_degree or num_ranks, not both (num_ranks is the older name of the same number)")
         case (nil, nil): throw ConfigValueError("missing required key 'dp_degree' (named num_ranks in configs before Modalities 0.5)")
         }
     }
@@ -99,7 +107,8 @@ struct LocalNumBatchesFromNumSamplesConfig: Decodable, DataParallelDegreeField {
     var localMicroBatchSize: PositiveInt
 
     enum CodingKeys: String, CodingKey {
-        case dpDegree = "dp_degree", numRanks = "num_ranks", globalNumSamples = "global_num_samples", localMicroBatchSize = "local_micro_batch_size"
+        case dpDegree = "dp_degree", numRanks = "num_ranks", globalNumSamples = "global_num_samples", localMicroBatchSize =
+            "local_micro_batch_size"
     }
 }
 
@@ -131,7 +140,8 @@ struct NumStepsFromNumSamplesConfig: Decodable, DataParallelDegreeField {
     var gradientAccumulationSteps: PositiveInt
 
     enum CodingKeys: String, CodingKey {
-        case dpDegree = "dp_degree", numRanks = "num_ranks", localMicroBatchSize = "local_micro_batch_size", globalNumSamples = "global_num_samples"
+        case dpDegree = "dp_degree", numRanks = "num_ranks", localMicroBatchSize = "local_micro_batch_size", globalNumSamples =
+            "global_num_samples"
         case gradientAccumulationSteps = "gradient_accumulation_steps"
     }
 }
@@ -145,7 +155,8 @@ struct NumStepsFromNumTokensConfig: Decodable, DataParallelDegreeField {
     var gradientAccumulationSteps: PositiveInt
 
     enum CodingKeys: String, CodingKey {
-        case dpDegree = "dp_degree", numRanks = "num_ranks", localMicroBatchSize = "local_micro_batch_size", globalNumTokens = "global_num_tokens"
+        case dpDegree = "dp_degree", numRanks = "num_ranks", localMicroBatchSize = "local_micro_batch_size", globalNumTokens =
+            "global_num_tokens"
         case sequenceLength = "sequence_length", gradientAccumulationSteps = "gradient_accumulation_steps"
     }
 }
@@ -206,67 +217,108 @@ extension ComponentRegistry {
     /// Registers the `number_conversion` variants that need nothing but numbers and paths.
     func registerNumberConversions() {
         let key = "number_conversion"
-        register(key, "local_num_batches_from_num_samples", summary: "samples / ranks / micro batch",
-                 config: LocalNumBatchesFromNumSamplesConfig.self, produces: [Int.self]) { config, _ in
-            NumberConversion.localNumBatches(numRanks: try config.dataParallelDegree(), globalNumSamples: config.globalNumSamples.value,
-                                             localMicroBatchSize: config.localMicroBatchSize.value)
+        register(
+            key, "local_num_batches_from_num_samples", summary: "samples / ranks / micro batch",
+            config: LocalNumBatchesFromNumSamplesConfig.self, produces: [Int.self]
+        ) { config, _ in
+            NumberConversion.localNumBatches(
+                numRanks: try config.dataParallelDegree(), globalNumSamples: config.globalNumSamples.value,
+                localMicroBatchSize: config.localMicroBatchSize.value)
         }
-        register(key, "local_num_batches_from_num_tokens", summary: "tokens / sequence length / ranks / micro batch",
-                 config: LocalNumBatchesFromNumTokensConfig.self, produces: [Int.self]) { config, _ in
-            NumberConversion.localNumBatches(numRanks: try config.dataParallelDegree(), globalNumTokens: config.globalNumTokens.value,
-                                             sequenceLength: config.sequenceLength.value, localMicroBatchSize: config.localMicroBatchSize.value)
+        register(
+            key, "local_num_batches_from_num_tokens", summary: "tokens / sequence length / ranks / micro batch",
+            config: LocalNumBatchesFromNumTokensConfig.self, produces: [Int.self]
+        ) { config, _ in
+            NumberConversion.localNumBatches(
+                numRanks: try config.dataParallelDegree(), globalNumTokens: config.globalNumTokens.value,
+                sequenceLength: config.sequenceLength.value, localMicroBatchSize: config.localMicroBatchSize.value)
         }
-        register(key, "num_samples_from_num_tokens", summary: "tokens / sequence length",
-                 config: NumSamplesFromNumTokensConfig.self, produces: [Int.self]) { config, _ in
+        register(
+            key, "num_samples_from_num_tokens", summary: "tokens / sequence length",
+            config: NumSamplesFromNumTokensConfig.self, produces: [Int.self]
+        ) { config, _ in
             config.numTokens.value / config.sequenceLength.value
         }
-        register(key, "num_steps_from_num_samples", summary: "samples / ranks / micro batch / accumulation",
-                 config: NumStepsFromNumSamplesConfig.self, produces: [Int.self]) { config, _ in
-            NumberConversion.numSteps(numRanks: try config.dataParallelDegree(), localMicroBatchSize: config.localMicroBatchSize.value,
-                                      globalNumSamples: config.globalNumSamples.value,
-                                      gradientAccumulationSteps: config.gradientAccumulationSteps.value)
+        register(
+            key, "num_steps_from_num_samples", summary: "samples / ranks / micro batch / accumulation",
+            config: NumStepsFromNumSamplesConfig.self, produces: [Int.self]
+        ) { config, _ in
+            NumberConversion.numSteps(
+                numRanks: try config.dataParallelDegree(), localMicroBatchSize: config.localMicroBatchSize.value,
+                globalNumSamples: config.globalNumSamples.value,
+                gradientAccumulationSteps: config.gradientAccumulationSteps.value)
         }
-        register(key, "num_steps_from_num_tokens", summary: "tokens / sequence length / ranks / micro batch / accumulation",
-                 config: NumStepsFromNumTokensConfig.self, produces: [Int.self]) { config, _ in
-            NumberConversion.numSteps(numRanks: try config.dataParallelDegree(), localMicroBatchSize: config.localMicroBatchSize.value,
-                                      globalNumTokens: config.globalNumTokens.value, sequenceLength: config.sequenceLength.value,
-                                      gradientAccumulationSteps: config.gradientAccumulationSteps.value)
+        register(
+            key, "num_steps_from_num_tokens", summary: "tokens / sequence length / ranks / micro batch / accumulation",
+            config: NumStepsFromNumTokensConfig.self, produces: [Int.self]
+        ) { config, _ in
+            NumberConversion.numSteps(
+                numRanks: try config.dataParallelDegree(), localMicroBatchSize: config.localMicroBatchSize.value,
+                globalNumTokens: config.globalNumTokens.value, sequenceLength: config.sequenceLength.value,
+                gradientAccumulationSteps: config.gradientAccumulationSteps.value)
         }
-        register(key, "num_tokens_from_num_steps", summary: "steps × ranks × micro batch × sequence length × accumulation",
-                 config: NumTokensFromNumStepsConfig.self, produces: [Int.self]) { config, _ in
-            NumberConversion.numTokens(numSteps: config.numSteps.value, numRanks: try config.dataParallelDegree(),
-                                       localMicroBatchSize: config.localMicroBatchSize.value, sequenceLength: config.sequenceLength.value,
-                                       gradientAccumulationSteps: config.gradientAccumulationSteps.value)
+        register(
+            key, "num_tokens_from_num_steps", summary: "steps × ranks × micro batch × sequence length × accumulation",
+            config: NumTokensFromNumStepsConfig.self, produces: [Int.self]
+        ) { config, _ in
+            NumberConversion.numTokens(
+                numSteps: config.numSteps.value, numRanks: try config.dataParallelDegree(),
+                localMicroBatchSize: config.localMicroBatchSize.value, sequenceLength: config.sequenceLength.value,
+                gradientAccumulationSteps: config.gradientAccumulationSteps.value)
         }
-        register(key, "num_steps_from_raw_dataset_index", summary: "lines in a raw JSONL index / ranks / micro batch / accumulation",
-                 config: NumStepsFromRawDatasetIndexConfig.self, produces: [Int.self]) { config, _ in
-            NumberConversion.numSteps(numRanks: try config.dataParallelDegree(), localMicroBatchSize: config.localMicroBatchSize.value,
-                                      globalNumSamples: try RawIndex.read(config.rawIndexPath).count,
-                                      gradientAccumulationSteps: config.gradientAccumulationSteps.value)
+        register(
+            key, "num_steps_from_raw_dataset_index", summary: "lines in a raw JSONL index / ranks / micro batch / accumulation",
+            config: NumStepsFromRawDatasetIndexConfig.self, produces: [Int.self]
+        ) { config, _ in
+            NumberConversion.numSteps(
+                numRanks: try config.dataParallelDegree(), localMicroBatchSize: config.localMicroBatchSize.value,
+                globalNumSamples: try RawIndex.read(config.rawIndexPath).count,
+                gradientAccumulationSteps: config.gradientAccumulationSteps.value)
         }
-        register(key, "num_tokens_from_packed_mem_map_dataset_continuous",
-                 summary: "tokens training will use from a .pbin: whole steps of its blocks",
-                 config: NumTokensFromPackedContinuousDatasetConfig.self, produces: [Int.self]) { config, _ in
-            let dataset = try PackedContinuousDataset(path: config.datasetPath, sequenceLength: config.sequenceLength.value,
-                                                      sampleKey: config.sampleKey ?? "text", reuseLastTarget: config.reuseLastTarget ?? true)
-            let steps = NumberConversion.numSteps(numRanks: try config.dataParallelDegree(), localMicroBatchSize: config.localMicroBatchSize.value,
-                                                  globalNumTokens: dataset.count * config.sequenceLength.value,
-                                                  sequenceLength: config.sequenceLength.value,
-                                                  gradientAccumulationSteps: config.gradientAccumulationSteps.value)
-            return NumberConversion.numTokens(numSteps: steps, numRanks: try config.dataParallelDegree(),
-                                              localMicroBatchSize: config.localMicroBatchSize.value,
-                                              sequenceLength: config.sequenceLength.value,
-                                              gradientAccumulationSteps: config.gradientAccumulationSteps.value)
+        register(
+            key, "num_tokens_from_packed_mem_map_dataset_continuous",
+            summary: "tokens training will use from a .pbin: whole steps of its blocks",
+            config: NumTokensFromPackedContinuousDatasetConfig.self, produces: [Int.self]
+        ) { config, _ in
+            let dataset = try PackedContinuousDataset(
+                path: config.datasetPath, sequenceLength: config.sequenceLength.value,
+                sampleKey: config.sampleKey ?? "text", reuseLastTarget: config.reuseLastTarget ?? true)
+            let steps = NumberConversion.numSteps(
+                numRanks: try config.dataParallelDegree(), localMicroBatchSize: config.localMicroBatchSize.value,
+                globalNumTokens: dataset.count * config.sequenceLength.value,
+                sequenceLength: config.sequenceLength.value,
+                gradientAccumulationSteps: config.gradientAccumulationSteps.value)
+            return NumberConversion.numTokens(
+                numSteps: steps, numRanks: try config.dataParallelDegree(),
+                localMicroBatchSize: config.localMicroBatchSize.value,
+                sequenceLength: config.sequenceLength.value,
+                gradientAccumulationSteps: config.gradientAccumulationSteps.value)
         }
         let fromPath: [(String, String, (String) throws -> Int)] = [
-            ("last_step_from_checkpoint_path", "seen_steps_N in the path, minus one", { try NumberConversion.value("seen_steps", inCheckpointPath: $0) - 1 }),
-            ("num_seen_steps_from_checkpoint_path", "seen_steps_N in the path", { try NumberConversion.value("seen_steps", inCheckpointPath: $0) }),
-            ("global_num_seen_tokens_from_checkpoint_path", "seen_tokens_N in the path", { try NumberConversion.value("seen_tokens", inCheckpointPath: $0) }),
-            ("global_num_target_tokens_from_checkpoint_path", "target_tokens_N in the path", { try NumberConversion.value("target_tokens", inCheckpointPath: $0) }),
-            ("num_target_steps_from_checkpoint_path", "target tokens / (seen tokens / seen steps)", { try NumberConversion.numTargetSteps(checkpointPath: $0) }),
+            (
+                "last_step_from_checkpoint_path", "seen_steps_N in the path, minus one",
+                { try NumberConversion.value("seen_steps", inCheckpointPath: $0) - 1 }
+            ),
+            (
+                "num_seen_steps_from_checkpoint_path", "seen_steps_N in the path",
+                { try NumberConversion.value("seen_steps", inCheckpointPath: $0) }
+            ),
+            (
+                "global_num_seen_tokens_from_checkpoint_path", "seen_tokens_N in the path",
+                { try NumberConversion.value("seen_tokens", inCheckpointPath: $0) }
+            ),
+            (
+                "global_num_target_tokens_from_checkpoint_path", "target_tokens_N in the path",
+                { try NumberConversion.value("target_tokens", inCheckpointPath: $0) }
+            ),
+            (
+                "num_target_steps_from_checkpoint_path", "target tokens / (seen tokens / seen steps)",
+                { try NumberConversion.numTargetSteps(checkpointPath: $0) }
+            ),
         ]
         for (variant, summary, convert) in fromPath {
-            register(key, variant, summary: summary, config: NumberConversionFromCheckpointPathConfig.self, produces: [Int.self]) { config, _ in
+            register(key, variant, summary: summary, config: NumberConversionFromCheckpointPathConfig.self, produces: [Int.self]) {
+                config, _ in
                 try convert(config.checkpointPath)
             }
         }

@@ -1,7 +1,7 @@
 import Config
-import Foundation
 import DataLoading
 import Distributed
+import Foundation
 import Models
 import Observability
 import Parallelism
@@ -70,51 +70,73 @@ struct GPT2MFUConfig: DeclaredConfig {
     var model: ComponentSlot<any Model> { (modelParts ?? wrappedModel ?? rawModel)! }
 
     func validate() throws {
-        guard modelParts ?? wrappedModel ?? rawModel != nil else { throw ConfigValueError("needs the model as model_parts (or wrapped_model)") }
+        guard modelParts ?? wrappedModel ?? rawModel != nil else {
+            throw ConfigValueError("needs the model as model_parts (or wrapped_model)")
+        }
     }
 }
 
 extension ComponentRegistry {
     /// Progress and result subscribers and the MFU calculator.
     func registerObservability() {
-        register("progress_subscriber", "dummy", summary: "shows nothing", config: EmptyConfig.self,
-                 produces: [(any ProgressSubscriber).self]) { _, _ -> any ProgressSubscriber in DummyProgressSubscriber() }
-        register("progress_subscriber", "rich", summary: "a live bar on a terminal, a line every tenth of the way otherwise",
-                 config: RichProgressConfig.self, produces: [(any ProgressSubscriber).self]) { config, context -> any ProgressSubscriber in
+        register(
+            "progress_subscriber", "dummy", summary: "shows nothing", config: EmptyConfig.self,
+            produces: [(any ProgressSubscriber).self]
+        ) { _, _ -> any ProgressSubscriber in DummyProgressSubscriber() }
+        register(
+            "progress_subscriber", "rich", summary: "a live bar on a terminal, a line every tenth of the way otherwise",
+            config: RichProgressConfig.self, produces: [(any ProgressSubscriber).self]
+        ) { config, context -> any ProgressSubscriber in
             var evaluationSteps: [String: Int] = [:]
             if let slot = config.evalDataloaders {
                 for loader in try context.build(slot) { evaluationSteps[loader.tag] = try loader.count() }
             }
-            return ConsoleProgressSubscriber(globalRank: config.globalRank.value, numSeenSteps: config.numSeenSteps.value,
-                                             numTargetSteps: config.numTargetSteps.value, evaluationSteps: evaluationSteps)
+            return ConsoleProgressSubscriber(
+                globalRank: config.globalRank.value, numSeenSteps: config.numSeenSteps.value,
+                numTargetSteps: config.numTargetSteps.value, evaluationSteps: evaluationSteps)
         }
-        register("results_subscriber", "dummy", summary: "records nothing", config: EmptyConfig.self,
-                 produces: [(any ResultSubscriber).self]) { _, _ -> any ResultSubscriber in DummyResultSubscriber() }
-        register("results_subscriber", "rich", summary: "prints losses and metrics on rank 0", config: RichResultConfig.self,
-                 produces: [(any ResultSubscriber).self]) { config, _ -> any ResultSubscriber in
+        register(
+            "results_subscriber", "dummy", summary: "records nothing", config: EmptyConfig.self,
+            produces: [(any ResultSubscriber).self]
+        ) { _, _ -> any ResultSubscriber in DummyResultSubscriber() }
+        register(
+            "results_subscriber", "rich", summary: "prints losses and metrics on rank 0", config: RichResultConfig.self,
+            produces: [(any ResultSubscriber).self]
+        ) { config, _ -> any ResultSubscriber in
             ConsoleResultSubscriber(globalRank: config.globalRank.value)
         }
-        register("results_subscriber", "to_disc", summary: "appends each result as a JSON line (Modalities' record shape)",
-                 config: ToDiscConfig.self, produces: [(any ResultSubscriber).self]) { config, context -> any ResultSubscriber in
+        register(
+            "results_subscriber", "to_disc", summary: "appends each result as a JSON line (Modalities' record shape)",
+            config: ToDiscConfig.self, produces: [(any ResultSubscriber).self]
+        ) { config, context -> any ResultSubscriber in
             // Modalities writes on global rank 0 only (torch.distributed.get_rank()).
             try JSONLinesResultSubscriber(path: config.outputFilePath, globalRank: context.run.rank)
         }
-        register("results_subscriber", "wandb", summary: "OFFLINE: a local run folder with config and every value; ONLINE refused",
-                 config: WandbConfig.self, produces: [(any ResultSubscriber).self]) { config, _ -> any ResultSubscriber in
+        register(
+            "results_subscriber", "wandb", summary: "OFFLINE: a local run folder with config and every value; ONLINE refused",
+            config: WandbConfig.self, produces: [(any ResultSubscriber).self]
+        ) { config, _ -> any ResultSubscriber in
             do {
-                return try WandbOfflineSubscriber(project: config.project, experimentID: config.experimentID,
-                                                  mode: WandbOfflineSubscriber.Mode(rawValue: config.mode.rawValue)!, directory: config.directory,
-                                                  configFilePath: config.configFilePath, globalRank: config.globalRank)
+                return try WandbOfflineSubscriber(
+                    project: config.project, experimentID: config.experimentID,
+                    mode: WandbOfflineSubscriber.Mode(rawValue: config.mode.rawValue)!, directory: config.directory,
+                    configFilePath: config.configFilePath, globalRank: config.globalRank)
             } catch let error as ObservabilityError {
                 throw ConfigValueError(error.description)
             }
         }
-        register("results_subscriber", "tensorboard", summary: "TensorBoard event files (scalars <dataloader tag>/<name>) in directory",
-                 config: TensorBoardConfig.self, produces: [(any ResultSubscriber).self]) { config, _ -> any ResultSubscriber in
+        register(
+            "results_subscriber", "tensorboard", summary: "TensorBoard event files (scalars <dataloader tag>/<name>) in directory",
+            config: TensorBoardConfig.self, produces: [(any ResultSubscriber).self]
+        ) { config, _ -> any ResultSubscriber in
             try TensorBoardResultSubscriber(directory: config.directory, globalRank: config.globalRank.value)
         }
-        register("mfu_calculator", "gpt2", summary: "model FLOPs utilisation: 6N + 12·L·T·d FLOPs per token over the devices' peak (a GPU's published figure, a CPU's upper bound)",
-                 config: GPT2MFUConfig.self, produces: [GPT2MFUCalculator.self]) { config, context in
+        register(
+            "mfu_calculator", "gpt2",
+            summary:
+                "model FLOPs utilisation: 6N + 12·L·T·d FLOPs per token over the devices' peak (a GPU's published figure, a CPU's upper bound)",
+            config: GPT2MFUConfig.self, produces: [GPT2MFUCalculator.self]
+        ) { config, context in
             let model = try context.build(config.model)
             _ = try context.build(config.deviceMesh)
             let parameterCount = model.parameterCount
@@ -126,11 +148,13 @@ extension ComponentRegistry {
             case .cpu: peak = try PeakThroughput.cpuFlopsPerSecond()
             case .cuda:
                 let name = try CUDA.deviceProperties(device.index ?? 0).name
-                peak = try? PeakThroughput.gpuFlopsPerSecond(deviceName: name, bf16: MixedPrecisionModel.computeDType(of: model) == .bfloat16)
+                peak = try? PeakThroughput.gpuFlopsPerSecond(
+                    deviceName: name, bf16: MixedPrecisionModel.computeDType(of: model) == .bfloat16)
             default: peak = nil
             }
-            return GPT2MFUCalculator(parameterCount: parameterCount, layerCount: config.nLayer.value, sequenceLength: config.sequenceLength.value,
-                                     embeddingSize: config.nEmbd.value, worldSize: config.worldSize.value, peakFlopsPerDevice: peak)
+            return GPT2MFUCalculator(
+                parameterCount: parameterCount, layerCount: config.nLayer.value, sequenceLength: config.sequenceLength.value,
+                embeddingSize: config.nEmbd.value, worldSize: config.worldSize.value, peakFlopsPerDevice: peak)
         }
     }
 }

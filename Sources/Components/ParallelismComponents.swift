@@ -22,10 +22,11 @@ struct DeviceMeshConfig: DeclaredConfig {
 
     func mesh() throws -> DeviceMesh {
         do {
-            return try DeviceMesh(deviceType: deviceType, dataParallelReplicateDegree: dataParallelReplicateDegree,
-                                  dataParallelShardDegree: dataParallelShardDegree, tensorParallelDegree: tensorParallelDegree,
-                                  pipelineParallelDegree: pipelineParallelDegree, contextParallelDegree: contextParallelDegree,
-                                  enableLossParallel: enableLossParallel, worldSize: worldSize)
+            return try DeviceMesh(
+                deviceType: deviceType, dataParallelReplicateDegree: dataParallelReplicateDegree,
+                dataParallelShardDegree: dataParallelShardDegree, tensorParallelDegree: tensorParallelDegree,
+                pipelineParallelDegree: pipelineParallelDegree, contextParallelDegree: contextParallelDegree,
+                enableLossParallel: enableLossParallel, worldSize: worldSize)
         } catch let error as DistributedError {
             throw ConfigValueError(error.description)
         }
@@ -56,14 +57,21 @@ enum PrecisionName: String, ConfigEnum {
 
 extension ComponentRegistry {
     func registerParallelismComponents() {
-        register("device_mesh", "default", summary: "data-parallel replicate × shard × tensor × pipeline × context degrees",
-                 config: DeviceMeshConfig.self, produces: [DeviceMesh.self]) { config, _ in try config.mesh() }
-        register("number_conversion", "parallel_degree", summary: "product of the device mesh's degrees of parallelism_methods",
-                 config: ParallelDegreeConfig.self, produces: [Int.self]) { config, context in
-            try context.build(config.deviceMesh).degree(of: config.parallelismMethods.map { DeviceMesh.Parallelism(rawValue: $0.rawValue)! })
+        register(
+            "device_mesh", "default", summary: "data-parallel replicate × shard × tensor × pipeline × context degrees",
+            config: DeviceMeshConfig.self, produces: [DeviceMesh.self]
+        ) { config, _ in try config.mesh() }
+        register(
+            "number_conversion", "parallel_degree", summary: "product of the device mesh's degrees of parallelism_methods",
+            config: ParallelDegreeConfig.self, produces: [Int.self]
+        ) { config, context in
+            try context.build(config.deviceMesh).degree(
+                of: config.parallelismMethods.map { DeviceMesh.Parallelism(rawValue: $0.rawValue)! })
         }
-        register("model", "ddp_wrapped", summary: "replicated data parallelism: gradients averaged over the ranks in buckets before each step",
-                 config: DDPWrappedModelConfig.self, produces: [(any Model).self]) { config, context -> any Model in
+        register(
+            "model", "ddp_wrapped", summary: "replicated data parallelism: gradients averaged over the ranks in buckets before each step",
+            config: DDPWrappedModelConfig.self, produces: [(any Model).self]
+        ) { config, context -> any Model in
             let model = try context.build(config.model)
             let bucketBytes = Int((config.bucketCapMB ?? 25) * 1_048_576)
             if let mesh = try context.build(config.deviceMesh) {
@@ -74,8 +82,12 @@ extension ComponentRegistry {
             guard let world = context.run.worldGroup, world.size > 1 else { return model }
             return try DataParallelModel(wrapping: model, group: world, bucketBytes: bucketBytes)
         }
-        register("model", "fsdp2_wrapped", summary: "fully sharded data parallelism over the mesh's dp_shard ranks (hybrid with dp_replicate); mixed precision (param_dtype) over float32 master weights",
-                 config: FSDP2WrappedModelConfig.self, produces: [(any Model).self]) { config, context -> any Model in
+        register(
+            "model", "fsdp2_wrapped",
+            summary:
+                "fully sharded data parallelism over the mesh's dp_shard ranks (hybrid with dp_replicate); mixed precision (param_dtype) over float32 master weights",
+            config: FSDP2WrappedModelConfig.self, produces: [(any Model).self]
+        ) { config, context -> any Model in
             let mesh = try context.build(config.deviceMesh)
             let model = try context.build(config.model)
             try checkBlockNames(config.blockNames, of: model)
@@ -90,12 +102,17 @@ extension ComponentRegistry {
                 // Nothing to shard over: replicated data parallelism across dp_replicate.
                 return try DataParallelModel(wrapping: mixed, group: try mesh.group([.dp_replicate, .dp_shard], of: world))
             }
-            return try FullyShardedModel(wrapping: mixed, shardGroup: try mesh.group([.dp_shard], of: world), replicateGroup: replicate,
-                                         reshardAfterForward: config.reshardAfterForward,
-                                         reduceDType: config.mixedPrecision.reduceDType.computeDType)
+            return try FullyShardedModel(
+                wrapping: mixed, shardGroup: try mesh.group([.dp_shard], of: world), replicateGroup: replicate,
+                reshardAfterForward: config.reshardAfterForward,
+                reduceDType: config.mixedPrecision.reduceDType.computeDType)
         }
-        register("model", "fsdp1_wrapped", summary: "Modalities' FSDP1 fields on the fsdp2_wrapped engine: sharding_strategy FULL_SHARD, SHARD_GRAD_OP, HYBRID_SHARD (shard within the node) or NO_SHARD",
-                 config: FSDP1WrappedModelConfig.self, produces: [(any Model).self]) { config, context -> any Model in
+        register(
+            "model", "fsdp1_wrapped",
+            summary:
+                "Modalities' FSDP1 fields on the fsdp2_wrapped engine: sharding_strategy FULL_SHARD, SHARD_GRAD_OP, HYBRID_SHARD (shard within the node) or NO_SHARD",
+            config: FSDP1WrappedModelConfig.self, produces: [(any Model).self]
+        ) { config, context -> any Model in
             let model = try context.build(config.model)
             try checkBlockNames(config.blockNames, of: model)
             let mixed = try MixedPrecisionModel(wrapping: model, computeDType: config.mixedPrecision.computeDType)
@@ -104,20 +121,25 @@ extension ComponentRegistry {
             case .NO_SHARD:
                 return try DataParallelModel(wrapping: mixed, group: world)
             case .FULL_SHARD, .SHARD_GRAD_OP:
-                return try FullyShardedModel(wrapping: mixed, shardGroup: world, reshardAfterForward: config.shardingStrategy == .FULL_SHARD,
-                                             reduceDType: config.mixedPrecision.reduceDType)
+                return try FullyShardedModel(
+                    wrapping: mixed, shardGroup: world, reshardAfterForward: config.shardingStrategy == .FULL_SHARD,
+                    reduceDType: config.mixedPrecision.reduceDType)
             case .HYBRID_SHARD, ._HYBRID_SHARD_ZERO2:
                 // As FSDP1: shard among the ranks of a node, replicate across nodes.
                 let perNode = context.run.localWorldSize
                 guard perNode >= 1, world.size % perNode == 0 else {
-                    throw ConfigValueError("HYBRID_SHARD needs the world size (\(world.size)) to be a multiple of the ranks per node (LOCAL_WORLD_SIZE=\(perNode))")
+                    throw ConfigValueError(
+                        "HYBRID_SHARD needs the world size (\(world.size)) to be a multiple of the ranks per node (LOCAL_WORLD_SIZE=\(perNode))"
+                    )
                 }
-                let mesh = try DeviceMesh(deviceType: "cpu", dataParallelReplicateDegree: world.size / perNode, dataParallelShardDegree: perNode,
-                                          worldSize: world.size)
+                let mesh = try DeviceMesh(
+                    deviceType: "cpu", dataParallelReplicateDegree: world.size / perNode, dataParallelShardDegree: perNode,
+                    worldSize: world.size)
                 let replicate = world.size / perNode > 1 ? try mesh.group([.dp_replicate], of: world) : nil
-                return try FullyShardedModel(wrapping: mixed, shardGroup: try mesh.group([.dp_shard], of: world), replicateGroup: replicate,
-                                             reshardAfterForward: config.shardingStrategy == .HYBRID_SHARD,
-                                             reduceDType: config.mixedPrecision.reduceDType)
+                return try FullyShardedModel(
+                    wrapping: mixed, shardGroup: try mesh.group([.dp_shard], of: world), replicateGroup: replicate,
+                    reshardAfterForward: config.shardingStrategy == .HYBRID_SHARD,
+                    reduceDType: config.mixedPrecision.reduceDType)
             }
         }
     }
@@ -190,7 +212,8 @@ struct DDPWrappedModelConfig: DeclaredConfig {
 /// The job's group of all ranks, checked against the size a config expects.
 func worldGroup(size: Int, _ context: BuildContext) throws -> ProcessGroup {
     guard let group = context.run.worldGroup else {
-        throw ConfigValueError("the config asks for \(size) ranks, but this process was not started as one of them (use modalities launch, torchrun or srun)")
+        throw ConfigValueError(
+            "the config asks for \(size) ranks, but this process was not started as one of them (use modalities launch, torchrun or srun)")
     }
     guard group.size == size else { throw ConfigValueError("the config asks for \(size) data-parallel ranks, the job has \(group.size)") }
     return group

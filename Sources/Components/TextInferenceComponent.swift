@@ -16,7 +16,8 @@ public final class TextInferenceComponent {
     public let temperature: Double
     public let endOfDocument: String
 
-    init(model: GPT2LLM, tokenizer: any Tokenizer, promptTemplate: String, sequenceLength: Int, temperature: Double, endOfDocument: String) {
+    init(model: GPT2LLM, tokenizer: any Tokenizer, promptTemplate: String, sequenceLength: Int, temperature: Double, endOfDocument: String)
+    {
         self.model = model
         self.tokenizer = tokenizer
         self.promptTemplate = promptTemplate
@@ -46,12 +47,15 @@ public final class TextInferenceComponent {
     public func generate(_ prompt: String, seed: UInt64 = 0, write: (String) -> Void) throws -> [Int] {
         let ids = tokenizer.encode(prompt)
         let budget = sequenceLength - ids.count
-        guard budget > 0 else { throw TrainingError.invalidConfig("the prompt has \(ids.count) tokens, sequence_length is \(sequenceLength)") }
+        guard budget > 0 else {
+            throw TrainingError.invalidConfig("the prompt has \(ids.count) tokens, sequence_length is \(sequenceLength)")
+        }
         let sampling: TextGenerator.Sampling = temperature > 0 ? .init(temperature: temperature) : .greedy
         let endID = tokenizer.tokenID(endOfDocument)
         var generated: [Int] = []
         var printed = ""
-        return try TextGenerator(model: model, sampling: sampling).generate(prompt: ids, maxNewTokens: budget, endOfText: endID, seed: seed) { token in
+        return try TextGenerator(model: model, sampling: sampling).generate(prompt: ids, maxNewTokens: budget, endOfText: endID, seed: seed)
+        { token in
             generated.append(token)
             let text = tokenizer.decode(generated)
             if text.hasPrefix(printed) {
@@ -84,7 +88,9 @@ struct TextInferenceConfig: Decodable {
         temperature = try c.decodeIfPresent(Double.self, forKey: .temperature) ?? 1
         endOfDocument = try c.decodeIfPresent(String.self, forKey: .endOfDocument) ?? "<eod>"
         let device = try c.decode(String.self, forKey: .device)
-        guard device == "cpu" || Int(device) != nil || device.hasPrefix("cuda") else { throw ConfigValueError("device must be cpu, cuda[:N] or a GPU index, found '\(device)'") }
+        guard device == "cpu" || Int(device) != nil || device.hasPrefix("cuda") else {
+            throw ConfigValueError("device must be cpu, cuda[:N] or a GPU index, found '\(device)'")
+        }
         guard temperature >= 0 else { throw ConfigValueError("temperature must not be negative, found \(temperature)") }
     }
 }
@@ -92,15 +98,18 @@ struct TextInferenceConfig: Decodable {
 extension ComponentRegistry {
     /// `inference_component/text`, which Modalities registers for `generate_text`.
     func registerInference() {
-        register("inference_component", "text", summary: "interactive text generation from a prompt template (generate_text)",
-                 config: TextInferenceConfig.self, produces: [TextInferenceComponent.self]) { config, context in
+        register(
+            "inference_component", "text", summary: "interactive text generation from a prompt template (generate_text)",
+            config: TextInferenceConfig.self, produces: [TextInferenceComponent.self]
+        ) { config, context in
             let built = try context.build(config.model)
             guard let model = built.unwrapped(as: GPT2LLM.self) else {
                 throw ConfigValueError("text generation needs a GPT2LLM")
             }
-            return TextInferenceComponent(model: model, tokenizer: try context.build(config.tokenizer), promptTemplate: config.promptTemplate,
-                                          sequenceLength: config.sequenceLength.value, temperature: config.temperature,
-                                          endOfDocument: config.endOfDocument)
+            return TextInferenceComponent(
+                model: model, tokenizer: try context.build(config.tokenizer), promptTemplate: config.promptTemplate,
+                sequenceLength: config.sequenceLength.value, temperature: config.temperature,
+                endOfDocument: config.endOfDocument)
         }
     }
 }

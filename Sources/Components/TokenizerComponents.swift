@@ -46,30 +46,40 @@ struct TiktokenTokenizerConfig: DeclaredConfig {
 extension ComponentRegistry {
     /// Modalities' two tokenizer variants and our tiktoken one; all give `any Tokenizer`.
     func registerTokenizers() {
-        register("tokenizer", "pretrained_hf_tokenizer",
-                 summary: "a Hugging Face tokenizer folder (tokenizer.json, or vocab.json + merges.txt)",
-                 config: PretrainedHFTokenizerConfig.self, produces: [(any Tokenizer).self]) { config, _ -> any Tokenizer in
+        register(
+            "tokenizer", "pretrained_hf_tokenizer",
+            summary: "a Hugging Face tokenizer folder (tokenizer.json, or vocab.json + merges.txt)",
+            config: PretrainedHFTokenizerConfig.self, produces: [(any Tokenizer).self]
+        ) { config, _ -> any Tokenizer in
             let special = config.specialTokens ?? [:]
             // Tokens the vocabulary lacks get new ids in the order Hugging Face adds them: its attribute order
             // (bos, eos, unk, sep, pad, cls, mask, then the additional ones), which is how configs list them.
-            let order = ["bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token", "additional_special_tokens"]
+            let order = [
+                "bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token", "additional_special_tokens",
+            ]
             let keys = special.keys.sorted { (order.firstIndex(of: $0) ?? order.count, $0) < (order.firstIndex(of: $1) ?? order.count, $1) }
             var tokens: [String] = []
             for token in keys.flatMap({ special[$0]!.values }) where !tokens.contains(token) { tokens.append(token) }
             let base = try HuggingFaceTokenizerLoader.load(config.pretrainedModelNameOrPath, specialTokens: tokens)
             let padding = config.padding?.padding ?? .none
             if config.maxLength == nil && !config.truncation && padding == .none { return base }
-            return try ConfiguredTokenizer(base: base, maxLength: config.maxLength?.value, truncation: config.truncation,
-                                           padding: padding, padID: special["pad_token"]?.values.first.flatMap { base.tokenID($0) })
+            return try ConfiguredTokenizer(
+                base: base, maxLength: config.maxLength?.value, truncation: config.truncation,
+                padding: padding, padID: special["pad_token"]?.values.first.flatMap { base.tokenID($0) })
         }
-        register("tokenizer", "pretrained_sp_tokenizer", summary: "a SentencePiece .model file (BPE or unigram)",
-                 config: PretrainedSPTokenizerConfig.self, produces: [(any Tokenizer).self]) { config, _ -> any Tokenizer in
+        register(
+            "tokenizer", "pretrained_sp_tokenizer", summary: "a SentencePiece .model file (BPE or unigram)",
+            config: PretrainedSPTokenizerConfig.self, produces: [(any Tokenizer).self]
+        ) { config, _ -> any Tokenizer in
             try SentencePieceTokenizer(path: config.tokenizerModelFile)
         }
-        register("tokenizer", "tiktoken", summary: "tiktoken ranks with a named split pattern and special tokens",
-                 config: TiktokenTokenizerConfig.self, produces: [(any Tokenizer).self]) { config, _ -> any Tokenizer in
-            try TiktokenLoader.load(path: config.ranksFile, pattern: config.pattern == .gpt2 ? .gpt2 : .llama3,
-                                    specialTokens: config.specialTokens)
+        register(
+            "tokenizer", "tiktoken", summary: "tiktoken ranks with a named split pattern and special tokens",
+            config: TiktokenTokenizerConfig.self, produces: [(any Tokenizer).self]
+        ) { config, _ -> any Tokenizer in
+            try TiktokenLoader.load(
+                path: config.ranksFile, pattern: config.pattern == .gpt2 ? .gpt2 : .llama3,
+                specialTokens: config.specialTokens)
         }
     }
 }

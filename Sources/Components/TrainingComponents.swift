@@ -83,7 +83,9 @@ struct OneCycleParameters: DeclaredConfig {
     func validate() throws {
         // Modalities: max_lr, div_factor and final_div_factor greater than 0 (a NaN fails that too); infinity cannot train.
         guard [maxLR, divFactor, finalDivFactor].allSatisfy({ $0 > 0 && $0.isFinite }) else {
-            throw ConfigValueError("max_lr, div_factor and final_div_factor must be finite and greater than 0, found \(maxLR), \(divFactor) and \(finalDivFactor)")
+            throw ConfigValueError(
+                "max_lr, div_factor and final_div_factor must be finite and greater than 0, found \(maxLR), \(divFactor) and \(finalDivFactor)"
+            )
         }
         if threePhase { throw ConfigValueError("three_phase one-cycle schedules are not supported") }
         guard baseMomentum > 0 && maxMomentum > 0 else {
@@ -109,7 +111,8 @@ struct WarmupCosineParameters: DeclaredConfig {
             throw ConfigValueError("total_steps (\(totalSteps.value)) must exceed warmup_steps (\(warmupSteps.value))")
         }
         guard initialLR > 0, finalLR >= 0, initialLR.isFinite, finalLR.isFinite else {
-            throw ConfigValueError("initial_lr must be greater than 0 and final_lr 0 or greater (PyTorch's LinearLR needs a positive start)")
+            throw ConfigValueError(
+                "initial_lr must be greater than 0 and final_lr 0 or greater (PyTorch's LinearLR needs a positive start)")
         }
     }
 }
@@ -132,8 +135,12 @@ struct GradientClipperConfig: DeclaredConfig {
     var model: ComponentSlot<any Model> { (modelParts ?? wrappedModel)! }
 
     func validate() throws {
-        guard modelParts != nil || wrappedModel != nil else { throw ConfigValueError("needs the model to clip as model_parts (or wrapped_model)") }
-        guard modelParts == nil || wrappedModel == nil else { throw ConfigValueError("give the model as model_parts or wrapped_model, not both") }
+        guard modelParts != nil || wrappedModel != nil else {
+            throw ConfigValueError("needs the model to clip as model_parts (or wrapped_model)")
+        }
+        guard modelParts == nil || wrappedModel == nil else {
+            throw ConfigValueError("give the model as model_parts or wrapped_model, not both")
+        }
         if let maxNorm, !(maxNorm > 0) { throw ConfigValueError("max_norm must be greater than 0, found \(maxNorm)") }
     }
 
@@ -144,7 +151,9 @@ struct ClipperWithMaxNorm: DeclaredConfig {
     @Fields var base: GradientClipperConfig
 
     func validate() throws {
-        guard base.maxNorm != nil else { throw ConfigValueError("max_norm is required (use the *_logging_only variant to measure without clipping)") }
+        guard base.maxNorm != nil else {
+            throw ConfigValueError("max_norm is required (use the *_logging_only variant to measure without clipping)")
+        }
     }
 }
 
@@ -159,35 +168,49 @@ extension ComponentRegistry {
         ]
         for (variant, clips, summary) in clippers {
             if clips {
-                register("gradient_clipper", variant, summary: summary, config: ClipperWithMaxNorm.self, produces: [GradientClipper.self]) { config, context in
+                register("gradient_clipper", variant, summary: summary, config: ClipperWithMaxNorm.self, produces: [GradientClipper.self]) {
+                    config, context in
                     _ = try context.build(config.base.deviceMesh)
-                    return try GradientClipper(model: context.build(config.base.model), normType: config.base.gradientNormType, maxNorm: config.base.maxNorm)
+                    return try GradientClipper(
+                        model: context.build(config.base.model), normType: config.base.gradientNormType, maxNorm: config.base.maxNorm)
                 }
             } else {
-                register("gradient_clipper", variant, summary: summary, config: GradientClipperConfig.self, produces: [GradientClipper.self]) { config, context in
+                register(
+                    "gradient_clipper", variant, summary: summary, config: GradientClipperConfig.self, produces: [GradientClipper.self]
+                ) { config, context in
                     _ = try context.build(config.deviceMesh)
                     return try GradientClipper(model: context.build(config.model), normType: config.gradientNormType, maxNorm: nil)
                 }
             }
         }
-        register("loss", "clm_cross_entropy_loss", summary: "mean next-token cross entropy; predictions and targets by key",
-                 config: CLMCrossEntropyLossConfig.self, produces: [CLMCrossEntropyLoss.self, (any Loss).self]) { config, _ in
+        register(
+            "loss", "clm_cross_entropy_loss", summary: "mean next-token cross entropy; predictions and targets by key",
+            config: CLMCrossEntropyLossConfig.self, produces: [CLMCrossEntropyLoss.self, (any Loss).self]
+        ) { config, _ in
             CLMCrossEntropyLoss(targetKey: config.targetKey, predictionKey: config.predictionKey)
         }
         for (variant, decoupled) in [("adam", false), ("adam_w", true)] {
-            register("optimizer", variant, summary: decoupled ? "AdamW on libtorch's fused kernel" : "Adam on libtorch's fused kernel",
-                     config: AdamConfig.self, produces: [AdamOptimizer.self, (any Optimizer).self]) { config, context in
-                try AdamOptimizer(model: context.build(config.wrappedModel), learningRate: config.lr, betas: (config.betas[0], config.betas[1]),
-                                  eps: config.eps, weightDecay: config.weightDecay, excludedGroups: config.weightDecayGroupsExcluded,
-                                  decoupledWeightDecay: decoupled)
+            register(
+                "optimizer", variant, summary: decoupled ? "AdamW on libtorch's fused kernel" : "Adam on libtorch's fused kernel",
+                config: AdamConfig.self, produces: [AdamOptimizer.self, (any Optimizer).self]
+            ) { config, context in
+                try AdamOptimizer(
+                    model: context.build(config.wrappedModel), learningRate: config.lr, betas: (config.betas[0], config.betas[1]),
+                    eps: config.eps, weightDecay: config.weightDecay, excludedGroups: config.weightDecayGroupsExcluded,
+                    decoupledWeightDecay: decoupled)
             }
         }
-        func scheduler<P: DeclaredConfig>(_ variant: String, _ summary: String, _ parameters: P.Type,
-                                     _ schedule: @escaping (P) -> LearningRateSchedule) {
-            register("scheduler", variant, summary: summary, config: SchedulerConfig<P>.self,
-                     produces: [LearningRateScheduler.self]) { config, context in
-                LearningRateScheduler(optimizer: try context.build(config.optimizer), schedule: schedule(config.parameters),
-                                      lastEpoch: config.lastEpoch)
+        func scheduler<P: DeclaredConfig>(
+            _ variant: String, _ summary: String, _ parameters: P.Type,
+            _ schedule: @escaping (P) -> LearningRateSchedule
+        ) {
+            register(
+                "scheduler", variant, summary: summary, config: SchedulerConfig<P>.self,
+                produces: [LearningRateScheduler.self]
+            ) { config, context in
+                LearningRateScheduler(
+                    optimizer: try context.build(config.optimizer), schedule: schedule(config.parameters),
+                    lastEpoch: config.lastEpoch)
             }
         }
         scheduler("dummy_lr", "the base rate throughout", NoScheduleParameters.self) { _ in .constantBase }
@@ -203,13 +226,17 @@ extension ComponentRegistry {
         scheduler("cosine_annealing_lr", "half a cosine down to eta_min over t_max steps", CosineParameters.self) {
             .cosineAnnealing(tMax: $0.tMax.value, etaMin: $0.etaMin)
         }
-        scheduler("linear_warmup_cosine_annealing_lr", "linear warm-up from initial_lr to lr, then cosine down to final_lr at total_steps",
-                  WarmupCosineParameters.self) {
-            .linearWarmupCosineAnnealing(warmupSteps: $0.warmupSteps.value, totalSteps: $0.totalSteps.value, initialLR: $0.initialLR, finalLR: $0.finalLR)
+        scheduler(
+            "linear_warmup_cosine_annealing_lr", "linear warm-up from initial_lr to lr, then cosine down to final_lr at total_steps",
+            WarmupCosineParameters.self
+        ) {
+            .linearWarmupCosineAnnealing(
+                warmupSteps: $0.warmupSteps.value, totalSteps: $0.totalSteps.value, initialLR: $0.initialLR, finalLR: $0.finalLR)
         }
         scheduler("onecycle_lr", "PyTorch's two-phase one-cycle schedule", OneCycleParameters.self) {
-            .oneCycle(maxLR: $0.maxLR, totalSteps: $0.totalSteps.value, pctStart: $0.pctStart, cosine: $0.annealStrategy == .cos,
-                      divFactor: $0.divFactor, finalDivFactor: $0.finalDivFactor, momentum: $0.momentum)
+            .oneCycle(
+                maxLR: $0.maxLR, totalSteps: $0.totalSteps.value, pctStart: $0.pctStart, cosine: $0.annealStrategy == .cos,
+                divFactor: $0.divFactor, finalDivFactor: $0.finalDivFactor, momentum: $0.momentum)
         }
     }
 }

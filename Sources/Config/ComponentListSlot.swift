@@ -7,13 +7,17 @@ public struct ComponentListSlot<Interface>: Decodable {
     public init(from decoder: Decoder) throws {
         guard let configDecoder = decoder as? ConfigDecoder else {
             guard decoder is SchemaDecoder else {
-                throw DecodingError.typeMismatch(ComponentListSlot.self, .init(codingPath: decoder.codingPath,
-                                                                              debugDescription: "component slots decode only from configs"))
+                throw DecodingError.typeMismatch(
+                    ComponentListSlot.self,
+                    .init(
+                        codingPath: decoder.codingPath,
+                        debugDescription: "component slots decode only from configs"))
             }
             definitions = nil
             return
         }
-        definitions = try configDecoder.graph.listDefinitions(for: configDecoder.node, keyPath: configDecoder.keyPath, interface: Interface.self)
+        definitions = try configDecoder.graph.listDefinitions(
+            for: configDecoder.node, keyPath: configDecoder.keyPath, interface: Interface.self)
     }
 
     /// Number of components in the list.
@@ -46,8 +50,9 @@ extension ObjectGraph {
             listPath = reference.instanceKey
         }
         guard case .sequence(let elements) = list.value else {
-            throw abort(.wrongType, "expected a list of components or a reference to one, found \(list.kindDescription)",
-                        at: list.location, keyPath: listPath)
+            throw abort(
+                .wrongType, "expected a list of components or a reference to one, found \(list.kindDescription)",
+                at: list.location, keyPath: listPath)
         }
         return try elements.enumerated().map { index, element in
             try definition(for: element, keyPath: listPath + "[\(index)]", interface: interface)

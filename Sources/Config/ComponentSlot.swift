@@ -9,14 +9,18 @@ public struct ComponentSlot<Interface>: Decodable {
     public init(from decoder: Decoder) throws {
         guard let configDecoder = decoder as? ConfigDecoder else {
             guard decoder is SchemaDecoder else {
-                throw DecodingError.typeMismatch(ComponentSlot.self, .init(codingPath: decoder.codingPath,
-                                                                          debugDescription: "component slots decode only from configs"))
+                throw DecodingError.typeMismatch(
+                    ComponentSlot.self,
+                    .init(
+                        codingPath: decoder.codingPath,
+                        debugDescription: "component slots decode only from configs"))
             }
             definition = nil
             return
         }
-        definition = try configDecoder.graph.definition(for: configDecoder.node, keyPath: configDecoder.keyPath,
-                                                        interface: Interface.self)
+        definition = try configDecoder.graph.definition(
+            for: configDecoder.node, keyPath: configDecoder.keyPath,
+            interface: Interface.self)
     }
 
     /// Where the component was declared, for messages.
@@ -71,8 +75,11 @@ public struct EagerComponent<Interface>: Decodable, AnyComponentSlot {
 
     public init(from decoder: Decoder) throws {
         guard let configDecoder = decoder as? ConfigDecoder else {
-            throw DecodingError.typeMismatch(EagerComponent.self, .init(codingPath: decoder.codingPath,
-                                                                        debugDescription: "eager components decode only from configs"))
+            throw DecodingError.typeMismatch(
+                EagerComponent.self,
+                .init(
+                    codingPath: decoder.codingPath,
+                    debugDescription: "eager components decode only from configs"))
         }
         value = try configDecoder.graph.eagerValue(of: configDecoder.node, keyPath: configDecoder.keyPath, as: Interface.self)
     }

@@ -58,7 +58,8 @@ final class ConfigDecoder: Decoder {
         // A component where a value is expected gives that value (a number conversion giving an int); wrappers such
         // as PositiveInt decode their scalar first, which lands here again.
         if !(T.self is AnyComponentSlot.Type), !(T.self is ConfigValueWrapper.Type),
-           ComponentNode(node) != nil || ReferenceNode(node) != nil {
+            ComponentNode(node) != nil || ReferenceNode(node) != nil
+        {
             return try graph.eagerValue(of: node, keyPath: keyPath, as: T.self)
         }
         if let scalarType = T.self as? ConfigScalar.Type {
@@ -83,7 +84,9 @@ final class ConfigDecoder: Decoder {
         let names = E.allCases.map(\.rawValue)
         guard let text = node.scalarText, !node.isNull, let value = E(rawValue: text) else {
             var message = "expected one of \(names.joined(separator: ", ")), found \(node.kindDescription)"
-            if let text = node.scalarText, let suggestion = closestMatch(to: text, in: names) { message += "; did you mean '\(suggestion)'?" }
+            if let text = node.scalarText, let suggestion = closestMatch(to: text, in: names) {
+                message += "; did you mean '\(suggestion)'?"
+            }
             throw graph.abort(.invalidValue, message, at: node.location, keyPath: keyPath)
         }
         return value
@@ -148,16 +151,18 @@ private struct MappingContainer<Key: CodingKey>: KeyedDecodingContainerProtocol 
 
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
         guard let entry = entry(key) else {
-            throw decoder.graph.abort(.missingKey, "missing required key '\(key.stringValue)'", at: decoder.node.location,
-                                      keyPath: childPath(decoder.keyPath, key.stringValue))
+            throw decoder.graph.abort(
+                .missingKey, "missing required key '\(key.stringValue)'", at: decoder.node.location,
+                keyPath: childPath(decoder.keyPath, key.stringValue))
         }
         return try decoder.child(entry.node, key: key, path: childPath(decoder.keyPath, key.stringValue)).container(keyedBy: type)
     }
 
     func nestedUnkeyedContainer(forKey key: Key) throws -> UnkeyedDecodingContainer {
         guard let entry = entry(key) else {
-            throw decoder.graph.abort(.missingKey, "missing required key '\(key.stringValue)'", at: decoder.node.location,
-                                      keyPath: childPath(decoder.keyPath, key.stringValue))
+            throw decoder.graph.abort(
+                .missingKey, "missing required key '\(key.stringValue)'", at: decoder.node.location,
+                keyPath: childPath(decoder.keyPath, key.stringValue))
         }
         return try decoder.child(entry.node, key: key, path: childPath(decoder.keyPath, key.stringValue)).unkeyedContainer()
     }
@@ -236,7 +241,8 @@ extension Decoder {
     /// Outside a config (a plain `Decoder`) it does nothing.
     public func warn(_ message: String) {
         guard let decoder = self as? ConfigDecoder else { return }
-        decoder.graph.issues.add(ConfigIssue(.invalidValue, message, at: decoder.node.location, keyPath: decoder.keyPath, severity: .warning))
+        decoder.graph.issues.add(
+            ConfigIssue(.invalidValue, message, at: decoder.node.location, keyPath: decoder.keyPath, severity: .warning))
     }
 }
 
@@ -245,6 +251,7 @@ extension Decoder {
     func warn(field key: String, _ message: String) {
         guard let decoder = self as? ConfigDecoder else { return }
         let location = decoder.node.entries?.first { $0.key == key }?.node.location ?? decoder.node.location
-        decoder.graph.issues.add(ConfigIssue(.invalidValue, message, at: location, keyPath: childPath(decoder.keyPath, key), severity: .warning))
+        decoder.graph.issues.add(
+            ConfigIssue(.invalidValue, message, at: location, keyPath: childPath(decoder.keyPath, key), severity: .warning))
     }
 }

@@ -60,9 +60,11 @@ public struct ConfigInterpolator {
                 return ConfigNode(.sequence(resolved), at: node.location)
             case .mapping(let entries):
                 let resolved = entries.map { resolveTree($0.node, path: path + [$0.key]) }
-                return ConfigNode(.mapping(zip(entries, resolved).map { entry, node in
-                    ConfigNode.Entry(key: entry.key, keyLocation: entry.keyLocation, node: node)
-                }), at: node.location)
+                return ConfigNode(
+                    .mapping(
+                        zip(entries, resolved).map { entry, node in
+                            ConfigNode.Entry(key: entry.key, keyLocation: entry.keyLocation, node: node)
+                        }), at: node.location)
             }
         }
 
@@ -72,8 +74,9 @@ public struct ConfigInterpolator {
             let keyPath = KeyPath.join(path)
             if let done = finished[keyPath] { return done }
             if inProgress.contains(keyPath) {
-                issues.add(.interpolation, "interpolation cycle: \((inProgress + [keyPath]).joined(separator: " -> "))",
-                           at: node.location, keyPath: keyPath)
+                issues.add(
+                    .interpolation, "interpolation cycle: \((inProgress + [keyPath]).joined(separator: " -> "))",
+                    at: node.location, keyPath: keyPath)
                 return nil
             }
             inProgress.append(keyPath)
@@ -110,8 +113,10 @@ public struct ConfigInterpolator {
                 }
                 text += value.isNull ? "None" : part
                 guard text.utf8.count <= ConfigInterpolator.maximumStringBytes else {
-                    issues.add(.interpolation, "interpolating \(keyPath) makes a string of more than \(ConfigInterpolator.maximumStringBytes) bytes (values that repeat each other double at every step)",
-                               at: node.location, keyPath: keyPath)
+                    issues.add(
+                        .interpolation,
+                        "interpolating \(keyPath) makes a string of more than \(ConfigInterpolator.maximumStringBytes) bytes (values that repeat each other double at every step)",
+                        at: node.location, keyPath: keyPath)
                     return nil
                 }
             }
@@ -196,7 +201,10 @@ public struct ConfigInterpolator {
                 case "config_folder_path": return text(environment.configFolderPath)
                 case "experiments_root_path": return text(environment.experimentsRootPath)
                 case "experiment_id": return text(environment.experimentID)
-                default: return fail("unknown key '\(strings.first ?? "")'; expected config_file_path, config_folder_path, experiments_root_path or experiment_id")
+                default:
+                    return fail(
+                        "unknown key '\(strings.first ?? "")'; expected config_file_path, config_folder_path, experiments_root_path or experiment_id"
+                    )
                 }
             case "cuda_env":
                 let defaults = ["LOCAL_RANK": 0, "RANK": 0, "WORLD_SIZE": 1]
@@ -215,12 +223,16 @@ public struct ConfigInterpolator {
                 guard strings.first == "num_cpus" else { return fail("unknown key '\(strings.first ?? "")'; expected num_cpus") }
                 return integer(environment.cpuCount)
             case "warmstart_env":
-                guard strings.first == "checkpoint_paths" else { return fail("unknown key '\(strings.first ?? "")'; expected checkpoint_paths") }
+                guard strings.first == "checkpoint_paths" else {
+                    return fail("unknown key '\(strings.first ?? "")'; expected checkpoint_paths")
+                }
                 guard let paths = environment.warmstartCheckpointPaths else {
                     return fail("checkpoint_paths is only available under warmstart (modalities warmstart ...)")
                 }
                 guard !paths.isEmpty else {
-                    return fail("checkpoint_paths come from a last_checkpoint_info.json: give its path with --last_checkpoint_info_file_path (config validate takes it too)")
+                    return fail(
+                        "checkpoint_paths come from a last_checkpoint_info.json: give its path with --last_checkpoint_info_file_path (config validate takes it too)"
+                    )
                 }
                 let entries = paths.map { ConfigNode.Entry(key: $0.key, keyLocation: node.location, node: text($0.value)) }
                 return ConfigNode(.mapping(entries), at: node.location)
@@ -251,9 +263,11 @@ public struct ConfigInterpolator {
             case .scalar: return ConfigNode(node.value, at: location)
             case .sequence(let elements): return ConfigNode(.sequence(elements.map { relocated($0, to: location) }), at: location)
             case .mapping(let entries):
-                return ConfigNode(.mapping(entries.map {
-                    ConfigNode.Entry(key: $0.key, keyLocation: location, node: relocated($0.node, to: location))
-                }), at: location)
+                return ConfigNode(
+                    .mapping(
+                        entries.map {
+                            ConfigNode.Entry(key: $0.key, keyLocation: location, node: relocated($0.node, to: location))
+                        }), at: location)
             }
         }
     }

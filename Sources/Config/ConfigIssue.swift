@@ -31,8 +31,10 @@ public struct ConfigIssue: Sendable, Equatable, CustomStringConvertible {
     /// The dotted key path of the offending value ("model_raw.config.n_layer"), empty at the root.
     public var keyPath: String
 
-    public init(_ kind: Kind, _ message: String, at location: SourceLocation, keyPath: String = "",
-                severity: Severity = .error) {
+    public init(
+        _ kind: Kind, _ message: String, at location: SourceLocation, keyPath: String = "",
+        severity: Severity = .error
+    ) {
         self.kind = kind
         self.message = message
         self.location = location

@@ -10,7 +10,8 @@ public enum ConfigLoader {
             throw ConfigError(ConfigIssue(.fileUnreadable, "cannot read config file", at: SourceLocation(file: path, line: 0, column: 0)))
         }
         guard let text = String(data: data, encoding: .utf8) else {
-            throw ConfigError(ConfigIssue(.fileUnreadable, "config file is not valid UTF-8", at: SourceLocation(file: path, line: 0, column: 0)))
+            throw ConfigError(
+                ConfigIssue(.fileUnreadable, "config file is not valid UTF-8", at: SourceLocation(file: path, line: 0, column: 0)))
         }
         return try parse(text, file: path)
     }
@@ -44,13 +45,21 @@ public enum ConfigLoader {
         let here = location(node.mark, file: file)
         budget -= 1
         guard budget >= 0 else {
-            throw ConfigError(ConfigIssue(.syntax, "the config expands to more than \(maximumValues) values (YAML aliases that repeat anchors, such as the one defined here, multiply)", at: here))
+            throw ConfigError(
+                ConfigIssue(
+                    .syntax,
+                    "the config expands to more than \(maximumValues) values (YAML aliases that repeat anchors, such as the one defined here, multiply)",
+                    at: here))
         }
         switch node {
         case .scalar(let scalar):
             let bytes = scalar.string.utf8.count
             guard bytes <= maximumScalarBytes else {
-                throw ConfigError(ConfigIssue(.syntax, "a value of \(bytes) bytes starting \(String(scalar.string.prefix(20)).debugDescription)…; config values are limited to \(maximumScalarBytes) bytes", at: here))
+                throw ConfigError(
+                    ConfigIssue(
+                        .syntax,
+                        "a value of \(bytes) bytes starting \(String(scalar.string.prefix(20)).debugDescription)…; config values are limited to \(maximumScalarBytes) bytes",
+                        at: here))
             }
             return ConfigNode(.scalar(scalar.string, quoted: scalar.style != .plain && scalar.style != .any), at: here)
         case .sequence(let sequence):
@@ -63,13 +72,17 @@ public enum ConfigLoader {
                 guard case .scalar(let keyScalar) = key else {
                     throw ConfigError(ConfigIssue(.syntax, "mapping keys must be plain text", at: location(key.mark, file: file)))
                 }
-                entries.append(ConfigNode.Entry(key: keyScalar.string, keyLocation: location(key.mark, file: file),
-                                                node: try convert(value, file: file, budget: &budget)))
+                entries.append(
+                    ConfigNode.Entry(
+                        key: keyScalar.string, keyLocation: location(key.mark, file: file),
+                        node: try convert(value, file: file, budget: &budget)))
             }
             return ConfigNode(.mapping(entries), at: here)
         case .alias(let alias):
-            throw ConfigError(ConfigIssue(.syntax, "unresolved YAML alias *\(alias.anchor.rawValue)",
-                                          at: location(alias.mark, file: file)))
+            throw ConfigError(
+                ConfigIssue(
+                    .syntax, "unresolved YAML alias *\(alias.anchor.rawValue)",
+                    at: location(alias.mark, file: file)))
         }
     }
 
@@ -163,7 +176,8 @@ public enum ConfigEmitter {
         if text.isEmpty { return true }
         if text.first == " " || text.last == " " { return true }
         let special: Set<Character> = [":", "#", "{", "}", "[", "]", ",", "&", "*", "!", "|", ">", "'", "\"", "%", "@", "`", "\n", "\t"]
-        return text.contains { special.contains($0) } || text.hasPrefix("-") && text.count > 1 && !text.dropFirst().allSatisfy { $0.isNumber || $0 == "." || $0 == "e" }
+        return text.contains { special.contains($0) }
+            || text.hasPrefix("-") && text.count > 1 && !text.dropFirst().allSatisfy { $0.isNumber || $0 == "." || $0 == "e" }
     }
 
     private static func quoted(_ text: String) -> String {

@@ -31,8 +31,9 @@ enum ConfigSchema {
     /// The fields exactly as declared: keys, types, defaults and which are accepted without effect.
     static func fields<Config: DeclaredConfig>(of type: Config.Type) -> [ConfigField] {
         Config.declaredFields(of: Config()).map { field in
-            ConfigField(name: field.key, type: SchemaRecorder.typeName(field.valueType), isRequired: field.isRequired,
-                        defaultValue: field.isRequired ? nil : field.defaultDescription, ignoredReason: field.ignoredReason)
+            ConfigField(
+                name: field.key, type: SchemaRecorder.typeName(field.valueType), isRequired: field.isRequired,
+                defaultValue: field.isRequired ? nil : field.defaultDescription, ignoredReason: field.ignoredReason)
         }
     }
 
@@ -163,7 +164,9 @@ private struct EmptyList: UnkeyedDecodingContainer {
     var currentIndex: Int { 0 }
     mutating func decodeNil() throws -> Bool { false }
     mutating func decode<T: Decodable>(_ type: T.Type) throws -> T { throw ConfigAbort() }
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> { throw ConfigAbort() }
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
+        throw ConfigAbort()
+    }
     mutating func nestedUnkeyedContainer() throws -> UnkeyedDecodingContainer { throw ConfigAbort() }
     mutating func superDecoder() throws -> Decoder { throw ConfigAbort() }
 }

@@ -67,7 +67,8 @@ public struct Field<Value: Decodable>: DeclaredField {
         } else if let value = try decodeIfPresent(from: container, key: key) {
             storage.value = value
             if let ignoredReason, !isNull(value) {
-                decoder.warn(field: self.key, "'\(self.key)' is accepted for compatibility with Modalities and has no effect: \(ignoredReason)")
+                decoder.warn(
+                    field: self.key, "'\(self.key)' is accepted for compatibility with Modalities and has no effect: \(ignoredReason)")
             }
         }
     }

@@ -146,8 +146,10 @@ public final class ObjectGraph {
                 // blocks there, as config_example_coca.yaml does): a warning, not an error.
                 let ignoredByModalities = tracker.keyPath == "settings"
                 if ignoredByModalities { message += " (Modalities ignores it; so does this run)" }
-                issues.add(ConfigIssue(.unknownKey, message, at: entry.keyLocation, keyPath: childPath(tracker.keyPath, entry.key),
-                                       severity: ignoredByModalities ? .warning : .error))
+                issues.add(
+                    ConfigIssue(
+                        .unknownKey, message, at: entry.keyLocation, keyPath: childPath(tracker.keyPath, entry.key),
+                        severity: ignoredByModalities ? .warning : .error))
             }
         }
         trackers.removeAll()
@@ -181,15 +183,19 @@ public final class ObjectGraph {
         if let reference = ReferenceNode(node) {
             definition = try resolveReference(reference, keyPath: keyPath)
         } else if let component = ComponentNode(node) {
-            definition = try define(component, keyPath: keyPath, topLevelKey: keyPath.contains(".") || keyPath.contains("[") ? nil : keyPath)
+            definition = try define(
+                component, keyPath: keyPath, topLevelKey: keyPath.contains(".") || keyPath.contains("[") ? nil : keyPath)
         } else {
-            throw abort(.wrongType, "expected a component (component_key, variant_key, config) or a reference (instance_key, pass_type), found \(node.kindDescription)",
-                        at: node.location, keyPath: keyPath)
+            throw abort(
+                .wrongType,
+                "expected a component (component_key, variant_key, config) or a reference (instance_key, pass_type), found \(node.kindDescription)",
+                at: node.location, keyPath: keyPath)
         }
         guard definition.spec.produces(interface) else {
             let offered = definition.spec.interfaceNames.joined(separator: ", ")
-            throw abort(.interfaceMismatch, "\(definition.spec.name) gives \(offered), but this slot needs \(String(describing: interface))",
-                        at: node.location, keyPath: keyPath)
+            throw abort(
+                .interfaceMismatch, "\(definition.spec.name) gives \(offered), but this slot needs \(String(describing: interface))",
+                at: node.location, keyPath: keyPath)
         }
         return definition
     }
@@ -197,15 +203,17 @@ public final class ObjectGraph {
     /// The top-level node a reference names, after checking its pass type and that the key exists.
     func referenceTarget(_ reference: ReferenceNode, keyPath: String) throws -> ConfigNode {
         guard reference.passType == "BY_REFERENCE" else {
-            throw abort(.unsupportedPassType, "pass_type '\(reference.passType)' is not supported; only BY_REFERENCE is",
-                        at: reference.node["pass_type"]?.location ?? reference.node.location, keyPath: childPath(keyPath, "pass_type"))
+            throw abort(
+                .unsupportedPassType, "pass_type '\(reference.passType)' is not supported; only BY_REFERENCE is",
+                at: reference.node["pass_type"]?.location ?? reference.node.location, keyPath: childPath(keyPath, "pass_type"))
         }
         let key = reference.instanceKey
         guard let target = root[key] else {
             var message = "instance_key '\(key)' refers to a top-level key that does not exist"
             if let suggestion = closestMatch(to: key, in: root.keys) { message += "; did you mean '\(suggestion)'?" }
-            throw abort(.unknownReference, message, at: reference.node["instance_key"]?.location ?? reference.node.location,
-                        keyPath: childPath(keyPath, "instance_key"))
+            throw abort(
+                .unknownReference, message, at: reference.node["instance_key"]?.location ?? reference.node.location,
+                keyPath: childPath(keyPath, "instance_key"))
         }
         return target
     }
@@ -219,8 +227,9 @@ public final class ObjectGraph {
             throw abort(.referenceCycle, "reference cycle: \(cycle)", at: reference.node.location, keyPath: keyPath)
         }
         guard ComponentNode(target) != nil || ReferenceNode(target) != nil else {
-            throw abort(.wrongType, "instance_key '\(key)' refers to \(target.kindDescription), not a component",
-                        at: reference.node.location, keyPath: keyPath)
+            throw abort(
+                .wrongType, "instance_key '\(key)' refers to \(target.kindDescription), not a component",
+                at: reference.node.location, keyPath: keyPath)
         }
         return try definition(for: target, keyPath: key, interface: Any.self)
     }
@@ -239,18 +248,21 @@ public final class ObjectGraph {
     private func defineOnce(_ component: ComponentNode, keyPath: String, topLevelKey: String?) throws -> ComponentDefinition {
         let node = component.node
         for entry in node.entries ?? [] where !["component_key", "variant_key", "config"].contains(entry.key) {
-            issues.add(.malformedComponent, "unknown key '\(entry.key)' in a component; a component has component_key, variant_key and config",
-                       at: entry.keyLocation, keyPath: childPath(keyPath, entry.key))
+            issues.add(
+                .malformedComponent, "unknown key '\(entry.key)' in a component; a component has component_key, variant_key and config",
+                at: entry.keyLocation, keyPath: childPath(keyPath, entry.key))
         }
         guard node["variant_key"] != nil else {
-            throw abort(.malformedComponent, "component '\(component.componentKey)' has no variant_key", at: node.location, keyPath: keyPath)
+            throw abort(
+                .malformedComponent, "component '\(component.componentKey)' has no variant_key", at: node.location, keyPath: keyPath)
         }
         guard let spec = registry.spec(component.componentKey, component.variantKey) else {
             throw unknownComponent(component, keyPath: keyPath)
         }
         if case .planned(let feature) = spec.availability {
-            throw abort(.componentNotBuilt, "\(spec.name) is not available yet: it needs \(feature)",
-                        at: node["variant_key"]?.location ?? node.location, keyPath: childPath(keyPath, "variant_key"))
+            throw abort(
+                .componentNotBuilt, "\(spec.name) is not available yet: it needs \(feature)",
+                at: node["variant_key"]?.location ?? node.location, keyPath: childPath(keyPath, "variant_key"))
         }
         let definition = ComponentDefinition(spec: spec, location: node.location, keyPath: keyPath, topLevelKey: topLevelKey)
         if let topLevelKey { inProgress.append(topLevelKey) }
@@ -279,13 +291,21 @@ public final class ObjectGraph {
         let variants = registry.variants(of: component.componentKey)
         if variants.isEmpty {
             var message = "unknown component_key '\(component.componentKey)'"
-            if let suggestion = closestMatch(to: component.componentKey, in: registry.componentKeys) { message += "; did you mean '\(suggestion)'?" }
-            return abort(.unknownComponent, message, at: node["component_key"]?.location ?? node.location, keyPath: childPath(keyPath, "component_key"))
+            if let suggestion = closestMatch(to: component.componentKey, in: registry.componentKeys) {
+                message += "; did you mean '\(suggestion)'?"
+            }
+            return abort(
+                .unknownComponent, message, at: node["component_key"]?.location ?? node.location,
+                keyPath: childPath(keyPath, "component_key"))
         }
-        var message = "unknown variant_key '\(component.variantKey)' for component_key '\(component.componentKey)'; valid variants: "
+        var message =
+            "unknown variant_key '\(component.variantKey)' for component_key '\(component.componentKey)'; valid variants: "
             + variants.map(\.variantKey).joined(separator: ", ")
-        if let suggestion = closestMatch(to: component.variantKey, in: variants.map(\.variantKey)) { message += "; did you mean '\(suggestion)'?" }
-        return abort(.unknownComponent, message, at: node["variant_key"]?.location ?? node.location, keyPath: childPath(keyPath, "variant_key"))
+        if let suggestion = closestMatch(to: component.variantKey, in: variants.map(\.variantKey)) {
+            message += "; did you mean '\(suggestion)'?"
+        }
+        return abort(
+            .unknownComponent, message, at: node["variant_key"]?.location ?? node.location, keyPath: childPath(keyPath, "variant_key"))
     }
 
     private func describe(_ error: DecodingError) -> String {
@@ -321,8 +341,9 @@ public final class ObjectGraph {
         let definition = try self.definition(for: node, keyPath: keyPath, interface: Any.self)
         guard definition.spec.produces(type) else {
             let offered = definition.spec.interfaceNames.joined(separator: ", ")
-            throw abort(.wrongType, "expected \(valueDescription(type)), found \(definition.spec.name), which gives \(offered)",
-                        at: node.location, keyPath: keyPath)
+            throw abort(
+                .wrongType, "expected \(valueDescription(type)), found \(definition.spec.name), which gives \(offered)",
+                at: node.location, keyPath: keyPath)
         }
         // A value built from stand-ins for reported problems would only add a follow-on failure.
         guard !definition.configHasProblems else { throw ConfigAbort() }
@@ -337,8 +358,9 @@ public final class ObjectGraph {
         let id = ObjectIdentifier(definition)
         if let existing = instances[id] { return try cast(existing, definition) }
         guard building.insert(id).inserted else {
-            throw ComponentBuildError(component: definition.spec.name, location: definition.location, keyPath: definition.keyPath,
-                                      message: "depends on itself while being built")
+            throw ComponentBuildError(
+                component: definition.spec.name, location: definition.location, keyPath: definition.keyPath,
+                message: "depends on itself while being built")
         }
         defer { building.remove(id) }
         let made: Any
@@ -347,8 +369,9 @@ public final class ObjectGraph {
         } catch let error as ComponentBuildError {
             throw error
         } catch {
-            throw ComponentBuildError(component: definition.spec.name, location: definition.location, keyPath: definition.keyPath,
-                                      message: "\(error)")
+            throw ComponentBuildError(
+                component: definition.spec.name, location: definition.location, keyPath: definition.keyPath,
+                message: "\(error)")
         }
         // Inline components are built where used; only top-level ones (shared by reference) are kept.
         if definition.topLevelKey != nil { instances[id] = made }
@@ -357,8 +380,9 @@ public final class ObjectGraph {
 
     private func cast<Interface>(_ value: Any, _ definition: ComponentDefinition) throws -> Interface {
         guard let typed = value as? Interface else {
-            throw ComponentBuildError(component: definition.spec.name, location: definition.location, keyPath: definition.keyPath,
-                                      message: "built a \(type(of: value)), which is not a \(Interface.self)")
+            throw ComponentBuildError(
+                component: definition.spec.name, location: definition.location, keyPath: definition.keyPath,
+                message: "built a \(type(of: value)), which is not a \(Interface.self)")
         }
         return typed
     }

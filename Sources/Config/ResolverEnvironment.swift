@@ -15,10 +15,12 @@ public struct ResolverEnvironment: Sendable {
     /// `${node_env:num_cpus}`.
     public var cpuCount: Int
 
-    public init(configFilePath: String, experimentsRootPath: String? = nil, experimentID: String = "",
-                variables: [String: String],
-                warmstartCheckpointPaths: [(key: String, value: String)]? = nil,
-                cpuCount: Int = ProcessInfo.processInfo.activeProcessorCount) {
+    public init(
+        configFilePath: String, experimentsRootPath: String? = nil, experimentID: String = "",
+        variables: [String: String],
+        warmstartCheckpointPaths: [(key: String, value: String)]? = nil,
+        cpuCount: Int = ProcessInfo.processInfo.activeProcessorCount
+    ) {
         self.configFilePath = configFilePath
         self.experimentsRootPath = experimentsRootPath ?? FileManager.default.currentDirectoryPath + "/experiments"
         self.experimentID = experimentID

@@ -34,8 +34,13 @@ struct JSONLBatchReader {
         self.fileSize = Int((try? handle.seekToEnd()) ?? 0)
         try? handle.seek(toOffset: 0)
         if let index {
-            for (number, (offset, length)) in index.enumerated() where offset < 0 || length < 0 || offset > fileSize || length > fileSize - offset {
-                throw DataFormatError.malformed(path: path, reason: "index entry \(number) (\(offset), \(length)) lies outside the file (\(fileSize) bytes); is the index for another file?")
+            for (number, (offset, length)) in index.enumerated()
+            where offset < 0 || length < 0 || offset > fileSize || length > fileSize - offset {
+                throw DataFormatError.malformed(
+                    path: path,
+                    reason:
+                        "index entry \(number) (\(offset), \(length)) lies outside the file (\(fileSize) bytes); is the index for another file?"
+                )
             }
         }
     }

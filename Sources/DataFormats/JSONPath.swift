@@ -35,7 +35,9 @@ public struct JSONPath: Sendable, Equatable, CustomStringConvertible {
         guard let object = try? JSONSerialization.jsonObject(with: record) else { return .failure(.invalidJSON) }
         var current: Any = object
         for key in keys {
-            guard let dictionary = current as? [String: Any], let next = dictionary[key] else { return .failure(.missingField(description)) }
+            guard let dictionary = current as? [String: Any], let next = dictionary[key] else {
+                return .failure(.missingField(description))
+            }
             current = next
         }
         guard let text = current as? String else { return .failure(.notAString(description)) }

@@ -30,15 +30,18 @@ public struct PackedDataFile: Sendable {
         }
         // Compared as unsigned 64-bit numbers: a forged length near 2^64 neither traps nor wraps around.
         guard declaredLength <= UInt64(data.count - Self.headerSize) else {
-            throw DataFormatError.malformed(path: path, reason: "the header's data length \(declaredLength) runs past the end of the file (\(data.count) bytes)")
+            throw DataFormatError.malformed(
+                path: path, reason: "the header's data length \(declaredLength) runs past the end of the file (\(data.count) bytes)")
         }
         let dataLength = Int(declaredLength)
         guard dataLength % tokenSize == 0 else {
-            throw DataFormatError.malformed(path: path, reason: "data length \(dataLength) is not a whole number of \(tokenSize)-byte tokens")
+            throw DataFormatError.malformed(
+                path: path, reason: "data length \(dataLength) is not a whole number of \(tokenSize)-byte tokens")
         }
         let indexBytes = data[(data.startIndex + Self.headerSize + dataLength)...]
         guard !indexBytes.isEmpty else {
-            throw DataFormatError.malformed(path: path, reason: "no document index after the \(dataLength) bytes of tokens (truncated file?)")
+            throw DataFormatError.malformed(
+                path: path, reason: "no document index after the \(dataLength) bytes of tokens (truncated file?)")
         }
         let index: Pickle.Value
         do {
@@ -50,8 +53,14 @@ public struct PackedDataFile: Sendable {
             throw DataFormatError.malformed(path: path, reason: "the document index is not a list of (offset, length) pairs")
         }
         for (number, (offset, length)) in pairs.enumerated() {
-            guard offset >= 0, length >= 0, offset <= dataLength, length <= dataLength - offset, offset % tokenSize == 0, length % tokenSize == 0 else {
-                throw DataFormatError.malformed(path: path, reason: "document \(number) (offset \(offset), length \(length)) lies outside the \(dataLength) data bytes or splits a token")
+            guard offset >= 0, length >= 0, offset <= dataLength, length <= dataLength - offset, offset % tokenSize == 0,
+                length % tokenSize == 0
+            else {
+                throw DataFormatError.malformed(
+                    path: path,
+                    reason:
+                        "document \(number) (offset \(offset), length \(length)) lies outside the \(dataLength) data bytes or splits a token"
+                )
             }
         }
         self.data = data
@@ -108,7 +117,8 @@ public final class PackedDataWriter {
         self.tokenSize = tokenSize
         self.temporaryPath = path + ".partial"
         guard FileManager.default.createFile(atPath: temporaryPath, contents: nil),
-              let handle = FileHandle(forWritingAtPath: temporaryPath) else {
+            let handle = FileHandle(forWritingAtPath: temporaryPath)
+        else {
             throw DataFormatError.unwritable(path: path, reason: "cannot create \(temporaryPath)")
         }
         self.handle = handle

@@ -8,7 +8,8 @@ public enum PackedDataOperations {
         let files = try sources.map(PackedDataFile.init(path:))
         guard let tokenSize = files.first?.tokenSize else { throw DataFormatError.malformed(path: destination, reason: "no input files") }
         for file in files where file.tokenSize != tokenSize {
-            throw DataFormatError.malformed(path: file.path, reason: "token size \(file.tokenSize) differs from \(tokenSize) in \(files[0].path)")
+            throw DataFormatError.malformed(
+                path: file.path, reason: "token size \(file.tokenSize) differs from \(tokenSize) in \(files[0].path)")
         }
         let writer = try PackedDataWriter(path: destination, tokenSize: tokenSize)
         for file in files {
@@ -31,8 +32,10 @@ public enum PackedDataOperations {
 
     /// Chunk `chunkID` of `chunkCount` from every source (document ranges split as evenly as possible),
     /// concatenated and shuffled with `seed` (Modalities' `create_shuffled_dataset_chunk`).
-    public static func shuffledChunk(of sources: [String], chunkID: Int, chunkCount: Int, into destination: String,
-                                     seed: UInt64) throws -> Int {
+    public static func shuffledChunk(
+        of sources: [String], chunkID: Int, chunkCount: Int, into destination: String,
+        seed: UInt64
+    ) throws -> Int {
         guard chunkCount > 0, (0..<chunkCount).contains(chunkID) else {
             throw DataFormatError.malformed(path: destination, reason: "chunk id \(chunkID) is not in 0..<\(chunkCount)")
         }
@@ -54,16 +57,20 @@ public enum PackedDataOperations {
 
     /// Writes the lines of a JSONL file in a seeded random order.
     public static func shuffleJSONL(_ source: String, into destination: String, seed: UInt64) throws -> Int {
-        try writeJSONL(lines: jsonlLines(source), order: { lines in
-            var order = Array(lines.indices)
-            SeededRandom(seed: seed).shuffle(&order)
-            return order
-        }, to: destination)
+        try writeJSONL(
+            lines: jsonlLines(source),
+            order: { lines in
+                var order = Array(lines.indices)
+                SeededRandom(seed: seed).shuffle(&order)
+                return order
+            }, to: destination)
     }
 
     /// Chunk `chunkID` of `chunkCount` of the lines of every JSONL source, shuffled with `seed`.
-    public static func shuffledJSONLChunk(of sources: [String], chunkID: Int, chunkCount: Int, into destination: String,
-                                          seed: UInt64) throws -> Int {
+    public static func shuffledJSONLChunk(
+        of sources: [String], chunkID: Int, chunkCount: Int, into destination: String,
+        seed: UInt64
+    ) throws -> Int {
         guard chunkCount > 0, (0..<chunkCount).contains(chunkID) else {
             throw DataFormatError.malformed(path: destination, reason: "chunk id \(chunkID) is not in 0..<\(chunkCount)")
         }
@@ -72,11 +79,13 @@ public enum PackedDataOperations {
             let all = try jsonlLines(source)
             lines += chunkRange(count: all.count, chunkID: chunkID, chunkCount: chunkCount).map { all[$0] }
         }
-        return try writeJSONL(lines: lines, order: { lines in
-            var order = Array(lines.indices)
-            SeededRandom(seed: seed).shuffle(&order)
-            return order
-        }, to: destination)
+        return try writeJSONL(
+            lines: lines,
+            order: { lines in
+                var order = Array(lines.indices)
+                SeededRandom(seed: seed).shuffle(&order)
+                return order
+            }, to: destination)
     }
 
     /// The indices of chunk `chunkID` when `count` items are split into `chunkCount` nearly equal parts.

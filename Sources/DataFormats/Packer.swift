@@ -34,8 +34,10 @@ public struct Packer {
     /// Packs `source` (its lines, or the entries of `index` when given) into `destination`.
     ///
     /// - Parameter progress: called after each batch with the report so far.
-    public func pack(source: String, index: [(Int, Int)]? = nil, destination: String,
-                     progress: (Report) -> Void = { _ in }) throws -> Report {
+    public func pack(
+        source: String, index: [(Int, Int)]? = nil, destination: String,
+        progress: (Report) -> Void = { _ in }
+    ) throws -> Report {
         var reader = try JSONLBatchReader(path: source, index: index)
         let tokenSize = PackedDataFile.tokenSize(forVocabularySize: tokenizer.vocabularySize)
         let writer = try PackedDataWriter(path: destination, tokenSize: tokenSize)

@@ -43,11 +43,13 @@ public enum Pickle {
 
         public var description: String {
             switch self {
-            case let .disallowedOpcode(name, offset): return "pickle opcode \(name) at byte \(offset) is not allowed (only plain data is read)"
+            case let .disallowedOpcode(name, offset):
+                return "pickle opcode \(name) at byte \(offset) is not allowed (only plain data is read)"
             case let .unknownOpcode(code, offset): return "unknown pickle opcode 0x\(String(code, radix: 16)) at byte \(offset)"
             case let .truncated(offset): return "pickle ends early at byte \(offset)"
             case let .malformed(reason, offset): return "malformed pickle at byte \(offset): \(reason)"
-            case let .disallowedGlobal(name, offset): return "pickle names \(name) at byte \(offset), which is not allowed (only known checkpoint classes are read)"
+            case let .disallowedGlobal(name, offset):
+                return "pickle names \(name) at byte \(offset), which is not allowed (only known checkpoint classes are read)"
             }
         }
     }
@@ -108,7 +110,9 @@ extension Pickle.Value {
         var pairs: [(Int, Int)] = []
         pairs.reserveCapacity(items.count)
         for item in items {
-            guard case .tuple(let parts) = item, parts.count == 2, case .int(let a) = parts[0], case .int(let b) = parts[1] else { return nil }
+            guard case .tuple(let parts) = item, parts.count == 2, case .int(let a) = parts[0], case .int(let b) = parts[1] else {
+                return nil
+            }
             pairs.append((a, b))
         }
         return pairs
@@ -141,7 +145,9 @@ private struct PickleReader {
 
     mutating func setItems(_ items: [Pickle.Value], at offset: Int) throws {
         guard items.count % 2 == 0 else { throw Pickle.DecodingError.malformed("odd number of dict items", offset: offset) }
-        guard case .dict(var entries)? = stack.popLast() else { throw Pickle.DecodingError.malformed("SETITEM on a non-dict", offset: offset) }
+        guard case .dict(var entries)? = stack.popLast() else {
+            throw Pickle.DecodingError.malformed("SETITEM on a non-dict", offset: offset)
+        }
         for index in stride(from: 0, to: items.count, by: 2) {
             let key = items[index]
             if let existing = entries.firstIndex(where: { $0.key == key }) {
@@ -185,83 +191,89 @@ private struct PickleReader {
             let offset = position
             let opcode = try take(1).first!
             switch opcode {
-            case 0x80: _ = try take(1)                                       // PROTO
-            case 0x95: _ = try take(8)                                       // FRAME
-            case 0x2E: return try pop(at: offset)                            // STOP
-            case 0x5D: stack.append(.list([]))                               // EMPTY_LIST
-            case 0x29: stack.append(.tuple([]))                              // EMPTY_TUPLE
-            case 0x28: marks.append(stack.count)                             // MARK
-            case 0x4B: stack.append(.int(try unsigned(1)))                   // BININT1
-            case 0x4D: stack.append(.int(try unsigned(2)))                   // BININT2
+            case 0x80: _ = try take(1)  // PROTO
+            case 0x95: _ = try take(8)  // FRAME
+            case 0x2E: return try pop(at: offset)  // STOP
+            case 0x5D: stack.append(.list([]))  // EMPTY_LIST
+            case 0x29: stack.append(.tuple([]))  // EMPTY_TUPLE
+            case 0x28: marks.append(stack.count)  // MARK
+            case 0x4B: stack.append(.int(try unsigned(1)))  // BININT1
+            case 0x4D: stack.append(.int(try unsigned(2)))  // BININT2
             case 0x4A: stack.append(.int(Int(Int32(truncatingIfNeeded: try unsigned(4)))))  // BININT
-            case 0x8A:                                                       // LONG1
+            case 0x8A:  // LONG1
                 let length = try unsigned(1)
                 guard length <= 8 else { throw Pickle.DecodingError.malformed("integer of \(length) bytes", offset: offset) }
                 let raw = try take(length)
                 var value = raw.reversed().reduce(0) { $0 << 8 | Int($1) }
                 if length > 0 && length < 8 && raw.last! & 0x80 != 0 { value -= 1 << (8 * length) }
                 stack.append(.int(value))
-            case 0x88: stack.append(.bool(true))                             // NEWTRUE
-            case 0x89: stack.append(.bool(false))                            // NEWFALSE
-            case 0x4E: stack.append(.none)                                   // NONE
-            case 0x47:                                                       // BINFLOAT
+            case 0x88: stack.append(.bool(true))  // NEWTRUE
+            case 0x89: stack.append(.bool(false))  // NEWFALSE
+            case 0x4E: stack.append(.none)  // NONE
+            case 0x47:  // BINFLOAT
                 let bits = try take(8).reduce(0) { $0 << 8 | UInt64($1) }
                 stack.append(.float(Double(bitPattern: bits)))
             case 0x8C: stack.append(.string(String(decoding: try take(try unsigned(1)), as: UTF8.self)))  // SHORT_BINUNICODE
             case 0x58: stack.append(.string(String(decoding: try take(try unsigned(4)), as: UTF8.self)))  // BINUNICODE
-            case 0x85: stack.append(.tuple([try pop(at: offset)]))           // TUPLE1
-            case 0x86:                                                       // TUPLE2
+            case 0x85: stack.append(.tuple([try pop(at: offset)]))  // TUPLE1
+            case 0x86:  // TUPLE2
                 let second = try pop(at: offset)
                 stack.append(.tuple([try pop(at: offset), second]))
-            case 0x87:                                                       // TUPLE3
+            case 0x87:  // TUPLE3
                 let third = try pop(at: offset)
                 let second = try pop(at: offset)
                 stack.append(.tuple([try pop(at: offset), second, third]))
-            case 0x74: stack.append(.tuple(try popMark(at: offset)))         // TUPLE
-            case 0x6C: stack.append(.list(try popMark(at: offset)))          // LIST
-            case 0x61: try append([try pop(at: offset)], at: offset)         // APPEND
-            case 0x65: try append(try popMark(at: offset), at: offset)       // APPENDS
-            case 0x94:                                                       // MEMOIZE
+            case 0x74: stack.append(.tuple(try popMark(at: offset)))  // TUPLE
+            case 0x6C: stack.append(.list(try popMark(at: offset)))  // LIST
+            case 0x61: try append([try pop(at: offset)], at: offset)  // APPEND
+            case 0x65: try append(try popMark(at: offset), at: offset)  // APPENDS
+            case 0x94:  // MEMOIZE
                 guard let top = stack.last else { throw Pickle.DecodingError.malformed("MEMOIZE on an empty stack", offset: offset) }
                 memo[memo.count] = top
-            case 0x71: memo[try unsigned(1)] = stack.last                    // BINPUT
-            case 0x72: memo[try unsigned(4)] = stack.last                    // LONG_BINPUT
-            case 0x68, 0x6A:                                                 // BINGET, LONG_BINGET
+            case 0x71: memo[try unsigned(1)] = stack.last  // BINPUT
+            case 0x72: memo[try unsigned(4)] = stack.last  // LONG_BINPUT
+            case 0x68, 0x6A:  // BINGET, LONG_BINGET
                 let key = try unsigned(opcode == 0x68 ? 1 : 4)
                 guard let value = memo[key] else { throw Pickle.DecodingError.malformed("memo \(key) is empty", offset: offset) }
                 stack.append(value)
-            case 0x63 where allowedGlobals != nil:                           // GLOBAL
+            case 0x63 where allowedGlobals != nil:  // GLOBAL
                 let module = try line()
                 stack.append(try global(module, try line(), at: offset))
-            case 0x93 where allowedGlobals != nil:                           // STACK_GLOBAL
+            case 0x93 where allowedGlobals != nil:  // STACK_GLOBAL
                 guard case .string(let name) = try pop(at: offset), case .string(let module) = try pop(at: offset) else {
                     throw Pickle.DecodingError.malformed("STACK_GLOBAL needs two strings", offset: offset)
                 }
                 stack.append(try global(module, name, at: offset))
-            case 0x52 where allowedGlobals != nil:                           // REDUCE
-                guard case .tuple(let arguments) = try pop(at: offset) else { throw Pickle.DecodingError.malformed("REDUCE needs an argument tuple", offset: offset) }
+            case 0x52 where allowedGlobals != nil:  // REDUCE
+                guard case .tuple(let arguments) = try pop(at: offset) else {
+                    throw Pickle.DecodingError.malformed("REDUCE needs an argument tuple", offset: offset)
+                }
                 let callable = try pop(at: offset)
                 guard case .global = callable else { throw Pickle.DecodingError.malformed("REDUCE of a non-global", offset: offset) }
                 // An OrderedDict() becomes a dict that SETITEMS fill.
-                stack.append(callable == .global(module: "collections", name: "OrderedDict") && arguments.isEmpty ? .dict([]) : .call(callable, arguments))
-            case 0x81 where allowedGlobals != nil:                           // NEWOBJ
-                guard case .tuple(let arguments) = try pop(at: offset) else { throw Pickle.DecodingError.malformed("NEWOBJ needs an argument tuple", offset: offset) }
+                stack.append(
+                    callable == .global(module: "collections", name: "OrderedDict") && arguments.isEmpty
+                        ? .dict([]) : .call(callable, arguments))
+            case 0x81 where allowedGlobals != nil:  // NEWOBJ
+                guard case .tuple(let arguments) = try pop(at: offset) else {
+                    throw Pickle.DecodingError.malformed("NEWOBJ needs an argument tuple", offset: offset)
+                }
                 let cls = try pop(at: offset)
                 guard case .global = cls else { throw Pickle.DecodingError.malformed("NEWOBJ of a non-global", offset: offset) }
                 stack.append(.call(cls, arguments))
-            case 0x62 where allowedGlobals != nil:                           // BUILD
+            case 0x62 where allowedGlobals != nil:  // BUILD
                 let state = try pop(at: offset)
                 let object = try pop(at: offset)
                 // A dict keeps its items (OrderedDict's BUILD only sets attributes such as _metadata).
                 if case .dict = object { stack.append(object) } else { stack.append(.built(object, state: state)) }
-            case 0x51 where allowedGlobals != nil:                           // BINPERSID
+            case 0x51 where allowedGlobals != nil:  // BINPERSID
                 stack.append(.persistent(try pop(at: offset)))
             case 0x7D where allowedGlobals != nil: stack.append(.dict([]))  // EMPTY_DICT
-            case 0x64 where allowedGlobals != nil:                           // DICT
+            case 0x64 where allowedGlobals != nil:  // DICT
                 let items = try popMark(at: offset)
                 stack.append(.dict([]))
                 try setItems(items, at: offset)
-            case 0x73 where allowedGlobals != nil:                           // SETITEM
+            case 0x73 where allowedGlobals != nil:  // SETITEM
                 let value = try pop(at: offset)
                 let key = try pop(at: offset)
                 try setItems([key, value], at: offset)

@@ -33,7 +33,8 @@ public struct GPT2LLMCollator: Collator {
     public func collate(_ samples: [Sample]) throws -> DatasetBatch {
         let rows = try samples.map { sample -> [Int] in
             guard let tokens = sample[sampleKey] else {
-                throw DatasetError.invalidArgument("a sample has no key '\(sampleKey)' (keys: \(sample.values.keys.sorted().joined(separator: ", ")))")
+                throw DatasetError.invalidArgument(
+                    "a sample has no key '\(sampleKey)' (keys: \(sample.values.keys.sorted().joined(separator: ", ")))")
             }
             return tokens
         }
@@ -41,8 +42,9 @@ public struct GPT2LLMCollator: Collator {
             throw DatasetError.invalidArgument("samples must have equal lengths above 1 to be stacked; got \(rows.map(\.count))")
         }
         let stacked = try Tensor(rows.flatMap { $0 }, shape: [rows.count, length])
-        return DatasetBatch(samples: [sampleKey: try stacked.narrow(1, start: 0, length: length - 1)],
-                            targets: [targetKey: try stacked.narrow(1, start: 1, length: length - 1)],
-                            size: rows.count)
+        return DatasetBatch(
+            samples: [sampleKey: try stacked.narrow(1, start: 0, length: length - 1)],
+            targets: [targetKey: try stacked.narrow(1, start: 1, length: length - 1)],
+            size: rows.count)
     }
 }

@@ -21,8 +21,10 @@ public final class DataLoader: @unchecked Sendable {  // iteration state is guar
     private let lock = NSLock()
     private var consumed = 0
 
-    public init(tag: String, dataset: any Dataset, batchSampler: BatchSampler, collator: any Collator, workers: Int,
-                pinMemory: Bool = false, prefetch: Int = 0) {
+    public init(
+        tag: String, dataset: any Dataset, batchSampler: BatchSampler, collator: any Collator, workers: Int,
+        pinMemory: Bool = false, prefetch: Int = 0
+    ) {
         self.tag = tag
         self.dataset = dataset
         self.batchSampler = batchSampler
@@ -65,8 +67,9 @@ public final class DataLoader: @unchecked Sendable {  // iteration state is guar
         let batch = try collator.collate(indices.map { try dataset.sample(at: $0) })
         // As PyTorch's loader: pinning needs a GPU; without one `pin_memory` changes nothing.
         guard pinMemory, CUDA.isAvailable else { return batch }
-        return DatasetBatch(samples: try batch.samples.mapValues { try $0.pinned() }, targets: try batch.targets.mapValues { try $0.pinned() },
-                            size: batch.size)
+        return DatasetBatch(
+            samples: try batch.samples.mapValues { try $0.pinned() }, targets: try batch.targets.mapValues { try $0.pinned() },
+            size: batch.size)
     }
 
     /// Hands out batches in order while workers prepare the next ones.

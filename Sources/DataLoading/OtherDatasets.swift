@@ -14,7 +14,9 @@ public final class TokenizedJSONLDataset: Dataset {
     public var count: Int { entries.count }
 
     public init(path: String, indexPath: String?, tokenizer: any Tokenizer, jqPattern: String, sampleKey: String) throws {
-        guard let jsonPath = JSONPath(jqPattern) else { throw DatasetError.invalidArgument("jq_pattern '\(jqPattern)' is not a key path such as .text") }
+        guard let jsonPath = JSONPath(jqPattern) else {
+            throw DatasetError.invalidArgument("jq_pattern '\(jqPattern)' is not a key path such as .text")
+        }
         guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else {
             throw DataFormatError.unreadable(path: path, reason: "no such file or not readable")
         }
@@ -25,7 +27,8 @@ public final class TokenizedJSONLDataset: Dataset {
             entries = try RawIndex.build(jsonl: path).entries
         }
         for (number, (offset, length)) in entries.enumerated() where offset < 0 || offset + length > data.count {
-            throw DataFormatError.malformed(path: path, reason: "index entry \(number) lies outside the file; is the index for another file?")
+            throw DataFormatError.malformed(
+                path: path, reason: "index entry \(number) lies outside the file; is the index for another file?")
         }
         self.path = path
         self.sampleKey = sampleKey

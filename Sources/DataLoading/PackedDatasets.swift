@@ -13,7 +13,9 @@ public final class PackedContinuousDataset: Dataset {
     public let count: Int
 
     public init(path: String, sequenceLength: Int, sampleKey: String, reuseLastTarget: Bool = true) throws {
-        guard sequenceLength > 1 else { throw DatasetError.invalidArgument("sequence_length must be greater than 1, got \(sequenceLength)") }
+        guard sequenceLength > 1 else {
+            throw DatasetError.invalidArgument("sequence_length must be greater than 1, got \(sequenceLength)")
+        }
         file = try PackedDataFile(path: path)
         self.sampleKey = sampleKey
         blockSize = sequenceLength + 1

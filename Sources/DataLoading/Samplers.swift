@@ -29,13 +29,16 @@ public struct DistributedSampler: Sampler {
     public let dropLast: Bool
     public let skippedGlobalSamples: Int
 
-    public init(datasetCount: Int, rank: Int, replicas: Int, shuffle: Bool, seed: UInt64 = 0, epoch: Int = 0,
-                dropLast: Bool = false, skippedGlobalSamples: Int = 0) throws {
+    public init(
+        datasetCount: Int, rank: Int, replicas: Int, shuffle: Bool, seed: UInt64 = 0, epoch: Int = 0,
+        dropLast: Bool = false, skippedGlobalSamples: Int = 0
+    ) throws {
         guard replicas > 0, (0..<replicas).contains(rank) else {
             throw DatasetError.invalidArgument("rank \(rank) is not in 0..<num_replicas (\(replicas))")
         }
         guard (0...datasetCount).contains(skippedGlobalSamples) else {
-            throw DatasetError.invalidArgument("skip_num_global_samples \(skippedGlobalSamples) exceeds the dataset's \(datasetCount) samples")
+            throw DatasetError.invalidArgument(
+                "skip_num_global_samples \(skippedGlobalSamples) exceeds the dataset's \(datasetCount) samples")
         }
         self.datasetCount = datasetCount
         self.rank = rank

@@ -11,15 +11,21 @@ public struct DeviceMesh: Sendable, Equatable {
     public let degrees: [Parallelism: Int]
 
     /// Checks the degrees as Modalities does; one of the data-parallel degrees may be -1 (whatever is left).
-    public init(deviceType: String = "cuda", dataParallelReplicateDegree: Int = 1, dataParallelShardDegree: Int,
-                tensorParallelDegree: Int = 1, pipelineParallelDegree: Int = 1, contextParallelDegree: Int = 1,
-                enableLossParallel: Bool = false, worldSize: Int) throws {
+    public init(
+        deviceType: String = "cuda", dataParallelReplicateDegree: Int = 1, dataParallelShardDegree: Int,
+        tensorParallelDegree: Int = 1, pipelineParallelDegree: Int = 1, contextParallelDegree: Int = 1,
+        enableLossParallel: Bool = false, worldSize: Int
+    ) throws {
         guard worldSize >= 1 else { throw DistributedError.invalidMesh("world_size must be 1 or greater, found \(worldSize)") }
-        for (name, degree) in [("tensor_parallel_degree", tensorParallelDegree), ("pipeline_parallel_degree", pipelineParallelDegree),
-                               ("context_parallel_degree", contextParallelDegree)] where degree < 1 {
+        for (name, degree) in [
+            ("tensor_parallel_degree", tensorParallelDegree), ("pipeline_parallel_degree", pipelineParallelDegree),
+            ("context_parallel_degree", contextParallelDegree),
+        ] where degree < 1 {
             throw DistributedError.invalidMesh("\(name) must be 1 or greater, found \(degree)")
         }
-        for (name, degree) in [("data_parallel_shard_degree", dataParallelShardDegree), ("data_parallel_replicate_degree", dataParallelReplicateDegree)]
+        for (name, degree) in [
+            ("data_parallel_shard_degree", dataParallelShardDegree), ("data_parallel_replicate_degree", dataParallelReplicateDegree),
+        ]
         where !(degree == -1 || degree >= 1) {
             throw DistributedError.invalidMesh("\(name) must be -1 or 1 or greater, found \(degree)")
         }
@@ -30,14 +36,18 @@ public struct DeviceMesh: Sendable, Equatable {
         let shard = dataParallelShardDegree == -1 ? worldSize / (dataParallelReplicateDegree * others) : dataParallelShardDegree
         let replicate = dataParallelReplicateDegree == -1 ? worldSize / (shard * others) : dataParallelReplicateDegree
         guard shard * replicate * others == worldSize else {
-            throw DistributedError.invalidMesh("data_parallel_shard_degree (\(shard)) × data_parallel_replicate_degree (\(replicate)) × tensor_parallel_degree (\(tensorParallelDegree)) × pipeline_parallel_degree (\(pipelineParallelDegree)) × context_parallel_degree (\(contextParallelDegree)) must equal world_size (\(worldSize))")
+            throw DistributedError.invalidMesh(
+                "data_parallel_shard_degree (\(shard)) × data_parallel_replicate_degree (\(replicate)) × tensor_parallel_degree (\(tensorParallelDegree)) × pipeline_parallel_degree (\(pipelineParallelDegree)) × context_parallel_degree (\(contextParallelDegree)) must equal world_size (\(worldSize))"
+            )
         }
         if enableLossParallel && tensorParallelDegree <= 1 {
             throw DistributedError.invalidMesh("enable_loss_parallel needs tensor_parallel_degree > 1")
         }
         self.deviceType = deviceType
         self.worldSize = worldSize
-        degrees = [.dp_replicate: replicate, .dp_shard: shard, .cp: contextParallelDegree, .tp: tensorParallelDegree, .pp: pipelineParallelDegree]
+        degrees = [
+            .dp_replicate: replicate, .dp_shard: shard, .cp: contextParallelDegree, .tp: tensorParallelDegree, .pp: pipelineParallelDegree,
+        ]
     }
 
     /// The product of the degrees of `methods` (Modalities' `get_parallel_degree`).

@@ -1,7 +1,7 @@
 import CTorch
 import Dispatch
-import Synchronization
 import Foundation
+import Synchronization
 import Torch
 
 /// A group of ranks that run collectives together: c10d's ProcessGroupGloo over a TCPStore rendezvous (CPU).
@@ -16,12 +16,15 @@ public final class ProcessGroup: @unchecked Sendable {  // c10d process groups a
     let handle: ct_process_group
 
     /// Joins the group: rank 0 serves the store at `masterAddress:masterPort`, the others connect.
-    public init(masterAddress: String, masterPort: Int, rank: Int, size: Int, timeout: Duration = .seconds(60), prefix: String = "") throws {
+    public init(masterAddress: String, masterPort: Int, rank: Int, size: Int, timeout: Duration = .seconds(60), prefix: String = "") throws
+    {
         try Runtime.start()
         var handle: ct_process_group?
-        try Self.check("process group rendezvous at \(masterAddress):\(masterPort) as rank \(rank) of \(size)",
-                       ct_process_group_create_gloo(masterAddress, Int32(masterPort), prefix, Int32(rank), Int32(size),
-                                                    Self.milliseconds(timeout), &handle))
+        try Self.check(
+            "process group rendezvous at \(masterAddress):\(masterPort) as rank \(rank) of \(size)",
+            ct_process_group_create_gloo(
+                masterAddress, Int32(masterPort), prefix, Int32(rank), Int32(size),
+                Self.milliseconds(timeout), &handle))
         self.handle = handle!
         self.rank = rank
         self.size = size
@@ -37,12 +40,15 @@ public final class ProcessGroup: @unchecked Sendable {  // c10d process groups a
 
     /// The group of the calling process from the launcher's (or torchrun's, or SLURM's) environment, or nil when
     /// the job runs on one rank.
-    public static func fromEnvironment(_ environment: [String: String],
-                                       timeout: Duration = .seconds(60)) throws -> ProcessGroup? {
+    public static func fromEnvironment(
+        _ environment: [String: String],
+        timeout: Duration = .seconds(60)
+    ) throws -> ProcessGroup? {
         let launch = try LaunchEnvironment(environment)
         guard launch.worldSize > 1 else { return nil }
-        return try ProcessGroup(masterAddress: launch.masterAddress, masterPort: launch.masterPort, rank: launch.rank, size: launch.worldSize,
-                                timeout: timeout)
+        return try ProcessGroup(
+            masterAddress: launch.masterAddress, masterPort: launch.masterPort, rank: launch.rank, size: launch.worldSize,
+            timeout: timeout)
     }
 
     /// A group of `members` (global ranks, this process among them), e.g. one device-mesh dimension. Every rank of
@@ -53,8 +59,11 @@ public final class ProcessGroup: @unchecked Sendable {  // c10d process groups a
         }
         var child: ct_process_group?
         let prefix = "\(name)/" + members.map(String.init).joined(separator: ",")
-        try Self.check("subgroup \(name) rendezvous", ct_process_group_create_subgroup(handle, prefix, Int32(position), Int32(members.count),
-                                                                                      Self.milliseconds(timeout), &child))
+        try Self.check(
+            "subgroup \(name) rendezvous",
+            ct_process_group_create_subgroup(
+                handle, prefix, Int32(position), Int32(members.count),
+                Self.milliseconds(timeout), &child))
         return ProcessGroup(handle: child!, rank: position, size: members.count)
     }
 
@@ -94,7 +103,9 @@ public final class ProcessGroup: @unchecked Sendable {  // c10d process groups a
     /// `text` from `root` on every rank (experiment ids and the like).
     public func broadcast(_ text: String, root: Int = 0, capacity: Int = 1024) throws -> String {
         let bytes = Array(text.utf8)
-        guard bytes.count <= capacity else { throw DistributedError.invalidMesh("a \(bytes.count)-byte string exceeds the \(capacity)-byte broadcast") }
+        guard bytes.count <= capacity else {
+            throw DistributedError.invalidMesh("a \(bytes.count)-byte string exceeds the \(capacity)-byte broadcast")
+        }
         let buffer = try Tensor((bytes + [UInt8](repeating: 0, count: capacity - bytes.count)).map { Int32($0) }, shape: [capacity])
         let length = try Tensor([Int32(bytes.count)], shape: [1])
         try broadcast(length, root: root)
@@ -177,7 +188,8 @@ extension ProcessGroup {
         var handles: [ct_tensor?] = tensors.map(\.handle)
         var work: ct_work?
         try withExtendedLifetime(tensors) {
-            try Self.check("all_reduce", ct_process_group_all_reduce_async(handle, &handles, Int64(handles.count), operation.rawValue, &work))
+            try Self.check(
+                "all_reduce", ct_process_group_all_reduce_async(handle, &handles, Int64(handles.count), operation.rawValue, &work))
         }
         return CollectiveWork(handle: work!, tensors: tensors)
     }

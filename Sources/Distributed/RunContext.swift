@@ -22,8 +22,10 @@ public struct RunContext: @unchecked Sendable {
     /// The environment variables the job was given (for `${oc.env:...}` and the like).
     public var environment: [String: String]
 
-    public init(rank: Int = 0, localRank: Int = 0, worldSize: Int = 1, localWorldSize: Int? = nil, device: Device = .cpu,
-                worldGroup: ProcessGroup? = nil, environment: [String: String] = [:]) {
+    public init(
+        rank: Int = 0, localRank: Int = 0, worldSize: Int = 1, localWorldSize: Int? = nil, device: Device = .cpu,
+        worldGroup: ProcessGroup? = nil, environment: [String: String] = [:]
+    ) {
         self.rank = rank
         self.localRank = localRank
         self.worldSize = worldSize

@@ -33,9 +33,13 @@ public enum AtomicFile {
                     offset += written
                 }
             }
-            guard fsync(descriptor) == 0 else { throw InteropError.unwritable(path: path, reason: "fsync: " + String(cString: strerror(errno))) }
+            guard fsync(descriptor) == 0 else {
+                throw InteropError.unwritable(path: path, reason: "fsync: " + String(cString: strerror(errno)))
+            }
             closed = true
-            guard close(descriptor) == 0 else { throw InteropError.unwritable(path: path, reason: "close: " + String(cString: strerror(errno))) }
+            guard close(descriptor) == 0 else {
+                throw InteropError.unwritable(path: path, reason: "close: " + String(cString: strerror(errno)))
+            }
             guard rename(temporary, path) == 0 else {
                 throw InteropError.unwritable(path: path, reason: "rename: " + String(cString: strerror(errno)))
             }

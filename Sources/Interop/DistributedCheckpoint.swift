@@ -8,11 +8,16 @@ import Torch
 /// whole. Nothing in the pickles is executed; the metadata classes are allow-listed by name.
 public struct DistributedCheckpoint {
     static let allowedGlobals: Set<String> = {
-        let metadata = ["Metadata", "TensorStorageMetadata", "TensorProperties", "ChunkStorageMetadata", "BytesStorageMetadata",
-                        "MetadataIndex", "StorageMeta", "_MEM_FORMAT_ENCODING"].map { "torch.distributed.checkpoint.metadata.\($0)" }
+        let metadata = [
+            "Metadata", "TensorStorageMetadata", "TensorProperties", "ChunkStorageMetadata", "BytesStorageMetadata",
+            "MetadataIndex", "StorageMeta", "_MEM_FORMAT_ENCODING",
+        ].map { "torch.distributed.checkpoint.metadata.\($0)" }
         let dtypes = ["float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool"].map { "torch.\($0)" }
-        return Set(metadata + dtypes + ["torch.distributed.checkpoint.filesystem._StorageInfo", "torch.serialization._get_layout", "torch.Size",
-                                        "pathlib.PosixPath", "collections.OrderedDict", "builtins.set"])
+        return Set(
+            metadata + dtypes + [
+                "torch.distributed.checkpoint.filesystem._StorageInfo", "torch.serialization._get_layout", "torch.Size",
+                "pathlib.PosixPath", "collections.OrderedDict", "builtins.set",
+            ])
     }()
 
     public let folder: String
@@ -38,7 +43,8 @@ public struct DistributedCheckpoint {
         }
         func fail(_ reason: String) -> InteropError { .malformed(path: metadataPath, reason: reason) }
         guard let state = Self.fields(of: root), case .dict(let storageData)? = state["storage_data"],
-              case .dict(let tensorMetadata)? = state["state_dict_metadata"] else {
+            case .dict(let tensorMetadata)? = state["state_dict_metadata"]
+        else {
             throw fail("no storage_data / state_dict_metadata")
         }
         var sizes: [String: [Int]] = [:]
@@ -51,7 +57,9 @@ public struct DistributedCheckpoint {
         var values: [String: Pickle.Value] = [:]
         for entry in storageData {
             guard let index = Self.fields(of: entry.key), case .string(let name)? = index["fqn"], let info = Self.fields(of: entry.value),
-                  case .string(let file)? = info["relative_path"], case .int(let offset)? = info["offset"], case .int(let length)? = info["length"] else {
+                case .string(let file)? = info["relative_path"], case .int(let offset)? = info["offset"],
+                case .int(let length)? = info["length"]
+            else {
                 throw fail("a storage_data entry lacks fqn, relative_path, offset or length")
             }
             guard !file.contains("/"), !file.hasPrefix(".") else { throw fail("piece file \(file) leaves the folder") }
@@ -65,8 +73,9 @@ public struct DistributedCheckpoint {
             guard offset >= 0, length >= 0, offset + length <= bytes.count else {
                 throw InteropError.malformed(path: folder + "/" + file, reason: "\(name) at \(offset)+\(length) runs past the end")
             }
-            let piece = try TorchCheckpoint(data: bytes[(bytes.startIndex + offset)..<(bytes.startIndex + offset + length)],
-                                            label: "\(folder)/\(file)@\(offset) (\(name))")
+            let piece = try TorchCheckpoint(
+                data: bytes[(bytes.startIndex + offset)..<(bytes.startIndex + offset + length)],
+                label: "\(folder)/\(file)@\(offset) (\(name))")
             if let tensor = piece.tensors[""] {
                 let chunkOffset = index["offset"].flatMap(Self.integers) ?? Array(repeating: 0, count: tensor.rank)
                 chunks[name, default: []].append((chunkOffset, tensor))
@@ -83,10 +92,14 @@ public struct DistributedCheckpoint {
             guard let size = sizes[name] else { throw fail("\(name) has chunks but no size") }
             let whole = try Tensor.zeros(size, dtype: pieces[0].tensor.dtype)
             for piece in pieces {
-                guard piece.offset.count == size.count else { throw fail("\(name) chunk offset \(piece.offset) does not match shape \(size)") }
+                guard piece.offset.count == size.count else {
+                    throw fail("\(name) chunk offset \(piece.offset) does not match shape \(size)")
+                }
                 var view = whole
                 for (dimension, start) in piece.offset.enumerated() {
-                    guard start + piece.tensor.size(dimension) <= size[dimension] else { throw fail("\(name) chunk at \(piece.offset) runs past \(size)") }
+                    guard start + piece.tensor.size(dimension) <= size[dimension] else {
+                        throw fail("\(name) chunk at \(piece.offset) runs past \(size)")
+                    }
                     view = try view.narrow(dimension, start: start, length: piece.tensor.size(dimension))
                 }
                 _ = try view.copy_(piece.tensor)

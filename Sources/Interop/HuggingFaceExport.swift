@@ -8,8 +8,10 @@ public enum HuggingFaceExport {
     /// - Parameters:
     ///   - tokenizer: a `tokenizer.json` (its folder's `tokenizer_config.json` and `special_tokens_map.json` come along).
     ///   - endOfText: the id generation stops at, for `generation_config.json`.
-    public static func write(_ model: GPT2LLM, to folder: String, tokenizer: String? = nil, endOfText: Int? = nil,
-                             maximumShardBytes: Int = 5_000_000_000) throws {
+    public static func write(
+        _ model: GPT2LLM, to folder: String, tokenizer: String? = nil, endOfText: Int? = nil,
+        maximumShardBytes: Int = 5_000_000_000
+    ) throws {
         try model.parameters.requireAllocated(for: "exporting to Hugging Face")
         let config = model.config
         let layout = try HuggingFaceLayout.of(config).get()
@@ -19,34 +21,45 @@ public enum HuggingFaceExport {
             return try tensor.detach().to(dtype: .float32).contiguous()
         }
         var tensors: [(name: String, tensor: Tensor)] = []
-        var json: [String: Any] = ["vocab_size": config.vocabularySize, "torch_dtype": "float32", "tie_word_embeddings": tied,
-                                   "transformers_version": "4.57.6", "use_cache": true, "initializer_range": 0.02]
+        var json: [String: Any] = [
+            "vocab_size": config.vocabularySize, "torch_dtype": "float32", "tie_word_embeddings": tied,
+            "transformers_version": "4.57.6", "use_cache": true, "initializer_range": 0.02,
+        ]
         if let endOfText { json["eos_token_id"] = endOfText; json["bos_token_id"] = endOfText }
         switch layout {
         case .llama:
             for (ours, theirs) in HuggingFaceLayout.llamaNames(layers: config.layerCount, bias: config.bias, tied: tied) {
                 tensors.append((theirs, try parameter(ours)))
             }
-            json.merge(["architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": config.embeddingSize,
-                        "intermediate_size": config.swigluHidden, "num_hidden_layers": config.layerCount,
-                        "num_attention_heads": config.queryHeads, "num_key_value_heads": config.keyValueHeads, "head_dim": config.headSize,
-                        "hidden_act": "silu", "max_position_embeddings": config.sequenceLength, "rms_norm_eps": config.attentionNorm.epsilon,
-                        "rope_theta": config.rotaryBaseFrequency!, "attention_bias": config.bias, "mlp_bias": config.bias,
-                        "attention_dropout": 0.0, "pretraining_tp": 1] as [String: Any]) { $1 }
+            json.merge(
+                [
+                    "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": config.embeddingSize,
+                    "intermediate_size": config.swigluHidden, "num_hidden_layers": config.layerCount,
+                    "num_attention_heads": config.queryHeads, "num_key_value_heads": config.keyValueHeads, "head_dim": config.headSize,
+                    "hidden_act": "silu", "max_position_embeddings": config.sequenceLength, "rms_norm_eps": config.attentionNorm.epsilon,
+                    "rope_theta": config.rotaryBaseFrequency!, "attention_bias": config.bias, "mlp_bias": config.bias,
+                    "attention_dropout": 0.0, "pretraining_tp": 1,
+                ] as [String: Any]
+            ) { $1 }
         case .stableLM:
             // StableLM's LayerNorms always have a bias: a model whose norms have none exports zeros, which is the same.
             for (ours, theirs) in HuggingFaceLayout.llamaNames(layers: config.layerCount, bias: false, tied: tied, normBias: true) {
-                let tensor = model.parameters.tensors[ours] == nil && ours.hasSuffix(".bias")
+                let tensor =
+                    model.parameters.tensors[ours] == nil && ours.hasSuffix(".bias")
                     ? try Tensor.zeros([config.embeddingSize]) : try parameter(ours)
                 tensors.append((theirs, tensor))
             }
-            json.merge(["architectures": ["StableLmForCausalLM"], "model_type": "stablelm", "hidden_size": config.embeddingSize,
-                        "intermediate_size": config.swigluHidden, "num_hidden_layers": config.layerCount,
-                        "num_attention_heads": config.queryHeads, "num_key_value_heads": config.keyValueHeads,
-                        "hidden_act": "silu", "max_position_embeddings": config.sequenceLength,
-                        "layer_norm_eps": config.attentionNorm.epsilon, "rope_theta": config.rotaryBaseFrequency!,
-                        "partial_rotary_factor": 1.0, "use_qkv_bias": false, "qk_layernorm": false, "use_parallel_residual": false,
-                        "hidden_dropout": 0.0, "attention_dropout": 0.0] as [String: Any]) { $1 }
+            json.merge(
+                [
+                    "architectures": ["StableLmForCausalLM"], "model_type": "stablelm", "hidden_size": config.embeddingSize,
+                    "intermediate_size": config.swigluHidden, "num_hidden_layers": config.layerCount,
+                    "num_attention_heads": config.queryHeads, "num_key_value_heads": config.keyValueHeads,
+                    "hidden_act": "silu", "max_position_embeddings": config.sequenceLength,
+                    "layer_norm_eps": config.attentionNorm.epsilon, "rope_theta": config.rotaryBaseFrequency!,
+                    "partial_rotary_factor": 1.0, "use_qkv_bias": false, "qk_layernorm": false, "use_parallel_residual": false,
+                    "hidden_dropout": 0.0, "attention_dropout": 0.0,
+                ] as [String: Any]
+            ) { $1 }
         case .gpt2:
             let d = config.embeddingSize
             func bias(_ name: String, size: Int) throws -> Tensor {
@@ -61,7 +74,11 @@ public enum HuggingFaceExport {
                 tensors.append(("\(theirs).ln_1.bias", try bias("\(ours).attention_norm.bias", size: d)))
                 let qkv = try ["q_attn", "k_attn", "v_attn"].map { try parameter("\(ours).attn.\($0).weight") }
                 tensors.append(("\(theirs).attn.c_attn.weight", try Tensor.cat(qkv, dim: 0).transpose(0, 1).contiguous()))
-                tensors.append(("\(theirs).attn.c_attn.bias", try Tensor.cat(["q_attn", "k_attn", "v_attn"].map { try bias("\(ours).attn.\($0).bias", size: d) })))
+                tensors.append(
+                    (
+                        "\(theirs).attn.c_attn.bias",
+                        try Tensor.cat(["q_attn", "k_attn", "v_attn"].map { try bias("\(ours).attn.\($0).bias", size: d) })
+                    ))
                 tensors.append(("\(theirs).attn.c_proj.weight", try parameter("\(ours).attn.c_proj.weight").transpose(0, 1).contiguous()))
                 tensors.append(("\(theirs).attn.c_proj.bias", try bias("\(ours).attn.c_proj.bias", size: d)))
                 tensors.append(("\(theirs).ln_2.weight", try parameter("\(ours).ffn_norm.weight")))
@@ -74,18 +91,24 @@ public enum HuggingFaceExport {
             tensors.append(("transformer.ln_f.weight", try parameter("transformer.lm_head_norm.weight")))
             tensors.append(("transformer.ln_f.bias", try bias("transformer.lm_head_norm.bias", size: d)))
             if !tied { tensors.append(("lm_head.weight", try parameter("transformer.lm_head.weight"))) }
-            json.merge(["architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "n_embd": d, "n_layer": config.layerCount,
-                        "n_head": config.queryHeads, "n_inner": config.ffnHidden, "n_positions": config.sequenceLength,
-                        "n_ctx": config.sequenceLength, "activation_function": config.activation == .gelu ? "gelu" : "gelu_new",
-                        "layer_norm_epsilon": config.attentionNorm.epsilon, "resid_pdrop": 0.0, "embd_pdrop": 0.0, "attn_pdrop": 0.0,
-                        "scale_attn_weights": true] as [String: Any]) { $1 }
+            json.merge(
+                [
+                    "architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "n_embd": d, "n_layer": config.layerCount,
+                    "n_head": config.queryHeads, "n_inner": config.ffnHidden, "n_positions": config.sequenceLength,
+                    "n_ctx": config.sequenceLength, "activation_function": config.activation == .gelu ? "gelu" : "gelu_new",
+                    "layer_norm_epsilon": config.attentionNorm.epsilon, "resid_pdrop": 0.0, "embd_pdrop": 0.0, "attn_pdrop": 0.0,
+                    "scale_attn_weights": true,
+                ] as [String: Any]
+            ) { $1 }
         }
         try SafeTensorsFolder.write(tensors, to: folder, maximumShardBytes: maximumShardBytes)
-        try AtomicFile.write(try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys]), to: folder + "/config.json")
+        try AtomicFile.write(
+            try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys]), to: folder + "/config.json")
         var generation: [String: Any] = ["transformers_version": "4.57.6", "_from_model_config": true]
         if let endOfText { generation["eos_token_id"] = endOfText; generation["bos_token_id"] = endOfText }
-        try AtomicFile.write(try JSONSerialization.data(withJSONObject: generation, options: [.prettyPrinted, .sortedKeys]),
-                             to: folder + "/generation_config.json")
+        try AtomicFile.write(
+            try JSONSerialization.data(withJSONObject: generation, options: [.prettyPrinted, .sortedKeys]),
+            to: folder + "/generation_config.json")
         if let tokenizer { try copyTokenizer(tokenizer, to: folder) }
     }
 
@@ -109,7 +132,8 @@ public enum HuggingFaceExport {
         }
         if !copiedConfig {
             let config = ["tokenizer_class": "PreTrainedTokenizerFast"]
-            try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted]).write(to: URL(fileURLWithPath: folder + "/tokenizer_config.json"))
+            try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted]).write(
+                to: URL(fileURLWithPath: folder + "/tokenizer_config.json"))
         }
     }
 }

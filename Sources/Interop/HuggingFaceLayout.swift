@@ -24,7 +24,9 @@ enum HuggingFaceLayout {
             guard config.positionEmbedding == .absolute, config.rotaryBaseFrequency == nil else {
                 return refuse("a GELU model without learned positions (GPT2LMHeadModel has learned positions and no rotary embedding)")
             }
-            guard norms.allSatisfy({ $0.kind == .layerNorm }) else { return refuse("a GELU model with RMSNorm (GPT2LMHeadModel uses LayerNorm)") }
+            guard norms.allSatisfy({ $0.kind == .layerNorm }) else {
+                return refuse("a GELU model with RMSNorm (GPT2LMHeadModel uses LayerNorm)")
+            }
             guard config.keyValueHeads == config.queryHeads else {
                 return refuse("grouped-query attention in a GELU model (GPT2LMHeadModel has one key/value head per query head)")
             }
@@ -38,11 +40,15 @@ enum HuggingFaceLayout {
                 guard !config.bias else {
                     return refuse("a SwiGLU model with LayerNorm and bias: true (StableLmForCausalLM has no bias on o_proj and the MLP)")
                 }
-                guard Set(norms.map(\.epsilon)).count == 1 else { return refuse("norms with different eps (StableLM has one layer_norm_eps)") }
+                guard Set(norms.map(\.epsilon)).count == 1 else {
+                    return refuse("norms with different eps (StableLM has one layer_norm_eps)")
+                }
                 return .success(.stableLM)
             }
             guard norms.allSatisfy({ $0.kind != .layerNorm && !($0.kind == .rmsNorm && $0.bias) }) else {
-                return refuse("a SwiGLU model with biased RMSNorm or with LayerNorm and RMSNorm mixed (LlamaForCausalLM uses RMSNorm without bias, StableLmForCausalLM LayerNorm)")
+                return refuse(
+                    "a SwiGLU model with biased RMSNorm or with LayerNorm and RMSNorm mixed (LlamaForCausalLM uses RMSNorm without bias, StableLmForCausalLM LayerNorm)"
+                )
             }
             guard Set(norms.map(\.epsilon)).count == 1 else { return refuse("norms with different eps (Llama has one rms_norm_eps)") }
             return .success(.llama)
@@ -58,11 +64,15 @@ enum HuggingFaceLayout {
             let ours = "transformer.h.\(layer)"
             let theirs = "model.layers.\(layer)"
             for parameter in normParameters {
-                names += [("\(ours).attention_norm.\(parameter)", "\(theirs).input_layernorm.\(parameter)"),
-                          ("\(ours).ffn_norm.\(parameter)", "\(theirs).post_attention_layernorm.\(parameter)")]
+                names += [
+                    ("\(ours).attention_norm.\(parameter)", "\(theirs).input_layernorm.\(parameter)"),
+                    ("\(ours).ffn_norm.\(parameter)", "\(theirs).post_attention_layernorm.\(parameter)"),
+                ]
             }
-            let linears = [("attn.q_attn", "self_attn.q_proj"), ("attn.k_attn", "self_attn.k_proj"), ("attn.v_attn", "self_attn.v_proj"),
-                           ("attn.c_proj", "self_attn.o_proj"), ("mlp.W", "mlp.gate_proj"), ("mlp.V", "mlp.up_proj"), ("mlp.W_2", "mlp.down_proj")]
+            let linears = [
+                ("attn.q_attn", "self_attn.q_proj"), ("attn.k_attn", "self_attn.k_proj"), ("attn.v_attn", "self_attn.v_proj"),
+                ("attn.c_proj", "self_attn.o_proj"), ("mlp.W", "mlp.gate_proj"), ("mlp.V", "mlp.up_proj"), ("mlp.W_2", "mlp.down_proj"),
+            ]
             for (a, b) in linears {
                 names.append(("\(ours).\(a).weight", "\(theirs).\(b).weight"))
                 if bias { names.append(("\(ours).\(a).bias", "\(theirs).\(b).bias")) }

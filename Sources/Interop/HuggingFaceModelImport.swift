@@ -9,7 +9,8 @@ public enum HuggingFaceModelImport {
     public static func load(folder: String, sampleKey: String = "input_ids", predictionKey: String = "logits") throws -> GPT2LLM {
         let configPath = URL(fileURLWithPath: folder).appendingPathComponent("config.json").path
         guard let data = FileManager.default.contents(atPath: configPath),
-              let config = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            let config = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else {
             throw InteropError.unreadable(path: configPath, reason: "no readable JSON config")
         }
         func integer(_ key: String) throws -> Int {
@@ -28,15 +29,19 @@ public enum HuggingFaceModelImport {
         case "llama":
             let modelConfig = try llamaConfig(config, integer: integer, path: configPath)
             let model = try GPT2LLM(config: modelConfig, sampleKey: sampleKey, predictionKey: predictionKey)
-            for (ours, theirs) in HuggingFaceLayout.llamaNames(layers: modelConfig.layerCount, bias: modelConfig.bias, tied: modelConfig.weightTying) {
+            for (ours, theirs) in HuggingFaceLayout.llamaNames(
+                layers: modelConfig.layerCount, bias: modelConfig.bias, tied: modelConfig.weightTying)
+            {
                 try load(model, ours, try weights.tensor(theirs))
             }
             return model
         case "stablelm":
             let modelConfig = try stableLMConfig(config, integer: integer, path: configPath)
             let model = try GPT2LLM(config: modelConfig, sampleKey: sampleKey, predictionKey: predictionKey)
-            for (ours, theirs) in HuggingFaceLayout.llamaNames(layers: modelConfig.layerCount, bias: false, tied: modelConfig.weightTying,
-                                                                normBias: true) {
+            for (ours, theirs) in HuggingFaceLayout.llamaNames(
+                layers: modelConfig.layerCount, bias: false, tied: modelConfig.weightTying,
+                normBias: true)
+            {
                 try load(model, ours, try weights.tensor(theirs))
             }
             return model
@@ -118,7 +123,8 @@ public enum HuggingFaceModelImport {
         let attentionBias = config["attention_bias"] as? Bool ?? false
         let mlpBias = config["mlp_bias"] as? Bool ?? false
         guard attentionBias == mlpBias else {
-            throw InteropError.unsupported(path: path, feature: "attention_bias \(attentionBias) with mlp_bias \(mlpBias) (one bias switch covers both)")
+            throw InteropError.unsupported(
+                path: path, feature: "attention_bias \(attentionBias) with mlp_bias \(mlpBias) (one bias switch covers both)")
         }
         let norm = GPT2LLMConfig.Norm(kind: .pytorchRMSNorm, epsilon: config["rms_norm_eps"] as? Double ?? 1e-5, bias: false)
         // ffn_hidden and the multiple are chosen so that Modalities' SwiGLU rule gives intermediate_size exactly.
@@ -130,11 +136,14 @@ public enum HuggingFaceModelImport {
             rotaryBaseFrequency: theta, attentionImplementation: .pytorchFlash, activation: .swiglu,
             attentionNorm: norm, ffnNorm: norm, lmHeadNorm: norm, weightTying: config["tie_word_embeddings"] as? Bool ?? false,
             swigluHiddenMultiple: intermediate)
-        guard modelConfig.swigluHidden == intermediate else { throw InteropError.unsupported(path: path, feature: "intermediate_size \(intermediate)") }
+        guard modelConfig.swigluHidden == intermediate else {
+            throw InteropError.unsupported(path: path, feature: "intermediate_size \(intermediate)")
+        }
         return modelConfig
     }
 
-    static func gpt2Config(_ config: [String: Any], integer: (String) throws -> Int, path: String, hasLMHead: Bool) throws -> GPT2LLMConfig {
+    static func gpt2Config(_ config: [String: Any], integer: (String) throws -> Int, path: String, hasLMHead: Bool) throws -> GPT2LLMConfig
+    {
         let d = try integer("n_embd")
         let activation: GPT2LLMConfig.Activation
         switch config["activation_function"] as? String ?? "gelu_new" {

@@ -26,7 +26,9 @@ final class MappedFile: @unchecked Sendable {  // immutable after creation; page
             return
         }
         let address = mmap(nil, count, PROT_READ | PROT_WRITE, MAP_PRIVATE, descriptor, 0)
-        guard let address, address != MAP_FAILED else { throw InteropError.unreadable(path: path, reason: "mmap: " + String(cString: strerror(errno))) }
+        guard let address, address != MAP_FAILED else {
+            throw InteropError.unreadable(path: path, reason: "mmap: " + String(cString: strerror(errno)))
+        }
         base = address
     }
 

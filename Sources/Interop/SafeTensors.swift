@@ -52,23 +52,33 @@ public struct SafeTensorsFile {
         let available = mapping.count - 8 - headerLength
         for (name, value) in header where name != "__metadata__" {
             guard let fields = value as? [String: Any], let code = fields["dtype"] as? String, let shape = fields["shape"] as? [Int],
-                  let offsets = fields["data_offsets"] as? [Int], offsets.count == 2 else {
+                let offsets = fields["data_offsets"] as? [Int], offsets.count == 2
+            else {
                 throw InteropError.malformed(path: path, reason: "tensor \(name) lacks dtype, shape or data_offsets")
             }
-            guard let dtype = Self.dtypes[code] else { throw InteropError.malformed(path: path, reason: "tensor \(name) has unsupported dtype \(code)") }
-            guard shape.allSatisfy({ $0 >= 0 }) else { throw InteropError.malformed(path: path, reason: "tensor \(name) has a negative dimension in \(shape)") }
+            guard let dtype = Self.dtypes[code] else {
+                throw InteropError.malformed(path: path, reason: "tensor \(name) has unsupported dtype \(code)")
+            }
+            guard shape.allSatisfy({ $0 >= 0 }) else {
+                throw InteropError.malformed(path: path, reason: "tensor \(name) has a negative dimension in \(shape)")
+            }
             let (elements, overflow) = shape.reduce((1, false)) { partial, dimension in
                 let product = partial.0.multipliedReportingOverflow(by: dimension)
                 return (product.partialValue, partial.1 || product.overflow)
             }
             let expected = elements.multipliedReportingOverflow(by: dtype.byteCount)
-            guard !overflow, !expected.overflow, offsets[0] >= 0, offsets[1] >= offsets[0], offsets[1] - offsets[0] == expected.partialValue,
-                  offsets[1] <= available else {
-                throw InteropError.malformed(path: path, reason: "tensor \(name) bytes \(offsets) do not fit shape \(shape) of \(code) within the file")
+            guard !overflow, !expected.overflow, offsets[0] >= 0, offsets[1] >= offsets[0],
+                offsets[1] - offsets[0] == expected.partialValue,
+                offsets[1] <= available
+            else {
+                throw InteropError.malformed(
+                    path: path, reason: "tensor \(name) bytes \(offsets) do not fit shape \(shape) of \(code) within the file")
             }
             entries[name] = Entry(dtype: dtype, shape: shape, range: offsets[0]..<offsets[1])
         }
-        let ordered = entries.sorted { ($0.value.range.lowerBound, $0.value.range.upperBound) < ($1.value.range.lowerBound, $1.value.range.upperBound) }
+        let ordered = entries.sorted {
+            ($0.value.range.lowerBound, $0.value.range.upperBound) < ($1.value.range.lowerBound, $1.value.range.upperBound)
+        }
         for (previous, next) in zip(ordered, ordered.dropFirst()) where next.value.range.lowerBound < previous.value.range.upperBound {
             throw InteropError.malformed(path: path, reason: "tensors \(previous.key) and \(next.key) overlap")
         }
@@ -126,16 +136,20 @@ public struct SafeTensorsFile {
                 throw InteropError.malformed(path: path, reason: "tensor \(name) has no checksum, although the file records them")
             }
             let start = dataStart + entry.range.lowerBound
-            let computed = mapping.base.map { CRC32.checksum(UnsafeRawBufferPointer(start: $0 + start, count: entry.range.count)) }
+            let computed =
+                mapping.base.map { CRC32.checksum(UnsafeRawBufferPointer(start: $0 + start, count: entry.range.count)) }
                 ?? CRC32.checksum(Data())
             guard CRC32.hex(computed) == stored.lowercased() else {
-                throw InteropError.malformed(path: path, reason: "tensor \(name) is corrupted: its CRC-32 is \(CRC32.hex(computed)), the file recorded \(stored)")
+                throw InteropError.malformed(
+                    path: path, reason: "tensor \(name) is corrupted: its CRC-32 is \(CRC32.hex(computed)), the file recorded \(stored)")
             }
         }
     }
 
-    static let dtypes: [String: DType] = ["F32": .float32, "F16": .float16, "BF16": .bfloat16, "F64": .float64, "I64": .int64,
-                                          "I32": .int32, "I8": .int8, "U8": .uint8, "BOOL": .bool]
+    static let dtypes: [String: DType] = [
+        "F32": .float32, "F16": .float16, "BF16": .bfloat16, "F64": .float64, "I64": .int64,
+        "I32": .int32, "I8": .int8, "U8": .uint8, "BOOL": .bool,
+    ]
 
     /// The tensor `name` as stored: a view of the memory-mapped file when its bytes are aligned for the dtype
     /// (writes go to private copy-on-write pages, never to the file), else a copy.

@@ -12,7 +12,8 @@ public struct SafeTensorsFolder {
         let indexPath = folder + "/model.safetensors.index.json"
         if let data = FileManager.default.contents(atPath: indexPath) {
             guard let index = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                  let map = index["weight_map"] as? [String: String] else {
+                let map = index["weight_map"] as? [String: String]
+            else {
                 throw InteropError.malformed(path: indexPath, reason: "no weight_map of tensor names to files")
             }
             var files: [String: SafeTensorsFile] = [:]
@@ -46,8 +47,10 @@ public struct SafeTensorsFolder {
 
     /// Writes `tensors` as `model.safetensors`, or as `model-0000i-of-0000n.safetensors` shards of at most
     /// `maximumShardBytes` each plus `model.safetensors.index.json` when they do not fit one.
-    public static func write(_ tensors: [(name: String, tensor: Tensor)], to folder: String, maximumShardBytes: Int = 5_000_000_000,
-                             metadata: [String: String] = ["format": "pt"]) throws {
+    public static func write(
+        _ tensors: [(name: String, tensor: Tensor)], to folder: String, maximumShardBytes: Int = 5_000_000_000,
+        metadata: [String: String] = ["format": "pt"]
+    ) throws {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         var shards: [[(name: String, tensor: Tensor)]] = [[]]
         var size = 0
@@ -73,7 +76,8 @@ public struct SafeTensorsFolder {
             for entry in shard { map[entry.name] = name }
         }
         let index: [String: Any] = ["metadata": ["total_size": total], "weight_map": map]
-        try AtomicFile.write(try JSONSerialization.data(withJSONObject: index, options: [.prettyPrinted, .sortedKeys]),
-                             to: folder + "/model.safetensors.index.json")
+        try AtomicFile.write(
+            try JSONSerialization.data(withJSONObject: index, options: [.prettyPrinted, .sortedKeys]),
+            to: folder + "/model.safetensors.index.json")
     }
 }

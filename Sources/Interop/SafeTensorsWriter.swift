@@ -9,8 +9,10 @@ public enum SafeTensorsWriter {
     ///
     /// With `checksums`, the metadata also records each tensor's CRC-32 (`crc32:<name>`: eight hex digits), which
     /// ``SafeTensorsFile/verifyChecksums()`` checks; other readers ignore it.
-    public static func write(_ tensors: [(name: String, tensor: Tensor)], metadata: [String: String] = [:], checksums: Bool = false,
-                             to path: String) throws {
+    public static func write(
+        _ tensors: [(name: String, tensor: Tensor)], metadata: [String: String] = [:], checksums: Bool = false,
+        to path: String
+    ) throws {
         var header: [String: Any] = [:]
         var metadata = metadata
         if checksums {
@@ -23,7 +25,9 @@ public enum SafeTensorsWriter {
         if !metadata.isEmpty { header["__metadata__"] = metadata }
         var offset = 0
         for (name, tensor) in tensors {
-            guard header[name] == nil, name != "__metadata__" else { throw InteropError.malformed(path: path, reason: "tensor name \(name) given twice") }
+            guard header[name] == nil, name != "__metadata__" else {
+                throw InteropError.malformed(path: path, reason: "tensor name \(name) given twice")
+            }
             guard let code = SafeTensorsFile.dtypes.first(where: { $0.value == tensor.dtype })?.key else {
                 throw InteropError.unsupported(path: path, feature: "dtype \(tensor.dtype) (tensor \(name))")
             }

@@ -7,10 +7,11 @@ import Torch
 /// Modalities' FSDP1 checkpoints (`*.bin` model and optimizer state) and plain state dicts are such files.
 public struct TorchCheckpoint {
     /// The classes and functions a state dict's pickle may name.
-    static let allowedGlobals: Set<String> = Set([
-        "collections.OrderedDict", "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_parameter",
-        "torch._utils._rebuild_tensor", "builtins.set", "torch.device",
-    ] + storageTypes.keys.map { "torch.\($0)" })
+    static let allowedGlobals: Set<String> = Set(
+        [
+            "collections.OrderedDict", "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_parameter",
+            "torch._utils._rebuild_tensor", "builtins.set", "torch.device",
+        ] + storageTypes.keys.map { "torch.\($0)" })
 
     static let storageTypes: [String: DType] = [
         "FloatStorage": .float32, "DoubleStorage": .float64, "HalfStorage": .float16, "BFloat16Storage": .bfloat16,
@@ -36,7 +37,8 @@ public struct TorchCheckpoint {
     init(archive: ZipArchive) throws {
         let path = archive.path
         guard let pickle = archive.members.values.first(where: { $0.name.hasSuffix("/data.pkl") || $0.name == "data.pkl" }) else {
-            throw InteropError.malformed(path: path, reason: "no data.pkl member: not a torch.save file (the legacy non-ZIP format is not read)")
+            throw InteropError.malformed(
+                path: path, reason: "no data.pkl member: not a torch.save file (the legacy non-ZIP format is not read)")
         }
         let prefix = String(pickle.name.dropLast("data.pkl".count))
         let root: Pickle.Value
@@ -48,8 +50,9 @@ public struct TorchCheckpoint {
         var storages: [String: Tensor] = [:]
         func storage(_ id: Pickle.Value) throws -> Tensor {
             guard case .tuple(let parts) = id, parts.count == 5, parts[0] == .string("storage"),
-                  case .global("torch", let typeName) = parts[1], let dtype = Self.storageTypes[typeName], case .string(let key) = parts[2],
-                  case .int(let count) = parts[4] else {
+                case .global("torch", let typeName) = parts[1], let dtype = Self.storageTypes[typeName], case .string(let key) = parts[2],
+                case .int(let count) = parts[4]
+            else {
                 throw InteropError.malformed(path: path, reason: "unexpected storage record \(id)")
             }
             if let cached = storages[key] { return cached }
@@ -57,7 +60,8 @@ public struct TorchCheckpoint {
                 throw InteropError.malformed(path: path, reason: "storage \(key) is missing from the archive")
             }
             guard count >= 0, count * dtype.byteCount == member.size else {
-                throw InteropError.malformed(path: path, reason: "storage \(key) holds \(member.size) bytes, not \(count) \(typeName) elements")
+                throw InteropError.malformed(
+                    path: path, reason: "storage \(key) holds \(member.size) bytes, not \(count) \(typeName) elements")
             }
             let tensor = try Tensor(bytes: Array(try archive.bytes(of: member)), dtype: dtype, shape: [count])
             storages[key] = tensor
@@ -65,17 +69,21 @@ public struct TorchCheckpoint {
         }
         func rebuild(_ arguments: [Pickle.Value]) throws -> Tensor {
             guard arguments.count >= 4, case .persistent(let id) = arguments[0], case .int(let offset) = arguments[1],
-                  case .tuple(let sizeValues) = arguments[2], case .tuple(let strideValues) = arguments[3] else {
+                case .tuple(let sizeValues) = arguments[2], case .tuple(let strideValues) = arguments[3]
+            else {
                 throw InteropError.malformed(path: path, reason: "unexpected tensor record")
             }
             let size = sizeValues.compactMap { if case .int(let v) = $0 { return v } else { return nil } }
             let stride = strideValues.compactMap { if case .int(let v) = $0 { return v } else { return nil } }
-            guard size.count == sizeValues.count, stride.count == size.count else { throw InteropError.malformed(path: path, reason: "bad tensor shape") }
+            guard size.count == sizeValues.count, stride.count == size.count else {
+                throw InteropError.malformed(path: path, reason: "bad tensor shape")
+            }
             let flat = try storage(id)
             var needed = offset + 1
             for (dimension, step) in zip(size, stride) where dimension > 0 { needed += (dimension - 1) * step }
             guard offset >= 0, size.allSatisfy({ $0 >= 0 }), stride.allSatisfy({ $0 >= 0 }), size.contains(0) || needed <= flat.count else {
-                throw InteropError.malformed(path: path, reason: "tensor view \(size) / \(stride) at \(offset) runs past its storage of \(flat.count)")
+                throw InteropError.malformed(
+                    path: path, reason: "tensor view \(size) / \(stride) at \(offset) runs past its storage of \(flat.count)")
             }
             return try flat.asStrided(size, stride, offset: offset).contiguous()
         }
@@ -83,7 +91,8 @@ public struct TorchCheckpoint {
         var values: [String: Pickle.Value] = [:]
         func visit(_ value: Pickle.Value, _ key: String) throws {
             switch value {
-            case .call(.global("torch._utils", "_rebuild_tensor_v2"), let arguments), .call(.global("torch._utils", "_rebuild_tensor"), let arguments):
+            case .call(.global("torch._utils", "_rebuild_tensor_v2"), let arguments),
+                .call(.global("torch._utils", "_rebuild_tensor"), let arguments):
                 tensors[key] = try rebuild(arguments)
             case .call(.global("torch._utils", "_rebuild_parameter"), let arguments):
                 guard let data = arguments.first else { throw InteropError.malformed(path: path, reason: "empty parameter record") }

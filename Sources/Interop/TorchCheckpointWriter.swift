@@ -24,7 +24,8 @@ public enum TorchCheckpointWriter {
 
     static let storageNames: [DType: String] = [
         .float32: "FloatStorage", .float64: "DoubleStorage", .float16: "HalfStorage", .bfloat16: "BFloat16Storage",
-        .int64: "LongStorage", .int32: "IntStorage", .int16: "ShortStorage", .int8: "CharStorage", .uint8: "ByteStorage", .bool: "BoolStorage",
+        .int64: "LongStorage", .int32: "IntStorage", .int16: "ShortStorage", .int8: "CharStorage", .uint8: "ByteStorage",
+        .bool: "BoolStorage",
     ]
 
     /// Writes `value` to `path` atomically; the archive's folder is named after the file (as torch.save does).
@@ -120,7 +121,9 @@ struct PickleWriter {
 
     static func strides(_ shape: [Int]) -> [Int] {
         var strides = [Int](repeating: 1, count: shape.count)
-        for index in stride(from: shape.count - 2, through: 0, by: -1) { strides[index] = strides[index + 1] * Swift.max(shape[index + 1], 1) }
+        for index in stride(from: shape.count - 2, through: 0, by: -1) {
+            strides[index] = strides[index + 1] * Swift.max(shape[index + 1], 1)
+        }
         return strides
     }
 
@@ -157,7 +160,9 @@ enum ZipWriter {
         var output = Data()
         var central = Data()
         func le16(_ value: Int, _ data: inout Data) { withUnsafeBytes(of: UInt16(value).littleEndian) { data.append(contentsOf: $0) } }
-        func le32(_ value: Int, _ data: inout Data) { withUnsafeBytes(of: UInt32(truncatingIfNeeded: value).littleEndian) { data.append(contentsOf: $0) } }
+        func le32(_ value: Int, _ data: inout Data) {
+            withUnsafeBytes(of: UInt32(truncatingIfNeeded: value).littleEndian) { data.append(contentsOf: $0) }
+        }
         for (name, data) in members {
             let nameBytes = Array(name.utf8)
             let offset = output.count

@@ -9,11 +9,14 @@ import Training
 /// (`checkpointed_model`, else `model` or `model_raw`, e.g. `model/fsdp1_checkpointed` over a `.bin` file or a DCP
 /// folder) and writes it as a standard `transformers` folder (GPT2LMHeadModel or LlamaForCausalLM).
 public enum CheckpointConversion {
-    public static func convert(configFilePath: String, outputFolder: String, predictionKey: String,
-                               environment: [String: String]) throws -> GPT2LLM {
+    public static func convert(
+        configFilePath: String, outputFolder: String, predictionKey: String,
+        environment: [String: String]
+    ) throws -> GPT2LLM {
         let root = try ConfigLoader.load(file: configFilePath)
-        let resolverEnvironment = ResolverEnvironment(configFilePath: configFilePath, experimentID: ExperimentID.make(configFilePath: configFilePath),
-                                                      variables: environment)
+        let resolverEnvironment = ResolverEnvironment(
+            configFilePath: configFilePath, experimentID: ExperimentID.make(configFilePath: configFilePath),
+            variables: environment)
         let resolved = try ConfigInterpolator(environment: resolverEnvironment).resolve(root)
         guard let key = ["checkpointed_model", "model", "model_raw"].first(where: { resolved[$0] != nil }) else {
             throw LaunchError.invalid("\(configFilePath): no checkpointed_model, model or model_raw to convert")

@@ -10,14 +10,16 @@ public enum CheckpointedModel {
     public static func load(folder: String, registry: ComponentRegistry = .builtIn()) throws -> GPT2LLM {
         let reader = try CheckpointReader(folder: folder)
         guard let text = reader.metadata["resolved_config"] as? String else {
-            throw CheckpointError.unreadable(path: folder + "/metadata.json", reason: "it holds no resolved_config to rebuild the model from")
+            throw CheckpointError.unreadable(
+                path: folder + "/metadata.json", reason: "it holds no resolved_config to rebuild the model from")
         }
         let root = try ConfigLoader.parse(text, file: folder + "/metadata.json#resolved_config")
         let candidates = root.keys.filter { key in
             root[key]?["component_key"]?.scalarText == "model" && root[key]?["variant_key"]?.scalarText == "gpt2"
         }
         guard candidates.count == 1, let key = candidates.first else {
-            throw CheckpointError.unreadable(path: folder, reason: "its config has \(candidates.count) top-level model/gpt2 components; expected one")
+            throw CheckpointError.unreadable(
+                path: folder, reason: "its config has \(candidates.count) top-level model/gpt2 components; expected one")
         }
         guard let model = try ObjectGraph(root: root, registry: registry).build(key, as: (any Model).self) as? GPT2LLM else {
             throw CheckpointError.unreadable(path: folder, reason: "its model is not a GPT2LLM")

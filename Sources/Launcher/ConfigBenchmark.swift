@@ -45,11 +45,13 @@ extension TrainingJob {
 
         let total = warmup + steps
         let lastLoss = LastTrainingLoss()
-        let trainer = try Trainer(globalRank: settings.cudaEnv.globalRank, gradientAccumulationSteps: settings.stepProfile.gradientAccumulationSteps,
-                                  globalTokensPerStep: settings.tokensPerStep, dataParallelDegree: mesh?.dataParallelDegree ?? settings.dataParallelDegree,
-                                  progress: TrainingProgress(numSeenStepsPreviousRun: 0, numSeenTokensPreviousRun: 0, numTargetSteps: total,
-                                                             numTargetTokens: total * settings.tokensPerStep),
-                                  clipper: clipper, resultSubscriber: lastLoss)
+        let trainer = try Trainer(
+            globalRank: settings.cudaEnv.globalRank, gradientAccumulationSteps: settings.stepProfile.gradientAccumulationSteps,
+            globalTokensPerStep: settings.tokensPerStep, dataParallelDegree: mesh?.dataParallelDegree ?? settings.dataParallelDegree,
+            progress: TrainingProgress(
+                numSeenStepsPreviousRun: 0, numSeenTokensPreviousRun: 0, numTargetSteps: total,
+                numTargetTokens: total * settings.tokensPerStep),
+            clipper: clipper, resultSubscriber: lastLoss)
         trainer.group = rank.group
         let timer = StepPhaseTimer(warmupSteps: warmup)
         trainer.phaseTimer = timer
@@ -64,7 +66,8 @@ extension TrainingJob {
         return BenchmarkResult(
             stepSeconds: perStep, phaseSeconds: timer.seconds.mapValues { $0 / Double(timer.countedSteps) },
             communicationSeconds: timer.communicationSeconds / Double(timer.countedSteps), tokensPerStep: settings.tokensPerStep,
-            tokensPerSecond: tokensPerSecond, mfu: mfu?.mfu(samplesPerSecond: tokensPerSecond / Double(settings.stepProfile.sequenceLength)) ?? -1,
+            tokensPerSecond: tokensPerSecond,
+            mfu: mfu?.mfu(samplesPerSecond: tokensPerSecond / Double(settings.stepProfile.sequenceLength)) ?? -1,
             peakBytes: try Memory.peakBytes(on: rank.device),
             finalLoss: lastLoss.value ?? .nan, device: rank.device, ranks: rank.group?.size ?? 1, operators: operators)
     }

@@ -63,13 +63,16 @@ public struct Demo {
         // 1. Documents.
         let documents = try Self.paragraphs(in: options.corpusFolder)
         guard documents.count >= 40 else {
-            throw LaunchError.invalid("\(options.corpusFolder) holds only \(documents.count) paragraphs of text; the demo needs a corpus of at least 40")
+            throw LaunchError.invalid(
+                "\(options.corpusFolder) holds only \(documents.count) paragraphs of text; the demo needs a corpus of at least 40")
         }
         let test = documents.enumerated().filter { $0.offset % 20 == 0 }.map(\.element)
         let train = documents.enumerated().filter { $0.offset % 20 != 0 }.map(\.element)
         try Self.writeJSONL(Array(repeating: train, count: options.epochs).flatMap { $0 }, to: data + "/train.jsonl")
         try Self.writeJSONL(test, to: data + "/test.jsonl")
-        log("1/5 corpus: \(documents.count) paragraphs from \(options.corpusFolder) (\(train.count) train × \(options.epochs) epochs, \(test.count) test)")
+        log(
+            "1/5 corpus: \(documents.count) paragraphs from \(options.corpusFolder) (\(train.count) train × \(options.epochs) epochs, \(test.count) test)"
+        )
 
         // 2. Tokenizer.
         let trainer = BytePairTrainer(vocabularySize: options.vocabularySize, specialTokens: ["<|endoftext|>"])
@@ -85,8 +88,9 @@ public struct Demo {
             let source = data + "/\(split).jsonl"
             let index = try RawIndex.build(jsonl: source).entries
             try RawIndex.write(index, to: data + "/\(split).idx")
-            let packer = Packer(tokenizer: tokenizer, endOfDocumentID: tokenizer.tokenID("<|endoftext|>") ?? 0, jsonPath: JSONPath(".text")!,
-                                workers: ProcessInfo.processInfo.activeProcessorCount)
+            let packer = Packer(
+                tokenizer: tokenizer, endOfDocumentID: tokenizer.tokenID("<|endoftext|>") ?? 0, jsonPath: JSONPath(".text")!,
+                workers: ProcessInfo.processInfo.activeProcessorCount)
             let report = try packer.pack(source: source, index: index, destination: data + "/\(split).pbin")
             if split == "train" { trainTokens = report.tokens }
         }
@@ -98,34 +102,45 @@ public struct Demo {
         guard steps >= 10 else { throw LaunchError.invalid("the corpus gives only \(steps) training steps; the demo needs 10 or more") }
         let evaluationInterval = (1...(steps / 5)).last { steps % $0 == 0 } ?? 1
         let configPath = root + "/demo.yaml"
-        try config(data: data, vocabulary: (tokenizer.vocabularySize + 63) / 64 * 64, evaluationInterval: evaluationInterval, checkpointInterval: steps)
-            .write(toFile: configPath, atomically: true, encoding: .utf8)
+        try config(
+            data: data, vocabulary: (tokenizer.vocabularySize + 63) / 64 * 64, evaluationInterval: evaluationInterval,
+            checkpointInterval: steps
+        )
+        .write(toFile: configPath, atomically: true, encoding: .utf8)
         log("4/5 training as \(configPath) declares")
-        var jobOptions = TrainingJob.Options(configFilePath: configPath, experimentsRootPath: root + "/experiments", experimentID: "demo",
-                                             environment: [:], logger: logger)  // one rank, nothing to read from the environment
+        var jobOptions = TrainingJob.Options(
+            configFilePath: configPath, experimentsRootPath: root + "/experiments", experimentID: "demo",
+            environment: [:], logger: logger)  // one rank, nothing to read from the environment
         jobOptions.device = options.device
         let summary = try TrainingJob(options: jobOptions).run()
         let records = try JSONLinesResultSubscriber.records(at: summary.experimentFolder + "/evaluation_results.jsonl")
-        let losses = records.filter { $0["dataloader_tag"] as? String == "train" }.compactMap { ($0["losses"] as? [String: Double])?["train loss avg"] }
-        guard let firstLoss = losses.first, let lastLoss = losses.last else { throw LaunchError.invalid("the demo run logged no training loss") }
+        let losses = records.filter { $0["dataloader_tag"] as? String == "train" }.compactMap {
+            ($0["losses"] as? [String: Double])?["train loss avg"]
+        }
+        guard let firstLoss = losses.first, let lastLoss = losses.last else {
+            throw LaunchError.invalid("the demo run logged no training loss")
+        }
 
         // 5. Generate.
         let infoPath = root + "/experiments/checkpoints/last_checkpoint_info.json"
         guard let info = try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: infoPath))) as? [String: String],
-              let checkpoint = info["checkpoint_folder_path"] else {
+            let checkpoint = info["checkpoint_folder_path"]
+        else {
             throw LaunchError.invalid("\(infoPath): no checkpoint was written")
         }
         let model = try CheckpointedModel.load(folder: checkpoint)
         let prompt = "This License"
         let generator = TextGenerator(model: model, sampling: .init(temperature: 0.8, topK: 40))
-        let ids = try generator.generate(prompt: tokenizer.encode(prompt), maxNewTokens: 48, endOfText: tokenizer.tokenID("<|endoftext|>"), seed: 1)
+        let ids = try generator.generate(
+            prompt: tokenizer.encode(prompt), maxNewTokens: 48, endOfText: tokenizer.tokenID("<|endoftext|>"), seed: 1)
         let sample = prompt + tokenizer.decode(ids)
         log("5/5 sample from \(checkpoint):\n\n    \(sample.replacingOccurrences(of: "\n", with: "\n    "))\n")
         let htmlReport = root + "/report.html"
         try ExperimentReport(root: root + "/experiments").write(to: htmlReport)
         log("report of the run: \(htmlReport)")
-        return Report(corpusDocuments: documents.count, trainTokens: trainTokens, summary: summary, firstLoss: firstLoss, lastLoss: lastLoss,
-                      sample: sample, checkpoint: checkpoint, htmlReport: htmlReport)
+        return Report(
+            corpusDocuments: documents.count, trainTokens: trainTokens, summary: summary, firstLoss: firstLoss, lastLoss: lastLoss,
+            sample: sample, checkpoint: checkpoint, htmlReport: htmlReport)
     }
 
     /// Paragraphs (blank-line separated, whitespace runs collapsed) of every regular file in `folder`, files in

@@ -52,7 +52,9 @@ public struct RankLauncher {
             throw LaunchError.invalid("--nproc_per_node and --nnodes must be 1 or more and --node_rank in 0..<nnodes")
         }
         guard processesPerNode <= maximumProcessesPerNode || allowOversubscribe else {
-            throw LaunchError.invalid("--nproc_per_node \(processesPerNode) is more than \(maximumProcessesPerNode) (four ranks per core of this machine, eight at least); pass --allow_oversubscribe to start them anyway")
+            throw LaunchError.invalid(
+                "--nproc_per_node \(processesPerNode) is more than \(maximumProcessesPerNode) (four ranks per core of this machine, eight at least); pass --allow_oversubscribe to start them anyway"
+            )
         }
         let worldSize = processesPerNode * nodes
         var children: [(rank: Int, process: Process)] = []
@@ -85,28 +87,32 @@ public struct RankLauncher {
         var failure: Outcome?
         while failure == nil, children.contains(where: { $0.process.isRunning }) {
             if let signal = stop.received {
-                failure = Outcome(status: 128 + signal, failedRank: nil,
-                                  message: "received \(signal == SIGINT ? "SIGINT" : "SIGTERM"); stopping the ranks")
+                failure = Outcome(
+                    status: 128 + signal, failedRank: nil,
+                    message: "received \(signal == SIGINT ? "SIGINT" : "SIGTERM"); stopping the ranks")
                 break
             }
             for child in children where !child.process.isRunning && child.process.terminationStatus != 0 {
                 let how = child.process.terminationReason == .uncaughtSignal ? "was killed by signal" : "exited with status"
-                failure = Outcome(status: child.process.terminationStatus == 0 ? 1 : child.process.terminationStatus, failedRank: child.rank,
-                                  message: "rank \(child.rank) \(how) \(child.process.terminationStatus); stopping the other ranks")
+                failure = Outcome(
+                    status: child.process.terminationStatus == 0 ? 1 : child.process.terminationStatus, failedRank: child.rank,
+                    message: "rank \(child.rank) \(how) \(child.process.terminationStatus); stopping the other ranks")
                 break
             }
             if failure == nil { usleep(50_000) }
         }
         if failure == nil, let child = children.first(where: { $0.process.terminationStatus != 0 }) {
-            failure = Outcome(status: child.process.terminationStatus, failedRank: child.rank,
-                              message: "rank \(child.rank) exited with status \(child.process.terminationStatus)")
+            failure = Outcome(
+                status: child.process.terminationStatus, failedRank: child.rank,
+                message: "rank \(child.rank) exited with status \(child.process.terminationStatus)")
         }
         guard var failure else { return Outcome(status: 0, failedRank: nil, message: "all \(worldSize) ranks finished") }
         // A rank that is stopped (SIGSTOP, a debugger) makes the others' collectives time out: the first rank to fail
         // is then not the culprit, so say which one stopped answering.
         let stopped = children.filter { $0.process.isRunning && Self.isStopped($0.process.processIdentifier) }.map(\.rank)
         if !stopped.isEmpty {
-            failure.message += "; rank\(stopped.count == 1 ? "" : "s") \(stopped.map(String.init).joined(separator: ", ")) \(stopped.count == 1 ? "is" : "are") stopped (SIGSTOP or a debugger) and did not answer"
+            failure.message +=
+                "; rank\(stopped.count == 1 ? "" : "s") \(stopped.map(String.init).joined(separator: ", ")) \(stopped.count == 1 ? "is" : "are") stopped (SIGSTOP or a debugger) and did not answer"
         }
         log(failure.message)
         for child in children where child.process.isRunning { child.process.terminate() }
@@ -120,7 +126,8 @@ public struct RankLauncher {
     /// Whether the process is stopped (state T or t in /proc/<pid>/stat).
     static func isStopped(_ pid: pid_t) -> Bool {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return false }
+            let close = stat.lastIndex(of: ")")
+        else { return false }
         let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
         return state == "T" || state == "t"
     }

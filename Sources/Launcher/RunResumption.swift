@@ -20,11 +20,14 @@ public enum RunResumption {
             throw LaunchError.invalid("\(root.location.file): resuming needs a top-level app_state component")
         }
         guard appState.componentKey == "app_state", appState.variantKey == "raw" else {
-            throw LaunchError.invalid("\(root.location.file): app_state is app_state/\(appState.variantKey); resuming replaces an app_state/raw (a warmstart config is run with `modalities warmstart`)")
+            throw LaunchError.invalid(
+                "\(root.location.file): app_state is app_state/\(appState.variantKey); resuming replaces an app_state/raw (a warmstart config is run with `modalities warmstart`)"
+            )
         }
         let resolved = try ConfigInterpolator(environment: environment).resolve(root)
         guard let text = resolved[path: ["settings", "step_profile", "sequence_length"]]?.scalarText, let sequenceLength = Int(text),
-              sequenceLength > 0 else {
+            sequenceLength > 0
+        else {
             throw LaunchError.invalid("\(root.location.file): resuming needs settings.step_profile.sequence_length")
         }
         var edited = root
@@ -32,11 +35,12 @@ public enum RunResumption {
         where root[path: ["settings", "training_progress", key]] != nil {
             edited = edited.setting(path: ["settings", "training_progress", key], to: .scalar(String(value)))
         }
-        let loading = ConfigNode.mapping([
-            ("component_key", .scalar("app_state")),
-            ("variant_key", .scalar("dcp")),
-            ("config", .mapping([("raw_app_state", appState.node), ("checkpoint_dir_path", .scalar(checkpoint, quoted: true))])),
-        ], at: appState.node.location)
+        let loading = ConfigNode.mapping(
+            [
+                ("component_key", .scalar("app_state")),
+                ("variant_key", .scalar("dcp")),
+                ("config", .mapping([("raw_app_state", appState.node), ("checkpoint_dir_path", .scalar(checkpoint, quoted: true))])),
+            ], at: appState.node.location)
         return edited.setting("app_state", to: loading)
     }
 }

@@ -1,9 +1,9 @@
 import Checkpointing
 import Components
 import Config
-import ModalitiesSchema
 import DataLoading
 import Distributed
+import ModalitiesSchema
 import Observability
 import Training
 

@@ -1,11 +1,11 @@
 import Checkpointing
 import Components
 import Config
-import ModalitiesSchema
 import DataLoading
 import Distributed
 import Foundation
 import Logging
+import ModalitiesSchema
 import Models
 import Observability
 import Parallelism
@@ -39,9 +39,11 @@ public final class TrainingJob {
         /// must equal the world size, then a barrier.
         public var testCommunication = false
 
-        public init(configFilePath: String, experimentsRootPath: String, experimentID: String? = nil, lastCheckpointInfoFilePath: String? = nil,
-                    environment: [String: String], registry: ComponentRegistry = .builtIn(),
-                    echoResults: Bool = true, logger: Logger = Logger(label: "modalities.run")) {
+        public init(
+            configFilePath: String, experimentsRootPath: String, experimentID: String? = nil, lastCheckpointInfoFilePath: String? = nil,
+            environment: [String: String], registry: ComponentRegistry = .builtIn(),
+            echoResults: Bool = true, logger: Logger = Logger(label: "modalities.run")
+        ) {
             self.echoResults = echoResults
             self.configFilePath = configFilePath
             self.experimentsRootPath = experimentsRootPath
@@ -88,20 +90,27 @@ public final class TrainingJob {
         let (result, settings) = try validatedConfig(rank: rank, experimentID: experimentID, checkpointPaths: checkpointPaths)
 
         let resolvedYAML = ConfigEmitter.yaml(result.resolved)
-        let experimentFolder = isRankZero ? try prepareExperimentFolder(settings: settings, experimentID: experimentID, resolvedYAML: resolvedYAML)
+        let experimentFolder =
+            isRankZero
+            ? try prepareExperimentFolder(settings: settings, experimentID: experimentID, resolvedYAML: resolvedYAML)
             : (settings.paths["experiments_root_path"] ?? options.experimentsRootPath) + "/" + experimentID
         log("experiment \(experimentID): \(experimentFolder)")
         let components = try TrainingComponents(result)
         let outputs = try TrainingComponents.Outputs(result)
         let (appState, loss, trainLoader, clipper) = (components.appState, components.loss, components.trainLoader, components.clipper)
         let (mfu, mesh) = (components.mfuCalculator, components.deviceMesh)
-        let (evaluationLoaders, progressSubscriber, checkpointSaving) = (outputs.evaluationLoaders, outputs.progressSubscriber, outputs.checkpointSaving)
-        let resultSubscriber: any ResultSubscriber = settings.cudaEnv.globalRank == 0 && options.echoResults
+        let (evaluationLoaders, progressSubscriber, checkpointSaving) = (
+            outputs.evaluationLoaders, outputs.progressSubscriber, outputs.checkpointSaving
+        )
+        let resultSubscriber: any ResultSubscriber =
+            settings.cudaEnv.globalRank == 0 && options.echoResults
             ? EchoingResultSubscriber(wrapping: outputs.evaluationSubscriber, write: log) : outputs.evaluationSubscriber
         if let mesh, mesh.deviceType == "cuda", rank.device.kind != .cuda, isRankZero {
             // Modalities' configs say cuda; on a machine without a GPU (or with --device cpu) the same config trains
             // on the CPU ranks, as --device auto does for the model.
-            logger.warning("device_mesh.device_type is cuda, but the ranks run on the CPU (\(options.device == .cpu ? "--device cpu" : "no GPU here")): training on the CPU")
+            logger.warning(
+                "device_mesh.device_type is cuda, but the ranks run on the CPU (\(options.device == .cpu ? "--device cpu" : "no GPU here")): training on the CPU"
+            )
         }
         if let saver = checkpointSaving as? CheckpointSaver {
             saver.writer.extraMetadata["config_file_name"] = URL(fileURLWithPath: options.configFilePath).lastPathComponent
@@ -109,40 +118,48 @@ public final class TrainingJob {
         }
 
         let dataParallelDegree = mesh?.dataParallelDegree ?? settings.dataParallelDegree
-        let progress = TrainingProgress(numSeenStepsPreviousRun: settings.trainingProgress.numSeenSteps,
-                                        numSeenTokensPreviousRun: settings.trainingProgress.globalNumSeenTokens,
-                                        numTargetSteps: settings.trainingTarget.numTargetSteps,
-                                        numTargetTokens: settings.trainingTarget.numTargetTokens)
-        let trainer = try Trainer(globalRank: settings.cudaEnv.globalRank, gradientAccumulationSteps: settings.stepProfile.gradientAccumulationSteps,
-                                  globalTokensPerStep: settings.tokensPerStep, dataParallelDegree: dataParallelDegree, progress: progress,
-                                  clipper: clipper, mfuCalculator: mfu, progressSubscriber: progressSubscriber, resultSubscriber: resultSubscriber)
+        let progress = TrainingProgress(
+            numSeenStepsPreviousRun: settings.trainingProgress.numSeenSteps,
+            numSeenTokensPreviousRun: settings.trainingProgress.globalNumSeenTokens,
+            numTargetSteps: settings.trainingTarget.numTargetSteps,
+            numTargetTokens: settings.trainingTarget.numTargetTokens)
+        let trainer = try Trainer(
+            globalRank: settings.cudaEnv.globalRank, gradientAccumulationSteps: settings.stepProfile.gradientAccumulationSteps,
+            globalTokensPerStep: settings.tokensPerStep, dataParallelDegree: dataParallelDegree, progress: progress,
+            clipper: clipper, mfuCalculator: mfu, progressSubscriber: progressSubscriber, resultSubscriber: resultSubscriber)
         trainer.group = group
         trainer.stopAfterSteps = options.stopAfterSteps
-        let evaluator = Evaluator(dataParallelDegree: dataParallelDegree, progressSubscriber: progressSubscriber, resultSubscriber: resultSubscriber)
+        let evaluator = Evaluator(
+            dataParallelDegree: dataParallelDegree, progressSubscriber: progressSubscriber, resultSubscriber: resultSubscriber)
         evaluator.group = group
         let parameterCount = appState.model.parameterCount
         try resultSubscriber.consume(facts: [("No. parameters", .integer(parameterCount))])
         log("training a model with \(parameterCount) parameters")
         if let source = appState.loadedFrom { log("continuing from \(source)") }
         if let mixed = appState.model.unwrapped(as: MixedPrecisionModel.self), mixed.computeDType == .bfloat16,
-           mixed.parameters.named.first?.tensor.device == .cpu, !Runtime.cpuHasBF16Arithmetic {
-            logger.warning(Runtime.cpuBF16MatmulsUseFloat32
-                ? "param_dtype BF_16 on a CPU without native bf16 (AVX512-BF16/AMX): its matrix products run as float32 GEMMs, so expect no speed-up over FP_32"
-                : "param_dtype BF_16 on a CPU without native bf16 (AVX512-BF16/AMX): libtorch emulates it, expect steps many times slower than FP_32")
+            mixed.parameters.named.first?.tensor.device == .cpu, !Runtime.cpuHasBF16Arithmetic
+        {
+            logger.warning(
+                Runtime.cpuBF16MatmulsUseFloat32
+                    ? "param_dtype BF_16 on a CPU without native bf16 (AVX512-BF16/AMX): its matrix products run as float32 GEMMs, so expect no speed-up over FP_32"
+                    : "param_dtype BF_16 on a CPU without native bf16 (AVX512-BF16/AMX): libtorch emulates it, expect steps many times slower than FP_32"
+            )
         }
         log(settings.report)
 
         let start = Date()
         try Gym(trainer: trainer, evaluator: evaluator, loss: loss).run(
             appState: appState, trainLoader: trainLoader, evaluationLoaders: evaluationLoaders, checkpointSaving: checkpointSaving,
-            logInterval: settings.intervals.trainingLogIntervalInSteps, checkpointingInterval: settings.intervals.checkpointingIntervalInSteps,
+            logInterval: settings.intervals.trainingLogIntervalInSteps,
+            checkpointingInterval: settings.intervals.checkpointingIntervalInSteps,
             evaluationInterval: settings.intervals.evaluationIntervalInSteps)
         try resultSubscriber.finish()
         var finalProgress = progress
         finalProgress.numSeenStepsCurrentRun = trainer.stepsThisRun
         finalProgress.numSeenTokensCurrentRun = finalProgress.numSeenStepsCurrentRun * settings.tokensPerStep
-        return Summary(experimentID: experimentID, experimentFolder: experimentFolder, settings: settings, progress: finalProgress,
-                       startedFrom: appState.loadedFrom, dataWaitSeconds: trainer.dataWaitSeconds, trainingSeconds: Date().timeIntervalSince(start))
+        return Summary(
+            experimentID: experimentID, experimentFolder: experimentFolder, settings: settings, progress: finalProgress,
+            startedFrom: appState.loadedFrom, dataWaitSeconds: trainer.dataWaitSeconds, trainingSeconds: Date().timeIntervalSince(start))
     }
 
     /// `<experiments root>/<id>/` with the config copied in and the resolved config next to it (`<name>.resolved`).
@@ -240,7 +257,9 @@ extension TrainingJob {
             return .cpu
         }
         guard worldSize == 1 else {
-            throw LaunchError.invalid("training on several GPUs needs NCCL process groups, which this build does not have yet: run the \(worldSize) ranks with --device cpu, or one rank on the GPU")
+            throw LaunchError.invalid(
+                "training on several GPUs needs NCCL process groups, which this build does not have yet: run the \(worldSize) ranks with --device cpu, or one rank on the GPU"
+            )
         }
         let device = Device.cuda(localRank)
         try Accelerator.setCurrent(device)
@@ -262,14 +281,18 @@ extension TrainingJob {
         /// Loads CUDA when wanted (before anything else touches libtorch), then joins the process group.
         init(_ options: Options) throws {
             var variables = options.environment
-            for (name, value) in [("LOCAL_RANK", "0"), ("RANK", "0"), ("WORLD_SIZE", "1")] where variables[name] == nil { variables[name] = value }
+            for (name, value) in [("LOCAL_RANK", "0"), ("RANK", "0"), ("WORLD_SIZE", "1")] where variables[name] == nil {
+                variables[name] = value
+            }
             let localRank = Int(variables["LOCAL_RANK"] ?? "") ?? 0
-            let device = try TrainingJob.trainingDevice(options.device, localRank: localRank,
-                                                        worldSize: Int(variables["WORLD_SIZE"] ?? "") ?? 1, logger: options.logger)
+            let device = try TrainingJob.trainingDevice(
+                options.device, localRank: localRank,
+                worldSize: Int(variables["WORLD_SIZE"] ?? "") ?? 1, logger: options.logger)
             let group = try ProcessGroup.fromEnvironment(variables)
-            context = RunContext(rank: group?.rank ?? 0, localRank: localRank, worldSize: group?.size ?? 1,
-                                 localWorldSize: Int(variables["LOCAL_WORLD_SIZE"] ?? ""), device: device, worldGroup: group,
-                                 environment: variables)
+            context = RunContext(
+                rank: group?.rank ?? 0, localRank: localRank, worldSize: group?.size ?? 1,
+                localWorldSize: Int(variables["LOCAL_WORLD_SIZE"] ?? ""), device: device, worldGroup: group,
+                environment: variables)
             let logger = options.logger
             let isRankZero = context.isRankZero
             log = { message in if isRankZero { logger.info("\(message)") } }
@@ -278,10 +301,14 @@ extension TrainingJob {
     }
 
     /// The job's config resolved for this rank and validated (rank 0 logs the warnings).
-    func validatedConfig(rank: Rank, experimentID: String, checkpointPaths: [(key: String, value: String)]?) throws
-        -> (result: ConfigValidator.Result, settings: TrainingSettings) {
-        let environment = ResolverEnvironment(configFilePath: options.configFilePath, experimentsRootPath: options.experimentsRootPath,
-                                              experimentID: experimentID, variables: rank.variables, warmstartCheckpointPaths: checkpointPaths)
+    func validatedConfig(
+        rank: Rank, experimentID: String, checkpointPaths: [(key: String, value: String)]?
+    ) throws
+        -> (result: ConfigValidator.Result, settings: TrainingSettings)
+    {
+        let environment = ResolverEnvironment(
+            configFilePath: options.configFilePath, experimentsRootPath: options.experimentsRootPath,
+            experimentID: experimentID, variables: rank.variables, warmstartCheckpointPaths: checkpointPaths)
         var validator = ConfigValidator.builtIn(environment: environment, log: rank.log)
         validator.registry = options.registry
         validator.buildEnvironment = BuildEnvironment(run: rank.context)
@@ -293,7 +320,8 @@ extension TrainingJob {
         if rank.isRankZero { for warning in result.warnings { options.logger.warning("\(warning.description)") } }
         guard let settings = result.settings else { throw LaunchError.invalid("the config has no usable settings block") }
         guard settings.cudaEnv.worldSize == (rank.group?.size ?? 1) else {
-            throw LaunchError.invalid("settings.cuda_env.world_size is \(settings.cudaEnv.worldSize) but the job runs \(rank.group?.size ?? 1) rank(s)")
+            throw LaunchError.invalid(
+                "settings.cuda_env.world_size is \(settings.cudaEnv.worldSize) but the job runs \(rank.group?.size ?? 1) rank(s)")
         }
         return (result, settings)
     }

@@ -7,13 +7,17 @@ import Training
 /// `modalities benchmark train`: tokens/s, MFU and a per-step breakdown of one of the benchmark models.
 struct BenchmarkCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "benchmark", abstract: "Performance measurements and sweeps (prepare_sweep_configs, list_remaining_runs).", subcommands: [Train.self, PrepareSweepConfigsCommand.self, ListRemainingRunsCommand.self])
+        commandName: "benchmark", abstract: "Performance measurements and sweeps (prepare_sweep_configs, list_remaining_runs).",
+        subcommands: [Train.self, PrepareSweepConfigsCommand.self, ListRemainingRunsCommand.self])
 
     struct Train: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Time training steps of a benchmark model; prints one JSON line (compare with bench/pytorch_reference.py).")
 
-        @Option(help: "A training config: time its step (data wait, forward, backward, gradient sync, optimizer, communication) instead of a preset model's. Runs under `launch` for several ranks.")
+        @Option(
+            help:
+                "A training config: time its step (data wait, forward, backward, gradient sync, optimizer, communication) instead of a preset model's. Runs under `launch` for several ranks."
+        )
         var config: String?
         @Option(help: "cpu-small, gpt2-124m or llama-1b.") var model = "cpu-small"
         @Option(help: "fp32 or bf16 (autocast).") var precision = "fp32"
@@ -22,7 +26,10 @@ struct BenchmarkCommand: ParsableCommand {
         @Option(help: "libtorch threads (default: all cores).") var threads: Int?
         @Flag(name: .customLong("unfused_loss"), help: "PyTorch's cross_entropy instead of the fused one training uses.")
         var unfusedLoss = false
-        @Flag(help: "Also time every libtorch operator of the timed steps and print the 20 largest by self time to stderr (with --config: rank 0's, the whole step).")
+        @Flag(
+            help:
+                "Also time every libtorch operator of the timed steps and print the 20 largest by self time to stderr (with --config: rank 0's, the whole step)."
+        )
         var profile = false
         @Option(help: "cpu, cuda or cuda:N (CUDA is loaded at start-up).") var device = "cpu"
         @Flag(name: .customLong("cuda_graph"), help: "On a GPU, capture the whole step in a CUDA graph and time its replays.")
@@ -31,7 +38,8 @@ struct BenchmarkCommand: ParsableCommand {
         func run() throws {
             if let config { return try runConfig(config) }
             guard let preset = ThroughputBenchmark.Preset(rawValue: model) else {
-                throw ValidationError("--model must be one of \(ThroughputBenchmark.Preset.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw ValidationError(
+                    "--model must be one of \(ThroughputBenchmark.Preset.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             guard ["fp32", "bf16"].contains(precision) else { throw ValidationError("--precision must be fp32 or bf16") }
             let requested = try DeviceArgument.parse(device)
@@ -47,7 +55,8 @@ struct BenchmarkCommand: ParsableCommand {
             let result = try benchmark.run()
             if profile { printProfile(result.operators, steps: steps) }
             let cpuPeak = target.kind == .cuda ? nil : try PeakThroughput.cpuPeak()
-            let peak = try cpuPeak?.flopsPerSecond
+            let peak =
+                try cpuPeak?.flopsPerSecond
                 ?? PeakThroughput.gpuFlopsPerSecond(deviceName: CUDA.deviceProperties(target.index ?? 0).name, bf16: precision == "bf16")
             var record: [String: Any] = [
                 "implementation": "modalities-swift (libtorch \(Runtime.compiledVersion))", "model": model, "precision": precision,
@@ -77,8 +86,9 @@ struct BenchmarkCommand: ParsableCommand {
             // The training job loads CUDA itself and takes the rank's GPU.
             let choice: DeviceChoice = try DeviceArgument.parse(device).kind == .cuda ? .cuda : .cpu
             if let threads { Runtime.threadCount = threads }
-            var options = TrainingJob.Options(configFilePath: path, experimentsRootPath: FileManager.default.temporaryDirectory.path,
-                                              environment: ProcessEnvironment.variables, echoResults: false)
+            var options = TrainingJob.Options(
+                configFilePath: path, experimentsRootPath: FileManager.default.temporaryDirectory.path,
+                environment: ProcessEnvironment.variables, echoResults: false)
             options.device = choice
             let result = try TrainingJob(options: options).benchmark(steps: steps, warmup: warmup, profile: profile)
             guard (ProcessEnvironment.variables["RANK"].flatMap(Int.init) ?? 0) == 0 else { return }
@@ -102,14 +112,20 @@ struct BenchmarkCommand: ParsableCommand {
                 return left ? text + padding : padding + text
             }
             let total = entries.reduce(0) { $0 + $1.selfSeconds }
-            var lines = [column("operator (self time)", 52, left: true) + " " + column("calls", 8) + " " + column("ms/step", 10) + " " + column("share", 7)]
+            var lines = [
+                column("operator (self time)", 52, left: true) + " " + column("calls", 8) + " " + column("ms/step", 10) + " "
+                    + column("share", 7)
+            ]
             for entry in entries.prefix(20) {
-                lines.append(column(String(entry.name.prefix(52)), 52, left: true) + " " + column(String(entry.calls / steps), 8) + " "
-                             + column(String(format: "%.2f", entry.selfSeconds * 1000 / Double(steps)), 10) + " "
-                             + column(String(format: "%.1f%%", entry.selfSeconds / total * 100), 7))
+                lines.append(
+                    column(String(entry.name.prefix(52)), 52, left: true) + " " + column(String(entry.calls / steps), 8) + " "
+                        + column(String(format: "%.2f", entry.selfSeconds * 1000 / Double(steps)), 10) + " "
+                        + column(String(format: "%.1f%%", entry.selfSeconds / total * 100), 7))
             }
-            lines.append(column("all operators", 52, left: true) + " " + column("", 8) + " " + column(String(format: "%.2f", total * 1000 / Double(steps)), 10)
-                         + " " + column("100.0%", 7))
+            lines.append(
+                column("all operators", 52, left: true) + " " + column("", 8) + " "
+                    + column(String(format: "%.2f", total * 1000 / Double(steps)), 10)
+                    + " " + column("100.0%", 7))
             FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
         }
     }

@@ -29,7 +29,8 @@ struct ComponentCatalog {
             if !fields.isEmpty {
                 text += "| field | type | required | default |\n| --- | --- | --- | --- |\n"
                 for field in fields {
-                    text += "| `\(field.name)` | \(field.type) | \(field.isRequired ? "yes" : "no") | \(field.defaultValue.map { "`\($0)`" } ?? "")\(field.ignoredReason.map { " (accepted, no effect: \($0))" } ?? "") |\n"
+                    text +=
+                        "| `\(field.name)` | \(field.type) | \(field.isRequired ? "yes" : "no") | \(field.defaultValue.map { "`\($0)`" } ?? "")\(field.ignoredReason.map { " (accepted, no effect: \($0))" } ?? "") |\n"
                 }
                 text += "\n"
             }
@@ -38,7 +39,8 @@ struct ComponentCatalog {
         var text = "  \(spec.name): \(status)\n"
         for field in fields {
             let requirement = field.isRequired ? "required" : "default \(field.defaultValue ?? "null")"
-            text += "    \(field.name): \(field.type) (\(requirement))\(field.ignoredReason.map { ", accepted with no effect: \($0)" } ?? "")\n"
+            text +=
+                "    \(field.name): \(field.type) (\(requirement))\(field.ignoredReason.map { ", accepted with no effect: \($0)" } ?? "")\n"
         }
         return text
     }

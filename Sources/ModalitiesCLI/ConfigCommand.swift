@@ -1,9 +1,9 @@
 import ArgumentParser
 import Components
 import Config
-import ModalitiesSchema
 import Foundation
 import Launcher
+import ModalitiesSchema
 
 /// `modalities config ...`: validate, resolve, graph and list components.
 struct ConfigCommand: ParsableCommand {
@@ -25,8 +25,9 @@ struct ConfigCommand: ParsableCommand {
         var experimentID: String?
 
         func environment() -> ResolverEnvironment {
-            ResolverEnvironment(configFilePath: file, experimentsRootPath: experimentsRootPath,
-                                experimentID: experimentID ?? ExperimentID.make(), variables: ProcessEnvironment.variables)
+            ResolverEnvironment(
+                configFilePath: file, experimentsRootPath: experimentsRootPath,
+                experimentID: experimentID ?? ExperimentID.make(), variables: ProcessEnvironment.variables)
         }
     }
 
@@ -36,11 +37,16 @@ struct ConfigCommand: ParsableCommand {
 
         @OptionGroup var options: FileOptions
 
-        @Option(name: .customLong("for"), help: "Which command's keys to check: run, warmstart, generate_text or pack_encoded_data (default: inferred).")
+        @Option(
+            name: .customLong("for"),
+            help: "Which command's keys to check: run, warmstart, generate_text or pack_encoded_data (default: inferred).")
         var model: InstantiationModel?
 
-        @Option(name: .customLong("last_checkpoint_info_file_path"),
-                help: "For a warmstart config: the last_checkpoint_info.json `warmstart` would read, so ${warmstart_env:...} resolves as it would there.")
+        @Option(
+            name: .customLong("last_checkpoint_info_file_path"),
+            help:
+                "For a warmstart config: the last_checkpoint_info.json `warmstart` would read, so ${warmstart_env:...} resolves as it would there."
+        )
         var lastCheckpointInfoFilePath: String?
 
         func run() throws {

@@ -89,8 +89,9 @@ struct ConvertPyTorchToHuggingFaceCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let model = try CheckpointConversion.convert(configFilePath: configFilePath, outputFolder: output, predictionKey: predictionKey,
-                                                         environment: ProcessEnvironment.variables)
+            let model = try CheckpointConversion.convert(
+                configFilePath: configFilePath, outputFolder: output, predictionKey: predictionKey,
+                environment: ProcessEnvironment.variables)
             print("Model was successfully converted and saved to \(output) (\(model.parameterCount) parameters)")
         } catch let error as ConfigError {
             for issue in error.issues { note(issue.description) }

@@ -7,9 +7,11 @@ struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "data",
         abstract: "Prepare data: tokenizers, indexes and packed datasets.",
-        subcommands: [CreateRawIndex.self, PackEncodedData.self, MergePackedData.self, ShuffleTokenizedData.self,
-                      ShuffleJSONLData.self, CreateShuffledDatasetChunk.self, CreateShuffledJSONLChunk.self, DataInfo.self,
-                      TrainTokenizer.self]
+        subcommands: [
+            CreateRawIndex.self, PackEncodedData.self, MergePackedData.self, ShuffleTokenizedData.self,
+            ShuffleJSONLData.self, CreateShuffledDatasetChunk.self, CreateShuffledJSONLChunk.self, DataInfo.self,
+            TrainTokenizer.self,
+        ]
     )
 
     struct TrainTokenizer: ParsableCommand {
@@ -39,7 +41,8 @@ struct DataCommand: ParsableCommand {
 
         func validate() throws {
             guard vocabularySize > 256 + specialTokens.count else {
-                throw ValidationError("--vocab_size must exceed 256 bytes plus \(specialTokens.count) special tokens, got \(vocabularySize)")
+                throw ValidationError(
+                    "--vocab_size must exceed 256 bytes plus \(specialTokens.count) special tokens, got \(vocabularySize)")
             }
             for input in inputs where !FileManager.default.isReadableFile(atPath: input) {
                 throw ValidationError("cannot read input file \(input)")
@@ -51,13 +54,16 @@ struct DataCommand: ParsableCommand {
             for input in inputs {
                 documents += try TrainingText.documents(in: input, textKey: textKey)
             }
-            let trainer = BytePairTrainer(vocabularySize: vocabularySize, minimumFrequency: minimumFrequency,
-                                          specialTokens: specialTokens)
+            let trainer = BytePairTrainer(
+                vocabularySize: vocabularySize, minimumFrequency: minimumFrequency,
+                specialTokens: specialTokens)
             let model = trainer.train(documents)
             try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
             let path = URL(fileURLWithPath: outputDirectory).appendingPathComponent("tokenizer.json")
             try BytePairTrainer.tokenizerJSON(model).write(to: path, options: .atomic)
-            print("wrote \(path.path): \(model.specialTokens.count + model.tokens.count) tokens, \(model.merges.count) merges from \(documents.count) documents")
+            print(
+                "wrote \(path.path): \(model.specialTokens.count + model.tokens.count) tokens, \(model.merges.count) merges from \(documents.count) documents"
+            )
         }
     }
 }

@@ -8,7 +8,9 @@ import Logging
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Train a small GPT end to end on /usr/share/common-licenses: tokenizer, packing, training with evaluation and checkpoints, a generated sample.")
+        abstract:
+            "Train a small GPT end to end on /usr/share/common-licenses: tokenizer, packing, training with evaluation and checkpoints, a generated sample."
+    )
 
     @Option(name: .customLong("output"), help: "Folder for everything the demo makes (replaced if it exists).")
     var output = "demo-run"
@@ -33,17 +35,18 @@ struct DemoCommand: ParsableCommand {
         do {
             let report = try Demo(options: options).run()
             let root = URL(fileURLWithPath: output).standardizedFileURL.path
-            print("""
-            Demo finished in \(String(format: "%.0f", Date().timeIntervalSince(start))) s: train loss \(String(format: "%.2f", report.firstLoss)) -> \(String(format: "%.2f", report.lastLoss)) over \(report.summary.progress.numSeenStepsTotal) steps
-              corpus and packed data: \(root)/data
-              tokenizer:              \(root)/tokenizer/tokenizer.json
-              training config:        \(root)/demo.yaml
-              metrics:                \(report.summary.experimentFolder)/evaluation_results.jsonl
-              last checkpoint:        \(report.checkpoint)
-              report (open in a browser): \(report.htmlReport)
-            Generate more with:
-              modalities generate_text --model \(report.checkpoint) --tokenizer \(root)/tokenizer/tokenizer.json --prompt "The Licensor" --temperature 0.8 --top_k 40
-            """)
+            print(
+                """
+                Demo finished in \(String(format: "%.0f", Date().timeIntervalSince(start))) s: train loss \(String(format: "%.2f", report.firstLoss)) -> \(String(format: "%.2f", report.lastLoss)) over \(report.summary.progress.numSeenStepsTotal) steps
+                  corpus and packed data: \(root)/data
+                  tokenizer:              \(root)/tokenizer/tokenizer.json
+                  training config:        \(root)/demo.yaml
+                  metrics:                \(report.summary.experimentFolder)/evaluation_results.jsonl
+                  last checkpoint:        \(report.checkpoint)
+                  report (open in a browser): \(report.htmlReport)
+                Generate more with:
+                  modalities generate_text --model \(report.checkpoint) --tokenizer \(root)/tokenizer/tokenizer.json --prompt "The Licensor" --temperature 0.8 --top_k 40
+                """)
         } catch {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw ExitCode(1)

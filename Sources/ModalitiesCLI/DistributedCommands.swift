@@ -17,13 +17,15 @@ struct LaunchCommand: ParsableCommand {
     @Option(name: .customLong("master_addr")) var masterAddress = "127.0.0.1"
     @Option(name: .customLong("master_port")) var masterPort = 29_500
     @Option(name: .customLong("grace_period"), help: "Seconds the other ranks get to stop after one failed.") var gracePeriod = 5.0
-    @Flag(name: .customLong("allow_oversubscribe"), help: "Start more than four ranks per core (or eight on a small machine).") var allowOversubscribe = false
+    @Flag(name: .customLong("allow_oversubscribe"), help: "Start more than four ranks per core (or eight on a small machine).")
+    var allowOversubscribe = false
     @ArgumentParser.Argument(parsing: .postTerminator, help: "The modalities command each rank runs.") var command: [String]
 
     func run() throws {
         guard !command.isEmpty else { throw ValidationError("give the command after --, e.g. -- run --config_file_path c.yaml ...") }
-        var launcher = RankLauncher(executable: URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path,
-                                    arguments: command, processesPerNode: processesPerNode, environment: ProcessEnvironment.variables)
+        var launcher = RankLauncher(
+            executable: URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path,
+            arguments: command, processesPerNode: processesPerNode, environment: ProcessEnvironment.variables)
         launcher.nodes = nodes
         launcher.nodeRank = nodeRank
         launcher.masterAddress = masterAddress
@@ -39,19 +41,24 @@ struct LaunchCommand: ParsableCommand {
 struct CollectivesCheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "collectives_check",
-        abstract: "Run under `launch`: check all_reduce, broadcast, all_gather, reduce_scatter, send/recv and barrier; optionally time them.")
+        abstract:
+            "Run under `launch`: check all_reduce, broadcast, all_gather, reduce_scatter, send/recv and barrier; optionally time them.")
 
     @Flag(help: "Also time all_reduce, reduce_scatter and all_gather at 1, 16 and 64 MB.") var bandwidth = false
     @Option(name: .customLong("exit_rank"), help: "This rank exits with status 3 after the rendezvous (to test failure handling).")
     var exitRank: Int?
-    @Option(name: .customLong("hold_seconds"), help: "Every rank then waits this long and meets the others at a last barrier (to try stopping a job).")
+    @Option(
+        name: .customLong("hold_seconds"),
+        help: "Every rank then waits this long and meets the others at a last barrier (to try stopping a job).")
     var holdSeconds: Double?
     @Option(name: .customLong("timeout_seconds"), help: "How long a collective waits for the other ranks.")
     var timeoutSeconds = 60.0
 
     func run() throws {
         guard timeoutSeconds > 0 else { throw ValidationError("--timeout_seconds must be positive") }
-        guard let group = try ProcessGroup.fromEnvironment(ProcessEnvironment.variables, timeout: .milliseconds(Int64(timeoutSeconds * 1000))) else {
+        guard
+            let group = try ProcessGroup.fromEnvironment(ProcessEnvironment.variables, timeout: .milliseconds(Int64(timeoutSeconds * 1000)))
+        else {
             throw ValidationError("run under `modalities launch` with 2 or more ranks")
         }
         let (rank, size) = (group.rank, group.size)
@@ -70,7 +77,9 @@ struct CollectivesCheckCommand: ParsableCommand {
         try expect(try scattered.toArray(Float.self) == [Float(size), Float(size)], "reduce_scatter")
         if size >= 2, rank < 2 {
             let message = try Tensor([Float(7)], shape: [1])
-            if rank == 0 { try group.send(message, to: 1) } else {
+            if rank == 0 {
+                try group.send(message, to: 1)
+            } else {
                 try group.receive(into: message, from: 0)
                 try expect(try message.item(Float.self) == 7, "send/recv")
             }
@@ -104,16 +113,19 @@ struct CollectivesCheckCommand: ParsableCommand {
             let gathered = try Tensor.zeros([elements])
             let shard = try Tensor.zeros([elements / group.size])
             var results: [String] = []
-            for (name, body) in [("all_reduce", { try group.allReduce(tensor) }),
-                                 ("reduce_scatter", { try group.reduceScatter(into: shard, from: tensor) }),
-                                 ("all_gather", { try group.allGather(into: gathered, from: shard) })] as [(String, () throws -> Void)] {
+            for (name, body) in [
+                ("all_reduce", { try group.allReduce(tensor) }),
+                ("reduce_scatter", { try group.reduceScatter(into: shard, from: tensor) }),
+                ("all_gather", { try group.allGather(into: gathered, from: shard) }),
+            ] as [(String, () throws -> Void)] {
                 try body()
                 try group.barrier()
                 let start = DispatchTime.now()
                 let rounds = 5
                 for _ in 0..<rounds { try body() }
                 let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9 / Double(rounds)
-                results.append(String(format: "%@ %.3f GB/s (%.1f ms)", name, Double(megabytes * 1_048_576) / seconds / 1e9, seconds * 1000))
+                results.append(
+                    String(format: "%@ %.3f GB/s (%.1f ms)", name, Double(megabytes * 1_048_576) / seconds / 1e9, seconds * 1000))
             }
             if group.rank == 0 { print("\(megabytes) MB f32, \(group.size) ranks: " + results.joined(separator: ", ")) }
         }

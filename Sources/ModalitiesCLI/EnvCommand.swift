@@ -32,14 +32,18 @@ struct EnvCommand: ParsableCommand {
         print("libtorch: \(try Runtime.runtimeVersion()) (shim compiled against \(Runtime.compiledVersion))")
         print("libtorch location: \(Runtime.libraryLocation ?? "unknown")")
         print("threads: \(Runtime.threadCount)")
-        print("cpu gemms: \(Runtime.cpuBLAS ?? "libtorch's BLAS")\(Runtime.cpuBF16MatmulsUseFloat32 ? "; bf16 products as float32 GEMMs (no bf16 arithmetic)" : "")")
+        print(
+            "cpu gemms: \(Runtime.cpuBLAS ?? "libtorch's BLAS")\(Runtime.cpuBF16MatmulsUseFloat32 ? "; bf16 products as float32 GEMMs (no bf16 arithmetic)" : "")"
+        )
         if let cudaLoadError {
             print("cuda: libtorch_cuda.so did not load: \(cudaLoadError)")
         } else if cuda || gpuVisible {
             print("cuda: available \(CUDA.isAvailable), devices \(CUDA.deviceCount)")
             for index in 0..<CUDA.deviceCount {
                 if let properties = try? CUDA.deviceProperties(index) {
-                    print("cuda:\(index): \(properties.name), compute capability \(properties.computeCapability.major).\(properties.computeCapability.minor), \(properties.totalMemoryBytes >> 20) MiB")
+                    print(
+                        "cuda:\(index): \(properties.name), compute capability \(properties.computeCapability.major).\(properties.computeCapability.minor), \(properties.totalMemoryBytes >> 20) MiB"
+                    )
                 }
             }
             print("cuda shim: \(CUDA.shimProblem ?? "loaded")")

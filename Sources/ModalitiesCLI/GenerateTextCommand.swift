@@ -1,13 +1,13 @@
 import ArgumentParser
 import Components
 import Config
-import ModalitiesSchema
 import Foundation
-import Torch
 import Interop
 import Launcher
+import ModalitiesSchema
 import Models
 import Tokenizers
+import Torch
 
 /// `modalities generate_text`: decode from a model folder, streaming tokens as they come.
 struct GenerateTextCommand: ParsableCommand {
@@ -17,11 +17,14 @@ struct GenerateTextCommand: ParsableCommand {
         aliases: ["generate-text"]
     )
 
-    @Option(name: .customLong("model"), help: "A checkpoint folder of ours, or a Hugging Face Llama model folder (config.json + model.safetensors).")
+    @Option(
+        name: .customLong("model"),
+        help: "A checkpoint folder of ours, or a Hugging Face Llama model folder (config.json + model.safetensors).")
     var model: String?
     @Option(name: .customLong("config_file_path"), help: "Modalities' text-generation config (text_inference_component + settings).")
     var configFilePath: String?
-    @Option(name: .customLong("tokenizer"), help: "tokenizer.json, a tokenizer folder or a SentencePiece .model (default: the model folder).")
+    @Option(
+        name: .customLong("tokenizer"), help: "tokenizer.json, a tokenizer folder or a SentencePiece .model (default: the model folder).")
     var tokenizerPath: String?
     @Option(help: "Prompt text (needs a tokenizer).") var prompt: String?
     @Option(name: .customLong("prompt_ids"), help: "Prompt token ids, comma-separated.") var promptIDs: String?
@@ -51,7 +54,8 @@ struct GenerateTextCommand: ParsableCommand {
     static func checkSampling(maxNewTokens: Int, temperature: Double?, topK: Int?, topP: Double?) throws {
         guard maxNewTokens >= 1 else { throw ValidationError("--max_new_tokens must be 1 or more, found \(maxNewTokens)") }
         if let temperature, !(temperature > 0 && temperature.isFinite) {
-            throw ValidationError("--temperature must be a finite number greater than 0, found \(temperature) (--greedy takes the most likely token)")
+            throw ValidationError(
+                "--temperature must be a finite number greater than 0, found \(temperature) (--greedy takes the most likely token)")
         }
         if let topK, topK < 1 { throw ValidationError("--top_k must be 1 or more, found \(topK)") }
         if let topP, !(topP > 0 && topP <= 1) { throw ValidationError("--top_p must be in (0, 1], found \(topP)") }
@@ -61,7 +65,9 @@ struct GenerateTextCommand: ParsableCommand {
         if let configFilePath { return try runConfig(configFilePath) }
         let folder = model!
         let target: Device
-        do { target = try DeviceArgument.prepare(DeviceArgument.parse(device)) } catch { throw ValidationError("--device \(device): \(error)") }
+        do { target = try DeviceArgument.prepare(DeviceArgument.parse(device)) } catch {
+            throw ValidationError("--device \(device): \(error)")
+        }
         let network = try loadModel(folder).moved(to: target)
         let tokenizer = try loadTokenizer(folder: folder)
         let sampling = greedy ? TextGenerator.Sampling.greedy : TextGenerator.Sampling(temperature: temperature, topK: topK, topP: topP)
@@ -84,7 +90,9 @@ struct GenerateTextCommand: ParsableCommand {
 
     /// Modalities' form: build `text_inference_component` from the config and run it.
     private func runConfig(_ path: String) throws {
-        let validator = ConfigValidator.builtIn(environment: ResolverEnvironment(configFilePath: path, experimentID: "generate_text", variables: ProcessEnvironment.variables), log: note)
+        let validator = ConfigValidator.builtIn(
+            environment: ResolverEnvironment(configFilePath: path, experimentID: "generate_text", variables: ProcessEnvironment.variables),
+            log: note)
         let component: TextInferenceComponent
         do {
             let result = try validator.validate(file: path, for: .generateText)
@@ -106,7 +114,9 @@ struct GenerateTextCommand: ParsableCommand {
     private func promptIDList() throws -> [Int]? {
         guard let promptIDs else { return nil }
         let ids = promptIDs.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !ids.isEmpty, ids.allSatisfy({ $0 != nil }) else { throw ValidationError("--prompt_ids must be integers separated by commas, got '\(promptIDs)'") }
+        guard !ids.isEmpty, ids.allSatisfy({ $0 != nil }) else {
+            throw ValidationError("--prompt_ids must be integers separated by commas, got '\(promptIDs)'")
+        }
         return ids.map { $0! }
     }
 
@@ -132,7 +142,8 @@ struct GenerateTextCommand: ParsableCommand {
 
     private func loadTokenizer(folder: String) throws -> (any Tokenizer)? {
         if let tokenizerPath {
-            return tokenizerPath.hasSuffix(".model") ? try SentencePieceTokenizer(path: tokenizerPath) : try HuggingFaceTokenizerLoader.load(tokenizerPath)
+            return tokenizerPath.hasSuffix(".model")
+                ? try SentencePieceTokenizer(path: tokenizerPath) : try HuggingFaceTokenizerLoader.load(tokenizerPath)
         }
         let candidates = ["tokenizer.json", "vocab.json"].map { URL(fileURLWithPath: folder).appendingPathComponent($0).path }
         guard candidates.contains(where: FileManager.default.fileExists(atPath:)) else { return nil }
@@ -143,7 +154,8 @@ struct GenerateTextCommand: ParsableCommand {
         if CheckpointedModel.isCheckpoint(folder) { return tokenizer?.tokenID("<|endoftext|>") ?? tokenizer?.tokenID("</s>") }
         let path = URL(fileURLWithPath: folder).appendingPathComponent("config.json").path
         guard let data = FileManager.default.contents(atPath: path),
-              let config = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+            let config = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return nil }
         return config["eos_token_id"] as? Int
     }
 }

@@ -33,8 +33,10 @@ struct CreateRawIndex: ParsableCommand {
 
     @Argument(help: "The JSONL file.") var source: String
     @Option(name: .customLong("index_path"), help: "Where to write the index (default: next to the source, .idx).") var indexPath: String?
-    @Option(name: .customLong("file_existence_policy"), help: "skip, error or override an existing index.") var policy: FileExistencePolicy = .error
-    @Flag(name: .customLong("fail_on_invalid_lines"), help: "Fail instead of leaving invalid lines out of the index.") var failOnInvalid = false
+    @Option(name: .customLong("file_existence_policy"), help: "skip, error or override an existing index.") var policy:
+        FileExistencePolicy = .error
+    @Flag(name: .customLong("fail_on_invalid_lines"), help: "Fail instead of leaving invalid lines out of the index.") var failOnInvalid =
+        false
 
     func run() throws {
         let destination = indexPath ?? replacingExtension(of: source, with: "idx")
@@ -99,14 +101,17 @@ struct PackEncodedData: ParsableCommand {
         commandName: "pack_encoded_data", abstract: "Tokenize a JSONL file and pack it into a .pbin, as configured by a YAML file.")
 
     @Argument(help: "The YAML config (settings + tokenizer).") var config: String
-    @Option(name: .customLong("file_existence_policy"), help: "skip, error or override an existing output.") var policy: FileExistencePolicy = .error
+    @Option(name: .customLong("file_existence_policy"), help: "skip, error or override an existing output.") var policy:
+        FileExistencePolicy = .error
 
     func run() throws {
         let settings: PackEncodedDataSettings
         let tokenizer: any Tokenizer
         do {
             let root = try ConfigLoader.load(file: config)
-            let resolved = try ConfigInterpolator(environment: ResolverEnvironment(configFilePath: config, variables: ProcessEnvironment.variables), log: note).resolve(root)
+            let resolved = try ConfigInterpolator(
+                environment: ResolverEnvironment(configFilePath: config, variables: ProcessEnvironment.variables), log: note
+            ).resolve(root)
             let graph = ObjectGraph(root: resolved, registry: .builtIn())
             settings = try graph.decode(PackEncodedDataSettings.self, key: "settings")
             tokenizer = try graph.build("tokenizer", as: (any Tokenizer).self)
@@ -124,8 +129,9 @@ struct PackEncodedData: ParsableCommand {
         let index = try indexPath.map(RawIndex.read)
         let size = (try? FileManager.default.attributesOfItem(atPath: settings.sourcePath)[.size] as? Int) ?? 0
         let progress = ProgressReporter(label: "pack_encoded_data", totalBytes: size)
-        let packer = Packer(tokenizer: tokenizer, endOfDocumentID: endOfDocument, jsonPath: settings.jsonPath,
-                            workers: settings.cpuCount, batchSize: settings.processingBatchSize.value * settings.cpuCount * 8)
+        let packer = Packer(
+            tokenizer: tokenizer, endOfDocumentID: endOfDocument, jsonPath: settings.jsonPath,
+            workers: settings.cpuCount, batchSize: settings.processingBatchSize.value * settings.cpuCount * 8)
         let report = try packer.pack(source: settings.sourcePath, index: index, destination: destination) {
             progress.update(bytes: $0.bytesRead, documents: $0.documents, tokens: $0.tokens)
         }
@@ -133,6 +139,8 @@ struct PackEncodedData: ParsableCommand {
         progress.finish()
         for line in report.emptyLines.prefix(10) { note("\(settings.sourcePath):\(line): empty document, left out") }
         for (line, reason) in report.faultyLines.prefix(10) { note("\(settings.sourcePath):\(line): \(reason), left out") }
-        print("wrote \(destination): \(report.documents) documents, \(report.tokens) tokens; \(report.emptyLines.count) empty and \(report.faultyLines.count) faulty documents left out")
+        print(
+            "wrote \(destination): \(report.documents) documents, \(report.tokens) tokens; \(report.emptyLines.count) empty and \(report.faultyLines.count) faulty documents left out"
+        )
     }
 }

@@ -7,7 +7,8 @@ struct MergePackedData: ParsableCommand {
         commandName: "merge_packed_data", abstract: "Concatenate .pbin files into one (document offsets stay correct).")
 
     @Argument(help: "The .pbin files to merge, then the output path.") var paths: [String]
-    @Option(name: .customLong("file_existence_policy"), help: "skip, error or override an existing output.") var policy: FileExistencePolicy = .error
+    @Option(name: .customLong("file_existence_policy"), help: "skip, error or override an existing output.") var policy:
+        FileExistencePolicy = .error
 
     func validate() throws {
         guard paths.count >= 2 else { throw ValidationError("give at least one source .pbin and the target path") }
@@ -81,8 +82,9 @@ struct CreateShuffledDatasetChunk: ParsableCommand {
 
     func run() throws {
         guard try mayWrite(options.output, policy: options.policy) else { return }
-        let count = try PackedDataOperations.shuffledChunk(of: options.inputs(), chunkID: options.chunkID, chunkCount: options.chunkCount,
-                                                           into: options.output, seed: options.seed)
+        let count = try PackedDataOperations.shuffledChunk(
+            of: options.inputs(), chunkID: options.chunkID, chunkCount: options.chunkCount,
+            into: options.output, seed: options.seed)
         print("wrote \(options.output): \(count) documents (chunk \(options.chunkID) of \(options.chunkCount))")
     }
 }
@@ -95,8 +97,9 @@ struct CreateShuffledJSONLChunk: ParsableCommand {
 
     func run() throws {
         guard try mayWrite(options.output, policy: options.policy) else { return }
-        let count = try PackedDataOperations.shuffledJSONLChunk(of: options.inputs(), chunkID: options.chunkID,
-                                                                chunkCount: options.chunkCount, into: options.output, seed: options.seed)
+        let count = try PackedDataOperations.shuffledJSONLChunk(
+            of: options.inputs(), chunkID: options.chunkID,
+            chunkCount: options.chunkCount, into: options.output, seed: options.seed)
         print("wrote \(options.output): \(count) lines (chunk \(options.chunkID) of \(options.chunkCount))")
     }
 }

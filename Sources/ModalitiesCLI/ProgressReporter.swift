@@ -21,9 +21,10 @@ final class ProgressReporter {
         let elapsed = max(now.timeIntervalSince(start), 1e-3)
         let fraction = totalBytes > 0 ? Double(bytes) / Double(totalBytes) : 1
         let remaining = fraction > 0 ? elapsed * (1 - fraction) / fraction : 0
-        let line = String(format: "%@ %5.1f%% %.1f/%.1f MB, %d documents, %.0f tokens/s, ETA %.0f s",
-                          label, fraction * 100, Double(bytes) / 1e6, Double(totalBytes) / 1e6, documents,
-                          Double(tokens) / elapsed, remaining)
+        let line = String(
+            format: "%@ %5.1f%% %.1f/%.1f MB, %d documents, %.0f tokens/s, ETA %.0f s",
+            label, fraction * 100, Double(bytes) / 1e6, Double(totalBytes) / 1e6, documents,
+            Double(tokens) / elapsed, remaining)
         FileHandle.standardError.write(Data((isTerminal ? "\r\u{1B}[K" + line : line + "\n").utf8))
     }
 

@@ -19,8 +19,11 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "auto (the rank's GPU when the machine has one), cpu or cuda.")
     var device: DeviceChoice = .automatic
 
-    @Option(name: .customLong("stop_after_steps"),
-            help: "End this run after N optimizer steps, short of the config's target (schedule and progress stay as configured); a multiple of checkpointing_interval_in_steps leaves a checkpoint to warm-start from.")
+    @Option(
+        name: .customLong("stop_after_steps"),
+        help:
+            "End this run after N optimizer steps, short of the config's target (schedule and progress stay as configured); a multiple of checkpointing_interval_in_steps leaves a checkpoint to warm-start from."
+    )
     var stopAfterSteps: Int?
 
     func validate() throws {
@@ -34,7 +37,9 @@ struct TrainingOptions: ParsableArguments {
         do {
             let summary = try job.run()
             guard (ProcessEnvironment.variables["RANK"].flatMap(Int.init) ?? 0) == 0 else { return }
-            print("done: \(summary.progress.numSeenStepsTotal) steps, \(summary.progress.numSeenTokensTotal) tokens in \(String(format: "%.1f", summary.trainingSeconds)) s (data wait \(String(format: "%.2f", summary.dataWaitSeconds)) s)")
+            print(
+                "done: \(summary.progress.numSeenStepsTotal) steps, \(summary.progress.numSeenTokensTotal) tokens in \(String(format: "%.1f", summary.trainingSeconds)) s (data wait \(String(format: "%.2f", summary.dataWaitSeconds)) s)"
+            )
             print("experiment folder: \(summary.experimentFolder)")
         } catch let error as ConfigError {
             for issue in error.issues { note(issue.description) }
@@ -67,14 +72,16 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .customLong("test_comm"), help: "Check the ranks' collectives (an all-reduce and a barrier) before training.")
     var testCommunication = false
 
-    @Option(name: .customLong("resume_from_checkpoint"),
-            help: "A checkpoint folder of this run: continue from it with this (run) config; the sweep runner resumes this way.")
+    @Option(
+        name: .customLong("resume_from_checkpoint"),
+        help: "A checkpoint folder of this run: continue from it with this (run) config; the sweep runner resumes this way.")
     var resumeFromCheckpoint: String?
 
     func run() throws {
         options.logging.bootstrap()
-        var jobOptions = TrainingJob.Options(configFilePath: options.configFilePath, experimentsRootPath: options.experimentsRootPath,
-                                             experimentID: experimentID, environment: ProcessEnvironment.variables)
+        var jobOptions = TrainingJob.Options(
+            configFilePath: options.configFilePath, experimentsRootPath: options.experimentsRootPath,
+            experimentID: experimentID, environment: ProcessEnvironment.variables)
         jobOptions.resumeFromCheckpoint = resumeFromCheckpoint
         jobOptions.testCommunication = testCommunication
         jobOptions.device = options.device
@@ -96,8 +103,9 @@ struct WarmstartCommand: ParsableCommand {
 
     func run() throws {
         options.logging.bootstrap()
-        var jobOptions = TrainingJob.Options(configFilePath: options.configFilePath, experimentsRootPath: options.experimentsRootPath,
-                                             lastCheckpointInfoFilePath: lastCheckpointInfoFilePath, environment: ProcessEnvironment.variables)
+        var jobOptions = TrainingJob.Options(
+            configFilePath: options.configFilePath, experimentsRootPath: options.experimentsRootPath,
+            lastCheckpointInfoFilePath: lastCheckpointInfoFilePath, environment: ProcessEnvironment.variables)
         jobOptions.device = options.device
         jobOptions.stopAfterSteps = options.stopAfterSteps
         try options.launch(TrainingJob(options: jobOptions))

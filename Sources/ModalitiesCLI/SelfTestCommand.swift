@@ -44,7 +44,10 @@ struct SelfTestCommand: ParsableCommand {
             test.checkNames.forEach { print($0) }
             return
         }
-        FileHandle.standardOutput.write(Data("selftest on \(resolved): \(deviceDescription(resolved)); libtorch \(try Runtime.runtimeVersion()), \(Runtime.threadCount) CPU threads\n".utf8))
+        FileHandle.standardOutput.write(
+            Data(
+                "selftest on \(resolved): \(deviceDescription(resolved)); libtorch \(try Runtime.runtimeVersion()), \(Runtime.threadCount) CPU threads\n"
+                    .utf8))
         if resolved.kind == .cuda, let problem = CUDA.shimProblem {
             print("note: \(problem)")
         }
@@ -62,7 +65,9 @@ struct SelfTestCommand: ParsableCommand {
         let skipped = results.filter(\.outcome.isSkipped).count
         let passed = results.count - failed - skipped
         let seconds = results.map(\.seconds).reduce(0, +)
-        print("selftest: \(passed) passed, \(failed) failed, \(skipped) skipped on \(resolved) (\(deviceDescription(resolved))) in \(String(format: "%.1f", seconds)) s")
+        print(
+            "selftest: \(passed) passed, \(failed) failed, \(skipped) skipped on \(resolved) (\(deviceDescription(resolved))) in \(String(format: "%.1f", seconds)) s"
+        )
         if results.isEmpty { throw ValidationError("no check's name contains '\(only ?? "")'") }
         if failed > 0 { throw ExitCode.failure }
     }

@@ -29,14 +29,17 @@ struct ShardingCheckCommand: ParsableCommand {
     @Flag(help: "Build the model without memory (use_meta_device) and initialise it after wrapping.") var meta = false
 
     func run() throws {
-        guard let group = try ProcessGroup.fromEnvironment(ProcessEnvironment.variables) else { throw ValidationError("run under `modalities launch` with 2 or more ranks") }
+        guard let group = try ProcessGroup.fromEnvironment(ProcessEnvironment.variables) else {
+            throw ValidationError("run under `modalities launch` with 2 or more ranks")
+        }
         let baseline = try Memory.cpuStatistics().currentBytes
         Memory.resetPeak()
         let norm = GPT2LLMConfig.Norm(kind: .layerNorm)
-        let network = try GPT2LLM(config: GPT2LLMConfig(
-            vocabularySize: vocabulary, sequenceLength: 32, layerCount: layers, queryHeads: 4, keyValueHeads: 4, embeddingSize: width,
-            ffnHidden: 4 * width, bias: true, positionEmbedding: .absolute, activation: .gelu, attentionNorm: norm, ffnNorm: norm,
-            lmHeadNorm: norm, weightTying: false), seed: 1, deferAllocation: meta)
+        let network = try GPT2LLM(
+            config: GPT2LLMConfig(
+                vocabularySize: vocabulary, sequenceLength: 32, layerCount: layers, queryHeads: 4, keyValueHeads: 4, embeddingSize: width,
+                ffnHidden: 4 * width, bias: true, positionEmbedding: .absolute, activation: .gelu, attentionNorm: norm, ffnNorm: norm,
+                lmHeadNorm: norm, weightTying: false), seed: 1, deferAllocation: meta)
         let initializer = try ComposedInitialization(weightInitType: .scaled, mean: 0, std: .value(0.02), layerCount: layers)
         // As configs order it: without --meta the whole model is initialised, then wrapped; with it, wrapped first.
         if !meta { try initializer.initialize(network.parameters, seed: 1) }
@@ -53,8 +56,9 @@ struct ShardingCheckCommand: ParsableCommand {
             if meta { try initializer.initialize(network.parameters, seed: 1) }
         }
         let setupPeak = try Memory.cpuStatistics().peakBytes - baseline
-        let optimizer = try AdamOptimizer(model: model, learningRate: 1e-3, betas: (0.9, 0.95), eps: 1e-8, weightDecay: 0.1,
-                                          excludedGroups: [], decoupledWeightDecay: true)
+        let optimizer = try AdamOptimizer(
+            model: model, learningRate: 1e-3, betas: (0.9, 0.95), eps: 1e-8, weightDecay: 0.1,
+            excludedGroups: [], decoupledWeightDecay: true)
         let tokens = try Tensor.randint(0, vocabulary, [2, 32], generator: Generator(seed: UInt64(10 + group.rank)))
         var stateBytes = 0
         var lossValue = 0.0
@@ -69,6 +73,8 @@ struct ShardingCheckCommand: ParsableCommand {
             try optimizer.zeroGrad()
         }
         let total = model.parameterCount * 4
-        print("rank \(group.rank) of \(group.size): engine \(engine.rawValue), model \(total) parameter bytes, state bytes \(stateBytes), largest unit bytes \(unitBytes), set-up peak bytes \(setupPeak), last loss \(lossValue)")
+        print(
+            "rank \(group.rank) of \(group.size): engine \(engine.rawValue), model \(total) parameter bytes, state bytes \(stateBytes), largest unit bytes \(unitBytes), set-up peak bytes \(setupPeak), last loss \(lossValue)"
+        )
     }
 }

@@ -38,8 +38,9 @@ struct SmokeTraining {
             let loss = try Functional.crossEntropy(logits, target: labels)
             try loss.backward()
             let grads = parameters.compactMap(\.grad)
-            try Foreach.fusedAdamW_(parameters: parameters, grads: grads, expAvgs: expAvgs, expAvgSqs: expAvgSqs,
-                                    steps: stepCounts, lr: 1e-2, beta1: 0.9, beta2: 0.95, weightDecay: 0.01, eps: 1e-8)
+            try Foreach.fusedAdamW_(
+                parameters: parameters, grads: grads, expAvgs: expAvgs, expAvgSqs: expAvgSqs,
+                steps: stepCounts, lr: 1e-2, beta1: 0.9, beta2: 0.95, weightDecay: 0.01, eps: 1e-8)
             for parameter in parameters { try parameter.setGrad(nil) }
             losses.append(try loss.item(Double.self))
             onStep(step, losses[losses.count - 1])

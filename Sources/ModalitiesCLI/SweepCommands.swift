@@ -2,8 +2,8 @@ import Ablations
 import ArgumentParser
 import Components
 import Config
-import ModalitiesSchema
 import Foundation
+import ModalitiesSchema
 
 /// `modalities benchmark prepare_sweep_configs`: one validated config per sweep point and world size.
 struct PrepareSweepConfigsCommand: ParsableCommand {
@@ -26,19 +26,23 @@ struct PrepareSweepConfigsCommand: ParsableCommand {
             throw ValidationError("--world_sizes must be a comma-separated list of positive integers, e.g. 1,2,4; got '\(worldSizes)'")
         }
         let definition = try SweepDefinition(file: sweepConfigPath)
-        let preparer = SweepPreparer(definition: definition, outputDirectory: outputDirectory, worldSizes: sizes.map { $0! }) { config, path, worldSize in
+        let preparer = SweepPreparer(definition: definition, outputDirectory: outputDirectory, worldSizes: sizes.map { $0! }) {
+            config, path, worldSize in
             var variables = ProcessEnvironment.variables
             variables["RANK"] = "0"
             variables["LOCAL_RANK"] = "0"
             variables["WORLD_SIZE"] = String(worldSize)
             let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
-            let environment = ResolverEnvironment(configFilePath: path, experimentsRootPath: folder.deletingLastPathComponent().path,
-                                                  experimentID: folder.lastPathComponent, variables: variables)
+            let environment = ResolverEnvironment(
+                configFilePath: path, experimentsRootPath: folder.deletingLastPathComponent().path,
+                experimentID: folder.lastPathComponent, variables: variables)
             _ = try ConfigValidator.builtIn(environment: environment).validate(config)
         }
         let written = try preparer.prepare()
         let points = try definition.points()
-        print("\(points.count) point\(points.count == 1 ? "" : "s") × \(sizes.count) world size\(sizes.count == 1 ? "" : "s"): \(written.count) configs (varied: \(definition.variedKeys.joined(separator: ", ")))")
+        print(
+            "\(points.count) point\(points.count == 1 ? "" : "s") × \(sizes.count) world size\(sizes.count == 1 ? "" : "s"): \(written.count) configs (varied: \(definition.variedKeys.joined(separator: ", ")))"
+        )
         for path in written { print(path) }
     }
 }
@@ -55,12 +59,15 @@ struct ListRemainingRunsCommand: ParsableCommand {
     @Option(name: .customLong("expected_steps"), help: "Lines evaluation_results.jsonl has when a run is done.") var expectedSteps: Int
     @Flag(name: .customLong("create_new_folders_if_partially_done"), help: "Copy remaining configs into new <folder>_<time> folders.")
     var createNewFolders = false
-    @Option(name: .customLong("skip_exception_types"), help: "Comma-separated error types (from error logs) that count as done, e.g. OutOfMemoryError.")
+    @Option(
+        name: .customLong("skip_exception_types"),
+        help: "Comma-separated error types (from error logs) that count as done, e.g. OutOfMemoryError.")
     var skipExceptionTypes = ""
 
     func run() throws {
-        let status = SweepStatus(root: experimentRoot, worldSize: worldSize, expectedSteps: expectedSteps,
-                                 skipExceptionTypes: skipExceptionTypes.split(separator: ",").map(String.init))
+        let status = SweepStatus(
+            root: experimentRoot, worldSize: worldSize, expectedSteps: expectedSteps,
+            skipExceptionTypes: skipExceptionTypes.split(separator: ",").map(String.init))
         if try status.allConfigs().isEmpty { note("no configs found under \(experimentRoot)") }
         let configs = try status.updatedConfigs(createNewFolders: createNewFolders)
         try configs.map { $0 + "\n" }.joined().write(toFile: fileListPath, atomically: true, encoding: .utf8)
@@ -86,21 +93,28 @@ struct SweepCommand: ParsableCommand {
         @Option(help: "Runs at a time.") var parallel = 1
         @Option(name: .customLong("skip_exception_types"), help: "Comma-separated error types that are not retried, e.g. OutOfMemoryError.")
         var skipExceptionTypes = ""
-        @Option(name: .customLong("stop_after_steps"),
-                help: "End each run after N optimizer steps, to try the sweep out; a later sweep run without it takes them to their targets.")
+        @Option(
+            name: .customLong("stop_after_steps"),
+            help: "End each run after N optimizer steps, to try the sweep out; a later sweep run without it takes them to their targets.")
         var stopAfterSteps: Int?
 
         func validate() throws {
-            if let stopAfterSteps, stopAfterSteps < 1 { throw ValidationError("--stop_after_steps must be 1 or more, found \(stopAfterSteps)") }
+            if let stopAfterSteps, stopAfterSteps < 1 {
+                throw ValidationError("--stop_after_steps must be 1 or more, found \(stopAfterSteps)")
+            }
         }
 
         func run() throws {
-            let runner = SweepRunner(sweepDirectory: sweepDirectory, experimentsRoot: experimentsRootPath,
-                                     executable: URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path, parallel: parallel,
-                                     skipExceptionTypes: skipExceptionTypes.split(separator: ",").map(String.init)) { print("sweep: " + $0) }
+            let runner = SweepRunner(
+                sweepDirectory: sweepDirectory, experimentsRoot: experimentsRootPath,
+                executable: URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path, parallel: parallel,
+                skipExceptionTypes: skipExceptionTypes.split(separator: ",").map(String.init)
+            ) { print("sweep: " + $0) }
             runner.stopAfterSteps = stopAfterSteps
             let summary = try runner.run()
-            print("sweep: \(summary.completed) completed, \(summary.alreadyDone) already done, \(summary.failed) failed, \(summary.skipped) skipped")
+            print(
+                "sweep: \(summary.completed) completed, \(summary.alreadyDone) already done, \(summary.failed) failed, \(summary.skipped) skipped"
+            )
             if summary.interrupted { throw ExitCode(130) }
             if summary.failed > 0 { throw ExitCode(1) }
         }

@@ -65,8 +65,9 @@ public struct ConfigValidator {
         } catch let error as ConfigError {
             throw ConfigError(error.issues.sorted(by: ConfigValidator.fileOrder))
         }
-        return Result(resolved: resolved, graph: graph, model: model, settings: settings,
-                      warnings: graph.problems.filter { $0.severity == .warning })
+        return Result(
+            resolved: resolved, graph: graph, model: model, settings: settings,
+            warnings: graph.problems.filter { $0.severity == .warning })
     }
 
     /// Modalities' rule: the training dataset must hold the target tokens (an error unless
@@ -77,17 +78,21 @@ public struct ConfigValidator {
             guard let samples = try samplesOf(graph) else { return }
             let tokens = samples * settings.stepProfile.sequenceLength
             if tokens < settings.trainingTarget.numTargetTokens {
-                graph.issues.add(ConfigIssue(.consistency,
-                    "not enough tokens in the training dataset: \(samples) samples × sequence length \(settings.stepProfile.sequenceLength) = \(tokens), the target needs \(settings.trainingTarget.numTargetTokens)",
-                    at: location, keyPath: "train_dataset",
-                    severity: settings.consistencyEnforcement.enforceEnoughTokensInDataset ? .error : .warning))
+                graph.issues.add(
+                    ConfigIssue(
+                        .consistency,
+                        "not enough tokens in the training dataset: \(samples) samples × sequence length \(settings.stepProfile.sequenceLength) = \(tokens), the target needs \(settings.trainingTarget.numTargetTokens)",
+                        at: location, keyPath: "train_dataset",
+                        severity: settings.consistencyEnforcement.enforceEnoughTokensInDataset ? .error : .warning))
             }
         } catch let error as ConfigError {
             for issue in error.issues { graph.issues.add(issue) }
         } catch let error as ComponentBuildError {
-            graph.issues.add(ConfigIssue(.invalidValue, "\(error.component) failed: \(error.message)", at: error.location, keyPath: error.keyPath))
+            graph.issues.add(
+                ConfigIssue(.invalidValue, "\(error.component) failed: \(error.message)", at: error.location, keyPath: error.keyPath))
         } catch {
-            graph.issues.add(ConfigIssue(.invalidValue, "reading the training dataset failed: \(error)", at: location, keyPath: "train_dataset"))
+            graph.issues.add(
+                ConfigIssue(.invalidValue, "reading the training dataset failed: \(error)", at: location, keyPath: "train_dataset"))
         }
     }
 
@@ -99,7 +104,8 @@ public struct ConfigValidator {
         let resolved = try ConfigInterpolator(environment: environment, log: log).resolve(root)
         let graph = ObjectGraph(root: resolved, registry: registry, environment: buildEnvironment)
         guard let node = resolved["settings"] else {
-            throw ConfigError(ConfigIssue(.missingKey, "missing required top-level key 'settings'", at: resolved.location, keyPath: "settings"))
+            throw ConfigError(
+                ConfigIssue(.missingKey, "missing required top-level key 'settings'", at: resolved.location, keyPath: "settings"))
         }
         let settings = graph.decode(TrainingSettings.self, from: node, keyPath: "settings")
         graph.flushUnknownKeys()

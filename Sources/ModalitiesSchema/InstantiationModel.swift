@@ -11,8 +11,10 @@ public enum InstantiationModel: String, CaseIterable, Sendable {
     public var requiredKeys: [String] {
         switch self {
         case .run, .warmstart:
-            return ["settings", "app_state", "loss_fn", "train_dataset", "train_dataloader", "eval_dataloaders",
-                    "progress_subscriber", "evaluation_subscriber", "checkpoint_saving", "gradient_clipper", "model_raw"]
+            return [
+                "settings", "app_state", "loss_fn", "train_dataset", "train_dataloader", "eval_dataloaders",
+                "progress_subscriber", "evaluation_subscriber", "checkpoint_saving", "gradient_clipper", "model_raw",
+            ]
         case .generateText:
             return ["text_inference_component", "settings"]
         case .packEncodedData:

@@ -16,7 +16,8 @@ public struct TrainingSettings: Decodable, Sendable {
             globalRank = try container.decode(Int.self, forKey: .globalRank)
             try require(localRank >= 0, "local_rank must be 0 or greater, found \(localRank)")
             try require(worldSize >= 1, "world_size must be 1 or greater, found \(worldSize)")
-            try require(globalRank >= 0 && globalRank < worldSize, "global_rank must be in 0..<world_size (\(worldSize)), found \(globalRank)")
+            try require(
+                globalRank >= 0 && globalRank < worldSize, "global_rank must be in 0..<world_size (\(worldSize)), found \(globalRank)")
         }
     }
 
@@ -41,8 +42,9 @@ public struct TrainingSettings: Decodable, Sendable {
             localTrainMicroBatchSize = try container.decode(Int.self, forKey: .localTrainMicroBatchSize)
             sequenceLength = try container.decode(Int.self, forKey: .sequenceLength)
             dpDegree = try container.decodeIfPresent(Int.self, forKey: .dpDegree)
-            try require(gradientAccumulationSteps >= 1 && localTrainMicroBatchSize >= 1 && sequenceLength >= 1,
-                        "gradient_accumulation_steps, local_train_micro_batch_size and sequence_length must be 1 or greater")
+            try require(
+                gradientAccumulationSteps >= 1 && localTrainMicroBatchSize >= 1 && sequenceLength >= 1,
+                "gradient_accumulation_steps, local_train_micro_batch_size and sequence_length must be 1 or greater")
             try require((dpDegree ?? 1) >= 1, "dp_degree must be 1 or greater, found \(dpDegree ?? 0)")
         }
     }
@@ -89,8 +91,9 @@ public struct TrainingSettings: Decodable, Sendable {
             trainingLogIntervalInSteps = try container.decode(Int.self, forKey: .trainingLogIntervalInSteps)
             checkpointingIntervalInSteps = try container.decode(Int.self, forKey: .checkpointingIntervalInSteps)
             evaluationIntervalInSteps = try container.decode(Int.self, forKey: .evaluationIntervalInSteps)
-            try require([trainingLogIntervalInSteps, checkpointingIntervalInSteps, evaluationIntervalInSteps].allSatisfy { $0 >= 1 },
-                        "every interval must be 1 step or more")
+            try require(
+                [trainingLogIntervalInSteps, checkpointingIntervalInSteps, evaluationIntervalInSteps].allSatisfy { $0 >= 1 },
+                "every interval must be 1 step or more")
         }
     }
 
@@ -125,8 +128,9 @@ public struct TrainingSettings: Decodable, Sendable {
             numSeenSteps = try container.decode(Int.self, forKey: .numSeenSteps)
             numSeenSamples = try container.decode(Int.self, forKey: .numSeenSamples)
             lastStep = try container.decode(Int.self, forKey: .lastStep)
-            try require(globalNumSeenTokens >= 0 && numSeenSteps >= 0 && numSeenSamples >= 0 && lastStep >= -1,
-                        "training progress counts must be 0 or greater (last_step -1 or greater)")
+            try require(
+                globalNumSeenTokens >= 0 && numSeenSteps >= 0 && numSeenSamples >= 0 && lastStep >= -1,
+                "training progress counts must be 0 or greater (last_step -1 or greater)")
         }
     }
 
@@ -191,24 +195,37 @@ public struct TrainingSettings: Decodable, Sendable {
         }
         let remainingTokens = trainingTarget.numTargetTokens - trainingProgress.globalNumSeenTokens
         if remainingSteps <= 0 {
-            report(true, "num_target_steps (\(trainingTarget.numTargetSteps)) must exceed num_seen_steps (\(trainingProgress.numSeenSteps))",
-                   "settings.training_target.num_target_steps")
+            report(
+                true, "num_target_steps (\(trainingTarget.numTargetSteps)) must exceed num_seen_steps (\(trainingProgress.numSeenSteps))",
+                "settings.training_target.num_target_steps")
             return issues
         }
         if remainingTokens != remainingSteps * tokensPerStep {
             let required = Double(remainingTokens) / Double(remainingSteps)
-            report(consistencyEnforcement.enforceTokensPerStepConsistency,
-                   "the target needs \(required) tokens per step ((num_target_tokens - global_num_seen_tokens) / remaining steps), but the step profile gives \(tokensPerStep) (micro batch \(stepProfile.localTrainMicroBatchSize) × sequence length \(stepProfile.sequenceLength) × gradient accumulation \(stepProfile.gradientAccumulationSteps) × \(stepProfile.dpDegree == nil ? "world size" : "dp_degree") \(dataParallelDegree))",
-                   "settings.training_target")
+            report(
+                consistencyEnforcement.enforceTokensPerStepConsistency,
+                "the target needs \(required) tokens per step ((num_target_tokens - global_num_seen_tokens) / remaining steps), but the step profile gives \(tokensPerStep) (micro batch \(stepProfile.localTrainMicroBatchSize) × sequence length \(stepProfile.sequenceLength) × gradient accumulation \(stepProfile.gradientAccumulationSteps) × \(stepProfile.dpDegree == nil ? "world size" : "dp_degree") \(dataParallelDegree))",
+                "settings.training_target")
         }
         let checks: [(Int, Bool, String, String)] = [
-            (intervals.trainingLogIntervalInSteps, consistencyEnforcement.enforceLastStepLogged, "logged", "training_log_interval_in_steps"),
-            (intervals.evaluationIntervalInSteps, consistencyEnforcement.enforceLastStepEvaluated, "evaluated", "evaluation_interval_in_steps"),
-            (intervals.checkpointingIntervalInSteps, consistencyEnforcement.enforceLastStepCheckpointed, "checkpointed", "checkpointing_interval_in_steps"),
+            (
+                intervals.trainingLogIntervalInSteps, consistencyEnforcement.enforceLastStepLogged, "logged",
+                "training_log_interval_in_steps"
+            ),
+            (
+                intervals.evaluationIntervalInSteps, consistencyEnforcement.enforceLastStepEvaluated, "evaluated",
+                "evaluation_interval_in_steps"
+            ),
+            (
+                intervals.checkpointingIntervalInSteps, consistencyEnforcement.enforceLastStepCheckpointed, "checkpointed",
+                "checkpointing_interval_in_steps"
+            ),
         ]
         for (interval, enforced, verb, key) in checks where remainingSteps % interval != 0 {
-            report(enforced, "the last step will not be \(verb): remaining steps (\(remainingSteps)) are not a multiple of \(key) (\(interval))",
-                   "settings.intervals.\(key)")
+            report(
+                enforced,
+                "the last step will not be \(verb): remaining steps (\(remainingSteps)) are not a multiple of \(key) (\(interval))",
+                "settings.intervals.\(key)")
         }
         return issues
     }

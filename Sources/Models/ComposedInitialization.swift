@@ -50,7 +50,8 @@ public struct ComposedInitialization: Sendable {
         #"transformer\.h\.\w+\.mlp\.(c_fc|c_proj)\.bias"#, #"transformer\.lm_head\.bias"#,
     ]
     static let scaledWeights = [
-        #"transformer\.h\.\d+\.attn\.c_proj\.weight"#, #"transformer\.h\.\w+\.mlp\.W_2.weight"#, #"transformer\.h\.\w+\.mlp\.c_proj\.weight"#,
+        #"transformer\.h\.\d+\.attn\.c_proj\.weight"#, #"transformer\.h\.\w+\.mlp\.W_2.weight"#,
+        #"transformer\.h\.\w+\.mlp\.c_proj\.weight"#,
     ]
     static let embeddingWeights = [#"transformer\.wte\.weight"#, #"transformer\.wpe\.weight"#, #"transformer\.lm_head\.weight"#]
 

@@ -49,11 +49,16 @@ public final class GPT2LLM: BlockStructuredModel {
     /// With `deferAllocation` (Modalities' `use_meta_device`), parameters have their shapes but no memory until an
     /// initializer, a checkpoint load or FSDP gives them values: a model larger than one rank's memory can be
     /// sharded and initialised chunk by chunk.
-    public init(config: GPT2LLMConfig, sampleKey: String = "input_ids", predictionKey: String = "logits", seed: UInt64 = 0,
-                dtype: DType = .float32, device: Device = .cpu, deferAllocation: Bool = false) throws {
+    public init(
+        config: GPT2LLMConfig, sampleKey: String = "input_ids", predictionKey: String = "logits", seed: UInt64 = 0,
+        dtype: DType = .float32, device: Device = .cpu, deferAllocation: Bool = false
+    ) throws {
         try config.validate()
         if config.attentionImplementation == .daoFlash {
-            FileHandle.standardError.write(Data("GPT2LLM: attention_implementation dao_flash runs libtorch's scaled_dot_product_attention (its flash backend where available)\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "GPT2LLM: attention_implementation dao_flash runs libtorch's scaled_dot_product_attention (its flash backend where available)\n"
+                        .utf8))
         }
         self.config = config
         self.sampleKey = sampleKey
@@ -63,7 +68,8 @@ public final class GPT2LLM: BlockStructuredModel {
         parameters = store
         let d = config.embeddingSize
         tokenEmbedding = try store.make("transformer.wte.weight", shape: [config.vocabularySize, d])
-        positionEmbedding = config.positionEmbedding == .absolute
+        positionEmbedding =
+            config.positionEmbedding == .absolute
             ? try store.make("transformer.wpe.weight", shape: [config.sequenceLength, d]) : nil
         let keyValueSize = d / (config.queryHeads / config.keyValueHeads)
         blocks = try (0..<config.layerCount).map { layer in
@@ -77,16 +83,21 @@ public final class GPT2LLM: BlockStructuredModel {
             let mlp: [Linear]
             switch config.activation {
             case .gelu, .geluTanh:
-                mlp = [try Linear("\(prefix).mlp.c_fc", input: d, output: config.ffnHidden, bias: config.bias, in: store),
-                       try Linear("\(prefix).mlp.c_proj", input: config.ffnHidden, output: d, bias: config.bias, in: store)]
+                mlp = [
+                    try Linear("\(prefix).mlp.c_fc", input: d, output: config.ffnHidden, bias: config.bias, in: store),
+                    try Linear("\(prefix).mlp.c_proj", input: config.ffnHidden, output: d, bias: config.bias, in: store),
+                ]
             case .swiglu:
                 let hidden = config.swigluHidden
-                mlp = [try Linear("\(prefix).mlp.W", input: d, output: hidden, bias: config.bias, in: store),
-                       try Linear("\(prefix).mlp.V", input: d, output: hidden, bias: config.bias, in: store),
-                       try Linear("\(prefix).mlp.W_2", input: hidden, output: d, bias: config.bias, in: store)]
+                mlp = [
+                    try Linear("\(prefix).mlp.W", input: d, output: hidden, bias: config.bias, in: store),
+                    try Linear("\(prefix).mlp.V", input: d, output: hidden, bias: config.bias, in: store),
+                    try Linear("\(prefix).mlp.W_2", input: hidden, output: d, bias: config.bias, in: store),
+                ]
             }
-            return Block(attentionNorm: attentionNorm, query: query, key: key, value: value, output: output,
-                         ffnNorm: ffnNorm, mlp: mlp)
+            return Block(
+                attentionNorm: attentionNorm, query: query, key: key, value: value, output: output,
+                ffnNorm: ffnNorm, mlp: mlp)
         }
         finalNorm = try Norm("transformer.lm_head_norm", size: d, config: config.lmHeadNorm, in: store)
         if config.weightTying {
@@ -101,8 +112,9 @@ public final class GPT2LLM: BlockStructuredModel {
     public func moved(to device: Device) throws -> GPT2LLM {
         if parameters.named.allSatisfy({ $0.tensor.device == device }) { return self }
         try parameters.requireAllocated(for: "moving the model to \(device)")
-        let moved = try GPT2LLM(config: config, sampleKey: sampleKey, predictionKey: predictionKey, seed: seed,
-                                dtype: parameters.named.first?.tensor.dtype ?? .float32, device: device)
+        let moved = try GPT2LLM(
+            config: config, sampleKey: sampleKey, predictionKey: predictionKey, seed: seed,
+            dtype: parameters.named.first?.tensor.dtype ?? .float32, device: device)
         for (name, tensor) in parameters.named { try moved.parameters.load(name, from: tensor) }
         moved.checkpointedLayers = checkpointedLayers
         moved.selectiveCheckpointPolicy = selectiveCheckpointPolicy
@@ -141,14 +153,18 @@ public final class GPT2LLM: BlockStructuredModel {
         let future = try Tensor.ones([length, past + length], dtype: .bool, device: h.device).triu(past + 1)
         for (layer, block) in blocks.enumerated() {
             let run: (Tensor, OperatorOutputCache?) throws -> Tensor = { h, kept in
-                let attended = try h + self.attention(block, block.attentionNorm(h), layer: layer, cache: cache, rotary: rotary,
-                                                      future: future, training: training, kept: kept)
+                let attended =
+                    try h
+                    + self.attention(
+                        block, block.attentionNorm(h), layer: layer, cache: cache, rotary: rotary,
+                        future: future, training: training, kept: kept)
                 return try attended + self.mlp(block, block.ffnNorm(attended), training: training, kept: kept)
             }
             let body: (Tensor) throws -> Tensor = { h in
                 if self.checkpointedLayers.contains(layer), cache == nil, Autograd.isGradEnabled {
-                    return try ActivationCheckpoint.apply(name: "CheckpointedBlock\(layer)", input: h,
-                                                          keeping: self.selectiveCheckpointPolicy, run)
+                    return try ActivationCheckpoint.apply(
+                        name: "CheckpointedBlock\(layer)", input: h,
+                        keeping: self.selectiveCheckpointPolicy, run)
                 }
                 return try run(h, nil)
             }
@@ -162,8 +178,10 @@ public final class GPT2LLM: BlockStructuredModel {
         training && config.dropout > 0 ? try Functional.dropout(x, p: config.dropout, training: true) : x
     }
 
-    private func attention(_ block: Block, _ x: Tensor, layer: Int, cache: KeyValueCache?, rotary: Rotary?, future: Tensor,
-                           training: Bool, kept: OperatorOutputCache?) throws -> Tensor {
+    private func attention(
+        _ block: Block, _ x: Tensor, layer: Int, cache: KeyValueCache?, rotary: Rotary?, future: Tensor,
+        training: Bool, kept: OperatorOutputCache?
+    ) throws -> Tensor {
         let (batch, length) = (x.size(0), x.size(1))
         let headSize = config.headSize
         let past = cache?.length ?? 0
@@ -193,7 +211,8 @@ public final class GPT2LLM: BlockStructuredModel {
             } else if past == 0 {
                 y = try Functional.scaledDotProductAttention(query: q, key: repeated(k), value: repeated(v), dropout: p, isCausal: true)
             } else {
-                y = try Functional.scaledDotProductAttention(query: q, key: repeated(k), value: repeated(v), mask: future.logicalNot(), dropout: p)
+                y = try Functional.scaledDotProductAttention(
+                    query: q, key: repeated(k), value: repeated(v), mask: future.logicalNot(), dropout: p)
             }
         }
         return try dropout(block.output(y.transpose(1, 2).reshape([batch, length, -1]), kept: kept), training: training)

@@ -41,11 +41,13 @@ public struct GPT2LLMConfig: Sendable, Equatable {
     public var weightTying: Bool
     public var swigluHiddenMultiple: Int
 
-    public init(vocabularySize: Int, sequenceLength: Int, layerCount: Int, queryHeads: Int, keyValueHeads: Int,
-                embeddingSize: Int, ffnHidden: Int, dropout: Double = 0, bias: Bool, positionEmbedding: PositionEmbedding,
-                rotaryBaseFrequency: Double? = nil, attentionImplementation: AttentionImplementation = .manual,
-                activation: Activation, attentionNorm: Norm, ffnNorm: Norm, lmHeadNorm: Norm, weightTying: Bool,
-                swigluHiddenMultiple: Int = 256) {
+    public init(
+        vocabularySize: Int, sequenceLength: Int, layerCount: Int, queryHeads: Int, keyValueHeads: Int,
+        embeddingSize: Int, ffnHidden: Int, dropout: Double = 0, bias: Bool, positionEmbedding: PositionEmbedding,
+        rotaryBaseFrequency: Double? = nil, attentionImplementation: AttentionImplementation = .manual,
+        activation: Activation, attentionNorm: Norm, ffnNorm: Norm, lmHeadNorm: Norm, weightTying: Bool,
+        swigluHiddenMultiple: Int = 256
+    ) {
         self.vocabularySize = vocabularySize
         self.sequenceLength = sequenceLength
         self.layerCount = layerCount

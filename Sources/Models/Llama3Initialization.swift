@@ -43,9 +43,10 @@ public struct Llama3Initialization: ModelInitializer {
     }
 
     public func initialize(_ parameters: ParameterStore, seed: UInt64, applying apply: ParameterFill) throws {
-        let tied = parameters.tensors["transformer.lm_head.weight"].map { head in
-            parameters.tensors["transformer.wte.weight"].map { head.isSame(as: $0) } ?? false
-        } ?? false
+        let tied =
+            parameters.tensors["transformer.lm_head.weight"].map { head in
+                parameters.tensors["transformer.wte.weight"].map { head.isSame(as: $0) } ?? false
+            } ?? false
         let generator = try Generator(seed: seed)
         let outputStd = 1 / Double(embeddingSize).squareRoot()
         let expressions = try Rule.allCases.map { ($0, try Regex($0.pattern)) }
@@ -85,7 +86,9 @@ public struct Llama3Initialization: ModelInitializer {
         if tied { needed.remove(.outputProjection) }
         let missing = needed.subtracting(hits)
         guard missing.isEmpty else {
-            throw ModelError.invalidConfig("gpt2_llama3_like found no parameter for \(missing.map(\.pattern).sorted().joined(separator: ", ")): the model is not a Llama form (SwiGLU, no biases)")
+            throw ModelError.invalidConfig(
+                "gpt2_llama3_like found no parameter for \(missing.map(\.pattern).sorted().joined(separator: ", ")): the model is not a Llama form (SwiGLU, no biases)"
+            )
         }
     }
 }

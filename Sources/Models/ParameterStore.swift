@@ -33,7 +33,9 @@ public final class ParameterStore {
     func make(_ name: String, shape: [Int], fill: Double = 0) throws -> Tensor {
         let tensor: Tensor
         if defersAllocation {
-            guard device == .cpu else { throw ModelError.invalidConfig("deferred allocation (use_meta_device) builds on the CPU, not \(device)") }
+            guard device == .cpu else {
+                throw ModelError.invalidConfig("deferred allocation (use_meta_device) builds on the CPU, not \(device)")
+            }
             tensor = try Tensor.unallocated(shape, dtype: dtype).requiresGrad(true)
             deferredFills[name] = fill
         } else {
@@ -100,7 +102,9 @@ public final class ParameterStore {
     /// Throws when some parameter holds no memory yet, naming what reading it needed.
     public func requireAllocated(for purpose: String) throws {
         guard let name = names.first(where: { deferredFills[$0] != nil }) else { return }
-        throw ModelError.invalidConfig("\(purpose) needs the parameters' values, but \(name) (and \(deferredFills.count - 1) more) hold no memory yet: with use_meta_device, initialise the model (model/model_initialized), load a checkpoint or shard it (fsdp2_wrapped) first")
+        throw ModelError.invalidConfig(
+            "\(purpose) needs the parameters' values, but \(name) (and \(deferredFills.count - 1) more) hold no memory yet: with use_meta_device, initialise the model (model/model_initialized), load a checkpoint or shard it (fsdp2_wrapped) first"
+        )
     }
 
     /// Copies `values` into the parameter `name`, checking the shape (allocating it first when deferred).

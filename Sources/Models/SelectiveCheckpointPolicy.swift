@@ -22,14 +22,18 @@ public struct SelectiveCheckpointPolicy: Sendable, Equatable {
     /// A policy from Modalities' keys; throws naming an unknown key or an empty list.
     public init(keys: [String]) throws {
         guard !keys.isEmpty else {
-            throw ModelError.invalidConfig("save_ops_keys is empty: selective op activation checkpointing needs at least one operator to keep")
+            throw ModelError.invalidConfig(
+                "save_ops_keys is empty: selective op activation checkpointing needs at least one operator to keep")
         }
-        savedOperators = try Set(keys.map { key in
-            guard let op = Operator(rawValue: key) else {
-                throw ModelError.invalidConfig("save_ops_keys has '\(key)'; the keys Modalities knows are \(Operator.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            return op
-        })
+        savedOperators = try Set(
+            keys.map { key in
+                guard let op = Operator(rawValue: key) else {
+                    throw ModelError.invalidConfig(
+                        "save_ops_keys has '\(key)'; the keys Modalities knows are \(Operator.allCases.map(\.rawValue).joined(separator: ", "))"
+                    )
+                }
+                return op
+            })
     }
 
     /// Listed operators that GPT2LLM's blocks never run on `device`, so that listing them keeps nothing: the
@@ -91,15 +95,17 @@ final class OperatorOutputCache {
     private static func keptLinear(_ output: Tensor, input: Tensor, weight: Tensor) throws -> Tensor {
         let (x, w) = (try input.detach(), try weight.detach())
         let features = x.size(-1)
-        let outputs = try CustomFunction.apply(name: "KeptMmBackward", inputs: [input, weight], forward: { _ in [output] }, backward: { grads in
-            guard let grad = grads[0] else { return [nil, nil] }
-            // As MmBackward0 computes them for mm(x2d, weight.T): grad @ weight, and (x2dᵀ @ grad)ᵀ.
-            let grad2d = try grad.reshape([-1, grad.size(-1)])
-            let x2d = try x.reshape([-1, features])
-            let gradInput = try grad2d.mm(w).reshape(x.shape)
-            let gradWeight = try x2d.transpose(0, 1).mm(grad2d).transpose(0, 1)
-            return [gradInput, gradWeight]
-        })
+        let outputs = try CustomFunction.apply(
+            name: "KeptMmBackward", inputs: [input, weight], forward: { _ in [output] },
+            backward: { grads in
+                guard let grad = grads[0] else { return [nil, nil] }
+                // As MmBackward0 computes them for mm(x2d, weight.T): grad @ weight, and (x2dᵀ @ grad)ᵀ.
+                let grad2d = try grad.reshape([-1, grad.size(-1)])
+                let x2d = try x.reshape([-1, features])
+                let gradInput = try grad2d.mm(w).reshape(x.shape)
+                let gradWeight = try x2d.transpose(0, 1).mm(grad2d).transpose(0, 1)
+                return [gradInput, gradWeight]
+            })
         return outputs[0]
     }
 }

@@ -31,8 +31,10 @@ public struct TextGenerator {
     /// Generates up to `maxNewTokens` after `prompt`, calling `onToken` as each comes; stops after `endOfText`.
     ///
     /// - Returns: the new tokens (without the prompt).
-    public func generate(prompt: [Int], maxNewTokens: Int, endOfText: Int? = nil, seed: UInt64 = 0,
-                         onToken: (Int) -> Void = { _ in }) throws -> [Int] {
+    public func generate(
+        prompt: [Int], maxNewTokens: Int, endOfText: Int? = nil, seed: UInt64 = 0,
+        onToken: (Int) -> Void = { _ in }
+    ) throws -> [Int] {
         guard !prompt.isEmpty else { throw ModelError.invalidConfig("the prompt has no tokens") }
         let generator = try Generator(seed: seed)
         let cache = useCache ? KeyValueCache() : nil

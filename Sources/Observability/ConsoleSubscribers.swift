@@ -36,15 +36,18 @@ public final class ConsoleProgressSubscriber: ProgressSubscriber {
     /// - Parameters:
     ///   - evaluationSteps: batches per epoch of each evaluation loader, by tag.
     ///   - isTerminal: nil asks whether standard output is a terminal.
-    public init(globalRank: Int, numSeenSteps: Int, numTargetSteps: Int, evaluationSteps: [String: Int] = [:],
-                isTerminal: Bool? = nil, write: ((String) -> Void)? = nil) {
+    public init(
+        globalRank: Int, numSeenSteps: Int, numTargetSteps: Int, evaluationSteps: [String: Int] = [:],
+        isTerminal: Bool? = nil, write: ((String) -> Void)? = nil
+    ) {
         self.globalRank = globalRank
         targetSteps = numTargetSteps
         self.evaluationSteps = evaluationSteps
         self.isTerminal = isTerminal ?? (isatty(STDOUT_FILENO) == 1)
-        self.write = write ?? { text in
-            FileHandle.standardOutput.write(Data(text.utf8))
-        }
+        self.write =
+            write ?? { text in
+                FileHandle.standardOutput.write(Data(text.utf8))
+            }
         lastReported["train"] = numSeenSteps
     }
 

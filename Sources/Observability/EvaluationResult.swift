@@ -44,8 +44,10 @@ public struct EvaluationResult: Sendable, Equatable {
     /// `train mfu (16-bit)`, the console names the precision the run computes in).
     public var consoleNames: [String: String] = [:]
 
-    public init(dataloaderTag: String, numTrainStepsDone: Int, losses: [(String, ResultValue)] = [],
-                metrics: [(String, ResultValue)] = [], throughputMetrics: [(String, ResultValue)] = []) {
+    public init(
+        dataloaderTag: String, numTrainStepsDone: Int, losses: [(String, ResultValue)] = [],
+        metrics: [(String, ResultValue)] = [], throughputMetrics: [(String, ResultValue)] = []
+    ) {
         self.dataloaderTag = dataloaderTag
         self.numTrainStepsDone = numTrainStepsDone
         self.losses = losses
@@ -83,7 +85,9 @@ public struct EvaluationResult: Sendable, Equatable {
                 let name = consoleNames[key] ?? key
                 switch value {
                 case .integer(let integer): return "\(name): \(integer)"
-                case .number(let number): return "\(name): \(Swift.abs(number) < 1e-2 && number != 0 ? String(format: "%.3g", number) : String(format: "%.4g", number))"
+                case .number(let number):
+                    return
+                        "\(name): \(Swift.abs(number) < 1e-2 && number != 0 ? String(format: "%.3g", number) : String(format: "%.4g", number))"
                 case .notComputed: return nil
                 }
             }.joined(separator: " | ")

@@ -6,7 +6,8 @@ public struct GPT2MFUCalculator: Sendable {
     /// Peak FLOP/s of all ranks together; nil when the device's peak is unknown (MFU is then -1, as in Modalities).
     public let peakFlopsPerSecond: Double?
 
-    public init(parameterCount: Int, layerCount: Int, sequenceLength: Int, embeddingSize: Int, worldSize: Int, peakFlopsPerDevice: Double?) {
+    public init(parameterCount: Int, layerCount: Int, sequenceLength: Int, embeddingSize: Int, worldSize: Int, peakFlopsPerDevice: Double?)
+    {
         flopsPerToken = 6 * Double(parameterCount) + 12 * Double(layerCount) * Double(sequenceLength) * Double(embeddingSize)
         self.sequenceLength = sequenceLength
         peakFlopsPerSecond = peakFlopsPerDevice.map { $0 * Double(worldSize) }

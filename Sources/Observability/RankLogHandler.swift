@@ -21,8 +21,10 @@ public struct RankLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    public func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String,
-                    function: String, line: UInt) {
+    public func log(
+        level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String,
+        function: String, line: UInt
+    ) {
         let prefix = level >= .warning ? "[rank \(rank)] \(level): " : "[rank \(rank)] "
         let text = prefix + "\(message)".replacingOccurrences(of: "\n", with: "\n[rank \(rank)] ") + "\n"
         (level >= .warning || level < .info ? FileHandle.standardError : FileHandle.standardOutput).write(Data(text.utf8))

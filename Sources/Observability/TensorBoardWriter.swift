@@ -67,7 +67,9 @@ public final class TensorBoardWriter {
             guard offset + 12 <= bytes.count else { throw ObservabilityError.malformed(path: path, line: recordIndex) }
             let lengthBytes = Array(bytes[offset..<(offset + 8)])
             let length = lengthBytes.enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
-            let lengthCRC = bytes[(offset + 8)..<(offset + 12)].enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * UInt32($1.offset)) }
+            let lengthCRC = bytes[(offset + 8)..<(offset + 12)].enumerated().reduce(UInt32(0)) {
+                $0 | UInt32($1.element) << (8 * UInt32($1.offset))
+            }
             guard lengthCRC == CRC32C.masked(lengthBytes), offset + 16 + length <= bytes.count else {
                 throw ObservabilityError.malformed(path: path, line: recordIndex)
             }
@@ -157,7 +159,11 @@ enum ProtobufReader {
             case 0: guard let value = varint() else { return result }; result.append((field, .varint(value)))
             case 1:
                 guard index + 8 <= bytes.count else { return result }
-                result.append((field, .fixed64(bytes[index..<(index + 8)].enumerated().reduce(0) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })))
+                result.append(
+                    (
+                        field,
+                        .fixed64(bytes[index..<(index + 8)].enumerated().reduce(0) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
+                    ))
                 index += 8
             case 2:
                 guard let length = varint(), index + Int(length) <= bytes.count else { return result }
@@ -165,7 +171,11 @@ enum ProtobufReader {
                 index += Int(length)
             case 5:
                 guard index + 4 <= bytes.count else { return result }
-                result.append((field, .fixed32(bytes[index..<(index + 4)].enumerated().reduce(0) { $0 | UInt32($1.element) << (8 * UInt32($1.offset)) })))
+                result.append(
+                    (
+                        field,
+                        .fixed32(bytes[index..<(index + 4)].enumerated().reduce(0) { $0 | UInt32($1.element) << (8 * UInt32($1.offset)) })
+                    ))
                 index += 4
             default: return result
             }

@@ -13,10 +13,14 @@ public final class WandbOfflineSubscriber: ResultSubscriber {
     private var summary: [String: ResultValue] = [:]
     private var summaryOrder: [String] = []
 
-    public init(project: String, experimentID: String, mode: Mode, directory: String, configFilePath: String, globalRank: Int,
-                now: Date = Date()) throws {
+    public init(
+        project: String, experimentID: String, mode: Mode, directory: String, configFilePath: String, globalRank: Int,
+        now: Date = Date()
+    ) throws {
         if mode == .ONLINE {
-            throw ObservabilityError.unsupported("results_subscriber/wandb mode ONLINE needs a network connection to a W&B server, which this build does not make; use OFFLINE (a local run folder) or DISABLED")
+            throw ObservabilityError.unsupported(
+                "results_subscriber/wandb mode ONLINE needs a network connection to a W&B server, which this build does not make; use OFFLINE (a local run folder) or DISABLED"
+            )
         }
         guard mode == .OFFLINE, globalRank == 0 else {
             runFolder = nil
@@ -25,7 +29,8 @@ public final class WandbOfflineSubscriber: ResultSubscriber {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.dateFormat = "yyyyMMdd_HHmmss"
-        let folder = "\(directory)/wandb/offline-run-\(formatter.string(from: now))-\(experimentID.replacingOccurrences(of: "/", with: "_"))"
+        let folder =
+            "\(directory)/wandb/offline-run-\(formatter.string(from: now))-\(experimentID.replacingOccurrences(of: "/", with: "_"))"
         let files = folder + "/files"
         do {
             try FileManager.default.createDirectory(atPath: files, withIntermediateDirectories: true)
@@ -38,7 +43,8 @@ public final class WandbOfflineSubscriber: ResultSubscriber {
         }
         let historyPath = files + "/wandb-history.jsonl"
         guard FileManager.default.createFile(atPath: historyPath, contents: nil),
-              let history = FileHandle(forWritingAtPath: historyPath) else {
+            let history = FileHandle(forWritingAtPath: historyPath)
+        else {
             throw ObservabilityError.unwritable(path: historyPath, reason: "cannot create it")
         }
         self.history = history

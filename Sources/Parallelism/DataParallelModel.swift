@@ -88,9 +88,10 @@ public final class DataParallelModel: WrappingModel, GradientSynchronizing {
         guard inFlight[bucket] == nil else { return }
         let named = parameters.named
         let flat = try Autograd.noGrad {
-            try Tensor.cat(try buckets[bucket].map { index in
-                try (named[index].tensor.grad ?? named[index].tensor.detach().zerosLike()).reshape([-1])
-            })
+            try Tensor.cat(
+                try buckets[bucket].map { index in
+                    try (named[index].tensor.grad ?? named[index].tensor.detach().zerosLike()).reshape([-1])
+                })
         }
         inFlight[bucket] = (flat, try group.allReduceAsync([flat]))
     }

@@ -41,8 +41,10 @@ public final class FullyShardedModel: WrappingModel, GradientSynchronizing {
     ///   - reshardAfterForward: free each block's gathered parameters after its forward (FSDP2's default; false keeps
     ///     them until its backward, trading memory for one all-gather per block and step, like FSDP1's SHARD_GRAD_OP).
     ///   - reduceDType: precision in which gradients are reduce-scattered (`reduce_dtype`; nil keeps float32).
-    public init(wrapping model: any Model, shardGroup: ProcessGroup, replicateGroup: ProcessGroup? = nil,
-                reshardAfterForward: Bool = true, reduceDType: DType? = nil) throws {
+    public init(
+        wrapping model: any Model, shardGroup: ProcessGroup, replicateGroup: ProcessGroup? = nil,
+        reshardAfterForward: Bool = true, reduceDType: DType? = nil
+    ) throws {
         guard let network = model.unwrapped(as: (any BlockStructuredModel).self) else {
             throw ParallelismError.invalidConfig("fully sharded data parallelism needs a model made of blocks (model/gpt2)")
         }
@@ -60,11 +62,14 @@ public final class FullyShardedModel: WrappingModel, GradientSynchronizing {
             let prefix = network.blockParameterPrefix(block)
             let members = remaining.filter { $0.name.hasPrefix(prefix) }
             remaining.removeAll { $0.name.hasPrefix(prefix) }
-            units.append(try ShardedUnit(label: "block \(block)", parameters: members, startingValues: startingValues, shardGroup: shardGroup,
-                                         replicateGroup: replicateGroup, reduceDType: reduceDType))
+            units.append(
+                try ShardedUnit(
+                    label: "block \(block)", parameters: members, startingValues: startingValues, shardGroup: shardGroup,
+                    replicateGroup: replicateGroup, reduceDType: reduceDType))
         }
-        root = try ShardedUnit(label: "root", parameters: remaining, startingValues: startingValues, shardGroup: shardGroup,
-                               replicateGroup: replicateGroup, reduceDType: reduceDType)
+        root = try ShardedUnit(
+            label: "root", parameters: remaining, startingValues: startingValues, shardGroup: shardGroup,
+            replicateGroup: replicateGroup, reduceDType: reduceDType)
         units.append(root)
         self.units = units
         let store = ParameterStore(dtype: named.first?.tensor.dtype ?? .float32)

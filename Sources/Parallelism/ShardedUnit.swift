@@ -34,8 +34,10 @@ final class ShardedUnit {
     /// Cuts `parameters` (whole, identical on every rank) into chunks; the full tensors stay allocated until
     /// ``reshard()``. A parameter named in `startingValues` holds no memory yet (deferred allocation): its chunk is
     /// filled with that value instead.
-    init(label: String, parameters: [(name: String, tensor: Tensor)], startingValues: [String: Double] = [:], shardGroup: ProcessGroup,
-         replicateGroup: ProcessGroup?, reduceDType: DType? = nil) throws {
+    init(
+        label: String, parameters: [(name: String, tensor: Tensor)], startingValues: [String: Double] = [:], shardGroup: ProcessGroup,
+        replicateGroup: ProcessGroup?, reduceDType: DType? = nil
+    ) throws {
         self.label = label
         self.reduceDType = reduceDType
         names = parameters.map(\.name)
@@ -173,7 +175,8 @@ final class ShardedUnit {
     var hasPendingGradients: Bool { full.contains { $0.grad != nil } }
 
     private func padded(_ flat: Tensor, to length: Int) throws -> Tensor {
-        flat.count == length ? flat
+        flat.count == length
+            ? flat
             : try Tensor.cat([flat, try Tensor.zeros([length - flat.count], dtype: flat.dtype, device: flat.device)])
     }
 }

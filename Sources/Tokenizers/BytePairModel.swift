@@ -17,7 +17,6 @@ struct BytePairModel: Sendable {
     }
     static func value(rank: Int, merged: Int) -> UInt64 { UInt64(UInt32(rank)) << 32 | UInt64(UInt32(merged)) }
 
-
     /// Merges `symbols` in place.
     func merge(_ symbols: inout [Int]) {
         guard symbols.count > 1 else { return }
@@ -59,17 +58,20 @@ struct BytePairModel: Sendable {
             guard left >= 0 else { return }
             let right = next[left]
             guard right < count, let found = merges[BytePairModel.key(symbols[left], symbols[right])] else { return }
-            heap.push(Candidate(rank: UInt32(found >> 32), left: Int32(left), right: Int32(right),
-                                leftID: Int32(truncatingIfNeeded: symbols[left]), rightID: Int32(truncatingIfNeeded: symbols[right]),
-                                merged: Int32(truncatingIfNeeded: found)))
+            heap.push(
+                Candidate(
+                    rank: UInt32(found >> 32), left: Int32(left), right: Int32(right),
+                    leftID: Int32(truncatingIfNeeded: symbols[left]), rightID: Int32(truncatingIfNeeded: symbols[right]),
+                    merged: Int32(truncatingIfNeeded: found)))
         }
         for index in 0..<(count - 1) { consider(index) }
         while let candidate = heap.pop() {
             let left = Int(candidate.left)
             let right = Int(candidate.right)
             guard alive[left], alive[right], next[left] == right,
-                  Int32(truncatingIfNeeded: symbols[left]) == candidate.leftID,
-                  Int32(truncatingIfNeeded: symbols[right]) == candidate.rightID else { continue }
+                Int32(truncatingIfNeeded: symbols[left]) == candidate.leftID,
+                Int32(truncatingIfNeeded: symbols[right]) == candidate.rightID
+            else { continue }
             symbols[left] = Int(candidate.merged)
             alive[right] = false
             next[left] = next[right]

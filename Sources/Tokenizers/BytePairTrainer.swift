@@ -10,8 +10,10 @@ public struct BytePairTrainer {
     public var specialTokens: [String]
     public var pattern: SplitPattern
 
-    public init(vocabularySize: Int, minimumFrequency: Int = 2, specialTokens: [String] = ["<|endoftext|>"],
-                pattern: SplitPattern = .gpt2) {
+    public init(
+        vocabularySize: Int, minimumFrequency: Int = 2, specialTokens: [String] = ["<|endoftext|>"],
+        pattern: SplitPattern = .gpt2
+    ) {
         self.vocabularySize = vocabularySize
         self.minimumFrequency = minimumFrequency
         self.specialTokens = specialTokens
@@ -120,8 +122,10 @@ public struct BytePairTrainer {
             "truncation": NSNull(),
             "padding": NSNull(),
             "added_tokens": model.specialTokens.enumerated().map { index, content in
-                ["id": index, "content": content, "single_word": false, "lstrip": false, "rstrip": false,
-                 "normalized": false, "special": true] as [String: Any]
+                [
+                    "id": index, "content": content, "single_word": false, "lstrip": false, "rstrip": false,
+                    "normalized": false, "special": true,
+                ] as [String: Any]
             },
             "normalizer": NSNull(),
             "pre_tokenizer": byteLevel,

@@ -18,7 +18,9 @@ public struct ConfiguredTokenizer: Tokenizer {
     public init(base: any Tokenizer, maxLength: Int?, truncation: Bool, padding: Padding, padID: Int?) throws {
         if padding == .maxLength {
             guard maxLength != nil else { throw TokenizerError.unsupported(path: "", feature: "padding to max_length without max_length") }
-            guard padID != nil else { throw TokenizerError.unsupported(path: "", feature: "padding without a pad token (set special_tokens.pad_token)") }
+            guard padID != nil else {
+                throw TokenizerError.unsupported(path: "", feature: "padding without a pad token (set special_tokens.pad_token)")
+            }
         }
         if truncation && maxLength == nil {
             throw TokenizerError.unsupported(path: "", feature: "truncation without max_length")

@@ -22,8 +22,12 @@ public enum HuggingFaceTokenizerLoader {
             if id == nextID { nextID += 1 }
             extra.append(SpecialTokens.Token(content: Array(token.utf8), id: id))
         }
-        guard tokenizer is ByteLevelBPETokenizer || tokenizer is MetaspaceBPETokenizer || extra.allSatisfy({ $0.id < tokenizer.vocabularySize }) else {
-            throw TokenizerError.unsupported(path: path, feature: "adding special tokens that are not in the vocabulary to this kind of tokenizer")
+        guard
+            tokenizer is ByteLevelBPETokenizer || tokenizer is MetaspaceBPETokenizer
+                || extra.allSatisfy({ $0.id < tokenizer.vocabularySize })
+        else {
+            throw TokenizerError.unsupported(
+                path: path, feature: "adding special tokens that are not in the vocabulary to this kind of tokenizer")
         }
         switch tokenizer {
         case var byteLevel as ByteLevelBPETokenizer:
@@ -51,8 +55,9 @@ public enum HuggingFaceTokenizerLoader {
         guard FileManager.default.fileExists(atPath: vocab), FileManager.default.fileExists(atPath: merges) else {
             throw TokenizerError.unreadable(path: path, reason: "the folder has neither tokenizer.json nor vocab.json + merges.txt")
         }
-        return try loadVocabAndMerges(vocab: vocab, merges: merges,
-                                      config: folder.appendingPathComponent("tokenizer_config.json").path)
+        return try loadVocabAndMerges(
+            vocab: vocab, merges: merges,
+            config: folder.appendingPathComponent("tokenizer_config.json").path)
     }
 
     // MARK: tokenizer.json
@@ -66,7 +71,9 @@ public enum HuggingFaceTokenizerLoader {
         guard (model["type"] as? String) == "BPE" || inferredBPE else {
             throw TokenizerError.unsupported(path: path, feature: "model type \(model["type"] ?? "none") (BPE is supported)")
         }
-        guard let vocab = model["vocab"] as? [String: Int] else { throw TokenizerError.malformed(path: path, reason: "model.vocab is not a mapping of strings to ids") }
+        guard let vocab = model["vocab"] as? [String: Int] else {
+            throw TokenizerError.malformed(path: path, reason: "model.vocab is not a mapping of strings to ids")
+        }
         let merges = try mergePairs(model["merges"], path: path)
         let added = try addedTokens(root["added_tokens"], path: path)
         if isSentencePieceStyle(root, model: model) {
@@ -77,8 +84,9 @@ public enum HuggingFaceTokenizerLoader {
         }
         let (pattern, addPrefixSpace) = try byteLevelPreTokenizer(root["pre_tokenizer"], path: path)
         let (prefix, suffix) = try template(root["post_processor"], vocab: vocab, added: added, path: path)
-        return try byteLevel(vocab: vocab, merges: merges, added: added, pattern: pattern, addPrefixSpace: addPrefixSpace,
-                             prefixIDs: prefix, suffixIDs: suffix, path: path)
+        return try byteLevel(
+            vocab: vocab, merges: merges, added: added, pattern: pattern, addPrefixSpace: addPrefixSpace,
+            prefixIDs: prefix, suffixIDs: suffix, path: path)
     }
 
     /// Llama 2 / Mistral files: byte fallback, a Metaspace pre-tokenizer, or a `▁`-writing normalizer.
@@ -90,8 +98,10 @@ public enum HuggingFaceTokenizerLoader {
         return steps.contains { $0["type"] as? String == "Prepend" || $0["type"] as? String == "Replace" }
     }
 
-    private static func metaspace(_ root: [String: Any], model: [String: Any], vocab: [String: Int], merges: [(String, String)],
-                                  added: [SpecialTokens.Token], path: String) throws -> MetaspaceBPETokenizer {
+    private static func metaspace(
+        _ root: [String: Any], model: [String: Any], vocab: [String: Int], merges: [(String, String)],
+        added: [SpecialTokens.Token], path: String
+    ) throws -> MetaspaceBPETokenizer {
         try TokenizerIDs.check(vocab: vocab, added: added, path: path)
         var normalizations: [MetaspaceBPETokenizer.Normalization] = []
         if let normalizer = root["normalizer"] as? [String: Any] {
@@ -114,7 +124,8 @@ public enum HuggingFaceTokenizerLoader {
         var splitWords = false
         if let preTokenizer = root["pre_tokenizer"] as? [String: Any] {
             guard preTokenizer["type"] as? String == "Metaspace" else {
-                throw TokenizerError.unsupported(path: path, feature: "pre-tokenizer \(describe(preTokenizer)) with a SentencePiece-style model")
+                throw TokenizerError.unsupported(
+                    path: path, feature: "pre-tokenizer \(describe(preTokenizer)) with a SentencePiece-style model")
             }
             if let scheme = preTokenizer["prepend_scheme"] as? String {
                 guard let known = MetaspaceBPETokenizer.PrependScheme(rawValue: scheme) else {
@@ -146,15 +157,17 @@ public enum HuggingFaceTokenizerLoader {
         let table = try mergeTable(vocab: vocab, merges: merges, path: path)
         let (prefix, suffix) = try template(root["post_processor"], vocab: vocab, added: added, path: path)
         let decoders = ((root["decoder"] as? [String: Any])?["decoders"] as? [[String: Any]]) ?? []
-        let strip = decoders.first { $0["type"] as? String == "Strip" }?["start"] as? Int
+        let strip =
+            decoders.first { $0["type"] as? String == "Strip" }?["start"] as? Int
             ?? (describe(root["decoder"]) == "Metaspace" && prependScheme != .never ? 1 : 0)
         let unknown = (model["unk_token"] as? String).flatMap { vocab[$0] }
         var characterIDs: [UInt32: Int] = [:]
         for (token, id) in vocab where token.unicodeScalars.count == 1 { characterIDs[token.unicodeScalars.first!.value] = id }
-        return MetaspaceBPETokenizer(model: BytePairModel(merges: table), vocabulary: vocab, characterIDs: characterIDs, tokenStrings: strings,
-                                     byteIDs: byteIDs, byteValues: byteValues, unknownID: unknown, specials: SpecialTokens(added),
-                                     normalizations: normalizations, prependScheme: prependScheme, splitWords: splitWords,
-                                     prefixIDs: prefix, suffixIDs: suffix, stripLeadingSpaces: strip)
+        return MetaspaceBPETokenizer(
+            model: BytePairModel(merges: table), vocabulary: vocab, characterIDs: characterIDs, tokenStrings: strings,
+            byteIDs: byteIDs, byteValues: byteValues, unknownID: unknown, specials: SpecialTokens(added),
+            normalizations: normalizations, prependScheme: prependScheme, splitWords: splitWords,
+            prefixIDs: prefix, suffixIDs: suffix, stripLeadingSpaces: strip)
     }
 
     private static func mergePairs(_ value: Any?, path: String) throws -> [(String, String)] {
@@ -162,7 +175,9 @@ public enum HuggingFaceTokenizerLoader {
         return try list.enumerated().map { index, entry in
             if let text = entry as? String {
                 let parts = text.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
-                guard parts.count == 2 else { throw TokenizerError.malformed(path: path, reason: "merge \(index) '\(text)' is not two tokens") }
+                guard parts.count == 2 else {
+                    throw TokenizerError.malformed(path: path, reason: "merge \(index) '\(text)' is not two tokens")
+                }
                 return (String(parts[0]), String(parts[1]))
             }
             if let pair = entry as? [String], pair.count == 2 { return (pair[0], pair[1]) }
@@ -176,9 +191,10 @@ public enum HuggingFaceTokenizerLoader {
             guard let content = entry["content"] as? String, let id = entry["id"] as? Int else {
                 throw TokenizerError.malformed(path: path, reason: "an added token lacks content or id")
             }
-            return SpecialTokens.Token(content: Array(content.utf8), id: id,
-                                       absorbsLeftSpace: entry["lstrip"] as? Bool ?? false,
-                                       absorbsRightSpace: entry["rstrip"] as? Bool ?? false)
+            return SpecialTokens.Token(
+                content: Array(content.utf8), id: id,
+                absorbsLeftSpace: entry["lstrip"] as? Bool ?? false,
+                absorbsRightSpace: entry["rstrip"] as? Bool ?? false)
         }
     }
 
@@ -192,7 +208,9 @@ public enum HuggingFaceTokenizerLoader {
             let useRegex = spec["use_regex"] as? Bool ?? true
             return (useRegex ? .gpt2 : nil, spec["add_prefix_space"] as? Bool ?? false)
         case "Sequence":
-            guard let steps = spec["pretokenizers"] as? [[String: Any]] else { throw TokenizerError.malformed(path: path, reason: "Sequence without pretokenizers") }
+            guard let steps = spec["pretokenizers"] as? [[String: Any]] else {
+                throw TokenizerError.malformed(path: path, reason: "Sequence without pretokenizers")
+            }
             var pattern: SplitPattern?
             var prefixSpace = false
             for step in steps {
@@ -219,13 +237,17 @@ public enum HuggingFaceTokenizerLoader {
     }
 
     /// Ids a TemplateProcessing post-processor puts around a single sequence; ByteLevel adds none.
-    static func template(_ value: Any?, vocab: [String: Int], added: [SpecialTokens.Token],
-                         path: String) throws -> ([Int], [Int]) {
+    static func template(
+        _ value: Any?, vocab: [String: Int], added: [SpecialTokens.Token],
+        path: String
+    ) throws -> ([Int], [Int]) {
         guard let spec = value as? [String: Any], let type = spec["type"] as? String else { return ([], []) }
         switch type {
         case "ByteLevel": return ([], [])
         case "TemplateProcessing":
-            guard let single = spec["single"] as? [[String: Any]] else { throw TokenizerError.malformed(path: path, reason: "TemplateProcessing without 'single'") }
+            guard let single = spec["single"] as? [[String: Any]] else {
+                throw TokenizerError.malformed(path: path, reason: "TemplateProcessing without 'single'")
+            }
             let specialIDs = (spec["special_tokens"] as? [String: [String: Any]]) ?? [:]
             var prefix: [Int] = []
             var suffix: [Int] = []
@@ -277,9 +299,11 @@ public enum HuggingFaceTokenizerLoader {
             addPrefixSpace = config["add_prefix_space"] as? Bool ?? false
             for (id, entry) in (config["added_tokens_decoder"] as? [String: [String: Any]]) ?? [:] {
                 if let content = entry["content"] as? String, let id = Int(id) {
-                    added.append(SpecialTokens.Token(content: Array(content.utf8), id: id,
-                                                     absorbsLeftSpace: entry["lstrip"] as? Bool ?? false,
-                                                     absorbsRightSpace: entry["rstrip"] as? Bool ?? false))
+                    added.append(
+                        SpecialTokens.Token(
+                            content: Array(content.utf8), id: id,
+                            absorbsLeftSpace: entry["lstrip"] as? Bool ?? false,
+                            absorbsRightSpace: entry["rstrip"] as? Bool ?? false))
                 }
             }
         }
@@ -287,14 +311,17 @@ public enum HuggingFaceTokenizerLoader {
         if added.isEmpty, let id = vocab["<|endoftext|>"] {
             added.append(SpecialTokens.Token(content: Array("<|endoftext|>".utf8), id: id))
         }
-        return try byteLevel(vocab: vocab, merges: merges, added: added, pattern: .gpt2, addPrefixSpace: addPrefixSpace,
-                             prefixIDs: [], suffixIDs: [], path: vocabPath)
+        return try byteLevel(
+            vocab: vocab, merges: merges, added: added, pattern: .gpt2, addPrefixSpace: addPrefixSpace,
+            prefixIDs: [], suffixIDs: [], path: vocabPath)
     }
 
     // MARK: Shared
 
-    static func byteLevel(vocab: [String: Int], merges: [(String, String)], added: [SpecialTokens.Token], pattern: SplitPattern?,
-                          addPrefixSpace: Bool, prefixIDs: [Int], suffixIDs: [Int], path: String) throws -> ByteLevelBPETokenizer {
+    static func byteLevel(
+        vocab: [String: Int], merges: [(String, String)], added: [SpecialTokens.Token], pattern: SplitPattern?,
+        addPrefixSpace: Bool, prefixIDs: [Int], suffixIDs: [Int], path: String
+    ) throws -> ByteLevelBPETokenizer {
         try TokenizerIDs.check(vocab: vocab, added: added, path: path)
         let size = (vocab.values.max() ?? -1) + 1
         var tokenBytes = [[UInt8]](repeating: [], count: size)
@@ -313,9 +340,10 @@ public enum HuggingFaceTokenizerLoader {
             byteIDs[byte] = id
         }
         let table = try mergeTable(vocab: vocab, merges: merges, path: path)
-        return ByteLevelBPETokenizer(model: BytePairModel(merges: table), byteIDs: byteIDs, tokenBytes: tokenBytes,
-                                     pattern: pattern, addPrefixSpace: addPrefixSpace, specials: SpecialTokens(added),
-                                     prefixIDs: prefixIDs, suffixIDs: suffixIDs, vocabulary: vocab)
+        return ByteLevelBPETokenizer(
+            model: BytePairModel(merges: table), byteIDs: byteIDs, tokenBytes: tokenBytes,
+            pattern: pattern, addPrefixSpace: addPrefixSpace, specials: SpecialTokens(added),
+            prefixIDs: prefixIDs, suffixIDs: suffixIDs, vocabulary: vocab)
     }
 
     /// Merge pairs as token ids, ranked by their line; the first of duplicate pairs wins, as in the library.
@@ -324,7 +352,8 @@ public enum HuggingFaceTokenizerLoader {
         table.reserveCapacity(merges.count)
         for (rank, (left, right)) in merges.enumerated() {
             guard let leftID = vocab[left], let rightID = vocab[right], let merged = vocab[left + right] else {
-                throw TokenizerError.malformed(path: path, reason: "merge \(rank) '\(left) \(right)' uses a token missing from the vocabulary")
+                throw TokenizerError.malformed(
+                    path: path, reason: "merge \(rank) '\(left) \(right)' uses a token missing from the vocabulary")
             }
             let key = BytePairModel.key(leftID, rightID)
             if table[key] == nil { table[key] = BytePairModel.value(rank: rank, merged: merged) }

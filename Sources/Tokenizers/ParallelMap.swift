@@ -4,8 +4,10 @@ import Foundation
 /// Order-preserving parallel map over an array (batch encoding, packing).
 public enum ParallelMap {
     /// `inputs.map(transform)` on up to `threads` threads (all cores when 0); results keep the input order.
-    public static func map<Input: Sendable, Output: Sendable>(_ inputs: [Input], threads: Int,
-                                                       _ transform: @escaping @Sendable (Input) -> Output) -> [Output] {
+    public static func map<Input: Sendable, Output: Sendable>(
+        _ inputs: [Input], threads: Int,
+        _ transform: @escaping @Sendable (Input) -> Output
+    ) -> [Output] {
         let workers = Swift.min(threads > 0 ? threads : ProcessInfo.processInfo.activeProcessorCount, inputs.count)
         guard workers > 1 else { return inputs.map(transform) }
         return [Output](unsafeUninitializedCapacity: inputs.count) { buffer, initialized in

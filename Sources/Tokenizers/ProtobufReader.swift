@@ -34,7 +34,9 @@ struct ProtobufReader {
         case 2:
             // A forged length may not fit an Int (found by `make fuzz`); it cannot fit the file either.
             let declared = try varint()
-            guard let length = Int(exactly: declared) else { throw Malformed(offset: index, reason: "field length \(declared) runs past the end") }
+            guard let length = Int(exactly: declared) else {
+                throw Malformed(offset: index, reason: "field length \(declared) runs past the end")
+            }
             return (field, .bytes(try take(length)))
         case 5:
             let raw = try take(4)

@@ -46,7 +46,8 @@ struct SpecialTokens: Sendable {
         var index = 0
         while index < bytes.count {
             guard let candidates = byFirstByte[bytes[index]],
-                  let token = candidates.first(where: { matches($0.content, in: bytes, at: index) }) else {
+                let token = candidates.first(where: { matches($0.content, in: bytes, at: index) })
+            else {
                 index += 1
                 continue
             }

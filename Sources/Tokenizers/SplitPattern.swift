@@ -22,7 +22,8 @@ public enum SplitPattern: String, Sendable, CaseIterable {
             SplitPattern.gpt2.regex: .gpt2,
             SplitPattern.llama3.regex: .llama3,
             // Llama 3's tokenizer.json spells the same pattern with a leading group variant.
-            #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#: .llama3,
+            #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#:
+                .llama3,
         ]
         guard let pattern = known[regex] else { return nil }
         self = pattern

@@ -19,12 +19,14 @@ public enum TiktokenLoader {
             lineNumber += 1
             let fields = line.split(separator: UInt8(ascii: " "))
             guard fields.count == 2, let bytes = Data(base64Encoded: Data(fields[0])),
-                  let rank = Int(String(decoding: fields[1], as: UTF8.self)), rank >= 0 else {
+                let rank = Int(String(decoding: fields[1], as: UTF8.self)), rank >= 0
+            else {
                 throw TokenizerError.malformed(path: path, reason: "line \(lineNumber) is not 'base64-token rank'")
             }
             // Ranks index an array: one far beyond the file's lines would allocate gigabytes for nothing.
             guard rank < lineNumber + TokenizerIDs.maximumGap else {
-                throw TokenizerError.malformed(path: path, reason: "line \(lineNumber): rank \(rank) is far beyond the file's \(lineNumber) tokens so far")
+                throw TokenizerError.malformed(
+                    path: path, reason: "line \(lineNumber): rank \(rank) is far beyond the file's \(lineNumber) tokens so far")
             }
             let token = [UInt8](bytes)
             ranks[token] = rank
@@ -50,8 +52,9 @@ public enum TiktokenLoader {
         let specials = SpecialTokens(specialTokens.map { SpecialTokens.Token(content: Array($0.key.utf8), id: $0.value) })
         var vocabulary: [String: Int] = [:]
         for (rank, token) in tokens.enumerated() { vocabulary[ByteLevelAlphabet.encode(token)] = rank }
-        return ByteLevelBPETokenizer(model: BytePairModel(merges: merges), byteIDs: byteIDs, tokenBytes: tokens,
-                                     pattern: pattern, addPrefixSpace: false, specials: specials, prefixIDs: [],
-                                     suffixIDs: [], vocabulary: vocabulary)
+        return ByteLevelBPETokenizer(
+            model: BytePairModel(merges: merges), byteIDs: byteIDs, tokenBytes: tokens,
+            pattern: pattern, addPrefixSpace: false, specials: specials, prefixIDs: [],
+            suffixIDs: [], vocabulary: vocabulary)
     }
 }

@@ -8,10 +8,15 @@ enum TokenizerIDs {
     static func check(vocab: [String: Int], added: [SpecialTokens.Token], path: String) throws {
         let limit = vocab.count + added.count + maximumGap
         for (token, id) in vocab where id < 0 || id >= limit {
-            throw TokenizerError.malformed(path: path, reason: "token \(token.debugDescription) has id \(id), outside 0..<\(limit) (\(vocab.count) tokens)")
+            throw TokenizerError.malformed(
+                path: path, reason: "token \(token.debugDescription) has id \(id), outside 0..<\(limit) (\(vocab.count) tokens)")
         }
         for token in added where token.id < 0 || token.id >= limit {
-            throw TokenizerError.malformed(path: path, reason: "added token \(String(decoding: token.content, as: UTF8.self).debugDescription) has id \(token.id), outside 0..<\(limit)")
+            throw TokenizerError.malformed(
+                path: path,
+                reason:
+                    "added token \(String(decoding: token.content, as: UTF8.self).debugDescription) has id \(token.id), outside 0..<\(limit)"
+            )
         }
     }
 }

@@ -32,8 +32,10 @@ public enum Autograd {
     ///   - retainGraph: keep the graph so backward can run again.
     ///   - createGraph: record the backward itself, for higher-order gradients.
     /// - Throws: libtorch's message, or the error of a Swift hook or custom backward that failed.
-    public static func backward(_ outputs: [Tensor], gradOutputs: [Tensor?]? = nil, retainGraph: Bool = false,
-                                createGraph: Bool = false) throws {
+    public static func backward(
+        _ outputs: [Tensor], gradOutputs: [Tensor?]? = nil, retainGraph: Bool = false,
+        createGraph: Bool = false
+    ) throws {
         if let gradOutputs, gradOutputs.count != outputs.count {
             throw TorchError.invalidArgument("backward got \(outputs.count) outputs and \(gradOutputs.count) gradients")
         }
@@ -47,16 +49,21 @@ public enum Autograd {
     /// Gradients of `outputs` with respect to `inputs`, returned rather than accumulated (`torch.autograd.grad`).
     ///
     /// - Returns: one gradient per input; nil where an input is unused and `allowUnused` is true.
-    public static func grad(outputs: [Tensor], inputs: [Tensor], gradOutputs: [Tensor?]? = nil,
-                            retainGraph: Bool = false, createGraph: Bool = false,
-                            allowUnused: Bool = false) throws -> [Tensor?] {
+    public static func grad(
+        outputs: [Tensor], inputs: [Tensor], gradOutputs: [Tensor?]? = nil,
+        retainGraph: Bool = false, createGraph: Bool = false,
+        allowUnused: Bool = false
+    ) throws -> [Tensor?] {
         let outputHandles: [ct_tensor?] = outputs.map { $0.handle }
         let inputHandles: [ct_tensor?] = inputs.map { $0.handle }
         let seeds: [ct_tensor?]? = gradOutputs?.map { $0?.handle }
         var grads = [ct_tensor?](repeating: nil, count: inputs.count)
         try withExtendedLifetime((outputs, inputs, gradOutputs)) {
-            try check("autograd.grad", ct_grad(outputHandles, seeds, Int64(outputs.count), inputHandles,
-                                               Int64(inputs.count), retainGraph, createGraph, allowUnused, &grads))
+            try check(
+                "autograd.grad",
+                ct_grad(
+                    outputHandles, seeds, Int64(outputs.count), inputHandles,
+                    Int64(inputs.count), retainGraph, createGraph, allowUnused, &grads))
         }
         return grads.map { $0.map(Tensor.init(owning:)) }
     }

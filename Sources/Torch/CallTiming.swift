@@ -39,8 +39,11 @@ public enum OperatorProfile {
         for index in 0..<count {
             var calls: Int64 = 0, selfNanoseconds: Int64 = 0, totalNanoseconds: Int64 = 0
             try check("operator profile entry", ct_op_profile_entry(index, &name, name.count, &calls, &selfNanoseconds, &totalNanoseconds))
-            entries.append(Entry(name: String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self), calls: Int(calls), selfSeconds: Double(selfNanoseconds) / 1e9,
-                                 totalSeconds: Double(totalNanoseconds) / 1e9))
+            entries.append(
+                Entry(
+                    name: String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self), calls: Int(calls),
+                    selfSeconds: Double(selfNanoseconds) / 1e9,
+                    totalSeconds: Double(totalNanoseconds) / 1e9))
         }
         return entries.sorted { $0.selfSeconds > $1.selfSeconds }
     }

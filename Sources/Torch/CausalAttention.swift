@@ -17,14 +17,18 @@ extension Functional {
     public static func causalAttention(query: Tensor, key: Tensor, value: Tensor, scale: Double? = nil) throws -> Tensor {
         // Under autocast, attention computes in autocast's dtype, as scaled_dot_product_attention does there: rotary
         // tables in float32 may have promoted queries and keys while values came out of a linear layer in bf16.
-        if let dtype = Autocast.dtype(device: query.device), [query, key, value].contains(where: { $0.dtype != dtype && $0.dtype.isFloatingPoint }) {
-            return try causalAttention(query: query.to(dtype: dtype), key: key.to(dtype: dtype), value: value.to(dtype: dtype), scale: scale)
+        if let dtype = Autocast.dtype(device: query.device),
+            [query, key, value].contains(where: { $0.dtype != dtype && $0.dtype.isFloatingPoint })
+        {
+            return try causalAttention(
+                query: query.to(dtype: dtype), key: key.to(dtype: dtype), value: value.to(dtype: dtype), scale: scale)
         }
         let scale = scale ?? 1 / Double(query.size(-1)).squareRoot()
         guard usesCPUCausalAttentionKernel(query, key, value) else {
             let repeats = key.shape.count == 4 && key.size(1) > 0 ? query.size(1) / key.size(1) : 1
-            return try scaledDotProductAttention(query: query, key: key.repeatingHeads(repeats), value: value.repeatingHeads(repeats),
-                                                 isCausal: true, scale: scale)
+            return try scaledDotProductAttention(
+                query: query, key: key.repeatingHeads(repeats), value: value.repeatingHeads(repeats),
+                isCausal: true, scale: scale)
         }
         var out: ct_tensor?
         try withExtendedLifetime((query, key, value)) {
@@ -36,7 +40,8 @@ extension Functional {
     /// Whether ``causalAttention(query:key:value:scale:)`` runs the shim's CPU kernel for these tensors.
     public static func usesCPUCausalAttentionKernel(_ query: Tensor, _ key: Tensor, _ value: Tensor) -> Bool {
         guard query.device == .cpu, key.device == .cpu, value.device == .cpu, query.shape.count == 4,
-              ct_causal_attention_available() == 1 else { return false }
+            ct_causal_attention_available() == 1
+        else { return false }
         switch query.dtype {
         case .float32, .float64: return true
         case .bfloat16, .float16: return Runtime.cpuBF16MatmulsUseFloat32

@@ -48,10 +48,13 @@ public enum CustomFunction {
         let outputHandles: [ct_tensor?] = outputs.map { $0.handle }
         var wrapped = [ct_tensor?](repeating: nil, count: outputs.count)
         try withExtendedLifetime((inputs, outputs)) {
-            try check(name, ct_custom_function_apply(inputHandles, Int64(inputs.count), outputHandles,
-                                                     Int64(outputs.count), name, trampoline,
-                                                     CallbackBox<Backward>(checkedBackward).opaque,
-                                                     releaseCallbackBox, &wrapped))
+            try check(
+                name,
+                ct_custom_function_apply(
+                    inputHandles, Int64(inputs.count), outputHandles,
+                    Int64(outputs.count), name, trampoline,
+                    CallbackBox<Backward>(checkedBackward).opaque,
+                    releaseCallbackBox, &wrapped))
         }
         return wrapped.map { Tensor(owning: $0!) }
     }

@@ -18,8 +18,10 @@ public enum Functional {
     }
 
     /// Layer normalisation over the trailing `normalizedShape` dimensions.
-    public static func layerNorm(_ input: Tensor, normalizedShape: [Int], weight: Tensor? = nil, bias: Tensor? = nil,
-                                 eps: Double = 1e-5) throws -> Tensor {
+    public static func layerNorm(
+        _ input: Tensor, normalizedShape: [Int], weight: Tensor? = nil, bias: Tensor? = nil,
+        eps: Double = 1e-5
+    ) throws -> Tensor {
         try Operator.layerNorm.callAsTensor([
             .tensor(input), .ints(normalizedShape), .optionalTensor(weight), .optionalTensor(bias), .double(eps),
         ])
@@ -28,12 +30,16 @@ public enum Functional {
     /// RMS normalisation over the trailing `normalizedShape` dimensions (`torch.nn.functional.rms_norm`); `eps` nil
     /// uses the dtype's epsilon. Over the last dimension with a weight and `eps`, float32/float64 CPU tensors run the
     /// shim's one-pass kernel (as ``rmsLayerNorm(_:weight:bias:eps:)``); everything else is libtorch's `rms_norm`.
-    public static func rmsNorm(_ input: Tensor, normalizedShape: [Int], weight: Tensor? = nil,
-                               eps: Double? = nil) throws -> Tensor {
+    public static func rmsNorm(
+        _ input: Tensor, normalizedShape: [Int], weight: Tensor? = nil,
+        eps: Double? = nil
+    ) throws -> Tensor {
         if normalizedShape.count == 1, let weight, let eps {
             return try rmsNormOverLastDimension(input, weight: weight, bias: nil, eps: eps, torchForm: true)
         }
-        return try Operator.rmsNorm.callAsTensor([.tensor(input), .ints(normalizedShape), .optionalTensor(weight), eps.map { .double($0) } ?? .none])
+        return try Operator.rmsNorm.callAsTensor([
+            .tensor(input), .ints(normalizedShape), .optionalTensor(weight), eps.map { .double($0) } ?? .none,
+        ])
     }
 
     /// Randomly zeroes elements with probability `p` and scales the rest by `1 / (1 - p)` when `training`.
@@ -45,8 +51,10 @@ public enum Functional {
     /// Cross entropy between `logits` (N, C) or (N, C, ...) and integer `target` classes.
     ///
     /// Targets equal to `ignoreIndex` add nothing and are left out of the mean.
-    public static func crossEntropy(_ logits: Tensor, target: Tensor, weight: Tensor? = nil, reduction: Reduction = .mean,
-                                    ignoreIndex: Int = -100, labelSmoothing: Double = 0) throws -> Tensor {
+    public static func crossEntropy(
+        _ logits: Tensor, target: Tensor, weight: Tensor? = nil, reduction: Reduction = .mean,
+        ignoreIndex: Int = -100, labelSmoothing: Double = 0
+    ) throws -> Tensor {
         try Operator.crossEntropy.callAsTensor([
             .tensor(logits), .tensor(target), .optionalTensor(weight), .int(reduction.rawValue), .int(ignoreIndex),
             .double(labelSmoothing),
@@ -54,8 +62,10 @@ public enum Functional {
     }
 
     /// Negative log-likelihood of integer `target` classes under `logProbabilities`.
-    public static func nllLoss(_ logProbabilities: Tensor, target: Tensor, reduction: Reduction = .mean,
-                               ignoreIndex: Int = -100) throws -> Tensor {
+    public static func nllLoss(
+        _ logProbabilities: Tensor, target: Tensor, reduction: Reduction = .mean,
+        ignoreIndex: Int = -100
+    ) throws -> Tensor {
         try Operator.nllLoss.callAsTensor([.tensor(logProbabilities), .tensor(target), .none, .int(reduction.rawValue), .int(ignoreIndex)])
     }
 

@@ -11,25 +11,30 @@ extension Functional {
     /// or devices, or logits whose rows are not contiguous, this is ``crossEntropy(_:target:weight:reduction:ignoreIndex:labelSmoothing:)``.
     public static func crossEntropyReusingLogits(_ logits: Tensor, target: Tensor, ignoreIndex: Int = -100) throws -> Tensor {
         guard Autograd.isGradEnabled, logits.requiresGrad, logits.shape.count == 2, logits.dtype == .float32, logits.device == .cpu,
-              logits.strides.last == 1 else {
+            logits.strides.last == 1
+        else {
             return try crossEntropy(logits, target: target, ignoreIndex: ignoreIndex)
         }
         final class GradientBox: @unchecked Sendable { var gradient: Tensor? }
         let box = GradientBox()
-        return try CustomFunction.apply(name: "FusedCrossEntropyBackward", inputs: [logits], forward: { inputs in
-            let buffer = try inputs[0].detach()
-            var loss: ct_tensor?
-            try withExtendedLifetime(target) {
-                try check("fused cross entropy", ct_cross_entropy_with_gradient_(buffer.handle, target.handle, Int64(ignoreIndex), &loss))
-            }
-            box.gradient = buffer
-            return [Tensor(owning: loss!)]
-        }, backward: { gradOutputs in
-            guard let gradOutput = gradOutputs[0], let gradient = box.gradient else { return [nil] }
-            box.gradient = nil
-            let factor = try gradOutput.item(Double.self)
-            if factor != 1 { try gradient.mul_(factor) }
-            return [gradient]
-        })[0]
+        return try CustomFunction.apply(
+            name: "FusedCrossEntropyBackward", inputs: [logits],
+            forward: { inputs in
+                let buffer = try inputs[0].detach()
+                var loss: ct_tensor?
+                try withExtendedLifetime(target) {
+                    try check(
+                        "fused cross entropy", ct_cross_entropy_with_gradient_(buffer.handle, target.handle, Int64(ignoreIndex), &loss))
+                }
+                box.gradient = buffer
+                return [Tensor(owning: loss!)]
+            },
+            backward: { gradOutputs in
+                guard let gradOutput = gradOutputs[0], let gradient = box.gradient else { return [nil] }
+                box.gradient = nil
+                let factor = try gradOutput.item(Double.self)
+                if factor != 1 { try gradient.mul_(factor) }
+                return [gradient]
+            })[0]
     }
 }

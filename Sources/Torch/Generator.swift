@@ -37,7 +37,8 @@ public final class Generator: @unchecked Sendable {  // libtorch locks the gener
         if device.kind == .cpu { return defaultCPU }
         try Runtime.start()
         var handle: ct_generator?
-        try check("default generator of \(device)", ct_generator_default_for_device(device.kind.rawValue, Int32(device.index ?? 0), &handle))
+        try check(
+            "default generator of \(device)", ct_generator_default_for_device(device.kind.rawValue, Int32(device.index ?? 0), &handle))
         return Generator(owning: handle!)
     }
 

@@ -49,8 +49,11 @@ extension Tensor {
                 return reportCallbackError(error)
             }
         }
-        try check("register hook", ct_tensor_register_hook(handle, trampoline, CallbackBox<GradientHook>(hook).opaque,
-                                                           releaseCallbackBox, &id))
+        try check(
+            "register hook",
+            ct_tensor_register_hook(
+                handle, trampoline, CallbackBox<GradientHook>(hook).opaque,
+                releaseCallbackBox, &id))
         return HookHandle(id: id)
     }
 
@@ -71,9 +74,11 @@ extension Tensor {
                 return reportCallbackError(error)
             }
         }
-        try check("register post-accumulate-grad hook",
-                  ct_tensor_register_post_accumulate_grad_hook(handle, trampoline,
-                                                               CallbackBox<PostAccumulateHook>(hook).opaque,
-                                                               releaseCallbackBox))
+        try check(
+            "register post-accumulate-grad hook",
+            ct_tensor_register_post_accumulate_grad_hook(
+                handle, trampoline,
+                CallbackBox<PostAccumulateHook>(hook).opaque,
+                releaseCallbackBox))
     }
 }

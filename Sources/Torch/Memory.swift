@@ -27,8 +27,9 @@ public enum Memory {
         var cached: Int64 = 0
         var limit: Int64 = 0
         ct_cpu_allocator_cache(&cached, &limit)
-        return AllocatorStatistics(currentBytes: Int(current), peakBytes: Int(peak), allocations: Int(allocations),
-                                   cachedBytes: Int(cached), cacheLimitBytes: Int(limit))
+        return AllocatorStatistics(
+            currentBytes: Int(current), peakBytes: Int(peak), allocations: Int(allocations),
+            cachedBytes: Int(cached), cacheLimitBytes: Int(limit))
     }
 
     /// Frees the CPU allocator's cached blocks.

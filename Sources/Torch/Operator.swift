@@ -58,8 +58,9 @@ public final class Operator: @unchecked Sendable {  // immutable after init; lib
         return try withArguments(arguments) { values in
             try withUnsafeTemporaryAllocation(of: ct_value.self, capacity: resultCapacity) { results in
                 var count: Int64 = 0
-                let status = ct_op_call(handle, values.baseAddress, Int64(values.count), results.baseAddress,
-                                        Int64(resultCapacity), &count)
+                let status = ct_op_call(
+                    handle, values.baseAddress, Int64(values.count), results.baseAddress,
+                    Int64(resultCapacity), &count)
                 try check(name, status)
                 let written = min(Int(count), resultCapacity)
                 let converted = (0..<written).map { OperatorResult(results[$0]) }

@@ -16,8 +16,9 @@ extension Functional {
     static func rmsNormOverLastDimension(_ input: Tensor, weight: Tensor, bias: Tensor?, eps: Double, torchForm: Bool) throws -> Tensor {
         var out: ct_tensor?
         try withExtendedLifetime((input, weight, bias)) {
-            try check(torchForm ? "rms_norm" : "RMS layer norm",
-                      ct_rms_layer_norm(input.handle, weight.handle, bias?.handle, eps, torchForm ? 1 : 0, &out))
+            try check(
+                torchForm ? "rms_norm" : "RMS layer norm",
+                ct_rms_layer_norm(input.handle, weight.handle, bias?.handle, eps, torchForm ? 1 : 0, &out))
         }
         return Tensor(owning: out!)
     }

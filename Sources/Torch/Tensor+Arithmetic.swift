@@ -63,7 +63,8 @@ extension Tensor {
 
     /// Whether every element is within `atol + rtol * |other|` of `other` (`torch.allclose`).
     public func allclose(_ other: Tensor, rtol: Double = 1e-5, atol: Double = 1e-8) throws -> Bool {
-        guard case .bool(let close)? = try Operator.allclose.call([.tensor(self), .tensor(other), .double(rtol), .double(atol)]).first else {
+        guard case .bool(let close)? = try Operator.allclose.call([.tensor(self), .tensor(other), .double(rtol), .double(atol)]).first
+        else {
             throw TorchError.invalidArgument("aten::allclose did not return a bool")
         }
         return close

@@ -1,4 +1,5 @@
 import Foundation
+
 /// Factory functions, named as in PyTorch (`torch.zeros`, `torch.randn`, ...).
 extension Tensor {
     /// An uninitialised tensor.
@@ -20,8 +21,10 @@ extension Tensor {
     }
 
     /// The values `start, start + step, ...` below `end`.
-    public static func arange(_ start: Double = 0, _ end: Double, step: Double = 1, dtype: DType = .int64,
-                              device: Device = .cpu) throws -> Tensor {
+    public static func arange(
+        _ start: Double = 0, _ end: Double, step: Double = 1, dtype: DType = .int64,
+        device: Device = .cpu
+    ) throws -> Tensor {
         try Operator.arange.callAsTensor([
             .double(start), .double(end), .double(step), .dtype(dtype), .none, .device(device),
         ])
@@ -33,28 +36,36 @@ extension Tensor {
     }
 
     /// Standard normal samples; `generator` defaults to the process-wide one.
-    public static func randn(_ shape: [Int], dtype: DType = .float32, device: Device = .cpu,
-                             generator: Generator? = nil) throws -> Tensor {
+    public static func randn(
+        _ shape: [Int], dtype: DType = .float32, device: Device = .cpu,
+        generator: Generator? = nil
+    ) throws -> Tensor {
         try Operator.randn.callAsTensor([.ints(shape), .generator(generator), .dtype(dtype), .none, .device(device)])
     }
 
     /// Uniform samples in [0, 1).
-    public static func rand(_ shape: [Int], dtype: DType = .float32, device: Device = .cpu,
-                            generator: Generator? = nil) throws -> Tensor {
+    public static func rand(
+        _ shape: [Int], dtype: DType = .float32, device: Device = .cpu,
+        generator: Generator? = nil
+    ) throws -> Tensor {
         try Operator.rand.callAsTensor([.ints(shape), .generator(generator), .dtype(dtype), .none, .device(device)])
     }
 
     /// Uniform integers in `low..<high`.
-    public static func randint(_ low: Int, _ high: Int, _ shape: [Int], dtype: DType = .int64, device: Device = .cpu,
-                               generator: Generator? = nil) throws -> Tensor {
+    public static func randint(
+        _ low: Int, _ high: Int, _ shape: [Int], dtype: DType = .int64, device: Device = .cpu,
+        generator: Generator? = nil
+    ) throws -> Tensor {
         try Operator.randint.callAsTensor([
             .int(low), .int(high), .ints(shape), .generator(generator), .dtype(dtype), .none, .device(device),
         ])
     }
 
     /// A random permutation of `0..<n`.
-    public static func randperm(_ n: Int, dtype: DType = .int64, device: Device = .cpu,
-                                generator: Generator? = nil) throws -> Tensor {
+    public static func randperm(
+        _ n: Int, dtype: DType = .int64, device: Device = .cpu,
+        generator: Generator? = nil
+    ) throws -> Tensor {
         try Operator.randperm.callAsTensor([.int(n), .generator(generator), .dtype(dtype), .none, .device(device)])
     }
 
@@ -85,7 +96,9 @@ extension Tensor {
     /// `nn.init.trunc_normal_` method (inverse CDF of uniform samples between the bounds' CDF values), computed
     /// in float32 and copied back.
     @discardableResult
-    public func truncatedNormal_(mean: Double = 0, std: Double = 1, a: Double = -2, b: Double = 2, generator: Generator? = nil) throws -> Tensor {
+    public func truncatedNormal_(
+        mean: Double = 0, std: Double = 1, a: Double = -2, b: Double = 2, generator: Generator? = nil
+    ) throws -> Tensor {
         func normalCDF(_ x: Double) -> Double { (1 + erf(x / 2.0.squareRoot())) / 2 }
         let low = normalCDF((a - mean) / std), high = normalCDF((b - mean) / std)
         let values = try Tensor.empty(shape, dtype: .float32, device: device)

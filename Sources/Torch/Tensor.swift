@@ -91,8 +91,9 @@ public final class Tensor: @unchecked Sendable {
         var handle: ct_tensor?
         let sizes = shape.map { Int64($0) }
         try values.withUnsafeBytes { bytes in
-            try check("tensor from Swift values",
-                      ct_tensor_from_data(bytes.baseAddress, Int32(Element.dtype.rawValue), sizes, Int64(sizes.count), &handle))
+            try check(
+                "tensor from Swift values",
+                ct_tensor_from_data(bytes.baseAddress, Int32(Element.dtype.rawValue), sizes, Int64(sizes.count), &handle))
         }
         self.init(owning: handle!)
     }
@@ -119,9 +120,11 @@ public final class Tensor: @unchecked Sendable {
         var handle: ct_tensor?
         let sizes = shape.map { Int64($0) }
         let context = Unmanaged.passRetained(owner).toOpaque()
-        let status = ct_tensor_from_external(pointer, Int32(dtype.rawValue), sizes, Int64(sizes.count), { context in
-            Unmanaged<AnyObject>.fromOpaque(context!).release()
-        }, context, &handle)
+        let status = ct_tensor_from_external(
+            pointer, Int32(dtype.rawValue), sizes, Int64(sizes.count),
+            { context in
+                Unmanaged<AnyObject>.fromOpaque(context!).release()
+            }, context, &handle)
         if status != 0 { Unmanaged<AnyObject>.fromOpaque(context).release() }
         try check("tensor over external memory", status)
         self.init(owning: handle!)
@@ -137,8 +140,9 @@ public final class Tensor: @unchecked Sendable {
         let source = dtype == Element.dtype ? self : try to(dtype: Element.dtype)
         let count = source.count
         return try [Element](unsafeUninitializedCapacity: count) { buffer, initialized in
-            try check("read tensor values",
-                      ct_tensor_copy_to_buffer(source.handle, buffer.baseAddress, count * MemoryLayout<Element>.stride))
+            try check(
+                "read tensor values",
+                ct_tensor_copy_to_buffer(source.handle, buffer.baseAddress, count * MemoryLayout<Element>.stride))
             initialized = count
         }
     }

@@ -46,10 +46,14 @@ public final class AdamOptimizer {
     private var steps: [[Tensor]] = []
 
     /// Splits `model`'s parameters into a group with weight decay and one without (the excluded groups).
-    public init(model: any Model, learningRate: Double, betas: (Double, Double), eps: Double, weightDecay: Double,
-                excludedGroups: [String], decoupledWeightDecay: Bool) throws {
+    public init(
+        model: any Model, learningRate: Double, betas: (Double, Double), eps: Double, weightDecay: Double,
+        excludedGroups: [String], decoupledWeightDecay: Bool
+    ) throws {
         for group in excludedGroups where model.weightDecayGroups[group] == nil {
-            throw TrainingError.invalidConfig("weight_decay_groups_excluded names '\(group)', not one of the model's groups (\(model.weightDecayGroups.keys.sorted().joined(separator: ", ")))")
+            throw TrainingError.invalidConfig(
+                "weight_decay_groups_excluded names '\(group)', not one of the model's groups (\(model.weightDecayGroups.keys.sorted().joined(separator: ", ")))"
+            )
         }
         let named = model.parameters.named
         if weightDecay == 0 || excludedGroups.isEmpty {
@@ -58,8 +62,13 @@ public final class AdamOptimizer {
             let patterns = excludedGroups.flatMap { model.weightDecayGroups[$0] ?? [] }
             let excluded = named.filter { entry in patterns.contains { entry.name.contains($0) } }
             let decayed = named.filter { entry in !patterns.contains { entry.name.contains($0) } }
-            groups = [Group(name: "with_weight_decay", parameterNames: decayed.map(\.name), parameters: decayed.map(\.tensor), weightDecay: weightDecay),
-                      Group(name: "without_weight_decay", parameterNames: excluded.map(\.name), parameters: excluded.map(\.tensor), weightDecay: 0)]
+            groups = [
+                Group(
+                    name: "with_weight_decay", parameterNames: decayed.map(\.name), parameters: decayed.map(\.tensor),
+                    weightDecay: weightDecay),
+                Group(
+                    name: "without_weight_decay", parameterNames: excluded.map(\.name), parameters: excluded.map(\.tensor), weightDecay: 0),
+            ]
         }
         self.model = model
         self.decoupledWeightDecay = decoupledWeightDecay
@@ -84,11 +93,13 @@ public final class AdamOptimizer {
             let s = present.map { steps[index][$0] }
             try Autograd.noGrad {
                 if decoupledWeightDecay {
-                    try Foreach.fusedAdamW_(parameters: parameters, grads: grads, expAvgs: m, expAvgSqs: v, steps: s, lr: learningRate,
-                                            beta1: beta1, beta2: beta2, weightDecay: group.weightDecay, eps: eps)
+                    try Foreach.fusedAdamW_(
+                        parameters: parameters, grads: grads, expAvgs: m, expAvgSqs: v, steps: s, lr: learningRate,
+                        beta1: beta1, beta2: beta2, weightDecay: group.weightDecay, eps: eps)
                 } else {
-                    try Foreach.fusedAdam_(parameters: parameters, grads: grads, expAvgs: m, expAvgSqs: v, steps: s, lr: learningRate,
-                                           beta1: beta1, beta2: beta2, weightDecay: group.weightDecay, eps: eps)
+                    try Foreach.fusedAdam_(
+                        parameters: parameters, grads: grads, expAvgs: m, expAvgSqs: v, steps: s, lr: learningRate,
+                        beta1: beta1, beta2: beta2, weightDecay: group.weightDecay, eps: eps)
                 }
             }
         }
@@ -101,8 +112,10 @@ public final class AdamOptimizer {
     public var state: [(name: String, state: ParameterState)] {
         groups.indices.flatMap { group in
             groups[group].parameterNames.indices.map { index in
-                (groups[group].parameterNames[index],
-                 ParameterState(expAvg: moments[group][index], expAvgSq: squares[group][index], step: steps[group][index]))
+                (
+                    groups[group].parameterNames[index],
+                    ParameterState(expAvg: moments[group][index], expAvgSq: squares[group][index], step: steps[group][index])
+                )
             }
         }
     }
@@ -111,10 +124,13 @@ public final class AdamOptimizer {
     public func loadState(_ saved: [String: ParameterState]) throws {
         for (name, current) in state {
             guard let values = saved[name] else { throw TrainingError.invalidCheckpoint("no optimizer state for parameter \(name)") }
-            for (label, destination, source) in [("exp_avg", current.expAvg, values.expAvg), ("exp_avg_sq", current.expAvgSq, values.expAvgSq),
-                                                 ("step", current.step, values.step)] {
+            for (label, destination, source) in [
+                ("exp_avg", current.expAvg, values.expAvg), ("exp_avg_sq", current.expAvgSq, values.expAvgSq),
+                ("step", current.step, values.step),
+            ] {
                 guard destination.shape == source.shape else {
-                    throw TrainingError.invalidCheckpoint("optimizer state \(name).\(label) has shape \(source.shape), the model needs \(destination.shape)")
+                    throw TrainingError.invalidCheckpoint(
+                        "optimizer state \(name).\(label) has shape \(source.shape), the model needs \(destination.shape)")
                 }
                 try Autograd.noGrad { _ = try destination.copy_(source) }
             }

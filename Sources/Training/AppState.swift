@@ -12,9 +12,11 @@ public final class AppState {
     public var loadedFrom: String?
 
     public init(model: any Model, optimizer: any Optimizer, scheduler: LearningRateScheduler?) throws {
-        guard optimizer.model === model || optimizer.model === (model as? MixedPrecisionModel)?.wrapped
-            || (optimizer.model as? MixedPrecisionModel)?.wrapped === model
-            || optimizer.parameterNames.allSatisfy({ model.parameters.tensors[$0] != nil }) else {
+        guard
+            optimizer.model === model || optimizer.model === (model as? MixedPrecisionModel)?.wrapped
+                || (optimizer.model as? MixedPrecisionModel)?.wrapped === model
+                || optimizer.parameterNames.allSatisfy({ model.parameters.tensors[$0] != nil })
+        else {
             throw TrainingError.invalidConfig("the app state's optimizer updates another model's parameters than its model")
         }
         if let scheduler, scheduler.optimizer !== optimizer {

@@ -20,11 +20,14 @@ public struct CLMCrossEntropyLoss: Sendable {
     /// The mean loss of `predictions[predictionKey]` (…, vocabulary) against `targets[targetKey]` (…).
     public func callAsFunction(predictions: [String: Tensor], targets: [String: Tensor]) throws -> Tensor {
         guard let logits = predictions[predictionKey] else {
-            throw TrainingError.invalidConfig("the model gave no '\(predictionKey)' (keys: \(predictions.keys.sorted().joined(separator: ", ")))")
+            throw TrainingError.invalidConfig(
+                "the model gave no '\(predictionKey)' (keys: \(predictions.keys.sorted().joined(separator: ", ")))")
         }
         guard let labels = targets[targetKey] else {
-            throw TrainingError.invalidConfig("the batch has no target '\(targetKey)' (keys: \(targets.keys.sorted().joined(separator: ", ")))")
+            throw TrainingError.invalidConfig(
+                "the batch has no target '\(targetKey)' (keys: \(targets.keys.sorted().joined(separator: ", ")))")
         }
-        return try Functional.crossEntropyReusingLogits(logits.reshape([-1, logits.size(-1)]), target: labels.to(dtype: .int64).reshape([-1]))
+        return try Functional.crossEntropyReusingLogits(
+            logits.reshape([-1, logits.size(-1)]), target: labels.to(dtype: .int64).reshape([-1]))
     }
 }

@@ -13,8 +13,10 @@ public final class Evaluator {
     /// The data-parallel ranks' group: each evaluates its share, losses are summed over it (nil on one rank).
     public var group: ProcessGroup?
 
-    public init(dataParallelDegree: Int = 1, progressSubscriber: any ProgressSubscriber = DummyProgressSubscriber(),
-                resultSubscriber: any ResultSubscriber = DummyResultSubscriber()) {
+    public init(
+        dataParallelDegree: Int = 1, progressSubscriber: any ProgressSubscriber = DummyProgressSubscriber(),
+        resultSubscriber: any ResultSubscriber = DummyResultSubscriber()
+    ) {
         self.dataParallelDegree = dataParallelDegree
         self.progressSubscriber = progressSubscriber
         self.resultSubscriber = resultSubscriber
@@ -53,7 +55,12 @@ public final class Evaluator {
             let result = EvaluationResult(
                 dataloaderTag: loader.tag, numTrainStepsDone: stepsDone,
                 losses: [(loss.tag, .number(batches > 0 ? lossSum / Double(batches) : .nan))],
-                throughputMetrics: [("evaluation_num_samples_per_second", .number(Double(group == nil ? samples * dataParallelDegree : samples) / Swift.max(elapsed, 1e-9)))])
+                throughputMetrics: [
+                    (
+                        "evaluation_num_samples_per_second",
+                        .number(Double(group == nil ? samples * dataParallelDegree : samples) / Swift.max(elapsed, 1e-9))
+                    )
+                ])
             try resultSubscriber.consume(result)
             results[loader.tag] = result
         }

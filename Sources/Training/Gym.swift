@@ -16,9 +16,11 @@ public final class Gym {
 
     /// Trains to the target; evaluates every `evaluationInterval` steps and offers a checkpoint every
     /// `checkpointingInterval` steps (counted in total steps, so a resumed run keeps the same rhythm).
-    public func run(appState: AppState, trainLoader: DataLoader, evaluationLoaders: [DataLoader],
-                    checkpointSaving: (any CheckpointSaving)?, logInterval: Int, checkpointingInterval: Int,
-                    evaluationInterval: Int) throws {
+    public func run(
+        appState: AppState, trainLoader: DataLoader, evaluationLoaders: [DataLoader],
+        checkpointSaving: (any CheckpointSaving)?, logInterval: Int, checkpointingInterval: Int,
+        evaluationInterval: Int
+    ) throws {
         try trainer.train(appState: appState, loader: trainLoader, loss: loss, logInterval: logInterval) { progress in
             let steps = progress.numSeenStepsTotal
             if steps % evaluationInterval == 0, !evaluationLoaders.isEmpty {

@@ -19,8 +19,9 @@ public enum LearningRateSchedule: Sendable, Equatable {
     /// anneal to `maxLR / divFactor / finalDivFactor` (the base rate is not used, as in PyTorch). With `momentum`
     /// (`cycle_momentum`), Adam's beta1 moves the other way: from its max down to its base while the rate rises, and
     /// back up while it falls.
-    case oneCycle(maxLR: Double, totalSteps: Int, pctStart: Double, cosine: Bool, divFactor: Double, finalDivFactor: Double,
-                  momentum: MomentumCycle? = nil)
+    case oneCycle(
+        maxLR: Double, totalSteps: Int, pctStart: Double, cosine: Bool, divFactor: Double, finalDivFactor: Double,
+        momentum: MomentumCycle? = nil)
 
     /// `scheduler/linear_warmup_cosine_annealing_lr`: from `initialLR` linearly up to the base rate over
     /// `warmupSteps`, then half a cosine down to `finalLR` at `totalSteps` — PyTorch's
@@ -48,7 +49,8 @@ public enum LearningRateSchedule: Sendable, Equatable {
         case let .oneCycle(maxLR, totalSteps, pctStart, cosine, divFactor, finalDivFactor, _):
             let initial = maxLR / divFactor
             let (warmingUp, fraction) = Self.oneCyclePhase(step: step, totalSteps: totalSteps, pctStart: pctStart)
-            return warmingUp ? Self.anneal(from: initial, to: maxLR, fraction, cosine: cosine)
+            return warmingUp
+                ? Self.anneal(from: initial, to: maxLR, fraction, cosine: cosine)
                 : Self.anneal(from: maxLR, to: initial / finalDivFactor, fraction, cosine: cosine)
         }
     }
@@ -58,7 +60,8 @@ public enum LearningRateSchedule: Sendable, Equatable {
     public func beta1(at step: Int) -> Double? {
         guard case let .oneCycle(_, totalSteps, pctStart, cosine, _, _, momentum?) = self else { return nil }
         let (warmingUp, fraction) = Self.oneCyclePhase(step: step, totalSteps: totalSteps, pctStart: pctStart)
-        return warmingUp ? Self.anneal(from: momentum.max, to: momentum.base, fraction, cosine: cosine)
+        return warmingUp
+            ? Self.anneal(from: momentum.max, to: momentum.base, fraction, cosine: cosine)
             : Self.anneal(from: momentum.base, to: momentum.max, fraction, cosine: cosine)
     }
 

@@ -17,14 +17,16 @@ public enum PeakThroughput {
     public static func cpuPeak(cacheFolder: String = defaultCacheFolder) throws -> CPUPeak {
         let key = "\(cpuModel()) × \(Runtime.threadCount) threads" + (Runtime.cpuBLAS.map { " × \($0)" } ?? "")
         let cachePath = cacheFolder + "/cpu-peak.json"
-        var cached = (FileManager.default.contents(atPath: cachePath).flatMap { try? JSONDecoder().decode([String: CPUPeak].self, from: $0) }) ?? [:]
+        var cached =
+            (FileManager.default.contents(atPath: cachePath).flatMap { try? JSONDecoder().decode([String: CPUPeak].self, from: $0) }) ?? [:]
         if let peak = cached[key] { return peak }
         let cores = min(Runtime.threadCount, ProcessInfo.processInfo.activeProcessorCount)
         // The GEMMs first: their warm-up brings the cores to their clock before it is timed. Whole numbers survive the
         // JSON round trip exactly.
         let measuredGEMM = try measureGEMM().rounded()
-        let peak = CPUPeak(cores: cores, clockHertz: Runtime.measureCPUClock()?.rounded(), flopsPerCycle: Runtime.cpuFloat32FlopsPerCycle,
-                           measuredGEMM: measuredGEMM)
+        let peak = CPUPeak(
+            cores: cores, clockHertz: Runtime.measureCPUClock()?.rounded(), flopsPerCycle: Runtime.cpuFloat32FlopsPerCycle,
+            measuredGEMM: measuredGEMM)
         cached[key] = peak
         try? FileManager.default.createDirectory(atPath: cacheFolder, withIntermediateDirectories: true)
         let encoder = JSONEncoder()
@@ -65,8 +67,9 @@ public enum PeakThroughput {
 
     static func cpuModel() -> String {
         guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let line = info.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
-              let name = line.split(separator: ":", maxSplits: 1).last else { return "unknown CPU" }
+            let line = info.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
+            let name = line.split(separator: ":", maxSplits: 1).last
+        else { return "unknown CPU" }
         return name.trimmingCharacters(in: .whitespaces)
     }
 }

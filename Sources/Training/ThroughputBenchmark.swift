@@ -14,20 +14,23 @@ public struct ThroughputBenchmark {
             switch self {
             case .cpuSmall:
                 let norm = GPT2LLMConfig.Norm(kind: .layerNorm)
-                return GPT2LLMConfig(vocabularySize: 8192, sequenceLength: 256, layerCount: 4, queryHeads: 4, keyValueHeads: 4, embeddingSize: 256,
-                                     ffnHidden: 1024, bias: true, positionEmbedding: .absolute, attentionImplementation: .pytorchFlash,
-                                     activation: .gelu, attentionNorm: norm, ffnNorm: norm, lmHeadNorm: norm, weightTying: true)
+                return GPT2LLMConfig(
+                    vocabularySize: 8192, sequenceLength: 256, layerCount: 4, queryHeads: 4, keyValueHeads: 4, embeddingSize: 256,
+                    ffnHidden: 1024, bias: true, positionEmbedding: .absolute, attentionImplementation: .pytorchFlash,
+                    activation: .gelu, attentionNorm: norm, ffnNorm: norm, lmHeadNorm: norm, weightTying: true)
             case .gpt2_124m:
                 let norm = GPT2LLMConfig.Norm(kind: .layerNorm)
-                return GPT2LLMConfig(vocabularySize: 50304, sequenceLength: 1024, layerCount: 12, queryHeads: 12, keyValueHeads: 12, embeddingSize: 768,
-                                     ffnHidden: 3072, bias: true, positionEmbedding: .absolute, attentionImplementation: .pytorchFlash,
-                                     activation: .gelu, attentionNorm: norm, ffnNorm: norm, lmHeadNorm: norm, weightTying: true)
+                return GPT2LLMConfig(
+                    vocabularySize: 50304, sequenceLength: 1024, layerCount: 12, queryHeads: 12, keyValueHeads: 12, embeddingSize: 768,
+                    ffnHidden: 3072, bias: true, positionEmbedding: .absolute, attentionImplementation: .pytorchFlash,
+                    activation: .gelu, attentionNorm: norm, ffnNorm: norm, lmHeadNorm: norm, weightTying: true)
             case .llama1b:
                 let norm = GPT2LLMConfig.Norm(kind: .pytorchRMSNorm, epsilon: 1e-5, bias: false)
-                return GPT2LLMConfig(vocabularySize: 32000, sequenceLength: 2048, layerCount: 16, queryHeads: 32, keyValueHeads: 8, embeddingSize: 2048,
-                                     ffnHidden: 12288, bias: false, positionEmbedding: .none, rotaryBaseFrequency: 10_000,
-                                     attentionImplementation: .pytorchFlash, activation: .swiglu, attentionNorm: norm, ffnNorm: norm,
-                                     lmHeadNorm: norm, weightTying: false)
+                return GPT2LLMConfig(
+                    vocabularySize: 32000, sequenceLength: 2048, layerCount: 16, queryHeads: 32, keyValueHeads: 8, embeddingSize: 2048,
+                    ffnHidden: 12288, bias: false, positionEmbedding: .none, rotaryBaseFrequency: 10_000,
+                    attentionImplementation: .pytorchFlash, activation: .swiglu, attentionNorm: norm, ffnNorm: norm,
+                    lmHeadNorm: norm, weightTying: false)
             }
         }
 
@@ -83,8 +86,9 @@ public struct ThroughputBenchmark {
         guard !cudaGraph || device.kind == .cuda else { throw TrainingError.invalidConfig("CUDA graphs need a CUDA device, not \(device)") }
         let config = preset.config
         let model = try makeModel(config)
-        let optimizer = try AdamOptimizer(model: model, learningRate: 3e-4, betas: (0.9, 0.95), eps: 1e-8, weightDecay: 0.1, excludedGroups: [],
-                                          decoupledWeightDecay: true)
+        let optimizer = try AdamOptimizer(
+            model: model, learningRate: 3e-4, betas: (0.9, 0.95), eps: 1e-8, weightDecay: 0.1, excludedGroups: [],
+            decoupledWeightDecay: true)
         let clipper = try GradientClipper(model: model, normType: .P2_NORM, maxNorm: 1)
         let (batch, length, vocabulary) = (preset.batchSize, config.sequenceLength, config.vocabularySize)
         let tokens = try Tensor.randint(0, vocabulary, [batch, length + 1], generator: Generator(seed: 1)).to(device: device)
@@ -93,9 +97,13 @@ public struct ThroughputBenchmark {
         if device.kind != .cpu { try Memory.resetPeak(on: device) }  // on the CPU the peak includes building the model
 
         func forward() throws -> Tensor {
-            let logits = bf16 ? try Autocast.scope(device: device, dtype: .bfloat16) { try model(inputs, training: true) } : try model(inputs, training: true)
+            let logits =
+                bf16
+                ? try Autocast.scope(device: device, dtype: .bfloat16) { try model(inputs, training: true) }
+                : try model(inputs, training: true)
             let flat = try logits.to(dtype: .float32).reshape([-1, vocabulary])
-            return fusedCrossEntropy ? try Functional.crossEntropyReusingLogits(flat, target: targets) : try Functional.crossEntropy(flat, target: targets)
+            return fusedCrossEntropy
+                ? try Functional.crossEntropyReusingLogits(flat, target: targets) : try Functional.crossEntropy(flat, target: targets)
         }
         func update() throws {
             try clipper.clipGradientsOnDevice()
@@ -146,18 +154,25 @@ public struct ThroughputBenchmark {
         let finalLoss = try loss!.item(Double.self)
         let operators = profile ? try OperatorProfile.stop() : []
         let step = (replaySeconds ?? times.forward + times.backward + times.optimizer) / Double(steps)
-        let embedding = config.vocabularySize * config.embeddingSize + (config.positionEmbedding == .absolute ? config.sequenceLength * config.embeddingSize : 0)
+        let embedding =
+            config.vocabularySize * config.embeddingSize
+            + (config.positionEmbedding == .absolute ? config.sequenceLength * config.embeddingSize : 0)
         let total = model.parameterCount
         let nonEmbedding = total - embedding + (config.weightTying ? 0 : -config.vocabularySize * config.embeddingSize)
-        let flopsPerToken = 6 * Double(nonEmbedding + config.vocabularySize * config.embeddingSize)
+        let flopsPerToken =
+            6 * Double(nonEmbedding + config.vocabularySize * config.embeddingSize)
             + 6 * Double(config.layerCount * config.sequenceLength * config.embeddingSize)
         let peakBytes = try Memory.peakBytes(on: device)
         let sorted = stepDurations.sorted()
-        let median = sorted.isEmpty || replaySeconds != nil ? nil
+        let median =
+            sorted.isEmpty || replaySeconds != nil
+            ? nil
             : sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-        return Result(stepSeconds: step, medianStepSeconds: median, forwardSeconds: times.forward / Double(steps), backwardSeconds: times.backward / Double(steps),
-                      optimizerSeconds: times.optimizer / Double(steps), tokensPerSecond: Double(batch * length) / step,
-                      flopsPerToken: flopsPerToken, peakBytes: peakBytes, finalLoss: finalLoss, operators: operators)
+        return Result(
+            stepSeconds: step, medianStepSeconds: median, forwardSeconds: times.forward / Double(steps),
+            backwardSeconds: times.backward / Double(steps),
+            optimizerSeconds: times.optimizer / Double(steps), tokensPerSecond: Double(batch * length) / step,
+            flopsPerToken: flopsPerToken, peakBytes: peakBytes, finalLoss: finalLoss, operators: operators)
     }
 
     /// The preset's model on ``device``, initialised on the CPU from seed 0 (the same weights on every device).

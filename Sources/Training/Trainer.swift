@@ -35,10 +35,12 @@ public final class Trainer {
     /// Times the step's phases when set (benchmarks; it synchronises a GPU at every phase).
     public var phaseTimer: StepPhaseTimer?
 
-    public init(globalRank: Int, gradientAccumulationSteps: Int, globalTokensPerStep: Int, dataParallelDegree: Int,
-                progress: TrainingProgress, clipper: GradientClipper, mfuCalculator: GPT2MFUCalculator? = nil,
-                progressSubscriber: any ProgressSubscriber = DummyProgressSubscriber(),
-                resultSubscriber: any ResultSubscriber = DummyResultSubscriber()) throws {
+    public init(
+        globalRank: Int, gradientAccumulationSteps: Int, globalTokensPerStep: Int, dataParallelDegree: Int,
+        progress: TrainingProgress, clipper: GradientClipper, mfuCalculator: GPT2MFUCalculator? = nil,
+        progressSubscriber: any ProgressSubscriber = DummyProgressSubscriber(),
+        resultSubscriber: any ResultSubscriber = DummyResultSubscriber()
+    ) throws {
         guard gradientAccumulationSteps >= 1 else {
             throw TrainingError.invalidConfig("gradient_accumulation_steps must be 1 or greater, found \(gradientAccumulationSteps)")
         }
@@ -63,8 +65,10 @@ public final class Trainer {
     /// - Parameters:
     ///   - logInterval: a training result is published every this many steps.
     ///   - afterStep: called after every optimizer step with the progress so far (evaluation, checkpointing).
-    public func train(appState: AppState, loader: DataLoader, loss: any Loss, logInterval: Int,
-                      afterStep: (TrainingProgress) throws -> Void) throws {
+    public func train(
+        appState: AppState, loader: DataLoader, loss: any Loss, logInterval: Int,
+        afterStep: (TrainingProgress) throws -> Void
+    ) throws {
         var progress = initialProgress
         let model = appState.model
         let device = model.parameters.named.first?.tensor.device ?? .cpu
@@ -134,15 +138,19 @@ public final class Trainer {
                 var result = EvaluationResult(
                     dataloaderTag: loader.tag, numTrainStepsDone: progress.numSeenStepsTotal,
                     losses: [("train loss avg", .number(lossSum / Double(lossCount))), ("train loss last", .number(lastLoss))],
-                    metrics: [("consumed tokens", .integer(progress.numSeenTokensTotal)),
-                              ("grad norm avg", .number(norms.isEmpty ? 0 : norms.reduce(0, +) / Double(norms.count))),
-                              ("grad norm last", .number(norms.last ?? 0))],
-                    throughputMetrics: [("train samples/s", .number(samplesPerSecond)),
-                                        ("train tokens/s", .number(Double(localTokens * dataParallelDegree) / Swift.max(elapsed, 1e-9))),
-                                        ("train mfu (16-bit)", mfuCalculator?.mfuResult(samplesPerSecond: samplesPerSecond) ?? .notComputed),
-                                        ("lr mean", .number(appState.optimizer.learningRate)),
-                                        ("peak memory rank 0 (MB)", .number(Self.peakResidentMegabytes())),
-                                        ("data wait (s)", .number(iterator.waitSeconds - dataWaitSeconds))])
+                    metrics: [
+                        ("consumed tokens", .integer(progress.numSeenTokensTotal)),
+                        ("grad norm avg", .number(norms.isEmpty ? 0 : norms.reduce(0, +) / Double(norms.count))),
+                        ("grad norm last", .number(norms.last ?? 0)),
+                    ],
+                    throughputMetrics: [
+                        ("train samples/s", .number(samplesPerSecond)),
+                        ("train tokens/s", .number(Double(localTokens * dataParallelDegree) / Swift.max(elapsed, 1e-9))),
+                        ("train mfu (16-bit)", mfuCalculator?.mfuResult(samplesPerSecond: samplesPerSecond) ?? .notComputed),
+                        ("lr mean", .number(appState.optimizer.learningRate)),
+                        ("peak memory rank 0 (MB)", .number(Self.peakResidentMegabytes())),
+                        ("data wait (s)", .number(iterator.waitSeconds - dataWaitSeconds)),
+                    ])
                 result.consoleNames = consoleNames
                 dataWaitSeconds = iterator.waitSeconds
                 try resultSubscriber.consume(result)

@@ -10,7 +10,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
         case .invalidConfig(let message): return message
         case .invalidCheckpoint(let message): return message
         case let .dataExhausted(loader, delivered, needed):
-            return "the data loader '\(loader)' ran out after \(delivered) micro batches, but reaching the training target needs \(needed); lower num_target_tokens / num_target_steps or use more data"
+            return
+                "the data loader '\(loader)' ran out after \(delivered) micro batches, but reaching the training target needs \(needed); lower num_target_tokens / num_target_steps or use more data"
         }
     }
 }

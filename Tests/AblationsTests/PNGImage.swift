@@ -83,7 +83,8 @@ struct PNGImage {
 
     /// The share of pixels that are not white.
     var inkFraction: Double {
-        let inked = stride(from: 0, to: pixels.count, by: 3).filter { pixels[$0] < 250 || pixels[$0 + 1] < 250 || pixels[$0 + 2] < 250 }.count
+        let inked = stride(from: 0, to: pixels.count, by: 3).filter { pixels[$0] < 250 || pixels[$0 + 1] < 250 || pixels[$0 + 2] < 250 }
+            .count
         return Double(inked) / Double(max(width * height, 1))
     }
 }

@@ -10,7 +10,8 @@ struct SweepDefinitionTests {
     }
 
     @Test func listsMultiplyAndNamesShowTheVariedValues() throws {
-        let sweep = try definition("""
+        let sweep = try definition(
+            """
             sweep:
               optimizer:
                 lr: [1e-3, 3e-4]
@@ -24,8 +25,11 @@ struct SweepDefinitionTests {
         let points = try sweep.points()
         #expect(points.count == 6)
         #expect(sweep.variedKeys == ["optimizer.lr", "model.n_layer"])
-        #expect(points.map(\.name) == ["lr-1e-3__n_layer-2", "lr-1e-3__n_layer-4", "lr-1e-3__n_layer-8",
-                                       "lr-3e-4__n_layer-2", "lr-3e-4__n_layer-4", "lr-3e-4__n_layer-8"])
+        #expect(
+            points.map(\.name) == [
+                "lr-1e-3__n_layer-2", "lr-1e-3__n_layer-4", "lr-1e-3__n_layer-8",
+                "lr-3e-4__n_layer-2", "lr-3e-4__n_layer-4", "lr-3e-4__n_layer-8",
+            ])
         // The point's sweep block holds single values; a list of one list is that list; the rest follows as written.
         let first = points[0].config
         #expect(first.keys == ["sweep", "model_raw"])
@@ -36,7 +40,8 @@ struct SweepDefinitionTests {
     }
 
     @Test func pairedKeysVaryTogether() throws {
-        let sweep = try definition("""
+        let sweep = try definition(
+            """
             sweep:
               lr: [1e-3, 1e-4]
               warmup: [10, 100]
@@ -44,15 +49,20 @@ struct SweepDefinitionTests {
             paired: [[lr, warmup]]
             """)
         let points = try sweep.points()
-        #expect(points.map(\.name) == ["lr-1e-3__warmup-10__depth-2", "lr-1e-3__warmup-10__depth-4",
-                                       "lr-1e-4__warmup-100__depth-2", "lr-1e-4__warmup-100__depth-4"])
+        #expect(
+            points.map(\.name) == [
+                "lr-1e-3__warmup-10__depth-2", "lr-1e-3__warmup-10__depth-4",
+                "lr-1e-4__warmup-100__depth-2", "lr-1e-4__warmup-100__depth-4",
+            ])
         #expect(points[0].config["paired"] == nil)
         #expect(throws: SweepError.self) { try definition("sweep:\n  lr: [1, 2]\n  warmup: [1, 2, 3]\npaired: [[lr, warmup]]\n") }
         #expect(throws: SweepError.self) { try definition("sweep:\n  lr: [1, 2]\npaired: [[lr, nope]]\n") }
     }
 
     @Test func aFileWithoutSweepOrWithAnEmptyListIsRefused() throws {
-        #expect(throws: SweepError.invalid("sweep.yaml", "has no top-level `sweep:` mapping of the values to try")) { try definition("model: {}\n") }
+        #expect(throws: SweepError.invalid("sweep.yaml", "has no top-level `sweep:` mapping of the values to try")) {
+            try definition("model: {}\n")
+        }
         #expect(throws: SweepError.self) { try definition("sweep:\n  lr: []\n") }
     }
 
@@ -78,7 +88,9 @@ struct SweepDefinitionTests {
         #expect(!FileManager.default.fileExists(atPath: other))
         // Changed content never replaces a prepared file.
         try "changed".write(toFile: written[0], atomically: true, encoding: .utf8)
-        #expect(throws: SweepError.self) { try SweepPreparer(definition: sweep, outputDirectory: folder, worldSizes: [1]) { _, _, _ in }.prepare() }
+        #expect(throws: SweepError.self) {
+            try SweepPreparer(definition: sweep, outputDirectory: folder, worldSizes: [1]) { _, _, _ in }.prepare()
+        }
         #expect(try String(contentsOfFile: written[0], encoding: .utf8) == "changed")
     }
 
@@ -90,10 +102,12 @@ struct SweepDefinitionTests {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             try "a: 1\n".write(toFile: folder + "/config.yaml", atomically: true, encoding: .utf8)
             if let resultLines {
-                try String(repeating: "{}\n", count: resultLines).write(toFile: folder + "/evaluation_results.jsonl", atomically: true, encoding: .utf8)
+                try String(repeating: "{}\n", count: resultLines).write(
+                    toFile: folder + "/evaluation_results.jsonl", atomically: true, encoding: .utf8)
             }
             if let errorType {
-                try "{\"error\": {\"type\": \"\(errorType)\"}}".write(toFile: folder + "/error_logs_host_0.log", atomically: true, encoding: .utf8)
+                try "{\"error\": {\"type\": \"\(errorType)\"}}".write(
+                    toFile: folder + "/error_logs_host_0.log", atomically: true, encoding: .utf8)
             }
             return folder + "/config.yaml"
         }

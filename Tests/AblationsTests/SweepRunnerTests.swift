@@ -1,16 +1,18 @@
 import Ablations
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// A 2 × 2 sweep (peak learning rate × depth) of a tiny model prepared, run, interrupted, run again, and reported.
 @Suite(.serialized) struct SweepRunnerTests {
-    static let sweepFile = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Configs/tiny_sweep.yaml").path
+    static let sweepFile = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Configs/tiny_sweep.yaml")
+        .path
 
     var binary: String {
         get throws {
             guard let binary = TestData.modalitiesBinary else {
-                throw SweepError.invalid(CommandLine.arguments[0], "the modalities binary is not built next to the tests (run `swift build --build-tests`)")
+                throw SweepError.invalid(
+                    CommandLine.arguments[0], "the modalities binary is not built next to the tests (run `swift build --build-tests`)")
             }
             return binary
         }
@@ -43,7 +45,8 @@ import TestSupport
     func trainSteps(_ results: String) -> [Int] {
         ((try? String(contentsOfFile: results, encoding: .utf8)) ?? "").split(separator: "\n").compactMap { line in
             guard let record = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  record["dataloader_tag"] as? String == "train" else { return nil }
+                record["dataloader_tag"] as? String == "train"
+            else { return nil }
             return record["num_train_steps_done"] as? Int
         }
     }
@@ -57,8 +60,11 @@ import TestSupport
         let root = NSTemporaryDirectory() + "sweep-run-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: root) }
-        _ = try run(["benchmark", "prepare_sweep_configs", "--sweep_config_path", Self.sweepFile, "--output_dir", root + "/configs",
-                     "--world_sizes", "1"], in: root)
+        _ = try run(
+            [
+                "benchmark", "prepare_sweep_configs", "--sweep_config_path", Self.sweepFile, "--output_dir", root + "/configs",
+                "--world_sizes", "1",
+            ], in: root)
         let names = ["lr-1e-3__n_layer-1", "lr-1e-3__n_layer-2", "lr-3e-3__n_layer-1", "lr-3e-3__n_layer-2"]
         let runs = names.map { root + "/runs/1/" + $0 }
         let command = ["sweep", "run", root + "/configs/tiny_sweep", "--experiments_root_path", root + "/runs"]
@@ -67,7 +73,9 @@ import TestSupport
         // first checkpoint: it stops that run too.
         let first = try start(command, output: root + "/runner-1.log")
         let deadline = Date().addingTimeInterval(600)
-        let firstCheckpoint = root + "/runs/1/checkpoints/eid_lr-1e-3__n_layer-2-seen_steps_4-seen_tokens_512-target_steps_16-target_tokens_2048/metadata.json"
+        let firstCheckpoint =
+            root
+            + "/runs/1/checkpoints/eid_lr-1e-3__n_layer-2-seen_steps_4-seen_tokens_512-target_steps_16-target_tokens_2048/metadata.json"
         while Date() < deadline, first.isRunning, !FileManager.default.fileExists(atPath: firstCheckpoint) { usleep(10_000) }
         #expect(first.isRunning, "the runner finished before it could be killed")
         first.terminate()
@@ -112,8 +120,11 @@ import TestSupport
         let root = NSTemporaryDirectory() + "sweep-try-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: root) }
-        _ = try run(["benchmark", "prepare_sweep_configs", "--sweep_config_path", Self.sweepFile, "--output_dir", root + "/configs",
-                     "--world_sizes", "1"], in: root)
+        _ = try run(
+            [
+                "benchmark", "prepare_sweep_configs", "--sweep_config_path", Self.sweepFile, "--output_dir", root + "/configs",
+                "--world_sizes", "1",
+            ], in: root)
         let command = ["sweep", "run", root + "/configs/tiny_sweep", "--experiments_root_path", root + "/runs"]
         #expect(try run(command + ["--stop_after_steps", "4"], in: root).contains("4 completed, 0 already done"))
         let run = root + "/runs/1/lr-1e-3__n_layer-1"
@@ -126,7 +137,10 @@ import TestSupport
         #expect(trainSteps(run + "/evaluation_results.jsonl") == Array(1...16))
     }
 
-    @Test(.enabled(if: Chromium.find(environment: ProcessInfo.processInfo.environment) != nil, "needs chromium (scripts/setup-test-tools installs it)"))
+    @Test(
+        .enabled(
+            if: Chromium.find(environment: ProcessInfo.processInfo.environment) != nil,
+            "needs chromium (scripts/setup-test-tools installs it)"))
     func theReportOpensInChromiumAndEveryRunHasACurve() throws {
         let root = NSTemporaryDirectory() + "report-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: root) }
@@ -136,9 +150,11 @@ import TestSupport
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             let lines = (1...20).map { step -> String in
                 let loss = 10 - Double(index + 1) * log(Double(step))
-                return "{\"dataloader_tag\": \"train\", \"num_train_steps_done\": \(step), \"losses\": {\"train loss avg\": \(loss)}, \"metrics\": {\"consumed tokens\": \(step * 512)}, \"throughput_metrics\": {\"lr mean\": 0.001, \"train tokens/s\": \(1000 + 100 * index), \"train mfu (16-bit)\": 0.1}}"
+                return
+                    "{\"dataloader_tag\": \"train\", \"num_train_steps_done\": \(step), \"losses\": {\"train loss avg\": \(loss)}, \"metrics\": {\"consumed tokens\": \(step * 512)}, \"throughput_metrics\": {\"lr mean\": 0.001, \"train tokens/s\": \(1000 + 100 * index), \"train mfu (16-bit)\": 0.1}}"
             }
-            try (lines.joined(separator: "\n") + "\n").write(toFile: folder + "/evaluation_results.jsonl", atomically: true, encoding: .utf8)
+            try (lines.joined(separator: "\n") + "\n").write(
+                toFile: folder + "/evaluation_results.jsonl", atomically: true, encoding: .utf8)
             try "sweep:\n  lr: \(index)\n".write(toFile: folder + "/config.yaml.resolved", atomically: true, encoding: .utf8)
         }
         let report = try ExperimentReport(root: root + "/runs")

@@ -9,18 +9,21 @@ import Training
 @Suite(.serialized) struct CheckpointingTests {
     func model(seed: UInt64) throws -> GPT2LLM {
         let norm = GPT2LLMConfig.Norm(kind: .rmsNorm, epsilon: 1e-6, bias: false)
-        let model = try GPT2LLM(config: GPT2LLMConfig(
-            vocabularySize: 32, sequenceLength: 8, layerCount: 1, queryHeads: 2, keyValueHeads: 1, embeddingSize: 16, ffnHidden: 32,
-            bias: false, positionEmbedding: .none, rotaryBaseFrequency: 10_000, activation: .swiglu, attentionNorm: norm, ffnNorm: norm,
-            lmHeadNorm: norm, weightTying: false), seed: seed)
-        try ComposedInitialization(weightInitType: .plain, mean: 0, std: .value(0.02), layerCount: nil).initialize(model.parameters, seed: seed)
+        let model = try GPT2LLM(
+            config: GPT2LLMConfig(
+                vocabularySize: 32, sequenceLength: 8, layerCount: 1, queryHeads: 2, keyValueHeads: 1, embeddingSize: 16, ffnHidden: 32,
+                bias: false, positionEmbedding: .none, rotaryBaseFrequency: 10_000, activation: .swiglu, attentionNorm: norm, ffnNorm: norm,
+                lmHeadNorm: norm, weightTying: false), seed: seed)
+        try ComposedInitialization(weightInitType: .plain, mean: 0, std: .value(0.02), layerCount: nil).initialize(
+            model.parameters, seed: seed)
         return model
     }
 
     func appState(seed: UInt64) throws -> AppState {
         let model = try model(seed: seed)
-        let optimizer = try AdamOptimizer(model: model, learningRate: 1e-3, betas: (0.9, 0.95), eps: 1e-8, weightDecay: 0.1,
-                                          excludedGroups: ["embedding"], decoupledWeightDecay: true)
+        let optimizer = try AdamOptimizer(
+            model: model, learningRate: 1e-3, betas: (0.9, 0.95), eps: 1e-8, weightDecay: 0.1,
+            excludedGroups: ["embedding"], decoupledWeightDecay: true)
         let scheduler = LearningRateScheduler(optimizer: optimizer, schedule: .linear(startFactor: 0.5, endFactor: 1, totalIters: 10))
         return try AppState(model: model, optimizer: optimizer, scheduler: scheduler)
     }
@@ -93,7 +96,9 @@ import Training
         let writer = CheckpointWriter(checkpointPath: root, experimentID: "exp", globalRank: 0)
         try writer.save(saved, progress: progress)
         let folder = root + "/eid_exp-seen_steps_2-seen_tokens_32-target_steps_10-target_tokens_160"
-        let info = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: root + "/last_checkpoint_info.json"))) as? [String: String]
+        let info =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: root + "/last_checkpoint_info.json")))
+            as? [String: String]
         #expect(info?["checkpoint_folder_path"] == URL(fileURLWithPath: folder).standardizedFileURL.path)
         let expectedRandom = try Tensor.rand([4]).toArray(Float.self)
 
@@ -105,7 +110,9 @@ import Training
         for ((name, a), (_, b)) in zip(saved.model.parameters.named, restored.model.parameters.named) {
             #expect(try a.toArray(Float.self) == b.toArray(Float.self), "\(name)")
         }
-        for ((name, a), (_, b)) in zip(try #require(saved.optimizer as? AdamOptimizer).state, try #require(restored.optimizer as? AdamOptimizer).state) {
+        for ((name, a), (_, b)) in zip(
+            try #require(saved.optimizer as? AdamOptimizer).state, try #require(restored.optimizer as? AdamOptimizer).state)
+        {
             #expect(try a.expAvg.toArray(Float.self) == b.expAvg.toArray(Float.self) && a.step.item(Float.self) == 2, "\(name)")
         }
         #expect(restored.scheduler?.stepsTaken == 2 && restored.optimizer.learningRate == saved.optimizer.learningRate)
@@ -130,11 +137,17 @@ import Training
         let torn = writer.folder(for: later)
         try FileManager.default.createDirectory(atPath: torn, withIntermediateDirectories: true)
         try SafeTensorsWriter.write([("model.x", try Tensor.zeros([2]))], to: torn + "/rank_00000.safetensors")
-        #expect(throws: CheckpointError.unreadable(path: torn + "/metadata.json", reason: "missing: the checkpoint was not completed (metadata.json is written last)")) {
+        #expect(
+            throws: CheckpointError.unreadable(
+                path: torn + "/metadata.json", reason: "missing: the checkpoint was not completed (metadata.json is written last)")
+        ) {
             try CheckpointReader(folder: torn)
         }
         #expect(try String(contentsOfFile: root + "/last_checkpoint_info.json", encoding: .utf8) == before)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: writer.folder(for: progress)).sorted() == ["metadata.json", "rank_00000.safetensors"])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: writer.folder(for: progress)).sorted() == [
+                "metadata.json", "rank_00000.safetensors",
+            ])
     }
 
     /// A save killed before its metadata leaves a folder no reader accepts; the next completed save removes it,
@@ -159,12 +172,16 @@ import Training
         try CheckpointWriter(checkpointPath: root, experimentID: "e", globalRank: 0).save(try appState(seed: 4), progress: progress)
         let folder = root + "/eid_e-seen_steps_2-seen_tokens_32-target_steps_10-target_tokens_160"
         let norm = GPT2LLMConfig.Norm(kind: .rmsNorm, epsilon: 1e-6, bias: false)
-        let wider = try GPT2LLM(config: GPT2LLMConfig(
-            vocabularySize: 32, sequenceLength: 8, layerCount: 1, queryHeads: 2, keyValueHeads: 1, embeddingSize: 32, ffnHidden: 32,
-            bias: false, positionEmbedding: .none, rotaryBaseFrequency: 10_000, activation: .swiglu, attentionNorm: norm, ffnNorm: norm,
-            lmHeadNorm: norm, weightTying: false))
-        let state = try AppState(model: wider, optimizer: AdamOptimizer(model: wider, learningRate: 1e-3, betas: (0.9, 0.95), eps: 1e-8,
-                                                                         weightDecay: 0, excludedGroups: [], decoupledWeightDecay: true), scheduler: nil)
+        let wider = try GPT2LLM(
+            config: GPT2LLMConfig(
+                vocabularySize: 32, sequenceLength: 8, layerCount: 1, queryHeads: 2, keyValueHeads: 1, embeddingSize: 32, ffnHidden: 32,
+                bias: false, positionEmbedding: .none, rotaryBaseFrequency: 10_000, activation: .swiglu, attentionNorm: norm, ffnNorm: norm,
+                lmHeadNorm: norm, weightTying: false))
+        let state = try AppState(
+            model: wider,
+            optimizer: AdamOptimizer(
+                model: wider, learningRate: 1e-3, betas: (0.9, 0.95), eps: 1e-8,
+                weightDecay: 0, excludedGroups: [], decoupledWeightDecay: true), scheduler: nil)
         let error = #expect(throws: CheckpointError.self) { try CheckpointReader(folder: folder).load(into: state) }
         #expect("\(error!)".contains("transformer.wte.weight"))
         #expect(throws: CheckpointError.self) { try CheckpointReader(folder: root + "/missing") }
@@ -203,7 +220,8 @@ import Training
 
     @Test func strategiesKeepTheNewestAndSaveOnMultiples() throws {
         func at(_ steps: Int) -> TrainingProgress {
-            var progress = TrainingProgress(numSeenStepsPreviousRun: 0, numSeenTokensPreviousRun: 0, numTargetSteps: 100, numTargetTokens: 100)
+            var progress = TrainingProgress(
+                numSeenStepsPreviousRun: 0, numSeenTokensPreviousRun: 0, numTargetSteps: 100, numTargetTokens: 100)
             progress.numSeenStepsCurrentRun = steps
             progress.numSeenTokensCurrentRun = steps
             return progress
@@ -240,14 +258,18 @@ import Training
     static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden").path
 
     @Test func aModalitiesDCPCheckpointLoadsIntoOurAppState() throws {
-        let reference = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Self.folder + "/modalities_dcp.json"))) as! [String: Any]
+        let reference =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Self.folder + "/modalities_dcp.json")))
+            as! [String: Any]
         let norm = GPT2LLMConfig.Norm(kind: .pytorchRMSNorm, epsilon: 1e-5, bias: false)
-        let model = try GPT2LLM(config: GPT2LLMConfig(
-            vocabularySize: 64, sequenceLength: 16, layerCount: 2, queryHeads: 4, keyValueHeads: 2, embeddingSize: 32, ffnHidden: 64,
-            bias: false, positionEmbedding: .none, rotaryBaseFrequency: 10_000, attentionImplementation: .manual, activation: .swiglu,
-            attentionNorm: norm, ffnNorm: norm, lmHeadNorm: norm, weightTying: false, swigluHiddenMultiple: 16))
-        let optimizer = try AdamOptimizer(model: model, learningRate: 1e-2, betas: (0.9, 0.95), eps: 1e-8, weightDecay: 0,
-                                          excludedGroups: [], decoupledWeightDecay: true)
+        let model = try GPT2LLM(
+            config: GPT2LLMConfig(
+                vocabularySize: 64, sequenceLength: 16, layerCount: 2, queryHeads: 4, keyValueHeads: 2, embeddingSize: 32, ffnHidden: 64,
+                bias: false, positionEmbedding: .none, rotaryBaseFrequency: 10_000, attentionImplementation: .manual, activation: .swiglu,
+                attentionNorm: norm, ffnNorm: norm, lmHeadNorm: norm, weightTying: false, swigluHiddenMultiple: 16))
+        let optimizer = try AdamOptimizer(
+            model: model, learningRate: 1e-2, betas: (0.9, 0.95), eps: 1e-8, weightDecay: 0,
+            excludedGroups: [], decoupledWeightDecay: true)
         let scheduler = LearningRateScheduler(optimizer: optimizer, schedule: .linear(startFactor: 0.5, endFactor: 1, totalIters: 10))
         let state = try AppState(model: model, optimizer: optimizer, scheduler: scheduler)
         try PyTorchCheckpointLoading.load(dcp: Self.folder + "/modalities_dcp", into: state)

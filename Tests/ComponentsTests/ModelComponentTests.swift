@@ -1,7 +1,7 @@
 import Components
 import Config
-import Distributed
 import DataLoading
+import Distributed
 import Foundation
 import Models
 import Testing
@@ -108,17 +108,18 @@ import Training
 
     @Test func activationCheckpointingSelectsBlocksAsModalities() throws {
         func checkpointed(_ variant: String, _ parameters: String) throws -> Set<Int> {
-            let graph = try graph(Self.yaml.replacingOccurrences(of: "n_layer: 2", with: "n_layer: 6") + """
+            let graph = try graph(
+                Self.yaml.replacingOccurrences(of: "n_layer: 2", with: "n_layer: 6") + """
 
-                ac_model:
-                  component_key: model
-                  variant_key: activation_checkpointed
-                  config:
-                    model: {instance_key: model_raw, pass_type: BY_REFERENCE}
-                    ac_variant: \(variant)
-                    layers_fqn: transformer.h
-                    ac_fun_params: \(parameters)
-                """)
+                    ac_model:
+                      component_key: model
+                      variant_key: activation_checkpointed
+                      config:
+                        model: {instance_key: model_raw, pass_type: BY_REFERENCE}
+                        ac_variant: \(variant)
+                        layers_fqn: transformer.h
+                        ac_fun_params: \(parameters)
+                    """)
             try graph.validate()
             let model = try #require(graph.build("ac_model", as: (any Model).self) as? GPT2LLM)
             return model.checkpointedLayers
@@ -128,26 +129,31 @@ import Training
         #expect(try checkpointed("selective_layer_activation_checkpointing", "{ac_freq: 2}") == [1, 3, 5])
         // Selective op checkpointing wraps every block and keeps the listed operators' outputs.
         #expect(try checkpointed("selective_op_activation_checkpointing", "{save_ops_keys: [ops.aten.mm.default]}") == Set(0..<6))
-        for (keys, message) in [("[mm]", "save_ops_keys has 'mm'; the keys Modalities knows are ops.aten.mm.default"),
-                                ("[]", "save_ops_keys is empty")] {
-            let error = #expect(throws: ConfigError.self) { try checkpointed("selective_op_activation_checkpointing", "{save_ops_keys: \(keys)}") }
+        for (keys, message) in [
+            ("[mm]", "save_ops_keys has 'mm'; the keys Modalities knows are ops.aten.mm.default"),
+            ("[]", "save_ops_keys is empty"),
+        ] {
+            let error = #expect(throws: ConfigError.self) {
+                try checkpointed("selective_op_activation_checkpointing", "{save_ops_keys: \(keys)}")
+            }
             #expect(error?.issues.first?.message.contains(message) == true, "\(error?.issues.first?.message ?? "no error")")
         }
     }
 
     @Test func selectiveOpCheckpointingWarnsAboutOperatorsTheBlocksNeverRun() throws {
-        let graph = try graph(Self.yaml + """
+        let graph = try graph(
+            Self.yaml + """
 
-            ac_model:
-              component_key: model
-              variant_key: activation_checkpointed
-              config:
-                model: {instance_key: model_raw, pass_type: BY_REFERENCE}
-                ac_variant: selective_op_activation_checkpointing
-                layers_fqn: transformer.h
-                ac_fun_params:
-                  save_ops_keys: [ops.aten.mm.default, ops.aten.max.default]
-            """)
+                ac_model:
+                  component_key: model
+                  variant_key: activation_checkpointed
+                  config:
+                    model: {instance_key: model_raw, pass_type: BY_REFERENCE}
+                    ac_variant: selective_op_activation_checkpointing
+                    layers_fqn: transformer.h
+                    ac_fun_params:
+                      save_ops_keys: [ops.aten.mm.default, ops.aten.max.default]
+                """)
         try graph.validate()
         let model = try #require(graph.build("ac_model", as: (any Model).self) as? GPT2LLM)
         #expect(model.selectiveCheckpointPolicy?.savedOperators == [.mm, .max])
@@ -192,7 +198,8 @@ import Training
         let broken = Self.yaml.replacingOccurrences(of: "n_head_kv: 4", with: "n_head_kv: 3")
         let error = #expect(throws: ConfigError.self) { try graph(broken).validate() }
         #expect(error?.issues.first?.message.contains("n_head_q (8) must be a multiple of n_head_kv (3)") == true)
-        let unknownNorm = Self.yaml.replacingOccurrences(of: "ffn_norm_config: {norm_type: layer_norm", with: "ffn_norm_config: {norm_type: batch_norm")
+        let unknownNorm = Self.yaml.replacingOccurrences(
+            of: "ffn_norm_config: {norm_type: layer_norm", with: "ffn_norm_config: {norm_type: batch_norm")
         let normError = #expect(throws: ConfigError.self) { try graph(unknownNorm).validate() }
         #expect(normError?.issues.first?.message.contains("expected one of layer_norm, rms_norm, pytorch_rms_norm") == true)
     }
@@ -200,30 +207,31 @@ import Training
 
 @Suite struct TrainingComponentTests {
     @Test func optimizerAndSchedulerFromModalitiesStyleConfig() throws {
-        let yaml = ModelComponentTests.yaml + """
+        let yaml =
+            ModelComponentTests.yaml + """
 
-            optimizer:
-              component_key: optimizer
-              variant_key: adam_w
-              config:
-                lr: 0.0001
-                betas: [0.9, 0.95]
-                eps: 1e-8
-                weight_decay: 1e-1
-                weight_decay_groups_excluded: [embedding, layernorm]
-                wrapped_model: {instance_key: initialized_model, pass_type: BY_REFERENCE}
-            lr_scheduler:
-              component_key: scheduler
-              variant_key: onecycle_lr
-              config:
-                optimizer: {instance_key: optimizer, pass_type: BY_REFERENCE}
-                max_lr: 6e-4
-                div_factor: 10
-                final_div_factor: 1
-                total_steps: 650
-                pct_start: 0.01
-                anneal_strategy: cos
-            """
+                optimizer:
+                  component_key: optimizer
+                  variant_key: adam_w
+                  config:
+                    lr: 0.0001
+                    betas: [0.9, 0.95]
+                    eps: 1e-8
+                    weight_decay: 1e-1
+                    weight_decay_groups_excluded: [embedding, layernorm]
+                    wrapped_model: {instance_key: initialized_model, pass_type: BY_REFERENCE}
+                lr_scheduler:
+                  component_key: scheduler
+                  variant_key: onecycle_lr
+                  config:
+                    optimizer: {instance_key: optimizer, pass_type: BY_REFERENCE}
+                    max_lr: 6e-4
+                    div_factor: 10
+                    final_div_factor: 1
+                    total_steps: 650
+                    pct_start: 0.01
+                    anneal_strategy: cos
+                """
         let graph = try ModelComponentTests().graph(yaml)
         try graph.validate()
         let scheduler = try graph.build("lr_scheduler", as: LearningRateScheduler.self)
@@ -246,22 +254,29 @@ import Training
         let annealed = 6e-5 + (6e-4 - 6e-5) / 2 * (cos(Double.pi * 0.2 / 79.2) + 1)
         #expect(Swift.abs(shortScheduler.optimizer.learningRate - annealed) < 1e-12)
         // Learning rates PyTorch refuses (NaN, negative) or that cannot train (infinite) fail validation, naming the key.
-        for (field, bad) in [("max_lr: 6e-4", "max_lr: .nan"), ("max_lr: 6e-4", "max_lr: -1e-3"), ("lr: 0.0001", "lr: .inf"),
-                             ("lr: 0.0001", "lr: .nan")] {
-            let error = #expect(throws: ConfigError.self) { try ModelComponentTests().graph(yaml.replacingOccurrences(of: field, with: bad)).validate() }
+        for (field, bad) in [
+            ("max_lr: 6e-4", "max_lr: .nan"), ("max_lr: 6e-4", "max_lr: -1e-3"), ("lr: 0.0001", "lr: .inf"),
+            ("lr: 0.0001", "lr: .nan"),
+        ] {
+            let error = #expect(throws: ConfigError.self) {
+                try ModelComponentTests().graph(yaml.replacingOccurrences(of: field, with: bad)).validate()
+            }
             let key = String(field.split(separator: ":")[0])
-            #expect(error?.issues.contains { $0.message.contains(key) && $0.message.contains("finite") } == true, "\(bad): \(error?.issues ?? [])")
+            #expect(
+                error?.issues.contains { $0.message.contains(key) && $0.message.contains("finite") } == true,
+                "\(bad): \(error?.issues ?? [])")
         }
         let degenerate = yaml.replacingOccurrences(of: "total_steps: 650", with: "total_steps: 100")
         let degenerateError = #expect(throws: ConfigError.self) { try ModelComponentTests().graph(degenerate).validate() }
         #expect(degenerateError?.issues.first?.message.contains("pct_start × total_steps is exactly 1") == true)
-        let lossGraph = try ModelComponentTests().graph(yaml + """
+        let lossGraph = try ModelComponentTests().graph(
+            yaml + """
 
-            loss_fn:
-              component_key: loss
-              variant_key: clm_cross_entropy_loss
-              config: {target_key: target_ids, prediction_key: logits}
-            """)
+                loss_fn:
+                  component_key: loss
+                  variant_key: clm_cross_entropy_loss
+                  config: {target_key: target_ids, prediction_key: logits}
+                """)
         let loss = try lossGraph.build("loss_fn", as: CLMCrossEntropyLoss.self)
         let model = try lossGraph.build("initialized_model", as: (any Model).self)
         let batch = try #require(try lossGraph.build("loader", as: DataLoader.self).makeIterator().nextBatch())
@@ -269,7 +284,9 @@ import Training
         #expect(Swift.abs(try value.item(Double.self) - Foundation.log(50304.0)) < 0.1)
         #expect(throws: TrainingError.self) { try loss(predictions: [:], targets: batch.targets) }
         let wrongGroup = yaml.replacingOccurrences(of: "[embedding, layernorm]", with: "[embeddings]")
-        let error = #expect(throws: ComponentBuildError.self) { try ModelComponentTests().graph(wrongGroup).build("optimizer", as: AdamOptimizer.self) }
+        let error = #expect(throws: ComponentBuildError.self) {
+            try ModelComponentTests().graph(wrongGroup).build("optimizer", as: AdamOptimizer.self)
+        }
         #expect(error?.description.contains("'embeddings'") == true)
     }
 }

@@ -9,8 +9,10 @@ import Testing
 /// Components learn where they run from the run context the graph was given, not from the process environment.
 struct RunContextTests {
     func graph(_ yaml: String, run: RunContext?) throws -> ObjectGraph {
-        let root = try ConfigInterpolator(environment: ResolverEnvironment(configFilePath: "run.yaml", variables: ["DATA": TokenizerComponentTests.data]))
-            .resolve(ConfigLoader.parse(yaml, file: "run.yaml"))
+        let root = try ConfigInterpolator(
+            environment: ResolverEnvironment(configFilePath: "run.yaml", variables: ["DATA": TokenizerComponentTests.data])
+        )
+        .resolve(ConfigLoader.parse(yaml, file: "run.yaml"))
         return ObjectGraph(root: root, registry: .builtIn(), environment: run.map(BuildEnvironment.init(run:)) ?? BuildEnvironment())
     }
 
@@ -20,7 +22,8 @@ struct RunContextTests {
         let folder = NSTemporaryDirectory() + "run-context-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let path = folder + "/evaluation_results.jsonl"
-        let graph = try graph("""
+        let graph = try graph(
+            """
             evaluation_subscriber:
               component_key: results_subscriber
               variant_key: to_disc
@@ -32,19 +35,20 @@ struct RunContextTests {
 
     /// A config for two data-parallel ranks, built in a context that has no group of ranks, says how to start them.
     @Test func dataParallelismWithoutAGroupNamesTheLaunchers() throws {
-        let yaml = ModelComponentTests.yaml + """
+        let yaml =
+            ModelComponentTests.yaml + """
 
-            device_mesh:
-              component_key: device_mesh
-              variant_key: default
-              config: {device_type: cpu, data_parallel_shard_degree: 2, world_size: 2}
-            ddp_model:
-              component_key: model
-              variant_key: ddp_wrapped
-              config:
-                model: {instance_key: model_raw, pass_type: BY_REFERENCE}
-                device_mesh: {instance_key: device_mesh, pass_type: BY_REFERENCE}
-            """
+                device_mesh:
+                  component_key: device_mesh
+                  variant_key: default
+                  config: {device_type: cpu, data_parallel_shard_degree: 2, world_size: 2}
+                ddp_model:
+                  component_key: model
+                  variant_key: ddp_wrapped
+                  config:
+                    model: {instance_key: model_raw, pass_type: BY_REFERENCE}
+                    device_mesh: {instance_key: device_mesh, pass_type: BY_REFERENCE}
+                """
         let graph = try graph(yaml, run: RunContext(rank: 0, worldSize: 2))
         let error = #expect(throws: (any Error).self) { try graph.build("ddp_model", as: (any Model).self) }
         #expect("\(error!)".contains("use modalities launch, torchrun or srun"), "\(error!)")

@@ -1,6 +1,6 @@
 import Components
-import DataLoading
 import Config
+import DataLoading
 import Foundation
 import TestSupport
 import Testing
@@ -17,7 +17,8 @@ import Tokenizers
     }
 
     @Test func huggingFaceFolderWithTruncationAndPadding() throws {
-        let tokenizer = try build("""
+        let tokenizer = try build(
+            """
             tokenizer:
               component_key: tokenizer
               variant_key: pretrained_hf_tokenizer
@@ -35,7 +36,8 @@ import Tokenizers
     }
 
     @Test func sentencePieceAndTiktokenVariants() throws {
-        let sentencePiece = try build("""
+        let sentencePiece = try build(
+            """
             tokenizer:
               component_key: tokenizer
               variant_key: pretrained_sp_tokenizer
@@ -43,7 +45,8 @@ import Tokenizers
                 tokenizer_model_file: ${env:DATA}/llama/tokenizer.model
             """)
         #expect(sentencePiece.encode("Hello world").prefix(2) == [15043, 3186])
-        let tiktoken = try build("""
+        let tiktoken = try build(
+            """
             tokenizer:
               component_key: tokenizer
               variant_key: tiktoken
@@ -57,7 +60,8 @@ import Tokenizers
 
     @Test func problemsNameTheFileOrKey() throws {
         let missingFile = #expect(throws: ComponentBuildError.self) {
-            try build("""
+            try build(
+                """
                 tokenizer:
                   component_key: tokenizer
                   variant_key: pretrained_sp_tokenizer
@@ -67,7 +71,8 @@ import Tokenizers
         #expect(missingFile?.description.contains("/nonexistent/tokenizer.model") == true)
         // A special token the vocabulary lacks is appended with the next id, as Hugging Face's add_special_tokens does
         // (the library_usage tutorial's `pad_token: "[PAD]"` on GPT-2), and a list adds several.
-        let added = try build("""
+        let added = try build(
+            """
             tokenizer:
               component_key: tokenizer
               variant_key: pretrained_hf_tokenizer
@@ -77,9 +82,11 @@ import Tokenizers
             """)
         #expect(added.tokenID("<|endoftext|>") == 50256 && added.vocabularySize == 50259)
         #expect(added.tokenID("[PAD]") == 50257 && added.tokenID("<|im_start|>") == 50258)
-        #expect(added.encode("a[PAD]") == [64, added.tokenID("[PAD]")!] && added.decode(added.encode("x<|im_start|>y")) == "x<|im_start|>y")
+        #expect(
+            added.encode("a[PAD]") == [64, added.tokenID("[PAD]")!] && added.decode(added.encode("x<|im_start|>y")) == "x<|im_start|>y")
         let badPadding = #expect(throws: ConfigError.self) {
-            try build("""
+            try build(
+                """
                 tokenizer:
                   component_key: tokenizer
                   variant_key: pretrained_hf_tokenizer

@@ -1,6 +1,6 @@
 import Config
-import ModalitiesSchema
 import Foundation
+import ModalitiesSchema
 import Testing
 
 /// Each file in BrokenConfigs/ states the exact problems it must produce in lines starting `# expect: `
@@ -37,8 +37,9 @@ import Testing
 
     /// Runs the same pipeline as `modalities config validate` (or `graph` when no command is named).
     func problems(in text: String, file: String, for model: InstantiationModel?) -> [String] {
-        let environment = ResolverEnvironment(configFilePath: file, experimentsRootPath: "/experiments", experimentID: "exp",
-                                              variables: [:], cpuCount: 2)
+        let environment = ResolverEnvironment(
+            configFilePath: file, experimentsRootPath: "/experiments", experimentID: "exp",
+            variables: [:], cpuCount: 2)
         do {
             let root = try ConfigLoader.parse(text, file: file)
             if let model {

@@ -3,7 +3,8 @@ import Testing
 
 @Suite struct InterpolationTests {
     @Test func nodePathsKeepTheReferencedType() throws {
-        let root = try resolveText("""
+        let root = try resolveText(
+            """
             settings:
               step_profile: {sequence_length: 256, sizes: [1, 2, 3]}
             model:
@@ -17,7 +18,8 @@ import Testing
     }
 
     @Test func interpolationsInsideTextJoinAsStrings() throws {
-        let root = try resolveText("""
+        let root = try resolveText(
+            """
             a: {n: 3}
             name: "run-${a.n}-of-${a.n}"
             escaped: "\\\\${a.n}"
@@ -27,7 +29,8 @@ import Testing
     }
 
     @Test func forwardAndChainedReferencesResolve() throws {
-        let root = try resolveText("""
+        let root = try resolveText(
+            """
             first: ${second}
             second: ${third.value}
             third: {value: 42}
@@ -36,7 +39,8 @@ import Testing
     }
 
     @Test func interpolatedComponentSubtreesAreCopies() throws {
-        let root = try resolveText("""
+        let root = try resolveText(
+            """
             template:
               component_key: test_model
               variant_key: linear
@@ -51,7 +55,8 @@ import Testing
     }
 
     @Test func modalitiesEnvironmentResolvers() throws {
-        let root = try resolveText("""
+        let root = try resolveText(
+            """
             file: ${modalities_env:config_file_path}
             folder: ${modalities_env:config_folder_path}
             root: ${modalities_env:experiments_root_path}
@@ -77,7 +82,8 @@ import Testing
     }
 
     @Test func environmentVariablesWithDefaultsAndDecoding() throws {
-        let root = try resolveText("""
+        let root = try resolveText(
+            """
             user: ${oc.env:TEST_USER,nobody}
             set: ${env:TEST_SET}
             workers: ${oc.decode:${oc.env:WORKERS,12}}
@@ -106,7 +112,8 @@ import Testing
 
     @Test func problemsAreReportedTogetherWithLocations() throws {
         let error = #expect(throws: ConfigError.self) {
-            try resolveText("""
+            try resolveText(
+                """
                 a: ${missing.key}
                 b: ${oc.nope:X}
                 c: ${d}

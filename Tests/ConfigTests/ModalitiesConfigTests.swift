@@ -1,7 +1,7 @@
 import Components
 import Config
-import ModalitiesSchema
 import Foundation
+import ModalitiesSchema
 import TestSupport
 import Testing
 
@@ -10,13 +10,16 @@ let testDataFolder = TestData.folder
 /// Configs written in Modalities' grammar validate as far as our components go and name what is missing.
 @Suite struct ModalitiesConfigTests {
     static let folder = fixturesFolder.appendingPathComponent("Configs")
-    static let checkpointFolder = "/runs/data/checkpoints/2026-11-26__10-00-00/eid_2026-11-26__10-00-00-seen_steps_32-seen_tokens_16384-target_steps_650-target_tokens_332800"
+    static let checkpointFolder =
+        "/runs/data/checkpoints/2026-11-26__10-00-00/eid_2026-11-26__10-00-00-seen_steps_32-seen_tokens_16384-target_steps_650-target_tokens_332800"
 
     func validator(warmstart: Bool = false) -> ConfigValidator {
-        ConfigValidator.builtIn(environment: ResolverEnvironment(
-            configFilePath: "configs/run.yaml", experimentsRootPath: "/runs", experimentID: "2026-11-26__10-00-00",
-            variables: ["MODALITIES_TEST_DATA": testDataFolder], warmstartCheckpointPaths: warmstart ? [("checkpoint_folder_path", Self.checkpointFolder)] : nil,
-            cpuCount: 2))
+        ConfigValidator.builtIn(
+            environment: ResolverEnvironment(
+                configFilePath: "configs/run.yaml", experimentsRootPath: "/runs", experimentID: "2026-11-26__10-00-00",
+                variables: ["MODALITIES_TEST_DATA": testDataFolder],
+                warmstartCheckpointPaths: warmstart ? [("checkpoint_folder_path", Self.checkpointFolder)] : nil,
+                cpuCount: 2))
     }
 
     func load(_ name: String) throws -> ConfigNode {
@@ -60,8 +63,9 @@ let testDataFolder = TestData.folder
     @Test func datasetTooSmallForTheTargetIsAnError() throws {
         // The short lorem ipsum file (7,989 tokens) cannot supply the long one's 332,800 target tokens.
         let text = try String(contentsOfFile: Self.folder.appendingPathComponent("lorem_ipsum_long_fsdp2.yaml").path, encoding: .utf8)
-        let shortTraining = text.replacingOccurrences(of: "raw_data_path: ${settings.paths.train_dataset_path}",
-                                                      with: "raw_data_path: ${settings.paths.test_dataset_path}")
+        let shortTraining = text.replacingOccurrences(
+            of: "raw_data_path: ${settings.paths.train_dataset_path}",
+            with: "raw_data_path: ${settings.paths.test_dataset_path}")
         let root = try ConfigLoader.parse(shortTraining, file: "short.yaml")
         let error = #expect(throws: ConfigError.self) { try validator().validate(root, for: .run) }
         let problem = error?.issues.first { $0.kind == .consistency && $0.severity == .error }
@@ -79,7 +83,9 @@ let testDataFolder = TestData.folder
         let broken = text.replacingOccurrences(of: "    n_layer: 2", with: "    n_layr: 2")
             .replacingOccurrences(of: "      instance_key: collate_fn", with: "      instance_key: colate_fn")
             .replacingOccurrences(of: "  variant_key: gpt_2_llm_collator", with: "  variant_key: gpt2_llm_collator")
-        let error = #expect(throws: ConfigError.self) { try validator().validate(ConfigLoader.parse(broken, file: "broken.yaml"), for: .run) }
+        let error = #expect(throws: ConfigError.self) {
+            try validator().validate(ConfigLoader.parse(broken, file: "broken.yaml"), for: .run)
+        }
         let errors = (error?.issues ?? []).filter { $0.severity == .error }
         func reported(_ text: String, atLine number: Int) -> Bool {
             errors.contains { $0.message.contains(text) && $0.location.line == number }
@@ -104,7 +110,8 @@ let testDataFolder = TestData.folder
     @Test func inferredModelFollowsTheKeys() throws {
         #expect(InstantiationModel.inferred(from: try load("lorem_ipsum_long_fsdp2.yaml")) == .run)
         #expect(InstantiationModel.inferred(from: try load("lorem_ipsum_long_fsdp2_warmstart.yaml")) == .warmstart)
-        #expect(InstantiationModel.inferred(from: try ConfigLoader.parse("tokenizer: {}\nsettings: {src_path: a.jsonl}")) == .packEncodedData)
+        #expect(
+            InstantiationModel.inferred(from: try ConfigLoader.parse("tokenizer: {}\nsettings: {src_path: a.jsonl}")) == .packEncodedData)
     }
 }
 

@@ -3,10 +3,14 @@ import Testing
 
 @Suite struct NumberConversionTests {
     @Test func stepsTokensAndBatchesDeriveFromEachOther() {
-        #expect(NumberConversion.numTokens(numSteps: 10, numRanks: 2, localMicroBatchSize: 4, sequenceLength: 256,
-                                           gradientAccumulationSteps: 2) == 40_960)
-        #expect(NumberConversion.numSteps(numRanks: 2, localMicroBatchSize: 4, globalNumTokens: 40_960, sequenceLength: 256,
-                                          gradientAccumulationSteps: 2) == 10)
+        #expect(
+            NumberConversion.numTokens(
+                numSteps: 10, numRanks: 2, localMicroBatchSize: 4, sequenceLength: 256,
+                gradientAccumulationSteps: 2) == 40_960)
+        #expect(
+            NumberConversion.numSteps(
+                numRanks: 2, localMicroBatchSize: 4, globalNumTokens: 40_960, sequenceLength: 256,
+                gradientAccumulationSteps: 2) == 10)
         #expect(NumberConversion.localNumBatches(numRanks: 2, globalNumSamples: 100, localMicroBatchSize: 8) == 6)
     }
 

@@ -36,7 +36,8 @@ import Testing
     }
 
     @Test func inlineComponentsAreBuiltWhereUsed() throws {
-        let graph = try graph("""
+        let graph = try graph(
+            """
             base:
               component_key: test_model
               variant_key: linear
@@ -61,7 +62,8 @@ import Testing
     }
 
     @Test func listsOfComponentsAndReferences() throws {
-        let graph = try graph("""
+        let graph = try graph(
+            """
             ensemble:
               component_key: test_model
               variant_key: ensemble
@@ -82,7 +84,8 @@ import Testing
     }
 
     @Test func valueComponentsFillPlainFields() throws {
-        let graph = try graph("""
+        let graph = try graph(
+            """
             model:
               component_key: test_model
               variant_key: linear
@@ -104,27 +107,33 @@ import Testing
 
     @Test func edgesShowWhoUsesWhom() throws {
         let edges = ComponentEdges(try resolveText(twoOptimizers))
-        #expect(edges.topLevel.map(\.label) == ["optimizer_a (test_optimizer/sgd)", "optimizer_b (test_optimizer/sgd)",
-                                                 "shared_model (test_model/linear)"])
+        #expect(
+            edges.topLevel.map(\.label) == [
+                "optimizer_a (test_optimizer/sgd)", "optimizer_b (test_optimizer/sgd)",
+                "shared_model (test_model/linear)",
+            ])
         #expect(edges.edges.filter(\.byReference).map(\.to.keyPath) == ["shared_model", "shared_model"])
-        let nested = ComponentEdges(try resolveText("""
-            loader:
-              component_key: data_loader
-              variant_key: default
-              config:
-                sampler:
-                  component_key: sampler
-                  variant_key: distributed_sampler
-                  config: {dataset: {instance_key: data, pass_type: BY_REFERENCE}}
-            data: {component_key: dataset, variant_key: dummy_dataset, config: {}}
-            evals: [{instance_key: loader, pass_type: BY_REFERENCE}]
-            """))
+        let nested = ComponentEdges(
+            try resolveText(
+                """
+                loader:
+                  component_key: data_loader
+                  variant_key: default
+                  config:
+                    sampler:
+                      component_key: sampler
+                      variant_key: distributed_sampler
+                      config: {dataset: {instance_key: data, pass_type: BY_REFERENCE}}
+                data: {component_key: dataset, variant_key: dummy_dataset, config: {}}
+                evals: [{instance_key: loader, pass_type: BY_REFERENCE}]
+                """))
         #expect(nested.edges.contains { $0.from.keyPath == "loader" && $0.to.keyPath == "loader.config.sampler" && !$0.byReference })
         #expect(nested.edges.contains { $0.from.keyPath == "loader.config.sampler" && $0.to.keyPath == "data" && $0.byReference })
     }
 
     @Test func everyProblemIsReportedAtOnce() throws {
-        let graph = try graph("""
+        let graph = try graph(
+            """
             optimizer:
               component_key: test_optimizer
               variant_key: sgd
@@ -163,8 +172,10 @@ import Testing
         // model/gpt2 asks for its enum `attention_implementation` before most of its fields; the schema's stand-in
         // for an enum must be one of its cases, or decoding stops there and the rest goes unlisted.
         let fields = try #require(ComponentRegistry.builtIn().spec("model", "gpt2")?.configFields).map(\.name)
-        for name in ["attention_implementation", "activation_type", "vocab_size", "n_layer", "n_head_q", "n_embd",
-                     "ffn_hidden", "attention_norm_config", "lm_head_norm_config", "use_weight_tying"] {
+        for name in [
+            "attention_implementation", "activation_type", "vocab_size", "n_layer", "n_head_q", "n_embd",
+            "ffn_hidden", "attention_norm_config", "lm_head_norm_config", "use_weight_tying",
+        ] {
             #expect(fields.contains(name), "\(name) missing from \(fields)")
         }
     }

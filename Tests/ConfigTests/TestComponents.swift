@@ -81,8 +81,10 @@ final class EnsembleTestModel: TestModel {
 /// The built-in table plus the test components, as an application that extends the framework would do.
 func testRegistry() -> ComponentRegistry {
     let registry = ComponentRegistry.builtIn()
-    registry.register("test_model", "linear", summary: "a linear layer", config: LinearConfig.self,
-                      produces: [TestModel.self]) { config, _ in
+    registry.register(
+        "test_model", "linear", summary: "a linear layer", config: LinearConfig.self,
+        produces: [TestModel.self]
+    ) { config, _ in
         LinearTestModel(inFeatures: config.inFeatures.value, outFeatures: config.outFeatures.value, initKind: config.initKind)
     }
     registry.register("test_model", "wrapped", config: WrappedConfig.self, produces: [TestModel.self]) { config, context in
@@ -100,11 +102,14 @@ func testRegistry() -> ComponentRegistry {
 /// Folder of this test target's fixtures.
 let fixturesFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 
-func resolveText(_ yaml: String, variables: [String: String] = [:],
-                 warmstart: [(key: String, value: String)]? = nil) throws -> ConfigNode {
-    let environment = ResolverEnvironment(configFilePath: "/configs/run.yaml", experimentsRootPath: "/experiments",
-                                          experimentID: "exp-1", variables: variables,
-                                          warmstartCheckpointPaths: warmstart, cpuCount: 16)
+func resolveText(
+    _ yaml: String, variables: [String: String] = [:],
+    warmstart: [(key: String, value: String)]? = nil
+) throws -> ConfigNode {
+    let environment = ResolverEnvironment(
+        configFilePath: "/configs/run.yaml", experimentsRootPath: "/experiments",
+        experimentID: "exp-1", variables: variables,
+        warmstartCheckpointPaths: warmstart, cpuCount: 16)
     return try ConfigInterpolator(environment: environment).resolve(ConfigLoader.parse(yaml, file: "test.yaml"))
 }
 

@@ -1,8 +1,9 @@
-@testable import DataFormats
 import Foundation
 import TestSupport
 import Testing
 import Tokenizers
+
+@testable import DataFormats
 
 let modalitiesData = URL(fileURLWithPath: TestData.path("modalities"))
 
@@ -55,7 +56,8 @@ func temporaryFile(_ name: String) -> String {
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         let (entries, invalid) = try RawIndex.build(jsonl: path)
         #expect(entries.count == 2)
-        #expect(invalid == [RawIndex.InvalidLine(line: 2, reason: "not a JSON object"), RawIndex.InvalidLine(line: 4, reason: "invalid UTF-8")])
+        #expect(
+            invalid == [RawIndex.InvalidLine(line: 2, reason: "not a JSON object"), RawIndex.InvalidLine(line: 4, reason: "invalid UTF-8")])
     }
 }
 
@@ -201,10 +203,14 @@ func temporaryFile(_ name: String) -> String {
             let file = try PackedDataFile(path: output)
             seen += file.documents.indices.map { file.document($0).description }
         }
-        let all = try [short, long].map(PackedDataFile.init(path:)).flatMap { file in file.documents.indices.map { file.document($0).description } }
+        let all = try [short, long].map(PackedDataFile.init(path:)).flatMap { file in
+            file.documents.indices.map { file.document($0).description }
+        }
         #expect(seen.sorted() == all.sorted())
         #expect(PackedDataOperations.chunkRange(count: 10, chunkID: 2, chunkCount: 3) == 7..<10)
-        #expect(throws: DataFormatError.self) { try PackedDataOperations.shuffledChunk(of: [short], chunkID: 3, chunkCount: 3, into: "/tmp/x.pbin", seed: 1) }
+        #expect(throws: DataFormatError.self) {
+            try PackedDataOperations.shuffledChunk(of: [short], chunkID: 3, chunkCount: 3, into: "/tmp/x.pbin", seed: 1)
+        }
     }
 
     @Test func jsonlShuffleKeepsEveryLine() throws {

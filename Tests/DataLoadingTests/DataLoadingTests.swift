@@ -1,9 +1,10 @@
 import DataFormats
-@testable import DataLoading
 import Foundation
 import TestSupport
 import Testing
 import Torch
+
+@testable import DataLoading
 
 let modalitiesFolder = TestData.path("modalities")
 
@@ -58,8 +59,10 @@ let modalitiesFolder = TestData.path("modalities")
 @Suite struct SamplerTests {
     @Test func shuffledOrderEqualsPyTorchsDistributedSampler() throws {
         // Golden values from torch.utils.data.DistributedSampler (PyTorch 2.15), 1,300 samples, seed 42, epoch 3.
-        let rank0 = try DistributedSampler(datasetCount: 1300, rank: 0, replicas: 2, shuffle: true, seed: 42, epoch: 3, dropLast: true).indices()
-        let rank1 = try DistributedSampler(datasetCount: 1300, rank: 1, replicas: 2, shuffle: true, seed: 42, epoch: 3, dropLast: true).indices()
+        let rank0 = try DistributedSampler(datasetCount: 1300, rank: 0, replicas: 2, shuffle: true, seed: 42, epoch: 3, dropLast: true)
+            .indices()
+        let rank1 = try DistributedSampler(datasetCount: 1300, rank: 1, replicas: 2, shuffle: true, seed: 42, epoch: 3, dropLast: true)
+            .indices()
         #expect(rank0.count == 650 && Array(rank0.prefix(12)) == [7, 1201, 532, 1167, 251, 1297, 723, 46, 17, 1234, 322, 641])
         #expect(rank0.reduce(0, +) == 413_951)
         #expect(Array(rank1.prefix(12)) == [555, 1268, 929, 284, 975, 356, 459, 958, 543, 206, 999, 1276])
@@ -71,14 +74,17 @@ let modalitiesFolder = TestData.path("modalities")
 
     @Test(arguments: [1, 2, 4])
     func resumingAfterKBatchesGivesTheRemainingBatches(_ replicas: Int) throws {
-        let dataset = try PackedContinuousDataset(path: modalitiesFolder + "/lorem_ipsum_long.pbin", sequenceLength: 64, sampleKey: "input_ids")
+        let dataset = try PackedContinuousDataset(
+            path: modalitiesFolder + "/lorem_ipsum_long.pbin", sequenceLength: 64, sampleKey: "input_ids")
         let batchSize = 3
         for rank in 0..<replicas {
             func loader(skipping samples: Int) throws -> DataLoader {
-                let sampler = try DistributedSampler(datasetCount: dataset.count, rank: rank, replicas: replicas, shuffle: true,
-                                                     seed: 11, dropLast: true, skippedGlobalSamples: samples)
-                return DataLoader(tag: "train", dataset: dataset, batchSampler: try BatchSampler(sampler: sampler, batchSize: batchSize, dropLast: true),
-                                  collator: GPT2LLMCollator(sampleKey: "input_ids", targetKey: "target_ids"), workers: 2)
+                let sampler = try DistributedSampler(
+                    datasetCount: dataset.count, rank: rank, replicas: replicas, shuffle: true,
+                    seed: 11, dropLast: true, skippedGlobalSamples: samples)
+                return DataLoader(
+                    tag: "train", dataset: dataset, batchSampler: try BatchSampler(sampler: sampler, batchSize: batchSize, dropLast: true),
+                    collator: GPT2LLMCollator(sampleKey: "input_ids", targetKey: "target_ids"), workers: 2)
             }
             let full = try loader(skipping: 0)
             var uninterrupted: [[Int]] = []
@@ -125,8 +131,9 @@ let modalitiesFolder = TestData.path("modalities")
         var results: [[[Int]]] = []
         for workers in [0, 1, 4] {
             let sampler = try DistributedSampler(datasetCount: 40, rank: 0, replicas: 1, shuffle: true, seed: 5)
-            let loader = DataLoader(tag: "t", dataset: dataset, batchSampler: try BatchSampler(sampler: sampler, batchSize: 4, dropLast: false),
-                                    collator: GPT2LLMCollator(sampleKey: "input_ids", targetKey: "target_ids"), workers: workers)
+            let loader = DataLoader(
+                tag: "t", dataset: dataset, batchSampler: try BatchSampler(sampler: sampler, batchSize: 4, dropLast: false),
+                collator: GPT2LLMCollator(sampleKey: "input_ids", targetKey: "target_ids"), workers: workers)
             var batches: [[Int]] = []
             let iterator = try loader.makeIterator()
             while let batch = try iterator.nextBatch() { batches.append(try batch.targets["target_ids"]!.toArray(Int.self)) }
@@ -142,8 +149,9 @@ let modalitiesFolder = TestData.path("modalities")
         var batches: [[Int]] = []
         for pin in [false, true] {
             let sampler = try DistributedSampler(datasetCount: 8, rank: 0, replicas: 1, shuffle: false, seed: 0)
-            let loader = DataLoader(tag: "t", dataset: dataset, batchSampler: try BatchSampler(sampler: sampler, batchSize: 4, dropLast: false),
-                                    collator: GPT2LLMCollator(sampleKey: "input_ids", targetKey: "target_ids"), workers: 1, pinMemory: pin)
+            let loader = DataLoader(
+                tag: "t", dataset: dataset, batchSampler: try BatchSampler(sampler: sampler, batchSize: 4, dropLast: false),
+                collator: GPT2LLMCollator(sampleKey: "input_ids", targetKey: "target_ids"), workers: 1, pinMemory: pin)
             let batch = try #require(try loader.makeIterator().nextBatch())
             #expect(try !batch.samples["input_ids"]!.isPinned())
             batches.append(try batch.samples["input_ids"]!.toArray(Int.self))

@@ -1,8 +1,9 @@
 import Foundation
-@testable import Interop
 import Models
 import Testing
 import Torch
+
+@testable import Interop
 
 /// Both directions against folders `transformers` wrote (scripts/make-interop-goldens.py) and round trips.
 @Suite(.serialized) struct HuggingFaceExportTests {
@@ -41,7 +42,8 @@ import Torch
         for name in original.names {
             #expect(try exported.tensor(name).toArray(Float.self) == original.tensor(name).toArray(Float.self), "\(name)")
         }
-        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/config.json"))) as! [String: Any]
+        let config =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/config.json"))) as! [String: Any]
         let architectures = ["gpt2": "GPT2LMHeadModel", "llama": "LlamaForCausalLM", "stablelm": "StableLmForCausalLM"]
         #expect(config["architectures"] as? [String] == [architectures[form]!])
         #expect(try logits(HuggingFaceModelImport.load(folder: folder)) == logits(model))
@@ -55,10 +57,11 @@ import Torch
         let layerNorm = GPT2LLMConfig.Norm(kind: .layerNorm, epsilon: 1e-5, bias: false)
         let rmsNorm = GPT2LLMConfig.Norm(kind: .rmsNorm, epsilon: 1e-6, bias: false)
         let norm = form == "llama" ? rmsNorm : layerNorm
-        let model = try GPT2LLM(config: GPT2LLMConfig(
-            vocabularySize: 64, sequenceLength: 16, layerCount: 2, queryHeads: 4, keyValueHeads: swiglu ? 2 : 4, embeddingSize: 32,
-            ffnHidden: 64, bias: !swiglu, positionEmbedding: swiglu ? .none : .absolute, rotaryBaseFrequency: swiglu ? 500_000 : nil,
-            activation: swiglu ? .swiglu : .gelu, attentionNorm: norm, ffnNorm: norm, lmHeadNorm: norm, weightTying: form != "llama"))
+        let model = try GPT2LLM(
+            config: GPT2LLMConfig(
+                vocabularySize: 64, sequenceLength: 16, layerCount: 2, queryHeads: 4, keyValueHeads: swiglu ? 2 : 4, embeddingSize: 32,
+                ffnHidden: 64, bias: !swiglu, positionEmbedding: swiglu ? .none : .absolute, rotaryBaseFrequency: swiglu ? 500_000 : nil,
+                activation: swiglu ? .swiglu : .gelu, attentionNorm: norm, ffnNorm: norm, lmHeadNorm: norm, weightTying: form != "llama"))
         try ComposedInitialization(weightInitType: .scaled, mean: 0, std: .value(0.05), layerCount: 2).initialize(model.parameters, seed: 4)
         let parameters = model.parameters.named.map(\.tensor)
         let moments = try parameters.map { try $0.detach().zerosLike() }
@@ -69,8 +72,9 @@ import Torch
             let output = try model(tokens.narrow(1, start: 0, length: 7), training: true)
             try Functional.crossEntropy(output.reshape([-1, 64]), target: tokens.narrow(1, start: 1, length: 7).reshape([-1])).backward()
             try Autograd.noGrad {
-                try Foreach.fusedAdamW_(parameters: parameters, grads: parameters.map { $0.grad! }, expAvgs: moments, expAvgSqs: squares,
-                                        steps: steps, lr: 1e-2, beta1: 0.9, beta2: 0.95, weightDecay: 0, eps: 1e-8)
+                try Foreach.fusedAdamW_(
+                    parameters: parameters, grads: parameters.map { $0.grad! }, expAvgs: moments, expAvgSqs: squares,
+                    steps: steps, lr: 1e-2, beta1: 0.9, beta2: 0.95, weightDecay: 0, eps: 1e-8)
             }
             for parameter in parameters { try parameter.setGrad(nil) }
         }
@@ -83,15 +87,19 @@ import Torch
         #expect(imported.config.activation == model.config.activation)
         let difference = zip(try logits(model), try logits(imported)).map { Swift.abs($0 - $1) }.max()!
         #expect(difference < 1e-5, "max difference \(difference)")
-        let generation = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/generation_config.json"))) as? [String: Any]
+        let generation =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/generation_config.json")))
+            as? [String: Any]
         #expect(generation?["eos_token_id"] as? Int == 0)
     }
 
     @Test func modelsNeitherClassRepresentsAreRefusedWithTheReason() throws {
         let norm = GPT2LLMConfig.Norm(kind: .layerNorm)
-        let model = try GPT2LLM(config: GPT2LLMConfig(
-            vocabularySize: 64, sequenceLength: 16, layerCount: 1, queryHeads: 4, keyValueHeads: 4, embeddingSize: 32, ffnHidden: 64,
-            bias: true, positionEmbedding: .absolute, activation: .swiglu, attentionNorm: norm, ffnNorm: norm, lmHeadNorm: norm, weightTying: true))
+        let model = try GPT2LLM(
+            config: GPT2LLMConfig(
+                vocabularySize: 64, sequenceLength: 16, layerCount: 1, queryHeads: 4, keyValueHeads: 4, embeddingSize: 32, ffnHidden: 64,
+                bias: true, positionEmbedding: .absolute, activation: .swiglu, attentionNorm: norm, ffnNorm: norm, lmHeadNorm: norm,
+                weightTying: true))
         let error = #expect(throws: InteropError.self) { try HuggingFaceExport.write(model, to: temporaryFolder()) }
         #expect("\(error!)".contains("without rotary positions"))
     }

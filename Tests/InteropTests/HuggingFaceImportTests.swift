@@ -1,9 +1,10 @@
 import Foundation
-@testable import Interop
 import Models
 import TestSupport
 import Testing
 import Torch
+
+@testable import Interop
 
 let sharedData = TestData.folder
 
@@ -49,7 +50,9 @@ let sharedData = TestData.folder
         #expect(refusal(bad)?.contains("do not fit shape [4]") == true)
         let good = Array(#"{"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}"#.utf8)
         var bytes = withUnsafeBytes(of: UInt64(good.count).littleEndian, Array.init) + good
-        bytes += withUnsafeBytes(of: Float(1.5).bitPattern.littleEndian, Array.init) + withUnsafeBytes(of: Float(-2).bitPattern.littleEndian, Array.init)
+        bytes +=
+            withUnsafeBytes(of: Float(1.5).bitPattern.littleEndian, Array.init)
+            + withUnsafeBytes(of: Float(-2).bitPattern.littleEndian, Array.init)
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         #expect(try SafeTensorsFile(path: path).tensor("w").toArray(Float.self) == [1.5, -2])
         #expect(throws: InteropError.self) { try SafeTensorsFile(path: path).tensor("missing") }
@@ -58,11 +61,24 @@ let sharedData = TestData.folder
             let text = Array(header.utf8)
             return withUnsafeBytes(of: UInt64(text.count).littleEndian, Array.init) + text + [UInt8](repeating: 0, count: dataBytes)
         }
-        #expect(refusal(file(#"{"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}}"#, dataBytes: 12))?.contains("overlap") == true)
-        #expect(refusal(file(#"{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, "a": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}"#, dataBytes: 8))?.contains("appears twice") == true)
-        #expect(refusal(file(#"{"a": {"dtype": "Q4", "shape": [1], "data_offsets": [0, 4]}}"#, dataBytes: 4))?.contains("unsupported dtype Q4") == true)
-        #expect(refusal(file(#"{"a": {"dtype": "F32", "shape": [4611686018427387904, 4], "data_offsets": [0, 16]}}"#, dataBytes: 16))?.contains("do not fit") == true)
-        #expect(refusal(file(#"{"a": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}"#, dataBytes: 4))?.contains("negative") == true)
+        #expect(
+            refusal(
+                file(
+                    #"{"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}}"#,
+                    dataBytes: 12))?.contains("overlap") == true)
+        #expect(
+            refusal(
+                file(
+                    #"{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, "a": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}"#,
+                    dataBytes: 8))?.contains("appears twice") == true)
+        #expect(
+            refusal(file(#"{"a": {"dtype": "Q4", "shape": [1], "data_offsets": [0, 4]}}"#, dataBytes: 4))?.contains("unsupported dtype Q4")
+                == true)
+        #expect(
+            refusal(file(#"{"a": {"dtype": "F32", "shape": [4611686018427387904, 4], "data_offsets": [0, 16]}}"#, dataBytes: 16))?.contains(
+                "do not fit") == true)
+        #expect(
+            refusal(file(#"{"a": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}"#, dataBytes: 4))?.contains("negative") == true)
         #expect(refusal(withUnsafeBytes(of: UInt64(1) << 40, Array.init) + [0])?.contains("exceeds") == true)
         #expect(refusal(withUnsafeBytes(of: UInt64(2).littleEndian, Array.init) + [0xff, 0xfe])?.contains("not UTF-8") == true)
         #expect(refusal(file("[1, 2]", dataBytes: 0))?.contains("not a JSON object") == true)

@@ -1,8 +1,9 @@
 import DataFormats
 import Foundation
-@testable import Interop
 import Testing
 import Torch
+
+@testable import Interop
 
 /// `torch.save` files read without executing their pickle (goldens from scripts/make-torch-checkpoint-goldens.py).
 @Suite struct TorchCheckpointTests {
@@ -26,16 +27,38 @@ import Torch
         let reference = try SafeTensorsFile(path: Self.folder + "/state.reference.safetensors")
         let names = reference.entries.keys.sorted()
         let model: [(String, TorchCheckpointWriter.Value)] = try names.map { ($0, .tensor(try reference.tensor($0))) }
-        let optimizer = TorchCheckpointWriter.Value.dict([
-            ("state", .dict([("transformer.wte.weight", .dict([("step", .tensor(try Tensor([Float(3)], shape: []))),
-                                                              ("exp_avg", .tensor(try Tensor.ones([2, 3])))], ordered: false))], ordered: false)),
-            ("param_groups", .list([.dict([("lr", .double(0.001)), ("betas", .tuple([.double(0.9), .double(0.95)])), ("amsgrad", .bool(false)),
-                                           ("foreach", .none), ("big", .int(1 << 40)), ("negative", .int(-7)),
-                                           ("params", .list([.string("transformer.wte.weight")]))], ordered: false)])),
-        ], ordered: false)
+        let optimizer = TorchCheckpointWriter.Value.dict(
+            [
+                (
+                    "state",
+                    .dict(
+                        [
+                            (
+                                "transformer.wte.weight",
+                                .dict(
+                                    [
+                                        ("step", .tensor(try Tensor([Float(3)], shape: []))),
+                                        ("exp_avg", .tensor(try Tensor.ones([2, 3]))),
+                                    ], ordered: false)
+                            )
+                        ], ordered: false)
+                ),
+                (
+                    "param_groups",
+                    .list([
+                        .dict(
+                            [
+                                ("lr", .double(0.001)), ("betas", .tuple([.double(0.9), .double(0.95)])), ("amsgrad", .bool(false)),
+                                ("foreach", .none), ("big", .int(1 << 40)), ("negative", .int(-7)),
+                                ("params", .list([.string("transformer.wte.weight")])),
+                            ], ordered: false)
+                    ])
+                ),
+            ], ordered: false)
         let path = NSTemporaryDirectory() + "written-\(UUID().uuidString).bin"
         defer { try? FileManager.default.removeItem(atPath: path) }
-        try TorchCheckpointWriter.write(.dict([("model", .dict(model, ordered: true)), ("optimizer", optimizer)], ordered: false), to: path)
+        try TorchCheckpointWriter.write(
+            .dict([("model", .dict(model, ordered: true)), ("optimizer", optimizer)], ordered: false), to: path)
         let checkpoint = try TorchCheckpoint(path: path)
         for name in names {
             let actual = try #require(checkpoint.tensors["model." + name])
@@ -54,7 +77,9 @@ import Torch
         // Every member's data starts at a multiple of 64 bytes, as torch.save aligns storages.
         let archive = try ZipArchive(path: path)
         #expect(archive.members.values.allSatisfy { $0.dataOffset % 64 == 0 })
-        if let keep = ProcessInfo.processInfo.environment["MODALITIES_KEEP_TORCH_FILE"] { try? FileManager.default.copyItem(atPath: path, toPath: keep) }
+        if let keep = ProcessInfo.processInfo.environment["MODALITIES_KEEP_TORCH_FILE"] {
+            try? FileManager.default.copyItem(atPath: path, toPath: keep)
+        }
     }
 
     @Test func hostileFilesAreRefusedNotRun() throws {

@@ -30,10 +30,11 @@ import Testing
     @Test(arguments: ["../outside", "a/b", ".."])
     func anExperimentIDMayNotLeaveTheExperimentsRoot(_ id: String) throws {
         let root = NSTemporaryDirectory() + "experiment-id-" + UUID().uuidString
-        let (status, output) = try modalities(["run", "--config_file_path", TrainingJobTests.runConfig, "--experiments_root_path", root + "/runs",
-                                               "--experiment_id", id, "--device", "cpu"])
+        let (status, output) = try modalities([
+            "run", "--config_file_path", TrainingJobTests.runConfig, "--experiments_root_path", root + "/runs",
+            "--experiment_id", id, "--device", "cpu",
+        ])
         #expect(status != 0 && output.contains("must name one folder under the experiments root"), "\(output.suffix(1000))")
         #expect(!FileManager.default.fileExists(atPath: root), "nothing written")
     }
 }
-

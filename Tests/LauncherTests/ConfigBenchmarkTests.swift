@@ -8,8 +8,9 @@ import Testing
     @Test func oneRankTimesEveryPhaseAndWritesNothing() throws {
         let jobs = TrainingJobTests()
         let root = try jobs.temporaryFolder()
-        var options = TrainingJob.Options(configFilePath: TrainingJobTests.runConfig, experimentsRootPath: root, environment: jobs.environment,
-                                          echoResults: false)
+        var options = TrainingJob.Options(
+            configFilePath: TrainingJobTests.runConfig, experimentsRootPath: root, environment: jobs.environment,
+            echoResults: false)
         options.logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
         options.device = .cpu
         let result = try TrainingJob(options: options).benchmark(steps: 3, warmup: 1)
@@ -27,8 +28,9 @@ import Testing
 
     @Test func profilingTimesTheOperatorsOfTheTimedStepsOnly() throws {
         let jobs = TrainingJobTests()
-        var options = TrainingJob.Options(configFilePath: TrainingJobTests.runConfig, experimentsRootPath: try jobs.temporaryFolder(),
-                                          environment: jobs.environment, echoResults: false)
+        var options = TrainingJob.Options(
+            configFilePath: TrainingJobTests.runConfig, experimentsRootPath: try jobs.temporaryFolder(),
+            environment: jobs.environment, echoResults: false)
         options.device = .cpu
         options.logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
         // The fused optimizer's calls grow with the timed steps only: the warm-up is not counted.
@@ -47,7 +49,9 @@ import Testing
     }
 
     @Test func thePresetBenchmarkReportsMFUAgainstAnUpperBound() throws {
-        let (status, output) = try DistributedLaunchTests().launch(["benchmark", "train", "--model", "cpu-small", "--steps", "2", "--warmup", "1"])
+        let (status, output) = try DistributedLaunchTests().launch([
+            "benchmark", "train", "--model", "cpu-small", "--steps", "2", "--warmup", "1",
+        ])
         #expect(status == 0, "\(output.suffix(2000))")
         let line = try #require(output.split(separator: "\n").first { $0.hasPrefix("{") }, "\(output.suffix(2000))")
         let record = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
@@ -58,9 +62,11 @@ import Testing
     }
 
     @Test func twoRanksReportTheirCommunication() throws {
-        let (status, output) = try DistributedLaunchTests().launch(["launch", "--nproc_per_node", "2", "--master_port", DistributedLaunchTests.port(), "--",
-                                                                    "benchmark", "train", "--config", TrainingJobTests.runConfig, "--steps", "2",
-                                                                    "--warmup", "1"])
+        let (status, output) = try DistributedLaunchTests().launch([
+            "launch", "--nproc_per_node", "2", "--master_port", DistributedLaunchTests.port(), "--",
+            "benchmark", "train", "--config", TrainingJobTests.runConfig, "--steps", "2",
+            "--warmup", "1",
+        ])
         #expect(status == 0, "\(output.suffix(2000))")
         let line = try #require(output.split(separator: "\n").first { $0.hasPrefix("{") }, "\(output.suffix(2000))")
         let record = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 import Torch
+
 @testable import Launcher
 
 /// The device self test (`modalities selftest`) checked on the CPU: its float32 results against its float64
@@ -12,9 +13,11 @@ import Torch
         let failures = results.filter(\.outcome.isFailure).map { "\($0.name): \($0.outcome)" }
         #expect(failures.isEmpty, "\(failures)")
         let skipped = results.filter(\.outcome.isSkipped).map(\.name)
-        #expect(skipped.count == 8 && skipped.allSatisfy { name in
-            try! DeviceSelfTest(device: .cpu).checks.first { $0.name == name }!.needsAccelerator
-        })
+        #expect(
+            skipped.count == 8
+                && skipped.allSatisfy { name in
+                    try! DeviceSelfTest(device: .cpu).checks.first { $0.name == name }!.needsAccelerator
+                })
         #expect(results.count - skipped.count >= 19)
         let training = try #require(results.first { $0.name.hasPrefix("GPT2LLM training") })
         guard case .passed(let detail) = training.outcome else { Issue.record("training check: \(training.outcome)"); return }
@@ -56,8 +59,10 @@ import Torch
     }
 
     @Test func generatingOnAGPUThatIsNotThereSaysWhy() throws {
-        let (status, output) = try DistributedLaunchTests().launch(["generate_text", "--model", "/nonexistent", "--prompt_ids", "1,2",
-                                                                    "--device", "cuda"])
+        let (status, output) = try DistributedLaunchTests().launch([
+            "generate_text", "--model", "/nonexistent", "--prompt_ids", "1,2",
+            "--device", "cuda",
+        ])
         #expect(status != 0)
         if CUDA.driverNodeExists {
             // A machine with an NVIDIA driver: CUDA may load, and then the missing model is what stops the command.
@@ -69,7 +74,8 @@ import Torch
         #expect(badStatus != 0 && badOutput.contains("--device must be cpu, cuda or cuda:N"))
     }
 
-    @Test(.disabled(if: CUDA.driverNodeExists, "this machine has an NVIDIA driver: the command would run the GPU checks (scripts/gpu-check)"))
+    @Test(
+        .disabled(if: CUDA.driverNodeExists, "this machine has an NVIDIA driver: the command would run the GPU checks (scripts/gpu-check)"))
     func theCommandExplainsWhyCUDACannotBeChecked() throws {
         let binary = try #require(TestData.modalitiesBinary, "build the modalities binary next to the tests")
         let process = Process()

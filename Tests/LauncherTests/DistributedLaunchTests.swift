@@ -1,6 +1,7 @@
-@testable import Ablations
 import Foundation
 import Testing
+
+@testable import Ablations
 
 #if canImport(Glibc)
 import Glibc
@@ -14,7 +15,9 @@ import Glibc
 
     /// Runs the binary with `arguments`; with a `hangTimeout`, a run still going after that many seconds is killed
     /// and recorded as a test failure (a bound that catches a hang, never a measure of speed).
-    func launch(_ arguments: [String], environment: [String: String] = [:], hangTimeout: Double? = nil) throws -> (status: Int32, output: String) {
+    func launch(
+        _ arguments: [String], environment: [String: String] = [:], hangTimeout: Double? = nil
+    ) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try TrainingJobTests().binary)
         process.arguments = arguments
@@ -40,7 +43,9 @@ import Glibc
 
     @Test(arguments: [2, 4])
     func everyCollectiveGivesTheRightResult(ranks: Int) throws {
-        let (status, output) = try launch(["launch", "--nproc_per_node", String(ranks), "--master_port", Self.port(), "--", "collectives_check"])
+        let (status, output) = try launch([
+            "launch", "--nproc_per_node", String(ranks), "--master_port", Self.port(), "--", "collectives_check",
+        ])
         #expect(status == 0, "\(output)")
         #expect(output.components(separatedBy: "collectives ok").count - 1 == ranks)
     }
@@ -48,8 +53,11 @@ import Glibc
     /// The job ends instead of waiting on the dead rank: a hang (the surviving rank blocked in a collective) is caught
     /// by a generous timeout, well past Gloo's 60 s, which a loaded machine does not come near.
     @Test func aRankThatDiesTakesTheJobDownNamingIt() throws {
-        let (status, output) = try launch(["launch", "--nproc_per_node", "2", "--master_port", Self.port(), "--grace_period", "2", "--",
-                                           "collectives_check", "--exit_rank", "1"], hangTimeout: 300)
+        let (status, output) = try launch(
+            [
+                "launch", "--nproc_per_node", "2", "--master_port", Self.port(), "--grace_period", "2", "--",
+                "collectives_check", "--exit_rank", "1",
+            ], hangTimeout: 300)
         #expect(status == 3)
         #expect(output.contains("rank 1 exited with status 3"))
     }
@@ -62,8 +70,11 @@ import Glibc
     func startHoldingJob(output path: String, extra: [String] = ["--hold_seconds", "600"]) throws -> (launcher: Process, ranks: [pid_t]) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try TrainingJobTests().binary)
-        process.arguments = ["launch", "--nproc_per_node", "2", "--master_port", DistributedLaunchTests.port(), "--grace_period", "2", "--",
-                             "collectives_check"] + extra
+        process.arguments =
+            [
+                "launch", "--nproc_per_node", "2", "--master_port", DistributedLaunchTests.port(), "--grace_period", "2", "--",
+                "collectives_check",
+            ] + extra
         FileManager.default.createFile(atPath: path, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         process.standardOutput = handle

@@ -49,8 +49,9 @@ struct DistributedRun {
             .replacingOccurrences(of: "local_train_micro_batch_size: 2", with: "local_train_micro_batch_size: \(microBatch)")
         if keepAllCheckpoints { text = text.replacingOccurrences(of: "        k: 2\n", with: "        k: -1\n") }
         if fsdp1Checkpoints {
-            text = text.replacingOccurrences(of: "      component_key: checkpoint_saving_execution\n      variant_key: dcp",
-                                             with: "      component_key: checkpoint_saving_execution\n      variant_key: fsdp1")
+            text = text.replacingOccurrences(
+                of: "      component_key: checkpoint_saving_execution\n      variant_key: dcp",
+                with: "      component_key: checkpoint_saving_execution\n      variant_key: fsdp1")
         }
         let fsdp2Block = """
               variant_key: fsdp2_wrapped
@@ -70,39 +71,46 @@ struct DistributedRun {
         case .sharded:
             break
         case let .fsdp1(strategy):
-            text = text.replacingOccurrences(of: fsdp2Block, with: """
-                  variant_key: fsdp1_wrapped
-                  config:
-                    model:
-                      instance_key: model_raw
-                      pass_type: BY_REFERENCE
-                    sync_module_states: true
-                    mixed_precision_settings: FP_32
-                    sharding_strategy: \(strategy)
-                    block_names: [GPT2Block]
-                """)
+            text = text.replacingOccurrences(
+                of: fsdp2Block,
+                with: """
+                      variant_key: fsdp1_wrapped
+                      config:
+                        model:
+                          instance_key: model_raw
+                          pass_type: BY_REFERENCE
+                        sync_module_states: true
+                        mixed_precision_settings: FP_32
+                        sharding_strategy: \(strategy)
+                        block_names: [GPT2Block]
+                    """)
         case .hybrid:
-            text = text.replacingOccurrences(of: "    data_parallel_replicate_degree: 1\n    data_parallel_shard_degree: ${settings.cuda_env.world_size}",
-                                             with: "    data_parallel_replicate_degree: 2\n    data_parallel_shard_degree: \(ranks / 2)")
+            text = text.replacingOccurrences(
+                of: "    data_parallel_replicate_degree: 1\n    data_parallel_shard_degree: ${settings.cuda_env.world_size}",
+                with: "    data_parallel_replicate_degree: 2\n    data_parallel_shard_degree: \(ranks / 2)")
         case .replicated:
-            text = text.replacingOccurrences(of: fsdp2Block, with: """
-                  variant_key: ddp_wrapped
-                  config:
-                    model:
-                      instance_key: model_raw
-                      pass_type: BY_REFERENCE
-                    device_mesh:
-                      instance_key: device_mesh
-                      pass_type: BY_REFERENCE
-                """)
+            text = text.replacingOccurrences(
+                of: fsdp2Block,
+                with: """
+                      variant_key: ddp_wrapped
+                      config:
+                        model:
+                          instance_key: model_raw
+                          pass_type: BY_REFERENCE
+                        device_mesh:
+                          instance_key: device_mesh
+                          pass_type: BY_REFERENCE
+                    """)
         }
-        precondition(text.contains("fsdp2_wrapped") == (engine.description.hasPrefix("fsdp2")), "the config's model wrapper was not replaced")
+        precondition(
+            text.contains("fsdp2_wrapped") == (engine.description.hasPrefix("fsdp2")), "the config's model wrapper was not replaced")
         return text
     }
 
     /// The command line that starts `arguments` on this run's ranks.
     func command(_ arguments: [String]) -> [String] {
-        ranks == 1 ? arguments : ["launch", "--nproc_per_node", String(ranks), "--master_port", DistributedLaunchTests.port(), "--"] + arguments
+        ranks == 1
+            ? arguments : ["launch", "--nproc_per_node", String(ranks), "--master_port", DistributedLaunchTests.port(), "--"] + arguments
     }
 
     /// Trains from scratch (experiment id `run`) and returns the logged losses and gradient norms by step.
@@ -119,11 +127,14 @@ struct DistributedRun {
         try config(warmstart: true).write(toFile: path, atomically: true, encoding: .utf8)
         let info = root + "/info.json"
         try JSONSerialization.data(withJSONObject: ["checkpoint_folder_path": checkpoint]).write(to: URL(fileURLWithPath: info))
-        try launch(["warmstart", "--config_file_path", path, "--experiments_root_path", root, "--last_checkpoint_info_file_path", info,
-                    "--device", "cpu"])
-        let experiment = try #require(try FileManager.default.contentsOfDirectory(atPath: root).first {
-            FileManager.default.fileExists(atPath: root + "/" + $0 + "/evaluation_results.jsonl")
-        })
+        try launch([
+            "warmstart", "--config_file_path", path, "--experiments_root_path", root, "--last_checkpoint_info_file_path", info,
+            "--device", "cpu",
+        ])
+        let experiment = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: root).first {
+                FileManager.default.fileExists(atPath: root + "/" + $0 + "/evaluation_results.jsonl")
+            })
         return try Self.records(root + "/" + experiment + "/evaluation_results.jsonl")
     }
 
@@ -142,25 +153,31 @@ struct DistributedRun {
     static func records(_ path: String) throws -> [Int: (loss: Double, norm: Double)] {
         var losses: [Int: (Double, Double)] = [:]
         for record in try TrainingJobTests().trainRecords(path) {
-            losses[record.key] = ((record.value["losses"] as! [String: Double])["train loss avg"]!,
-                                  (record.value["metrics"] as! [String: Any])["grad norm last"] as! Double)
+            losses[record.key] = (
+                (record.value["losses"] as! [String: Double])["train loss avg"]!,
+                (record.value["metrics"] as! [String: Any])["grad norm last"] as! Double
+            )
         }
         return losses
     }
 
     /// Every step of `actual` has `expected`'s loss within 1e-5 relative and its gradient norm within `normTolerance`.
-    static func expectSameTrajectory(_ actual: [Int: (loss: Double, norm: Double)], _ expected: [Int: (loss: Double, norm: Double)],
-                                     _ label: String, normTolerance: Double, sourceLocation: SourceLocation = #_sourceLocation) {
+    static func expectSameTrajectory(
+        _ actual: [Int: (loss: Double, norm: Double)], _ expected: [Int: (loss: Double, norm: Double)],
+        _ label: String, normTolerance: Double, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         #expect(!actual.isEmpty, "\(label): nothing logged", sourceLocation: sourceLocation)
         for (step, value) in actual.sorted(by: { $0.key < $1.key }) {
             guard let reference = expected[step] else {
                 Issue.record("\(label): step \(step) is not in the reference", sourceLocation: sourceLocation)
                 continue
             }
-            #expect(Swift.abs(value.loss - reference.loss) <= 1e-5 * reference.loss,
-                    "\(label), step \(step): loss \(value.loss) vs \(reference.loss)", sourceLocation: sourceLocation)
-            #expect(Swift.abs(value.norm - reference.norm) <= normTolerance * reference.norm,
-                    "\(label), step \(step): grad norm \(value.norm) vs \(reference.norm)", sourceLocation: sourceLocation)
+            #expect(
+                Swift.abs(value.loss - reference.loss) <= 1e-5 * reference.loss,
+                "\(label), step \(step): loss \(value.loss) vs \(reference.loss)", sourceLocation: sourceLocation)
+            #expect(
+                Swift.abs(value.norm - reference.norm) <= normTolerance * reference.norm,
+                "\(label), step \(step): grad norm \(value.norm) vs \(reference.norm)", sourceLocation: sourceLocation)
         }
     }
 }

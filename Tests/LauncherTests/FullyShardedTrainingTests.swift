@@ -17,8 +17,10 @@ import Torch
         #expect(single.count == 16)
         // Two ranks accumulate two micro batches (a reduce-scatter each); four take one; hybrid is 2 replicas × 2 shards;
         // FSDP1's SHARD_GRAD_OP keeps blocks gathered from forward to backward.
-        for (ranks, microBatch, accumulation, engine) in [(2, 1, 2, DistributedRun.Engine.sharded), (4, 1, 1, .sharded), (4, 1, 1, .hybrid),
-                                                          (2, 2, 1, .fsdp1("SHARD_GRAD_OP"))] {
+        for (ranks, microBatch, accumulation, engine) in [
+            (2, 1, 2, DistributedRun.Engine.sharded), (4, 1, 1, .sharded), (4, 1, 1, .hybrid),
+            (2, 2, 1, .fsdp1("SHARD_GRAD_OP")),
+        ] {
             let sharded = try DistributedRun(ranks: ranks, microBatch: microBatch, accumulation: accumulation, engine: engine).losses()
             #expect(sharded.count == 16)
             DistributedRun.expectSameTrajectory(sharded, single, "\(ranks) ranks \(engine)", normTolerance: Self.normTolerance)
@@ -31,23 +33,30 @@ import Torch
         let fourLosses = try four.losses()
         DistributedRun.expectSameTrajectory(fourLosses, single, "4 ranks", normTolerance: Self.normTolerance)
         // The same layout continues exactly.
-        let again = try DistributedRun(ranks: 4, microBatch: 1, accumulation: 1, engine: .sharded).warmstart(from: try four.checkpoint(afterSteps: 8))
+        let again = try DistributedRun(ranks: 4, microBatch: 1, accumulation: 1, engine: .sharded).warmstart(
+            from: try four.checkpoint(afterSteps: 8))
         #expect(again.keys.sorted() == Array(9...16))
-        for (step, value) in again { #expect(value.loss == fourLosses[step]?.loss && value.norm == fourLosses[step]?.norm, "4 → 4 ranks, step \(step)") }
+        for (step, value) in again {
+            #expect(value.loss == fourLosses[step]?.loss && value.norm == fourLosses[step]?.norm, "4 → 4 ranks, step \(step)")
+        }
         // 4 → 2 ranks from step 8, then 2 → 1 rank from step 12.
         let two = try DistributedRun(ranks: 2, microBatch: 2, accumulation: 1, engine: .sharded, keepAllCheckpoints: true)
         let twoLosses = try two.warmstart(from: try four.checkpoint(afterSteps: 8))
         #expect(twoLosses.keys.sorted() == Array(9...16))
         DistributedRun.expectSameTrajectory(twoLosses, single, "4 → 2 ranks", normTolerance: Self.normTolerance)
-        let one = try DistributedRun(ranks: 1, microBatch: 2, accumulation: 2, engine: .sharded).warmstart(from: try two.checkpoint(afterSteps: 12))
+        let one = try DistributedRun(ranks: 1, microBatch: 2, accumulation: 2, engine: .sharded).warmstart(
+            from: try two.checkpoint(afterSteps: 12))
         #expect(one.keys.sorted() == Array(13...16))
         DistributedRun.expectSameTrajectory(one, single, "2 → 1 rank", normTolerance: Self.normTolerance)
 
         // A sharded checkpoint exports to Hugging Face whole.
         let exported = four.root + "/hf"
-        let (status, output) = try DistributedLaunchTests().launch(["convert_to_hf", "--checkpoint", try four.checkpoint(afterSteps: 16), "--output", exported])
+        let (status, output) = try DistributedLaunchTests().launch([
+            "convert_to_hf", "--checkpoint", try four.checkpoint(afterSteps: 16), "--output", exported,
+        ])
         #expect(status == 0, "\(output)")
-        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: exported + "/config.json"))) as? [String: Any]
+        let config =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: exported + "/config.json"))) as? [String: Any]
         #expect(config?["vocab_size"] as? Int == 50304)
     }
 
@@ -61,7 +70,9 @@ import Torch
         func files(_ run: DistributedRun) throws -> (model: TorchCheckpoint, optimizer: TorchCheckpoint, names: [String]) {
             let folder = run.root + "/checkpoints"
             let names = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
-            let info = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/last_checkpoint_info.json"))) as? [String: String]
+            let info =
+                try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/last_checkpoint_info.json")))
+                as? [String: String]
             let model = try #require(info?["model_checkpoint_path"]), optimizer = try #require(info?["optimizer_checkpoint_path"])
             #expect(model.hasSuffix("/eid_run-model-seen_steps_16-seen_tokens_4096-target_steps_16-target_tokens_4096.bin"))
             return (try TorchCheckpoint(path: model), try TorchCheckpoint(path: optimizer), names)
@@ -86,10 +97,15 @@ import Torch
     }
 
     /// Parameters, gradients and Adam's moments on one rank, counted by the allocator (`modalities sharding_check`).
-    func stateBytes(ranks: Int, engine: String, meta: Bool = false) throws -> (state: Int, unit: Int, model: Int, loss: String, setupPeak: Int) {
-        let (status, output) = try DistributedLaunchTests().launch(["launch", "--nproc_per_node", String(ranks), "--master_port",
-                                                                    DistributedLaunchTests.port(), "--", "sharding_check", "--engine", engine]
-                                                                   + (meta ? ["--meta"] : []))
+    func stateBytes(
+        ranks: Int, engine: String, meta: Bool = false
+    ) throws -> (state: Int, unit: Int, model: Int, loss: String, setupPeak: Int) {
+        let (status, output) = try DistributedLaunchTests().launch(
+            [
+                "launch", "--nproc_per_node", String(ranks), "--master_port",
+                DistributedLaunchTests.port(), "--", "sharding_check", "--engine", engine,
+            ]
+                + (meta ? ["--meta"] : []))
         #expect(status == 0, "\(output.suffix(2000))")
         let line = try #require(output.split(separator: "\n").first { $0.hasPrefix("rank 0 of") })
         let words = line.split(separator: " ").map { String($0).trimmingCharacters(in: .punctuationCharacters) }
@@ -97,8 +113,10 @@ import Torch
             let index = (0...(words.count - label.count)).first { Array(words[$0..<($0 + label.count)]) == label }!
             return words[index + label.count]
         }
-        return (Int(value(after: ["state", "bytes"]))!, Int(value(after: ["unit", "bytes"]))!, Int(value(after: ["model"]))!,
-                value(after: ["last", "loss"]), Int(value(after: ["set-up", "peak", "bytes"]))!)
+        return (
+            Int(value(after: ["state", "bytes"]))!, Int(value(after: ["unit", "bytes"]))!, Int(value(after: ["model"]))!,
+            value(after: ["last", "loss"]), Int(value(after: ["set-up", "peak", "bytes"]))!
+        )
     }
 
     /// `use_meta_device`: the model is built without memory, sharded, then initialised one parameter at a time, so no
@@ -114,7 +132,8 @@ import Torch
         #expect(deferred.setupPeak <= bound, "deferred: \(deferred.setupPeak) bytes at the peak, bound \(bound), model \(whole.model)")
         let replicated = try stateBytes(ranks: 2, engine: "ddp")
         let replicatedDeferred = try stateBytes(ranks: 2, engine: "ddp", meta: true)
-        #expect(replicatedDeferred.loss == replicated.loss, "DDP allocates deferred parameters with their starting values, then initialises")
+        #expect(
+            replicatedDeferred.loss == replicated.loss, "DDP allocates deferred parameters with their starting values, then initialises")
     }
 
     @Test(arguments: [2, 4])
@@ -127,8 +146,9 @@ import Torch
         // loss moves by a few float32 ulps of ~7.7 (6e-8 relative was seen on one CPU and 0 on another); 1e-5 relative
         // leaves a wide margin while any real difference in the step (a missing or doubled gradient) is 1e-3 or more.
         let (shardedLoss, replicatedLoss) = (try #require(Double(sharded.loss)), try #require(Double(replicated.loss)))
-        #expect(Swift.abs(shardedLoss - replicatedLoss) <= 1e-5 * Swift.abs(replicatedLoss),
-                "\(ranks) ranks: sharded loss \(sharded.loss), replicated \(replicated.loss)")
+        #expect(
+            Swift.abs(shardedLoss - replicatedLoss) <= 1e-5 * Swift.abs(replicatedLoss),
+            "\(ranks) ranks: sharded loss \(sharded.loss), replicated \(replicated.loss)")
         // Within 10% of 1/N of the replicated state, plus one unsharded unit in flight.
         let bound = Int(1.1 * Double(replicated.state) / Double(ranks)) + sharded.unit
         #expect(sharded.state <= bound, "\(ranks) ranks: \(sharded.state) bytes sharded, \(replicated.state) replicated, bound \(bound)")

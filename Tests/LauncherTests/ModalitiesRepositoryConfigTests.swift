@@ -46,80 +46,112 @@ import Testing
         Case(path: "config_files/data_preparation/packed_dataset_config.yaml", command: "pack_encoded_data", expectation: .valid),
         Case(path: "config_files/training/config_example_coca.yaml", command: "run", expectation: .fails([coca])),
         Case(path: "config_files/training/config_lorem_ipsum_long_fsdp1.yaml", command: "run", worldSize: 2, expectation: .valid),
-        Case(path: "config_files/training/config_lorem_ipsum_long_fsdp1_warmstart.yaml", command: "warmstart", worldSize: 2,
-             checkpointInfo: [
+        Case(
+            path: "config_files/training/config_lorem_ipsum_long_fsdp1_warmstart.yaml", command: "warmstart", worldSize: 2,
+            checkpointInfo: [
                 "model_checkpoint_path": "ckpt/eid_x-model-seen_steps_32-seen_tokens_32768-target_steps_650-target_tokens_665600.bin",
-                "optimizer_checkpoint_path": "ckpt/eid_x-optimizer-seen_steps_32-seen_tokens_32768-target_steps_650-target_tokens_665600.bin",
-             ], expectation: .valid),
+                "optimizer_checkpoint_path":
+                    "ckpt/eid_x-optimizer-seen_steps_32-seen_tokens_32768-target_steps_650-target_tokens_665600.bin",
+            ], expectation: .valid),
         Case(path: "config_files/training/config_lorem_ipsum_long_fsdp2.yaml", command: "run", expectation: .valid),
-        Case(path: "config_files/training/config_lorem_ipsum_long_fsdp2_pp.yaml", command: "run", worldSize: 8,
-             expectation: .fails([pipeline, tensorOrPipeline, "it needs debugging tools"])),
-        Case(path: "config_files/training/config_lorem_ipsum_long_fsdp2_pp_tp.yaml", command: "run", worldSize: 8,
-             expectation: .fails([pipeline, tensorOrPipeline, "it needs tensor parallelism"])),
+        Case(
+            path: "config_files/training/config_lorem_ipsum_long_fsdp2_pp.yaml", command: "run", worldSize: 8,
+            expectation: .fails([pipeline, tensorOrPipeline, "it needs debugging tools"])),
+        Case(
+            path: "config_files/training/config_lorem_ipsum_long_fsdp2_pp_tp.yaml", command: "run", worldSize: 8,
+            expectation: .fails([pipeline, tensorOrPipeline, "it needs tensor parallelism"])),
         // Four data-parallel shards, 2 × 256 tokens each per step: 2048 tokens per step.
-        Case(path: "config_files/training/config_lorem_ipsum_long_fsdp2_warmstart.yaml", command: "warmstart", worldSize: 4,
-             checkpointInfo: ["checkpoint_folder_path": "ckpt/eid_x-seen_steps_32-seen_tokens_65536-target_steps_325-target_tokens_665600"],
-             expectation: .valid),
-        Case(path: "tests/instruction_tuning/files/apply_chat_template_config.yaml", command: "data apply_chat_template",
-             expectation: .noCommandYet(instructionTuning)),
+        Case(
+            path: "config_files/training/config_lorem_ipsum_long_fsdp2_warmstart.yaml", command: "warmstart", worldSize: 4,
+            checkpointInfo: ["checkpoint_folder_path": "ckpt/eid_x-seen_steps_32-seen_tokens_65536-target_steps_325-target_tokens_665600"],
+            expectation: .valid),
+        Case(
+            path: "tests/instruction_tuning/files/apply_chat_template_config.yaml", command: "data apply_chat_template",
+            expectation: .noCommandYet(instructionTuning)),
         // Modalities' own test writes the dataset path in place of its placeholder.
-        Case(path: "tests/instruction_tuning/files/instruction_tune_model_config.yaml", command: "run",
-             expectation: .fails([instructionTuning, "replace by train temp path"])),
+        Case(
+            path: "tests/instruction_tuning/files/instruction_tune_model_config.yaml", command: "run",
+            expectation: .fails([instructionTuning, "replace by train temp path"])),
         Case(path: "tests/instruction_tuning/files/packed_chat_dataset_config.yaml", command: "pack_encoded_data", expectation: .valid),
         // The model and its collator are registered from Python by the tutorial's own script.
-        Case(path: "tutorials/einsum_transformer/einsum_transformer_config.yaml", folder: "tutorials/einsum_transformer", command: "run",
-             expectation: .fails(["it needs compiled models", profiling, "'einsum_transformer'", gettingStartedData])),
-        Case(path: "tutorials/getting_started/configs/example_config.yaml", folder: "tutorials/getting_started", command: "run",
-             expectation: .fails([gettingStartedData])),
-        Case(path: "tutorials/getting_started/configs/example_conversion_config_template.yaml", folder: "tutorials/getting_started",
-             command: "convert_pytorch_to_hf_checkpoint",
-             expectation: .noCommandYet("a template: Modalities appends it to example_config.yaml with <CHECKPOINT_PATH> filled in")),
-        Case(path: "tutorials/getting_started/configs/example_dataset_config_test.yaml", folder: "tutorials/getting_started",
-             command: "pack_encoded_data", expectation: .valid),
-        Case(path: "tutorials/getting_started/configs/example_dataset_config_train.yaml", folder: "tutorials/getting_started",
-             command: "pack_encoded_data", expectation: .valid),
-        Case(path: "tutorials/getting_started/configs/example_text_generation_config.yaml", folder: "tutorials/getting_started",
-             command: "generate_text", expectation: .valid),
-        Case(path: "tutorials/instruction_tuning/configs/apply_chat_template_config.yaml", folder: "tutorials/instruction_tuning",
-             command: "data apply_chat_template", expectation: .noCommandYet(instructionTuning)),
-        Case(path: "tutorials/instruction_tuning/configs/packed_chat_dataset_config.yaml", folder: "tutorials/instruction_tuning",
-             command: "pack_encoded_data", expectation: .valid),
+        Case(
+            path: "tutorials/einsum_transformer/einsum_transformer_config.yaml", folder: "tutorials/einsum_transformer", command: "run",
+            expectation: .fails(["it needs compiled models", profiling, "'einsum_transformer'", gettingStartedData])),
+        Case(
+            path: "tutorials/getting_started/configs/example_config.yaml", folder: "tutorials/getting_started", command: "run",
+            expectation: .fails([gettingStartedData])),
+        Case(
+            path: "tutorials/getting_started/configs/example_conversion_config_template.yaml", folder: "tutorials/getting_started",
+            command: "convert_pytorch_to_hf_checkpoint",
+            expectation: .noCommandYet("a template: Modalities appends it to example_config.yaml with <CHECKPOINT_PATH> filled in")),
+        Case(
+            path: "tutorials/getting_started/configs/example_dataset_config_test.yaml", folder: "tutorials/getting_started",
+            command: "pack_encoded_data", expectation: .valid),
+        Case(
+            path: "tutorials/getting_started/configs/example_dataset_config_train.yaml", folder: "tutorials/getting_started",
+            command: "pack_encoded_data", expectation: .valid),
+        Case(
+            path: "tutorials/getting_started/configs/example_text_generation_config.yaml", folder: "tutorials/getting_started",
+            command: "generate_text", expectation: .valid),
+        Case(
+            path: "tutorials/instruction_tuning/configs/apply_chat_template_config.yaml", folder: "tutorials/instruction_tuning",
+            command: "data apply_chat_template", expectation: .noCommandYet(instructionTuning)),
+        Case(
+            path: "tutorials/instruction_tuning/configs/packed_chat_dataset_config.yaml", folder: "tutorials/instruction_tuning",
+            command: "pack_encoded_data", expectation: .valid),
         // prepared_data/ is what the tutorial's apply_chat_template step writes.
-        Case(path: "tutorials/instruction_tuning/configs/small_train_instruct_model_fsdp2_config.yaml", folder: "tutorials/instruction_tuning",
-             command: "run", worldSize: 2, expectation: .fails([instructionTuning, "prepared_data/"])),
-        Case(path: "tutorials/instruction_tuning/configs/text_generation_config.yaml", folder: "tutorials/instruction_tuning",
-             command: "generate_text", expectation: .valid),
-        Case(path: "tutorials/instruction_tuning/configs/train_instruct_model_fsdp2_config.yaml", folder: "tutorials/instruction_tuning",
-             command: "run", expectation: .fails([instructionTuning, "prepared_data/"])),
+        Case(
+            path: "tutorials/instruction_tuning/configs/small_train_instruct_model_fsdp2_config.yaml",
+            folder: "tutorials/instruction_tuning",
+            command: "run", worldSize: 2, expectation: .fails([instructionTuning, "prepared_data/"])),
+        Case(
+            path: "tutorials/instruction_tuning/configs/text_generation_config.yaml", folder: "tutorials/instruction_tuning",
+            command: "generate_text", expectation: .valid),
+        Case(
+            path: "tutorials/instruction_tuning/configs/train_instruct_model_fsdp2_config.yaml", folder: "tutorials/instruction_tuning",
+            command: "run", expectation: .fails([instructionTuning, "prepared_data/"])),
         // The collator is registered from Python by the tutorial's main.py.
-        Case(path: "tutorials/library_usage/config_lorem_ipsum.yaml", folder: "tutorials/library_usage", command: "run",
-             expectation: .fails(["'custom_gpt_2_llm_collator'"])),
+        Case(
+            path: "tutorials/library_usage/config_lorem_ipsum.yaml", folder: "tutorials/library_usage", command: "run",
+            expectation: .fails(["'custom_gpt_2_llm_collator'"])),
         // Written for a Modalities older than 0.3 (model/fsdp_wrapped, gradient_clipper/fsdp, no app_state, no
         // use_weight_tying): Modalities main rejects it too. Its data is made by the notebook's earlier cells.
-        Case(path: "tutorials/modalities_in_15_mins/configs/pretraining_config.yaml", folder: "tutorials/modalities_in_15_mins",
-             command: "run", expectation: .fails(["'app_state'", "'fsdp_wrapped'", "'use_weight_tying'", "'fsdp' for component_key 'gradient_clipper'",
-                                                  "fineweb_edu_num_docs_483606.pbin"])),
-        Case(path: "tutorials/modalities_in_15_mins/configs/tokenization_config.yaml", folder: "tutorials/modalities_in_15_mins",
-             command: "pack_encoded_data", expectation: .valid),
-        Case(path: "tutorials/profiling/configs/distributed_8B_model_profiling.yaml", folder: "tutorials/profiling",
-             command: "profile", expectation: .noCommandYet(profiling)),
-        Case(path: "tutorials/profiling/configs/single_process_rms_norm_profiling.yaml", folder: "tutorials/profiling",
-             command: "profile", expectation: .noCommandYet(profiling)),
-        Case(path: "tutorials/scaling_up/configs/sweep_config.yaml", folder: "tutorials/scaling_up", command: "prepare_sweep_configs",
-             expectation: .valid),
+        Case(
+            path: "tutorials/modalities_in_15_mins/configs/pretraining_config.yaml", folder: "tutorials/modalities_in_15_mins",
+            command: "run",
+            expectation: .fails([
+                "'app_state'", "'fsdp_wrapped'", "'use_weight_tying'", "'fsdp' for component_key 'gradient_clipper'",
+                "fineweb_edu_num_docs_483606.pbin",
+            ])),
+        Case(
+            path: "tutorials/modalities_in_15_mins/configs/tokenization_config.yaml", folder: "tutorials/modalities_in_15_mins",
+            command: "pack_encoded_data", expectation: .valid),
+        Case(
+            path: "tutorials/profiling/configs/distributed_8B_model_profiling.yaml", folder: "tutorials/profiling",
+            command: "profile", expectation: .noCommandYet(profiling)),
+        Case(
+            path: "tutorials/profiling/configs/single_process_rms_norm_profiling.yaml", folder: "tutorials/profiling",
+            command: "profile", expectation: .noCommandYet(profiling)),
+        Case(
+            path: "tutorials/scaling_up/configs/sweep_config.yaml", folder: "tutorials/scaling_up", command: "prepare_sweep_configs",
+            expectation: .valid),
         // Its lorem ipsum stand-in holds fewer tokens than the 8B benchmark's target; Modalities main refuses that too
         // (enforce_enough_tokens_in_dataset defaults to true).
-        Case(path: "tutorials/scaling_up/configs/sweep_8B_fsdp2.yaml", folder: "tutorials/scaling_up", command: "prepare_sweep_configs",
-             expectation: .fails(["not enough tokens in the training dataset"])),
+        Case(
+            path: "tutorials/scaling_up/configs/sweep_8B_fsdp2.yaml", folder: "tutorials/scaling_up", command: "prepare_sweep_configs",
+            expectation: .fails(["not enough tokens in the training dataset"])),
         // The data comes from the modalities_in_15_mins tutorial's first steps.
-        Case(path: "tutorials/warmstart/configs/pre_training_config.yaml", folder: "tutorials/warmstart", command: "run", worldSize: 2,
-             expectation: .fails([gettingStartedData])),
-        Case(path: "tutorials/warmstart/configs/tokenization_config_train.yaml", folder: "tutorials/warmstart", command: "pack_encoded_data",
-             expectation: .valid),
+        Case(
+            path: "tutorials/warmstart/configs/pre_training_config.yaml", folder: "tutorials/warmstart", command: "run", worldSize: 2,
+            expectation: .fails([gettingStartedData])),
+        Case(
+            path: "tutorials/warmstart/configs/tokenization_config_train.yaml", folder: "tutorials/warmstart", command: "pack_encoded_data",
+            expectation: .valid),
         // Two ranks, 8 × 256 tokens each per step.
-        Case(path: "tutorials/warmstart/configs/warmstart_config.yaml", folder: "tutorials/warmstart", command: "warmstart", worldSize: 2,
-             checkpointInfo: ["checkpoint_folder_path": "ckpt/eid_x-seen_steps_10-seen_tokens_40960-target_steps_20-target_tokens_81920"],
-             expectation: .fails([gettingStartedData])),
+        Case(
+            path: "tutorials/warmstart/configs/warmstart_config.yaml", folder: "tutorials/warmstart", command: "warmstart", worldSize: 2,
+            checkpointInfo: ["checkpoint_folder_path": "ckpt/eid_x-seen_steps_10-seen_tokens_40960-target_steps_20-target_tokens_81920"],
+            expectation: .fails([gettingStartedData])),
     ]
 
     /// A config added to the repository must be given its expectation here.
@@ -154,7 +186,9 @@ import Testing
         default:
             guard case .noCommandYet(let reason) = entry.expectation else { Issue.record("no way to check \(entry.command)"); return }
             if reason.hasPrefix("a template") {
-                #expect(try String(contentsOfFile: file, encoding: .utf8).contains("<CHECKPOINT_PATH>"), "\(entry.path) is no longer a template")
+                #expect(
+                    try String(contentsOfFile: file, encoding: .utf8).contains("<CHECKPOINT_PATH>"), "\(entry.path) is no longer a template"
+                )
             } else {
                 // When the command arrives, this entry must be checked with it instead.
                 let words = entry.command.split(separator: " ").map(String.init)

@@ -9,8 +9,10 @@ import Testing
 @Suite(.serialized) struct ModalitiesRepositoryRunTests {
     /// A scratch copy of the repository's configs and data.
     func workingCopy() throws -> String {
-        let source = try #require(FileManager.default.fileExists(atPath: ModalitiesRepositoryConfigTests.repository) ? ModalitiesRepositoryConfigTests.repository : nil,
-                                  "needs \(ModalitiesRepositoryConfigTests.repository)")
+        let source = try #require(
+            FileManager.default.fileExists(atPath: ModalitiesRepositoryConfigTests.repository)
+                ? ModalitiesRepositoryConfigTests.repository : nil,
+            "needs \(ModalitiesRepositoryConfigTests.repository)")
         let copy = NSTemporaryDirectory() + "modalities-run-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: copy, withIntermediateDirectories: true)
         for folder in ["config_files", "data"] {
@@ -30,7 +32,9 @@ import Testing
         for line in output.split(separator: "\n") where line.hasPrefix("[rank 0] train step: ") {
             let fields = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
             guard let step = Int(fields[0].split(separator: " ").last ?? ""),
-                  let loss = fields.first(where: { $0.hasPrefix("train loss avg: ") }).flatMap({ Double($0.dropFirst("train loss avg: ".count)) })
+                let loss = fields.first(where: { $0.hasPrefix("train loss avg: ") }).flatMap({
+                    Double($0.dropFirst("train loss avg: ".count))
+                })
             else { continue }
             losses[step] = loss
         }
@@ -43,18 +47,26 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let port = DistributedLaunchTests.port()
         // Modalities' --test_comm checks the collectives first.
-        let (first, firstOutput) = try modalities(["launch", "--nproc_per_node", "2", "--master_port", port, "--", "run", "--config_file_path",
-                                                   "config_files/training/config_lorem_ipsum_long_fsdp1.yaml", "--experiments_root_path", "runs",
-                                                   "--device", "cpu", "--stop_after_steps", "32", "--test_comm"], in: folder)
+        let (first, firstOutput) = try modalities(
+            [
+                "launch", "--nproc_per_node", "2", "--master_port", port, "--", "run", "--config_file_path",
+                "config_files/training/config_lorem_ipsum_long_fsdp1.yaml", "--experiments_root_path", "runs",
+                "--device", "cpu", "--stop_after_steps", "32", "--test_comm",
+            ], in: folder)
         #expect(first.keys.sorted() == Array(1...32))
         #expect(firstOutput.contains("communication test succeeded (2 ranks)"))
         let info = folder + "/data/checkpoints/last_checkpoint_info.json"
         let paths = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: info))) as? [String: String])
-        #expect(paths["model_checkpoint_path"]?.hasSuffix("-model-seen_steps_32-seen_tokens_32768-target_steps_325-target_tokens_332800.bin") == true)
-        let (continued, _) = try modalities(["launch", "--nproc_per_node", "2", "--master_port", DistributedLaunchTests.port(), "--", "warmstart",
-                                             "--config_file_path", "config_files/training/config_lorem_ipsum_long_fsdp1_warmstart.yaml",
-                                             "--experiments_root_path", "runs", "--last_checkpoint_info_file_path", info, "--device", "cpu",
-                                             "--stop_after_steps", "4"], in: folder)
+        #expect(
+            paths["model_checkpoint_path"]?.hasSuffix("-model-seen_steps_32-seen_tokens_32768-target_steps_325-target_tokens_332800.bin")
+                == true)
+        let (continued, _) = try modalities(
+            [
+                "launch", "--nproc_per_node", "2", "--master_port", DistributedLaunchTests.port(), "--", "warmstart",
+                "--config_file_path", "config_files/training/config_lorem_ipsum_long_fsdp1_warmstart.yaml",
+                "--experiments_root_path", "runs", "--last_checkpoint_info_file_path", info, "--device", "cpu",
+                "--stop_after_steps", "4",
+            ], in: folder)
         #expect(continued.keys.sorted() == Array(33...36))
         expectContinuation(first, continued)
     }
@@ -63,17 +75,23 @@ import Testing
     @Test func fsdp2OnOneAndTwoRanks() throws {
         let folder = try workingCopy()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let (one, output) = try modalities(["run", "--config_file_path", "config_files/training/config_lorem_ipsum_long_fsdp2.yaml",
-                                            "--experiments_root_path", "runs", "--device", "cpu", "--stop_after_steps", "32"], in: folder)
+        let (one, output) = try modalities(
+            [
+                "run", "--config_file_path", "config_files/training/config_lorem_ipsum_long_fsdp2.yaml",
+                "--experiments_root_path", "runs", "--device", "cpu", "--stop_after_steps", "32",
+            ], in: folder)
         #expect(one.keys.sorted() == Array(1...32))
         #expect(output.components(separatedBy: "device_mesh.device_type is cuda").count == 2, "one warning line")
         #expect(one[32]! < one[1]! - 1, "\(one[1]!) -> \(one[32]!)")
         let checkpoints = try FileManager.default.contentsOfDirectory(atPath: folder + "/data/checkpoints")
         #expect(checkpoints.contains { $0.hasSuffix("-seen_steps_32-seen_tokens_8192-target_steps_1300-target_tokens_332800") })
         try FileManager.default.removeItem(atPath: folder + "/data/checkpoints")
-        let (two, _) = try modalities(["launch", "--nproc_per_node", "2", "--master_port", DistributedLaunchTests.port(), "--", "run",
-                                       "--config_file_path", "config_files/training/config_lorem_ipsum_long_fsdp2.yaml",
-                                       "--experiments_root_path", "runs", "--device", "cpu", "--stop_after_steps", "8"], in: folder)
+        let (two, _) = try modalities(
+            [
+                "launch", "--nproc_per_node", "2", "--master_port", DistributedLaunchTests.port(), "--", "run",
+                "--config_file_path", "config_files/training/config_lorem_ipsum_long_fsdp2.yaml",
+                "--experiments_root_path", "runs", "--device", "cpu", "--stop_after_steps", "8",
+            ], in: folder)
         #expect(two.keys.sorted() == Array(1...8))
         #expect(two[8]! < two[1]! - 0.5, "\(two[1]!) -> \(two[8]!)")
     }
@@ -84,15 +102,21 @@ import Testing
     @Test func fsdp2OnEightRanksThenItsWarmstartOnFour() throws {
         let folder = try workingCopy()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let (first, _) = try modalities(["launch", "--nproc_per_node", "8", "--master_port", DistributedLaunchTests.port(), "--", "run",
-                                         "--config_file_path", "config_files/training/config_lorem_ipsum_long_fsdp2.yaml",
-                                         "--experiments_root_path", "runs", "--device", "cpu", "--stop_after_steps", "32"], in: folder)
+        let (first, _) = try modalities(
+            [
+                "launch", "--nproc_per_node", "8", "--master_port", DistributedLaunchTests.port(), "--", "run",
+                "--config_file_path", "config_files/training/config_lorem_ipsum_long_fsdp2.yaml",
+                "--experiments_root_path", "runs", "--device", "cpu", "--stop_after_steps", "32",
+            ], in: folder)
         #expect(first.keys.sorted() == Array(1...32))
         let info = folder + "/data/checkpoints/last_checkpoint_info.json"
-        let (continued, _) = try modalities(["launch", "--nproc_per_node", "4", "--master_port", DistributedLaunchTests.port(), "--", "warmstart",
-                                             "--config_file_path", "config_files/training/config_lorem_ipsum_long_fsdp2_warmstart.yaml",
-                                             "--experiments_root_path", "runs", "--last_checkpoint_info_file_path", info, "--device", "cpu",
-                                             "--stop_after_steps", "4"], in: folder)
+        let (continued, _) = try modalities(
+            [
+                "launch", "--nproc_per_node", "4", "--master_port", DistributedLaunchTests.port(), "--", "warmstart",
+                "--config_file_path", "config_files/training/config_lorem_ipsum_long_fsdp2_warmstart.yaml",
+                "--experiments_root_path", "runs", "--last_checkpoint_info_file_path", info, "--device", "cpu",
+                "--stop_after_steps", "4",
+            ], in: folder)
         #expect(continued.keys.sorted() == Array(33...36))
         expectContinuation(first, continued)
     }

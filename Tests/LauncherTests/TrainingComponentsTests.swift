@@ -1,7 +1,8 @@
 import Config
 import ModalitiesSchema
-@testable import Launcher
 import Testing
+
+@testable import Launcher
 
 /// The keys validation demands of a training config are the ones the training job builds.
 struct TrainingComponentsTests {

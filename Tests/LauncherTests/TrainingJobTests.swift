@@ -51,8 +51,9 @@ import Glibc
 
     @Test func aModalitiesConfigTrainsToItsTargetWithFallingLoss() throws {
         let root = try temporaryFolder()
-        var options = TrainingJob.Options(configFilePath: Self.runConfig, experimentsRootPath: root, experimentID: "tiny",
-                                          environment: environment, logger: silent)
+        var options = TrainingJob.Options(
+            configFilePath: Self.runConfig, experimentsRootPath: root, experimentID: "tiny",
+            environment: environment, logger: silent)
         options.device = .cpu  // the CPU's trajectory, also on a machine with a GPU
         let summary = try TrainingJob(options: options).run()
         #expect(summary.progress.numSeenStepsTotal == 16 && summary.progress.numSeenTokensTotal == 16 * 256)
@@ -79,8 +80,11 @@ import Glibc
 
         // k = 2: the two newest checkpoints stay, and the info file names the last one.
         let checkpoints = try FileManager.default.contentsOfDirectory(atPath: root + "/checkpoints").sorted()
-        #expect(checkpoints == ["eid_tiny-seen_steps_12-seen_tokens_3072-target_steps_16-target_tokens_4096",
-                                "eid_tiny-seen_steps_16-seen_tokens_4096-target_steps_16-target_tokens_4096", "last_checkpoint_info.json"])
+        #expect(
+            checkpoints == [
+                "eid_tiny-seen_steps_12-seen_tokens_3072-target_steps_16-target_tokens_4096",
+                "eid_tiny-seen_steps_16-seen_tokens_4096-target_steps_16-target_tokens_4096", "last_checkpoint_info.json",
+            ])
         let reader = try CheckpointReader(folder: root + "/checkpoints/" + checkpoints[1])
         #expect(reader.metadata["experiment_id"] as? String == "tiny")
         #expect((reader.metadata["resolved_config"] as? String)?.contains("num_target_steps: 16") == true)
@@ -90,13 +94,20 @@ import Glibc
         let binary = try binary
         // The uninterrupted run.
         let full = try temporaryFolder()
-        try run(binary, ["run", "--config_file_path", Self.runConfig, "--experiments_root_path", full, "--experiment_id", "full", "--device", "cpu"])
+        try run(
+            binary,
+            ["run", "--config_file_path", Self.runConfig, "--experiments_root_path", full, "--experiment_id", "full", "--device", "cpu"])
         let expected = try trainRecords(full + "/full/evaluation_results.jsonl")
         #expect(expected.count == 16)
 
         // The same run, killed (SIGKILL) once step 10 is logged.
         let killed = try temporaryFolder()
-        let process = try start(binary, ["run", "--config_file_path", Self.runConfig, "--experiments_root_path", killed, "--experiment_id", "killed", "--device", "cpu"])
+        let process = try start(
+            binary,
+            [
+                "run", "--config_file_path", Self.runConfig, "--experiments_root_path", killed, "--experiment_id", "killed", "--device",
+                "cpu",
+            ])
         let results = killed + "/killed/evaluation_results.jsonl"
         let deadline = Date().addingTimeInterval(300)
         while Date() < deadline, process.isRunning, ((try? trainRecords(results))?.keys.max() ?? 0) < 10 { usleep(20_000) }
@@ -106,50 +117,74 @@ import Glibc
         #expect(process.terminationReason == .uncaughtSignal)
 
         let info = killed + "/checkpoints/last_checkpoint_info.json"
-        let folder = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: info))) as? [String: String])["checkpoint_folder_path"]!
+        let folder = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: info))) as? [String: String])[
+                "checkpoint_folder_path"]!
         let resumedFrom = try CheckpointReader(folder: folder).trainingProgress["num_seen_steps"]!
         #expect(resumedFrom >= 8 && resumedFrom < 16)
 
         let resumed = try temporaryFolder()
-        try run(binary, ["warmstart", "--config_file_path", Self.warmstartConfig, "--experiments_root_path", resumed,
-                         "--last_checkpoint_info_file_path", info, "--device", "cpu"])
+        try run(
+            binary,
+            [
+                "warmstart", "--config_file_path", Self.warmstartConfig, "--experiments_root_path", resumed,
+                "--last_checkpoint_info_file_path", info, "--device", "cpu",
+            ])
         let experiment = try #require(try FileManager.default.contentsOfDirectory(atPath: resumed).first { $0 != "checkpoints" })
         let continued = try trainRecords(resumed + "/" + experiment + "/evaluation_results.jsonl")
         #expect(continued.keys.sorted() == Array((resumedFrom + 1)...16))
         for step in (resumedFrom + 1)...16 {
             let a = expected[step]!, b = continued[step]!
             #expect(a["losses"] as? [String: Double] == b["losses"] as? [String: Double], "step \(step)")
-            #expect((a["metrics"] as? [String: Any])?["grad norm last"] as? Double == (b["metrics"] as? [String: Any])?["grad norm last"] as? Double)
-            #expect((a["throughput_metrics"] as? [String: Any])?["lr mean"] as? Double == (b["throughput_metrics"] as? [String: Any])?["lr mean"] as? Double)
+            #expect(
+                (a["metrics"] as? [String: Any])?["grad norm last"] as? Double == (b["metrics"] as? [String: Any])?["grad norm last"]
+                    as? Double)
+            #expect(
+                (a["throughput_metrics"] as? [String: Any])?["lr mean"] as? Double == (b["throughput_metrics"] as? [String: Any])?[
+                    "lr mean"] as? Double)
         }
     }
 
     @Test func theRunConfigResumesFromACheckpointBitIdentically() throws {
         let binary = try binary
         let root = try temporaryFolder()
-        try run(binary, ["run", "--config_file_path", Self.runConfig, "--experiments_root_path", root, "--experiment_id", "full", "--device", "cpu"])
+        try run(
+            binary,
+            ["run", "--config_file_path", Self.runConfig, "--experiments_root_path", root, "--experiment_id", "full", "--device", "cpu"])
         let expected = try trainRecords(root + "/full/evaluation_results.jsonl")
-        let checkpoint = try #require(try FileManager.default.contentsOfDirectory(atPath: root + "/checkpoints").first { $0.contains("seen_steps_12-") })
-        try run(binary, ["run", "--config_file_path", Self.runConfig, "--experiments_root_path", root, "--experiment_id", "resumed",
-                         "--resume_from_checkpoint", root + "/checkpoints/" + checkpoint, "--device", "cpu"])
+        let checkpoint = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: root + "/checkpoints").first { $0.contains("seen_steps_12-") })
+        try run(
+            binary,
+            [
+                "run", "--config_file_path", Self.runConfig, "--experiments_root_path", root, "--experiment_id", "resumed",
+                "--resume_from_checkpoint", root + "/checkpoints/" + checkpoint, "--device", "cpu",
+            ])
         let resumed = try trainRecords(root + "/resumed/evaluation_results.jsonl")
         #expect(resumed.keys.sorted() == Array(13...16))
         for (step, record) in resumed {
             #expect(record["losses"] as? [String: Double] == expected[step]?["losses"] as? [String: Double], "step \(step)")
         }
         // A warmstart config (its app state already loads a checkpoint) is refused with the reason.
-        let output = try run(binary, ["run", "--config_file_path", Self.warmstartConfig, "--experiments_root_path", root, "--experiment_id", "x",
-                                      "--resume_from_checkpoint", root + "/checkpoints/" + checkpoint], expectedStatus: 1)
+        let output = try run(
+            binary,
+            [
+                "run", "--config_file_path", Self.warmstartConfig, "--experiments_root_path", root, "--experiment_id", "x",
+                "--resume_from_checkpoint", root + "/checkpoints/" + checkpoint,
+            ], expectedStatus: 1)
         #expect(output.contains("resuming replaces an app_state/raw"), "\(output)")
     }
 
     @Test func aBadConfigFailsBeforeTrainingAndWritesAnErrorLog() throws {
         let root = try temporaryFolder()
         let config = root + "/bad.yaml"
-        let text = try String(contentsOfFile: Self.runConfig, encoding: .utf8).replacingOccurrences(of: "max_norm: 1.0", with: "max_norm: -1.0")
+        let text = try String(contentsOfFile: Self.runConfig, encoding: .utf8).replacingOccurrences(
+            of: "max_norm: 1.0", with: "max_norm: -1.0")
         try text.write(toFile: config, atomically: true, encoding: .utf8)
-        let output = try run(try binary, ["run", "--config_file_path", config, "--experiments_root_path", root + "/exp", "--error_log_folder", root + "/errors"],
-                             expectedStatus: 2)
+        let output = try run(
+            try binary,
+            ["run", "--config_file_path", config, "--experiments_root_path", root + "/exp", "--error_log_folder", root + "/errors"],
+            expectedStatus: 2)
         #expect(output.contains("max_norm must be greater than 0"))
         let logs = try FileManager.default.contentsOfDirectory(atPath: root + "/errors")
         #expect(logs.count == 1 && logs.allSatisfy { $0.hasPrefix("error_logs_") && $0.hasSuffix(".log") })
@@ -159,8 +194,9 @@ import Glibc
     @Test(.disabled(if: CUDA.driverNodeExists, "this machine has an NVIDIA driver: --device cuda may train on it"))
     func askingForAGPUWithoutOneFailsBeforeAnythingIsWritten() throws {
         let root = try temporaryFolder()
-        let output = try run(try binary, ["run", "--config_file_path", Self.runConfig, "--experiments_root_path", root + "/exp", "--device", "cuda"],
-                             expectedStatus: 1)
+        let output = try run(
+            try binary, ["run", "--config_file_path", Self.runConfig, "--experiments_root_path", root + "/exp", "--device", "cuda"],
+            expectedStatus: 1)
         #expect(output.contains("--device cuda") && output.contains("libtorch_cuda.so"), "\(output)")
         #expect(!FileManager.default.fileExists(atPath: root + "/exp"))
     }

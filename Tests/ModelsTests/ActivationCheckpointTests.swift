@@ -6,17 +6,22 @@ import Torch
 @Suite(.serialized) struct ActivationCheckpointTests {
     func model(dropout: Double, bias: Bool = true) throws -> GPT2LLM {
         let norm = GPT2LLMConfig.Norm(kind: .layerNorm)
-        let model = try GPT2LLM(config: GPT2LLMConfig(
-            vocabularySize: 128, sequenceLength: 64, layerCount: 4, queryHeads: 4, keyValueHeads: 2, embeddingSize: 64, ffnHidden: 256,
-            dropout: dropout, bias: bias, positionEmbedding: .none, rotaryBaseFrequency: 10_000, activation: .swiglu, attentionNorm: norm,
-            ffnNorm: norm, lmHeadNorm: norm, weightTying: false), seed: 3)
+        let model = try GPT2LLM(
+            config: GPT2LLMConfig(
+                vocabularySize: 128, sequenceLength: 64, layerCount: 4, queryHeads: 4, keyValueHeads: 2, embeddingSize: 64, ffnHidden: 256,
+                dropout: dropout, bias: bias, positionEmbedding: .none, rotaryBaseFrequency: 10_000, activation: .swiglu,
+                attentionNorm: norm,
+                ffnNorm: norm, lmHeadNorm: norm, weightTying: false), seed: 3)
         try ComposedInitialization(weightInitType: .scaled, mean: 0, std: .value(0.02), layerCount: 4).initialize(model.parameters, seed: 3)
         return model
     }
 
     /// Loss, gradients by name and the peak bytes the allocator held above the starting point.
-    func step(_ model: GPT2LLM, layers: Set<Int>, keeping policy: SelectiveCheckpointPolicy? = nil) throws
-        -> (loss: Float, grads: [String: [Float]], peak: Int) {
+    func step(
+        _ model: GPT2LLM, layers: Set<Int>, keeping policy: SelectiveCheckpointPolicy? = nil
+    ) throws
+        -> (loss: Float, grads: [String: [Float]], peak: Int)
+    {
         model.checkpointedLayers = layers
         model.selectiveCheckpointPolicy = policy
         let tokens = try Tensor.randint(0, 128, [8, 65], generator: Generator(seed: 11))
@@ -48,7 +53,9 @@ import Torch
                 #expect(difference <= 1e-6, "\(name) differs by \(difference) (dropout \(dropout))")
             }
         }
-        #expect(full.peak < everyOther.peak && everyOther.peak < plain.peak, "peaks: full \(full.peak), every other \(everyOther.peak), none \(plain.peak)")
+        #expect(
+            full.peak < everyOther.peak && everyOther.peak < plain.peak,
+            "peaks: full \(full.peak), every other \(everyOther.peak), none \(plain.peak)")
     }
 
     /// Selective op checkpointing (Modalities' `ops.aten.mm.default`) keeps every other matrix product of a block
@@ -68,7 +75,8 @@ import Torch
             let difference = zip(expected, selective.grads[name]!).map { Swift.abs($0 - $1) }.max()!
             #expect(difference <= 1e-6, "\(name) differs by \(difference) (dropout \(dropout))")
         }
-        #expect(full.peak < selective.peak && selective.peak < plain.peak,
-                "peaks: full \(full.peak), selective \(selective.peak), none \(plain.peak)")
+        #expect(
+            full.peak < selective.peak && selective.peak < plain.peak,
+            "peaks: full \(full.peak), selective \(selective.peak), none \(plain.peak)")
     }
 }

@@ -1,17 +1,21 @@
 import Foundation
-@testable import Models
 import Testing
 import Torch
+
+@testable import Models
 
 /// `use_meta_device`: a model built without memory gets exactly the values of one built whole, parameter by
 /// parameter, from its initializer or a checkpoint, and refuses to run before.
 @Suite(.serialized) struct DeferredAllocationTests {
     func model(llama: Bool, tied: Bool, deferred: Bool) throws -> GPT2LLM {
         let norm = GPT2LLMConfig.Norm(kind: llama ? .pytorchRMSNorm : .layerNorm, bias: !llama)
-        return try GPT2LLM(config: GPT2LLMConfig(
-            vocabularySize: 2048, sequenceLength: 64, layerCount: 3, queryHeads: 4, keyValueHeads: 2, embeddingSize: 128, ffnHidden: 512,
-            bias: !llama, positionEmbedding: llama ? .none : .absolute, rotaryBaseFrequency: llama ? 10_000 : nil,
-            activation: llama ? .swiglu : .gelu, attentionNorm: norm, ffnNorm: norm, lmHeadNorm: norm, weightTying: tied), deferAllocation: deferred)
+        return try GPT2LLM(
+            config: GPT2LLMConfig(
+                vocabularySize: 2048, sequenceLength: 64, layerCount: 3, queryHeads: 4, keyValueHeads: 2, embeddingSize: 128,
+                ffnHidden: 512,
+                bias: !llama, positionEmbedding: llama ? .none : .absolute, rotaryBaseFrequency: llama ? 10_000 : nil,
+                activation: llama ? .swiglu : .gelu, attentionNorm: norm, ffnNorm: norm, lmHeadNorm: norm, weightTying: tied),
+            deferAllocation: deferred)
     }
 
     @Test func aDeferredModelHoldsNoMemoryAndRefusesToRun() throws {
@@ -28,7 +32,8 @@ import Torch
 
     @Test(arguments: [(false, false), (false, true), (true, false), (true, true)])
     func initialisingGivesTheValuesOfAModelBuiltWhole(llama: Bool, tied: Bool) throws {
-        let initializer: any ModelInitializer = llama
+        let initializer: any ModelInitializer =
+            llama
             ? try Llama3Initialization(layerCount: 3, embeddingSize: 128)
             : try ComposedInitialization(weightInitType: .scaledEmbed, std: .value(0.02), layerCount: 3)
         let whole = try model(llama: llama, tied: tied, deferred: false)

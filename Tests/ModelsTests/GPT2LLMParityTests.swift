@@ -1,7 +1,8 @@
 import Foundation
-@testable import Models
 import Testing
 import Torch
+
+@testable import Models
 
 /// A golden model from scripts/make-model-goldens.py: weights and the logits Hugging Face computed.
 struct GoldenModel {
@@ -14,7 +15,8 @@ struct GoldenModel {
 
     init(_ name: String) throws {
         let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
-        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("\(name).json"))) as! [String: Any]
+        let manifest =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("\(name).json"))) as! [String: Any]
         let blob = try Data(contentsOf: folder.appendingPathComponent("\(name).bin"))
         let floats = blob.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
         var offset = 0
@@ -34,8 +36,9 @@ struct GoldenModel {
     }
 
     func modelConfig(attention: GPT2LLMConfig.AttentionImplementation = .manual) -> GPT2LLMConfig {
-        let norm = GPT2LLMConfig.Norm(kind: GPT2LLMConfig.NormKind(rawValue: config["norm"] as! String)!,
-                                      epsilon: config["eps"] as! Double, bias: config["bias"] as! Bool)
+        let norm = GPT2LLMConfig.Norm(
+            kind: GPT2LLMConfig.NormKind(rawValue: config["norm"] as! String)!,
+            epsilon: config["eps"] as! Double, bias: config["bias"] as! Bool)
         return GPT2LLMConfig(
             vocabularySize: config["vocab_size"] as! Int, sequenceLength: config["sequence_length"] as! Int,
             layerCount: config["n_layer"] as! Int, queryHeads: config["n_head_q"] as! Int, keyValueHeads: config["n_head_kv"] as! Int,

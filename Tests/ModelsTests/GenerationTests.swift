@@ -1,6 +1,7 @@
-@testable import Models
 import Testing
 import Torch
+
+@testable import Models
 
 @Suite struct GenerationTests {
     @Test(arguments: ["gpt2", "llama"])
@@ -30,7 +31,8 @@ import Torch
         let first = try sampled.generate(prompt: [1, 2], maxNewTokens: 8, seed: 11)
         #expect(try sampled.generate(prompt: [1, 2], maxNewTokens: 8, seed: 11) == first)
         let greedy = try TextGenerator(model: model).generate(prompt: [1, 2], maxNewTokens: 8)
-        let topOne = try TextGenerator(model: model, sampling: .init(temperature: 0.7, topK: 1)).generate(prompt: [1, 2], maxNewTokens: 8, seed: 3)
+        let topOne = try TextGenerator(model: model, sampling: .init(temperature: 0.7, topK: 1)).generate(
+            prompt: [1, 2], maxNewTokens: 8, seed: 3)
         #expect(topOne == greedy)
     }
 

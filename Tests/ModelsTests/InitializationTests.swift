@@ -1,15 +1,17 @@
 import Foundation
-@testable import Models
 import Testing
 import Torch
+
+@testable import Models
 
 @Suite struct InitializationTests {
     func smallGPT(layers: Int = 4, tied: Bool = false) throws -> GPT2LLM {
         let norm = GPT2LLMConfig.Norm(kind: .layerNorm)
-        return try GPT2LLM(config: GPT2LLMConfig(
-            vocabularySize: 256, sequenceLength: 32, layerCount: layers, queryHeads: 4, keyValueHeads: 2, embeddingSize: 64,
-            ffnHidden: 256, bias: true, positionEmbedding: .absolute, activation: .gelu, attentionNorm: norm, ffnNorm: norm,
-            lmHeadNorm: norm, weightTying: tied))
+        return try GPT2LLM(
+            config: GPT2LLMConfig(
+                vocabularySize: 256, sequenceLength: 32, layerCount: layers, queryHeads: 4, keyValueHeads: 2, embeddingSize: 64,
+                ffnHidden: 256, bias: true, positionEmbedding: .absolute, activation: .gelu, attentionNorm: norm, ffnNorm: norm,
+                lmHeadNorm: norm, weightTying: tied))
     }
 
     func standardDeviation(_ tensor: Tensor) throws -> Double { try tensor.detach().variance(correction: 0).sqrt().item(Double.self) }
@@ -57,8 +59,9 @@ import Torch
         for _ in 0..<150 {
             let value = try loss()
             try value.backward()
-            try Foreach.fusedAdamW_(parameters: parameters, grads: parameters.map { $0.grad! }, expAvgs: moments, expAvgSqs: squares,
-                                    steps: steps, lr: 3e-3, beta1: 0.9, beta2: 0.95, weightDecay: 0, eps: 1e-8)
+            try Foreach.fusedAdamW_(
+                parameters: parameters, grads: parameters.map { $0.grad! }, expAvgs: moments, expAvgSqs: squares,
+                steps: steps, lr: 3e-3, beta1: 0.9, beta2: 0.95, weightDecay: 0, eps: 1e-8)
             for parameter in parameters { try parameter.setGrad(nil) }
             last = try value.item(Double.self)
         }

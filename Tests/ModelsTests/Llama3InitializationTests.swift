@@ -1,16 +1,19 @@
 import Foundation
-@testable import Models
 import Testing
 import Torch
+
+@testable import Models
 
 /// `model_initialization/gpt2_llama3_like`: TorchTitan's Llama 3 distributions on the Llama form.
 @Suite struct Llama3InitializationTests {
     func llama(layers: Int = 4, tied: Bool = false, bias: Bool = false, activation: GPT2LLMConfig.Activation = .swiglu) throws -> GPT2LLM {
         let norm = GPT2LLMConfig.Norm(kind: .pytorchRMSNorm)
-        return try GPT2LLM(config: GPT2LLMConfig(
-            vocabularySize: 512, sequenceLength: 32, layerCount: layers, queryHeads: 4, keyValueHeads: 2, embeddingSize: 128,
-            ffnHidden: 512, bias: bias, positionEmbedding: .none, rotaryBaseFrequency: 10_000, activation: activation, attentionNorm: norm,
-            ffnNorm: norm, lmHeadNorm: norm, weightTying: tied))
+        return try GPT2LLM(
+            config: GPT2LLMConfig(
+                vocabularySize: 512, sequenceLength: 32, layerCount: layers, queryHeads: 4, keyValueHeads: 2, embeddingSize: 128,
+                ffnHidden: 512, bias: bias, positionEmbedding: .none, rotaryBaseFrequency: 10_000, activation: activation,
+                attentionNorm: norm,
+                ffnNorm: norm, lmHeadNorm: norm, weightTying: tied))
     }
 
     func standardDeviation(_ tensor: Tensor) throws -> Double { try tensor.detach().variance(correction: 0).sqrt().item(Double.self) }
@@ -36,7 +39,9 @@ import Torch
         try expectStd("transformer.wte.weight", 1)
         let headStd = 1 / 128.0.squareRoot()
         #expect(try largest(p["transformer.lm_head.weight"]!) <= 3 * headStd)
-        #expect(Swift.abs(try standardDeviation(p["transformer.lm_head.weight"]!) - headStd * 0.9866) < 0.05 * headStd, "truncation narrows the std")
+        #expect(
+            Swift.abs(try standardDeviation(p["transformer.lm_head.weight"]!) - headStd * 0.9866) < 0.05 * headStd,
+            "truncation narrows the std")
         #expect(try p["transformer.h.0.attention_norm.weight"]!.eq(1).all().item(Bool.self), "norms keep their ones")
     }
 

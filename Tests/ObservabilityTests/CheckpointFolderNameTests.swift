@@ -3,8 +3,9 @@ import Testing
 
 @Suite struct CheckpointFolderNameTests {
     @Test func theNumbersOfANameReadBackAsWritten() throws {
-        let name = CheckpointFolderName(experimentID: "2024-01-01__12-00-00_abc", seenSteps: 11, seenTokens: 2816, targetSteps: 20,
-                                        targetTokens: 5120)
+        let name = CheckpointFolderName(
+            experimentID: "2024-01-01__12-00-00_abc", seenSteps: 11, seenTokens: 2816, targetSteps: 20,
+            targetTokens: 5120)
         let path = "/runs/checkpoints/" + name.text
         #expect(try CheckpointFolderName.Field.allCases.map { try CheckpointFolderName.number($0, inPath: path) } == [11, 2816, 20, 5120])
         // Modalities' FSDP1 file names carry the same fields.
@@ -13,7 +14,9 @@ import Testing
     }
 
     @Test func aPathWithoutTheFieldOrWithItTwiceIsRefused() {
-        let missing = #expect(throws: CheckpointFolderName.ReadError.self) { try CheckpointFolderName.number(.seenSteps, inPath: "/tmp/model.bin") }
+        let missing = #expect(throws: CheckpointFolderName.ReadError.self) {
+            try CheckpointFolderName.number(.seenSteps, inPath: "/tmp/model.bin")
+        }
         #expect(missing?.matches == 0 && missing?.label == "seen_steps" && missing?.path == "/tmp/model.bin")
         let twice = "/seen_steps_3/eid_x-seen_steps_4-seen_tokens_8"
         let error = #expect(throws: CheckpointFolderName.ReadError.self) { try CheckpointFolderName.number(.seenSteps, inPath: twice) }

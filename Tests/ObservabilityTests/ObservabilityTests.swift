@@ -1,6 +1,7 @@
 import Foundation
-@testable import Observability
 import Testing
+
+@testable import Observability
 
 @Suite struct ObservabilityTests {
     let result = EvaluationResult(
@@ -16,7 +17,10 @@ import Testing
     }
 
     @Test func jsonLineHasModalitiesRecordShape() throws {
-        #expect(result.jsonLine == #"{"dataloader_tag": "train", "num_train_steps_done": 3, "losses": {"train loss avg": 2.5, "train loss last": 2.25}, "metrics": {"consumed tokens": 1536, "grad norm avg": 0.75}, "throughput_metrics": {"lr mean": 1e-05}}"#)
+        #expect(
+            result.jsonLine
+                == #"{"dataloader_tag": "train", "num_train_steps_done": 3, "losses": {"train loss avg": 2.5, "train loss last": 2.25}, "metrics": {"consumed tokens": 1536, "grad norm avg": 0.75}, "throughput_metrics": {"lr mean": 1e-05}}"#
+        )
         #expect(ResultValue.number(2).json == "2.0")
         #expect(ResultValue.number(.nan).json == "NaN")
     }
@@ -56,8 +60,10 @@ import Testing
     @Test func nonFiniteNumbersReadBackAsPythonReadsThem() throws {
         let path = try temporaryFolder() + "/run/evaluation_results.jsonl"
         let subscriber = try JSONLinesResultSubscriber(path: path)
-        try subscriber.consume(EvaluationResult(dataloaderTag: "test", numTrainStepsDone: 4, losses: [("CLMCrossEntropyLoss", .number(.nan))],
-                                                metrics: [("up", .number(.infinity)), ("down", .number(-.infinity))], throughputMetrics: []))
+        try subscriber.consume(
+            EvaluationResult(
+                dataloaderTag: "test", numTrainStepsDone: 4, losses: [("CLMCrossEntropyLoss", .number(.nan))],
+                metrics: [("up", .number(.infinity)), ("down", .number(-.infinity))], throughputMetrics: []))
         try subscriber.finish()
         let records = try JSONLinesResultSubscriber.records(at: path)
         #expect((records[0]["losses"] as? [String: Double])?["CLMCrossEntropyLoss"]?.isNaN == true)
@@ -72,8 +78,9 @@ import Testing
         let folder = try temporaryFolder()
         let config = folder + "/config.yaml"
         try "settings: {}\n".write(toFile: config, atomically: true, encoding: .utf8)
-        let subscriber = try WandbOfflineSubscriber(project: "p", experimentID: "exp1", mode: .OFFLINE, directory: folder + "/wandb_storage",
-                                                    configFilePath: config, globalRank: 0)
+        let subscriber = try WandbOfflineSubscriber(
+            project: "p", experimentID: "exp1", mode: .OFFLINE, directory: folder + "/wandb_storage",
+            configFilePath: config, globalRank: 0)
         try subscriber.consume(result)
         try subscriber.finish()
         let run = try #require(subscriber.runFolder)
@@ -82,44 +89,57 @@ import Testing
         #expect(history.count == 1 && history[0]["_step"] as? Int == 3)
         #expect(history[0]["train train loss avg"] as? Double == 2.5 && history[0]["train lr mean"] as? Double == 1e-5)
         #expect(history[0].count == 1 + 5)
-        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/files/wandb-summary.json"))) as? [String: Any]
+        let summary =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/files/wandb-summary.json")))
+            as? [String: Any]
         #expect(summary?["train consumed tokens"] as? Int == 1536)
 
         #expect(throws: ObservabilityError.self) {
-            try WandbOfflineSubscriber(project: "p", experimentID: "e", mode: .ONLINE, directory: folder, configFilePath: config, globalRank: 0)
+            try WandbOfflineSubscriber(
+                project: "p", experimentID: "e", mode: .ONLINE, directory: folder, configFilePath: config, globalRank: 0)
         }
-        let disabled = try WandbOfflineSubscriber(project: "p", experimentID: "e", mode: .DISABLED, directory: folder + "/off", configFilePath: config, globalRank: 0)
+        let disabled = try WandbOfflineSubscriber(
+            project: "p", experimentID: "e", mode: .DISABLED, directory: folder + "/off", configFilePath: config, globalRank: 0)
         #expect(disabled.runFolder == nil && !FileManager.default.fileExists(atPath: folder + "/off"))
     }
 
     @Test func mfuFollowsModalitiesFormula() {
-        let calculator = GPT2MFUCalculator(parameterCount: 1_000_000, layerCount: 2, sequenceLength: 256, embeddingSize: 128, worldSize: 2,
-                                           peakFlopsPerDevice: 989e12)
+        let calculator = GPT2MFUCalculator(
+            parameterCount: 1_000_000, layerCount: 2, sequenceLength: 256, embeddingSize: 128, worldSize: 2,
+            peakFlopsPerDevice: 989e12)
         #expect(calculator.flopsPerToken == 6 * 1_000_000 + 12 * 2 * 256 * 128)
         #expect(Swift.abs(calculator.mfu(samplesPerSecond: 1000) - 1000 * 256 * calculator.flopsPerToken / (2 * 989e12)) < 1e-15)
         #expect(GPT2MFUCalculator.peakFlops(deviceName: "NVIDIA H100 80GB HBM3") == 989e12)
-        #expect(GPT2MFUCalculator(parameterCount: 1, layerCount: 1, sequenceLength: 1, embeddingSize: 1, worldSize: 1, peakFlopsPerDevice: nil)
-            .mfu(samplesPerSecond: 5) == -1)
+        #expect(
+            GPT2MFUCalculator(parameterCount: 1, layerCount: 1, sequenceLength: 1, embeddingSize: 1, worldSize: 1, peakFlopsPerDevice: nil)
+                .mfu(samplesPerSecond: 5) == -1)
     }
 
     /// Without a peak, MFU is not computed: the record keeps Modalities' -1.0, the console line leaves it out, and a
     /// computed MFU shows on the console under the precision the run computes in.
     @Test func anMFUThatWasNotComputedIsNotPrintedAsANumber() {
-        let missing = GPT2MFUCalculator(parameterCount: 1, layerCount: 1, sequenceLength: 1, embeddingSize: 1, worldSize: 1, peakFlopsPerDevice: nil)
-        var result = EvaluationResult(dataloaderTag: "train", numTrainStepsDone: 2, losses: [("train loss avg", .number(2.5))],
-                                      throughputMetrics: [("train mfu (16-bit)", missing.mfuResult(samplesPerSecond: 5)), ("lr mean", .number(1e-3))])
+        let missing = GPT2MFUCalculator(
+            parameterCount: 1, layerCount: 1, sequenceLength: 1, embeddingSize: 1, worldSize: 1, peakFlopsPerDevice: nil)
+        var result = EvaluationResult(
+            dataloaderTag: "train", numTrainStepsDone: 2, losses: [("train loss avg", .number(2.5))],
+            throughputMetrics: [("train mfu (16-bit)", missing.mfuResult(samplesPerSecond: 5)), ("lr mean", .number(1e-3))])
         result.consoleNames = ["train mfu (16-bit)": "train mfu (fp32)"]
         #expect(result.jsonLine.contains(#""train mfu (16-bit)": -1.0"#))
         #expect(!result.summary.contains("mfu") && !result.summary.contains("-1"), "\(result.summary)")
         // 18 FLOPs per token (6·1 + 12·1·1·1), 5 tokens per second, a peak of 180 FLOP/s.
-        let known = GPT2MFUCalculator(parameterCount: 1, layerCount: 1, sequenceLength: 1, embeddingSize: 1, worldSize: 1, peakFlopsPerDevice: 180)
+        let known = GPT2MFUCalculator(
+            parameterCount: 1, layerCount: 1, sequenceLength: 1, embeddingSize: 1, worldSize: 1, peakFlopsPerDevice: 180)
         result.throughputMetrics[0].1 = known.mfuResult(samplesPerSecond: 5)
-        #expect(result.summary.contains("train mfu (fp32): 0.5") && result.jsonLine.contains(#""train mfu (16-bit)": 0.5"#), "\(result.summary)")
+        #expect(
+            result.summary.contains("train mfu (fp32): 0.5") && result.jsonLine.contains(#""train mfu (16-bit)": 0.5"#), "\(result.summary)"
+        )
     }
 
     @Test func plainProgressLinesComeEveryTenthOfTheWay() {
         var lines: [String] = []
-        let progress = ConsoleProgressSubscriber(globalRank: 0, numSeenSteps: 0, numTargetSteps: 100, isTerminal: false) { lines.append($0) }
+        let progress = ConsoleProgressSubscriber(globalRank: 0, numSeenSteps: 0, numTargetSteps: 100, isTerminal: false) {
+            lines.append($0)
+        }
         for step in 1...100 { progress.consume(ProgressUpdate(stepsDone: step, status: .train, dataloaderTag: "train")) }
         #expect(lines.count == 10 && lines.last == "train: 100/100 steps\n")
     }
@@ -130,8 +150,9 @@ import Testing
         let folder = NSTemporaryDirectory() + "tensorboard-" + UUID().uuidString
         let writer = try TensorBoardWriter(directory: folder, now: Date(timeIntervalSince1970: 1_700_000_000))
         for step in 1...3 {
-            writer.add(scalars: [("train/train loss avg", 10.0 / Double(step)), ("train/consumed tokens", 512.0 * Double(step))], step: step,
-                       wallTime: Date(timeIntervalSince1970: 1_700_000_000 + Double(step)))
+            writer.add(
+                scalars: [("train/train loss avg", 10.0 / Double(step)), ("train/consumed tokens", 512.0 * Double(step))], step: step,
+                wallTime: Date(timeIntervalSince1970: 1_700_000_000 + Double(step)))
         }
         try writer.flush()
         // Written by scripts/make-tensorboard-golden.py with TensorBoard's own Event protobufs and RecordWriter.
@@ -147,7 +168,8 @@ import Testing
     @Test func resultsBecomeScalarsByLoaderTagAndName() throws {
         let folder = NSTemporaryDirectory() + "tensorboard-" + UUID().uuidString
         let subscriber = try TensorBoardResultSubscriber(directory: folder, globalRank: 0)
-        try subscriber.consume(EvaluationResult(dataloaderTag: "test", numTrainStepsDone: 8, losses: [("CLMCrossEntropyLoss", .number(2.5))]))
+        try subscriber.consume(
+            EvaluationResult(dataloaderTag: "test", numTrainStepsDone: 8, losses: [("CLMCrossEntropyLoss", .number(2.5))]))
         try subscriber.finish()
         let file = try #require(try FileManager.default.contentsOfDirectory(atPath: folder).first)
         let scalars = try TensorBoardWriter.readScalars(at: folder + "/" + file)

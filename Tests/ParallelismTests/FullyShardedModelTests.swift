@@ -10,9 +10,11 @@ import Torch
 @Suite(.serialized) struct FullyShardedModelTests {
     func tiedModel() throws -> GPT2LLM {
         let norm = GPT2LLMConfig.Norm(kind: .layerNorm)
-        let model = try GPT2LLM(config: GPT2LLMConfig(
-            vocabularySize: 64, sequenceLength: 16, layerCount: 2, queryHeads: 4, keyValueHeads: 2, embeddingSize: 32, ffnHidden: 64,
-            bias: true, positionEmbedding: .absolute, activation: .gelu, attentionNorm: norm, ffnNorm: norm, lmHeadNorm: norm, weightTying: true),
+        let model = try GPT2LLM(
+            config: GPT2LLMConfig(
+                vocabularySize: 64, sequenceLength: 16, layerCount: 2, queryHeads: 4, keyValueHeads: 2, embeddingSize: 32, ffnHidden: 64,
+                bias: true, positionEmbedding: .absolute, activation: .gelu, attentionNorm: norm, ffnNorm: norm, lmHeadNorm: norm,
+                weightTying: true),
             seed: 3)
         try ComposedInitialization(weightInitType: .scaled, mean: 0, std: .value(0.02), layerCount: 2).initialize(model.parameters, seed: 3)
         return model

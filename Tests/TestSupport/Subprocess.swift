@@ -5,8 +5,10 @@ public enum Subprocess {
     /// - Parameters:
     ///   - folder: the working directory (default: this process's).
     ///   - environment: the whole environment of the child (default: this process's).
-    public static func run(_ executable: String, _ arguments: [String], in folder: String? = nil,
-                           environment: [String: String]? = nil) throws -> (status: Int32, output: String) {
+    public static func run(
+        _ executable: String, _ arguments: [String], in folder: String? = nil,
+        environment: [String: String]? = nil
+    ) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments

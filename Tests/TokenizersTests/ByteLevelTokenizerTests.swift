@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Tokenizers
 
 @Suite struct ByteLevelTokenizerTests {
@@ -12,8 +13,9 @@ import Testing
         try TiktokenLoader.load(path: dataPath("gpt2/gpt2.tiktoken"), pattern: .gpt2, specialTokens: ["<|endoftext|>": 50256])
     }
     static let llama3 = Result {
-        try TiktokenLoader.load(path: dataPath("llama3/tokenizer.model"), pattern: .llama3,
-                                specialTokens: ["<|begin_of_text|>": 128000, "<|end_of_text|>": 128001])
+        try TiktokenLoader.load(
+            path: dataPath("llama3/tokenizer.model"), pattern: .llama3,
+            specialTokens: ["<|begin_of_text|>": 128000, "<|end_of_text|>": 128001])
     }
 
     @Test func gpt2FromEverySourceGivesTheKnownIDs() throws {
@@ -39,7 +41,8 @@ import Testing
             return pattern.split(scalars).map { String(String.UnicodeScalarView(scalars[$0])) }
         }
         #expect(pieces("Hello  world's 12345!!\n\n x", .gpt2) == ["Hello", " ", " world", "'s", " 12345", "!!", "\n\n", " x"])
-        #expect(pieces("I'LL go (now) 12345\n\n  end", .llama3) == ["I", "'LL", " go", " (", "now", ")", " ", "123", "45", "\n\n", " ", " end"])
+        #expect(
+            pieces("I'LL go (now) 12345\n\n  end", .llama3) == ["I", "'LL", " go", " (", "now", ")", " ", "123", "45", "\n\n", " ", " end"])
         #expect(pieces("héllo wörld ١٢٣", .gpt2) == ["héllo", " wörld", " ١٢٣"])
     }
 

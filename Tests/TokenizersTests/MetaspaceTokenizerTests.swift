@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Tokenizers
 
 /// Mistral's `tokenizer.json`: SentencePiece-style BPE as the Hugging Face `tokenizers` library runs it.

@@ -1,17 +1,26 @@
 import Foundation
 import Testing
+
 @testable import Tokenizers
 
 @Suite struct SentencePieceTokenizerTests {
     static let llama2 = Result { try SentencePieceTokenizer(path: dataPath("llama/tokenizer.model")) }
     static let mistral = Result { try SentencePieceTokenizer(path: dataPath("mistral/tokenizer.model")) }
-    static let en32k = Result { try SentencePieceTokenizer(path: dataPath("modalities/tokenizer/sentencepiece_dclm/en_32k_tokenizer.model")) }
+    static let en32k = Result {
+        try SentencePieceTokenizer(path: dataPath("modalities/tokenizer/sentencepiece_dclm/en_32k_tokenizer.model"))
+    }
     static let unigram = Result { try SentencePieceTokenizer(path: dataPath("modalities/tokenizer/unigram_tokenizer.model")) }
 
     @Test func knownSentencesGiveTheLibrarysIDs() throws {
         let sentence = "Hello world! The quick brown fox jumps over the lazy dog."
-        #expect(Array(try Self.llama2.get().encode(sentence).prefix(12)) == [15043, 3186, 29991, 450, 4996, 17354, 1701, 29916, 432, 17204, 975, 278])
-        #expect(try Self.mistral.get().encode(sentence) == [23325, 2294, 29576, 1183, 3704, 9828, 1053, 1910, 1229, 11343, 1522, 1040, 18666, 4682, 29491])
+        #expect(
+            Array(try Self.llama2.get().encode(sentence).prefix(12)) == [
+                15043, 3186, 29991, 450, 4996, 17354, 1701, 29916, 432, 17204, 975, 278,
+            ])
+        #expect(
+            try Self.mistral.get().encode(sentence) == [
+                23325, 2294, 29576, 1183, 3704, 9828, 1053, 1910, 1229, 11343, 1522, 1040, 18666, 4682, 29491,
+            ])
         let short = "Hello world! The quick brown fox."
         #expect(try Self.en32k.get().encode(short) == [17185, 1228, 32406, 647, 2157, 8426, 27504, 32346])
         #expect(try Self.unigram.get().encode(short) == [517, 31079, 16508, 625, 1452, 517, 29550, 1517, 6200, 538, 1323, 6586, 519])

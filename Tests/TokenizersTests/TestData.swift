@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import Testing
+
 @testable import Tokenizers
 
 let testData = URL(fileURLWithPath: TestData.folder)
@@ -29,8 +30,10 @@ enum GoldenCorpus: String, CaseIterable {
 }
 
 /// Compares a tokenizer with the golden file `name.corpus.txt`: total count, then each block of 16 documents.
-func expectMatchesGolden(_ tokenizer: any Tokenizer, golden name: String, corpus: GoldenCorpus,
-                         roundTrip: Bool = true, addedPrefix: Int = 0, sourceLocation: SourceLocation = #_sourceLocation) throws {
+func expectMatchesGolden(
+    _ tokenizer: any Tokenizer, golden name: String, corpus: GoldenCorpus,
+    roundTrip: Bool = true, addedPrefix: Int = 0, sourceLocation: SourceLocation = #_sourceLocation
+) throws {
     let goldenURL = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("Golden/\(name).\(corpus.rawValue).txt")
     let lines = try String(contentsOf: goldenURL, encoding: .utf8).split(separator: "\n")
@@ -45,16 +48,19 @@ func expectMatchesGolden(_ tokenizer: any Tokenizer, golden name: String, corpus
         if actual != expected {
             mismatches += 1
             if mismatches <= 3 {
-                Issue.record("block \(block) (documents \(start)..<\(start + 16)) gives \(actual), expected \(expected); first document: \(documents[start].prefix(80).debugDescription)",
-                             sourceLocation: sourceLocation)
+                Issue.record(
+                    "block \(block) (documents \(start)..<\(start + 16)) gives \(actual), expected \(expected); first document: \(documents[start].prefix(80).debugDescription)",
+                    sourceLocation: sourceLocation)
             }
         }
     }
     #expect(mismatches == 0, "\(mismatches) blocks differ", sourceLocation: sourceLocation)
     if roundTrip {
         let failures = zip(documents, encoded).filter { tokenizer.decode(Array($1.dropFirst(addedPrefix))) != $0 }
-        #expect(failures.isEmpty, "\(failures.count) documents do not decode back; first: \(failures.first?.0.prefix(80).debugDescription ?? "")",
-                sourceLocation: sourceLocation)
+        #expect(
+            failures.isEmpty,
+            "\(failures.count) documents do not decode back; first: \(failures.first?.0.prefix(80).debugDescription ?? "")",
+            sourceLocation: sourceLocation)
     }
 }
 

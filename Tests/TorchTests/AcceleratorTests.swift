@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Torch
 
 /// The CUDA path on a machine without a GPU: everything compiles, and every GPU-only call fails with a message that
@@ -31,8 +32,10 @@ import Testing
     }
 
     @Test func theCPUIsNotAnAccelerator() throws {
-        for call in [{ _ = try Stream.current(on: .cpu) }, { _ = try Event(device: .cpu) }, { try Accelerator.synchronize(.cpu) },
-                     { _ = try Accelerator.memoryStatistics(of: .meta) }] as [() throws -> Void] {
+        for call in [
+            { _ = try Stream.current(on: .cpu) }, { _ = try Event(device: .cpu) }, { try Accelerator.synchronize(.cpu) },
+            { _ = try Accelerator.memoryStatistics(of: .meta) },
+        ] as [() throws -> Void] {
             let error = #expect(throws: TorchError.self) { try call() }
             #expect(error?.description.contains("not an accelerator") == true)
         }

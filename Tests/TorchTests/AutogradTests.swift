@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Torch
 
 @Suite struct AutogradTests {
@@ -50,12 +51,15 @@ import Testing
         // f(a, b) = a * sin(b), with a hand-written backward.
         func mulSin(_ inputs: [Tensor]) throws -> Tensor {
             let (a, b) = (inputs[0], inputs[1])
-            return try CustomFunction.apply(name: "MulSinBackward", inputs: [a, b], forward: { x in
-                [try x[0] * x[1].sin()]
-            }, backward: { grads in
-                let grad = grads[0]!
-                return [try grad * b.detach().sin(), try grad * a.detach() * b.detach().cos()]
-            })[0]
+            return try CustomFunction.apply(
+                name: "MulSinBackward", inputs: [a, b],
+                forward: { x in
+                    [try x[0] * x[1].sin()]
+                },
+                backward: { grads in
+                    let grad = grads[0]!
+                    return [try grad * b.detach().sin(), try grad * a.detach() * b.detach().cos()]
+                })[0]
         }
         let a = try randomTensor([2, 3], seed: 40)
         let b = try randomTensor([2, 3], seed: 41)
@@ -71,16 +75,19 @@ import Testing
         let weight = try randomTensor([3, 3], seed: 42).requiresGrad(true)
         let input = try randomTensor([2, 3], seed: 43).requiresGrad(true)
         func block(_ x: Tensor, _ w: Tensor) throws -> Tensor { try x.matmul(w).tanh() }
-        let checkpointed = try CustomFunction.apply(inputs: [input, weight], forward: { x in
-            [try block(x[0], x[1])]
-        }, backward: { grads in
-            try Autograd.enableGrad {
-                let x = try input.detach().requiresGrad(true)
-                let w = try weight.detach().requiresGrad(true)
-                let recomputed = try block(x, w)
-                return try Autograd.grad(outputs: [recomputed], inputs: [x, w], gradOutputs: [grads[0]])
-            }
-        })[0]
+        let checkpointed = try CustomFunction.apply(
+            inputs: [input, weight],
+            forward: { x in
+                [try block(x[0], x[1])]
+            },
+            backward: { grads in
+                try Autograd.enableGrad {
+                    let x = try input.detach().requiresGrad(true)
+                    let w = try weight.detach().requiresGrad(true)
+                    let recomputed = try block(x, w)
+                    return try Autograd.grad(outputs: [recomputed], inputs: [x, w], gradOutputs: [grads[0]])
+                }
+            })[0]
         try checkpointed.sum().backward()
         let checkpointedGrads = try [input.grad!, weight.grad!].map { try $0.toArray(Double.self) }
         try input.setGrad(nil)

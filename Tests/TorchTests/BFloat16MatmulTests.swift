@@ -28,8 +28,9 @@ import Torch
         // A linear layer with bias is addmm.
         let (weight, weight64) = try operands([40, 96], seed: 3)
         let (bias, bias64) = try operands([40], seed: 4)
-        try expectRoundedFrom(try Functional.linear(a, weight: weight, bias: bias),
-                              try Functional.linear(a64, weight: weight64, bias: bias64), "addmm")
+        try expectRoundedFrom(
+            try Functional.linear(a, weight: weight, bias: bias),
+            try Functional.linear(a64, weight: weight64, bias: bias64), "addmm")
         let (x, x64) = try operands([3, 16, 32], seed: 5)
         let (y, y64) = try operands([3, 32, 8], seed: 6)
         try expectRoundedFrom(try x.bmm(y), try x64.bmm(y64), "bmm")
@@ -50,8 +51,10 @@ import Torch
             let generator = try Generator(seed: 7)
             let shape = [2, 2, 16, 8]
             let base = try (0..<4).map { _ in try Tensor.randn(shape, generator: generator).to(dtype: .bfloat16) }
-            let (q, k, v) = try (base[0].to(dtype: dtype).requiresGrad(true), base[1].to(dtype: dtype).requiresGrad(true),
-                                 base[2].to(dtype: dtype).requiresGrad(true))
+            let (q, k, v) = try (
+                base[0].to(dtype: dtype).requiresGrad(true), base[1].to(dtype: dtype).requiresGrad(true),
+                base[2].to(dtype: dtype).requiresGrad(true)
+            )
             let weight = try base[3].to(dtype: dtype).reshape([-1, 8]).narrow(0, start: 0, length: 8).requiresGrad(true)
             let attention = try Functional.scaledDotProductAttention(query: q, key: k, value: v, isCausal: true)
             let projected = try attention.reshape([-1, 8]).mm(weight)

@@ -33,8 +33,10 @@ import Torch
     func productsMatchTheReferenceInEveryLayout(dtype: DType) throws {
         let tolerance = dtype == .float32 ? 1e-4 : 1e-12
         for (m, k, n) in [(33, 17, 9), (1, 64, 5), (64, 1, 7), (8, 300, 1), (70, 130, 90)] {
-            let pairs: [(Layout, Layout)] = [(.rowMajor, .rowMajor), (.rowMajor, .columnMajor), (.columnMajor, .rowMajor),
-                                             (.columnMajor, .columnMajor), (.paddedRows, .paddedRows), (.paddedRows, .columnMajor)]
+            let pairs: [(Layout, Layout)] = [
+                (.rowMajor, .rowMajor), (.rowMajor, .columnMajor), (.columnMajor, .rowMajor),
+                (.columnMajor, .columnMajor), (.paddedRows, .paddedRows), (.paddedRows, .columnMajor),
+            ]
             for (index, (left, right)) in pairs.enumerated() {
                 let a = try matrix(m, k, left, dtype: dtype, seed: UInt64(10 + index))
                 let b = try matrix(k, n, right, dtype: dtype, seed: UInt64(20 + index))

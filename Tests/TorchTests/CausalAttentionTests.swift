@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Torch
 
 /// The shim's CPU causal attention against attention written out in float64 (scores, causal mask, softmax, values),
@@ -23,8 +24,11 @@ import Testing
     }
 
     /// Output and gradients of the kernel in `dtype` and of the float64 reference, for one upstream gradient.
-    func compare(batch: Int = 2, heads: Int, keyValueHeads: Int, length: Int, size: Int, dtype: DType) throws
-        -> (output: Double, gradients: [Double]) {
+    func compare(
+        batch: Int = 2, heads: Int, keyValueHeads: Int, length: Int, size: Int, dtype: DType
+    ) throws
+        -> (output: Double, gradients: [Double])
+    {
         let inputs = try [(heads, 1), (keyValueHeads, 2), (keyValueHeads, 3)].map {
             try input(batch: batch, heads: $0.0, length: length, size: size, seed: UInt64($0.1), dtype: dtype)
         }

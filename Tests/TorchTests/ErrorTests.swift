@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Torch
 
 /// Bad input throws libtorch's message instead of crashing the process.

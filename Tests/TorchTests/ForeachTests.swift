@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Torch
 
 @Suite struct ForeachTests {
@@ -33,9 +34,10 @@ import Testing
         var m = [Double](repeating: 0, count: 3)
         var v = [Double](repeating: 0, count: 3)
         for (index, gradient) in gradients.enumerated() {
-            try Foreach.fusedAdamW_(parameters: [parameter], grads: [Tensor(gradient)], expAvgs: [expAvg],
-                                    expAvgSqs: [expAvgSq], steps: [step], lr: lr, beta1: beta1, beta2: beta2,
-                                    weightDecay: decay, eps: eps)
+            try Foreach.fusedAdamW_(
+                parameters: [parameter], grads: [Tensor(gradient)], expAvgs: [expAvg],
+                expAvgSqs: [expAvgSq], steps: [step], lr: lr, beta1: beta1, beta2: beta2,
+                weightDecay: decay, eps: eps)
             let t = Double(index + 1)
             for i in 0..<3 {
                 expected[i] *= 1 - lr * decay
@@ -49,8 +51,9 @@ import Testing
         expectClose(try parameter.toArray(Double.self), expected, tolerance: 1e-10)
         #expect(try step.item(Float.self) == 3)
         #expect(throws: TorchError.self) {
-            try Foreach.fusedAdamW_(parameters: [parameter], grads: [], expAvgs: [expAvg], expAvgSqs: [expAvgSq],
-                                    steps: [step], lr: lr, beta1: beta1, beta2: beta2, weightDecay: decay, eps: eps)
+            try Foreach.fusedAdamW_(
+                parameters: [parameter], grads: [], expAvgs: [expAvg], expAvgSqs: [expAvgSq],
+                steps: [step], lr: lr, beta1: beta1, beta2: beta2, weightDecay: decay, eps: eps)
         }
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Torch
 
 /// The fused cross entropy gives PyTorch's `cross_entropy` loss and gradient.
@@ -36,11 +37,14 @@ import Testing
         let target = try Tensor([Int64(1), 2, 3, 4], shape: [4])
         let loss = try Functional.crossEntropyReusingLogits(logits, target: target)
         #expect(try loss.item(Double.self) == Functional.crossEntropy(logits, target: target).item(Double.self))
-        #expect(try logits.toArray(Float.self) == Tensor.randn([4, 10], generator: Generator(seed: 1)).toArray(Float.self), "logits untouched")
+        #expect(
+            try logits.toArray(Float.self) == Tensor.randn([4, 10], generator: Generator(seed: 1)).toArray(Float.self), "logits untouched")
     }
 
     @Test func badTargetsAreRefused() throws {
         let logits = try Tensor.randn([2, 5]).requiresGrad(true) * 1
-        #expect(throws: TorchError.self) { try Functional.crossEntropyReusingLogits(logits, target: try Tensor([Int64(1), 9], shape: [2])) }
+        #expect(throws: TorchError.self) {
+            try Functional.crossEntropyReusingLogits(logits, target: try Tensor([Int64(1), 9], shape: [2]))
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Torch
 
 /// Every differentiable operation's backward against central finite differences in float64.

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Torch
 
 /// Forward values of views, arithmetic and reductions on small known inputs.
@@ -101,8 +102,9 @@ import Testing
         let query = try randomTensor([2, 4, 5, 3], seed: 31)
         let key = try randomTensor([2, 2, 5, 3], seed: 32)
         let value = try randomTensor([2, 2, 5, 3], seed: 33)
-        let fused = try Functional.scaledDotProductAttention(query: query, key: key, value: value, isCausal: true,
-                                                             enableGQA: true)
+        let fused = try Functional.scaledDotProductAttention(
+            query: query, key: key, value: value, isCausal: true,
+            enableGQA: true)
         // Each key head serves two consecutive query heads.
         let expandedKey = try key.unsqueeze(2).expand([2, 2, 2, 5, 3]).reshape([2, 4, 5, 3])
         let expandedValue = try value.unsqueeze(2).expand([2, 2, 2, 5, 3]).reshape([2, 4, 5, 3])

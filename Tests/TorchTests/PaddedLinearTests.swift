@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Torch
 
 /// The LM head's linear with padded output rows: the same values and gradients as `linear`, in padded memory only
@@ -31,7 +32,10 @@ import Testing
         let input = try Tensor.randn([4, 16])
         let out = try Functional.linearPaddingRows(input, weight: try Tensor.randn([1000, 16]))
         #expect(out.isContiguous)
-        #expect(try Functional.linearPaddingRows(input.to(dtype: .float64), weight: try Tensor.randn([1024, 16], dtype: .float64)).strides == [1032, 1])
+        #expect(
+            try Functional.linearPaddingRows(input.to(dtype: .float64), weight: try Tensor.randn([1024, 16], dtype: .float64)).strides == [
+                1032, 1,
+            ])
     }
 
     @Test func theFusedCrossEntropyTrainsThroughPaddedLogits() throws {

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Torch
 
 /// Modalities' RMSLayerNorm through the shim's kernel: values and gradients (input, weight, bias) against the same
@@ -65,7 +66,8 @@ import Testing
         let low = try Functional.rmsLayerNorm(input.to(dtype: .bfloat16), weight: weight.to(dtype: .bfloat16), eps: 1e-5)
         #expect(low.dtype == .bfloat16)
         let float = try input.to(dtype: .bfloat16).to(dtype: .float32)
-        let expected = try ((float * (float.pow(2).mean(dims: [-1], keepDim: true) + 1e-5).rsqrt()).to(dtype: .bfloat16) * weight.to(dtype: .bfloat16))
+        let expected =
+            try ((float * (float.pow(2).mean(dims: [-1], keepDim: true) + 1e-5).rsqrt()).to(dtype: .bfloat16) * weight.to(dtype: .bfloat16))
         #expect(try maxError(low, expected) == 0)
         // Functional.rmsNorm (torch.nn.RMSNorm) takes the kernel over the last dimension in float32, and is exactly
         // libtorch's rms_norm otherwise (in bf16 it rounds slightly differently from Modalities' composite).

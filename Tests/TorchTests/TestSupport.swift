@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Torch
 
 /// Central finite differences of `function`'s weighted sum with respect to every element of `inputs`,
@@ -32,20 +33,24 @@ func expectGradientsMatchFiniteDifferences(
             let numeric = (try weightedOutput(at: original + epsilon) - weightedOutput(at: original - epsilon)) / (2 * epsilon)
             values[element] = original
             let difference = Swift.abs(numeric - analyticValues[element])
-            #expect(difference <= tolerance * Swift.max(1, Swift.abs(numeric)),
-                    "input \(inputIndex) element \(element): finite difference \(numeric), backward \(analyticValues[element])",
-                    sourceLocation: sourceLocation)
+            #expect(
+                difference <= tolerance * Swift.max(1, Swift.abs(numeric)),
+                "input \(inputIndex) element \(element): finite difference \(numeric), backward \(analyticValues[element])",
+                sourceLocation: sourceLocation)
         }
     }
 }
 
 /// Whether two float arrays agree elementwise within `tolerance`.
-func expectClose(_ actual: [Double], _ expected: [Double], tolerance: Double = 1e-9,
-                 sourceLocation: SourceLocation = #_sourceLocation) {
+func expectClose(
+    _ actual: [Double], _ expected: [Double], tolerance: Double = 1e-9,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     #expect(actual.count == expected.count, "\(actual.count) values, expected \(expected.count)", sourceLocation: sourceLocation)
     for (index, (a, e)) in zip(actual, expected).enumerated() {
-        #expect(Swift.abs(a - e) <= tolerance * Swift.max(1, Swift.abs(e)), "element \(index): \(a) vs \(e)",
-                sourceLocation: sourceLocation)
+        #expect(
+            Swift.abs(a - e) <= tolerance * Swift.max(1, Swift.abs(e)), "element \(index): \(a) vs \(e)",
+            sourceLocation: sourceLocation)
     }
 }
 

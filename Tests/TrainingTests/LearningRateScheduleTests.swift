@@ -21,14 +21,29 @@ import Training
         ("cosine_annealing_lr", .cosineAnnealing(tMax: 17, etaMin: 0.001)),
         ("onecycle_lr_cos", .oneCycle(maxLR: 0.6, totalSteps: 40, pctStart: 0.3, cosine: true, divFactor: 10, finalDivFactor: 100)),
         ("onecycle_lr_linear", .oneCycle(maxLR: 0.6, totalSteps: 40, pctStart: 0.25, cosine: false, divFactor: 25, finalDivFactor: 1e4)),
-        ("linear_warmup_cosine_annealing_lr", .linearWarmupCosineAnnealing(warmupSteps: 8, totalSteps: 30, initialLR: 0.01, finalLR: 0.002)),
-        ("onecycle_lr_cos_momentum", .oneCycle(maxLR: 0.6, totalSteps: 40, pctStart: 0.3, cosine: true, divFactor: 10, finalDivFactor: 100,
-                                               momentum: MomentumCycle(base: 0.85, max: 0.95))),
-        ("onecycle_lr_linear_momentum", .oneCycle(maxLR: 0.6, totalSteps: 40, pctStart: 0.25, cosine: false, divFactor: 25, finalDivFactor: 1e4,
-                                                  momentum: MomentumCycle(base: 0.8, max: 0.9))),
+        (
+            "linear_warmup_cosine_annealing_lr",
+            .linearWarmupCosineAnnealing(warmupSteps: 8, totalSteps: 30, initialLR: 0.01, finalLR: 0.002)
+        ),
+        (
+            "onecycle_lr_cos_momentum",
+            .oneCycle(
+                maxLR: 0.6, totalSteps: 40, pctStart: 0.3, cosine: true, divFactor: 10, finalDivFactor: 100,
+                momentum: MomentumCycle(base: 0.85, max: 0.95))
+        ),
+        (
+            "onecycle_lr_linear_momentum",
+            .oneCycle(
+                maxLR: 0.6, totalSteps: 40, pctStart: 0.25, cosine: false, divFactor: 25, finalDivFactor: 1e4,
+                momentum: MomentumCycle(base: 0.8, max: 0.9))
+        ),
         // pct_start × total_steps = 0.8: no warm-up phase, PyTorch anneals from the first step.
-        ("onecycle_lr_short", .oneCycle(maxLR: 1e-3, totalSteps: 8, pctStart: 0.1, cosine: true, divFactor: 10, finalDivFactor: 100,
-                                        momentum: MomentumCycle(base: 0.85, max: 0.95))),
+        (
+            "onecycle_lr_short",
+            .oneCycle(
+                maxLR: 1e-3, totalSteps: 8, pctStart: 0.1, cosine: true, divFactor: 10, finalDivFactor: 100,
+                momentum: MomentumCycle(base: 0.85, max: 0.95))
+        ),
     ]
 
     @Test(arguments: cases.map(\.name))
@@ -36,7 +51,8 @@ import Training
         let schedule = try #require(Self.cases.first { $0.name == name }?.schedule)
         for (step, expected) in Self.expected(name).enumerated() {
             let actual = schedule.learningRate(at: step, base: 0.1)
-            #expect(Swift.abs(actual - expected) <= 1e-12 * Swift.max(1, Swift.abs(expected)), "\(name) step \(step): \(actual) vs \(expected)")
+            #expect(
+                Swift.abs(actual - expected) <= 1e-12 * Swift.max(1, Swift.abs(expected)), "\(name) step \(step): \(actual) vs \(expected)")
         }
         // Momentum: PyTorch's betas[0] at every step where the schedule cycles it, none where it does not.
         let beta1s = Self.expectedBeta1(name)

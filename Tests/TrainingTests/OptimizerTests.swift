@@ -6,22 +6,26 @@ import Training
 @Suite struct OptimizerTests {
     func model() throws -> GPT2LLM {
         let norm = GPT2LLMConfig.Norm(kind: .layerNorm)
-        let model = try GPT2LLM(config: GPT2LLMConfig(
-            vocabularySize: 32, sequenceLength: 8, layerCount: 1, queryHeads: 2, keyValueHeads: 2, embeddingSize: 8, ffnHidden: 32,
-            bias: true, positionEmbedding: .absolute, activation: .gelu, attentionNorm: norm, ffnNorm: norm, lmHeadNorm: norm,
-            weightTying: false))
+        let model = try GPT2LLM(
+            config: GPT2LLMConfig(
+                vocabularySize: 32, sequenceLength: 8, layerCount: 1, queryHeads: 2, keyValueHeads: 2, embeddingSize: 8, ffnHidden: 32,
+                bias: true, positionEmbedding: .absolute, activation: .gelu, attentionNorm: norm, ffnNorm: norm, lmHeadNorm: norm,
+                weightTying: false))
         try ComposedInitialization(weightInitType: .plain, std: .value(0.5)).initialize(model.parameters, seed: 1)
         return model
     }
 
     @Test func excludedGroupsGetNoWeightDecay() throws {
         let model = try model()
-        let optimizer = try AdamOptimizer(model: model, learningRate: 0.1, betas: (0.9, 0.95), eps: 1e-8, weightDecay: 0.5,
-                                          excludedGroups: ["embedding", "layernorm"], decoupledWeightDecay: true)
+        let optimizer = try AdamOptimizer(
+            model: model, learningRate: 0.1, betas: (0.9, 0.95), eps: 1e-8, weightDecay: 0.5,
+            excludedGroups: ["embedding", "layernorm"], decoupledWeightDecay: true)
         #expect(optimizer.groups.map(\.name) == ["with_weight_decay", "without_weight_decay"])
-        let excludedNames = Set(["transformer.wte.weight", "transformer.wpe.weight", "transformer.h.0.attention_norm.weight",
-                                 "transformer.h.0.attention_norm.bias", "transformer.h.0.ffn_norm.weight", "transformer.h.0.ffn_norm.bias",
-                                 "transformer.lm_head_norm.weight", "transformer.lm_head_norm.bias"])
+        let excludedNames = Set([
+            "transformer.wte.weight", "transformer.wpe.weight", "transformer.h.0.attention_norm.weight",
+            "transformer.h.0.attention_norm.bias", "transformer.h.0.ffn_norm.weight", "transformer.h.0.ffn_norm.bias",
+            "transformer.lm_head_norm.weight", "transformer.lm_head_norm.bias",
+        ])
         #expect(optimizer.groups[1].parameters.count == excludedNames.count)
         // With zero gradients AdamW only decays: decayed weights shrink by (1 - lr · wd), excluded ones stay.
         let before = try model.parameters.named.map { ($0.name, try $0.tensor.detach().clone()) }
@@ -32,20 +36,23 @@ import Training
             #expect(try new.detach().allclose(old * factor, rtol: 1e-6, atol: 1e-7), "\(name)")
         }
         #expect(throws: TrainingError.self) {
-            try AdamOptimizer(model: model, learningRate: 0.1, betas: (0.9, 0.95), eps: 1e-8, weightDecay: 0.1,
-                              excludedGroups: ["biases"], decoupledWeightDecay: true)
+            try AdamOptimizer(
+                model: model, learningRate: 0.1, betas: (0.9, 0.95), eps: 1e-8, weightDecay: 0.1,
+                excludedGroups: ["biases"], decoupledWeightDecay: true)
         }
     }
 
     @Test func trainingStepsLowerTheLossAndTheSchedulerSetsTheRate() throws {
         let model = try model()
-        let optimizer = try AdamOptimizer(model: model, learningRate: 0.05, betas: (0.9, 0.95), eps: 1e-8, weightDecay: 0.01,
-                                          excludedGroups: [], decoupledWeightDecay: false)
+        let optimizer = try AdamOptimizer(
+            model: model, learningRate: 0.05, betas: (0.9, 0.95), eps: 1e-8, weightDecay: 0.01,
+            excludedGroups: [], decoupledWeightDecay: false)
         let scheduler = LearningRateScheduler(optimizer: optimizer, schedule: .linear(startFactor: 0.5, endFactor: 1, totalIters: 4))
         let tokens = try Tensor.randint(0, 32, [2, 9], generator: Generator(seed: 2))
         func loss() throws -> Tensor {
-            try Functional.crossEntropy(model(tokens.narrow(1, start: 0, length: 8)).reshape([-1, 32]),
-                                        target: tokens.narrow(1, start: 1, length: 8).reshape([-1]))
+            try Functional.crossEntropy(
+                model(tokens.narrow(1, start: 0, length: 8)).reshape([-1, 32]),
+                target: tokens.narrow(1, start: 1, length: 8).reshape([-1]))
         }
         let first = try loss().item(Double.self)
         var rates: [Double] = []
@@ -63,10 +70,12 @@ import Training
     /// `onecycle_lr` with `cycle_momentum` drives Adam's beta1 as PyTorch's scheduler drives `betas[0]`: set before the
     /// first step (to max_momentum), moved at every step, and set again when a checkpoint's step count is restored.
     @Test func aOneCycleSchedulerCyclesAdamsBeta1AndRestoresIt() throws {
-        let optimizer = try AdamOptimizer(model: try model(), learningRate: 0.1, betas: (0.9, 0.95), eps: 1e-8, weightDecay: 0,
-                                          excludedGroups: [], decoupledWeightDecay: true)
-        let schedule = LearningRateSchedule.oneCycle(maxLR: 0.6, totalSteps: 40, pctStart: 0.3, cosine: true, divFactor: 10, finalDivFactor: 100,
-                                                     momentum: MomentumCycle(base: 0.85, max: 0.95))
+        let optimizer = try AdamOptimizer(
+            model: try model(), learningRate: 0.1, betas: (0.9, 0.95), eps: 1e-8, weightDecay: 0,
+            excludedGroups: [], decoupledWeightDecay: true)
+        let schedule = LearningRateSchedule.oneCycle(
+            maxLR: 0.6, totalSteps: 40, pctStart: 0.3, cosine: true, divFactor: 10, finalDivFactor: 100,
+            momentum: MomentumCycle(base: 0.85, max: 0.95))
         let scheduler = LearningRateScheduler(optimizer: optimizer, schedule: schedule)
         #expect(optimizer.beta1 == 0.95 && optimizer.beta2 == 0.95)
         let expected = try #require(LearningRateScheduleTests.expectedBeta1("onecycle_lr_cos_momentum"))
@@ -74,9 +83,11 @@ import Training
             scheduler.step()
             #expect(Swift.abs(optimizer.beta1 - expected[step]) <= 1e-12, "step \(step)")
         }
-        let resumed = LearningRateScheduler(optimizer: try AdamOptimizer(model: try model(), learningRate: 0.1, betas: (0.9, 0.95), eps: 1e-8,
-                                                                         weightDecay: 0, excludedGroups: [], decoupledWeightDecay: true),
-                                            schedule: schedule)
+        let resumed = LearningRateScheduler(
+            optimizer: try AdamOptimizer(
+                model: try model(), learningRate: 0.1, betas: (0.9, 0.95), eps: 1e-8,
+                weightDecay: 0, excludedGroups: [], decoupledWeightDecay: true),
+            schedule: schedule)
         resumed.restore(stepsTaken: 11)
         #expect(resumed.optimizer.momentum == optimizer.beta1 && resumed.optimizer.learningRate == optimizer.learningRate)
     }

@@ -1,5 +1,5 @@
-import Foundation
 import DataLoading
+import Foundation
 import Models
 import Observability
 import Parallelism
@@ -26,33 +26,43 @@ final class CollectingSubscriber: ResultSubscriber {
 
 func tinyModel(seed: UInt64 = 7) throws -> GPT2LLM {
     let norm = GPT2LLMConfig.Norm(kind: .layerNorm)
-    let model = try GPT2LLM(config: GPT2LLMConfig(
-        vocabularySize: 64, sequenceLength: 16, layerCount: 2, queryHeads: 4, keyValueHeads: 2, embeddingSize: 32, ffnHidden: 64,
-        bias: true, positionEmbedding: .absolute, activation: .gelu, attentionNorm: norm, ffnNorm: norm, lmHeadNorm: norm, weightTying: false),
+    let model = try GPT2LLM(
+        config: GPT2LLMConfig(
+            vocabularySize: 64, sequenceLength: 16, layerCount: 2, queryHeads: 4, keyValueHeads: 2, embeddingSize: 32, ffnHidden: 64,
+            bias: true, positionEmbedding: .absolute, activation: .gelu, attentionNorm: norm, ffnNorm: norm, lmHeadNorm: norm,
+            weightTying: false),
         seed: seed)
     try ComposedInitialization(weightInitType: .scaled, mean: 0, std: .value(0.02), layerCount: 2).initialize(model.parameters, seed: seed)
     return model
 }
 
 func loader(_ dataset: any Dataset, batchSize: Int, workers: Int = 0) throws -> DataLoader {
-    DataLoader(tag: "train", dataset: dataset, batchSampler: try BatchSampler(sampler: SequentialSampler(count: dataset.count), batchSize: batchSize, dropLast: true),
-               collator: GPT2LLMCollator(sampleKey: "input_ids", targetKey: "target_ids"), workers: workers)
+    DataLoader(
+        tag: "train", dataset: dataset,
+        batchSampler: try BatchSampler(sampler: SequentialSampler(count: dataset.count), batchSize: batchSize, dropLast: true),
+        collator: GPT2LLMCollator(sampleKey: "input_ids", targetKey: "target_ids"), workers: workers)
 }
 
 @Suite(.serialized) struct TrainerTests {
     let loss = CLMCrossEntropyLoss(targetKey: "target_ids", predictionKey: "logits")
 
     /// Trains `steps` steps; returns the model and the published results.
-    func train(model: any Model, data: any Dataset, microBatch: Int, accumulation: Int, steps: Int, maxNorm: Double? = nil,
-               lr: Double = 1e-2, eps: Double = 1e-8, weightDecay: Double = 0.1) throws -> [EvaluationResult] {
-        let optimizer = try AdamOptimizer(model: model, learningRate: lr, betas: (0.9, 0.95), eps: eps, weightDecay: weightDecay,
-                                          excludedGroups: [], decoupledWeightDecay: true)
+    func train(
+        model: any Model, data: any Dataset, microBatch: Int, accumulation: Int, steps: Int, maxNorm: Double? = nil,
+        lr: Double = 1e-2, eps: Double = 1e-8, weightDecay: Double = 0.1
+    ) throws -> [EvaluationResult] {
+        let optimizer = try AdamOptimizer(
+            model: model, learningRate: lr, betas: (0.9, 0.95), eps: eps, weightDecay: weightDecay,
+            excludedGroups: [], decoupledWeightDecay: true)
         let appState = try AppState(model: model, optimizer: optimizer, scheduler: nil)
         let results = CollectingSubscriber()
-        let trainer = try Trainer(globalRank: 0, gradientAccumulationSteps: accumulation, globalTokensPerStep: microBatch * accumulation * 16,
-                                  dataParallelDegree: 1, progress: TrainingProgress(numSeenStepsPreviousRun: 0, numSeenTokensPreviousRun: 0,
-                                                                                     numTargetSteps: steps, numTargetTokens: steps * microBatch * accumulation * 16),
-                                  clipper: GradientClipper(model: model, normType: .P2_NORM, maxNorm: maxNorm), resultSubscriber: results)
+        let trainer = try Trainer(
+            globalRank: 0, gradientAccumulationSteps: accumulation, globalTokensPerStep: microBatch * accumulation * 16,
+            dataParallelDegree: 1,
+            progress: TrainingProgress(
+                numSeenStepsPreviousRun: 0, numSeenTokensPreviousRun: 0,
+                numTargetSteps: steps, numTargetTokens: steps * microBatch * accumulation * 16),
+            clipper: GradientClipper(model: model, normType: .P2_NORM, maxNorm: maxNorm), resultSubscriber: results)
         try trainer.train(appState: appState, loader: loader(data, batchSize: microBatch), loss: loss, logInterval: 1) { _ in }
         return results.results
     }
@@ -77,7 +87,8 @@ func loader(_ dataset: any Dataset, batchSize: Int, workers: Int = 0) throws -> 
 
     @Test func trainingReducesTheLossAndPublishesModalitiesRecords() throws {
         let data = try RandomTokens(count: 4, length: 17, vocabulary: 64, seed: 2)
-        let results = try train(model: tinyModel(), data: RepeatedDataset(data, times: 40), microBatch: 4, accumulation: 1, steps: 40, maxNorm: 1)
+        let results = try train(
+            model: tinyModel(), data: RepeatedDataset(data, times: 40), microBatch: 4, accumulation: 1, steps: 40, maxNorm: 1)
         #expect(results.count == 40)
         let first = results[0]["train loss last"]!.doubleValue
         let last = results[39]["train loss last"]!.doubleValue
@@ -86,7 +97,10 @@ func loader(_ dataset: any Dataset, batchSize: Int, workers: Int = 0) throws -> 
         #expect(results[39].losses.map(\.0) == ["train loss avg", "train loss last"])
         #expect(results[39].metrics.map(\.0) == ["consumed tokens", "grad norm avg", "grad norm last"])
         #expect(results[39]["consumed tokens"] == .integer(40 * 4 * 16))
-        #expect(results[39].throughputMetrics.map(\.0).starts(with: ["train samples/s", "train tokens/s", "train mfu (16-bit)", "lr mean", "peak memory rank 0 (MB)"]))
+        #expect(
+            results[39].throughputMetrics.map(\.0).starts(with: [
+                "train samples/s", "train tokens/s", "train mfu (16-bit)", "lr mean", "peak memory rank 0 (MB)",
+            ]))
     }
 
     @Test func runningOutOfDataIsAClearError() throws {
@@ -149,7 +163,8 @@ final class RepeatedDataset: Dataset, @unchecked Sendable {
         let peak = try PeakThroughput.cpuPeak(cacheFolder: folder)
         #expect(peak.flopsPerSecond > 1e8 && peak.flopsPerSecond < 1e14, "\(peak)")
         #expect(peak.flopsPerSecond >= peak.measuredGEMM && peak.flopsPerSecond >= peak.theoretical ?? 0)
-        let cache = try JSONDecoder().decode([String: CPUPeak].self, from: Data(contentsOf: URL(fileURLWithPath: folder + "/cpu-peak.json")))
+        let cache = try JSONDecoder().decode(
+            [String: CPUPeak].self, from: Data(contentsOf: URL(fileURLWithPath: folder + "/cpu-peak.json")))
         #expect(cache.values.first == peak)
         #expect(try PeakThroughput.cpuPeak(cacheFolder: folder) == peak)
         #expect(try PeakThroughput.cpuFlopsPerSecond(cacheFolder: folder) == peak.flopsPerSecond)

@@ -10,7 +10,8 @@ extension DeviceSelfTest {
                 guard test.device.kind == .cuda else { return "\(test.device)" }
                 let properties = try CUDA.deviceProperties(test.device.index ?? 0)
                 let (free, total) = try Accelerator.memoryInfo(of: test.device)
-                return "\(properties.name), compute capability \(properties.computeCapability.major).\(properties.computeCapability.minor), "
+                return
+                    "\(properties.name), compute capability \(properties.computeCapability.major).\(properties.computeCapability.minor), "
                     + "\(properties.multiprocessors) multiprocessors, \(total >> 20) MiB (\(free >> 20) MiB free)"
             },
             Check(name: "pinned host memory and non-blocking copies both ways", needsAccelerator: true) { test in
@@ -38,7 +39,9 @@ extension DeviceSelfTest {
                     return product
                 }
                 try end.synchronize()
-                guard try end.isFinished(), try side.isFinished() else { throw Mismatch(description: "work still queued after synchronize") }
+                guard try end.isFinished(), try side.isFinished() else {
+                    throw Mismatch(description: "work still queued after synchronize")
+                }
                 let milliseconds = try end.elapsedMilliseconds(since: start)
                 _ = try DeviceSelfTest.relativeDifference(product, expected, label: "side-stream matmul", tolerance: 1e-6)
                 guard milliseconds > 0 else { throw Mismatch(description: "events measured \(milliseconds) ms") }
@@ -52,12 +55,15 @@ extension DeviceSelfTest {
                 let during = try Accelerator.memoryStatistics(of: test.device)
                 block = nil
                 let after = try Accelerator.memoryStatistics(of: test.device)
-                guard block == nil, during.allocatedBytes - before.allocatedBytes >= 64 << 20, during.peakAllocatedBytes >= during.allocatedBytes,
-                      after.allocatedBytes == before.allocatedBytes, during.reservedBytes >= during.allocatedBytes else {
+                guard block == nil, during.allocatedBytes - before.allocatedBytes >= 64 << 20,
+                    during.peakAllocatedBytes >= during.allocatedBytes,
+                    after.allocatedBytes == before.allocatedBytes, during.reservedBytes >= during.allocatedBytes
+                else {
                     throw Mismatch(description: "counters before \(before), during \(during), after \(after)")
                 }
                 try Accelerator.emptyCache(of: test.device.kind)
-                return "a 64 MiB block: allocated \(before.allocatedBytes >> 20) -> \(during.allocatedBytes >> 20) -> \(after.allocatedBytes >> 20) MiB, peak \(during.peakAllocatedBytes >> 20) MiB"
+                return
+                    "a 64 MiB block: allocated \(before.allocatedBytes >> 20) -> \(during.allocatedBytes >> 20) -> \(after.allocatedBytes >> 20) MiB, peak \(during.peakAllocatedBytes >> 20) MiB"
             },
             Check(name: "bf16 autocast on the device", needsAccelerator: true) { test in
                 let x = try Tensor.randn([256, 512], device: test.device), w = try Tensor.randn([384, 512], device: test.device)
@@ -80,7 +86,8 @@ extension DeviceSelfTest {
             },
             Check(name: "bf16 matmul throughput", needsAccelerator: true) { test in
                 let n = 8192
-                let a = try Tensor.randn([n, n], dtype: .bfloat16, device: test.device), b = try Tensor.randn([n, n], dtype: .bfloat16, device: test.device)
+                let a = try Tensor.randn([n, n], dtype: .bfloat16, device: test.device),
+                    b = try Tensor.randn([n, n], dtype: .bfloat16, device: test.device)
                 _ = try a.matmul(b)
                 let stream = try Stream.current(on: test.device)
                 let start = try Event(device: test.device, timing: true), end = try Event(device: test.device, timing: true)
@@ -103,7 +110,8 @@ extension DeviceSelfTest {
         let weight2 = try Tensor.randn([256, 512], generator: generator).to(device: device) * 0.05
         let staticInput = try Tensor.zeros([64, 256], device: device)
         func step(_ x: Tensor) throws -> Tensor {
-            try Functional.layerNorm(Functional.linear(Functional.linear(x, weight: weight1).gelu(), weight: weight2) + x, normalizedShape: [256])
+            try Functional.layerNorm(
+                Functional.linear(Functional.linear(x, weight: weight1).gelu(), weight: weight2) + x, normalizedShape: [256])
         }
         // Warm up on a side stream so lazily made state (cuBLAS handles, workspaces) exists before capture.
         let warmup = try Stream.fromPool(on: device)
@@ -137,7 +145,8 @@ extension DeviceSelfTest {
         }
         let eagerTime = try milliseconds { _ = try step(staticInput) }
         let replayTime = try milliseconds { try graph.replay() }
-        return String(format: "3 replays within %@ of eager; %.3f ms eager, %.3f ms replayed (%.1fx)",
-                      formatted(worst), eagerTime, replayTime, eagerTime / replayTime)
+        return String(
+            format: "3 replays within %@ of eager; %.3f ms eager, %.3f ms replayed (%.1fx)",
+            formatted(worst), eagerTime, replayTime, eagerTime / replayTime)
     }
 }

@@ -33,17 +33,19 @@ extension DeviceSelfTest {
 
     static let gpt2Form: GPT2LLMConfig = {
         let norm = GPT2LLMConfig.Norm(kind: .layerNorm)
-        return GPT2LLMConfig(vocabularySize: 97, sequenceLength: 24, layerCount: 2, queryHeads: 4, keyValueHeads: 4, embeddingSize: 32,
-                             ffnHidden: 128, bias: true, positionEmbedding: .absolute, attentionImplementation: .manual, activation: .gelu,
-                             attentionNorm: norm, ffnNorm: norm, lmHeadNorm: norm, weightTying: true)
+        return GPT2LLMConfig(
+            vocabularySize: 97, sequenceLength: 24, layerCount: 2, queryHeads: 4, keyValueHeads: 4, embeddingSize: 32,
+            ffnHidden: 128, bias: true, positionEmbedding: .absolute, attentionImplementation: .manual, activation: .gelu,
+            attentionNorm: norm, ffnNorm: norm, lmHeadNorm: norm, weightTying: true)
     }()
 
     static let llamaForm: GPT2LLMConfig = {
         let norm = GPT2LLMConfig.Norm(kind: .rmsNorm, epsilon: 1e-5, bias: false)
-        return GPT2LLMConfig(vocabularySize: 97, sequenceLength: 24, layerCount: 2, queryHeads: 4, keyValueHeads: 2, embeddingSize: 32,
-                             ffnHidden: 96, bias: false, positionEmbedding: .none, rotaryBaseFrequency: 10_000,
-                             attentionImplementation: .pytorchFlash, activation: .swiglu, attentionNorm: norm, ffnNorm: norm,
-                             lmHeadNorm: norm, weightTying: false, swigluHiddenMultiple: 16)
+        return GPT2LLMConfig(
+            vocabularySize: 97, sequenceLength: 24, layerCount: 2, queryHeads: 4, keyValueHeads: 2, embeddingSize: 32,
+            ffnHidden: 96, bias: false, positionEmbedding: .none, rotaryBaseFrequency: 10_000,
+            attentionImplementation: .pytorchFlash, activation: .swiglu, attentionNorm: norm, ffnNorm: norm,
+            lmHeadNorm: norm, weightTying: false, swigluHiddenMultiple: 16)
     }()
 
     /// A model on the maker's device and float type whose parameters are drawn from the maker (norm weights near 1).
@@ -63,8 +65,9 @@ extension DeviceSelfTest {
         let model = try model(config, make: make)
         let tokens = try make.indices([3, config.sequenceLength + 1], below: config.vocabularySize)
         let logits = try model(tokens.narrow(1, start: 0, length: config.sequenceLength), training: true)
-        let loss = try Functional.crossEntropy(logits.reshape([-1, config.vocabularySize]),
-                                               target: tokens.narrow(1, start: 1, length: config.sequenceLength).reshape([-1]))
+        let loss = try Functional.crossEntropy(
+            logits.reshape([-1, config.vocabularySize]),
+            target: tokens.narrow(1, start: 1, length: config.sequenceLength).reshape([-1]))
         try loss.backward()
         return [logits, loss, try Tensor.cat(model.parameters.named.map { try $0.tensor.grad!.reshape([-1]) })]
     }
@@ -72,8 +75,9 @@ extension DeviceSelfTest {
     /// The losses of `steps` AdamW steps (with norm clipping at 1) on one fixed batch, as a tensor on the device.
     static func train(_ config: GPT2LLMConfig, make: InputMaker, steps: Int) throws -> Tensor {
         let model = try model(config, make: make)
-        let optimizer = try AdamOptimizer(model: model, learningRate: 3e-3, betas: (0.9, 0.95), eps: 1e-8, weightDecay: 0.1,
-                                          excludedGroups: [], decoupledWeightDecay: true)
+        let optimizer = try AdamOptimizer(
+            model: model, learningRate: 3e-3, betas: (0.9, 0.95), eps: 1e-8, weightDecay: 0.1,
+            excludedGroups: [], decoupledWeightDecay: true)
         let clipper = try GradientClipper(model: model, normType: .P2_NORM, maxNorm: 1)
         let tokens = try make.indices([4, config.sequenceLength + 1], below: config.vocabularySize)
         let inputs = try tokens.narrow(1, start: 0, length: config.sequenceLength)

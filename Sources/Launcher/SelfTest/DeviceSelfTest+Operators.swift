@@ -21,8 +21,10 @@ extension DeviceSelfTest {
             Check(name: "exp, log, sqrt, rsqrt, tanh, sigmoid, pow, clamp") { test in
                 try test.compareWithReference { make in
                     let x = try make.normal([256]), p = try make.positive([256])
-                    return [try x.exp(), try p.log(), try p.sqrt(), try p.rsqrt(), try x.tanh(), try x.sigmoid(),
-                            try p.pow(1.7), try x.clamp(min: -0.5, max: 0.5)]
+                    return [
+                        try x.exp(), try p.log(), try p.sqrt(), try p.rsqrt(), try x.tanh(), try x.sigmoid(),
+                        try p.pow(1.7), try x.clamp(min: -0.5, max: 0.5),
+                    ]
                 }
             },
             Check(name: "softmax and log_softmax") { test in
@@ -34,8 +36,10 @@ extension DeviceSelfTest {
             Check(name: "layer_norm and rms_norm") { test in
                 try test.compareWithReference { make in
                     let x = try make.normal([16, 96]), weight = try make.normal([96]), bias = try make.normal([96])
-                    return [try Functional.layerNorm(x, normalizedShape: [96], weight: weight, bias: bias),
-                            try Functional.rmsNorm(x, normalizedShape: [96], weight: weight, eps: 1e-5)]
+                    return [
+                        try Functional.layerNorm(x, normalizedShape: [96], weight: weight, bias: bias),
+                        try Functional.rmsNorm(x, normalizedShape: [96], weight: weight, eps: 1e-5),
+                    ]
                 }
             },
             Check(name: "gelu (exact and tanh), silu, relu") { test in
@@ -47,24 +51,30 @@ extension DeviceSelfTest {
             Check(name: "sum, mean, max, argmax, norm, cumsum") { test in
                 try test.compareWithReference { make in
                     let x = try make.normal([12, 40])
-                    return [try x.sum(), try x.mean(dims: [1]), try x.max(), try x.max(dim: 0).values,
-                            try x.argmax(dim: 1), try x.norm(), try x.cumsum(1)]
+                    return [
+                        try x.sum(), try x.mean(dims: [1]), try x.max(), try x.max(dim: 0).values,
+                        try x.argmax(dim: 1), try x.norm(), try x.cumsum(1),
+                    ]
                 }
             },
             Check(name: "embedding, index_select, gather") { test in
                 try test.compareWithReference { make in
                     let table = try make.normal([50, 16]), ids = try make.indices([4, 7], below: 50)
                     let rows = try make.indices([9], below: 50)
-                    return [try Functional.embedding(ids, weight: table), try table.indexSelect(0, rows),
-                            try table.gather(1, make.indices([50, 3], below: 16))]
+                    return [
+                        try Functional.embedding(ids, weight: table), try table.indexSelect(0, rows),
+                        try table.gather(1, make.indices([50, 3], below: 16)),
+                    ]
                 }
             },
             Check(name: "cat, stack, transpose, narrow, triu, masked_fill") { test in
                 try test.compareWithReference { make in
                     let a = try make.normal([6, 10]), b = try make.normal([6, 10])
                     let mask = try make.normal([6, 10]).gt(0)
-                    return [try Tensor.cat([a, b], dim: 1), try Tensor.stack([a, b]), try a.transpose(0, 1).contiguous(),
-                            try a.narrow(1, start: 3, length: 4), try a.triu(1), try a.maskedFill(mask, -7)]
+                    return [
+                        try Tensor.cat([a, b], dim: 1), try Tensor.stack([a, b]), try a.transpose(0, 1).contiguous(),
+                        try a.narrow(1, start: 3, length: 4), try a.triu(1), try a.maskedFill(mask, -7),
+                    ]
                 }
             },
             Check(name: "sort and topk") { test in
@@ -79,8 +89,10 @@ extension DeviceSelfTest {
                 try test.compareWithReference { make in
                     let logits = try make.normal([64, 500], scale: 3), target = try make.indices([64], below: 500)
                     let ignored = try target.maskedFill(make.indices([64], below: 4).eq(0), -100)
-                    return [try Functional.crossEntropy(logits, target: ignored),
-                            try Functional.crossEntropy(logits, target: target, reduction: .sum)]
+                    return [
+                        try Functional.crossEntropy(logits, target: ignored),
+                        try Functional.crossEntropy(logits, target: target, reduction: .sum),
+                    ]
                 }
             },
             Check(name: "scaled_dot_product_attention (causal, grouped-query) against explicit attention") { test in
@@ -101,7 +113,10 @@ extension DeviceSelfTest {
                     let q = try make.normal([2, 4, 70, 16]), k = try make.normal([2, 2, 70, 16]), v = try make.normal([2, 2, 70, 16])
                     let hidden = try make.normal([3, 5, 16]), head = try make.normal([1024, 16])
                     guard make.floatType == .float64 else {
-                        return [try Functional.causalAttention(query: q, key: k, value: v), try Functional.linearPaddingRows(hidden, weight: head)]
+                        return [
+                            try Functional.causalAttention(query: q, key: k, value: v),
+                            try Functional.linearPaddingRows(hidden, weight: head),
+                        ]
                     }
                     let keys = try k.unsqueeze(2).expand([2, 2, 2, 70, 16]).reshape([2, 4, 70, 16])
                     let values = try v.unsqueeze(2).expand([2, 2, 2, 70, 16]).reshape([2, 4, 70, 16])
@@ -118,8 +133,9 @@ extension DeviceSelfTest {
                     let steps = try parameters.map { try Tensor.zeros([], dtype: make.floatType, device: $0.device) }
                     let norms = try Foreach.norm(grads)
                     for _ in 0..<3 {
-                        try Foreach.fusedAdamW_(parameters: parameters, grads: grads, expAvgs: expAvgs, expAvgSqs: expAvgSqs,
-                                                steps: steps, lr: 1e-2, beta1: 0.9, beta2: 0.95, weightDecay: 0.1, eps: 1e-8)
+                        try Foreach.fusedAdamW_(
+                            parameters: parameters, grads: grads, expAvgs: expAvgs, expAvgSqs: expAvgSqs,
+                            steps: steps, lr: 1e-2, beta1: 0.9, beta2: 0.95, weightDecay: 0.1, eps: 1e-8)
                     }
                     return norms + parameters + expAvgSqs
                 }

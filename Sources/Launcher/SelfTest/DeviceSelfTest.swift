@@ -81,8 +81,9 @@ public struct DeviceSelfTest {
                     outcome = .failed("\(error)")
                 }
             }
-            let result = Result(name: check.name, outcome: outcome,
-                                seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            let result = Result(
+                name: check.name, outcome: outcome,
+                seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
             onResult(result)
             results.append(result)
         }
