@@ -94,9 +94,9 @@ bench: shim
 	  .build/release/modalities launch --nproc_per_node $$n -- sharding_check --engine fsdp --meta --layers 8 --width 256 --vocabulary 8192 | grep "rank 0"; \
 	done
 	.build/release/modalities launch --nproc_per_node 4 -- collectives_check --bandwidth
-	bench/compare-cpu.sh
-	bench/cpu-allocator-ab.sh
-	bench/cpu-kernels-ab.sh
+	Benchmarks/Scripts/compare-cpu.sh
+	Benchmarks/Scripts/cpu-allocator-ab.sh
+	Benchmarks/Scripts/cpu-kernels-ab.sh
 	$(SWIFT) build -c release --static-swift-stdlib --product modalities
 	scripts/bench-pack-vs-modalities
 	@test -x $(BENCH_VENV)/bin/python || (python3 -m venv $(BENCH_VENV) && $(BENCH_VENV)/bin/pip install -q tokenizers tiktoken sentencepiece)

@@ -3,7 +3,7 @@ import Models
 import Torch
 
 /// One training step measured in parts (forward, backward, clipping + optimizer), the way
-/// `bench/pytorch_reference.py` runs the same step in plain PyTorch: AdamW (0.9, 0.95, wd 0.1) on libtorch's fused
+/// `Benchmarks/Scripts/pytorch_reference.py` runs the same step in plain PyTorch: AdamW (0.9, 0.95, wd 0.1) on libtorch's fused
 /// kernel, clipping at 1.0, gradients set to none, one fixed batch, the loss read once at the end.
 public struct ThroughputBenchmark {
     /// The benchmark models of the performance issue (Modalities' conventions).

@@ -7,8 +7,8 @@ tokens/s ratio (issue: performance). Models as in ThroughputBenchmark.Preset:
              vocab 32000; 4 x 2048
 AdamW (0.9, 0.95, wd 0.1, fused), clip_grad_norm 1.0, zero_grad(set_to_none=True), one fixed batch, the loss read once.
 
-    python3 bench/pytorch_reference.py --precision fp32 --steps 20 --threads 2
-    python3 bench/pytorch_reference.py --model gpt2-124m --device cuda --precision bf16 [--compile]
+    python3 Benchmarks/Scripts/pytorch_reference.py --precision fp32 --steps 20 --threads 2
+    python3 Benchmarks/Scripts/pytorch_reference.py --model gpt2-124m --device cuda --precision bf16 [--compile]
 Prints one JSON line: tokens/s, step time, MFU by the formula 6*(non-embedding params + LM head) + 6*L*T*d.
 """
 import argparse

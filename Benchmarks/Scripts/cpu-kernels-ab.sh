@@ -21,7 +21,7 @@ echo "| --- | --- | --- | --- | --- | --- | --- |"
 for round in $(seq 1 "$rounds"); do
   theirs="-"
   if "$python" -c "import torch" 2>/dev/null; then
-    theirs=$(step_ms "$python" bench/pytorch_reference.py --precision fp32 --steps "$steps" --threads "$threads")
+    theirs=$(step_ms "$python" Benchmarks/Scripts/pytorch_reference.py --precision fp32 --steps "$steps" --threads "$threads")
   fi
   all=$(ours)
   blas=$(ours MODALITIES_CPU_BLAS=libtorch)

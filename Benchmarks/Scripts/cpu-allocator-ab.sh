@@ -21,7 +21,7 @@ echo "| --- | --- | --- | --- | --- |"
 for round in $(seq 1 "$rounds"); do
   theirs="- -"
   if "$python" -c "import torch" 2>/dev/null; then
-    theirs=$(measure env ${TORCH_ENV:-} "$python" bench/pytorch_reference.py --precision fp32 --steps "$steps" --threads "$threads")
+    theirs=$(measure env ${TORCH_ENV:-} "$python" Benchmarks/Scripts/pytorch_reference.py --precision fp32 --steps "$steps" --threads "$threads")
   fi
   on=$(measure "$binary" benchmark train --model cpu-small --precision fp32 --steps "$steps" --threads "$threads")
   off=$(MODALITIES_CPU_CACHE_BYTES=0 measure "$binary" benchmark train --model cpu-small --precision fp32 --steps "$steps" --threads "$threads")

@@ -2,11 +2,11 @@
 # Side-by-side: the same cpu-small training step in plain PyTorch and here, fp32 and bf16, alternating runs in the
 # same session. Needs a Python with torch: $MODALITIES_VENV/bin/python, else python3.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 python="${MODALITIES_VENV:+$MODALITIES_VENV/bin/python}"
 python="${python:-python3}"
 if ! "$python" -c "import torch" 2>/dev/null; then
-  echo "bench/compare-cpu.sh: no Python with torch ($python); set MODALITIES_VENV to compare with PyTorch" >&2
+  echo "Benchmarks/Scripts/compare-cpu.sh: no Python with torch ($python); set MODALITIES_VENV to compare with PyTorch" >&2
   exit 0
 fi
 binary=${BINARY:-.build/release/modalities}
@@ -18,7 +18,7 @@ peak=$("$binary" benchmark train --steps 1 --warmup 0 --threads "$threads" |
   python3 -c 'import json, sys; print(json.loads(sys.stdin.read())["peak_flops"])')
 for precision in fp32 bf16; do
   for round in 1 2; do
-    theirs=$("$python" bench/pytorch_reference.py --precision $precision --steps "$steps" --threads "$threads" --peak_flops "$peak")
+    theirs=$("$python" Benchmarks/Scripts/pytorch_reference.py --precision $precision --steps "$steps" --threads "$threads" --peak_flops "$peak")
     ours=$("$binary" benchmark train --model cpu-small --precision $precision --steps "$steps" --threads "$threads")
     python3 - "$theirs" "$ours" <<'PY'
 import json, sys
