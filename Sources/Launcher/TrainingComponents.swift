@@ -13,16 +13,7 @@ import Training
 /// The core is what a training step needs; ``Outputs`` (evaluation loaders, subscribers, checkpoint saving) are
 /// built only by jobs that evaluate and write, so a benchmark writes nothing.
 struct TrainingComponents {
-    /// Top-level keys and the components built from them.
-    enum Key: String, CaseIterable {
-        case appState = "app_state", loss = "loss_fn", trainDataloader = "train_dataloader", gradientClipper = "gradient_clipper"
-        case evalDataloaders = "eval_dataloaders", progressSubscriber = "progress_subscriber"
-        case evaluationSubscriber = "evaluation_subscriber", checkpointSaving = "checkpoint_saving"
-        case mfuCalculator = "mfu_calculator", deviceMesh = "device_mesh"
-
-        /// Keys a config may leave out.
-        var isOptional: Bool { self == .mfuCalculator || self == .deviceMesh }
-    }
+    typealias Key = TrainingComponentKey
 
     let appState: AppState
     let loss: any Loss

@@ -11,10 +11,7 @@ public enum InstantiationModel: String, CaseIterable, Sendable {
     public var requiredKeys: [String] {
         switch self {
         case .run, .warmstart:
-            return [
-                "settings", "app_state", "loss_fn", "train_dataset", "train_dataloader", "eval_dataloaders",
-                "progress_subscriber", "evaluation_subscriber", "checkpoint_saving", "gradient_clipper", "model_raw",
-            ]
+            return TrainingComponentKey.allCases.filter { !$0.isOptional }.map(\.rawValue)
         case .generateText:
             return ["text_inference_component", "settings"]
         case .packEncodedData:
@@ -25,7 +22,7 @@ public enum InstantiationModel: String, CaseIterable, Sendable {
     /// Top-level keys the command uses when present.
     public var optionalKeys: [String] {
         switch self {
-        case .run, .warmstart: return ["mfu_calculator", "device_mesh"]
+        case .run, .warmstart: return TrainingComponentKey.allCases.filter(\.isOptional).map(\.rawValue)
         case .generateText, .packEncodedData: return []
         }
     }

@@ -1,0 +1,1 @@
+../../../../Sources/Interop/CRC32.swift

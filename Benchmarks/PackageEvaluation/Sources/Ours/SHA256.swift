@@ -1,0 +1,1 @@
+../../../../Sources/Launcher/SHA256.swift
