@@ -12,8 +12,9 @@ let package = Package(
         .package(url: "https://github.com/weichsel/ZIPFoundation", exact: "0.9.20"),
     ],
     targets: [
-        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
-        .target(name: "Ours", dependencies: ["CZlib"]),
+        // ZIPFoundation has a module named CZlib as we do (a clash that adopting it would mean renaming ours); our
+        // CRC32.swift compiles against its CZlib here, the same zlib.
+        .target(name: "Ours", dependencies: ["ZIPFoundation"]),
         .executableTarget(
             name: "PackageEvaluation",
             dependencies: ["Ours", .product(name: "Crypto", package: "swift-crypto"), "ZIPFoundation"]),

@@ -5,7 +5,7 @@ set -euo pipefail
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 measure() {  # name url version product module
-  local dir="$work/$1"
+  local dir="$work/probe-$1"  # not the dependency's own name, which SwiftPM would take for the root's identity
   mkdir -p "$dir/Sources/Probe"
   cat > "$dir/Package.swift" <<MANIFEST
 // swift-tools-version:6.1
@@ -16,7 +16,7 @@ MANIFEST
   echo "import $5" > "$dir/Sources/Probe/main.swift"
   (cd "$dir" && swift package resolve > /dev/null 2>&1)
   local start=$(date +%s.%N)
-  (cd "$dir" && swift build > /dev/null 2>&1)
+  (cd "$dir" && swift build > "$work/$1.log" 2>&1) || { echo "$1: build failed:"; tail -5 "$work/$1.log"; return 1; }
   echo "$1: $(echo "$(date +%s.%N) - $start" | bc) s"
 }
 measure none-baseline https://github.com/apple/swift-numerics 1.1.1 RealModule RealModule
