@@ -76,8 +76,7 @@ extension ComponentRegistry {
             let bucketBytes = Int((config.bucketCapMB ?? 25) * 1_048_576)
             if let mesh = try context.build(config.deviceMesh) {
                 guard mesh.dataParallelDegree > 1 else { return model }
-                let group = try mesh.group([.dp_replicate, .dp_shard], of: try worldGroup(size: mesh.worldSize, context))
-                return try DataParallelModel(wrapping: model, group: group, bucketBytes: bucketBytes)
+                return try Parallelize.replicate(model, mesh: mesh, world: try worldGroup(size: mesh.worldSize, context), bucketBytes: bucketBytes)
             }
             guard let world = context.run.worldGroup, world.size > 1 else { return model }
             return try DataParallelModel(wrapping: model, group: world, bucketBytes: bucketBytes)
@@ -91,21 +90,12 @@ extension ComponentRegistry {
             let mesh = try context.build(config.deviceMesh)
             let model = try context.build(config.model)
             try checkBlockNames(config.blockNames, of: model)
-            let mixed = try MixedPrecisionModel(wrapping: model, computeDType: config.mixedPrecision.paramDType.computeDType)
-            guard mesh.worldSize > 1 else { return mixed }
-            guard mesh.degree(of: [.tp, .pp, .cp]) == 1 else {
-                throw ConfigValueError("tensor, pipeline and context parallelism are not available yet; use data-parallel degrees only")
-            }
-            let world = try worldGroup(size: mesh.worldSize, context)
-            let replicate = mesh.degree(of: [.dp_replicate]) > 1 ? try mesh.group([.dp_replicate], of: world) : nil
-            if mesh.degree(of: [.dp_shard]) == 1 {
-                // Nothing to shard over: replicated data parallelism across dp_replicate.
-                return try DataParallelModel(wrapping: mixed, group: try mesh.group([.dp_replicate, .dp_shard], of: world))
-            }
-            return try FullyShardedModel(
-                wrapping: mixed, shardGroup: try mesh.group([.dp_shard], of: world), replicateGroup: replicate,
-                reshardAfterForward: config.reshardAfterForward,
-                reduceDType: config.mixedPrecision.reduceDType.computeDType)
+            let world = mesh.worldSize > 1 ? try worldGroup(size: mesh.worldSize, context) : nil
+            return try Parallelize.apply(
+                to: model, mesh: mesh, world: world,
+                options: .init(computeDType: config.mixedPrecision.paramDType.computeDType,
+                               reduceDType: config.mixedPrecision.reduceDType.computeDType,
+                               reshardAfterForward: config.reshardAfterForward))
         }
         register(
             "model", "fsdp1_wrapped",
@@ -115,32 +105,33 @@ extension ComponentRegistry {
         ) { config, context -> any Model in
             let model = try context.build(config.model)
             try checkBlockNames(config.blockNames, of: model)
-            let mixed = try MixedPrecisionModel(wrapping: model, computeDType: config.mixedPrecision.computeDType)
-            guard let world = context.run.worldGroup, world.size > 1 else { return mixed }
+            guard let world = context.run.worldGroup, world.size > 1 else {
+                return try Parallelize.apply(to: model, mesh: try DeviceMesh(dataParallelShardDegree: 1, worldSize: 1), world: nil,
+                                             options: .init(computeDType: config.mixedPrecision.computeDType))
+            }
+            // FSDP1's strategies as meshes: NO_SHARD replicates over every rank, FULL_SHARD and SHARD_GRAD_OP shard
+            // over every rank, the hybrid ones shard among the ranks of a node and replicate across nodes.
+            let (replicate, shard): (Int, Int)
             switch config.shardingStrategy {
             case .NO_SHARD:
-                return try DataParallelModel(wrapping: mixed, group: world)
+                (replicate, shard) = (world.size, 1)
             case .FULL_SHARD, .SHARD_GRAD_OP:
-                return try FullyShardedModel(
-                    wrapping: mixed, shardGroup: world, reshardAfterForward: config.shardingStrategy == .FULL_SHARD,
-                    reduceDType: config.mixedPrecision.reduceDType)
+                (replicate, shard) = (1, world.size)
             case .HYBRID_SHARD, ._HYBRID_SHARD_ZERO2:
-                // As FSDP1: shard among the ranks of a node, replicate across nodes.
                 let perNode = context.run.localWorldSize
                 guard perNode >= 1, world.size % perNode == 0 else {
                     throw ConfigValueError(
                         "HYBRID_SHARD needs the world size (\(world.size)) to be a multiple of the ranks per node (LOCAL_WORLD_SIZE=\(perNode))"
                     )
                 }
-                let mesh = try DeviceMesh(
-                    deviceType: "cpu", dataParallelReplicateDegree: world.size / perNode, dataParallelShardDegree: perNode,
-                    worldSize: world.size)
-                let replicate = world.size / perNode > 1 ? try mesh.group([.dp_replicate], of: world) : nil
-                return try FullyShardedModel(
-                    wrapping: mixed, shardGroup: try mesh.group([.dp_shard], of: world), replicateGroup: replicate,
-                    reshardAfterForward: config.shardingStrategy == .HYBRID_SHARD,
-                    reduceDType: config.mixedPrecision.reduceDType)
+                (replicate, shard) = (world.size / perNode, perNode)
             }
+            let mesh = try DeviceMesh(
+                deviceType: "cpu", dataParallelReplicateDegree: replicate, dataParallelShardDegree: shard, worldSize: world.size)
+            return try Parallelize.apply(
+                to: model, mesh: mesh, world: world,
+                options: .init(computeDType: config.mixedPrecision.computeDType, reduceDType: config.mixedPrecision.reduceDType,
+                               reshardAfterForward: config.shardingStrategy == .FULL_SHARD || config.shardingStrategy == .HYBRID_SHARD))
         }
     }
 }

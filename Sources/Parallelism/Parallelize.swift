@@ -1,0 +1,74 @@
+import Distributed
+import Models
+import Torch
+
+/// How a model is spread over the ranks of a device mesh: the one place that turns the mesh's dimensions into
+/// wrappers, after torchtitan's `parallelize` functions. Each dimension is applied by its own step, in the order
+/// the layouts need: mixed precision around the model, then data parallelism (replicated, fully sharded, or
+/// both). Tensor and pipeline parallelism slot in before data parallelism as steps of their own.
+public enum Parallelize {
+    /// What the wrappers need besides the mesh.
+    public struct Options: Sendable {
+        /// The dtype forward and backward compute in (float32 master weights stay); nil for float32.
+        public var computeDType: DType?
+        /// The dtype gradients are reduced in; nil for the parameters' own.
+        public var reduceDType: DType?
+        /// FSDP frees a unit's gathered parameters after its forward and gathers them again for backward.
+        public var reshardAfterForward: Bool
+        /// DDP's gradient buckets.
+        public var bucketBytes: Int
+
+        public init(computeDType: DType? = nil, reduceDType: DType? = nil, reshardAfterForward: Bool = true,
+                    bucketBytes: Int = 25 * 1_048_576) {
+            self.computeDType = computeDType
+            self.reduceDType = reduceDType
+            self.reshardAfterForward = reshardAfterForward
+            self.bucketBytes = bucketBytes
+        }
+    }
+
+    /// `model` wrapped for `mesh`: mixed precision, then DDP over the data-parallel
+    /// ranks when nothing is sharded, or FSDP over `dp_shard` (replicated across `dp_replicate`: hybrid sharding).
+    ///
+    /// - Parameters:
+    ///   - world: the group of all ranks; nil (or one rank) when the job runs alone.
+    /// - Throws: ``ParallelismError/invalidConfig(_:)`` for a layout this version cannot apply (tensor, pipeline or
+    ///   context parallelism) or a world that is not the mesh's.
+    public static func apply(to model: any Model, mesh: DeviceMesh, world: ProcessGroup?, options: Options) throws -> any Model {
+        // Always wrapped, so a run reads its compute dtype in one place (a nil dtype passes the forward through).
+        let model = try MixedPrecisionModel(wrapping: model, computeDType: options.computeDType)
+        guard mesh.worldSize > 1 else { return model }
+        guard mesh.degree(of: [.tp, .pp, .cp]) == 1 else {
+            throw ParallelismError.invalidConfig("tensor, pipeline and context parallelism are not available yet; use data-parallel degrees only")
+        }
+        guard let world, world.size == mesh.worldSize else {
+            throw ParallelismError.invalidConfig(
+                "the mesh spans \(mesh.worldSize) ranks, the job has \(world?.size ?? 1)")
+        }
+        return try applyDataParallelism(to: model, mesh: mesh, world: world, options: options)
+    }
+
+    /// DDP over all the mesh's data-parallel ranks (`model/ddp_wrapped`: replicated whatever the mesh's split of
+    /// `dp_replicate` and `dp_shard`).
+    public static func replicate(_ model: any Model, mesh: DeviceMesh, world: ProcessGroup, bucketBytes: Int) throws -> any Model {
+        guard mesh.degree(of: [.tp, .pp, .cp]) == 1 else {
+            throw ParallelismError.invalidConfig("tensor, pipeline and context parallelism are not available yet; use data-parallel degrees only")
+        }
+        guard mesh.dataParallelDegree > 1 else { return model }
+        return try DataParallelModel(wrapping: model, group: try mesh.group([.dp_replicate, .dp_shard], of: world), bucketBytes: bucketBytes)
+    }
+
+    /// Data parallelism over `dp_replicate` × `dp_shard`.
+    static func applyDataParallelism(to model: any Model, mesh: DeviceMesh, world: ProcessGroup, options: Options) throws -> any Model {
+        guard mesh.dataParallelDegree > 1 else { return model }
+        if mesh.degree(of: [.dp_shard]) == 1 {
+            // Nothing to shard over: replicated data parallelism across dp_replicate.
+            return try DataParallelModel(wrapping: model, group: try mesh.group([.dp_replicate, .dp_shard], of: world),
+                                         bucketBytes: options.bucketBytes)
+        }
+        let replicate = mesh.degree(of: [.dp_replicate]) > 1 ? try mesh.group([.dp_replicate], of: world) : nil
+        return try FullyShardedModel(
+            wrapping: model, shardGroup: try mesh.group([.dp_shard], of: world), replicateGroup: replicate,
+            reshardAfterForward: options.reshardAfterForward, reduceDType: options.reduceDType)
+    }
+}
