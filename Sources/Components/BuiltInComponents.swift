@@ -39,7 +39,6 @@ let plannedComponents: [(String, String, String)] = {
         ("model_debugging_hook", "nan_hook", "debugging tools"), ("model_debugging_hook", "print_forward_hook", "debugging tools"),
         ("pipeline", "builder", pipeline), ("pipeline", "scheduled", pipeline), ("pipeline", "selector", pipeline),
         ("pipeline", "staged", pipeline),
-        ("sampler", "resumable_distributed_multi_dim_sampler", "tensor/pipeline parallelism"),
         ("stages_generator", "gpt2_stages_generator", pipeline),
         ("steppable_component", "forward_pass", profiling),
         ("steppable_profiler", "combined", profiling), ("steppable_profiler", "kernel_tracing", profiling),

@@ -1,5 +1,6 @@
 import Config
 import DataLoading
+import Distributed
 import Tokenizers
 import Torch
 
@@ -77,6 +78,29 @@ struct ResumableDistributedSamplerConfig: DeclaredConfig {
     @Field("seed") var seed = 0
     @Field("drop_last") var dropLast = false
     @Field("skip_num_global_samples") var skipNumGlobalSamples: NonNegativeInt?
+}
+
+/// Modalities' `ResumableDistributedMultiDimSamplerConfig`: the ranks that share a data-parallel coordinate (the
+/// ranks of one tensor- or pipeline-parallel group) read the same samples; rank and replica count come from the
+/// mesh's `data_parallel_key` dimension.
+struct ResumableDistributedMultiDimSamplerConfig: DeclaredConfig {
+    enum Dimension: String, ConfigEnum { case dp_replicate, dp_shard, cp, tp, pp }
+
+    @Field("dataset") var dataset: ComponentSlot<any Dataset>
+    @Field("device_mesh") var deviceMesh: ComponentSlot<DeviceMesh>
+    @Field("data_parallel_key") var dataParallelKey: Dimension
+    @Field("epoch") var epoch = 0
+    @Field("shuffle") var shuffle = false
+    @Field("seed") var seed = 0
+    @Field("drop_last") var dropLast = true
+    @Field("skip_num_global_samples") var skipNumGlobalSamples = 0
+
+    func validate() throws {
+        guard dropLast else { throw ConfigValueError("resumable_distributed_multi_dim_sampler requires drop_last: true (as Modalities)") }
+        guard epoch >= 0, skipNumGlobalSamples >= 0 else {
+            throw ConfigValueError("epoch and skip_num_global_samples must be 0 or greater, found \(epoch) and \(skipNumGlobalSamples)")
+        }
+    }
 }
 
 struct SequentialSamplerConfig: DeclaredConfig {
@@ -180,6 +204,21 @@ extension ComponentRegistry {
                 replicas: config.numReplicas.value, shuffle: config.shuffle, seed: UInt64(bitPattern: Int64(config.seed)),
                 epoch: config.epoch?.value ?? 0, dropLast: config.dropLast,
                 skippedGlobalSamples: config.skipNumGlobalSamples?.value ?? 0)
+        }
+        register(
+            "sampler", "resumable_distributed_multi_dim_sampler",
+            summary: "distributed sampler over one dimension of the device mesh; ranks sharing that coordinate read the same samples",
+            config: ResumableDistributedMultiDimSamplerConfig.self, produces: sampler
+        ) { config, context -> any Sampler in
+            let mesh = try context.build(config.deviceMesh)
+            guard mesh.worldSize == context.run.worldSize else {
+                throw ConfigValueError("the device mesh spans \(mesh.worldSize) ranks, the job has \(context.run.worldSize)")
+            }
+            let dimension = DeviceMesh.Parallelism(rawValue: config.dataParallelKey.rawValue)!
+            return try DistributedSampler(
+                datasetCount: try context.build(config.dataset).count, rank: mesh.coordinate(of: context.run.rank, along: dimension),
+                replicas: mesh.degree(of: [dimension]), shuffle: config.shuffle, seed: UInt64(bitPattern: Int64(config.seed)),
+                epoch: config.epoch, dropLast: true, skippedGlobalSamples: config.skipNumGlobalSamples)
         }
         register(
             "sampler", "sequential_sampler", summary: "every index in order",

@@ -107,6 +107,12 @@ extension DeviceMesh {
         return result.sorted()
     }
 
+    /// `rank`'s coordinate along one dimension (its rank within that dimension's group), as Modalities'
+    /// `get_parallel_rank`.
+    public func coordinate(of rank: Int, along dimension: Parallelism) -> Int {
+        members(of: rank, along: [dimension]).firstIndex(of: rank) ?? 0
+    }
+
     /// This rank's process group along `dimensions` (e.g. `[.dp_replicate, .dp_shard]` for data parallelism): the
     /// world group when the dimensions span every rank, else a subgroup. Every rank must ask in the same order.
     public func group(_ dimensions: [Parallelism], of world: ProcessGroup) throws -> ProcessGroup {

@@ -1,5 +1,6 @@
 import Components
 import Config
+import DataLoading
 import Distributed
 import Foundation
 import Models
@@ -52,5 +53,49 @@ struct RunContextTests {
         let graph = try graph(yaml, run: RunContext(rank: 0, worldSize: 2))
         let error = #expect(throws: (any Error).self) { try graph.build("ddp_model", as: (any Model).self) }
         #expect("\(error!)".contains("use modalities launch, torchrun or srun"), "\(error!)")
+    }
+}
+
+/// `sampler/resumable_distributed_multi_dim_sampler`: rank and replica count come from one dimension of the mesh.
+struct MultiDimensionalSamplerTests {
+    func indices(rank: Int, worldSize: Int = 4, meshWorldSize: Int = 4) throws -> [Int] {
+        let yaml = """
+            mesh:
+              component_key: device_mesh
+              variant_key: default
+              config: {device_type: cpu, data_parallel_shard_degree: 2, tensor_parallel_degree: 2, world_size: \(meshWorldSize)}
+            data:
+              component_key: dataset
+              variant_key: dummy_dataset
+              config:
+                num_samples: 10
+                sample_definition: [{sample_key: input_ids, sample_shape: [4], sample_type: int}]
+            sampler:
+              component_key: sampler
+              variant_key: resumable_distributed_multi_dim_sampler
+              config:
+                dataset: {instance_key: data, pass_type: BY_REFERENCE}
+                device_mesh: {instance_key: mesh, pass_type: BY_REFERENCE}
+                data_parallel_key: dp_shard
+                shuffle: true
+                seed: 42
+                skip_num_global_samples: 2
+            """
+        let graph = try RunContextTests().graph(yaml, run: RunContext(rank: rank, worldSize: worldSize))
+        return try graph.build("sampler", as: (any Sampler).self).indices()
+    }
+
+    @Test func theRanksOfATensorParallelGroupReadTheSameSamples() throws {
+        // dp_shard 2 × tp 2: ranks 0 and 1 hold dp_shard coordinate 0, ranks 2 and 3 coordinate 1.
+        let perRank = try (0..<4).map { try indices(rank: $0) }
+        #expect(perRank[0] == perRank[1] && perRank[2] == perRank[3])
+        #expect(Set(perRank[0]).isDisjoint(with: perRank[2]))
+        // Two replicas over the 8 samples left after skipping 2: four each, every one of them visited once.
+        #expect(perRank[0].count == 4 && Set(perRank[0] + perRank[2]).count == 8)
+    }
+
+    @Test func aMeshForAnotherWorldIsRefused() throws {
+        let error = #expect(throws: (any Error).self) { try indices(rank: 0, worldSize: 2) }
+        #expect("\(error!)".contains("the device mesh spans 4 ranks, the job has 2"), "\(error!)")
     }
 }
