@@ -31,6 +31,8 @@ public final class GPT2LLM: BlockStructuredModel {
     public var selectiveCheckpointPolicy: SelectiveCheckpointPolicy?
     /// Runs around every block (outside activation checkpointing), as FSDP's per-block gather needs.
     public var blockWrapper: BlockWrapper?
+    /// This rank's place in a tensor-parallel group; nil when every matrix is whole.
+    public let tensorParallel: TensorParallelShard?
     public var blockCount: Int { blocks.count }
     public func blockParameterPrefix(_ block: Int) -> String { "transformer.h.\(block)." }
 
@@ -51,9 +53,12 @@ public final class GPT2LLM: BlockStructuredModel {
     /// sharded and initialised chunk by chunk.
     public init(
         config: GPT2LLMConfig, sampleKey: String = "input_ids", predictionKey: String = "logits", seed: UInt64 = 0,
-        dtype: DType = .float32, device: Device = .cpu, deferAllocation: Bool = false
+        dtype: DType = .float32, device: Device = .cpu, deferAllocation: Bool = false,
+        tensorParallel: TensorParallelShard? = nil
     ) throws {
         try config.validate()
+        try tensorParallel?.validate(config)
+        self.tensorParallel = tensorParallel
         if config.attentionImplementation == .daoFlash {
             FileHandle.standardError.write(
                 Data(
@@ -72,27 +77,29 @@ public final class GPT2LLM: BlockStructuredModel {
             config.positionEmbedding == .absolute
             ? try store.make("transformer.wpe.weight", shape: [config.sequenceLength, d]) : nil
         let keyValueSize = d / (config.queryHeads / config.keyValueHeads)
+        // Split matrices hold this rank's rows (column-parallel) or columns (row-parallel) only.
+        let parts = tensorParallel?.size ?? 1
         blocks = try (0..<config.layerCount).map { layer in
             let prefix = "transformer.h.\(layer)"
             let attentionNorm = try Norm("\(prefix).attention_norm", size: d, config: config.attentionNorm, in: store)
-            let query = try Linear("\(prefix).attn.q_attn", input: d, output: d, bias: config.bias, in: store)
-            let key = try Linear("\(prefix).attn.k_attn", input: d, output: keyValueSize, bias: config.bias, in: store)
-            let value = try Linear("\(prefix).attn.v_attn", input: d, output: keyValueSize, bias: config.bias, in: store)
-            let output = try Linear("\(prefix).attn.c_proj", input: d, output: d, bias: config.bias, in: store)
+            let query = try Linear("\(prefix).attn.q_attn", input: d, output: d / parts, bias: config.bias, in: store)
+            let key = try Linear("\(prefix).attn.k_attn", input: d, output: keyValueSize / parts, bias: config.bias, in: store)
+            let value = try Linear("\(prefix).attn.v_attn", input: d, output: keyValueSize / parts, bias: config.bias, in: store)
+            let output = try Linear("\(prefix).attn.c_proj", input: d / parts, output: d, bias: config.bias, in: store)
             let ffnNorm = try Norm("\(prefix).ffn_norm", size: d, config: config.ffnNorm, in: store)
             let mlp: [Linear]
             switch config.activation {
             case .gelu, .geluTanh:
                 mlp = [
-                    try Linear("\(prefix).mlp.c_fc", input: d, output: config.ffnHidden, bias: config.bias, in: store),
-                    try Linear("\(prefix).mlp.c_proj", input: config.ffnHidden, output: d, bias: config.bias, in: store),
+                    try Linear("\(prefix).mlp.c_fc", input: d, output: config.ffnHidden / parts, bias: config.bias, in: store),
+                    try Linear("\(prefix).mlp.c_proj", input: config.ffnHidden / parts, output: d, bias: config.bias, in: store),
                 ]
             case .swiglu:
                 let hidden = config.swigluHidden
                 mlp = [
-                    try Linear("\(prefix).mlp.W", input: d, output: hidden, bias: config.bias, in: store),
-                    try Linear("\(prefix).mlp.V", input: d, output: hidden, bias: config.bias, in: store),
-                    try Linear("\(prefix).mlp.W_2", input: hidden, output: d, bias: config.bias, in: store),
+                    try Linear("\(prefix).mlp.W", input: d, output: hidden / parts, bias: config.bias, in: store),
+                    try Linear("\(prefix).mlp.V", input: d, output: hidden / parts, bias: config.bias, in: store),
+                    try Linear("\(prefix).mlp.W_2", input: hidden / parts, output: d, bias: config.bias, in: store),
                 ]
             }
             return Block(
@@ -114,7 +121,7 @@ public final class GPT2LLM: BlockStructuredModel {
         try parameters.requireAllocated(for: "moving the model to \(device)")
         let moved = try GPT2LLM(
             config: config, sampleKey: sampleKey, predictionKey: predictionKey, seed: seed,
-            dtype: parameters.named.first?.tensor.dtype ?? .float32, device: device)
+            dtype: parameters.named.first?.tensor.dtype ?? .float32, device: device, tensorParallel: tensorParallel)
         for (name, tensor) in parameters.named { try moved.parameters.load(name, from: tensor) }
         moved.checkpointedLayers = checkpointedLayers
         moved.selectiveCheckpointPolicy = selectiveCheckpointPolicy
@@ -186,6 +193,8 @@ public final class GPT2LLM: BlockStructuredModel {
         let headSize = config.headSize
         let past = cache?.length ?? 0
         func heads(_ t: Tensor) throws -> Tensor { try t.view([batch, length, -1, headSize]).transpose(1, 2) }
+        // Under tensor parallelism each rank computes its own heads (all of a query group's kv heads with them).
+        let x = try enterTensorParallelRegion(x)
         var q = try heads(block.query(x, kept: kept))
         var k = try heads(block.key(x, kept: kept))
         var v = try heads(block.value(x, kept: kept))
@@ -215,17 +224,31 @@ public final class GPT2LLM: BlockStructuredModel {
                     query: q, key: repeated(k), value: repeated(v), mask: future.logicalNot(), dropout: p)
             }
         }
-        return try dropout(block.output(y.transpose(1, 2).reshape([batch, length, -1]), kept: kept), training: training)
+        return try dropout(rowParallel(block.output, y.transpose(1, 2).reshape([batch, length, -1]), kept: kept), training: training)
     }
 
     private func mlp(_ block: Block, _ x: Tensor, training: Bool, kept: OperatorOutputCache?) throws -> Tensor {
         let out: Tensor
         let mlp = block.mlp
+        let x = try enterTensorParallelRegion(x)
         switch config.activation {
-        case .gelu: out = try mlp[1](mlp[0](x, kept: kept).gelu(), kept: kept)
-        case .geluTanh: out = try mlp[1](mlp[0](x, kept: kept).gelu(approximate: .tanh), kept: kept)
-        case .swiglu: out = try mlp[2](mlp[0](x, kept: kept).silu() * mlp[1](x, kept: kept), kept: kept)
+        case .gelu: out = try rowParallel(mlp[1], mlp[0](x, kept: kept).gelu(), kept: kept)
+        case .geluTanh: out = try rowParallel(mlp[1], mlp[0](x, kept: kept).gelu(approximate: .tanh), kept: kept)
+        case .swiglu: out = try rowParallel(mlp[2], mlp[0](x, kept: kept).silu() * mlp[1](x, kept: kept), kept: kept)
         }
         return try dropout(out, training: training)
+    }
+
+    /// The input of column-parallel layers: unchanged forward, gradients summed over the group backward.
+    private func enterTensorParallelRegion(_ x: Tensor) throws -> Tensor {
+        guard let tensorParallel else { return x }
+        return try TensorParallelRegion.enter(x, tensorParallel.communicator)
+    }
+
+    /// A row-parallel layer: this rank's partial product, summed over the group, then the bias once.
+    private func rowParallel(_ layer: Linear, _ x: Tensor, kept: OperatorOutputCache?) throws -> Tensor {
+        guard let tensorParallel else { return try layer(x, kept: kept) }
+        let sum = try TensorParallelRegion.leave(try layer.product(x, kept: kept), tensorParallel.communicator)
+        return try layer.bias.map { try sum + $0 } ?? sum
     }
 }

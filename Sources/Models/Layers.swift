@@ -15,6 +15,12 @@ struct Linear {
         if let kept, bias == nil { return try kept.linear(x, weight: weight) }
         return try Functional.linear(x, weight: weight, bias: bias)
     }
+
+    /// `x` times the weight, without the bias (a row-parallel layer adds it after summing over its group).
+    func product(_ x: Tensor, kept: OperatorOutputCache? = nil) throws -> Tensor {
+        if let kept { return try kept.linear(x, weight: weight) }
+        return try Functional.linear(x, weight: weight, bias: nil)
+    }
 }
 
 /// LayerNorm, Modalities' RMSLayerNorm (optional bias, computed in float32) or PyTorch's RMSNorm.

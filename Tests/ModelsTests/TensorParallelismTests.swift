@@ -1,0 +1,153 @@
+import Foundation
+import Models
+import Testing
+import Torch
+
+/// A tensor-parallel group of threads in one process: each rank deposits its tensor and every rank gets the sum,
+/// added in rank order. The layout's mathematics is checked here without a network; the same layout over c10d
+/// process groups runs through `launch`.
+final class ThreadGroup: @unchecked Sendable {
+    let size: Int
+    private let condition = NSCondition()
+    private var deposits: [Tensor?]
+    private var arrived = 0
+    private var generation = 0
+    private var sum: Tensor?
+
+    init(size: Int) {
+        self.size = size
+        deposits = Array(repeating: nil, count: size)
+    }
+
+    func allReduceSum(rank: Int, _ tensor: Tensor) throws -> Tensor {
+        condition.lock()
+        defer { condition.unlock() }
+        let round = generation
+        deposits[rank] = tensor
+        arrived += 1
+        if arrived == size {
+            var total = try deposits[0]!.clone()
+            for other in 1..<size { total = try total + deposits[other]! }
+            sum = total
+            deposits = Array(repeating: nil, count: size)
+            arrived = 0
+            generation += 1
+            condition.broadcast()
+        } else {
+            while generation == round { condition.wait() }
+        }
+        return try sum!.clone()
+    }
+
+    final class Member: TensorParallelCommunicator, @unchecked Sendable {
+        let group: ThreadGroup
+        let rank: Int
+        init(_ group: ThreadGroup, rank: Int) {
+            self.group = group
+            self.rank = rank
+        }
+        var size: Int { group.size }
+        func allReduceSum(_ tensor: Tensor) throws -> Tensor { try group.allReduceSum(rank: rank, tensor) }
+    }
+
+    /// Runs `body` once per rank, each on its own thread, and returns the results in rank order.
+    func run<T>(_ body: @escaping (Member) throws -> T) throws -> [T] {
+        let state = RunState(body: body)
+        let done = DispatchSemaphore(value: 0)
+        for rank in 0..<size {
+            let member = Member(self, rank: rank)
+            let thread = Thread {
+                let result = Result { try state.body(member) }
+                state.lock.withLock { state.results[rank] = result }
+                done.signal()
+            }
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+        for _ in 0..<size { done.wait() }
+        return try (0..<size).map { try state.results[$0]!.get() }
+    }
+
+    /// What the rank threads share: the work and, under the lock, their results.
+    private final class RunState<T>: @unchecked Sendable {
+        let body: (Member) throws -> T
+        let lock = NSLock()
+        var results: [Int: Result<T, any Error>] = [:]
+        init(body: @escaping (Member) throws -> T) { self.body = body }
+    }
+}
+
+struct TensorParallelismTests {
+    static let llama = GPT2LLMConfig(
+        vocabularySize: 64, sequenceLength: 16, layerCount: 2, queryHeads: 4, keyValueHeads: 2, embeddingSize: 32, ffnHidden: 64,
+        bias: false, positionEmbedding: .none, rotaryBaseFrequency: 10_000, activation: .swiglu,
+        attentionNorm: .init(kind: .rmsNorm, epsilon: 1e-6, bias: false), ffnNorm: .init(kind: .rmsNorm, epsilon: 1e-6, bias: false),
+        lmHeadNorm: .init(kind: .rmsNorm, epsilon: 1e-6, bias: false), weightTying: false, swigluHiddenMultiple: 32)
+    static let gpt2 = GPT2LLMConfig(
+        vocabularySize: 64, sequenceLength: 16, layerCount: 2, queryHeads: 4, keyValueHeads: 4, embeddingSize: 32, ffnHidden: 64,
+        bias: true, positionEmbedding: .absolute, activation: .gelu, attentionNorm: .init(kind: .layerNorm),
+        ffnNorm: .init(kind: .layerNorm), lmHeadNorm: .init(kind: .layerNorm), weightTying: true)
+
+    /// Loss, logits and gradients by name of one step on fixed tokens.
+    static func step(_ model: GPT2LLM) throws -> (loss: Float, logits: [Float], grads: [String: Tensor]) {
+        let tokens = try Tensor.randint(0, 64, [2, 17], generator: Generator(seed: 7))
+        let logits = try model(tokens.narrow(1, start: 0, length: 16), training: true)
+        let loss = try Functional.crossEntropy(logits.reshape([-1, 64]), target: tokens.narrow(1, start: 1, length: 16).reshape([-1]))
+        try loss.backward()
+        var grads: [String: Tensor] = [:]
+        for (name, tensor) in model.parameters.named { grads[name] = tensor.grad }
+        return (try loss.item(Float.self), try logits.toArray(Float.self), grads)
+    }
+
+    /// The largest difference relative to the largest magnitude of `b`, or to 1e-4 when `b` is smaller: the key
+    /// bias's gradient is zero in exact arithmetic (moving every key by one vector leaves the softmax unchanged), so
+    /// what remains of it is rounding noise that only an absolute bound can compare.
+    static func relativeDifference(_ a: [Float], _ b: [Float]) -> Float {
+        let scale = Swift.max(b.map(abs).max() ?? 0, 1e-4)
+        return (zip(a, b).map { abs($0 - $1) }.max() ?? .infinity) / scale
+    }
+
+    /// Two ranks holding halves of the split matrices give the one-rank model's logits, loss and gradients (each
+    /// rank's gradient is its slice of the whole one). The partial products add in another order than one matmul,
+    /// so values agree to float32 rounding: within 1e-5 of each tensor's largest magnitude (a sum left out in
+    /// backward, for comparison, is off by more than 1e-2).
+    @Test(arguments: ["llama", "gpt2"])
+    func twoRanksFollowOneRank(form: String) throws {
+        let config = form == "llama" ? Self.llama : Self.gpt2
+        let whole = try GPT2LLM(config: config, seed: 3)
+        try ComposedInitialization(weightInitType: .scaled, mean: 0, std: .value(0.02), layerCount: 2).initialize(whole.parameters, seed: 3)
+        let reference = try Self.step(whole)
+        let wholeTensors = Dictionary(uniqueKeysWithValues: whole.parameters.named.map { ($0.name, try! $0.tensor.detach()) })
+
+        let ranks = try ThreadGroup(size: 2).run { member -> (Float, [Float], [String: Tensor], TensorParallelShard) in
+            let shard = TensorParallelShard(communicator: member)
+            let model = try GPT2LLM(config: config, seed: 3, tensorParallel: shard)
+            for (name, _) in model.parameters.named { try model.parameters.load(name, from: shard.slice(of: wholeTensors[name]!, name: name)) }
+            let (loss, logits, grads) = try Self.step(model)
+            return (loss, logits, grads, shard)
+        }
+        for (loss, logits, grads, shard) in ranks {
+            #expect(abs(loss - reference.loss) < 1e-5, "rank \(shard.rank): loss \(loss) vs \(reference.loss)")
+            #expect(Self.relativeDifference(logits, reference.logits) < 1e-5, "rank \(shard.rank): logits")
+            #expect(grads.count == reference.grads.count)
+            for (name, gradient) in grads {
+                let expected = try shard.slice(of: reference.grads[name]!, name: name)
+                #expect(gradient.shape == expected.shape, "\(name)")
+                let difference = Self.relativeDifference(try gradient.toArray(Float.self), try expected.toArray(Float.self))
+                #expect(difference < 1e-5, "rank \(shard.rank) \(name): \(difference)")
+            }
+        }
+        // Split matrices really are split: each rank holds half of a query projection.
+        #expect(TensorParallelShard.split(of: "transformer.h.0.attn.q_attn.weight") == .rows)
+        #expect(TensorParallelShard.split(of: "transformer.h.1.mlp.W_2.weight") == .columns)
+        #expect(TensorParallelShard.split(of: "transformer.h.1.attn.c_proj.bias") == .replicated)
+    }
+
+    @Test func aDegreeThatDoesNotDivideTheHeadsIsRefusedWithTheNumbers() throws {
+        let group = ThreadGroup(size: 3)
+        let error = #expect(throws: ModelError.self) {
+            try GPT2LLM(config: Self.llama, tensorParallel: TensorParallelShard(communicator: ThreadGroup.Member(group, rank: 0)))
+        }
+        #expect(error?.description.hasPrefix("n_head_q (4) must be divisible by the tensor-parallel degree (3)") == true)
+    }
+}
