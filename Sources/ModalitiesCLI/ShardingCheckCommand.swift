@@ -11,18 +11,21 @@ import Training
 struct ShardingCheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sharding_check",
-        abstract: "Run under `launch`: train a small GPT-2 model two steps with FSDP or DDP and print each rank's model-state bytes.",
+        abstract:
+            "Run under `launch`: train a small GPT-2 model two steps with FSDP, DDP or tensor parallelism and print each rank's model-state bytes.",
         discussion: """
             The bytes are the CPU allocator's count just before the second optimizer step (parameters, gradients and \
             Adam's moments, plus the step's small tensors) minus its count before the model was built. Under FSDP they \
             are about 1/N of DDP's, plus one gathered block. The set-up peak is the most the allocator held while the \
             model was built, wrapped and initialised: the whole model, unless --meta defers allocation \
-            (use_meta_device) so that FSDP only ever allocates chunks and one parameter's scratch.
+            (use_meta_device) so that FSDP only ever allocates chunks and one parameter's scratch. Under tensor \
+            parallelism (tp, every rank one slice of the split layers, all ranks the same batch) the last loss is \
+            printed beside the one-rank model's on the same batch, as "reference loss".
             """)
 
-    enum Engine: String, ExpressibleByArgument, CaseIterable { case fsdp, ddp }
+    enum Engine: String, ExpressibleByArgument, CaseIterable { case fsdp, ddp, tp }
 
-    @Option(help: "fsdp (sharded) or ddp (replicated).") var engine: Engine = .fsdp
+    @Option(help: "fsdp (sharded), ddp (replicated) or tp (tensor parallel).") var engine: Engine = .fsdp
     @Option(help: "Transformer blocks.") var layers = 4
     @Option(help: "Embedding width.") var width = 128
     @Option(help: "Vocabulary size.") var vocabulary = 4096
@@ -32,7 +35,7 @@ struct ShardingCheckCommand: ParsableCommand {
         guard let group = try ProcessGroup.fromEnvironment(ProcessEnvironment.variables) else {
             throw ValidationError("run under `modalities launch` with 2 or more ranks")
         }
-        let baseline = try Memory.cpuStatistics().currentBytes
+        var baseline = try Memory.cpuStatistics().currentBytes
         Memory.resetPeak()
         let norm = GPT2LLMConfig.Norm(kind: .layerNorm)
         let network = try GPT2LLM(
@@ -45,6 +48,7 @@ struct ShardingCheckCommand: ParsableCommand {
         if !meta { try initializer.initialize(network.parameters, seed: 1) }
         let model: any Model
         var unitBytes = 0
+        var reference: GPT2LLM?
         switch engine {
         case .fsdp:
             let sharded = try FullyShardedModel(wrapping: network, shardGroup: group)
@@ -54,12 +58,24 @@ struct ShardingCheckCommand: ParsableCommand {
         case .ddp:
             model = try DataParallelModel(wrapping: network, group: group)
             if meta { try initializer.initialize(network.parameters, seed: 1) }
+        case .tp:
+            guard !meta else { throw ValidationError("--meta is for fsdp and ddp") }
+            // Each rank keeps its slices of the whole model; the whole one trains afterwards as the reference. It stays
+            // allocated meanwhile, so the counts start after it.
+            baseline = try Memory.cpuStatistics().currentBytes
+            Memory.resetPeak()
+            let shard = TensorParallelShard(communicator: ProcessGroupCommunicator(group: group))
+            let split = try GPT2LLM(config: network.config, seed: 1, tensorParallel: shard)
+            for (name, tensor) in network.parameters.named { try split.parameters.load(name, from: shard.slice(of: tensor, name: name)) }
+            reference = network
+            model = split
         }
         let setupPeak = try Memory.cpuStatistics().peakBytes - baseline
         let optimizer = try AdamOptimizer(
             model: model, learningRate: 1e-3, betas: (0.9, 0.95), eps: 1e-8, weightDecay: 0.1,
             excludedGroups: [], decoupledWeightDecay: true)
-        let tokens = try Tensor.randint(0, vocabulary, [2, 32], generator: Generator(seed: UInt64(10 + group.rank)))
+        // Data-parallel ranks see different batches; the ranks of a tensor-parallel group the same one.
+        let tokens = try Tensor.randint(0, vocabulary, [2, 32], generator: Generator(seed: UInt64(10 + (engine == .tp ? 0 : group.rank))))
         var stateBytes = 0
         var lossValue = 0.0
         for step in 0..<2 {
@@ -73,8 +89,26 @@ struct ShardingCheckCommand: ParsableCommand {
             try optimizer.zeroGrad()
         }
         let total = model.parameterCount * 4
-        print(
+        var line =
             "rank \(group.rank) of \(group.size): engine \(engine.rawValue), model \(total) parameter bytes, state bytes \(stateBytes), largest unit bytes \(unitBytes), set-up peak bytes \(setupPeak), last loss \(lossValue)"
-        )
+        if let reference { line += ", reference loss \(try Self.lastLoss(training: reference, on: tokens, steps: 2))" }
+        print(line)
+    }
+
+    /// The loss of the last of `steps` AdamW steps of `model` alone on `tokens`.
+    static func lastLoss(training model: GPT2LLM, on tokens: Tensor, steps: Int) throws -> Double {
+        let optimizer = try AdamOptimizer(
+            model: model, learningRate: 1e-3, betas: (0.9, 0.95), eps: 1e-8, weightDecay: 0.1,
+            excludedGroups: [], decoupledWeightDecay: true)
+        var lossValue = 0.0
+        for _ in 0..<steps {
+            let logits = try model.forward(["input_ids": tokens], training: true)["logits"]!
+            let loss = try Functional.crossEntropy(logits.reshape([-1, model.config.vocabularySize]), target: tokens.reshape([-1]))
+            try loss.backward()
+            lossValue = try loss.item(Double.self)
+            try optimizer.step()
+            try optimizer.zeroGrad()
+        }
+        return lossValue
     }
 }

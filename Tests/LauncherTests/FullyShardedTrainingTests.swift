@@ -1,5 +1,6 @@
 import Foundation
 import Interop
+import Models
 import Testing
 import Torch
 
@@ -117,6 +118,34 @@ import Torch
             Int(value(after: ["state", "bytes"]))!, Int(value(after: ["unit", "bytes"]))!, Int(value(after: ["model"]))!,
             value(after: ["last", "loss"]), Int(value(after: ["set-up", "peak", "bytes"]))!
         )
+    }
+
+    /// Tensor parallelism over Gloo: two ranks, each holding half of every split matrix, train the same steps as the
+    /// whole model alone (`sharding_check --engine tp` prints both losses).
+    @Test func tensorParallelRanksHoldHalfOfTheSplitLayersAndFollowOneRank() throws {
+        let (status, output) = try DistributedLaunchTests().launch([
+            "launch", "--nproc_per_node", "2", "--master_port", DistributedLaunchTests.port(), "--", "sharding_check", "--engine", "tp",
+        ])
+        #expect(status == 0, "\(output.suffix(2000))")
+        for rank in 0..<2 {
+            let line = try #require(output.split(separator: "\n").first { $0.hasPrefix("rank \(rank) of 2") }).split(separator: " ")
+            func number(after label: String) -> Double? {
+                line.firstIndex(of: Substring(label)).flatMap { Double(line[$0 + 1].trimmingCharacters(in: .punctuationCharacters)) }
+            }
+            let last = try #require(number(after: "loss"))
+            let reference = try #require(line.lastIndex(of: "loss").flatMap { Double(line[$0 + 1]) })
+            // The split layers add their partial products in another order than the whole matmul: float32 rounding.
+            #expect(abs(last - reference) <= 1e-5 * abs(reference), "rank \(rank): \(last) vs \(reference)")
+            // sharding_check's model (4 blocks of width 128, vocabulary 4096): its split matrices halve, the rest stays.
+            let whole = try GPT2LLM(config: GPT2LLMConfig(
+                vocabularySize: 4096, sequenceLength: 32, layerCount: 4, queryHeads: 4, keyValueHeads: 4, embeddingSize: 128, ffnHidden: 512,
+                bias: true, positionEmbedding: .absolute, activation: .gelu, attentionNorm: .init(kind: .layerNorm),
+                ffnNorm: .init(kind: .layerNorm), lmHeadNorm: .init(kind: .layerNorm), weightTying: false), deferAllocation: true)
+            let local = whole.parameters.named.reduce(0) {
+                $0 + (TensorParallelShard.split(of: $1.name) == .replicated ? $1.tensor.count : $1.tensor.count / 2)
+            }
+            #expect(number(after: "model").map(Int.init) == local * 4, "rank \(rank): \(line)")
+        }
     }
 
     /// `use_meta_device`: the model is built without memory, sharded, then initialised one parameter at a time, so no
