@@ -104,7 +104,7 @@ let package = Package(
         .testTarget(name: "TokenizersTests", dependencies: ["TestSupport", "Tokenizers"], exclude: ["Golden"]),
         .testTarget(name: "DataFormatsTests", dependencies: ["TestSupport", "DataFormats", "Tokenizers"]),
         .testTarget(name: "DataLoadingTests", dependencies: ["TestSupport", "DataLoading", "DataFormats", "Torch"], linkerSettings: linkShim),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "Torch"], exclude: ["Golden"], linkerSettings: linkShim),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Torch", "Training"], exclude: ["Golden"], linkerSettings: linkShim),
         .testTarget(name: "InteropTests", dependencies: ["TestSupport", "Interop", "Models", "Torch"], exclude: ["Golden", "Configs"],
                     linkerSettings: linkShim),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "DataLoading", "Distributed", "Observability", "Parallelism", "Torch"], exclude: ["Golden"],

@@ -46,28 +46,45 @@ public final class GradientClipper {
     /// captured in a CUDA graph.
     @discardableResult
     public func clipGradientsOnDevice() throws -> Tensor? {
-        let grads = model.parameters.named.compactMap(\.tensor.grad)
+        let named = model.parameters.named.compactMap { entry in entry.tensor.grad.map { (name: entry.name, grad: $0) } }
+        let grads = named.map(\.grad)
         let shardGroup = model.unwrapped(as: FullyShardedModel.self).map(\.shardGroup)
+        let tensorParallel = model.unwrapped(as: GPT2LLM.self)?.tensorParallel
         guard !grads.isEmpty || shardGroup != nil else { return nil }
         return try Autograd.noGrad {
             var total: Tensor
-            if grads.isEmpty {
-                total = try Tensor.zeros([])
+            if let tensorParallel, tensorParallel.size > 1 {
+                // Split matrices hold different slices on each rank of the group, replicated parameters the same values:
+                // the former's powers are summed over the group, the latter counted once.
+                let split = named.filter { TensorParallelShard.split(of: $0.name) != .replicated }.map(\.grad)
+                let replicated = named.filter { TensorParallelShard.split(of: $0.name) == .replicated }.map(\.grad)
+                let splitPart = try combineOverGroup(try localCombination(split), tensorParallel.communicator)
+                total = try combine(try localCombination(replicated), splitPart)
+                if normType == .MAX_NORM {
+                    if let shardGroup, shardGroup.size > 1 { try shardGroup.allReduce(total, .max) }
+                } else {
+                    if let shardGroup, shardGroup.size > 1 { try shardGroup.allReduce(total) }
+                    if normType == .P2_NORM { total = try total.sqrt() }
+                }
             } else {
-                let stacked = try Tensor.stack(try Foreach.norm(grads, ord: normType.order))
-                total = normType == .MAX_NORM ? try stacked.max() : try stacked.norm(normType.order)
-            }
-            if let shardGroup, shardGroup.size > 1 {
-                // Sum of p-th powers (or the maximum) over the ranks' chunks.
-                switch normType {
-                case .MAX_NORM:
-                    try shardGroup.allReduce(total, .max)
-                case .P1_NORM:
-                    try shardGroup.allReduce(total)
-                case .P2_NORM:
-                    total = try total * total
-                    try shardGroup.allReduce(total)
-                    total = try total.sqrt()
+                if grads.isEmpty {
+                    total = try Tensor.zeros([])
+                } else {
+                    let stacked = try Tensor.stack(try Foreach.norm(grads, ord: normType.order))
+                    total = normType == .MAX_NORM ? try stacked.max() : try stacked.norm(normType.order)
+                }
+                if let shardGroup, shardGroup.size > 1 {
+                    // Sum of p-th powers (or the maximum) over the ranks' chunks.
+                    switch normType {
+                    case .MAX_NORM:
+                        try shardGroup.allReduce(total, .max)
+                    case .P1_NORM:
+                        try shardGroup.allReduce(total)
+                    case .P2_NORM:
+                        total = try total * total
+                        try shardGroup.allReduce(total)
+                        total = try total.sqrt()
+                    }
                 }
             }
             if let maxNorm, !grads.isEmpty {
@@ -77,5 +94,28 @@ public final class GradientClipper {
             }
             return total
         }
+    }
+
+    /// What one rank's gradients contribute: the sum of their p-th powers (p = 1, 2), or their largest magnitude.
+    private func localCombination(_ grads: [Tensor]) throws -> Tensor {
+        guard !grads.isEmpty else { return try Tensor.zeros([]) }
+        let norms = try Tensor.stack(try Foreach.norm(grads, ord: normType.order))
+        switch normType {
+        case .MAX_NORM: return try norms.max()
+        case .P1_NORM: return try norms.sum()
+        case .P2_NORM: return try (norms * norms).sum()
+        }
+    }
+
+    private func combine(_ a: Tensor, _ b: Tensor) throws -> Tensor {
+        normType == .MAX_NORM ? try Tensor.stack([a, b]).max() : try a + b
+    }
+
+    /// A contribution combined over a tensor-parallel group (a maximum through the sum of one-hot slots).
+    private func combineOverGroup(_ local: Tensor, _ group: any TensorParallelCommunicator) throws -> Tensor {
+        guard normType == .MAX_NORM else { return try group.allReduceSum(local) }
+        let slots = try Tensor.zeros([group.size], dtype: local.dtype, device: local.device)
+        try slots.narrow(0, start: group.rank, length: 1).copy_(local.reshape([1]))
+        return try group.allReduceSum(slots).max()
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Models
 import Testing
 import Torch
+import Training
 
 /// A tensor-parallel group of threads in one process: each rank deposits its tensor and every rank gets the sum,
 /// added in rank order. The layout's mathematics is checked here without a network; the same layout over c10d
@@ -141,6 +142,39 @@ struct TensorParallelismTests {
         #expect(TensorParallelShard.split(of: "transformer.h.0.attn.q_attn.weight") == .rows)
         #expect(TensorParallelShard.split(of: "transformer.h.1.mlp.W_2.weight") == .columns)
         #expect(TensorParallelShard.split(of: "transformer.h.1.attn.c_proj.bias") == .replicated)
+    }
+
+    /// Gradient clipping measures the whole model's norm on split ranks: split matrices' powers summed over the
+    /// group, replicated parameters counted once; the clipped gradients are the slices of the whole ones.
+    @Test(arguments: GradientNormType.allCases)
+    func clippingMeasuresTheWholeNorm(normType: GradientNormType) throws {
+        let config = Self.llama
+        let whole = try GPT2LLM(config: config, seed: 3)
+        try ComposedInitialization(weightInitType: .scaled, mean: 0, std: .value(0.02), layerCount: 2).initialize(whole.parameters, seed: 3)
+        _ = try Self.step(whole)
+        // Half the measured norm as max_norm, so that clipping scales every gradient.
+        let maxNorm = try GradientClipper(model: whole, normType: normType, maxNorm: nil).clipGradients() / 2
+        let reference = try GradientClipper(model: whole, normType: normType, maxNorm: maxNorm).clipGradients()
+        let clipped = Dictionary(uniqueKeysWithValues: try whole.parameters.named.map { ($0.name, try $0.tensor.grad!.detach()) })
+        let wholeTensors = Dictionary(uniqueKeysWithValues: whole.parameters.named.map { ($0.name, try! $0.tensor.detach()) })
+
+        let ranks = try ThreadGroup(size: 2).run { member -> (Double, [String: Tensor], TensorParallelShard) in
+            let shard = TensorParallelShard(communicator: member)
+            let model = try GPT2LLM(config: config, seed: 3, tensorParallel: shard)
+            for (name, _) in model.parameters.named { try model.parameters.load(name, from: shard.slice(of: wholeTensors[name]!, name: name)) }
+            _ = try Self.step(model)
+            let norm = try GradientClipper(model: model, normType: normType, maxNorm: maxNorm).clipGradients()
+            return (norm, Dictionary(uniqueKeysWithValues: model.parameters.named.map { ($0.name, $0.tensor.grad!) }), shard)
+        }
+        for (norm, grads, shard) in ranks {
+            // The powers add in another order than one norm over all gradients: float32 rounding.
+            #expect(abs(norm - reference) <= 1e-5 * reference, "rank \(shard.rank) \(normType): \(norm) vs \(reference)")
+            for (name, gradient) in grads {
+                let expected = try shard.slice(of: clipped[name]!, name: name)
+                let difference = Self.relativeDifference(try gradient.toArray(Float.self), try expected.toArray(Float.self))
+                #expect(difference < 1e-5, "rank \(shard.rank) \(name): \(difference)")
+            }
+        }
     }
 
     @Test func aDegreeThatDoesNotDivideTheHeadsIsRefusedWithTheNumbers() throws {
