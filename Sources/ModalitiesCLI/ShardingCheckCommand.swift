@@ -79,8 +79,12 @@ struct ShardingCheckCommand: ParsableCommand {
         var stateBytes = 0
         var lossValue = 0.0
         for step in 0..<2 {
-            let logits = try model.forward(["input_ids": tokens], training: true)["logits"]!
-            let loss = try Functional.crossEntropy(logits.reshape([-1, vocabulary]), target: tokens.reshape([-1]))
+            // The logits (1 MB here, whole on every rank) go out of scope before the count, which is model state only:
+            // parameters, gradients and the optimizer's moments.
+            let loss = try {
+                let logits = try model.forward(["input_ids": tokens], training: true)["logits"]!
+                return try Functional.crossEntropy(logits.reshape([-1, vocabulary]), target: tokens.reshape([-1]))
+            }()
             try loss.backward()
             try (model as? GradientSynchronizing)?.synchronizeGradients()
             if step == 1 { stateBytes = try Memory.cpuStatistics().currentBytes - baseline }
