@@ -9,7 +9,9 @@ import Training
 /// one `metadata.json` written last.
 public enum CheckpointFormat {
     public static let name = "modalities-swift-checkpoint"
-    public static let version = 1
+    /// The newest version written: 2 adds tensor-parallel slices (`tensor_parallel_degree`, `tensor_parallel_dim`);
+    /// checkpoints without them are written as version 1, which every earlier build reads.
+    public static let version = 2
     public static let metadataFile = "metadata.json"
     public static let lastCheckpointInfoFile = "last_checkpoint_info.json"
 
@@ -23,7 +25,8 @@ public enum CheckpointFormat {
     /// on one rank, after every shard is written). Each file is written atomically.
     ///
     /// A replicated model is whole in shard 0. A ``FullyShardedModel`` writes chunk `shardIndex` of every
-    /// parameter and optimizer moment into shard `shardIndex` (`placement: flat_chunk`).
+    /// parameter and optimizer moment into shard `shardIndex` (`placement: flat_chunk`). Under tensor parallelism
+    /// the shards are slice-major: shard `t · chunks + c` holds chunk c of slice t (``ParameterLayout``).
     ///
     /// - Parameter extra: more metadata entries (experiment id, resolved config, ...).
     public static func write(
@@ -31,9 +34,9 @@ public enum CheckpointFormat {
         writeMetadata: Bool = true, extra: [String: Any] = [:]
     ) throws {
         try appState.model.parameters.requireAllocated(for: "saving a checkpoint")
-        let sharded = appState.model.unwrapped(as: FullyShardedModel.self)
-        let rank = sharded?.shardGroup.rank ?? 0
-        let worldSize = sharded?.shardCount ?? 1
+        let layout = ParameterLayout(of: appState.model)
+        let rank = layout.pieceIndex
+        let worldSize = layout.pieceCount
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         } catch {
@@ -60,20 +63,25 @@ public enum CheckpointFormat {
         guard writeMetadata else { return }
 
         let optimizer = try appState.adam(checkpoint: folder)
+        let parameters = try appState.model.parameters.named.map { entry -> [String: Any] in
+            let localShape = layout.sharded?.fullShape(of: entry.name) ?? entry.tensor.shape
+            var description: [String: Any] = [
+                "name": entry.name, "shape": try layout.wholeShape(of: entry.name, localShape: localShape),
+                "dtype": "\(entry.tensor.dtype)",
+                "placement": layout.sharded == nil ? "replicated" : "flat_chunk",
+            ]
+            if let dimension = layout.slicedDimension(of: entry.name) { description["tensor_parallel_dim"] = dimension }
+            return description
+        }
+        var world: [String: Any] = ["world_size": worldSize, "shards": (0..<worldSize).map { ["rank": $0, "file": shardFile(rank: $0)] }]
+        if layout.tensorParallelDegree > 1 { world["tensor_parallel_degree"] = layout.tensorParallelDegree }
         var metadata: [String: Any] = [
             "format": name,
-            "format_version": version,
+            // Version 1 readers would put tensor-parallel slices together wrongly: such checkpoints say version 2.
+            "format_version": layout.tensorParallelDegree > 1 ? version : 1,
             "created": ISO8601DateFormatter().string(from: Date()),
-            "world": ["world_size": worldSize, "shards": (0..<worldSize).map { ["rank": $0, "file": shardFile(rank: $0)] }],
-            "model": [
-                "parameters": appState.model.parameters.named.map { entry -> [String: Any] in
-                    [
-                        "name": entry.name, "shape": sharded?.fullShape(of: entry.name) ?? entry.tensor.shape,
-                        "dtype": "\(entry.tensor.dtype)",
-                        "placement": sharded == nil ? "replicated" : "flat_chunk",
-                    ]
-                }
-            ],
+            "world": world,
+            "model": ["parameters": parameters],
             "optimizer": [
                 "type": optimizer.decoupledWeightDecay ? "adam_w" : "adam", "lr": optimizer.baseLearningRate,
                 "betas": [optimizer.beta1, optimizer.beta2], "eps": optimizer.eps,

@@ -14,6 +14,10 @@ public struct CheckpointReader {
     private let shards: [SafeTensorsFile]
     /// Whole shapes of the saved parameters by name.
     private let savedShapes: [String: [Int]]
+    /// The dimension each tensor-parallel parameter was sliced along, by name.
+    private let slicedDimensions: [String: Int]
+    /// Ranks the saved model's split parameters were sliced over (1 without tensor parallelism).
+    public let tensorParallelDegree: Int
     private var shard: SafeTensorsFile { shards[0] }
 
     /// Opens the checkpoint in `folder`, checking its metadata and, with `verifyChecksums` (the default), every
@@ -69,10 +73,27 @@ public struct CheckpointReader {
         }
         self.shards = shards
         var shapes: [String: [Int]] = [:]
+        var dimensions: [String: Int] = [:]
         for entry in (metadata["model"] as? [String: Any])?["parameters"] as? [[String: Any]] ?? [] {
-            if let name = entry["name"] as? String, let shape = entry["shape"] as? [Int] { shapes[name] = shape }
+            guard let name = entry["name"] as? String else { continue }
+            if let shape = entry["shape"] as? [Int] { shapes[name] = shape }
+            if let dimension = entry["tensor_parallel_dim"] as? Int { dimensions[name] = dimension }
+        }
+        let tensorParallelDegree = world["tensor_parallel_degree"] as? Int ?? 1
+        guard tensorParallelDegree >= 1, worldSize % tensorParallelDegree == 0 else {
+            throw CheckpointError.unreadable(
+                path: metadataPath, reason: "world_size \(worldSize) is not a multiple of tensor_parallel_degree \(tensorParallelDegree)")
+        }
+        for (name, dimension) in dimensions {
+            guard let shape = shapes[name], shape.indices.contains(dimension), shape[dimension] % tensorParallelDegree == 0 else {
+                throw CheckpointError.unreadable(
+                    path: metadataPath,
+                    reason: "\(name): tensor_parallel_dim \(dimension) does not split its shape \(shapes[name] ?? []) into \(tensorParallelDegree) slices")
+            }
         }
         savedShapes = shapes
+        slicedDimensions = dimensions
+        self.tensorParallelDegree = tensorParallelDegree
         self.folder = folder
         self.metadata = metadata
     }
@@ -97,26 +118,37 @@ public struct CheckpointReader {
         }
     }
 
-    /// Entry `name`, shaped like `parameter`, whole: the concatenation of every shard's flat chunk.
+    /// Entry `name`, shaped like `parameter`, whole. Shards are slice-major (``ParameterLayout``): each
+    /// tensor-parallel slice is the concatenation of its shards' flat chunks, and a sliced parameter is its slices
+    /// put together along `tensor_parallel_dim` (a replicated one is slice 0).
     private func whole(_ name: String, parameter: String) throws -> Tensor {
         guard shards.count > 1 else { return try tensor(name) }
         guard let shape = savedShapes[parameter] else {
             throw CheckpointError.mismatch(path: folder + "/" + CheckpointFormat.metadataFile, reason: "no shape recorded for \(parameter)")
         }
-        let flat = try Tensor.cat(try shards.indices.map { try tensor(name, rank: $0).reshape([-1]) })
-        guard flat.count == shape.reduce(1, *) else {
-            throw CheckpointError.mismatch(
-                path: folder, reason: "the chunks of \(name) hold \(flat.count) elements, its shape \(shape) needs \(shape.reduce(1, *))")
+        let chunks = shards.count / tensorParallelDegree
+        func slice(_ index: Int, shape: [Int]) throws -> Tensor {
+            let flat = try Tensor.cat(try (index * chunks..<(index + 1) * chunks).map { try tensor(name, rank: $0).reshape([-1]) })
+            guard flat.count == shape.reduce(1, *) else {
+                throw CheckpointError.mismatch(
+                    path: folder, reason: "the chunks of \(name) hold \(flat.count) elements, its shape \(shape) needs \(shape.reduce(1, *))")
+            }
+            return try flat.view(shape)
         }
-        return try flat.view(shape)
+        guard let dimension = slicedDimensions[parameter] else { return try slice(0, shape: shape) }
+        var sliceShape = shape
+        sliceShape[dimension] /= tensorParallelDegree
+        return try Tensor.cat(try (0..<tensorParallelDegree).map { try slice($0, shape: sliceShape) }, dim: dimension)
     }
 
-    /// What `model` keeps of a whole tensor shaped like `parameter`: all of it, or its chunk when sharded.
+    /// What `model` keeps of a whole tensor shaped like `parameter`: all of it, its tensor-parallel slice, or the
+    /// chunk of either when sharded.
     private func local(_ whole: Tensor, parameter: String, in model: any Model) throws -> Tensor {
-        guard let sharded = model.unwrapped(as: FullyShardedModel.self) else { return whole }
         do {
-            return try sharded.localChunk(of: whole, name: parameter)
+            return try ParameterLayout(of: model).local(ofWhole: whole, name: parameter)
         } catch let error as ParallelismError {
+            throw CheckpointError.mismatch(path: folder, reason: error.description)
+        } catch let error as ModelError {
             throw CheckpointError.mismatch(path: folder, reason: error.description)
         }
     }
@@ -176,7 +208,7 @@ public struct CheckpointReader {
             scheduler.restore(stepsTaken: steps)
         }
         // Each shard's writer saved its generator; a rank continues with its own when the layout is the same.
-        let shardIndex = appState.model.unwrapped(as: FullyShardedModel.self)?.shardGroup.rank ?? 0
+        let shardIndex = ParameterLayout(of: appState.model).pieceIndex
         try Generator.defaultCPU.setState(try tensor(CheckpointFormat.generatorTensor, rank: shardIndex < shards.count ? shardIndex : 0))
         appState.loadedFrom = folder
     }

@@ -39,17 +39,18 @@ public final class CheckpointWriter {
         let folder = folder(for: progress)
         var extra = extraMetadata
         extra["experiment_id"] = experimentID
-        if let sharded = appState.model.unwrapped(as: FullyShardedModel.self) {
-            // One replica of the shards writes: the ranks whose replicate index is 0, shard by shard. Rank 0 writes
-            // the metadata once every shard is on disk.
-            let writesShard = (sharded.replicateGroup?.rank ?? 0) == 0
+        let layout = ParameterLayout(of: appState.model)
+        if layout.isDistributed {
+            // One replica of the pieces (FSDP chunks, tensor-parallel slices) writes: each piece by the rank of
+            // replica 0 holding it. Rank 0 writes the metadata once every piece is on disk.
+            let writesShard = layout.writesPiece
             try CheckpointFormat.write(
                 appState, progress: progress, to: folder, writeShard: writesShard, writeMetadata: false, extra: extra)
             try group?.barrier()
             guard globalRank == 0 else { return }
             try CheckpointFormat.write(appState, progress: progress, to: folder, writeShard: false, writeMetadata: true, extra: extra)
         } else {
-            // Replicated models (one rank, or data parallelism) are whole on rank 0, which writes them for everyone.
+            // Whole models (one rank, or replicated data parallelism) are whole on rank 0, which writes them for everyone.
             guard globalRank == 0 else { return }
             try CheckpointFormat.write(appState, progress: progress, to: folder, extra: extra)
         }

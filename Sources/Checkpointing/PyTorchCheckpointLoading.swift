@@ -79,10 +79,10 @@ public enum PyTorchCheckpointLoading {
                 throw CheckpointError.mismatch(path: source, reason: "no Adam step for \(name)")
             }
             // A sharded model's optimizer keeps this rank's chunk of each moment.
-            let sharded = optimizer.model.unwrapped(as: FullyShardedModel.self)
+            let layout = ParameterLayout(of: optimizer.model)
             func local(_ whole: Tensor) throws -> Tensor {
                 do {
-                    return try sharded?.localChunk(of: whole, name: name) ?? whole
+                    return try layout.local(ofWhole: whole, name: name)
                 } catch let error as ParallelismError {
                     throw CheckpointError.mismatch(path: source, reason: error.description)
                 }
@@ -105,11 +105,11 @@ public enum PyTorchCheckpointLoading {
                 path: source,
                 reason: "no tensor for \(missing.prefix(5).map { prefix + $0 }.joined(separator: ", "))\(missing.count > 5 ? ", ..." : "")")
         }
-        let sharded = model.unwrapped(as: FullyShardedModel.self)
+        let layout = ParameterLayout(of: model)
         for (name, parameter) in model.parameters.named {
             do {
                 let whole = try tensors[prefix + name]!.to(dtype: parameter.dtype)
-                try model.parameters.load(name, from: try sharded?.localChunk(of: whole, name: name) ?? whole)
+                try model.parameters.load(name, from: try layout.local(ofWhole: whole, name: name))
             } catch let error as ModelError {
                 throw CheckpointError.mismatch(path: source, reason: error.description)
             } catch let error as ParallelismError {

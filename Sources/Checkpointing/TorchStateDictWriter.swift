@@ -45,9 +45,9 @@ public final class TorchStateDictWriter: CheckpointExecution {
 
     public func save(_ appState: AppState, progress: TrainingProgress) throws {
         try appState.model.parameters.requireAllocated(for: "saving a checkpoint")
-        let sharded = appState.model.unwrapped(as: FullyShardedModel.self)
+        let layout = ParameterLayout(of: appState.model)
         func whole(_ tensor: Tensor, _ name: String) throws -> Tensor {
-            try sharded?.wholeTensor(ofChunk: tensor, name: name) ?? tensor.detach()
+            try layout.whole(ofLocal: tensor, name: name)
         }
         // Gathered in parameter order on every rank; only rank 0 keeps them.
         var wholeParameters: [String: Tensor] = [:]

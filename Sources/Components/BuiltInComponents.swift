@@ -35,7 +35,6 @@ let plannedComponents: [(String, String, String)] = {
         ("debugging", "settings", "debugging tools"),
         ("model", "coca", "CoCa multimodal models"), ("model", "compiled", "compiled models (CUDA graphs)"),
         ("model", "debugging_enriched", "debugging tools"),
-        ("model", "gpt2_tp", "tensor parallelism"),
         ("model_debugging_hook", "nan_hook", "debugging tools"), ("model_debugging_hook", "print_forward_hook", "debugging tools"),
         ("pipeline", "builder", pipeline), ("pipeline", "scheduled", pipeline), ("pipeline", "selector", pipeline),
         ("pipeline", "staged", pipeline),

@@ -318,7 +318,8 @@ extension ComponentRegistry {
                 // Every rank draws each whole parameter from the same seed, one at a time, and keeps its chunk.
                 try sharded.initialize(with: initializer, seed: model.seed)
             } else {
-                try initializer.initialize(model.parameters, seed: model.seed)
+                // Split (tensor-parallel) parameters are drawn whole and sliced: the same weights in any layout.
+                try initializer.initialize(model, seed: model.seed)
             }
             return model
         }

@@ -8,8 +8,9 @@ import Parallelism
 import Torch
 import Training
 
-/// The data-parallel model wrappers: replicated (`model/ddp_wrapped`) and fully sharded (`model/fsdp2_wrapped`,
-/// `model/fsdp1_wrapped`), with their configs.
+/// The device mesh and the model wrappers that spread a model over it: tensor-parallel (`model/gpt2_tp`),
+/// replicated (`model/ddp_wrapped`) and fully sharded (`model/fsdp2_wrapped`, `model/fsdp1_wrapped`), with their
+/// configs.
 struct DeviceMeshConfig: DeclaredConfig {
     @Field("device_type") var deviceType = "cuda"
     @Field("data_parallel_replicate_degree") var dataParallelReplicateDegree = 1
@@ -98,6 +99,36 @@ extension ComponentRegistry {
                                reshardAfterForward: config.reshardAfterForward))
         }
         register(
+            "model", "gpt2_tp",
+            summary:
+                "tensor parallelism over the mesh's tp ranks: column-parallel q/k/v and MLP inputs, row-parallel output projections (Megatron-LM's layout); wrap in fsdp2_wrapped for data parallelism over dp_shard",
+            config: GPT2TensorParallelConfig.self, produces: [(any Model).self]
+        ) { config, context -> any Model in
+            let mesh = try context.build(config.deviceMesh)
+            let degree = mesh.degree(of: [.tp])
+            guard degree > 1 else {
+                throw ConfigValueError("device_mesh has no tp dimension (tensor_parallel_degree is 1); model/gpt2_tp needs one")
+            }
+            // As Modalities: torchtitan combines TP with replicated data parallelism through DDP, which it does not offer.
+            let replicate = mesh.degree(of: [.dp_replicate])
+            guard replicate == 1 else {
+                throw ConfigValueError(
+                    "data_parallel_replicate_degree \(replicate) cannot be used with tensor parallelism (tensor_parallel_degree \(degree)); shard the data-parallel ranks instead (data_parallel_shard_degree)"
+                )
+            }
+            let model = try context.build(config.model)
+            guard let network = model as? GPT2LLM else {
+                throw ConfigValueError("model/gpt2_tp splits a model/gpt2 directly (before fsdp2_wrapped and model_initialized), not \(type(of: model))")
+            }
+            do {
+                try TensorParallelShard.validate(network.config, degree: degree)
+                let group = try mesh.group([.tp], of: try worldGroup(size: mesh.worldSize, context))
+                return try network.splitForTensorParallelism(TensorParallelShard(communicator: ProcessGroupCommunicator(group: group)))
+            } catch let error as ModelError {
+                throw ConfigValueError(error.description)
+            }
+        }
+        register(
             "model", "fsdp1_wrapped",
             summary:
                 "Modalities' FSDP1 fields on the fsdp2_wrapped engine: sharding_strategy FULL_SHARD, SHARD_GRAD_OP, HYBRID_SHARD (shard within the node) or NO_SHARD",
@@ -156,6 +187,12 @@ struct FSDP2WrappedModelConfig: DeclaredConfig {
             throw ConfigValueError("layers_per_fsdp_unit must be 1 or greater, found \(layersPerFSDPUnit)")
         }
     }
+}
+
+/// Modalities' `GPT2ModelTPConfig`.
+struct GPT2TensorParallelConfig: DeclaredConfig {
+    @Field("model") var model: ComponentSlot<any Model>
+    @Field("device_mesh") var deviceMesh: ComponentSlot<DeviceMesh>
 }
 
 /// Modalities' FSDP1 wrapper fields (`FSDPWrappedModelConfig`).

@@ -14,6 +14,8 @@ public final class ProcessGroup: @unchecked Sendable {  // c10d process groups a
     public let rank: Int
     public let size: Int
     let handle: ct_process_group
+    /// Subgroups made from this group, by rendezvous prefix.
+    private let subgroups = Mutex<[String: ProcessGroup]>([:])
 
     /// Joins the group: rank 0 serves the store at `masterAddress:masterPort`, the others connect.
     public init(masterAddress: String, masterPort: Int, rank: Int, size: Int, timeout: Duration = .seconds(60), prefix: String = "") throws
@@ -52,19 +54,25 @@ public final class ProcessGroup: @unchecked Sendable {  // c10d process groups a
     }
 
     /// A group of `members` (global ranks, this process among them), e.g. one device-mesh dimension. Every rank of
-    /// this group must call it with its own members, in the same order of calls.
+    /// this group must call it with its own members, in the same order of calls. Asking again for the same name and
+    /// members returns the group made the first time (its rendezvous keys in the store are used up).
     public func subgroup(members: [Int], name: String, timeout: Duration = .seconds(60)) throws -> ProcessGroup {
         guard let position = members.firstIndex(of: rank) else {
             throw DistributedError.invalidMesh("rank \(rank) is not a member of subgroup \(name) \(members)")
         }
-        var child: ct_process_group?
         let prefix = "\(name)/" + members.map(String.init).joined(separator: ",")
-        try Self.check(
-            "subgroup \(name) rendezvous",
-            ct_process_group_create_subgroup(
-                handle, prefix, Int32(position), Int32(members.count),
-                Self.milliseconds(timeout), &child))
-        return ProcessGroup(handle: child!, rank: position, size: members.count)
+        return try subgroups.withLock { subgroups in
+            if let existing = subgroups[prefix] { return existing }
+            var child: ct_process_group?
+            try Self.check(
+                "subgroup \(name) rendezvous",
+                ct_process_group_create_subgroup(
+                    handle, prefix, Int32(position), Int32(members.count),
+                    Self.milliseconds(timeout), &child))
+            let group = ProcessGroup(handle: child!, rank: position, size: members.count)
+            subgroups[prefix] = group
+            return group
+        }
     }
 
     public func allReduce(_ tensors: [Tensor], _ operation: ReduceOperation = .sum) throws {

@@ -95,7 +95,11 @@ struct ShardingCheckCommand: ParsableCommand {
         let total = model.parameterCount * 4
         var line =
             "rank \(group.rank) of \(group.size): engine \(engine.rawValue), model \(total) parameter bytes, state bytes \(stateBytes), largest unit bytes \(unitBytes), set-up peak bytes \(setupPeak), last loss \(lossValue)"
-        if let reference { line += ", reference loss \(try Self.lastLoss(training: reference, on: tokens, steps: 2))" }
+        if let reference {
+            // The whole model's bytes above; what this rank holds of them here.
+            line += ", held \(model.parameters.named.reduce(0) { $0 + $1.tensor.count } * 4) parameter bytes"
+            line += ", reference loss \(try Self.lastLoss(training: reference, on: tokens, steps: 2))"
+        }
         print(line)
     }
 

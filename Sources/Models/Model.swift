@@ -73,6 +73,24 @@ extension ModelInitializer {
     }
 }
 
+extension ModelInitializer {
+    /// Initialises `model` (or the model it wraps) in place. Where it holds slices of whole parameters (tensor
+    /// parallelism), each whole parameter is drawn into a scratch tensor and this rank keeps its slice: the values
+    /// are those of the model initialised whole, whatever the layout.
+    public func initialize(_ model: any Model, seed: UInt64) throws {
+        guard let sliced = model.unwrapped(as: (any SlicedParameterModel).self), sliced.isSliced else {
+            return try initialize(model.parameters, seed: seed)
+        }
+        let parameters = sliced.parameters
+        try initialize(parameters, seed: seed) { name, tensor, fill in
+            let scratch = try Tensor.empty(try sliced.wholeShape(of: name), dtype: tensor.dtype)
+            try fill(scratch)
+            try parameters.load(name, from: try sliced.slice(ofWhole: scratch, name: name))
+        }
+        try parameters.allocateAll()
+    }
+}
+
 extension ComposedInitialization: ModelInitializer {}
 
 /// A normalisation layer on its own, as the `layer_norm/*` components give it.

@@ -56,7 +56,11 @@ public struct TensorParallelShard {
     }
 
     /// Checks that `config` splits evenly: heads, kv heads and the MLP's hidden size divisible by the group's size.
-    func validate(_ config: GPT2LLMConfig) throws {
+    func validate(_ config: GPT2LLMConfig) throws { try Self.validate(config, degree: size) }
+
+    /// Checks that `config` splits evenly over `degree` ranks: heads, kv heads and the MLP's hidden size divisible
+    /// by it.
+    public static func validate(_ config: GPT2LLMConfig, degree size: Int) throws {
         let hidden = config.activation == .swiglu ? ("the SwiGLU hidden size", config.swigluHidden) : ("ffn_hidden", config.ffnHidden)
         for (field, value) in [("n_head_q", config.queryHeads), ("n_head_kv", config.keyValueHeads), hidden] where value % size != 0 {
             throw ModelError.invalidConfig(
@@ -82,4 +86,21 @@ enum TensorParallelRegion {
             name: "TensorParallelLeaveBackward", inputs: [x], forward: { [try group.allReduceSum($0[0])] },
             backward: { gradients in [gradients[0]] })[0]
     }
+}
+
+/// A model whose parameters may be one rank's slices of whole ones (tensor parallelism). Initialisation draws each
+/// whole parameter and keeps the slice, so a model starts from the same weights in any layout; checkpoints and the
+/// parameter count speak of the whole shapes.
+public protocol SlicedParameterModel: Model {
+    /// The number of ranks the split parameters are spread over (1 for a model held whole).
+    var tensorParallelDegree: Int { get }
+    /// The whole parameter's shape (the parameter's own when it is not split).
+    func wholeShape(of name: String) throws -> [Int]
+    /// This rank's slice of the whole parameter `name`.
+    func slice(ofWhole whole: Tensor, name: String) throws -> Tensor
+}
+
+extension SlicedParameterModel {
+    /// Whether some parameter is a slice.
+    public var isSliced: Bool { tensorParallelDegree > 1 }
 }

@@ -92,7 +92,8 @@ public final class FullyShardedModel: WrappingModel, GradientSynchronizing {
 
     public var seed: UInt64 { wrapped.seed }
     public var weightDecayGroups: [String: [String]] { wrapped.weightDecayGroups }
-    public var parameterCount: Int { units.reduce(0) { $0 + $1.full.reduce(0) { $0 + $1.count } } }
+    /// The wrapped model's count: its whole tensors (whole shapes too, over a tensor-parallel model).
+    public var parameterCount: Int { wrapped.parameterCount }
 
     /// Number of chunks every parameter is cut into.
     public var shardCount: Int { shardGroup.size }
@@ -164,14 +165,18 @@ public final class FullyShardedModel: WrappingModel, GradientSynchronizing {
     /// Runs `initializer` over the model's parameters and keeps each rank's chunk: every rank draws each whole
     /// parameter from the same seed into a scratch tensor, one parameter at a time, so the chunks equal those of an
     /// unsharded model initialised the same way and the whole model never exists at once (with `use_meta_device`,
-    /// not even before).
+    /// not even before). Over a tensor-parallel model the draw is of the whole parameter, of which the rank's
+    /// tensor-parallel slice is sharded.
     public func initialize(with initializer: any ModelInitializer, seed: UInt64) throws {
+        let sliced = wrapped.unwrapped(as: (any SlicedParameterModel).self).flatMap { $0.isSliced ? $0 : nil }
         try initializer.initialize(wrapped.parameters, seed: seed) { name, _, fill in
             let (unit, index) = try locate(name)
             let shard = unit.shards[index]
-            let scratch = try Tensor.empty(unit.full[index].shape, dtype: shard.dtype, device: shard.device)
+            let scratch = try Tensor.empty(
+                try sliced?.wholeShape(of: name) ?? unit.full[index].shape, dtype: shard.dtype, device: shard.device)
             try fill(scratch)
-            _ = try Autograd.noGrad { try shard.copy_(try unit.localChunk(of: scratch, parameter: index)) }
+            let local = try sliced?.slice(ofWhole: scratch, name: name) ?? scratch
+            _ = try Autograd.noGrad { try shard.copy_(try unit.localChunk(of: local, parameter: index)) }
         }
     }
 

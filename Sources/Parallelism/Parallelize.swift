@@ -5,7 +5,8 @@ import Torch
 /// How a model is spread over the ranks of a device mesh: the one place that turns the mesh's dimensions into
 /// wrappers, after torchtitan's `parallelize` functions. Each dimension is applied by its own step, in the order
 /// the layouts need: mixed precision around the model, then data parallelism (replicated, fully sharded, or
-/// both). Tensor and pipeline parallelism slot in before data parallelism as steps of their own.
+/// both) over the slices of a tensor-parallel model (which `model/gpt2_tp` splits before). Pipeline parallelism
+/// slots in before data parallelism as a step of its own.
 public enum Parallelize {
     /// What the wrappers need besides the mesh.
     public struct Options: Sendable {
@@ -32,15 +33,13 @@ public enum Parallelize {
     ///
     /// - Parameters:
     ///   - world: the group of all ranks; nil (or one rank) when the job runs alone.
-    /// - Throws: ``ParallelismError/invalidConfig(_:)`` for a layout this version cannot apply (tensor, pipeline or
-    ///   context parallelism) or a world that is not the mesh's.
+    /// - Throws: ``ParallelismError/invalidConfig(_:)`` for a layout this version cannot apply (pipeline or context
+    ///   parallelism), a tensor-parallel degree the model was not split for, or a world that is not the mesh's.
     public static func apply(to model: any Model, mesh: DeviceMesh, world: ProcessGroup?, options: Options) throws -> any Model {
         // Always wrapped, so a run reads its compute dtype in one place (a nil dtype passes the forward through).
         let model = try MixedPrecisionModel(wrapping: model, computeDType: options.computeDType)
         guard mesh.worldSize > 1 else { return model }
-        guard mesh.degree(of: [.tp, .pp, .cp]) == 1 else {
-            throw ParallelismError.invalidConfig("tensor, pipeline and context parallelism are not available yet; use data-parallel degrees only")
-        }
+        try checkLayout(of: model, against: mesh)
         guard let world, world.size == mesh.worldSize else {
             throw ParallelismError.invalidConfig(
                 "the mesh spans \(mesh.worldSize) ranks, the job has \(world?.size ?? 1)")
@@ -51,14 +50,31 @@ public enum Parallelize {
     /// DDP over all the mesh's data-parallel ranks (`model/ddp_wrapped`: replicated whatever the mesh's split of
     /// `dp_replicate` and `dp_shard`).
     public static func replicate(_ model: any Model, mesh: DeviceMesh, world: ProcessGroup, bucketBytes: Int) throws -> any Model {
-        guard mesh.degree(of: [.tp, .pp, .cp]) == 1 else {
-            throw ParallelismError.invalidConfig("tensor, pipeline and context parallelism are not available yet; use data-parallel degrees only")
-        }
+        try checkLayout(of: model, against: mesh)
         guard mesh.dataParallelDegree > 1 else { return model }
         return try DataParallelModel(wrapping: model, group: try mesh.group([.dp_replicate, .dp_shard], of: world), bucketBytes: bucketBytes)
     }
 
-    /// Data parallelism over `dp_replicate` × `dp_shard`.
+    /// Checks that the mesh asks for what this version applies, and that a tensor-parallel degree in the mesh is the
+    /// one the model was split for (`model/gpt2_tp` splits it; the data-parallel wrappers then work on its slices).
+    static func checkLayout(of model: any Model, against mesh: DeviceMesh) throws {
+        guard mesh.degree(of: [.pp, .cp]) == 1 else {
+            throw ParallelismError.invalidConfig(
+                "pipeline and context parallelism are not available yet; use data-parallel and tensor-parallel degrees only")
+        }
+        let meshDegree = mesh.degree(of: [.tp])
+        let modelDegree = model.unwrapped(as: (any SlicedParameterModel).self)?.tensorParallelDegree ?? 1
+        guard meshDegree == modelDegree else {
+            if modelDegree == 1 {
+                throw ParallelismError.invalidConfig(
+                    "the device mesh has tensor_parallel_degree \(meshDegree), but the model is whole: wrap it in model/gpt2_tp first")
+            }
+            throw ParallelismError.invalidConfig(
+                "the model is split over \(modelDegree) tensor-parallel ranks, but the device mesh has tensor_parallel_degree \(meshDegree)")
+        }
+    }
+
+    /// Data parallelism over `dp_replicate` × `dp_shard` (the ranks holding the same tensor-parallel slices).
     static func applyDataParallelism(to model: any Model, mesh: DeviceMesh, world: ProcessGroup, options: Options) throws -> any Model {
         guard mesh.dataParallelDegree > 1 else { return model }
         if mesh.degree(of: [.dp_shard]) == 1 {

@@ -99,3 +99,51 @@ struct MultiDimensionalSamplerTests {
         #expect("\(error!)".contains("the device mesh spans 4 ranks, the job has 2"), "\(error!)")
     }
 }
+
+/// `model/gpt2_tp`'s checks, made before any rank is contacted: as Modalities' `GPT2ModelTPConfig`, the mesh must
+/// have a tp dimension and no replicated data parallelism.
+struct TensorParallelComponentTests {
+    func error(replicate: Int, shard: Int, tensorParallel: Int) throws -> String {
+        let world = replicate * shard * tensorParallel
+        let yaml =
+            ModelComponentTests.yaml + """
+
+                device_mesh:
+                  component_key: device_mesh
+                  variant_key: default
+                  config:
+                    device_type: cpu
+                    data_parallel_replicate_degree: \(replicate)
+                    data_parallel_shard_degree: \(shard)
+                    tensor_parallel_degree: \(tensorParallel)
+                    world_size: \(world)
+                tp_model:
+                  component_key: model
+                  variant_key: gpt2_tp
+                  config:
+                    model: {instance_key: model_raw, pass_type: BY_REFERENCE}
+                    device_mesh: {instance_key: device_mesh, pass_type: BY_REFERENCE}
+                """
+        let graph = try RunContextTests().graph(yaml, run: RunContext(rank: 0, worldSize: world))
+        let error = #expect(throws: (any Error).self) { try graph.build("tp_model", as: (any Model).self) }
+        return error.map { "\($0)" } ?? ""
+    }
+
+    @Test func aMeshWithoutATensorParallelDimensionIsRefused() throws {
+        let message = try error(replicate: 1, shard: 2, tensorParallel: 1)
+        #expect(message.contains("device_mesh has no tp dimension (tensor_parallel_degree is 1)"), "\(message)")
+    }
+
+    @Test func replicatedDataParallelismIsRefusedWithTheDegrees() throws {
+        let message = try error(replicate: 2, shard: 1, tensorParallel: 2)
+        #expect(
+            message.contains("data_parallel_replicate_degree 2 cannot be used with tensor parallelism (tensor_parallel_degree 2)"), "\(message)")
+    }
+
+    @Test func aDegreeThatDoesNotDivideTheHeadsIsAConfigError() throws {
+        // The model has 8 query heads and 4 kv heads: 8 ranks cannot split the kv heads. The check comes before any
+        // rank is contacted, so this process (rank 0 of 8, no group) gets the error and not a launcher hint.
+        let message = try error(replicate: 1, shard: 1, tensorParallel: 8)
+        #expect(message.contains("n_head_kv (4) must be divisible by the tensor-parallel degree (8); 4 / 8 = 0.5"), "\(message)")
+    }
+}

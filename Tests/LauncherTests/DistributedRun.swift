@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 /// One run of the tiny test config (Configs/tiny_gpt2.yaml) on `ranks` processes, with the global batch of
@@ -13,6 +14,8 @@ struct DistributedRun {
         case hybrid
         /// `model/fsdp1_wrapped` with this sharding strategy.
         case fsdp1(String)
+        /// `model/gpt2_tp` over this many ranks, inside `model/fsdp2_wrapped` over the rest (ranks / degree).
+        case tensorParallel(Int)
 
         var description: String {
             switch self {
@@ -20,6 +23,7 @@ struct DistributedRun {
             case .sharded: return "fsdp2"
             case .hybrid: return "fsdp2 hybrid"
             case let .fsdp1(strategy): return "fsdp1 \(strategy)"
+            case let .tensorParallel(degree): return "fsdp2 × tp\(degree)"
             }
         }
     }
@@ -84,6 +88,8 @@ struct DistributedRun {
                         sharding_strategy: \(strategy)
                         block_names: [GPT2Block]
                     """)
+        case let .tensorParallel(degree):
+            text = tensorParallel(text, degree: degree)
         case .hybrid:
             text = text.replacingOccurrences(
                 of: "    data_parallel_replicate_degree: 1\n    data_parallel_shard_degree: ${settings.cuda_env.world_size}",
@@ -107,11 +113,86 @@ struct DistributedRun {
         return text
     }
 
+    /// `text` with the model split over `degree` tensor-parallel ranks (`model/gpt2_tp` between the raw model and
+    /// FSDP, as Modalities' TP configs have it), the data-parallel degree counted without them, and the samplers
+    /// reading one stream per data-parallel rank, so the ranks of a tensor-parallel group see the same batch.
+    private func tensorParallel(_ text: String, degree: Int) -> String {
+        let shards = ranks / degree
+        let sampler = """
+                      variant_key: resumable_distributed_multi_dim_sampler
+                      config:
+                        device_mesh:
+                          instance_key: device_mesh
+                          pass_type: BY_REFERENCE
+                        data_parallel_key: dp_shard
+            """
+        return text
+            .replacingOccurrences(
+                of: "    data_parallel_shard_degree: ${settings.cuda_env.world_size}\n",
+                with: "    data_parallel_shard_degree: \(shards)\n    tensor_parallel_degree: \(degree)\n")
+            .replacingOccurrences(of: "num_ranks: ${settings.cuda_env.world_size}", with: "num_ranks: \(shards)")
+            .replacingOccurrences(of: "    sequence_length: 64\n", with: "    sequence_length: 64\n    dp_degree: \(shards)\n")
+            .replacingOccurrences(
+                of: """
+                          variant_key: resumable_distributed_sampler
+                          config:
+                            dataset:
+                              instance_key: train_dataset
+                              pass_type: BY_REFERENCE
+                            rank: ${settings.cuda_env.global_rank}
+                            num_replicas: ${settings.cuda_env.world_size}
+                """,
+                with: sampler + """
+
+                            dataset:
+                              instance_key: train_dataset
+                              pass_type: BY_REFERENCE
+                """)
+            .replacingOccurrences(
+                of: """
+                          variant_key: distributed_sampler
+                          config:
+                            rank: ${settings.cuda_env.global_rank}
+                            num_replicas: ${settings.cuda_env.world_size}
+                """,
+                with: sampler)
+            .replacingOccurrences(
+                of: "  config:\n    model:\n      instance_key: model_raw\n      pass_type: BY_REFERENCE\n    device_mesh:",
+                with: "  config:\n    model:\n      instance_key: gpt2_tp_model\n      pass_type: BY_REFERENCE\n    device_mesh:")
+            + """
+
+            gpt2_tp_model:
+              component_key: model
+              variant_key: gpt2_tp
+              config:
+                model:
+                  instance_key: model_raw
+                  pass_type: BY_REFERENCE
+                device_mesh:
+                  instance_key: device_mesh
+                  pass_type: BY_REFERENCE
+
+            """
+    }
+
     /// The command line that starts `arguments` on this run's ranks.
     func command(_ arguments: [String]) -> [String] {
         ranks == 1
             ? arguments : ["launch", "--nproc_per_node", String(ranks), "--master_port", DistributedLaunchTests.port(), "--"] + arguments
     }
+
+    /// The one-rank run of the global batch of 2 × 2 sequences that the multi-rank runs are compared with: trained
+    /// once per test process (the same config and operations give the same numbers every time).
+    static func oneRankTrajectory() throws -> [Int: (loss: Double, norm: Double)] {
+        try oneRank.withLock { cached in
+            if let cached { return try cached.get() }
+            let result = Result { try DistributedRun(ranks: 1, microBatch: 2, accumulation: 2, engine: .replicated).losses() }
+            cached = result
+            return try result.get()
+        }
+    }
+
+    private static let oneRank = Mutex<Result<[Int: (loss: Double, norm: Double)], any Error>?>(nil)
 
     /// Trains from scratch (experiment id `run`) and returns the logged losses and gradient norms by step.
     func losses() throws -> [Int: (loss: Double, norm: Double)] {

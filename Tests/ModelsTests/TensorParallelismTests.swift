@@ -177,6 +177,31 @@ struct TensorParallelismTests {
         }
     }
 
+    /// Initialisation does not depend on the layout: a split model (built deferred, as with `use_meta_device`, or
+    /// split from a whole one) initialised from the model's seed holds exactly the slices of the whole model
+    /// initialised from it (the same draws, of whole shapes), for both initializers.
+    @Test(arguments: [false, true])
+    func initialisingASplitModelGivesTheSlicesOfTheWholeOne(llama3: Bool) throws {
+        let initializer: any ModelInitializer =
+            llama3
+            ? try Llama3Initialization(layerCount: 2, embeddingSize: 32, depthInit: true)
+            : try ComposedInitialization(weightInitType: .scaled, mean: 0, std: .value(0.02), layerCount: 2)
+        let whole = try GPT2LLM(config: Self.llama, seed: 5)
+        try initializer.initialize(whole, seed: 5)
+        let slices = try ThreadGroup(size: 2).run { member -> [(String, Tensor, Tensor)] in
+            let shard = TensorParallelShard(communicator: member)
+            let split = try GPT2LLM(config: Self.llama, seed: 5, deferAllocation: true).splitForTensorParallelism(shard)
+            #expect(split.parameters.hasDeferredParameters)
+            try initializer.initialize(split, seed: 5)
+            #expect(split.parameterCount == whole.parameterCount)
+            return try split.parameters.named.map { ($0.name, $0.tensor, try shard.slice(of: whole.parameters.tensors[$0.name]!, name: $0.name)) }
+        }
+        for (name, actual, expected) in slices.joined() {
+            let equal = try actual.shape == expected.shape && actual.equal(expected)
+            #expect(equal, "\(name)")
+        }
+    }
+
     @Test func aDegreeThatDoesNotDivideTheHeadsIsRefusedWithTheNumbers() throws {
         let group = ThreadGroup(size: 3)
         let error = #expect(throws: ModelError.self) {

@@ -1,0 +1,51 @@
+import Torch
+
+extension GPT2LLM: SlicedParameterModel {
+    public var tensorParallelDegree: Int { tensorParallel?.size ?? 1 }
+
+    public func wholeShape(of name: String) throws -> [Int] {
+        guard let tensor = parameters.tensors[name] else { throw ModelError.missingParameter(name) }
+        var shape = tensor.shape
+        guard let tensorParallel else { return shape }
+        switch TensorParallelShard.split(of: name) {
+        case .replicated: break
+        case .rows: shape[0] *= tensorParallel.size
+        case .columns: shape[1] *= tensorParallel.size
+        }
+        return shape
+    }
+
+    public func slice(ofWhole whole: Tensor, name: String) throws -> Tensor {
+        guard let tensorParallel else { return whole }
+        return try tensorParallel.slice(of: whole, name: name)
+    }
+
+    /// Elements of the whole model's parameters, whatever slice of them this rank holds.
+    public var parameterCount: Int {
+        parameters.named.reduce(0) { count, entry in
+            count + ((try? wholeShape(of: entry.name)) ?? entry.tensor.shape).reduce(1, *)
+        }
+    }
+
+    /// This model as one rank of a tensor-parallel group (`model/gpt2_tp`): the same configuration with every split
+    /// matrix holding this rank's slice. Values that exist are sliced; deferred parameters stay deferred, for an
+    /// initializer (which draws them whole and keeps the slice) or a checkpoint to fill.
+    ///
+    /// - Throws: ``ModelError/invalidConfig(_:)`` when the group's size does not divide the heads, kv heads or the
+    ///   MLP, or when the model is split already.
+    public func splitForTensorParallelism(_ shard: TensorParallelShard) throws -> GPT2LLM {
+        guard tensorParallel == nil else {
+            throw ModelError.invalidConfig("the model is tensor-parallel already (degree \(tensorParallel!.size)); wrap model/gpt2 once")
+        }
+        let first = parameters.named.first?.tensor
+        let split = try GPT2LLM(
+            config: config, sampleKey: sampleKey, predictionKey: predictionKey, seed: seed, dtype: first?.dtype ?? .float32,
+            device: first?.device ?? .cpu, deferAllocation: parameters.hasDeferredParameters, tensorParallel: shard)
+        for (name, tensor) in parameters.named where parameters.deferredFills[name] == nil {
+            try split.parameters.load(name, from: shard.slice(of: tensor, name: name))
+        }
+        split.checkpointedLayers = checkpointedLayers
+        split.selectiveCheckpointPolicy = selectiveCheckpointPolicy
+        return split
+    }
+}
