@@ -156,7 +156,7 @@ import Glibc
 /// batch.
 @Suite(.serialized) struct DataParallelTrainingTests {
     @Test func twoAndFourRanksFollowTheOneRankTrajectory() throws {
-        let single = try DistributedRun(ranks: 1, microBatch: 2, accumulation: 2, engine: .replicated).losses()
+        let single = try DistributedRun.oneRankTrajectory()
         #expect(single.count == 16)
         for (ranks, microBatch) in [(2, 2), (4, 1)] {
             let parallel = try DistributedRun(ranks: ranks, microBatch: microBatch, accumulation: 1, engine: .replicated).losses()

@@ -29,18 +29,16 @@ import Torch
         }
     }
 
-    /// `model/gpt2_tp` through the whole job, in the Llama form (GQA, RoPE, SwiGLU, RMSNorm, tied embeddings): two
-    /// tensor-parallel ranks, and 2 FSDP shards × 2 tensor-parallel ranks, train the one-rank trajectory of the same
-    /// global batch. The split layers add their partial products in another order than the whole matmuls (float32
-    /// rounding, ~1e-7 relative per step), within the suite's tolerances.
+    /// `model/gpt2_tp` through the whole job, in the Llama form (GQA, RoPE, SwiGLU, RMSNorm, tied embeddings): 2 FSDP
+    /// shards × 2 tensor-parallel ranks train the one-rank trajectory of the same global batch, and so do two
+    /// tensor-parallel ranks alone, warmstarted from its checkpoint at step 8 (a layout change). The split layers
+    /// add their partial products in another order than the whole matmuls (float32 rounding, ~1e-7 relative per
+    /// step), within the suite's tolerances.
     ///
-    /// The 4-rank run's checkpoints hold each piece once (slice-major shards); a warmstart on the 2 tensor-parallel
-    /// ranks alone, and on one rank, continue the curve, and the checkpoint exports to Hugging Face whole.
+    /// The checkpoints hold each piece once (slice-major shards); one rank continues from step 12, and the last
+    /// checkpoint exports to Hugging Face whole.
     @Test func tensorParallelRanksFollowTheOneRankTrajectory() throws {
         let single = try DistributedRun.oneRankTrajectory()
-        let two = try DistributedRun(ranks: 2, microBatch: 2, accumulation: 2, engine: .tensorParallel(2)).losses()
-        #expect(two.count == 16)
-        DistributedRun.expectSameTrajectory(two, single, "2 ranks, tp 2", normTolerance: Self.normTolerance)
         let four = try DistributedRun(ranks: 4, microBatch: 1, accumulation: 2, engine: .tensorParallel(2), keepAllCheckpoints: true)
         let fourLosses = try four.losses()
         #expect(fourLosses.count == 16)
