@@ -72,13 +72,13 @@ public final class GPT2LLM: BlockStructuredModel {
         let store = ParameterStore(dtype: dtype, device: device, deferAllocation: deferAllocation)
         parameters = store
         let d = config.embeddingSize
-        tokenEmbedding = try store.make("transformer.wte.weight", shape: [config.vocabularySize, d])
+        // Split matrices hold this rank's rows (column-parallel, embeddings) or columns (row-parallel) only.
+        let parts = tensorParallel?.size ?? 1
+        tokenEmbedding = try store.make("transformer.wte.weight", shape: [config.vocabularySize / parts, d])
         positionEmbedding =
             config.positionEmbedding == .absolute
-            ? try store.make("transformer.wpe.weight", shape: [config.sequenceLength, d]) : nil
+            ? try store.make("transformer.wpe.weight", shape: [config.sequenceLength / parts, d]) : nil
         let keyValueSize = d / (config.queryHeads / config.keyValueHeads)
-        // Split matrices hold this rank's rows (column-parallel) or columns (row-parallel) only.
-        let parts = tensorParallel?.size ?? 1
         blocks = try (0..<config.layerCount).map { layer in
             let prefix = "transformer.h.\(layer)"
             let attentionNorm = try Norm("\(prefix).attention_norm", size: d, config: config.attentionNorm, in: store)
@@ -111,7 +111,7 @@ public final class GPT2LLM: BlockStructuredModel {
             head = tokenEmbedding
             store.alias("transformer.lm_head.weight", to: tokenEmbedding)
         } else {
-            head = try store.make("transformer.lm_head.weight", shape: [config.vocabularySize, d])
+            head = try store.make("transformer.lm_head.weight", shape: [config.vocabularySize / parts, d])
         }
     }
 
@@ -147,10 +147,9 @@ public final class GPT2LLM: BlockStructuredModel {
         guard past + length <= config.sequenceLength || positionEmbedding == nil else {
             throw ModelError.invalidConfig("input of \(past + length) tokens exceeds sequence_length \(config.sequenceLength)")
         }
-        var h = try Functional.embedding(tokens, weight: tokenEmbedding)
-        if let positionEmbedding {
-            h = try h + positionEmbedding.narrow(0, start: past, length: length)
-        }
+        let parallel = tensorParallel.map { TensorParallelForward(group: $0.communicator, length: length, caching: cache != nil) }
+        let share = parallel.map { parallel in { (parameter: Tensor) in try parallel.share(parameter) } }
+        var h = try embed(tokens, past: past, parallel: parallel)
         h = try dropout(h, training: training)
         // Shared by every layer: positions' rotary tables, and which keys each query may not see (query i, at
         // position past + i, sees keys 0...past + i).
@@ -163,9 +162,10 @@ public final class GPT2LLM: BlockStructuredModel {
                 let attended =
                     try h
                     + self.attention(
-                        block, block.attentionNorm(h), layer: layer, cache: cache, rotary: rotary,
-                        future: future, training: training, kept: kept)
-                return try attended + self.mlp(block, block.ffnNorm(attended), training: training, kept: kept)
+                        block, block.attentionNorm(h, sharing: share), layer: layer, cache: cache, rotary: rotary,
+                        future: future, training: training, parallel: parallel, kept: kept)
+                return try attended
+                    + self.mlp(block, block.ffnNorm(attended, sharing: share), training: training, parallel: parallel, kept: kept)
             }
             let body: (Tensor) throws -> Tensor = { h in
                 if self.checkpointedLayers.contains(layer), cache == nil, Autograd.isGradEnabled {
@@ -178,7 +178,34 @@ public final class GPT2LLM: BlockStructuredModel {
             h = try blockWrapper.map { try $0(layer, h, body) } ?? body(h)
         }
         cache?.length = past + length
-        return try Functional.linearPaddingRows(finalNorm(h), weight: head)
+        guard let parallel else { return try Functional.linearPaddingRows(finalNorm(h), weight: head) }
+        // Column-parallel head: this rank's part of the vocabulary, gathered.
+        let local = try Functional.linearPaddingRows(try parallel.enter(finalNorm(h, sharing: share)), weight: head)
+        return try TensorParallelRegion.gatherVocabulary(local, parallel.group)
+    }
+
+    /// Token embeddings plus learned positions (`past` onwards) for `tokens`. Under tensor parallelism each rank
+    /// holds a range of the vocabulary's and the positions' rows: it looks up the ids in its range (zero for the
+    /// others), and the partial sums are added over the group.
+    private func embed(_ tokens: Tensor, past: Int, parallel: TensorParallelForward?) throws -> Tensor {
+        let length = tokens.size(1)
+        guard let parallel else {
+            let h = try Functional.embedding(tokens, weight: tokenEmbedding)
+            return try positionEmbedding.map { try h + $0.narrow(0, start: past, length: length) } ?? h
+        }
+        func lookup(_ ids: Tensor, in table: Tensor) throws -> Tensor {
+            let rows = table.size(0)
+            // Integer arithmetic throughout: ids in this rank's range become row indices, the others row 0, masked.
+            let local = try ids - Tensor(scalar: Int64(parallel.group.rank * rows)).to(device: ids.device)
+            let inside = try local.ge(0).logicalAnd(try local.lt(Double(rows)))
+            return try Functional.embedding(try local * inside, weight: table).maskedFill(try inside.logicalNot().unsqueeze(-1), 0)
+        }
+        var partial = try lookup(tokens, in: tokenEmbedding)
+        if let positionEmbedding {
+            let positions = try Tensor.arange(length, device: tokens.device) + Tensor(scalar: Int64(past)).to(device: tokens.device)
+            partial = try partial + lookup(positions, in: positionEmbedding)
+        }
+        return try parallel.leave(partial)
     }
 
     private func dropout(_ x: Tensor, training: Bool) throws -> Tensor {
@@ -187,14 +214,15 @@ public final class GPT2LLM: BlockStructuredModel {
 
     private func attention(
         _ block: Block, _ x: Tensor, layer: Int, cache: KeyValueCache?, rotary: Rotary?, future: Tensor,
-        training: Bool, kept: OperatorOutputCache?
+        training: Bool, parallel: TensorParallelForward?, kept: OperatorOutputCache?
     ) throws -> Tensor {
+        // Under tensor parallelism each rank computes its own heads (all of a query group's kv heads with them), over
+        // the whole sequence.
+        let x = try parallel?.enter(x) ?? x
         let (batch, length) = (x.size(0), x.size(1))
         let headSize = config.headSize
         let past = cache?.length ?? 0
         func heads(_ t: Tensor) throws -> Tensor { try t.view([batch, length, -1, headSize]).transpose(1, 2) }
-        // Under tensor parallelism each rank computes its own heads (all of a query group's kv heads with them).
-        let x = try enterTensorParallelRegion(x)
         var q = try heads(block.query(x, kept: kept))
         var k = try heads(block.key(x, kept: kept))
         var v = try heads(block.value(x, kept: kept))
@@ -224,31 +252,29 @@ public final class GPT2LLM: BlockStructuredModel {
                     query: q, key: repeated(k), value: repeated(v), mask: future.logicalNot(), dropout: p)
             }
         }
-        return try dropout(rowParallel(block.output, y.transpose(1, 2).reshape([batch, length, -1]), kept: kept), training: training)
+        let output = try rowParallel(block.output, y.transpose(1, 2).reshape([batch, length, -1]), parallel: parallel, kept: kept)
+        return try dropout(output, training: training)
     }
 
-    private func mlp(_ block: Block, _ x: Tensor, training: Bool, kept: OperatorOutputCache?) throws -> Tensor {
+    private func mlp(
+        _ block: Block, _ x: Tensor, training: Bool, parallel: TensorParallelForward?, kept: OperatorOutputCache?
+    ) throws -> Tensor {
         let out: Tensor
         let mlp = block.mlp
-        let x = try enterTensorParallelRegion(x)
+        let x = try parallel?.enter(x) ?? x
         switch config.activation {
-        case .gelu: out = try rowParallel(mlp[1], mlp[0](x, kept: kept).gelu(), kept: kept)
-        case .geluTanh: out = try rowParallel(mlp[1], mlp[0](x, kept: kept).gelu(approximate: .tanh), kept: kept)
-        case .swiglu: out = try rowParallel(mlp[2], mlp[0](x, kept: kept).silu() * mlp[1](x, kept: kept), kept: kept)
+        case .gelu: out = try rowParallel(mlp[1], mlp[0](x, kept: kept).gelu(), parallel: parallel, kept: kept)
+        case .geluTanh: out = try rowParallel(mlp[1], mlp[0](x, kept: kept).gelu(approximate: .tanh), parallel: parallel, kept: kept)
+        case .swiglu:
+            out = try rowParallel(mlp[2], mlp[0](x, kept: kept).silu() * mlp[1](x, kept: kept), parallel: parallel, kept: kept)
         }
         return try dropout(out, training: training)
     }
 
-    /// The input of column-parallel layers: unchanged forward, gradients summed over the group backward.
-    private func enterTensorParallelRegion(_ x: Tensor) throws -> Tensor {
-        guard let tensorParallel else { return x }
-        return try TensorParallelRegion.enter(x, tensorParallel.communicator)
-    }
-
     /// A row-parallel layer: this rank's partial product, summed over the group, then the bias once.
-    private func rowParallel(_ layer: Linear, _ x: Tensor, kept: OperatorOutputCache?) throws -> Tensor {
-        guard let tensorParallel else { return try layer(x, kept: kept) }
-        let sum = try TensorParallelRegion.leave(try layer.product(x, kept: kept), tensorParallel.communicator)
-        return try layer.bias.map { try sum + $0 } ?? sum
+    private func rowParallel(_ layer: Linear, _ x: Tensor, parallel: TensorParallelForward?, kept: OperatorOutputCache?) throws -> Tensor {
+        guard let parallel else { return try layer(x, kept: kept) }
+        let sum = try parallel.leave(try layer.product(x, kept: kept))
+        return try layer.bias.map { try sum + parallel.share($0) } ?? sum
     }
 }

@@ -1,7 +1,9 @@
 import Torch
 
-/// The ranks one layer's matrices are split over (Megatron-LM's tensor-parallel group). Models only need its sum;
-/// Parallelism implements it over a c10d process group.
+/// The ranks one layer's matrices are split over (Megatron-LM's tensor-parallel group). Models need its sum, and
+/// for sequence and vocabulary parallelism its gather and reduce-scatter along a dimension; Parallelism implements
+/// them over a c10d process group. The default gather and reduce-scatter go through the sum (correct, with more
+/// traffic), for groups that have nothing better.
 public protocol TensorParallelCommunicator: AnyObject {
     /// Ranks in the group.
     var size: Int { get }
@@ -9,6 +11,25 @@ public protocol TensorParallelCommunicator: AnyObject {
     var rank: Int { get }
     /// The element-wise sum of `tensor` over the group's ranks; every rank gets the same result.
     func allReduceSum(_ tensor: Tensor) throws -> Tensor
+    /// Every rank's `tensor` (all of one shape) concatenated along `dim` in rank order.
+    func allGather(_ tensor: Tensor, dim: Int) throws -> Tensor
+    /// This rank's part along `dim` (its size divided by the group's) of the sum of `tensor` over the group.
+    func reduceScatter(_ tensor: Tensor, dim: Int) throws -> Tensor
+}
+
+extension TensorParallelCommunicator {
+    public func allGather(_ tensor: Tensor, dim: Int) throws -> Tensor {
+        var shape = tensor.shape
+        let width = shape[dim]
+        shape[dim] = width * size
+        let placed = try Tensor.zeros(shape, dtype: tensor.dtype, device: tensor.device)
+        _ = try Autograd.noGrad { try placed.narrow(dim, start: rank * width, length: width).copy_(tensor) }
+        return try allReduceSum(placed)
+    }
+
+    public func reduceScatter(_ tensor: Tensor, dim: Int) throws -> Tensor {
+        try allReduceSum(tensor).chunk(size, dim: dim)[rank].contiguous()
+    }
 }
 
 /// Where a model stands in a tensor-parallel group: which slice of each split matrix it holds.
@@ -17,7 +38,10 @@ public protocol TensorParallelCommunicator: AnyObject {
 /// projections (`c_fc`, SwiGLU's `W` and `V`) are split by output rows (column-parallel: each rank computes its
 /// heads and its part of the hidden layer); the attention's and the MLP's output projections (`c_proj`, `W_2`) are
 /// split by input columns (row-parallel: each rank's partial products are summed over the group, and the bias is
-/// added once after the sum). Embeddings, norms and the language-model head are replicated.
+/// added once after the sum). As Modalities' plan: the token and position embeddings are split by rows
+/// (vocabulary- and position-parallel: each rank looks up the ids it holds, the partial sums are added over the
+/// group), and the language-model head is column-parallel (each rank computes the logits of its part of the
+/// vocabulary, gathered over the group). Norms are replicated.
 public struct TensorParallelShard {
     public let communicator: any TensorParallelCommunicator
 
@@ -39,7 +63,9 @@ public struct TensorParallelShard {
 
     /// The split of `name` in GPT2LLM's layout.
     public static func split(of name: String) -> Split {
-        let columnParallel = [".attn.q_attn.", ".attn.k_attn.", ".attn.v_attn.", ".mlp.c_fc.", ".mlp.W.", ".mlp.V."]
+        let columnParallel = [
+            ".attn.q_attn.", ".attn.k_attn.", ".attn.v_attn.", ".mlp.c_fc.", ".mlp.W.", ".mlp.V.", ".wte.", ".wpe.", ".lm_head.",
+        ]
         if columnParallel.contains(where: name.contains) { return .rows }
         let rowParallel = [".attn.c_proj.weight", ".mlp.c_proj.weight", ".mlp.W_2.weight"]
         if rowParallel.contains(where: name.hasSuffix) { return .columns }
@@ -62,7 +88,9 @@ public struct TensorParallelShard {
     /// by it.
     public static func validate(_ config: GPT2LLMConfig, degree size: Int) throws {
         let hidden = config.activation == .swiglu ? ("the SwiGLU hidden size", config.swigluHidden) : ("ffn_hidden", config.ffnHidden)
-        for (field, value) in [("n_head_q", config.queryHeads), ("n_head_kv", config.keyValueHeads), hidden] where value % size != 0 {
+        var divided = [("n_head_q", config.queryHeads), ("n_head_kv", config.keyValueHeads), hidden, ("vocab_size", config.vocabularySize)]
+        if config.positionEmbedding == .absolute { divided.append(("sequence_length", config.sequenceLength)) }
+        for (field, value) in divided where value % size != 0 {
             throw ModelError.invalidConfig(
                 "\(field) (\(value)) must be divisible by the tensor-parallel degree (\(size)); \(value) / \(size) = \(Double(value) / Double(size))")
         }
@@ -77,6 +105,33 @@ enum TensorParallelRegion {
         try CustomFunction.apply(
             name: "TensorParallelEnterBackward", inputs: [x], forward: { [try $0[0].clone()] },
             backward: { gradients in [try gradients[0].map { try group.allReduceSum($0) }] })[0]
+    }
+
+    /// Gathers the parts of the sequence (dimension 1) the ranks hold (sequence parallelism's `g`): in backward the
+    /// gradients, partial on each rank, are summed and each rank keeps its part.
+    static func gatherSequence(_ x: Tensor, _ group: any TensorParallelCommunicator) throws -> Tensor {
+        try CustomFunction.apply(
+            name: "SequenceParallelGatherBackward", inputs: [x], forward: { [try group.allGather($0[0].contiguous(), dim: 1)] },
+            backward: { gradients in [try gradients[0].map { try group.reduceScatter($0.contiguous(), dim: 1) }] })[0]
+    }
+
+    /// Sums partial products over the group and keeps this rank's part of the sequence (sequence parallelism's
+    /// `ḡ`, a row-parallel layer's output): in backward the parts of the gradient are gathered.
+    static func scatterSequence(_ x: Tensor, _ group: any TensorParallelCommunicator) throws -> Tensor {
+        try CustomFunction.apply(
+            name: "SequenceParallelScatterBackward", inputs: [x], forward: { [try group.reduceScatter($0[0].contiguous(), dim: 1)] },
+            backward: { gradients in [try gradients[0].map { try group.allGather($0.contiguous(), dim: 1) }] })[0]
+    }
+
+    /// The logits of each rank's part of the vocabulary put together along the last dimension; in backward each
+    /// rank keeps the gradient of its own part.
+    static func gatherVocabulary(_ x: Tensor, _ group: any TensorParallelCommunicator) throws -> Tensor {
+        let dim = x.shape.count - 1
+        let width = x.size(dim)
+        return try CustomFunction.apply(
+            name: "TensorParallelGatherBackward", inputs: [x], forward: { [try group.allGather($0[0].contiguous(), dim: dim)] },
+            backward: { gradients in [try gradients[0].map { try $0.narrow(dim, start: group.rank * width, length: width).contiguous() }] }
+        )[0]
     }
 
     /// Leaves a region (the output of row-parallel layers): partial products summed over the group forward; the
@@ -103,4 +158,35 @@ public protocol SlicedParameterModel: Model {
 extension SlicedParameterModel {
     /// Whether some parameter is a slice.
     public var isSliced: Bool { tensorParallelDegree > 1 }
+}
+
+/// How one forward pass crosses a tensor-parallel group. With sequence parallelism (Modalities' plan: norms and
+/// the residual stream on `SequenceParallel`), the activations between the parallel regions are split along the
+/// sequence: the regions gather it on entry and reduce-scatter on exit instead of passing it through and summing,
+/// and replicated parameters used on a part of the sequence (norms, row-parallel biases) have their gradients
+/// summed over the group. Without it the activations between regions are whole on every rank.
+struct TensorParallelForward {
+    let group: any TensorParallelCommunicator
+    let sequenceParallel: Bool
+
+    /// Sequence parallelism where the sequence splits evenly and no cache is extended (generation keeps it whole).
+    init(group: any TensorParallelCommunicator, length: Int, caching: Bool) {
+        self.group = group
+        sequenceParallel = !caching && length % group.size == 0
+    }
+
+    /// The input of column-parallel layers.
+    func enter(_ x: Tensor) throws -> Tensor {
+        sequenceParallel ? try TensorParallelRegion.gatherSequence(x, group) : try TensorParallelRegion.enter(x, group)
+    }
+
+    /// The output of row-parallel layers (and of the split embeddings): partial products summed.
+    func leave(_ x: Tensor) throws -> Tensor {
+        sequenceParallel ? try TensorParallelRegion.scatterSequence(x, group) : try TensorParallelRegion.leave(x, group)
+    }
+
+    /// A replicated parameter as the activations between regions use it.
+    func share(_ parameter: Tensor) throws -> Tensor {
+        sequenceParallel ? try TensorParallelRegion.enter(parameter, group) : parameter
+    }
 }

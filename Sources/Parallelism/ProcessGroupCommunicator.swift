@@ -3,7 +3,7 @@ import Models
 import Torch
 
 /// A tensor-parallel group over a c10d process group (Gloo on CPU ranks, NCCL on GPUs): GPT2LLM's split layers
-/// sum their partial products through it.
+/// sum their partial products and gather their vocabulary slices through it.
 public final class ProcessGroupCommunicator: TensorParallelCommunicator {
     public let group: ProcessGroup
 
@@ -13,6 +13,25 @@ public final class ProcessGroupCommunicator: TensorParallelCommunicator {
 
     public var size: Int { group.size }
     public var rank: Int { group.rank }
+
+    public func allGather(_ tensor: Tensor, dim: Int) throws -> Tensor {
+        // The collective gathers rank-major blocks of whole tensors: gathered along dimension 0, then moved back.
+        let moved = try tensor.transpose(0, dim).contiguous()
+        var shape = moved.shape
+        shape[0] *= size
+        let gathered = try Tensor.empty(shape, dtype: moved.dtype, device: moved.device)
+        try group.allGather(into: gathered, from: moved)
+        return try gathered.transpose(0, dim).contiguous()
+    }
+
+    public func reduceScatter(_ tensor: Tensor, dim: Int) throws -> Tensor {
+        let moved = try tensor.transpose(0, dim).contiguous()
+        var shape = moved.shape
+        shape[0] /= size
+        let part = try Tensor.empty(shape, dtype: moved.dtype, device: moved.device)
+        try group.reduceScatter(into: part, from: moved, .sum)
+        return try part.transpose(0, dim).contiguous()
+    }
 
     public func allReduceSum(_ tensor: Tensor) throws -> Tensor {
         // The collective works in place; the caller's tensor (an autograd input) is left as it was.

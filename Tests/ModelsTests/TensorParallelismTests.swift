@@ -144,6 +144,30 @@ struct TensorParallelismTests {
         #expect(TensorParallelShard.split(of: "transformer.h.1.attn.c_proj.bias") == .replicated)
     }
 
+    /// Sequence parallelism needs the sequence to split evenly and no cache: an odd length and cached decoding keep
+    /// the activations whole between the regions, and give the whole model's logits all the same.
+    @Test(arguments: ["llama", "gpt2"])
+    func oddLengthsAndCachedDecodingFollowOneRank(form: String) throws {
+        let config = form == "llama" ? Self.llama : Self.gpt2
+        let whole = try GPT2LLM(config: config, seed: 3)
+        try ComposedInitialization(weightInitType: .scaled, mean: 0, std: .value(0.02), layerCount: 2).initialize(whole, seed: 3)
+        let tokens = try Tensor.randint(0, 64, [1, 7], generator: Generator(seed: 9))
+        func logits(_ model: GPT2LLM) throws -> [Float] {
+            let cache = KeyValueCache()
+            let prompt = try model(tokens.narrow(1, start: 0, length: 5), cache: cache)
+            let next = try model(tokens.narrow(1, start: 5, length: 2), cache: cache)
+            let odd = try model(tokens)
+            return try prompt.toArray(Float.self) + next.toArray(Float.self) + odd.toArray(Float.self)
+        }
+        let reference = try Autograd.noGrad { try logits(whole) }
+        let ranks = try ThreadGroup(size: 2).run { member in
+            try Autograd.noGrad { try logits(try whole.splitForTensorParallelism(TensorParallelShard(communicator: member))) }
+        }
+        for (rank, values) in ranks.enumerated() {
+            #expect(Self.relativeDifference(values, reference) < 1e-5, "rank \(rank)")
+        }
+    }
+
     /// Gradient clipping measures the whole model's norm on split ranks: split matrices' powers summed over the
     /// group, replicated parameters counted once; the clipped gradients are the slices of the whole ones.
     @Test(arguments: GradientNormType.allCases)
