@@ -123,7 +123,8 @@ extension ComponentRegistry {
             do {
                 try TensorParallelShard.validate(network.config, degree: degree)
                 let group = try mesh.group([.tp], of: try worldGroup(size: mesh.worldSize, context))
-                return try network.splitForTensorParallelism(TensorParallelShard(communicator: ProcessGroupCommunicator(group: group)))
+                return try network.splitForTensorParallelism(
+                    TensorParallelShard(communicator: ProcessGroupCommunicator(group: group), lossParallel: mesh.lossParallel))
             } catch let error as ModelError {
                 throw ConfigValueError(error.description)
             }

@@ -9,6 +9,8 @@ public struct DeviceMesh: Sendable, Equatable {
     public let deviceType: String
     public let worldSize: Int
     public let degrees: [Parallelism: Int]
+    /// Whether the loss is computed on logits split over the vocabulary across the tp ranks (`enable_loss_parallel`).
+    public let lossParallel: Bool
 
     /// Checks the degrees as Modalities does; one of the data-parallel degrees may be -1 (whatever is left).
     public init(
@@ -45,6 +47,7 @@ public struct DeviceMesh: Sendable, Equatable {
         }
         self.deviceType = deviceType
         self.worldSize = worldSize
+        lossParallel = enableLossParallel
         degrees = [
             .dp_replicate: replicate, .dp_shard: shard, .cp: contextParallelDegree, .tp: tensorParallelDegree, .pp: pipelineParallelDegree,
         ]

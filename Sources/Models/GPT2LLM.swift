@@ -133,7 +133,15 @@ public final class GPT2LLM: BlockStructuredModel {
         guard let tokens = inputs[sampleKey] else {
             throw ModelError.invalidConfig("the batch has no '\(sampleKey)' (keys: \(inputs.keys.sorted().joined(separator: ", ")))")
         }
-        return [predictionKey: try self(tokens, training: training)]
+        // With loss parallelism the logits stay split over the vocabulary (see ``lossParallelGroup``).
+        let gathered = !(tensorParallel?.lossParallel ?? false)
+        return [predictionKey: try logits(tokens, cache: nil, training: training, gathered: gathered)]
+    }
+
+    /// The tensor-parallel group whose ranks each hold a part of the vocabulary of ``forward(_:training:)``'s
+    /// logits, for a loss that reduces across it; nil when the logits are whole.
+    public var lossParallelGroup: (any TensorParallelCommunicator)? {
+        tensorParallel.flatMap { $0.lossParallel ? $0.communicator : nil }
     }
 
     /// Logits (batch, sequence, vocabulary) for integer token ids (batch, sequence).
@@ -141,6 +149,11 @@ public final class GPT2LLM: BlockStructuredModel {
     /// With a `cache`, the tokens continue the sequence the cache holds: their keys and values are appended, and
     /// positions (learned or rotary) start after the cached ones.
     public func callAsFunction(_ tokens: Tensor, cache: KeyValueCache? = nil, training: Bool = false) throws -> Tensor {
+        try logits(tokens, cache: cache, training: training, gathered: true)
+    }
+
+    /// Logits for `tokens`; `gathered` false leaves a tensor-parallel rank its part of the vocabulary.
+    private func logits(_ tokens: Tensor, cache: KeyValueCache?, training: Bool, gathered: Bool) throws -> Tensor {
         try parameters.requireAllocated(for: "GPT2LLM's forward")
         let length = tokens.size(1)
         let past = cache?.length ?? 0
@@ -181,7 +194,7 @@ public final class GPT2LLM: BlockStructuredModel {
         guard let parallel else { return try Functional.linearPaddingRows(finalNorm(h), weight: head) }
         // Column-parallel head: this rank's part of the vocabulary, gathered.
         let local = try Functional.linearPaddingRows(try parallel.enter(finalNorm(h, sharing: share)), weight: head)
-        return try TensorParallelRegion.gatherVocabulary(local, parallel.group)
+        return gathered ? try TensorParallelRegion.gatherVocabulary(local, parallel.group) : local
     }
 
     /// Token embeddings plus learned positions (`past` onwards) for `tokens`. Under tensor parallelism each rank

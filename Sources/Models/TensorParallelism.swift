@@ -44,9 +44,13 @@ extension TensorParallelCommunicator {
 /// vocabulary, gathered over the group). Norms are replicated.
 public struct TensorParallelShard {
     public let communicator: any TensorParallelCommunicator
+    /// Whether the model's forward leaves the logits split over the vocabulary for a loss that reduces across the
+    /// group (loss parallelism: the whole logits are never gathered). Generation still gets them whole.
+    public let lossParallel: Bool
 
-    public init(communicator: any TensorParallelCommunicator) {
+    public init(communicator: any TensorParallelCommunicator, lossParallel: Bool = false) {
         self.communicator = communicator
+        self.lossParallel = lossParallel
     }
 
     public var size: Int { communicator.size }

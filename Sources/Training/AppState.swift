@@ -39,6 +39,23 @@ public protocol Loss {
     /// The loss's name in results.
     var tag: String { get }
     func callAsFunction(predictions: [String: Tensor], targets: [String: Tensor]) throws -> Tensor
+    /// The loss of predictions whose last dimension is split over `vocabularyParallel`'s ranks (loss parallelism);
+    /// with nil, the loss of whole predictions. Losses that cannot reduce across the ranks throw.
+    func callAsFunction(
+        predictions: [String: Tensor], targets: [String: Tensor], vocabularyParallel: (any TensorParallelCommunicator)?
+    ) throws -> Tensor
+}
+
+extension Loss {
+    public func callAsFunction(
+        predictions: [String: Tensor], targets: [String: Tensor], vocabularyParallel: (any TensorParallelCommunicator)?
+    ) throws -> Tensor {
+        guard vocabularyParallel == nil else {
+            throw TrainingError.invalidConfig(
+                "\(tag) cannot take logits split over the vocabulary (enable_loss_parallel); use loss/clm_cross_entropy_loss or disable it")
+        }
+        return try self(predictions: predictions, targets: targets)
+    }
 }
 
 extension CLMCrossEntropyLoss: Loss {}

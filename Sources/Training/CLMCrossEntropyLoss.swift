@@ -1,3 +1,4 @@
+import Models
 import Torch
 
 /// Causal-language-model cross entropy between predictions and targets picked by key
@@ -19,6 +20,15 @@ public struct CLMCrossEntropyLoss: Sendable {
 
     /// The mean loss of `predictions[predictionKey]` (…, vocabulary) against `targets[targetKey]` (…).
     public func callAsFunction(predictions: [String: Tensor], targets: [String: Tensor]) throws -> Tensor {
+        try self(predictions: predictions, targets: targets, vocabularyParallel: nil)
+    }
+
+    /// The mean loss of `predictions[predictionKey]` against `targets[targetKey]`; with `vocabularyParallel`, the
+    /// predictions hold this rank's part of the vocabulary and the loss reduces across the group
+    /// (``VocabularyParallelCrossEntropy``).
+    public func callAsFunction(
+        predictions: [String: Tensor], targets: [String: Tensor], vocabularyParallel: (any TensorParallelCommunicator)?
+    ) throws -> Tensor {
         guard let logits = predictions[predictionKey] else {
             throw TrainingError.invalidConfig(
                 "the model gave no '\(predictionKey)' (keys: \(predictions.keys.sorted().joined(separator: ", ")))")
@@ -27,7 +37,9 @@ public struct CLMCrossEntropyLoss: Sendable {
             throw TrainingError.invalidConfig(
                 "the batch has no target '\(targetKey)' (keys: \(targets.keys.sorted().joined(separator: ", ")))")
         }
-        return try Functional.crossEntropyReusingLogits(
-            logits.reshape([-1, logits.size(-1)]), target: labels.to(dtype: .int64).reshape([-1]))
+        let flat = try logits.reshape([-1, logits.size(-1)])
+        let target = try labels.to(dtype: .int64).reshape([-1])
+        if let vocabularyParallel { return try VocabularyParallelCrossEntropy.loss(logits: flat, targets: target, group: vocabularyParallel) }
+        return try Functional.crossEntropyReusingLogits(flat, target: target)
     }
 }

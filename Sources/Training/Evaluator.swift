@@ -27,6 +27,7 @@ public final class Evaluator {
     public func evaluate(model: any Model, loaders: [DataLoader], loss: any Loss, stepsDone: Int) throws -> [String: EvaluationResult] {
         var results: [String: EvaluationResult] = [:]
         let device = model.parameters.named.first?.tensor.device ?? .cpu
+        let vocabularyParallel = model.unwrapped(as: GPT2LLM.self)?.lossParallelGroup
         for loader in loaders {
             loader.restore(state: 0)
             progressSubscriber.consume(ProgressUpdate(stepsDone: 0, status: .evaluation, dataloaderTag: loader.tag))
@@ -39,7 +40,7 @@ public final class Evaluator {
                 while let batch = try iterator.nextBatch() {
                     let (inputs, targets) = try batch.tensors(on: device)
                     let predictions = try model.forward(inputs, training: false)
-                    lossSum += try loss(predictions: predictions, targets: targets).item(Double.self)
+                    lossSum += try loss(predictions: predictions, targets: targets, vocabularyParallel: vocabularyParallel).item(Double.self)
                     batches += 1
                     samples += batch.size
                     progressSubscriber.consume(ProgressUpdate(stepsDone: batches, status: .evaluation, dataloaderTag: loader.tag))

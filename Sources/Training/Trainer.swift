@@ -87,6 +87,8 @@ public final class Trainer {
         try appState.optimizer.zeroGrad()
         try phaseTimer?.start(on: device)
 
+        // With loss parallelism the model's logits hold this rank's part of the vocabulary.
+        let vocabularyParallel = model.unwrapped(as: GPT2LLM.self)?.lossParallelGroup
         for microBatch in 0..<batchesToDo {
             guard let batch = try iterator.nextBatch() else {
                 throw TrainingError.dataExhausted(loader: loader.tag, delivered: microBatch, needed: batchesToDo)
@@ -95,7 +97,7 @@ public final class Trainer {
             try phaseTimer?.mark(.dataWait)
             (model as? GradientSynchronizing)?.prepareBackward(lastMicroBatch: (microBatch + 1) % gradientAccumulationSteps == 0)
             let predictions = try model.forward(samples, training: true)
-            let batchLoss = try loss(predictions: predictions, targets: targets)
+            let batchLoss = try loss(predictions: predictions, targets: targets, vocabularyParallel: vocabularyParallel)
             try phaseTimer?.mark(.forward)
             try (batchLoss / Double(gradientAccumulationSteps)).backward()
             try phaseTimer?.mark(.backward)

@@ -115,7 +115,9 @@ struct DistributedRun {
 
     /// `text` with the model split over `degree` tensor-parallel ranks (`model/gpt2_tp` between the raw model and
     /// FSDP, as Modalities' TP configs have it), the data-parallel degree counted without them, and the samplers
-    /// reading one stream per data-parallel rank, so the ranks of a tensor-parallel group see the same batch.
+    /// reading one stream per data-parallel rank, so the ranks of a tensor-parallel group see the same batch. The
+    /// loss is computed on the logits split over the vocabulary (`enable_loss_parallel`): the gathered logits (the
+    /// default) are what `sharding_check --engine tp` and the thread-rank tests compare.
     private func tensorParallel(_ text: String, degree: Int) -> String {
         let shards = ranks / degree
         let sampler = """
@@ -129,7 +131,7 @@ struct DistributedRun {
         return text
             .replacingOccurrences(
                 of: "    data_parallel_shard_degree: ${settings.cuda_env.world_size}\n",
-                with: "    data_parallel_shard_degree: \(shards)\n    tensor_parallel_degree: \(degree)\n")
+                with: "    data_parallel_shard_degree: \(shards)\n    tensor_parallel_degree: \(degree)\n    enable_loss_parallel: true\n")
             .replacingOccurrences(of: "num_ranks: ${settings.cuda_env.world_size}", with: "num_ranks: \(shards)")
             .replacingOccurrences(of: "    sequence_length: 64\n", with: "    sequence_length: 64\n    dp_degree: \(shards)\n")
             .replacingOccurrences(

@@ -144,6 +144,43 @@ struct TensorParallelismTests {
         #expect(TensorParallelShard.split(of: "transformer.h.1.attn.c_proj.bias") == .replicated)
     }
 
+    /// Loss parallelism: with `enable_loss_parallel` the forward leaves each rank its part of the vocabulary's
+    /// logits, and the cross entropy reduces across the group; loss and gradients are the one-rank model's (the
+    /// log-sum-exp is taken per part and combined, float32 rounding: 1e-5 as above).
+    @Test(arguments: ["llama", "gpt2"])
+    func lossParallelCrossEntropyFollowsOneRank(form: String) throws {
+        let config = form == "llama" ? Self.llama : Self.gpt2
+        let whole = try GPT2LLM(config: config, seed: 3)
+        try ComposedInitialization(weightInitType: .scaled, mean: 0, std: .value(0.02), layerCount: 2).initialize(whole, seed: 3)
+        let tokens = try Tensor.randint(0, 64, [2, 17], generator: Generator(seed: 7))
+        let inputs = ["input_ids": try tokens.narrow(1, start: 0, length: 16)]
+        let targets = ["target_ids": try tokens.narrow(1, start: 1, length: 16)]
+        let loss = CLMCrossEntropyLoss(targetKey: "target_ids", predictionKey: "logits")
+        let reference = try loss(predictions: try whole.forward(inputs, training: true), targets: targets)
+        try reference.backward()
+        let ranks = try ThreadGroup(size: 2).run { member -> (Float, [String: Tensor], [Int], TensorParallelShard) in
+            let shard = TensorParallelShard(communicator: member, lossParallel: true)
+            let model = try GPT2LLM(config: config, seed: 3, tensorParallel: shard)
+            for (name, tensor) in whole.parameters.named { try model.parameters.load(name, from: shard.slice(of: tensor.detach(), name: name)) }
+            let predictions = try model.forward(inputs, training: true)
+            let value = try loss(predictions: predictions, targets: targets, vocabularyParallel: model.lossParallelGroup)
+            try value.backward()
+            var grads: [String: Tensor] = [:]
+            for (name, tensor) in model.parameters.named { grads[name] = tensor.grad }
+            return (try value.item(Float.self), grads, predictions["logits"]!.shape, shard)
+        }
+        let expected = try reference.item(Float.self)
+        for (value, grads, shape, shard) in ranks {
+            #expect(shape == [2, 16, 32], "rank \(shard.rank): the logits of half the vocabulary")
+            #expect(abs(value - expected) < 1e-5 * abs(expected), "rank \(shard.rank): \(value) vs \(expected)")
+            for (name, gradient) in grads {
+                let slice = try shard.slice(of: try #require(whole.parameters.tensors[name]?.grad), name: name)
+                let difference = Self.relativeDifference(try gradient.toArray(Float.self), try slice.toArray(Float.self))
+                #expect(difference < 1e-5, "rank \(shard.rank) \(name): \(difference)")
+            }
+        }
+    }
+
     /// Sequence parallelism needs the sequence to split evenly and no cache: an odd length and cached decoding keep
     /// the activations whole between the regions, and give the whole model's logits all the same.
     @Test(arguments: ["llama", "gpt2"])
