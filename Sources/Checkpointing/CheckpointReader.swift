@@ -88,7 +88,9 @@ public struct CheckpointReader {
             guard let shape = shapes[name], shape.indices.contains(dimension), shape[dimension] % tensorParallelDegree == 0 else {
                 throw CheckpointError.unreadable(
                     path: metadataPath,
-                    reason: "\(name): tensor_parallel_dim \(dimension) does not split its shape \(shapes[name] ?? []) into \(tensorParallelDegree) slices")
+                    reason:
+                        "\(name): tensor_parallel_dim \(dimension) does not split its shape \(shapes[name] ?? []) into \(tensorParallelDegree) slices"
+                )
             }
         }
         savedShapes = shapes
@@ -131,7 +133,8 @@ public struct CheckpointReader {
             let flat = try Tensor.cat(try (index * chunks..<(index + 1) * chunks).map { try tensor(name, rank: $0).reshape([-1]) })
             guard flat.count == shape.reduce(1, *) else {
                 throw CheckpointError.mismatch(
-                    path: folder, reason: "the chunks of \(name) hold \(flat.count) elements, its shape \(shape) needs \(shape.reduce(1, *))")
+                    path: folder,
+                    reason: "the chunks of \(name) hold \(flat.count) elements, its shape \(shape) needs \(shape.reduce(1, *))")
             }
             return try flat.view(shape)
         }

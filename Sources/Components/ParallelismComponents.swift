@@ -77,7 +77,8 @@ extension ComponentRegistry {
             let bucketBytes = Int((config.bucketCapMB ?? 25) * 1_048_576)
             if let mesh = try context.build(config.deviceMesh) {
                 guard mesh.dataParallelDegree > 1 else { return model }
-                return try Parallelize.replicate(model, mesh: mesh, world: try worldGroup(size: mesh.worldSize, context), bucketBytes: bucketBytes)
+                return try Parallelize.replicate(
+                    model, mesh: mesh, world: try worldGroup(size: mesh.worldSize, context), bucketBytes: bucketBytes)
             }
             guard let world = context.run.worldGroup, world.size > 1 else { return model }
             return try DataParallelModel(wrapping: model, group: world, bucketBytes: bucketBytes)
@@ -94,9 +95,10 @@ extension ComponentRegistry {
             let world = mesh.worldSize > 1 ? try worldGroup(size: mesh.worldSize, context) : nil
             return try Parallelize.apply(
                 to: model, mesh: mesh, world: world,
-                options: .init(computeDType: config.mixedPrecision.paramDType.computeDType,
-                               reduceDType: config.mixedPrecision.reduceDType.computeDType,
-                               reshardAfterForward: config.reshardAfterForward))
+                options: .init(
+                    computeDType: config.mixedPrecision.paramDType.computeDType,
+                    reduceDType: config.mixedPrecision.reduceDType.computeDType,
+                    reshardAfterForward: config.reshardAfterForward))
         }
         register(
             "model", "gpt2_tp",
@@ -118,7 +120,8 @@ extension ComponentRegistry {
             }
             let model = try context.build(config.model)
             guard let network = model as? GPT2LLM else {
-                throw ConfigValueError("model/gpt2_tp splits a model/gpt2 directly (before fsdp2_wrapped and model_initialized), not \(type(of: model))")
+                throw ConfigValueError(
+                    "model/gpt2_tp splits a model/gpt2 directly (before fsdp2_wrapped and model_initialized), not \(type(of: model))")
             }
             do {
                 try TensorParallelShard.validate(network.config, degree: degree)
@@ -138,8 +141,9 @@ extension ComponentRegistry {
             let model = try context.build(config.model)
             try checkBlockNames(config.blockNames, of: model)
             guard let world = context.run.worldGroup, world.size > 1 else {
-                return try Parallelize.apply(to: model, mesh: try DeviceMesh(dataParallelShardDegree: 1, worldSize: 1), world: nil,
-                                             options: .init(computeDType: config.mixedPrecision.computeDType))
+                return try Parallelize.apply(
+                    to: model, mesh: try DeviceMesh(dataParallelShardDegree: 1, worldSize: 1), world: nil,
+                    options: .init(computeDType: config.mixedPrecision.computeDType))
             }
             // FSDP1's strategies as meshes: NO_SHARD replicates over every rank, FULL_SHARD and SHARD_GRAD_OP shard
             // over every rank, the hybrid ones shard among the ranks of a node and replicate across nodes.
@@ -162,8 +166,9 @@ extension ComponentRegistry {
                 deviceType: "cpu", dataParallelReplicateDegree: replicate, dataParallelShardDegree: shard, worldSize: world.size)
             return try Parallelize.apply(
                 to: model, mesh: mesh, world: world,
-                options: .init(computeDType: config.mixedPrecision.computeDType, reduceDType: config.mixedPrecision.reduceDType,
-                               reshardAfterForward: config.shardingStrategy == .FULL_SHARD || config.shardingStrategy == .HYBRID_SHARD))
+                options: .init(
+                    computeDType: config.mixedPrecision.computeDType, reduceDType: config.mixedPrecision.reduceDType,
+                    reshardAfterForward: config.shardingStrategy == .FULL_SHARD || config.shardingStrategy == .HYBRID_SHARD))
         }
     }
 }

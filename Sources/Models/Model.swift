@@ -32,6 +32,11 @@ public protocol WrappingModel: Model {
     var wrapped: any Model { get }
 }
 
+extension WrappingModel {
+    /// The wrapped model's count (whole tensors, whatever slices or chunks the wrappers hold).
+    public var parameterCount: Int { wrapped.parameterCount }
+}
+
 /// Runs one transformer block: given the block's index, its input and the block itself, returns its output.
 /// Wrappers such as FSDP gather the block's parameters before calling `body` and free them after.
 public typealias BlockWrapper = (_ block: Int, _ input: Tensor, _ body: (Tensor) throws -> Tensor) throws -> Tensor

@@ -96,7 +96,8 @@ public struct TensorParallelShard {
         if config.positionEmbedding == .absolute { divided.append(("sequence_length", config.sequenceLength)) }
         for (field, value) in divided where value % size != 0 {
             throw ModelError.invalidConfig(
-                "\(field) (\(value)) must be divisible by the tensor-parallel degree (\(size)); \(value) / \(size) = \(Double(value) / Double(size))")
+                "\(field) (\(value)) must be divisible by the tensor-parallel degree (\(size)); \(value) / \(size) = \(Double(value) / Double(size))"
+            )
         }
     }
 }

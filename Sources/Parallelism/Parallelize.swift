@@ -19,8 +19,10 @@ public enum Parallelize {
         /// DDP's gradient buckets.
         public var bucketBytes: Int
 
-        public init(computeDType: DType? = nil, reduceDType: DType? = nil, reshardAfterForward: Bool = true,
-                    bucketBytes: Int = 25 * 1_048_576) {
+        public init(
+            computeDType: DType? = nil, reduceDType: DType? = nil, reshardAfterForward: Bool = true,
+            bucketBytes: Int = 25 * 1_048_576
+        ) {
             self.computeDType = computeDType
             self.reduceDType = reduceDType
             self.reshardAfterForward = reshardAfterForward
@@ -52,7 +54,8 @@ public enum Parallelize {
     public static func replicate(_ model: any Model, mesh: DeviceMesh, world: ProcessGroup, bucketBytes: Int) throws -> any Model {
         try checkLayout(of: model, against: mesh)
         guard mesh.dataParallelDegree > 1 else { return model }
-        return try DataParallelModel(wrapping: model, group: try mesh.group([.dp_replicate, .dp_shard], of: world), bucketBytes: bucketBytes)
+        return try DataParallelModel(
+            wrapping: model, group: try mesh.group([.dp_replicate, .dp_shard], of: world), bucketBytes: bucketBytes)
     }
 
     /// Checks that the mesh asks for what this version applies, and that a tensor-parallel degree in the mesh is the
@@ -70,7 +73,8 @@ public enum Parallelize {
                     "the device mesh has tensor_parallel_degree \(meshDegree), but the model is whole: wrap it in model/gpt2_tp first")
             }
             throw ParallelismError.invalidConfig(
-                "the model is split over \(modelDegree) tensor-parallel ranks, but the device mesh has tensor_parallel_degree \(meshDegree)")
+                "the model is split over \(modelDegree) tensor-parallel ranks, but the device mesh has tensor_parallel_degree \(meshDegree)"
+            )
         }
     }
 
@@ -79,8 +83,9 @@ public enum Parallelize {
         guard mesh.dataParallelDegree > 1 else { return model }
         if mesh.degree(of: [.dp_shard]) == 1 {
             // Nothing to shard over: replicated data parallelism across dp_replicate.
-            return try DataParallelModel(wrapping: model, group: try mesh.group([.dp_replicate, .dp_shard], of: world),
-                                         bucketBytes: options.bucketBytes)
+            return try DataParallelModel(
+                wrapping: model, group: try mesh.group([.dp_replicate, .dp_shard], of: world),
+                bucketBytes: options.bucketBytes)
         }
         let replicate = mesh.degree(of: [.dp_replicate]) > 1 ? try mesh.group([.dp_replicate], of: world) : nil
         return try FullyShardedModel(

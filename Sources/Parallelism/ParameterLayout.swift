@@ -62,7 +62,9 @@ public struct ParameterLayout {
     public func local(ofWhole whole: Tensor, name: String) throws -> Tensor {
         if let sliced {
             let expected = try sliced.wholeShape(of: name)
-            guard whole.shape == expected else { throw ParallelismError.mismatch("\(name) has shape \(whole.shape), the model needs \(expected)") }
+            guard whole.shape == expected else {
+                throw ParallelismError.mismatch("\(name) has shape \(whole.shape), the model needs \(expected)")
+            }
         }
         let slice = try sliced?.slice(ofWhole: whole, name: name) ?? whole
         return try sharded?.localChunk(of: slice, name: name) ?? slice

@@ -39,7 +39,9 @@ public struct CLMCrossEntropyLoss: Sendable {
         }
         let flat = try logits.reshape([-1, logits.size(-1)])
         let target = try labels.to(dtype: .int64).reshape([-1])
-        if let vocabularyParallel { return try VocabularyParallelCrossEntropy.loss(logits: flat, targets: target, group: vocabularyParallel) }
+        if let vocabularyParallel {
+            return try VocabularyParallelCrossEntropy.loss(logits: flat, targets: target, group: vocabularyParallel)
+        }
         return try Functional.crossEntropyReusingLogits(flat, target: target)
     }
 }

@@ -40,7 +40,8 @@ public final class Evaluator {
                 while let batch = try iterator.nextBatch() {
                     let (inputs, targets) = try batch.tensors(on: device)
                     let predictions = try model.forward(inputs, training: false)
-                    lossSum += try loss(predictions: predictions, targets: targets, vocabularyParallel: vocabularyParallel).item(Double.self)
+                    lossSum += try loss(predictions: predictions, targets: targets, vocabularyParallel: vocabularyParallel).item(
+                        Double.self)
                     batches += 1
                     samples += batch.size
                     progressSubscriber.consume(ProgressUpdate(stepsDone: batches, status: .evaluation, dataloaderTag: loader.tag))

@@ -137,7 +137,8 @@ struct TensorParallelComponentTests {
     @Test func replicatedDataParallelismIsRefusedWithTheDegrees() throws {
         let message = try error(replicate: 2, shard: 1, tensorParallel: 2)
         #expect(
-            message.contains("data_parallel_replicate_degree 2 cannot be used with tensor parallelism (tensor_parallel_degree 2)"), "\(message)")
+            message.contains("data_parallel_replicate_degree 2 cannot be used with tensor parallelism (tensor_parallel_degree 2)"),
+            "\(message)")
     }
 
     @Test func aDegreeThatDoesNotDivideTheHeadsIsAConfigError() throws {

@@ -128,53 +128,57 @@ struct DistributedRun {
                           pass_type: BY_REFERENCE
                         data_parallel_key: dp_shard
             """
-        return text
+        return
+            text
             .replacingOccurrences(
                 of: "    data_parallel_shard_degree: ${settings.cuda_env.world_size}\n",
-                with: "    data_parallel_shard_degree: \(shards)\n    tensor_parallel_degree: \(degree)\n    enable_loss_parallel: true\n")
+                with: "    data_parallel_shard_degree: \(shards)\n    tensor_parallel_degree: \(degree)\n    enable_loss_parallel: true\n"
+            )
             .replacingOccurrences(of: "num_ranks: ${settings.cuda_env.world_size}", with: "num_ranks: \(shards)")
             .replacingOccurrences(of: "    sequence_length: 64\n", with: "    sequence_length: 64\n    dp_degree: \(shards)\n")
             .replacingOccurrences(
                 of: """
-                          variant_key: resumable_distributed_sampler
-                          config:
-                            dataset:
-                              instance_key: train_dataset
-                              pass_type: BY_REFERENCE
-                            rank: ${settings.cuda_env.global_rank}
-                            num_replicas: ${settings.cuda_env.world_size}
-                """,
+                              variant_key: resumable_distributed_sampler
+                              config:
+                                dataset:
+                                  instance_key: train_dataset
+                                  pass_type: BY_REFERENCE
+                                rank: ${settings.cuda_env.global_rank}
+                                num_replicas: ${settings.cuda_env.world_size}
+                    """,
                 with: sampler + """
 
-                            dataset:
-                              instance_key: train_dataset
-                              pass_type: BY_REFERENCE
-                """)
+                                dataset:
+                                  instance_key: train_dataset
+                                  pass_type: BY_REFERENCE
+                    """
+            )
             .replacingOccurrences(
                 of: """
-                          variant_key: distributed_sampler
-                          config:
-                            rank: ${settings.cuda_env.global_rank}
-                            num_replicas: ${settings.cuda_env.world_size}
-                """,
-                with: sampler)
+                              variant_key: distributed_sampler
+                              config:
+                                rank: ${settings.cuda_env.global_rank}
+                                num_replicas: ${settings.cuda_env.world_size}
+                    """,
+                with: sampler
+            )
             .replacingOccurrences(
                 of: "  config:\n    model:\n      instance_key: model_raw\n      pass_type: BY_REFERENCE\n    device_mesh:",
                 with: "  config:\n    model:\n      instance_key: gpt2_tp_model\n      pass_type: BY_REFERENCE\n    device_mesh:")
-            + """
+                + """
 
-            gpt2_tp_model:
-              component_key: model
-              variant_key: gpt2_tp
-              config:
-                model:
-                  instance_key: model_raw
-                  pass_type: BY_REFERENCE
-                device_mesh:
-                  instance_key: device_mesh
-                  pass_type: BY_REFERENCE
+                gpt2_tp_model:
+                  component_key: model
+                  variant_key: gpt2_tp
+                  config:
+                    model:
+                      instance_key: model_raw
+                      pass_type: BY_REFERENCE
+                    device_mesh:
+                      instance_key: device_mesh
+                      pass_type: BY_REFERENCE
 
-            """
+                """
     }
 
     /// The command line that starts `arguments` on this run's ranks.

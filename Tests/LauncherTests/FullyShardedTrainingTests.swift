@@ -176,10 +176,12 @@ import Torch
             // The split layers add their partial products in another order than the whole matmul: float32 rounding.
             #expect(abs(last - reference) <= 1e-5 * abs(reference), "rank \(rank): \(last) vs \(reference)")
             // sharding_check's model (4 blocks of width 128, vocabulary 4096): its split matrices halve, the rest stays.
-            let whole = try GPT2LLM(config: GPT2LLMConfig(
-                vocabularySize: 4096, sequenceLength: 32, layerCount: 4, queryHeads: 4, keyValueHeads: 4, embeddingSize: 128, ffnHidden: 512,
-                bias: true, positionEmbedding: .absolute, activation: .gelu, attentionNorm: .init(kind: .layerNorm),
-                ffnNorm: .init(kind: .layerNorm), lmHeadNorm: .init(kind: .layerNorm), weightTying: false), deferAllocation: true)
+            let whole = try GPT2LLM(
+                config: GPT2LLMConfig(
+                    vocabularySize: 4096, sequenceLength: 32, layerCount: 4, queryHeads: 4, keyValueHeads: 4, embeddingSize: 128,
+                    ffnHidden: 512,
+                    bias: true, positionEmbedding: .absolute, activation: .gelu, attentionNorm: .init(kind: .layerNorm),
+                    ffnNorm: .init(kind: .layerNorm), lmHeadNorm: .init(kind: .layerNorm), weightTying: false), deferAllocation: true)
             let local = whole.parameters.named.reduce(0) {
                 $0 + (TensorParallelShard.split(of: $1.name) == .replicated ? $1.tensor.count : $1.tensor.count / 2)
             }

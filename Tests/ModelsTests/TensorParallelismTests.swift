@@ -89,6 +89,14 @@ struct TensorParallelismTests {
         bias: true, positionEmbedding: .absolute, activation: .gelu, attentionNorm: .init(kind: .layerNorm),
         ffnNorm: .init(kind: .layerNorm), lmHeadNorm: .init(kind: .layerNorm), weightTying: true)
 
+    /// The form's configuration and a whole model of it, initialised from seed 3.
+    static func initializedModel(form: String) throws -> (GPT2LLMConfig, GPT2LLM) {
+        let config = form == "llama" ? llama : gpt2
+        let whole = try GPT2LLM(config: config, seed: 3)
+        try ComposedInitialization(weightInitType: .scaled, mean: 0, std: .value(0.02), layerCount: 2).initialize(whole, seed: 3)
+        return (config, whole)
+    }
+
     /// Loss, logits and gradients by name of one step on fixed tokens.
     static func step(_ model: GPT2LLM) throws -> (loss: Float, logits: [Float], grads: [String: Tensor]) {
         let tokens = try Tensor.randint(0, 64, [2, 17], generator: Generator(seed: 7))
@@ -114,16 +122,16 @@ struct TensorParallelismTests {
     /// backward, for comparison, is off by more than 1e-2).
     @Test(arguments: ["llama", "gpt2"])
     func twoRanksFollowOneRank(form: String) throws {
-        let config = form == "llama" ? Self.llama : Self.gpt2
-        let whole = try GPT2LLM(config: config, seed: 3)
-        try ComposedInitialization(weightInitType: .scaled, mean: 0, std: .value(0.02), layerCount: 2).initialize(whole.parameters, seed: 3)
+        let (config, whole) = try Self.initializedModel(form: form)
         let reference = try Self.step(whole)
         let wholeTensors = Dictionary(uniqueKeysWithValues: whole.parameters.named.map { ($0.name, try! $0.tensor.detach()) })
 
         let ranks = try ThreadGroup(size: 2).run { member -> (Float, [Float], [String: Tensor], TensorParallelShard) in
             let shard = TensorParallelShard(communicator: member)
             let model = try GPT2LLM(config: config, seed: 3, tensorParallel: shard)
-            for (name, _) in model.parameters.named { try model.parameters.load(name, from: shard.slice(of: wholeTensors[name]!, name: name)) }
+            for (name, _) in model.parameters.named {
+                try model.parameters.load(name, from: shard.slice(of: wholeTensors[name]!, name: name))
+            }
             let (loss, logits, grads) = try Self.step(model)
             return (loss, logits, grads, shard)
         }
@@ -149,9 +157,7 @@ struct TensorParallelismTests {
     /// log-sum-exp is taken per part and combined, float32 rounding: 1e-5 as above).
     @Test(arguments: ["llama", "gpt2"])
     func lossParallelCrossEntropyFollowsOneRank(form: String) throws {
-        let config = form == "llama" ? Self.llama : Self.gpt2
-        let whole = try GPT2LLM(config: config, seed: 3)
-        try ComposedInitialization(weightInitType: .scaled, mean: 0, std: .value(0.02), layerCount: 2).initialize(whole, seed: 3)
+        let (config, whole) = try Self.initializedModel(form: form)
         let tokens = try Tensor.randint(0, 64, [2, 17], generator: Generator(seed: 7))
         let inputs = ["input_ids": try tokens.narrow(1, start: 0, length: 16)]
         let targets = ["target_ids": try tokens.narrow(1, start: 1, length: 16)]
@@ -161,7 +167,9 @@ struct TensorParallelismTests {
         let ranks = try ThreadGroup(size: 2).run { member -> (Float, [String: Tensor], [Int], TensorParallelShard) in
             let shard = TensorParallelShard(communicator: member, lossParallel: true)
             let model = try GPT2LLM(config: config, seed: 3, tensorParallel: shard)
-            for (name, tensor) in whole.parameters.named { try model.parameters.load(name, from: shard.slice(of: tensor.detach(), name: name)) }
+            for (name, tensor) in whole.parameters.named {
+                try model.parameters.load(name, from: shard.slice(of: tensor.detach(), name: name))
+            }
             let predictions = try model.forward(inputs, training: true)
             let value = try loss(predictions: predictions, targets: targets, vocabularyParallel: model.lossParallelGroup)
             try value.backward()
@@ -185,9 +193,7 @@ struct TensorParallelismTests {
     /// the activations whole between the regions, and give the whole model's logits all the same.
     @Test(arguments: ["llama", "gpt2"])
     func oddLengthsAndCachedDecodingFollowOneRank(form: String) throws {
-        let config = form == "llama" ? Self.llama : Self.gpt2
-        let whole = try GPT2LLM(config: config, seed: 3)
-        try ComposedInitialization(weightInitType: .scaled, mean: 0, std: .value(0.02), layerCount: 2).initialize(whole, seed: 3)
+        let (config, whole) = try Self.initializedModel(form: form)
         let tokens = try Tensor.randint(0, 64, [1, 7], generator: Generator(seed: 9))
         func logits(_ model: GPT2LLM) throws -> [Float] {
             let cache = KeyValueCache()
@@ -222,7 +228,9 @@ struct TensorParallelismTests {
         let ranks = try ThreadGroup(size: 2).run { member -> (Double, [String: Tensor], TensorParallelShard) in
             let shard = TensorParallelShard(communicator: member)
             let model = try GPT2LLM(config: config, seed: 3, tensorParallel: shard)
-            for (name, _) in model.parameters.named { try model.parameters.load(name, from: shard.slice(of: wholeTensors[name]!, name: name)) }
+            for (name, _) in model.parameters.named {
+                try model.parameters.load(name, from: shard.slice(of: wholeTensors[name]!, name: name))
+            }
             _ = try Self.step(model)
             let norm = try GradientClipper(model: model, normType: normType, maxNorm: maxNorm).clipGradients()
             return (norm, Dictionary(uniqueKeysWithValues: model.parameters.named.map { ($0.name, $0.tensor.grad!) }), shard)
@@ -255,7 +263,9 @@ struct TensorParallelismTests {
             #expect(split.parameters.hasDeferredParameters)
             try initializer.initialize(split, seed: 5)
             #expect(split.parameterCount == whole.parameterCount)
-            return try split.parameters.named.map { ($0.name, $0.tensor, try shard.slice(of: whole.parameters.tensors[$0.name]!, name: $0.name)) }
+            return try split.parameters.named.map {
+                ($0.name, $0.tensor, try shard.slice(of: whole.parameters.tensors[$0.name]!, name: $0.name))
+            }
         }
         for (name, actual, expected) in slices.joined() {
             let equal = try actual.shape == expected.shape && actual.equal(expected)

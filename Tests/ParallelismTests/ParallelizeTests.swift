@@ -40,19 +40,31 @@ struct ParallelizeTests {
         }
         #expect(error?.description.contains("pipeline and context parallelism are not available yet") == true)
         let twoRanks = try DeviceMesh(deviceType: "cpu", dataParallelShardDegree: 2, worldSize: 2)
-        let alone = #expect(throws: ParallelismError.self) { try Parallelize.apply(to: try model(), mesh: twoRanks, world: nil, options: .init()) }
+        let alone = #expect(throws: ParallelismError.self) {
+            try Parallelize.apply(to: try model(), mesh: twoRanks, world: nil, options: .init())
+        }
         #expect(alone?.description == "the mesh spans 2 ranks, the job has 1")
     }
 
     @Test func aTensorParallelMeshNeedsAModelSplitToItsDegree() throws {
         let mesh = try DeviceMesh(deviceType: "cpu", dataParallelShardDegree: 2, tensorParallelDegree: 2, worldSize: 4)
-        let whole = #expect(throws: ParallelismError.self) { try Parallelize.apply(to: try model(), mesh: mesh, world: nil, options: .init()) }
-        #expect(whole?.description == "the device mesh has tensor_parallel_degree 2, but the model is whole: wrap it in model/gpt2_tp first")
+        let whole = #expect(throws: ParallelismError.self) {
+            try Parallelize.apply(to: try model(), mesh: mesh, world: nil, options: .init())
+        }
+        #expect(
+            whole?.description == "the device mesh has tensor_parallel_degree 2, but the model is whole: wrap it in model/gpt2_tp first")
         let split = try model().splitForTensorParallelism(TensorParallelShard(communicator: LayoutOnlyGroup(size: 2)))
         let wholeCount = try model().parameterCount
         #expect(split.tensorParallelDegree == 2 && split.parameterCount == wholeCount)
+        // Wrapped (mixed precision here), the count is still the whole model's: MFU counts its FLOPs.
+        let alone = try Parallelize.apply(
+            to: split, mesh: try DeviceMesh(dataParallelShardDegree: 1, worldSize: 1), world: nil, options: .init())
+        #expect(alone is MixedPrecisionModel && alone.parameterCount == wholeCount)
         let wider = try DeviceMesh(deviceType: "cpu", dataParallelShardDegree: 1, tensorParallelDegree: 4, worldSize: 4)
-        let mismatch = #expect(throws: ParallelismError.self) { try Parallelize.apply(to: split, mesh: wider, world: nil, options: .init()) }
-        #expect(mismatch?.description == "the model is split over 2 tensor-parallel ranks, but the device mesh has tensor_parallel_degree 4")
+        let mismatch = #expect(throws: ParallelismError.self) {
+            try Parallelize.apply(to: split, mesh: wider, world: nil, options: .init())
+        }
+        #expect(
+            mismatch?.description == "the model is split over 2 tensor-parallel ranks, but the device mesh has tensor_parallel_degree 4")
     }
 }
