@@ -17,6 +17,9 @@ struct ct_process_group_s {
   c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
   int rank;
   int size;
+  /// The Gloo device the group's ranks talk through: loopback when the job runs on one machine, the host's
+  /// interface otherwise. Subgroups use the same, so a subgroup that spans nodes reaches them.
+  std::shared_ptr<::gloo::transport::Device> device;
 };
 
 namespace {
@@ -65,10 +68,11 @@ int ct_process_group_create_gloo(const char *master_address, int master_port, co
     auto gloo_options = c10d::ProcessGroupGloo::Options::create(timeout);
     std::string host(master_address);
     bool local = host == "127.0.0.1" || host == "localhost";
-    gloo_options->devices.push_back(local ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
-                                          : c10d::ProcessGroupGloo::createDefaultDevice());
+    auto device = local ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
+                        : c10d::ProcessGroupGloo::createDefaultDevice();
+    gloo_options->devices.push_back(device);
     auto group = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, size, gloo_options);
-    *out = new ct_process_group_s{store, group, rank, size};
+    *out = new ct_process_group_s{store, group, rank, size, device};
   });
 }
 
@@ -79,9 +83,9 @@ int ct_process_group_create_subgroup(ct_process_group parent, const char *prefix
     auto timeout = std::chrono::milliseconds(timeout_ms);
     auto store = c10::make_intrusive<c10d::PrefixStore>(std::string(prefix), parent->store);
     auto gloo_options = c10d::ProcessGroupGloo::Options::create(timeout);
-    gloo_options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
+    gloo_options->devices.push_back(parent->device);
     auto group = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, size, gloo_options);
-    *out = new ct_process_group_s{parent->store, group, rank, size};
+    *out = new ct_process_group_s{parent->store, group, rank, size, parent->device};
   });
 }
 
