@@ -16,6 +16,8 @@ struct DistributedRun {
         case fsdp1(String)
         /// `model/gpt2_tp` over this many ranks, inside `model/fsdp2_wrapped` over the rest (ranks / degree).
         case tensorParallel(Int)
+        /// `model/gpt2_tp` over this many ranks, inside `model/ddp_wrapped` over the rest.
+        case tensorParallelReplicated(Int)
 
         var description: String {
             switch self {
@@ -24,6 +26,7 @@ struct DistributedRun {
             case .hybrid: return "fsdp2 hybrid"
             case let .fsdp1(strategy): return "fsdp1 \(strategy)"
             case let .tensorParallel(degree): return "fsdp2 × tp\(degree)"
+            case let .tensorParallelReplicated(degree): return "ddp × tp\(degree)"
             }
         }
     }
@@ -90,6 +93,19 @@ struct DistributedRun {
                     """)
         case let .tensorParallel(degree):
             text = tensorParallel(text, degree: degree)
+        case let .tensorParallelReplicated(degree):
+            text = tensorParallel(text, degree: degree).replacingOccurrences(
+                of: fsdp2Block.replacingOccurrences(of: "instance_key: model_raw", with: "instance_key: gpt2_tp_model"),
+                with: """
+                      variant_key: ddp_wrapped
+                      config:
+                        model:
+                          instance_key: gpt2_tp_model
+                          pass_type: BY_REFERENCE
+                        device_mesh:
+                          instance_key: device_mesh
+                          pass_type: BY_REFERENCE
+                    """)
         case .hybrid:
             text = text.replacingOccurrences(
                 of: "    data_parallel_replicate_degree: 1\n    data_parallel_shard_degree: ${settings.cuda_env.world_size}",

@@ -32,9 +32,9 @@ import Torch
     /// `model/gpt2_tp` through the whole job, in the Llama form (GQA, RoPE, SwiGLU, RMSNorm, tied embeddings): two
     /// tensor-parallel ranks train the one-rank trajectory of the same global batch, and so do 2 FSDP shards × 2
     /// tensor-parallel ranks warmstarted from its checkpoint at step 8 (a layout change), and one rank from theirs at
-    /// step 12. The split layers add their partial products in another order than the whole matmuls (float32
-    /// rounding, ~1e-7 relative per step), within the suite's tolerances. Checkpoints hold each piece once
-    /// (slice-major shards), and the last exports to Hugging Face whole.
+    /// step 12, as do 2 DDP replicas × 2 tensor-parallel ranks. The split layers add their partial products in
+    /// another order than the whole matmuls (float32 rounding, ~1e-7 relative per step), within the suite's
+    /// tolerances. Checkpoints hold each piece once (slice-major shards), and the last exports to Hugging Face whole.
     @Test func tensorParallelRanksFollowTheOneRankTrajectory() throws {
         let single = try DistributedRun.oneRankTrajectory()
         let two = try DistributedRun(ranks: 2, microBatch: 2, accumulation: 2, engine: .tensorParallel(2), keepAllCheckpoints: true)
@@ -56,6 +56,11 @@ import Torch
         let alone = try DistributedRun(ranks: 1, microBatch: 2, accumulation: 2, engine: .sharded).warmstart(from: checkpoint)
         #expect(alone.keys.sorted() == Array(13...16))
         DistributedRun.expectSameTrajectory(alone, single, "fsdp 2 × tp 2 → 1 rank", normTolerance: Self.normTolerance)
+        // Replicated data parallelism around the split model (ddp_wrapped), from the same checkpoint.
+        let replicated = try DistributedRun(ranks: 4, microBatch: 1, accumulation: 2, engine: .tensorParallelReplicated(2))
+            .warmstart(from: checkpoint)
+        #expect(replicated.keys.sorted() == Array(13...16))
+        DistributedRun.expectSameTrajectory(replicated, single, "fsdp 2 × tp 2 → ddp 2 × tp 2", normTolerance: Self.normTolerance)
 
         let exported = four.root + "/hf"
         let (status, output) = try DistributedLaunchTests().launch([
