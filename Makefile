@@ -60,10 +60,11 @@ tutorials: shim
 	$(SWIFT) build -c release --product modalities
 	scripts/run-modalities-tutorials
 
-## libFuzzer over the readers of outside files (pickle, .pbin, JSONL index, tokenizer.json, SentencePiece, tiktoken):
+## libFuzzer over the readers of outside files (YAML config, pickle, .pbin, JSONL index, tokenizer.json, SentencePiece,
+## tiktoken, safetensors):
 ## FUZZ_SECONDS each (default 600); crashes land in .build/fuzz/<target>/crashes (RELIABILITY.md).
 FUZZ_SECONDS ?= 600
-fuzz:
+fuzz: shim
 	scripts/fuzz $(FUZZ_SECONDS)
 
 ## Benchmarks: engine overhead, then tokenizer throughput next to the reference libraries (installed into a
