@@ -103,7 +103,7 @@ extension ComponentRegistry {
         register(
             "model", "gpt2_tp",
             summary:
-                "tensor parallelism over the mesh's tp ranks: column-parallel q/k/v and MLP inputs, row-parallel output projections (Megatron-LM's layout); wrap in fsdp2_wrapped for data parallelism over dp_shard",
+                "Modalities' tensor-parallel plan over the mesh's tp ranks: vocabulary-parallel embeddings, column/row-parallel attention and MLP with sequence parallelism between them, a column-parallel head (loss parallelism with enable_loss_parallel); fsdp2_wrapped then shards over dp_shard",
             config: GPT2TensorParallelConfig.self, produces: [(any Model).self]
         ) { config, context -> any Model in
             let mesh = try context.build(config.deviceMesh)
