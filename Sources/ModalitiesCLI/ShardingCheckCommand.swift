@@ -65,10 +65,8 @@ struct ShardingCheckCommand: ParsableCommand {
             baseline = try Memory.cpuStatistics().currentBytes
             Memory.resetPeak()
             let shard = TensorParallelShard(communicator: ProcessGroupCommunicator(group: group))
-            let split = try GPT2LLM(config: network.config, seed: 1, tensorParallel: shard)
-            for (name, tensor) in network.parameters.named { try split.parameters.load(name, from: shard.slice(of: tensor, name: name)) }
             reference = network
-            model = split
+            model = try network.splitForTensorParallelism(shard)
         }
         let setupPeak = try Memory.cpuStatistics().peakBytes - baseline
         let optimizer = try AdamOptimizer(

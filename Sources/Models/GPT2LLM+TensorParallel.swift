@@ -1,29 +1,10 @@
 import Torch
 
 extension GPT2LLM: SlicedParameterModel {
-    public var tensorParallelDegree: Int { tensorParallel?.size ?? 1 }
-
-    public func wholeShape(of name: String) throws -> [Int] {
-        guard let tensor = parameters.tensors[name] else { throw ModelError.missingParameter(name) }
-        var shape = tensor.shape
-        guard let tensorParallel else { return shape }
-        switch TensorParallelShard.split(of: name) {
-        case .replicated: break
-        case .rows: shape[0] *= tensorParallel.size
-        case .columns: shape[1] *= tensorParallel.size
-        }
-        return shape
-    }
-
-    public func slice(ofWhole whole: Tensor, name: String) throws -> Tensor {
-        guard let tensorParallel else { return whole }
-        return try tensorParallel.slice(of: whole, name: name)
-    }
-
     /// Elements of the whole model's parameters, whatever slice of them this rank holds.
     public var parameterCount: Int {
         parameters.named.reduce(0) { count, entry in
-            count + ((try? wholeShape(of: entry.name)) ?? entry.tensor.shape).reduce(1, *)
+            count + (tensorParallel?.wholeShape(of: entry.name, sliceShape: entry.tensor.shape) ?? entry.tensor.shape).reduce(1, *)
         }
     }
 

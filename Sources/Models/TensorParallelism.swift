@@ -63,6 +63,15 @@ public struct TensorParallelShard {
         case rows
         /// Columns (dimension 1): row-parallel weights (their biases are replicated).
         case columns
+
+        /// The dimension split across the ranks; nil when replicated.
+        public var dimension: Int? {
+            switch self {
+            case .replicated: return nil
+            case .rows: return 0
+            case .columns: return 1
+            }
+        }
     }
 
     /// The split of `name` in GPT2LLM's layout.
@@ -78,11 +87,15 @@ public struct TensorParallelShard {
 
     /// This rank's slice of the whole parameter `name`.
     public func slice(of whole: Tensor, name: String) throws -> Tensor {
-        switch Self.split(of: name) {
-        case .replicated: return whole
-        case .rows: return try whole.chunk(size, dim: 0)[rank].contiguous()
-        case .columns: return try whole.chunk(size, dim: 1)[rank].contiguous()
-        }
+        guard let dimension = Self.split(of: name).dimension else { return whole }
+        return try whole.chunk(size, dim: dimension)[rank].contiguous()
+    }
+
+    /// The whole parameter's shape for `name`, given this rank's slice's shape.
+    public func wholeShape(of name: String, sliceShape: [Int]) -> [Int] {
+        var shape = sliceShape
+        if let dimension = Self.split(of: name).dimension { shape[dimension] *= size }
+        return shape
     }
 
     /// Checks that `config` splits evenly: heads, kv heads and the MLP's hidden size divisible by the group's size.
@@ -152,17 +165,27 @@ enum TensorParallelRegion {
 /// whole parameter and keeps the slice, so a model starts from the same weights in any layout; checkpoints and the
 /// parameter count speak of the whole shapes.
 public protocol SlicedParameterModel: Model {
-    /// The number of ranks the split parameters are spread over (1 for a model held whole).
-    var tensorParallelDegree: Int { get }
-    /// The whole parameter's shape (the parameter's own when it is not split).
-    func wholeShape(of name: String) throws -> [Int]
-    /// This rank's slice of the whole parameter `name`.
-    func slice(ofWhole whole: Tensor, name: String) throws -> Tensor
+    /// This rank's place in its tensor-parallel group; nil for a model held whole.
+    var tensorParallel: TensorParallelShard? { get }
 }
 
 extension SlicedParameterModel {
+    /// The number of ranks the split parameters are spread over (1 for a model held whole).
+    public var tensorParallelDegree: Int { tensorParallel?.size ?? 1 }
+
     /// Whether some parameter is a slice.
     public var isSliced: Bool { tensorParallelDegree > 1 }
+
+    /// The whole parameter's shape (the parameter's own when it is not split).
+    public func wholeShape(of name: String) throws -> [Int] {
+        guard let tensor = parameters.tensors[name] else { throw ModelError.missingParameter(name) }
+        return tensorParallel?.wholeShape(of: name, sliceShape: tensor.shape) ?? tensor.shape
+    }
+
+    /// This rank's slice of the whole parameter `name`.
+    public func slice(ofWhole whole: Tensor, name: String) throws -> Tensor {
+        try tensorParallel?.slice(of: whole, name: name) ?? whole
+    }
 }
 
 /// How one forward pass crosses a tensor-parallel group. With sequence parallelism (Modalities' plan: norms and

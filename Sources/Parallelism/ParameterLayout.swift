@@ -23,7 +23,7 @@ public struct ParameterLayout {
     public var tensorParallelDegree: Int { sliced?.tensorParallelDegree ?? 1 }
 
     /// This rank's place among the slices.
-    public var tensorParallelRank: Int { (sliced as? GPT2LLM)?.tensorParallel?.rank ?? 0 }
+    public var tensorParallelRank: Int { sliced?.tensorParallel?.rank ?? 0 }
 
     /// Ranks over which every tensor is chunked (1 without FSDP).
     public var shardCount: Int { sharded?.shardCount ?? 1 }
@@ -50,12 +50,7 @@ public struct ParameterLayout {
 
     /// How parameter `name` is sliced: the dimension split across tensor-parallel ranks, nil when replicated.
     public func slicedDimension(of name: String) -> Int? {
-        guard sliced != nil else { return nil }
-        switch TensorParallelShard.split(of: name) {
-        case .replicated: return nil
-        case .rows: return 0
-        case .columns: return 1
-        }
+        sliced == nil ? nil : TensorParallelShard.split(of: name).dimension
     }
 
     /// What this rank keeps of `whole`, a tensor shaped like parameter `name`: its slice, then the slice's chunk.
@@ -74,15 +69,7 @@ public struct ParameterLayout {
     /// over the tensor-parallel group. Collective: every rank calls it for the same names in the same order.
     public func whole(ofLocal local: Tensor, name: String) throws -> Tensor {
         let slice = try sharded?.wholeTensor(ofChunk: local, name: name) ?? local.detach()
-        guard let sliced, let dimension = slicedDimension(of: name), let network = sliced as? GPT2LLM,
-            let communicator = network.tensorParallel?.communicator
-        else { return slice }
-        // Each rank places its slice in a zero tensor of the whole shape; the sum over the group is the whole.
-        let whole = try Tensor.zeros(try sliced.wholeShape(of: name), dtype: slice.dtype, device: slice.device)
-        let width = slice.size(dimension)
-        _ = try Autograd.noGrad {
-            try whole.narrow(dimension, start: communicator.rank * width, length: width).copy_(slice)
-        }
-        return try communicator.allReduceSum(whole)
+        guard let dimension = slicedDimension(of: name), let communicator = sliced?.tensorParallel?.communicator else { return slice }
+        return try communicator.allGather(slice.contiguous(), dim: dimension)
     }
 }
