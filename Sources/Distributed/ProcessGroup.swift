@@ -202,6 +202,16 @@ extension ProcessGroup {
         return CollectiveWork(handle: work!, tensors: tensors)
     }
 
+    /// Starts sending `tensor` to `destination` (its receive matches `tag`) and returns at once; the work keeps the
+    /// tensor until waited on. Pipeline stages post their sends this way so that no rank waits on a peer's receive.
+    public func sendAsync(_ tensor: Tensor, to destination: Int, tag: Int = 0) throws -> CollectiveWork {
+        var work: ct_work?
+        try withExtendedLifetime(tensor) {
+            try Self.check("send", ct_process_group_send_async(handle, tensor.handle, Int32(destination), Int32(tag), &work))
+        }
+        return CollectiveWork(handle: work!, tensors: [tensor])
+    }
+
     /// Starts gathering every rank's `input` into `output` (rank after rank) and returns at once.
     public func allGatherAsync(into output: Tensor, from input: Tensor) throws -> CollectiveWork {
         var work: ct_work?

@@ -21,7 +21,8 @@ extension GPT2LLM: SlicedParameterModel {
         let first = parameters.named.first?.tensor
         let split = try GPT2LLM(
             config: config, sampleKey: sampleKey, predictionKey: predictionKey, seed: seed, dtype: first?.dtype ?? .float32,
-            device: first?.device ?? .cpu, deferAllocation: parameters.hasDeferredParameters, tensorParallel: shard)
+            device: first?.device ?? .cpu, deferAllocation: parameters.hasDeferredParameters, tensorParallel: shard,
+            pipelineStage: pipelineStage)
         for (name, tensor) in parameters.named where parameters.deferredFills[name] == nil {
             try split.parameters.load(name, from: shard.slice(of: tensor, name: name))
         }

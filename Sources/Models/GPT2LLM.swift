@@ -19,11 +19,11 @@ public final class GPT2LLM: BlockStructuredModel {
         "layernorm": [".attention_norm", ".ffn_norm", ".lm_head_norm"],
     ]
     public let parameters: ParameterStore
-    private let tokenEmbedding: Tensor
+    private let tokenEmbedding: Tensor?
     private let positionEmbedding: Tensor?
     private let blocks: [Block]
-    private let finalNorm: Norm
-    private let head: Tensor
+    private let finalNorm: Norm?
+    private let head: Tensor?
     /// Blocks (by index) whose activations are recomputed in backward instead of kept (activation checkpointing).
     public var checkpointedLayers: Set<Int> = []
     /// With a policy, checkpointed blocks keep the outputs of the operators it lists and recompute the rest
@@ -33,8 +33,12 @@ public final class GPT2LLM: BlockStructuredModel {
     public var blockWrapper: BlockWrapper?
     /// This rank's place in a tensor-parallel group; nil when every matrix is whole.
     public let tensorParallel: TensorParallelShard?
+    /// The part of the model this pipeline stage holds; nil when it holds all of it.
+    public let pipelineStage: PipelineStageLayout?
+    /// The index in `transformer.h` of each block this model holds (all of them unless it is a pipeline stage).
+    public let layers: [Int]
     public var blockCount: Int { blocks.count }
-    public func blockParameterPrefix(_ block: Int) -> String { "transformer.h.\(block)." }
+    public func blockParameterPrefix(_ block: Int) -> String { "transformer.h.\(layers[block])." }
 
     private struct Block {
         let attentionNorm: Norm
@@ -54,11 +58,23 @@ public final class GPT2LLM: BlockStructuredModel {
     public init(
         config: GPT2LLMConfig, sampleKey: String = "input_ids", predictionKey: String = "logits", seed: UInt64 = 0,
         dtype: DType = .float32, device: Device = .cpu, deferAllocation: Bool = false,
-        tensorParallel: TensorParallelShard? = nil
+        tensorParallel: TensorParallelShard? = nil, pipelineStage: PipelineStageLayout? = nil
     ) throws {
         try config.validate()
         try tensorParallel?.validate(config)
+        if let stage = pipelineStage {
+            guard stage.layers.lowerBound >= 0, stage.layers.upperBound <= config.layerCount else {
+                throw ModelError.invalidConfig("pipeline \(stage) names blocks the model's \(config.layerCount) layers do not have")
+            }
+            // torchtitan and Modalities refuse it too: the tied matrix would live on two stages.
+            guard !config.weightTying || (stage.holdsInput == stage.holdsOutput) else {
+                throw ModelError.invalidConfig(
+                    "use_weight_tying ties transformer.lm_head to transformer.wte, but pipeline \(stage) holds only one of them: set use_weight_tying: false for pipeline parallelism"
+                )
+            }
+        }
         self.tensorParallel = tensorParallel
+        self.pipelineStage = pipelineStage
         if config.attentionImplementation == .daoFlash {
             FileHandle.standardError.write(
                 Data(
@@ -74,12 +90,15 @@ public final class GPT2LLM: BlockStructuredModel {
         let d = config.embeddingSize
         // Split matrices hold this rank's rows (column-parallel, embeddings) or columns (row-parallel) only.
         let parts = tensorParallel?.size ?? 1
-        tokenEmbedding = try store.make("transformer.wte.weight", shape: [config.vocabularySize / parts, d])
+        let holdsInput = pipelineStage?.holdsInput ?? true
+        let holdsOutput = pipelineStage?.holdsOutput ?? true
+        tokenEmbedding = holdsInput ? try store.make("transformer.wte.weight", shape: [config.vocabularySize / parts, d]) : nil
         positionEmbedding =
-            config.positionEmbedding == .absolute
+            holdsInput && config.positionEmbedding == .absolute
             ? try store.make("transformer.wpe.weight", shape: [config.sequenceLength / parts, d]) : nil
         let keyValueSize = d / (config.queryHeads / config.keyValueHeads)
-        blocks = try (0..<config.layerCount).map { layer in
+        layers = Array(pipelineStage?.layers ?? 0..<config.layerCount)
+        blocks = try layers.map { layer in
             let prefix = "transformer.h.\(layer)"
             let attentionNorm = try Norm("\(prefix).attention_norm", size: d, config: config.attentionNorm, in: store)
             let query = try Linear("\(prefix).attn.q_attn", input: d, output: d / parts, bias: config.bias, in: store)
@@ -106,12 +125,16 @@ public final class GPT2LLM: BlockStructuredModel {
                 attentionNorm: attentionNorm, query: query, key: key, value: value, output: output,
                 ffnNorm: ffnNorm, mlp: mlp)
         }
-        finalNorm = try Norm("transformer.lm_head_norm", size: d, config: config.lmHeadNorm, in: store)
-        if config.weightTying {
-            head = tokenEmbedding
-            store.alias("transformer.lm_head.weight", to: tokenEmbedding)
+        if !holdsOutput {
+            (finalNorm, head) = (nil, nil)
         } else {
-            head = try store.make("transformer.lm_head.weight", shape: [config.vocabularySize / parts, d])
+            finalNorm = try Norm("transformer.lm_head_norm", size: d, config: config.lmHeadNorm, in: store)
+            if config.weightTying, let tokenEmbedding {
+                head = tokenEmbedding
+                store.alias("transformer.lm_head.weight", to: tokenEmbedding)
+            } else {
+                head = try store.make("transformer.lm_head.weight", shape: [config.vocabularySize / parts, d])
+            }
         }
     }
 
@@ -121,7 +144,8 @@ public final class GPT2LLM: BlockStructuredModel {
         try parameters.requireAllocated(for: "moving the model to \(device)")
         let moved = try GPT2LLM(
             config: config, sampleKey: sampleKey, predictionKey: predictionKey, seed: seed,
-            dtype: parameters.named.first?.tensor.dtype ?? .float32, device: device, tensorParallel: tensorParallel)
+            dtype: parameters.named.first?.tensor.dtype ?? .float32, device: device, tensorParallel: tensorParallel,
+            pipelineStage: pipelineStage)
         for (name, tensor) in parameters.named { try moved.parameters.load(name, from: tensor) }
         moved.checkpointedLayers = checkpointedLayers
         moved.selectiveCheckpointPolicy = selectiveCheckpointPolicy
@@ -129,13 +153,29 @@ public final class GPT2LLM: BlockStructuredModel {
     }
 
     /// `{prediction_key: logits}` for `{sample_key: token ids}`, as Modalities' models are called.
+    ///
+    /// A pipeline stage without the input layers also takes the previous stage's activations under
+    /// ``PipelineStageLayout/activationKey`` (the token ids still give the positions), and one without the output
+    /// layers returns its activations under that key instead of logits.
     public func forward(_ inputs: [String: Tensor], training: Bool) throws -> [String: Tensor] {
         guard let tokens = inputs[sampleKey] else {
             throw ModelError.invalidConfig("the batch has no '\(sampleKey)' (keys: \(inputs.keys.sorted().joined(separator: ", ")))")
         }
         // With loss parallelism the logits stay split over the vocabulary (see ``lossParallelGroup``).
         let gathered = !(tensorParallel?.lossParallel ?? false)
-        return [predictionKey: try logits(tokens, cache: nil, training: training, gathered: gathered)]
+        guard let stage = pipelineStage else {
+            return [predictionKey: try run(tokens, hidden: nil, cache: nil, training: training, gathered: gathered)]
+        }
+        var hidden: Tensor?
+        if !stage.holdsInput {
+            guard let activations = inputs[PipelineStageLayout.activationKey] else {
+                throw ModelError.invalidConfig(
+                    "pipeline \(stage) needs the previous stage's activations under '\(PipelineStageLayout.activationKey)'")
+            }
+            hidden = activations
+        }
+        let output = try run(tokens, hidden: hidden, cache: nil, training: training, gathered: gathered)
+        return [stage.holdsOutput ? predictionKey : PipelineStageLayout.activationKey: output]
     }
 
     /// The tensor-parallel group whose ranks each hold a part of the vocabulary of ``forward(_:training:)``'s
@@ -149,11 +189,16 @@ public final class GPT2LLM: BlockStructuredModel {
     /// With a `cache`, the tokens continue the sequence the cache holds: their keys and values are appended, and
     /// positions (learned or rotary) start after the cached ones.
     public func callAsFunction(_ tokens: Tensor, cache: KeyValueCache? = nil, training: Bool = false) throws -> Tensor {
-        try logits(tokens, cache: cache, training: training, gathered: true)
+        if let pipelineStage, !(pipelineStage.holdsInput && pipelineStage.holdsOutput) {
+            throw ModelError.invalidConfig("logits for token ids need the whole model; this one is pipeline \(pipelineStage)")
+        }
+        return try run(tokens, hidden: nil, cache: cache, training: training, gathered: true)
     }
 
-    /// Logits for `tokens`; `gathered` false leaves a tensor-parallel rank its part of the vocabulary.
-    private func logits(_ tokens: Tensor, cache: KeyValueCache?, training: Bool, gathered: Bool) throws -> Tensor {
+    /// Logits for `tokens`, or the activations after this stage's blocks when it does not hold the output layers;
+    /// `hidden` is the previous stage's output when this one does not hold the input layers. `gathered` false
+    /// leaves a tensor-parallel rank its part of the vocabulary.
+    private func run(_ tokens: Tensor, hidden: Tensor?, cache: KeyValueCache?, training: Bool, gathered: Bool) throws -> Tensor {
         try parameters.requireAllocated(for: "GPT2LLM's forward")
         let length = tokens.size(1)
         let past = cache?.length ?? 0
@@ -162,8 +207,7 @@ public final class GPT2LLM: BlockStructuredModel {
         }
         let parallel = tensorParallel.map { TensorParallelForward(group: $0.communicator, length: length, caching: cache != nil) }
         let share = parallel.map { parallel in { (parameter: Tensor) in try parallel.share(parameter) } }
-        var h = try embed(tokens, past: past, parallel: parallel)
-        h = try dropout(h, training: training)
+        var h = try hidden ?? dropout(try embed(tokens, past: past, parallel: parallel), training: training)
         // Shared by every layer: positions' rotary tables, and which keys each query may not see (query i, at
         // position past + i, sees keys 0...past + i).
         let rotary = try config.rotaryBaseFrequency.map {
@@ -191,6 +235,7 @@ public final class GPT2LLM: BlockStructuredModel {
             h = try blockWrapper.map { try $0(layer, h, body) } ?? body(h)
         }
         cache?.length = past + length
+        guard let finalNorm, let head else { return h }
         guard let parallel else { return try Functional.linearPaddingRows(finalNorm(h), weight: head) }
         // Column-parallel head: this rank's part of the vocabulary, gathered.
         let local = try Functional.linearPaddingRows(try parallel.enter(finalNorm(h, sharing: share)), weight: head)
@@ -202,6 +247,7 @@ public final class GPT2LLM: BlockStructuredModel {
     /// others), and the partial sums are added over the group.
     private func embed(_ tokens: Tensor, past: Int, parallel: TensorParallelForward?) throws -> Tensor {
         let length = tokens.size(1)
+        guard let tokenEmbedding else { throw ModelError.invalidConfig("this pipeline stage holds no embeddings") }
         guard let parallel else {
             let h = try Functional.embedding(tokens, weight: tokenEmbedding)
             return try positionEmbedding.map { try h + $0.narrow(0, start: past, length: length) } ?? h

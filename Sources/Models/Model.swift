@@ -83,6 +83,17 @@ extension ModelInitializer {
     /// parallelism), each whole parameter is drawn into a scratch tensor and this rank keeps its slice: the values
     /// are those of the model initialised whole, whatever the layout.
     public func initialize(_ model: any Model, seed: UInt64) throws {
+        if let stage = model.unwrapped(as: GPT2LLM.self), stage.pipelineStage != nil {
+            // A pipeline stage: every whole parameter of the model is drawn in turn (so the generator advances as for
+            // the whole model), and the stage keeps its own (their tensor-parallel slice, when split).
+            try initialize(try stage.wholeModelLayout().parameters, seed: seed) { name, tensor, fill in
+                let scratch = try Tensor.empty(tensor.shape, dtype: tensor.dtype)
+                try fill(scratch)
+                guard stage.parameters.tensors[name] != nil else { return }
+                try stage.parameters.load(name, from: try stage.slice(ofWhole: scratch, name: name))
+            }
+            return try stage.parameters.allocateAll()
+        }
         guard let sliced = model.unwrapped(as: (any SlicedParameterModel).self), sliced.isSliced else {
             return try initialize(model.parameters, seed: seed)
         }

@@ -169,11 +169,17 @@ public final class FullyShardedModel: WrappingModel, GradientSynchronizing {
     /// tensor-parallel slice is sharded.
     public func initialize(with initializer: any ModelInitializer, seed: UInt64) throws {
         let sliced = wrapped.unwrapped(as: (any SlicedParameterModel).self).flatMap { $0.isSliced ? $0 : nil }
-        try initializer.initialize(wrapped.parameters, seed: seed) { name, _, fill in
-            let (unit, index) = try locate(name)
+        // A pipeline stage draws every parameter of the whole model, in its order, and keeps its own.
+        let stage = wrapped.unwrapped(as: GPT2LLM.self).flatMap { $0.pipelineStage == nil ? nil : $0 }
+        let walk = try stage?.wholeModelLayout().parameters ?? wrapped.parameters
+        try initializer.initialize(walk, seed: seed) { name, tensor, fill in
+            guard let (unit, index) = stage == nil || stage!.parameters.tensors[name] != nil ? try locate(name) : nil else {
+                let scratch = try Tensor.empty(tensor.shape, dtype: tensor.dtype)
+                return try fill(scratch)  // another stage's parameter: drawn (the generator advances), not kept
+            }
             let shard = unit.shards[index]
-            let scratch = try Tensor.empty(
-                try sliced?.wholeShape(of: name) ?? unit.full[index].shape, dtype: shard.dtype, device: shard.device)
+            let wholeShape = stage != nil ? tensor.shape : try sliced?.wholeShape(of: name) ?? unit.full[index].shape
+            let scratch = try Tensor.empty(wholeShape, dtype: shard.dtype, device: shard.device)
             try fill(scratch)
             let local = try sliced?.slice(ofWhole: scratch, name: name) ?? scratch
             _ = try Autograd.noGrad { try shard.copy_(try unit.localChunk(of: local, parameter: index)) }

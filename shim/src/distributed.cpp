@@ -170,6 +170,13 @@ int ct_process_group_all_gather_async(ct_process_group group, ct_tensor output, 
   });
 }
 
+int ct_process_group_send_async(ct_process_group group, ct_tensor tensor, int destination, int tag, ct_work *out) {
+  return ctorch::guarded([&] {
+    std::vector<at::Tensor> list{ctorch::unwrap(tensor)};
+    *out = new ct_work_s{group->group->send(list, destination, tag), group, "send"};
+  });
+}
+
 int ct_work_wait(ct_work work) {
   return ctorch::guarded([&] { wait(work->work, work->name, work->group); });
 }
