@@ -9,9 +9,10 @@ import Training
 /// one `metadata.json` written last.
 public enum CheckpointFormat {
     public static let name = "modalities-swift-checkpoint"
-    /// The newest version written: 2 adds tensor-parallel slices (`tensor_parallel_degree`, `tensor_parallel_dim`);
-    /// checkpoints without them are written as version 1, which every earlier build reads.
-    public static let version = 2
+    /// The newest version written: 2 adds tensor-parallel slices (`tensor_parallel_degree`, `tensor_parallel_dim`),
+    /// 3 pipeline stages (`pipeline_parallel_degree`, `pipeline_rank`); a checkpoint is written with the lowest
+    /// version that describes it, so builds that read only version 1 still read every checkpoint without them.
+    public static let version = 3
     public static let metadataFile = "metadata.json"
     public static let lastCheckpointInfoFile = "last_checkpoint_info.json"
 
@@ -28,10 +29,16 @@ public enum CheckpointFormat {
     /// parameter and optimizer moment into shard `shardIndex` (`placement: flat_chunk`). Under tensor parallelism
     /// the shards are slice-major: shard `t · chunks + c` holds chunk c of slice t (``ParameterLayout``).
     ///
-    /// - Parameter extra: more metadata entries (experiment id, resolved config, ...).
+    /// Under pipeline parallelism each pipeline rank's stages fill their own block of shards (pipeline-rank-major),
+    /// and each parameter records its block (`pipeline_rank`).
+    ///
+    /// - Parameters:
+    ///   - extra: more metadata entries (experiment id, resolved config, ...).
+    ///   - parameterDescriptions: the metadata's parameter list when this rank does not hold every parameter (every
+    ///     rank's ``parameterDescriptions(of:)`` together); nil to describe this rank's.
     public static func write(
         _ appState: AppState, progress: TrainingProgress, to folder: String, writeShard: Bool = true,
-        writeMetadata: Bool = true, extra: [String: Any] = [:]
+        writeMetadata: Bool = true, extra: [String: Any] = [:], parameterDescriptions: [[String: Any]]? = nil
     ) throws {
         try appState.model.parameters.requireAllocated(for: "saving a checkpoint")
         let layout = ParameterLayout(of: appState.model)
@@ -63,22 +70,14 @@ public enum CheckpointFormat {
         guard writeMetadata else { return }
 
         let optimizer = try appState.adam(checkpoint: folder)
-        let parameters = try appState.model.parameters.named.map { entry -> [String: Any] in
-            let localShape = layout.sharded?.fullShape(of: entry.name) ?? entry.tensor.shape
-            var description: [String: Any] = [
-                "name": entry.name, "shape": try layout.wholeShape(of: entry.name, localShape: localShape),
-                "dtype": "\(entry.tensor.dtype)",
-                "placement": layout.sharded == nil ? "replicated" : "flat_chunk",
-            ]
-            if let dimension = layout.slicedDimension(of: entry.name) { description["tensor_parallel_dim"] = dimension }
-            return description
-        }
+        let parameters = try parameterDescriptions ?? Self.parameterDescriptions(of: appState.model)
         var world: [String: Any] = ["world_size": worldSize, "shards": (0..<worldSize).map { ["rank": $0, "file": shardFile(rank: $0)] }]
         if layout.tensorParallelDegree > 1 { world["tensor_parallel_degree"] = layout.tensorParallelDegree }
+        if layout.pipelineDegree > 1 { world["pipeline_parallel_degree"] = layout.pipelineDegree }
         var metadata: [String: Any] = [
             "format": name,
-            // Version 1 readers would put tensor-parallel slices together wrongly: such checkpoints say version 2.
-            "format_version": layout.tensorParallelDegree > 1 ? version : 1,
+            // Earlier readers would put tensor-parallel slices (version 2) or pipeline blocks (3) together wrongly.
+            "format_version": layout.pipelineDegree > 1 ? 3 : layout.tensorParallelDegree > 1 ? 2 : 1,
             "created": ISO8601DateFormatter().string(from: Date()),
             "world": world,
             "model": ["parameters": parameters],
@@ -104,6 +103,23 @@ public enum CheckpointFormat {
             try AtomicFile.write(data, to: folder + "/" + metadataFile)
         } catch let error as InteropError {
             throw CheckpointError.unwritable(path: folder + "/" + metadataFile, reason: error.description)
+        }
+    }
+}
+
+extension CheckpointFormat {
+    /// The metadata's entries for the parameters this rank's model holds: whole shape, dtype, placement, the
+    /// tensor-parallel dimension of a split one, and under pipeline parallelism the pipeline rank whose shards hold it.
+    public static func parameterDescriptions(of model: any Model) throws -> [[String: Any]] {
+        let layout = ParameterLayout(of: model)
+        return try model.parameters.named.map { entry -> [String: Any] in
+            var description: [String: Any] = [
+                "name": entry.name, "shape": try layout.wholeShape(of: entry.name, in: model), "dtype": "\(entry.tensor.dtype)",
+                "placement": layout.sharded == nil ? "replicated" : "flat_chunk",
+            ]
+            if let dimension = layout.slicedDimension(of: entry.name) { description["tensor_parallel_dim"] = dimension }
+            if layout.pipelineDegree > 1 { description["pipeline_rank"] = layout.pipelineRank }
+            return description
         }
     }
 }

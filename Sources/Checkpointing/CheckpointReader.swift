@@ -16,8 +16,12 @@ public struct CheckpointReader {
     private let savedShapes: [String: [Int]]
     /// The dimension each tensor-parallel parameter was sliced along, by name.
     private let slicedDimensions: [String: Int]
+    /// The pipeline rank whose block of shards holds each parameter (none without pipeline parallelism).
+    private let pipelineRanks: [String: Int]
     /// Ranks the saved model's split parameters were sliced over (1 without tensor parallelism).
     public let tensorParallelDegree: Int
+    /// Blocks of shards, one per pipeline rank of the run that wrote it (1 without pipeline parallelism).
+    public let pipelineDegree: Int
     private var shard: SafeTensorsFile { shards[0] }
 
     /// Opens the checkpoint in `folder`, checking its metadata and, with `verifyChecksums` (the default), every
@@ -74,15 +78,25 @@ public struct CheckpointReader {
         self.shards = shards
         var shapes: [String: [Int]] = [:]
         var dimensions: [String: Int] = [:]
+        var pipelineRanks: [String: Int] = [:]
         for entry in (metadata["model"] as? [String: Any])?["parameters"] as? [[String: Any]] ?? [] {
             guard let name = entry["name"] as? String else { continue }
             if let shape = entry["shape"] as? [Int] { shapes[name] = shape }
             if let dimension = entry["tensor_parallel_dim"] as? Int { dimensions[name] = dimension }
+            if let rank = entry["pipeline_rank"] as? Int { pipelineRanks[name] = rank }
         }
         let tensorParallelDegree = world["tensor_parallel_degree"] as? Int ?? 1
-        guard tensorParallelDegree >= 1, worldSize % tensorParallelDegree == 0 else {
+        let pipelineDegree = world["pipeline_parallel_degree"] as? Int ?? 1
+        guard tensorParallelDegree >= 1, pipelineDegree >= 1, worldSize % (tensorParallelDegree * pipelineDegree) == 0 else {
             throw CheckpointError.unreadable(
-                path: metadataPath, reason: "world_size \(worldSize) is not a multiple of tensor_parallel_degree \(tensorParallelDegree)")
+                path: metadataPath,
+                reason:
+                    "world_size \(worldSize) is not a multiple of tensor_parallel_degree \(tensorParallelDegree) × pipeline_parallel_degree \(pipelineDegree)"
+            )
+        }
+        for (name, rank) in pipelineRanks where !(0..<pipelineDegree).contains(rank) {
+            throw CheckpointError.unreadable(
+                path: metadataPath, reason: "\(name): pipeline_rank \(rank) is outside pipeline_parallel_degree \(pipelineDegree)")
         }
         for (name, dimension) in dimensions {
             guard let shape = shapes[name], shape.indices.contains(dimension), shape[dimension] % tensorParallelDegree == 0 else {
@@ -95,6 +109,8 @@ public struct CheckpointReader {
         }
         savedShapes = shapes
         slicedDimensions = dimensions
+        self.pipelineRanks = pipelineRanks
+        self.pipelineDegree = pipelineDegree
         self.tensorParallelDegree = tensorParallelDegree
         self.folder = folder
         self.metadata = metadata
@@ -128,9 +144,13 @@ public struct CheckpointReader {
         guard let shape = savedShapes[parameter] else {
             throw CheckpointError.mismatch(path: folder + "/" + CheckpointFormat.metadataFile, reason: "no shape recorded for \(parameter)")
         }
-        let chunks = shards.count / tensorParallelDegree
+        // The block of shards of the pipeline rank holding the parameter: slices × chunks.
+        let block = shards.count / pipelineDegree
+        let first = (pipelineRanks[parameter] ?? 0) * block
+        let chunks = block / tensorParallelDegree
         func slice(_ index: Int, shape: [Int]) throws -> Tensor {
-            let flat = try Tensor.cat(try (index * chunks..<(index + 1) * chunks).map { try tensor(name, rank: $0).reshape([-1]) })
+            let files = (first + index * chunks)..<(first + (index + 1) * chunks)
+            let flat = try Tensor.cat(try files.map { try tensor(name, rank: $0).reshape([-1]) })
             guard flat.count == shape.reduce(1, *) else {
                 throw CheckpointError.mismatch(
                     path: folder,
@@ -174,8 +194,9 @@ public struct CheckpointReader {
 
     /// Copies parameters, optimizer state, scheduler position and the CPU random state into `appState`.
     public func load(into appState: AppState) throws {
+        // Every block of shards together (each pipeline rank's holds its stages' parameters).
         let saved = Set(
-            shard.entries.keys.filter { $0.hasPrefix(CheckpointFormat.modelPrefix) }.map {
+            shards.flatMap(\.entries.keys).filter { $0.hasPrefix(CheckpointFormat.modelPrefix) }.map {
                 String($0.dropFirst(CheckpointFormat.modelPrefix.count))
             })
         let needed = appState.model.parameters.named.map(\.name)
@@ -195,7 +216,7 @@ public struct CheckpointReader {
             state[name] = AdamOptimizer.ParameterState(
                 expAvg: try local(try whole(prefix + ".exp_avg", parameter: name), parameter: name, in: appState.model),
                 expAvgSq: try local(try whole(prefix + ".exp_avg_sq", parameter: name), parameter: name, in: appState.model),
-                step: try tensor(prefix + ".step"))
+                step: try tensor(prefix + ".step", rank: (pipelineRanks[name] ?? 0) * (shards.count / pipelineDegree)))
         }
         do {
             try appState.adam(checkpoint: folder).loadState(state)

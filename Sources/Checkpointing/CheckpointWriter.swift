@@ -46,9 +46,13 @@ public final class CheckpointWriter {
             let writesShard = layout.writesPiece
             try CheckpointFormat.write(
                 appState, progress: progress, to: folder, writeShard: writesShard, writeMetadata: false, extra: extra)
+            // Under pipeline parallelism each rank knows its stages' parameters only: rank 0 learns the others'.
+            let descriptions = layout.pipelineDegree > 1 ? try allParameterDescriptions(of: appState) : nil
             try group?.barrier()
             guard globalRank == 0 else { return }
-            try CheckpointFormat.write(appState, progress: progress, to: folder, writeShard: false, writeMetadata: true, extra: extra)
+            try CheckpointFormat.write(
+                appState, progress: progress, to: folder, writeShard: false, writeMetadata: true, extra: extra,
+                parameterDescriptions: descriptions)
         } else {
             // Whole models (one rank, or replicated data parallelism) are whole on rank 0, which writes them for everyone.
             guard globalRank == 0 else { return }
@@ -63,6 +67,22 @@ public final class CheckpointWriter {
                 path: checkpointPath + "/" + CheckpointFormat.lastCheckpointInfoFile, reason: error.description)
         }
         removeUnfinishedCheckpoints(except: folder)
+    }
+
+    /// Every rank's parameter descriptions, each parameter once (in rank order), on every rank. Collective.
+    private func allParameterDescriptions(of appState: AppState) throws -> [[String: Any]] {
+        let local = try JSONSerialization.data(withJSONObject: try CheckpointFormat.parameterDescriptions(of: appState.model))
+        guard let group else { return try CheckpointFormat.parameterDescriptions(of: appState.model) }
+        var seen: Set<String> = []
+        var all: [[String: Any]] = []
+        for text in try group.allGatherText(String(decoding: local, as: UTF8.self)) {
+            let entries = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]] ?? []
+            for entry in entries {
+                guard let name = entry["name"] as? String, seen.insert(name).inserted else { continue }
+                all.append(entry)
+            }
+        }
+        return all
     }
 
     /// Folders of this experiment that a killed save left without `metadata.json` (no reader accepts them): removed

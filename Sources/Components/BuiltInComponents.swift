@@ -14,6 +14,7 @@ extension ComponentRegistry {
         registry.registerTraining()
         registry.registerCheckpointing()
         registry.registerParallelismComponents()
+        registry.registerPipelineComponents()
         registry.registerObservability()
         registry.registerInference()
         for (componentKey, variantKey, feature) in plannedComponents {
@@ -26,7 +27,6 @@ extension ComponentRegistry {
 /// Modalities 0.5.0's registered pairs that this version does not build yet, with the feature each needs.
 let plannedComponents: [(String, String, String)] = {
     let models = "the GPT-2/Llama model family"
-    let pipeline = "pipeline parallelism"
     let profiling = "profiling"
     return [
         ("collate_fn", "coca_collator", "CoCa multimodal models"),
@@ -36,9 +36,6 @@ let plannedComponents: [(String, String, String)] = {
         ("model", "coca", "CoCa multimodal models"), ("model", "compiled", "compiled models (CUDA graphs)"),
         ("model", "debugging_enriched", "debugging tools"),
         ("model_debugging_hook", "nan_hook", "debugging tools"), ("model_debugging_hook", "print_forward_hook", "debugging tools"),
-        ("pipeline", "builder", pipeline), ("pipeline", "scheduled", pipeline), ("pipeline", "selector", pipeline),
-        ("pipeline", "staged", pipeline),
-        ("stages_generator", "gpt2_stages_generator", pipeline),
         ("steppable_component", "forward_pass", profiling),
         ("steppable_profiler", "combined", profiling), ("steppable_profiler", "kernel_tracing", profiling),
         ("steppable_profiler", "memory_tracing", profiling), ("steppable_profiler", "no_profiler", profiling),

@@ -314,12 +314,15 @@ extension ComponentRegistry {
         ) { config, context -> any Model in
             let model = try context.build(config.model)
             let initializer = try context.build(config.modelInitializer)
-            if let sharded = model.unwrapped(as: FullyShardedModel.self) {
-                // Every rank draws each whole parameter from the same seed, one at a time, and keeps its chunk.
-                try sharded.initialize(with: initializer, seed: model.seed)
-            } else {
-                // Split (tensor-parallel) parameters are drawn whole and sliced: the same weights in any layout.
-                try initializer.initialize(model, seed: model.seed)
+            // A pipeline's parts each draw the whole model's parameters and keep their own.
+            for part in (model as? PipelineModelParts)?.parts ?? [model] {
+                if let sharded = part.unwrapped(as: FullyShardedModel.self) {
+                    // Every rank draws each whole parameter from the same seed, one at a time, and keeps its chunk.
+                    try sharded.initialize(with: initializer, seed: part.seed)
+                } else {
+                    // Split (tensor-parallel) parameters are drawn whole and sliced: the same weights in any layout.
+                    try initializer.initialize(part, seed: part.seed)
+                }
             }
             return model
         }

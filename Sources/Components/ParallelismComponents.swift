@@ -119,18 +119,24 @@ extension ComponentRegistry {
                 )
             }
             let model = try context.build(config.model)
-            guard let network = model as? GPT2LLM else {
-                throw ConfigValueError(
-                    "model/gpt2_tp splits a model/gpt2 directly (before fsdp2_wrapped and model_initialized), not \(type(of: model))")
+            let group = try mesh.group([.tp], of: try worldGroup(size: mesh.worldSize, context))
+            func split(_ model: any Model) throws -> any Model {
+                guard let network = model as? GPT2LLM else {
+                    throw ConfigValueError(
+                        "model/gpt2_tp splits a model/gpt2 (or a pipeline's model parts) directly, before fsdp2_wrapped and model_initialized, not \(type(of: model))"
+                    )
+                }
+                do {
+                    try TensorParallelShard.validate(network.config, degree: degree)
+                    return try network.splitForTensorParallelism(
+                        TensorParallelShard(communicator: ProcessGroupCommunicator(group: group), lossParallel: mesh.lossParallel))
+                } catch let error as ModelError {
+                    throw ConfigValueError(error.description)
+                }
             }
-            do {
-                try TensorParallelShard.validate(network.config, degree: degree)
-                let group = try mesh.group([.tp], of: try worldGroup(size: mesh.worldSize, context))
-                return try network.splitForTensorParallelism(
-                    TensorParallelShard(communicator: ProcessGroupCommunicator(group: group), lossParallel: mesh.lossParallel))
-            } catch let error as ModelError {
-                throw ConfigValueError(error.description)
-            }
+            // A pipeline's parts are split stage by stage (pipeline/staged, then gpt2_tp, as Modalities' PP × TP config).
+            if let parts = model as? PipelineModelParts { return try parts.map(split) }
+            return try split(model)
         }
         register(
             "model", "fsdp1_wrapped",

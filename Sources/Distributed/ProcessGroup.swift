@@ -122,6 +122,23 @@ public final class ProcessGroup: @unchecked Sendable {  // c10d process groups a
         return String(decoding: received, as: UTF8.self)
     }
 
+    /// Every rank's `text`, in rank order, on every rank (what a rank alone knows, e.g. its pipeline stages'
+    /// parameters, for the rank that writes a summary).
+    public func allGatherText(_ text: String) throws -> [String] {
+        let bytes = Array(text.utf8)
+        let lengths = try Tensor.zeros([size], dtype: .int64)
+        try allGather(into: lengths, from: try Tensor([Int64(bytes.count)], shape: [1]))
+        let counts = try lengths.toArray(Int64.self).map(Int.init)
+        let capacity = Swift.max(counts.max() ?? 0, 1)
+        let padded = try Tensor((bytes + [UInt8](repeating: 0, count: capacity - bytes.count)).map { Int32($0) }, shape: [capacity])
+        let gathered = try Tensor.zeros([size * capacity], dtype: .int32)
+        try allGather(into: gathered, from: padded)
+        let values = try gathered.toArray(Int32.self)
+        return (0..<size).map { rank in
+            String(decoding: values[(rank * capacity)..<(rank * capacity + counts[rank])].map { UInt8($0) }, as: UTF8.self)
+        }
+    }
+
     static func milliseconds(_ duration: Duration) -> Int64 {
         duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     }

@@ -53,6 +53,7 @@ extension TrainingJob {
                 numTargetTokens: total * settings.tokensPerStep),
             clipper: clipper, resultSubscriber: lastLoss)
         trainer.group = rank.group
+        trainer.pipeline = components.pipeline
         let timer = StepPhaseTimer(warmupSteps: warmup)
         trainer.phaseTimer = timer
         try Memory.resetPeak(on: rank.device)

@@ -5,6 +5,7 @@ import DataLoading
 import Distributed
 import ModalitiesSchema
 import Observability
+import Parallelism
 import Training
 
 /// What a training config declares, built from its validated graph under the names Modalities gives them (its
@@ -21,6 +22,8 @@ struct TrainingComponents {
     let clipper: GradientClipper
     let mfuCalculator: GPT2MFUCalculator?
     let deviceMesh: DeviceMesh?
+    /// The schedule over this rank's pipeline stages (`scheduled_pipeline`), when the model is pipeline-parallel.
+    let pipeline: ScheduledPipeline?
 
     /// The core, from a validated training config.
     init(_ result: ConfigValidator.Result) throws {
@@ -31,6 +34,11 @@ struct TrainingComponents {
         clipper = try graph.build(Key.gradientClipper.rawValue, as: GradientClipper.self)
         mfuCalculator = try Self.optional(.mfuCalculator, GPT2MFUCalculator.self, from: result)
         deviceMesh = try Self.optional(.deviceMesh, DeviceMesh.self, from: result)
+        pipeline = try Self.optional(.scheduledPipeline, Pipeline.self, from: result)?.scheduled
+        if appState.model is PipelineModelParts, pipeline == nil {
+            throw ConfigValueError(
+                "app_state's model is a pipeline's model parts, but the config has no scheduled_pipeline (pipeline/scheduled) to run them")
+        }
     }
 
     /// What a job that evaluates and writes builds besides the core.

@@ -128,10 +128,12 @@ public final class TrainingJob {
             globalTokensPerStep: settings.tokensPerStep, dataParallelDegree: dataParallelDegree, progress: progress,
             clipper: clipper, mfuCalculator: mfu, progressSubscriber: progressSubscriber, resultSubscriber: resultSubscriber)
         trainer.group = group
+        trainer.pipeline = components.pipeline
         trainer.stopAfterSteps = options.stopAfterSteps
         let evaluator = Evaluator(
             dataParallelDegree: dataParallelDegree, progressSubscriber: progressSubscriber, resultSubscriber: resultSubscriber)
         evaluator.group = group
+        evaluator.pipeline = components.pipeline
         let parameterCount = appState.model.parameterCount
         try resultSubscriber.consume(facts: [("No. parameters", .integer(parameterCount))])
         log("training a model with \(parameterCount) parameters")

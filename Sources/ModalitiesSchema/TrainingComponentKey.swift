@@ -14,7 +14,9 @@ public enum TrainingComponentKey: String, CaseIterable, Sendable {
     case modelRaw = "model_raw"
     case mfuCalculator = "mfu_calculator"
     case deviceMesh = "device_mesh"
+    /// With pipeline parallelism, the `pipeline/scheduled` pipeline whose schedule runs the model parts.
+    case scheduledPipeline = "scheduled_pipeline"
 
     /// Keys a config may leave out.
-    public var isOptional: Bool { self == .mfuCalculator || self == .deviceMesh }
+    public var isOptional: Bool { [.mfuCalculator, .deviceMesh, .scheduledPipeline].contains(self) }
 }

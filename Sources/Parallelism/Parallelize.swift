@@ -38,6 +38,15 @@ public enum Parallelize {
     /// - Throws: ``ParallelismError/invalidConfig(_:)`` for a layout this version cannot apply (pipeline or context
     ///   parallelism), a tensor-parallel degree the model was not split for, or a world that is not the mesh's.
     public static func apply(to model: any Model, mesh: DeviceMesh, world: ProcessGroup?, options: Options) throws -> any Model {
+        if let parts = model as? PipelineModelParts {
+            // Pipeline parallelism: each stage's part is wrapped on its own (torchtitan's per-model-part parallelize).
+            try checkLayout(of: parts, against: mesh)
+            return try parts.map { part in try apply(toPart: part, mesh: mesh, world: world, options: options) }
+        }
+        return try apply(toPart: model, mesh: mesh, world: world, options: options)
+    }
+
+    private static func apply(toPart model: any Model, mesh: DeviceMesh, world: ProcessGroup?, options: Options) throws -> any Model {
         // Always wrapped, so a run reads its compute dtype in one place (a nil dtype passes the forward through).
         let model = try MixedPrecisionModel(wrapping: model, computeDType: options.computeDType)
         guard mesh.worldSize > 1 else { return model }
@@ -54,6 +63,12 @@ public enum Parallelize {
     public static func replicate(_ model: any Model, mesh: DeviceMesh, world: ProcessGroup, bucketBytes: Int) throws -> any Model {
         try checkLayout(of: model, against: mesh)
         guard mesh.dataParallelDegree > 1 else { return model }
+        if let parts = model as? PipelineModelParts {
+            return try parts.map { part in
+                try DataParallelModel(
+                    wrapping: part, group: try mesh.group([.dp_replicate, .dp_shard], of: world), bucketBytes: bucketBytes)
+            }
+        }
         return try DataParallelModel(
             wrapping: model, group: try mesh.group([.dp_replicate, .dp_shard], of: world), bucketBytes: bucketBytes)
     }
@@ -61,9 +76,23 @@ public enum Parallelize {
     /// Checks that the mesh asks for what this version applies, and that a tensor-parallel degree in the mesh is the
     /// one the model was split for (`model/gpt2_tp` splits it; the data-parallel wrappers then work on its slices).
     static func checkLayout(of model: any Model, against mesh: DeviceMesh) throws {
-        guard mesh.degree(of: [.pp, .cp]) == 1 else {
+        guard mesh.degree(of: [.cp]) == 1 else {
             throw ParallelismError.invalidConfig(
-                "pipeline and context parallelism are not available yet; use data-parallel and tensor-parallel degrees only")
+                "context parallelism is not available yet; use data-parallel, tensor-parallel and pipeline degrees")
+        }
+        let pipelineDegree = mesh.degree(of: [.pp])
+        if let parts = model as? PipelineModelParts {
+            guard pipelineDegree > 1, parts.layouts[0].count % pipelineDegree == 0 else {
+                throw ParallelismError.invalidConfig(
+                    "the model is split into \(parts.layouts[0].count) pipeline stages, but the device mesh has pipeline_parallel_degree \(pipelineDegree)"
+                )
+            }
+            return try checkLayout(of: parts.parts[0], against: mesh)
+        }
+        guard pipelineDegree == 1 || model.unwrapped(as: GPT2LLM.self)?.pipelineStage != nil else {
+            throw ParallelismError.invalidConfig(
+                "the device mesh has pipeline_parallel_degree \(pipelineDegree), but the model is whole: split it into stages with pipeline/staged first"
+            )
         }
         let meshDegree = mesh.degree(of: [.tp])
         let modelDegree = model.unwrapped(as: (any SlicedParameterModel).self)?.tensorParallelDegree ?? 1

@@ -31,10 +31,13 @@ public final class ScheduledPipeline {
     /// The stages this rank holds, by stage index.
     public let stages: [Int: PipelineStage]
     public let transport: any PipelineTransport
+    /// The loss the last stage computes for each micro batch.
+    public let loss: LossFunction
 
     /// - Throws: ``ParallelismError/invalidConfig(_:)`` when the stages are not those the schedule gives this rank,
     ///   or the transport's group is not the schedule's.
-    public init(schedule: PipelineSchedule, stages: [PipelineStage], transport: any PipelineTransport) throws {
+    public init(schedule: PipelineSchedule, stages: [PipelineStage], transport: any PipelineTransport, loss: @escaping LossFunction) throws
+    {
         guard transport.size == schedule.ranks else {
             throw ParallelismError.invalidConfig("the pipeline group has \(transport.size) ranks, the schedule \(schedule.ranks)")
         }
@@ -47,6 +50,7 @@ public final class ScheduledPipeline {
         self.schedule = schedule
         self.stages = Dictionary(uniqueKeysWithValues: stages.map { ($0.layout.index, $0) })
         self.transport = transport
+        self.loss = loss
     }
 
     /// Whether this rank holds the stage with the input layers (Modalities' `has_first_pp_stage`).
@@ -64,7 +68,7 @@ public final class ScheduledPipeline {
     ///   - lastAccumulation: whether this step's gradients are final (data-parallel wrappers reduce them then).
     /// - Returns: each micro batch's loss (detached) on the rank that holds the last stage; empty elsewhere.
     public func step(
-        samples: [String: Tensor], targets: [String: Tensor], loss: LossFunction, gradientScale: Double = 1,
+        samples: [String: Tensor], targets: [String: Tensor], gradientScale: Double = 1,
         lastAccumulation: Bool = true
     ) throws -> [Tensor] {
         let m = schedule.microBatches
@@ -137,7 +141,7 @@ public final class ScheduledPipeline {
     /// micro batch after micro batch.
     ///
     /// - Returns: each micro batch's loss on the rank that holds the last stage; empty elsewhere.
-    public func evaluate(samples: [String: Tensor], targets: [String: Tensor], loss: LossFunction) throws -> [Tensor] {
+    public func evaluate(samples: [String: Tensor], targets: [String: Tensor]) throws -> [Tensor] {
         let sampleChunks = try microBatches(samples)
         let targetChunks = try microBatches(targets)
         let last = schedule.stageCount - 1

@@ -3,6 +3,7 @@ import Distributed
 import Foundation
 import Models
 import Observability
+import Parallelism
 import Torch
 
 /// Mean loss of a model over whole evaluation loaders, without gradients (Modalities' `Evaluator`).
@@ -12,6 +13,9 @@ public final class Evaluator {
     public let resultSubscriber: any ResultSubscriber
     /// The data-parallel ranks' group: each evaluates its share, losses are summed over it (nil on one rank).
     public var group: ProcessGroup?
+    /// With pipeline parallelism, the pipeline the batches run forward through (the loss exists on the last stage's
+    /// ranks only, which alone count batches and samples).
+    public var pipeline: ScheduledPipeline?
 
     public init(
         dataParallelDegree: Int = 1, progressSubscriber: any ProgressSubscriber = DummyProgressSubscriber(),
@@ -39,11 +43,20 @@ public final class Evaluator {
             try Autograd.noGrad {
                 while let batch = try iterator.nextBatch() {
                     let (inputs, targets) = try batch.tensors(on: device)
-                    let predictions = try model.forward(inputs, training: false)
-                    lossSum += try loss(predictions: predictions, targets: targets, vocabularyParallel: vocabularyParallel).item(
-                        Double.self)
-                    batches += 1
-                    samples += batch.size
+                    if let pipeline {
+                        let losses = try pipeline.evaluate(samples: inputs, targets: targets)
+                        if !losses.isEmpty {
+                            lossSum += try Tensor.stack(losses).mean().item(Double.self)
+                            batches += 1
+                            samples += batch.size
+                        }
+                    } else {
+                        let predictions = try model.forward(inputs, training: false)
+                        lossSum += try loss(predictions: predictions, targets: targets, vocabularyParallel: vocabularyParallel).item(
+                            Double.self)
+                        batches += 1
+                        samples += batch.size
+                    }
                     progressSubscriber.consume(ProgressUpdate(stepsDone: batches, status: .evaluation, dataloaderTag: loader.tag))
                 }
             }

@@ -46,6 +46,7 @@ public final class GradientClipper {
     /// captured in a CUDA graph.
     @discardableResult
     public func clipGradientsOnDevice() throws -> Tensor? {
+        if let pipeline = model as? PipelineModelParts { return try clipPipelineGradients(pipeline) }
         let named = model.parameters.named.compactMap { entry in entry.tensor.grad.map { (name: entry.name, grad: $0) } }
         let grads = named.map(\.grad)
         let shardGroup = model.unwrapped(as: FullyShardedModel.self).map(\.shardGroup)
@@ -97,6 +98,44 @@ public final class GradientClipper {
     }
 
     /// What one rank's gradients contribute: the sum of their p-th powers (p = 1, 2), or their largest magnitude.
+    /// The norm over every stage of a pipeline: each part's contribution (p-th powers summed, or the maximum) over
+    /// its tensor-parallel and sharding groups, combined over the rank's parts and then over the pipeline's ranks,
+    /// so that every rank clips with the whole model's norm.
+    private func clipPipelineGradients(_ pipeline: PipelineModelParts) throws -> Tensor? {
+        try Autograd.noGrad {
+            var total = try Tensor.zeros([], dtype: .float32, device: pipeline.parameters.named.first?.tensor.device ?? .cpu)
+            var grads: [Tensor] = []
+            for part in pipeline.parts {
+                let named = part.parameters.named.compactMap { entry in entry.tensor.grad.map { (name: entry.name, grad: $0) } }
+                grads += named.map(\.grad)
+                var contribution: Tensor
+                if let tensorParallel = part.unwrapped(as: GPT2LLM.self)?.tensorParallel, tensorParallel.size > 1 {
+                    let split = named.filter { TensorParallelShard.split(of: $0.name) != .replicated }.map(\.grad)
+                    let replicated = named.filter { TensorParallelShard.split(of: $0.name) == .replicated }.map(\.grad)
+                    contribution = try combine(
+                        try localCombination(replicated), try combineOverGroup(try localCombination(split), tensorParallel.communicator))
+                } else {
+                    contribution = try localCombination(named.map(\.grad))
+                }
+                if let shardGroup = part.unwrapped(as: FullyShardedModel.self)?.shardGroup, shardGroup.size > 1 {
+                    contribution = try contribution.to(dtype: .float32)
+                    try shardGroup.allReduce(contribution, normType == .MAX_NORM ? .max : .sum)
+                }
+                total = try combine(total, try contribution.to(dtype: .float32))
+            }
+            if let group = pipeline.group, group.size > 1 {
+                try group.allReduce(total, normType == .MAX_NORM ? .max : .sum)
+            }
+            if normType == .P2_NORM { total = try total.sqrt() }
+            if let maxNorm, !grads.isEmpty {
+                let coefficient = try (total + 1e-6).reciprocal() * maxNorm
+                try coefficient.clamp_(max: 1)
+                try Foreach.mul_(grads, coefficient)
+            }
+            return total
+        }
+    }
+
     private func localCombination(_ grads: [Tensor]) throws -> Tensor {
         guard !grads.isEmpty else { return try Tensor.zeros([]) }
         let norms = try Tensor.stack(try Foreach.norm(grads, ord: normType.order))

@@ -34,6 +34,9 @@ public final class Trainer {
     public var stopAfterSteps: Int?
     /// Times the step's phases when set (benchmarks; it synchronises a GPU at every phase).
     public var phaseTimer: StepPhaseTimer?
+    /// With pipeline parallelism, the schedule that runs each batch's forwards and backwards over this rank's
+    /// stages (the app state's model is then its model parts); the loss exists on the last stage's ranks only.
+    public var pipeline: ScheduledPipeline?
 
     public init(
         globalRank: Int, gradientAccumulationSteps: Int, globalTokensPerStep: Int, dataParallelDegree: Int,
@@ -95,16 +98,29 @@ public final class Trainer {
             }
             let (samples, targets) = try batch.tensors(on: device)
             try phaseTimer?.mark(.dataWait)
-            (model as? GradientSynchronizing)?.prepareBackward(lastMicroBatch: (microBatch + 1) % gradientAccumulationSteps == 0)
-            let predictions = try model.forward(samples, training: true)
-            let batchLoss = try loss(predictions: predictions, targets: targets, vocabularyParallel: vocabularyParallel)
-            try phaseTimer?.mark(.forward)
-            try (batchLoss / Double(gradientAccumulationSteps)).backward()
-            try phaseTimer?.mark(.backward)
-            let detached = try batchLoss.detach().to(dtype: .float64)
-            lossTotal = try lossTotal.map { try $0 + detached } ?? detached
-            lastLossTensor = detached
-            lossCount += 1
+            let lastOfStep = (microBatch + 1) % gradientAccumulationSteps == 0
+            let batchLoss: Tensor?
+            if let pipeline {
+                // The schedule runs forwards and backwards together; the batch's loss is the mean of its micro batches'.
+                let losses = try pipeline.step(
+                    samples: samples, targets: targets, gradientScale: 1 / Double(gradientAccumulationSteps), lastAccumulation: lastOfStep)
+                try phaseTimer?.mark(.backward)
+                batchLoss = losses.isEmpty ? nil : try Tensor.stack(losses).mean()
+            } else {
+                (model as? GradientSynchronizing)?.prepareBackward(lastMicroBatch: lastOfStep)
+                let predictions = try model.forward(samples, training: true)
+                let value = try loss(predictions: predictions, targets: targets, vocabularyParallel: vocabularyParallel)
+                try phaseTimer?.mark(.forward)
+                try (value / Double(gradientAccumulationSteps)).backward()
+                try phaseTimer?.mark(.backward)
+                batchLoss = value
+            }
+            if let batchLoss {
+                let detached = try batchLoss.detach().to(dtype: .float64)
+                lossTotal = try lossTotal.map { try $0 + detached } ?? detached
+                lastLossTensor = detached
+                lossCount += 1
+            }
             localSamples += batch.size
             localTokens += targets.values.first?.count ?? 0
 
@@ -129,17 +145,21 @@ public final class Trainer {
                 var lossSum = try lossTotal?.item(Double.self) ?? 0
                 var lastLoss = try lastLossTensor?.item(Double.self) ?? 0
                 if let group, group.size > 1 {
-                    // Modalities' reduction: summed losses over summed batch counts; the last losses averaged.
-                    let totals = try Tensor([lossSum, Double(lossCount), lastLoss], shape: [3])
+                    // Modalities' reduction: summed losses over summed batch counts; the last losses averaged over
+                    // the ranks that have one (under pipeline parallelism only the last stage's).
+                    let hasLoss = lastLossTensor == nil ? 0.0 : 1.0
+                    let totals = try Tensor([lossSum, Double(lossCount), lastLoss, hasLoss], shape: [4])
                     try group.allReduce(totals)
                     let values = try totals.toArray(Double.self)
-                    (lossSum, lossCount, lastLoss) = (values[0], Int(values[1].rounded()), values[2] / Double(group.size))
+                    (lossSum, lossCount, lastLoss) = (values[0], Int(values[1].rounded()), values[2] / Swift.max(values[3], 1))
                 }
                 let elapsed = Double(DispatchTime.now().uptimeNanoseconds - intervalStart.uptimeNanoseconds) / 1e9
                 let samplesPerSecond = Double(localSamples * dataParallelDegree) / Swift.max(elapsed, 1e-9)
                 var result = EvaluationResult(
                     dataloaderTag: loader.tag, numTrainStepsDone: progress.numSeenStepsTotal,
-                    losses: [("train loss avg", .number(lossSum / Double(lossCount))), ("train loss last", .number(lastLoss))],
+                    losses: [
+                        ("train loss avg", .number(lossSum / Double(Swift.max(lossCount, 1)))), ("train loss last", .number(lastLoss)),
+                    ],
                     metrics: [
                         ("consumed tokens", .integer(progress.numSeenTokensTotal)),
                         ("grad norm avg", .number(norms.isEmpty ? 0 : norms.reduce(0, +) / Double(norms.count))),

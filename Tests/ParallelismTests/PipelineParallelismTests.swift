@@ -223,8 +223,8 @@ final class ThreadPipelineMailbox: @unchecked Sendable {
                     try Self.initializer.initialize(part, seed: 3)
                     return PipelineStage(layout: layouts[index], model: part)
                 }
-                let pipeline = try ScheduledPipeline(schedule: schedule, stages: stages, transport: member)
-                let losses = try pipeline.step(samples: samples, targets: targets, loss: Self.loss)
+                let pipeline = try ScheduledPipeline(schedule: schedule, stages: stages, transport: member, loss: Self.loss)
+                let losses = try pipeline.step(samples: samples, targets: targets)
                 var grads: [String: Tensor] = [:]
                 for stage in stages {
                     for (name, tensor) in stage.model.parameters.named { grads[name] = tensor.grad }
@@ -256,8 +256,8 @@ final class ThreadPipelineMailbox: @unchecked Sendable {
             let stages = try schedule.stages(of: member.rank).map {
                 PipelineStage(layout: layouts[$0], model: try whole.splitForPipeline(layouts[$0]))
             }
-            let pipeline = try ScheduledPipeline(schedule: schedule, stages: stages, transport: member)
-            return try pipeline.evaluate(samples: samples, targets: targets, loss: Self.loss).map { try $0.item(Float.self) }
+            let pipeline = try ScheduledPipeline(schedule: schedule, stages: stages, transport: member, loss: Self.loss)
+            return try pipeline.evaluate(samples: samples, targets: targets).map { try $0.item(Float.self) }
         }
         #expect(losses[0].isEmpty)
         #expect(abs(losses[1].reduce(0, +) / 2 - (try reference.item(Float.self))) < 1e-5)
