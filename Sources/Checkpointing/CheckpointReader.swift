@@ -201,7 +201,9 @@ public struct CheckpointReader {
             })
         let needed = appState.model.parameters.named.map(\.name)
         let missing = needed.filter { !saved.contains($0) }
-        let unexpected = saved.subtracting(needed).sorted()
+        // A pipeline rank holds some stages: the checkpoint's other parameters must belong to the whole model.
+        let wholeModel = try (appState.model as? PipelineModelParts)?.parts.first?.unwrapped(as: GPT2LLM.self)?.wholeModelLayout()
+        let unexpected = saved.subtracting(wholeModel.map { $0.parameters.named.map(\.name) } ?? needed).sorted()
         guard missing.isEmpty, unexpected.isEmpty else {
             throw CheckpointError.mismatch(
                 path: shard.path,

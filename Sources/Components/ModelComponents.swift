@@ -333,20 +333,17 @@ extension ComponentRegistry {
             config: ActivationCheckpointedConfig.self, produces: [(any Model).self]
         ) { config, context -> any Model in
             let model = try context.build(config.model)
-            guard let network = model.unwrapped(as: GPT2LLM.self) else {
+            let networks = try Self.networks(of: model)
+            if let policy = config.policy, context.run.device.kind == .cuda, policy.savedOperators.contains(where: \.isAttention) {
                 throw ConfigValueError(
-                    "activation checkpointing applies to model/gpt2 (directly or inside model/fsdp2_wrapped or model/ddp_wrapped)")
+                    "save_ops_keys: keeping the outputs of CUDA's attention kernels is not available yet (needs their backward called with the kept log-sum-exp); list ops.aten.mm.default only"
+                )
             }
-            // As Modalities counts wrapped blocks from 1: every ac_freq-th block, the first being block ac_freq - 1.
-            network.checkpointedLayers = Set((0..<network.config.layerCount).filter { ($0 + 1) % config.frequency == 0 })
-            if let policy = config.policy {
-                let device = context.run.device
-                if device.kind == .cuda, policy.savedOperators.contains(where: \.isAttention) {
-                    throw ConfigValueError(
-                        "save_ops_keys: keeping the outputs of CUDA's attention kernels is not available yet (needs their backward called with the kept log-sum-exp); list ops.aten.mm.default only"
-                    )
-                }
-                network.selectiveCheckpointPolicy = policy
+            for network in networks {
+                // As Modalities counts wrapped blocks from 1: every ac_freq-th block of the model, the first being
+                // block ac_freq - 1 (a pipeline stage's blocks keep their place in the whole model).
+                network.checkpointedLayers = Set(network.layers.indices.filter { (network.layers[$0] + 1) % config.frequency == 0 })
+                if let policy = config.policy { network.selectiveCheckpointPolicy = policy }
             }
             return model
         }
@@ -356,15 +353,13 @@ extension ComponentRegistry {
             config: FSDP1ActivationCheckpointedConfig.self, produces: [(any Model).self]
         ) { config, context -> any Model in
             let model = try context.build(config.model)
-            guard let network = model.unwrapped(as: GPT2LLM.self) else {
-                throw ConfigValueError("activation checkpointing applies to model/gpt2 (directly or inside a wrapped model)")
-            }
+            let networks = try Self.networks(of: model)
             let unknown = config.modules.filter { $0 != "GPT2Block" }
             guard unknown.isEmpty else {
                 throw ConfigValueError(
                     "activation_checkpointing_modules names \(unknown); model/gpt2's checkpointable modules are GPT2Block")
             }
-            network.checkpointedLayers = config.modules.isEmpty ? [] : Set(0..<network.config.layerCount)
+            for network in networks { network.checkpointedLayers = config.modules.isEmpty ? [] : Set(network.layers.indices) }
             return model
         }
         register(
@@ -434,4 +429,16 @@ struct PytorchRMSNormComponentConfig: DeclaredConfig {
     @Field("eps") var eps = 1e-5
 
     var size: Int { normalizedShape.value }
+}
+
+extension ComponentRegistry {
+    /// The GPT2LLM inside `model`, or inside each of a pipeline's model parts, for settings that apply per block.
+    static func networks(of model: any Model) throws -> [GPT2LLM] {
+        let networks = ((model as? PipelineModelParts)?.parts ?? [model]).compactMap { $0.unwrapped(as: GPT2LLM.self) }
+        guard !networks.isEmpty else {
+            throw ConfigValueError(
+                "activation checkpointing applies to model/gpt2 (directly, inside a wrapped model or in a pipeline's model parts)")
+        }
+        return networks
+    }
 }

@@ -119,7 +119,7 @@ extension ComponentRegistry {
                 )
             }
             let model = try context.build(config.model)
-            let group = try mesh.group([.tp], of: try worldGroup(size: mesh.worldSize, context))
+            var group: ProcessGroup?  // joined after the model's check, so a bad degree is a config error on any rank
             func split(_ model: any Model) throws -> any Model {
                 guard let network = model as? GPT2LLM else {
                     throw ConfigValueError(
@@ -128,8 +128,11 @@ extension ComponentRegistry {
                 }
                 do {
                     try TensorParallelShard.validate(network.config, degree: degree)
+                    let tensorParallelGroup = try group ?? mesh.group([.tp], of: try worldGroup(size: mesh.worldSize, context))
+                    group = tensorParallelGroup
                     return try network.splitForTensorParallelism(
-                        TensorParallelShard(communicator: ProcessGroupCommunicator(group: group), lossParallel: mesh.lossParallel))
+                        TensorParallelShard(
+                            communicator: ProcessGroupCommunicator(group: tensorParallelGroup), lossParallel: mesh.lossParallel))
                 } catch let error as ModelError {
                     throw ConfigValueError(error.description)
                 }

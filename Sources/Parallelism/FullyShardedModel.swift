@@ -101,7 +101,19 @@ public final class FullyShardedModel: WrappingModel, GradientSynchronizing {
     public func forward(_ inputs: [String: Tensor], training: Bool) throws -> [String: Tensor] {
         try root.gather()
         let outputs = try wrapped.forward(inputs, training: training)
-        if !Autograd.isGradEnabled { try root.reshard() }
+        guard Autograd.isGradEnabled else {
+            try root.reshard()
+            return outputs
+        }
+        // The root is resharded once its gradients are reduced. When several forwards run before their backwards (a
+        // pipeline schedule's micro batches), a later backward needs it again: gathered when its gradient arrives.
+        for output in outputs.values where output.requiresGrad {
+            let root = root
+            _ = try output.registerHook { _ in
+                try root.gather()
+                return nil
+            }
+        }
         return outputs
     }
 

@@ -35,7 +35,9 @@ public final class MixedPrecisionModel: WrappingModel {
 extension MixedPrecisionModel {
     /// The type `model` computes in: the compute type of its mixed precision when it has one, else its parameters'.
     public static func computeDType(of model: any Model) -> DType {
-        model.unwrapped(as: MixedPrecisionModel.self)?.computeDType ?? model.parameters.named.first?.tensor.dtype ?? .float32
+        // A pipeline's parts are wrapped alike: the first one's.
+        if let pipeline = model as? PipelineModelParts { return computeDType(of: pipeline.parts[0]) }
+        return model.unwrapped(as: MixedPrecisionModel.self)?.computeDType ?? model.parameters.named.first?.tensor.dtype ?? .float32
     }
 
     /// ``computeDType(of:)`` as logs name it ("fp32", "bf16", "fp16", "fp64").

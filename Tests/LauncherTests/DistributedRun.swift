@@ -18,6 +18,9 @@ struct DistributedRun {
         case tensorParallel(Int)
         /// `model/gpt2_tp` over this many ranks, inside `model/ddp_wrapped` over the rest.
         case tensorParallelReplicated(Int)
+        /// `pipeline/staged` over 2 pipeline ranks with this schedule and layers per stage (the embeddings and the
+        /// head count as one each), `model/fsdp2_wrapped` over the rest (ranks / 2), one micro batch per sample.
+        case pipeline(schedule: String, layersPerStage: Int)
 
         var description: String {
             switch self {
@@ -27,6 +30,7 @@ struct DistributedRun {
             case let .fsdp1(strategy): return "fsdp1 \(strategy)"
             case let .tensorParallel(degree): return "fsdp2 × tp\(degree)"
             case let .tensorParallelReplicated(degree): return "ddp × tp\(degree)"
+            case let .pipeline(schedule, _): return "fsdp2 × pp2 \(schedule)"
             }
         }
     }
@@ -36,6 +40,8 @@ struct DistributedRun {
     var accumulation: Int
     var engine: Engine
     var keepAllCheckpoints = false
+    /// `use_weight_tying` (pipeline stages cannot share the embedding with the head: false for them).
+    var tiedWeights = true
     /// Modalities' FSDP1 torch.save files instead of our checkpoint folders.
     var fsdp1Checkpoints = false
     var root: String
@@ -55,6 +61,7 @@ struct DistributedRun {
             .replacingOccurrences(of: "gradient_accumulation_steps: 2", with: "gradient_accumulation_steps: \(accumulation)")
             .replacingOccurrences(of: "local_train_micro_batch_size: 2", with: "local_train_micro_batch_size: \(microBatch)")
         if keepAllCheckpoints { text = text.replacingOccurrences(of: "        k: 2\n", with: "        k: -1\n") }
+        if !tiedWeights { text = text.replacingOccurrences(of: "    use_weight_tying: true\n", with: "    use_weight_tying: false\n") }
         if fsdp1Checkpoints {
             text = text.replacingOccurrences(
                 of: "      component_key: checkpoint_saving_execution\n      variant_key: dcp",
@@ -93,6 +100,8 @@ struct DistributedRun {
                     """)
         case let .tensorParallel(degree):
             text = tensorParallel(text, degree: degree)
+        case let .pipeline(schedule, layersPerStage):
+            text = pipeline(text, schedule: schedule, layersPerStage: layersPerStage)
         case let .tensorParallelReplicated(degree):
             text = tensorParallel(text, degree: degree).replacingOccurrences(
                 of: fsdp2Block.replacingOccurrences(of: "instance_key: model_raw", with: "instance_key: gpt2_tp_model"),
@@ -136,6 +145,128 @@ struct DistributedRun {
     /// default) are what `sharding_check --engine tp` and the thread-rank tests compare.
     private func tensorParallel(_ text: String, degree: Int) -> String {
         let shards = ranks / degree
+        return
+            dataParallelSamplers(text, shards: shards)
+            .replacingOccurrences(
+                of: "    data_parallel_shard_degree: ${settings.cuda_env.world_size}\n",
+                with: "    data_parallel_shard_degree: \(shards)\n    tensor_parallel_degree: \(degree)\n    enable_loss_parallel: true\n"
+            )
+            .replacingOccurrences(
+                of: "  config:\n    model:\n      instance_key: model_raw\n      pass_type: BY_REFERENCE\n    device_mesh:",
+                with: "  config:\n    model:\n      instance_key: gpt2_tp_model\n      pass_type: BY_REFERENCE\n    device_mesh:")
+                + """
+
+                gpt2_tp_model:
+                  component_key: model
+                  variant_key: gpt2_tp
+                  config:
+                    model:
+                      instance_key: model_raw
+                      pass_type: BY_REFERENCE
+                    device_mesh:
+                      instance_key: device_mesh
+                      pass_type: BY_REFERENCE
+
+                """
+    }
+
+    /// `text` with the model split into pipeline stages over 2 ranks as Modalities' PP config does it: the raw model
+    /// into `pipeline/staged`, its model parts into `fsdp2_wrapped` (over ranks / 2 shards), the builder and
+    /// `pipeline/scheduled` (the local batch in micro batches of one sample), and the initialised model selected from
+    /// the scheduled pipeline. The samplers read one stream per data-parallel rank, as for tensor parallelism.
+    private func pipeline(_ text: String, schedule: String, layersPerStage: Int) -> String {
+        let shards = ranks / 2
+        return
+            dataParallelSamplers(text, shards: shards)
+            .replacingOccurrences(
+                of: "    data_parallel_shard_degree: ${settings.cuda_env.world_size}\n",
+                with: "    data_parallel_shard_degree: \(shards)\n    pipeline_parallel_degree: 2\n"
+            )
+            .replacingOccurrences(
+                of:
+                    "initialized_model:\n  component_key: model\n  variant_key: model_initialized\n  config:\n    model:\n      instance_key: fsdp_model\n      pass_type: BY_REFERENCE\n",
+                with: """
+                    initialized_model:
+                      component_key: model
+                      variant_key: model_initialized
+                      config:
+                        model:
+                          component_key: pipeline
+                          variant_key: selector
+                          config:
+                            pipeline:
+                              instance_key: scheduled_pipeline
+                              pass_type: BY_REFERENCE
+                            selection_type: MODEL_PART
+
+                    """
+            )
+            .replacingOccurrences(
+                of: "  config:\n    model:\n      instance_key: model_raw\n      pass_type: BY_REFERENCE\n    device_mesh:",
+                with: "  config:\n    model:\n      instance_key: model_part\n      pass_type: BY_REFERENCE\n    device_mesh:")
+                + """
+
+                scheduled_pipeline:
+                  component_key: pipeline
+                  variant_key: scheduled
+                  config:
+                    loss_fn:
+                      instance_key: loss_fn
+                      pass_type: BY_REFERENCE
+                    pp_schedule_name: \(schedule)
+                    batch_size: ${settings.step_profile.local_train_micro_batch_size}
+                    microbatch_size: 1
+                    pp_degree: ${device_mesh.config.pipeline_parallel_degree}
+                    pipeline:
+                      component_key: pipeline
+                      variant_key: builder
+                      config:
+                        pp_stage:
+                          component_key: pipeline
+                          variant_key: selector
+                          config:
+                            pipeline:
+                              instance_key: staged_pipeline
+                              pass_type: BY_REFERENCE
+                            selection_type: PP_STAGE
+                        model_part:
+                          instance_key: fsdp_model
+                          pass_type: BY_REFERENCE
+
+                model_part:
+                  component_key: pipeline
+                  variant_key: selector
+                  config:
+                    pipeline:
+                      instance_key: staged_pipeline
+                      pass_type: BY_REFERENCE
+                    selection_type: MODEL_PART
+
+                staged_pipeline:
+                  component_key: pipeline
+                  variant_key: staged
+                  config:
+                    whole_model:
+                      instance_key: model_raw
+                      pass_type: BY_REFERENCE
+                    stages_generator:
+                      component_key: stages_generator
+                      variant_key: gpt2_stages_generator
+                      config:
+                        num_model_layers: ${model_raw.config.n_layer}
+                    device_mesh:
+                      instance_key: device_mesh
+                      pass_type: BY_REFERENCE
+                    local_rank: ${settings.cuda_env.local_rank}
+                    pp_schedule_name: ${scheduled_pipeline.config.pp_schedule_name}
+                    num_layers_per_stage: \(layersPerStage)
+
+                """
+    }
+
+    /// `text` with `shards` data-parallel ranks (the others of the mesh see the same batches): the samplers read one
+    /// stream per data-parallel rank through the mesh, and the token counts use `shards`.
+    private func dataParallelSamplers(_ text: String, shards: Int) -> String {
         let sampler = """
                       variant_key: resumable_distributed_multi_dim_sampler
                       config:
@@ -146,10 +277,6 @@ struct DistributedRun {
             """
         return
             text
-            .replacingOccurrences(
-                of: "    data_parallel_shard_degree: ${settings.cuda_env.world_size}\n",
-                with: "    data_parallel_shard_degree: \(shards)\n    tensor_parallel_degree: \(degree)\n    enable_loss_parallel: true\n"
-            )
             .replacingOccurrences(of: "num_ranks: ${settings.cuda_env.world_size}", with: "num_ranks: \(shards)")
             .replacingOccurrences(of: "    sequence_length: 64\n", with: "    sequence_length: 64\n    dp_degree: \(shards)\n")
             .replacingOccurrences(
@@ -178,23 +305,6 @@ struct DistributedRun {
                     """,
                 with: sampler
             )
-            .replacingOccurrences(
-                of: "  config:\n    model:\n      instance_key: model_raw\n      pass_type: BY_REFERENCE\n    device_mesh:",
-                with: "  config:\n    model:\n      instance_key: gpt2_tp_model\n      pass_type: BY_REFERENCE\n    device_mesh:")
-                + """
-
-                gpt2_tp_model:
-                  component_key: model
-                  variant_key: gpt2_tp
-                  config:
-                    model:
-                      instance_key: model_raw
-                      pass_type: BY_REFERENCE
-                    device_mesh:
-                      instance_key: device_mesh
-                      pass_type: BY_REFERENCE
-
-                """
     }
 
     /// The command line that starts `arguments` on this run's ranks.

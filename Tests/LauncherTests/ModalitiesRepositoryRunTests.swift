@@ -121,6 +121,24 @@ import Testing
         expectContinuation(first, continued)
     }
 
+    /// Modalities' PP × TP reference config, unedited, on four ranks: two pipeline stages (GPipe, two micro batches)
+    /// of two tensor-parallel ranks each, FSDP2 with bf16 parameters around each stage's part; evaluation at step 15
+    /// runs forward through the pipeline.
+    @Test func pipelineAndTensorParallelOnFourRanks() throws {
+        let folder = try workingCopy()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let (losses, output) = try modalities(
+            [
+                "launch", "--nproc_per_node", "4", "--master_port", DistributedLaunchTests.port(), "--", "run",
+                "--config_file_path", "config_files/training/config_lorem_ipsum_long_fsdp2_pp_tp.yaml",
+                "--experiments_root_path", "runs", "--device", "cpu",
+            ], in: folder)
+        // Logged every second step, to the target of 20.
+        #expect(losses.keys.sorted() == Array(stride(from: 2, through: 20, by: 2)))
+        #expect(losses[20]! < losses[2]! - 1, "\(losses[2]!) -> \(losses[20]!)")
+        #expect(output.contains("[rank 0] test step: 15"))
+    }
+
     /// A warmstart continues the curve: its first steps lie near where the first run ended (the same model and optimizer
     /// state, the next batches), far below where it began.
     func expectContinuation(_ first: [Int: Double], _ continued: [Int: Double]) {

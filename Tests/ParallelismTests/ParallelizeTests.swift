@@ -34,11 +34,17 @@ struct ParallelizeTests {
     }
 
     @Test func layoutsThisVersionCannotApplyAreRefusedByName() throws {
-        let pipeline = try DeviceMesh(deviceType: "cpu", dataParallelShardDegree: 2, pipelineParallelDegree: 2, worldSize: 4)
+        let context = try DeviceMesh(deviceType: "cpu", dataParallelShardDegree: 2, contextParallelDegree: 2, worldSize: 4)
         let error = #expect(throws: ParallelismError.self) {
+            try Parallelize.apply(to: try model(), mesh: context, world: nil, options: .init())
+        }
+        #expect(error?.description.contains("context parallelism is not available yet") == true)
+        // A pipeline mesh needs the model split into stages first.
+        let pipeline = try DeviceMesh(deviceType: "cpu", dataParallelShardDegree: 2, pipelineParallelDegree: 2, worldSize: 4)
+        let whole = #expect(throws: ParallelismError.self) {
             try Parallelize.apply(to: try model(), mesh: pipeline, world: nil, options: .init())
         }
-        #expect(error?.description.contains("pipeline and context parallelism are not available yet") == true)
+        #expect(whole?.description.contains("split it into stages with pipeline/staged first") == true)
         let twoRanks = try DeviceMesh(deviceType: "cpu", dataParallelShardDegree: 2, worldSize: 2)
         let alone = #expect(throws: ParallelismError.self) {
             try Parallelize.apply(to: try model(), mesh: twoRanks, world: nil, options: .init())
