@@ -95,6 +95,7 @@ bench: shim
 	  .build/release/modalities launch --nproc_per_node $$n -- sharding_check --engine fsdp --meta --layers 8 --width 256 --vocabulary 8192 | grep "rank 0"; \
 	done
 	.build/release/modalities launch --nproc_per_node 4 -- collectives_check --bandwidth
+	Benchmarks/Scripts/pipeline-schedules.sh
 	Benchmarks/Scripts/compare-cpu.sh
 	Benchmarks/Scripts/cpu-allocator-ab.sh
 	Benchmarks/Scripts/cpu-kernels-ab.sh

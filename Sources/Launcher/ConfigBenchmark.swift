@@ -29,6 +29,9 @@ extension TrainingJob {
         public var ranks: Int
         /// This rank's libtorch operators over the timed steps, largest self time first (empty unless profiled).
         public var operators: [OperatorProfile.Entry] = []
+        /// Every rank's ``communicationSeconds`` and ``peakBytes``, in rank order (pipeline stages differ).
+        public var communicationSecondsByRank: [Double] = []
+        public var peakBytesByRank: [Int] = []
     }
 
     /// Builds the config's model, optimizer, loss, train loader and clipping as `run` does, then trains `warmup +
@@ -64,13 +67,20 @@ extension TrainingJob {
         let operators = profile ? try OperatorProfile.stop() : []
         let perStep = timer.totalSeconds / Double(timer.countedSteps)
         let tokensPerSecond = Double(settings.tokensPerStep) / perStep
-        return BenchmarkResult(
+        var measured = BenchmarkResult(
             stepSeconds: perStep, phaseSeconds: timer.seconds.mapValues { $0 / Double(timer.countedSteps) },
             communicationSeconds: timer.communicationSeconds / Double(timer.countedSteps), tokensPerStep: settings.tokensPerStep,
             tokensPerSecond: tokensPerSecond,
             mfu: mfu?.mfu(samplesPerSecond: tokensPerSecond / Double(settings.stepProfile.sequenceLength)) ?? -1,
             peakBytes: try Memory.peakBytes(on: rank.device),
             finalLoss: lastLoss.value ?? .nan, device: rank.device, ranks: rank.group?.size ?? 1, operators: operators)
+        if let group = rank.group, group.size > 1 {
+            let mine = "\(measured.communicationSeconds) \(measured.peakBytes)"
+            let all = try group.allGatherText(mine).map { $0.split(separator: " ") }
+            measured.communicationSecondsByRank = all.map { Double($0[0]) ?? .nan }
+            measured.peakBytesByRank = all.map { Int($0[1]) ?? -1 }
+        }
+        return measured
     }
 }
 

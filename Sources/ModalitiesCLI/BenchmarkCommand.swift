@@ -101,6 +101,10 @@ struct BenchmarkCommand: ParsableCommand {
                 "loss": result.finalLoss,
             ]
             for (phase, seconds) in result.phaseSeconds { record[phase.rawValue + "_ms"] = seconds * 1000 }
+            if !result.communicationSecondsByRank.isEmpty {
+                record["communication_ms_by_rank"] = result.communicationSecondsByRank.map { $0 * 1000 }
+                record["peak_memory_mb_by_rank"] = result.peakBytesByRank.map { Double($0) / 1_048_576 }
+            }
             let data = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         }
