@@ -15,6 +15,7 @@ extension ComponentRegistry {
         registry.registerCheckpointing()
         registry.registerParallelismComponents()
         registry.registerPipelineComponents()
+        registry.registerDebuggingComponents()
         registry.registerObservability()
         registry.registerInference()
         for (componentKey, variantKey, feature) in plannedComponents {
@@ -32,10 +33,8 @@ let plannedComponents: [(String, String, String)] = {
         ("collate_fn", "coca_collator", "CoCa multimodal models"),
         ("collate_fn", "mask_loss_collator_wrapper", "instruction tuning"),
         ("dataset_batch_generator", "random", profiling),
-        ("debugging", "settings", "debugging tools"),
         ("model", "coca", "CoCa multimodal models"), ("model", "compiled", "compiled models (CUDA graphs)"),
         ("model", "debugging_enriched", "debugging tools"),
-        ("model_debugging_hook", "nan_hook", "debugging tools"), ("model_debugging_hook", "print_forward_hook", "debugging tools"),
         ("steppable_component", "forward_pass", profiling),
         ("steppable_profiler", "combined", profiling), ("steppable_profiler", "kernel_tracing", profiling),
         ("steppable_profiler", "memory_tracing", profiling), ("steppable_profiler", "no_profiler", profiling),

@@ -432,12 +432,12 @@ struct PytorchRMSNormComponentConfig: DeclaredConfig {
 }
 
 extension ComponentRegistry {
-    /// The GPT2LLM inside `model`, or inside each of a pipeline's model parts, for settings that apply per block.
-    static func networks(of model: any Model) throws -> [GPT2LLM] {
+    /// The GPT2LLM inside `model`, or inside each of a pipeline's model parts, for settings that apply per block or
+    /// module (`what` names them in the error for another model).
+    static func networks(of model: any Model, for what: String = "activation checkpointing") throws -> [GPT2LLM] {
         let networks = ((model as? PipelineModelParts)?.parts ?? [model]).compactMap { $0.unwrapped(as: GPT2LLM.self) }
         guard !networks.isEmpty else {
-            throw ConfigValueError(
-                "activation checkpointing applies to model/gpt2 (directly, inside a wrapped model or in a pipeline's model parts)")
+            throw ConfigValueError("\(what) applies to model/gpt2 (directly, inside a wrapped model or in a pipeline's model parts)")
         }
         return networks
     }

@@ -336,6 +336,19 @@ public final class ObjectGraph {
         return try instance(of: definition, as: interface)
     }
 
+    /// Builds the component written at `keyPath` inside the config (a settings block's `settings.debugging`) as
+    /// `Interface`; the components it references are the graph's shared instances.
+    public func build<Interface>(_ node: ConfigNode, at keyPath: String, as interface: Interface.Type) throws -> Interface {
+        let definition: ComponentDefinition
+        do {
+            definition = try self.definition(for: node, keyPath: keyPath, interface: interface)
+        } catch {
+            throw ConfigError(issues.issues)
+        }
+        try issues.throwIfErrors()
+        return try instance(of: definition, as: interface)
+    }
+
     /// Builds a value component met where a plain value is expected (a number conversion giving an int).
     func eagerValue<T>(of node: ConfigNode, keyPath: String, as type: T.Type) throws -> T {
         let definition = try self.definition(for: node, keyPath: keyPath, interface: Any.self)

@@ -24,6 +24,8 @@ struct TrainingComponents {
     let deviceMesh: DeviceMesh?
     /// The schedule over this rank's pipeline stages (`scheduled_pipeline`), when the model is pipeline-parallel.
     let pipeline: ScheduledPipeline?
+    /// `settings.debugging`: built once the rest is, so its forward hooks are on the model the run trains.
+    let debugging: DebuggingSettings?
 
     /// The core, from a validated training config.
     init(_ result: ConfigValidator.Result) throws {
@@ -35,6 +37,9 @@ struct TrainingComponents {
         mfuCalculator = try Self.optional(.mfuCalculator, GPT2MFUCalculator.self, from: result)
         deviceMesh = try Self.optional(.deviceMesh, DeviceMesh.self, from: result)
         pipeline = try Self.optional(.scheduledPipeline, Pipeline.self, from: result)?.scheduled
+        debugging = try result.resolved["settings"]?["debugging"].map {
+            try result.graph.build($0, at: "settings.debugging", as: DebuggingSettings.self)
+        }
         if appState.model is PipelineModelParts, pipeline == nil {
             throw ConfigValueError(
                 "app_state's model is a pipeline's model parts, but the config has no scheduled_pipeline (pipeline/scheduled) to run them")

@@ -12,7 +12,8 @@ struct BenchmarkCommand: ParsableCommand {
 
     struct Train: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Time training steps of a benchmark model; prints one JSON line (compare with Benchmarks/Scripts/pytorch_reference.py).")
+            abstract:
+                "Time training steps of a benchmark model; prints one JSON line (compare with Benchmarks/Scripts/pytorch_reference.py).")
 
         @Option(
             help:

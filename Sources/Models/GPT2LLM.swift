@@ -37,6 +37,9 @@ public final class GPT2LLM: BlockStructuredModel {
     public let pipelineStage: PipelineStageLayout?
     /// The index in `transformer.h` of each block this model holds (all of them unless it is a pipeline stage).
     public let layers: [Int]
+    /// Hooks that see each module's forward (``ModuleForward``), with the handles that remove them.
+    private var forwardHooks: [(handle: Int, hook: ForwardHook)] = []
+    private var nextHookHandle = 0
     public var blockCount: Int { blocks.count }
     public func blockParameterPrefix(_ block: Int) -> String { "transformer.h.\(layers[block])." }
 
@@ -184,6 +187,33 @@ public final class GPT2LLM: BlockStructuredModel {
         tensorParallel.flatMap { $0.lossParallel ? $0.communicator : nil }
     }
 
+    /// Adds a hook that sees every module's forward from now on; returns the handle that removes it.
+    @discardableResult
+    public func addForwardHook(_ hook: @escaping ForwardHook) -> Int {
+        nextHookHandle += 1
+        forwardHooks.append((nextHookHandle, hook))
+        return nextHookHandle
+    }
+
+    public func removeForwardHook(_ handle: Int) { forwardHooks.removeAll { $0.handle == handle } }
+
+    /// `output`, after the hooks have seen module `path` of class `typeName` compute it from `inputs`.
+    private func observed(_ path: String, _ typeName: String, _ inputs: [Tensor], _ output: Tensor) throws -> Tensor {
+        guard !forwardHooks.isEmpty else { return output }
+        let event = ModuleForward(path: path, typeName: typeName, inputs: inputs, outputs: [output])
+        for (_, hook) in forwardHooks { try hook(event) }
+        return output
+    }
+
+    /// Modalities' class name of a norm of `kind`.
+    private static func typeName(of kind: GPT2LLMConfig.NormKind) -> String {
+        switch kind {
+        case .layerNorm: return "LayerNorm"
+        case .rmsNorm: return "RMSLayerNorm"
+        case .pytorchRMSNorm: return "RMSNorm"
+        }
+    }
+
     /// Logits (batch, sequence, vocabulary) for integer token ids (batch, sequence).
     ///
     /// With a `cache`, the tokens continue the sequence the cache holds: their keys and values are appended, and
@@ -207,7 +237,13 @@ public final class GPT2LLM: BlockStructuredModel {
         }
         let parallel = tensorParallel.map { TensorParallelForward(group: $0.communicator, length: length, caching: cache != nil) }
         let share = parallel.map { parallel in { (parameter: Tensor) in try parallel.share(parameter) } }
-        var h = try hidden ?? dropout(try embed(tokens, past: past, parallel: parallel), training: training)
+        var h: Tensor
+        if let hidden {
+            h = hidden
+        } else {
+            let embedded = try observed("transformer.wte", "Embedding", [tokens], try embed(tokens, past: past, parallel: parallel))
+            h = try observed("transformer.drop", "Dropout", [embedded], try dropout(embedded, training: training))
+        }
         // Shared by every layer: positions' rotary tables, and which keys each query may not see (query i, at
         // position past + i, sees keys 0...past + i).
         let rotary = try config.rotaryBaseFrequency.map {
@@ -215,14 +251,23 @@ public final class GPT2LLM: BlockStructuredModel {
         }
         let future = try Tensor.ones([length, past + length], dtype: .bool, device: h.device).triu(past + 1)
         for (layer, block) in blocks.enumerated() {
+            let prefix = "transformer.h.\(self.layers[layer])"
             let run: (Tensor, OperatorOutputCache?) throws -> Tensor = { h, kept in
-                let attended =
-                    try h
-                    + self.attention(
-                        block, block.attentionNorm(h, sharing: share), layer: layer, cache: cache, rotary: rotary,
-                        future: future, training: training, parallel: parallel, kept: kept)
-                return try attended
-                    + self.mlp(block, block.ffnNorm(attended, sharing: share), training: training, parallel: parallel, kept: kept)
+                let config = self.config
+                let normed = try self.observed(
+                    prefix + ".attention_norm", Self.typeName(of: config.attentionNorm.kind), [h], block.attentionNorm(h, sharing: share))
+                let attention = try self.observed(
+                    prefix + ".attn", "CausalSelfAttention", [normed],
+                    self.attention(
+                        block, normed, layer: layer, cache: cache, rotary: rotary, future: future, training: training,
+                        parallel: parallel, kept: kept))
+                let attended = try h + attention
+                let normedAgain = try self.observed(
+                    prefix + ".ffn_norm", Self.typeName(of: config.ffnNorm.kind), [attended], block.ffnNorm(attended, sharing: share))
+                let mlp = try self.observed(
+                    prefix + ".mlp", config.activation == .swiglu ? "SwiGLU" : "TransformerMLP", [normedAgain],
+                    self.mlp(block, normedAgain, training: training, parallel: parallel, kept: kept))
+                return try self.observed(prefix, "GPT2Block", [h], try attended + mlp)
             }
             let body: (Tensor) throws -> Tensor = { h in
                 if self.checkpointedLayers.contains(layer), cache == nil, Autograd.isGradEnabled {
@@ -235,11 +280,16 @@ public final class GPT2LLM: BlockStructuredModel {
             h = try blockWrapper.map { try $0(layer, h, body) } ?? body(h)
         }
         cache?.length = past + length
-        guard let finalNorm, let head else { return h }
-        guard let parallel else { return try Functional.linearPaddingRows(finalNorm(h), weight: head) }
+        guard let finalNorm, let head else { return try observed("", "GPT2LLM", [tokens], h) }
+        let normed = try observed("transformer.lm_head_norm", Self.typeName(of: config.lmHeadNorm.kind), [h], finalNorm(h, sharing: share))
+        guard let parallel else {
+            let logits = try observed("transformer.lm_head", "Linear", [normed], Functional.linearPaddingRows(normed, weight: head))
+            return try observed("", "GPT2LLM", [tokens], logits)
+        }
         // Column-parallel head: this rank's part of the vocabulary, gathered.
-        let local = try Functional.linearPaddingRows(try parallel.enter(finalNorm(h, sharing: share)), weight: head)
-        return gathered ? try TensorParallelRegion.gatherVocabulary(local, parallel.group) : local
+        let local = try observed(
+            "transformer.lm_head", "Linear", [normed], Functional.linearPaddingRows(try parallel.enter(normed), weight: head))
+        return try observed("", "GPT2LLM", [tokens], gathered ? try TensorParallelRegion.gatherVocabulary(local, parallel.group) : local)
     }
 
     /// Token embeddings plus learned positions (`past` onwards) for `tokens`. Under tensor parallelism each rank

@@ -95,9 +95,12 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case invalidConfig(String)
     case missingParameter(String)
     case shapeMismatch(name: String, expected: [Int], found: [Int])
+    /// A module's input, output or gradient held NaN or infinite values (`model_debugging_hook/nan_hook`).
+    case nonFinite(String)
 
     public var description: String {
         switch self {
+        case .nonFinite(let message): return message
         case .invalidConfig(let message): return message
         case .missingParameter(let name): return "no parameter named \(name)"
         case let .shapeMismatch(name, expected, found): return "\(name) has shape \(found), the model expects \(expected)"

@@ -71,6 +71,13 @@ public enum Runtime {
         set { ct_set_num_threads(Int32(newValue)) }
     }
 
+    /// Whether libtorch runs only deterministic algorithms (`torch.use_deterministic_algorithms`): operators
+    /// without a deterministic implementation then throw instead of running (Modalities' `enable_determinism`).
+    public static var deterministicAlgorithms: Bool {
+        get { ct_deterministic_algorithms_enabled() != 0 }
+        set { ct_set_deterministic_algorithms(newValue ? 1 : 0) }
+    }
+
     /// Seeds the default CPU generator and, when CUDA is loaded, every GPU's default generator (`torch.manual_seed`).
     public static func manualSeed(_ seed: UInt64) throws {
         try start()

@@ -139,6 +139,26 @@ import Testing
         #expect(output.contains("[rank 0] test step: 15"))
     }
 
+    /// Modalities' PP reference config, unedited, on four ranks: four pipeline stages (embeddings and block 0, blocks
+    /// 1–2, 3–4, block 5 and the head) under Interleaved1F1B with two micro batches, its `settings.debugging` hooks on
+    /// every module (the NaN check raising, the shapes printed).
+    @Test func pipelineOnFourRanksWithItsDebuggingHooks() throws {
+        let folder = try workingCopy()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let (losses, output) = try modalities(
+            [
+                "launch", "--nproc_per_node", "4", "--master_port", DistributedLaunchTests.port(), "--", "run",
+                "--config_file_path", "config_files/training/config_lorem_ipsum_long_fsdp2_pp.yaml",
+                "--experiments_root_path", "runs", "--device", "cpu", "--stop_after_steps", "3",
+            ], in: folder)
+        #expect(losses.keys.sorted() == [1, 2, 3])
+        #expect(losses[3]! < losses[1]!, "\(losses)")
+        // print_forward_hook with print_shape_only: each stage's modules, micro batches of 2 × 256 tokens of width 128.
+        #expect(output.contains("Module: GPT2Block, Path: transformer.h.0, Input shapes: [[2, 256, 128]], Output shapes: [[2, 256, 128]]"))
+        #expect(
+            output.contains("Module: Linear, Path: transformer.lm_head, Input shapes: [[2, 256, 128]], Output shapes: [[2, 256, 50304]]"))
+    }
+
     /// A warmstart continues the curve: its first steps lie near where the first run ended (the same model and optimizer
     /// state, the next batches), far below where it began.
     func expectContinuation(_ first: [Int: Double], _ continued: [Int: Double]) {

@@ -55,6 +55,9 @@ double ct_cpu_measure_clock_hz(int milliseconds, int rounds);
 
 int ct_get_num_threads(void);
 void ct_set_num_threads(int count);
+/// Whether libtorch uses only deterministic algorithms (`torch.use_deterministic_algorithms`), and setting it.
+int ct_deterministic_algorithms_enabled(void);
+void ct_set_deterministic_algorithms(int enabled);
 
 
 // MARK: - Accelerators (device-generic c10 interfaces: work for CUDA once its backend is loaded)

@@ -1,6 +1,7 @@
 // Errors, versions, threads and tensor basics.
 #include "internal.h"
 
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <caffe2/core/common.h>
@@ -64,6 +65,8 @@ int ct_initialize(void) {
 
 int ct_get_num_threads(void) { return at::get_num_threads(); }
 void ct_set_num_threads(int count) { at::set_num_threads(count); }
+int ct_deterministic_algorithms_enabled(void) { return at::globalContext().deterministicAlgorithms() ? 1 : 0; }
+void ct_set_deterministic_algorithms(int enabled) { at::globalContext().setDeterministicAlgorithms(enabled != 0, false); }
 
 void ct_tensor_free(ct_tensor tensor) { delete tensor; }
 ct_tensor ct_tensor_retain(ct_tensor tensor) { return new ct_tensor_s{tensor->tensor}; }
