@@ -11,11 +11,7 @@ extension GPT2LLM {
         guard pipelineStage == nil else {
             throw ModelError.invalidConfig("the model is pipeline \(pipelineStage!) already; split model/gpt2 once")
         }
-        let first = parameters.named.first?.tensor
-        let stage = try GPT2LLM(
-            config: config, sampleKey: sampleKey, predictionKey: predictionKey, seed: seed, dtype: first?.dtype ?? .float32,
-            device: first?.device ?? .cpu, deferAllocation: parameters.hasDeferredParameters, tensorParallel: tensorParallel,
-            pipelineStage: layout)
+        let stage = try emptyCopy(tensorParallel: tensorParallel, pipelineStage: layout)
         for (name, _) in stage.parameters.named where parameters.deferredFills[name] == nil {
             guard let whole = parameters.tensors[name] else { throw ModelError.missingParameter(name) }
             try stage.parameters.load(name, from: whole)

@@ -18,16 +18,22 @@ extension GPT2LLM: SlicedParameterModel {
         guard tensorParallel == nil else {
             throw ModelError.invalidConfig("the model is tensor-parallel already (degree \(tensorParallel!.size)); wrap model/gpt2 once")
         }
-        let first = parameters.named.first?.tensor
-        let split = try GPT2LLM(
-            config: config, sampleKey: sampleKey, predictionKey: predictionKey, seed: seed, dtype: first?.dtype ?? .float32,
-            device: first?.device ?? .cpu, deferAllocation: parameters.hasDeferredParameters, tensorParallel: shard,
-            pipelineStage: pipelineStage)
+        let split = try emptyCopy(tensorParallel: shard, pipelineStage: pipelineStage)
         for (name, tensor) in parameters.named where parameters.deferredFills[name] == nil {
             try split.parameters.load(name, from: shard.slice(of: tensor, name: name))
         }
         split.checkpointedLayers = checkpointedLayers
         split.selectiveCheckpointPolicy = selectiveCheckpointPolicy
         return split
+    }
+
+    /// A model of the same configuration, dtype, device and deferral with another split, its parameters not yet
+    /// loaded (zeros, or deferred like this one's).
+    func emptyCopy(tensorParallel: TensorParallelShard?, pipelineStage: PipelineStageLayout?) throws -> GPT2LLM {
+        let first = parameters.named.first?.tensor
+        return try GPT2LLM(
+            config: config, sampleKey: sampleKey, predictionKey: predictionKey, seed: seed, dtype: first?.dtype ?? .float32,
+            device: first?.device ?? .cpu, deferAllocation: parameters.hasDeferredParameters, tensorParallel: tensorParallel,
+            pipelineStage: pipelineStage)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Models
+import TestSupport
 import Testing
 import Torch
 import Training
@@ -53,28 +54,7 @@ final class ThreadGroup: @unchecked Sendable {
 
     /// Runs `body` once per rank, each on its own thread, and returns the results in rank order.
     func run<T>(_ body: @escaping (Member) throws -> T) throws -> [T] {
-        let state = RunState(body: body)
-        let done = DispatchSemaphore(value: 0)
-        for rank in 0..<size {
-            let member = Member(self, rank: rank)
-            let thread = Thread {
-                let result = Result { try state.body(member) }
-                state.lock.withLock { state.results[rank] = result }
-                done.signal()
-            }
-            thread.stackSize = 8 << 20
-            thread.start()
-        }
-        for _ in 0..<size { done.wait() }
-        return try (0..<size).map { try state.results[$0]!.get() }
-    }
-
-    /// What the rank threads share: the work and, under the lock, their results.
-    private final class RunState<T>: @unchecked Sendable {
-        let body: (Member) throws -> T
-        let lock = NSLock()
-        var results: [Int: Result<T, any Error>] = [:]
-        init(body: @escaping (Member) throws -> T) { self.body = body }
+        try runOnThreadRanks(size) { rank in try body(Member(self, rank: rank)) }
     }
 }
 
