@@ -19,8 +19,9 @@ struct DistributedRun {
         /// `model/gpt2_tp` over this many ranks, inside `model/ddp_wrapped` over the rest.
         case tensorParallelReplicated(Int)
         /// `pipeline/staged` over 2 pipeline ranks with this schedule and layers per stage (the embeddings and the
-        /// head count as one each), `model/fsdp2_wrapped` over the rest (ranks / 2), one micro batch per sample.
-        case pipeline(schedule: String, layersPerStage: Int)
+        /// head count as one each), each stage's part split by `model/gpt2_tp` over `tensorParallel` ranks (with loss
+        /// parallelism) when above 1, `model/fsdp2_wrapped` over the rest, one micro batch per sample.
+        case pipeline(schedule: String, layersPerStage: Int, tensorParallel: Int = 1)
 
         var description: String {
             switch self {
@@ -30,7 +31,7 @@ struct DistributedRun {
             case let .fsdp1(strategy): return "fsdp1 \(strategy)"
             case let .tensorParallel(degree): return "fsdp2 × tp\(degree)"
             case let .tensorParallelReplicated(degree): return "ddp × tp\(degree)"
-            case let .pipeline(schedule, _): return "fsdp2 × pp2 \(schedule)"
+            case let .pipeline(schedule, _, tensorParallel): return "fsdp2 × pp2 × tp\(tensorParallel) \(schedule)"
             }
         }
     }
@@ -100,8 +101,8 @@ struct DistributedRun {
                     """)
         case let .tensorParallel(degree):
             text = tensorParallel(text, degree: degree)
-        case let .pipeline(schedule, layersPerStage):
-            text = pipeline(text, schedule: schedule, layersPerStage: layersPerStage)
+        case let .pipeline(schedule, layersPerStage, tensorParallel):
+            text = pipeline(text, schedule: schedule, layersPerStage: layersPerStage, tensorParallel: tensorParallel)
         case let .tensorParallelReplicated(degree):
             text = tensorParallel(text, degree: degree).replacingOccurrences(
                 of: fsdp2Block.replacingOccurrences(of: "instance_key: model_raw", with: "instance_key: gpt2_tp_model"),
@@ -174,13 +175,31 @@ struct DistributedRun {
     /// into `pipeline/staged`, its model parts into `fsdp2_wrapped` (over ranks / 2 shards), the builder and
     /// `pipeline/scheduled` (the local batch in micro batches of one sample), and the initialised model selected from
     /// the scheduled pipeline. The samplers read one stream per data-parallel rank, as for tensor parallelism.
-    private func pipeline(_ text: String, schedule: String, layersPerStage: Int) -> String {
-        let shards = ranks / 2
+    private func pipeline(_ text: String, schedule: String, layersPerStage: Int, tensorParallel: Int) -> String {
+        let shards = ranks / 2 / tensorParallel
+        let tensorParallelMesh = tensorParallel > 1 ? "    tensor_parallel_degree: \(tensorParallel)\n    enable_loss_parallel: true\n" : ""
+        let wrapped = tensorParallel > 1 ? "gpt2_tp_model" : "model_part"
+        let tensorParallelModel =
+            tensorParallel > 1
+            ? """
+
+            gpt2_tp_model:
+              component_key: model
+              variant_key: gpt2_tp
+              config:
+                model:
+                  instance_key: model_part
+                  pass_type: BY_REFERENCE
+                device_mesh:
+                  instance_key: device_mesh
+                  pass_type: BY_REFERENCE
+
+            """ : ""
         return
             dataParallelSamplers(text, shards: shards)
             .replacingOccurrences(
                 of: "    data_parallel_shard_degree: ${settings.cuda_env.world_size}\n",
-                with: "    data_parallel_shard_degree: \(shards)\n    pipeline_parallel_degree: 2\n"
+                with: "    data_parallel_shard_degree: \(shards)\n    pipeline_parallel_degree: 2\n" + tensorParallelMesh
             )
             .replacingOccurrences(
                 of:
@@ -203,8 +222,8 @@ struct DistributedRun {
             )
             .replacingOccurrences(
                 of: "  config:\n    model:\n      instance_key: model_raw\n      pass_type: BY_REFERENCE\n    device_mesh:",
-                with: "  config:\n    model:\n      instance_key: model_part\n      pass_type: BY_REFERENCE\n    device_mesh:")
-                + """
+                with: "  config:\n    model:\n      instance_key: \(wrapped)\n      pass_type: BY_REFERENCE\n    device_mesh:")
+            + tensorParallelModel + """
 
                 scheduled_pipeline:
                   component_key: pipeline

@@ -16,8 +16,8 @@ import Testing
     }
 
     /// 1F1B over 2 ranks trains the one-rank trajectory; its checkpoint holds each pipeline rank's stages in a block of
-    /// shards, which one rank continues from and 2 FSDP shards × 2 pipeline ranks under GPipe continue from (a layout
-    /// change); two stages per rank under Interleaved1F1B train the same trajectory; the last checkpoint exports to
+    /// shards, which one rank, 2 FSDP shards × 2 pipeline ranks under GPipe and 2 pipeline × 2 tensor-parallel ranks
+    /// continue from (layout changes); two stages per rank under Interleaved1F1B train the same trajectory; the last checkpoint exports to
     /// Hugging Face whole.
     @Test func pipelineRanksFollowTheOneRankTrajectory() throws {
         let single = try Self.run(ranks: 1, microBatch: 2, accumulation: 2, engine: .replicated).losses()
@@ -42,6 +42,12 @@ import Testing
             .warmstart(from: try oneForwardOneBackward.checkpoint(afterSteps: 8))
         #expect(sharded.keys.sorted() == Array(9...16))
         DistributedRun.expectSameTrajectory(sharded, single, "pp 2 → fsdp 2 × pp 2, GPipe", normTolerance: tolerance)
+        // Each stage split over 2 tensor-parallel ranks as well (Modalities' PP × TP layout, loss parallelism on).
+        let split = try Self.run(
+            ranks: 4, microBatch: 2, accumulation: 2, engine: .pipeline(schedule: "1F1B", layersPerStage: 2, tensorParallel: 2)
+        ).warmstart(from: checkpoint)
+        #expect(split.keys.sorted() == Array(13...16))
+        DistributedRun.expectSameTrajectory(split, single, "pp 2 → pp 2 × tp 2, 1F1B", normTolerance: tolerance)
 
         let interleaved = try Self.run(
             ranks: 2, microBatch: 2, accumulation: 2, engine: .pipeline(schedule: "Interleaved1F1B", layersPerStage: 1)
