@@ -144,10 +144,8 @@ public struct CheckpointReader {
         guard let shape = savedShapes[parameter] else {
             throw CheckpointError.mismatch(path: folder + "/" + CheckpointFormat.metadataFile, reason: "no shape recorded for \(parameter)")
         }
-        // The block of shards of the pipeline rank holding the parameter: slices × chunks.
-        let block = shards.count / pipelineDegree
-        let first = (pipelineRanks[parameter] ?? 0) * block
-        let chunks = block / tensorParallelDegree
+        let first = firstShard(of: parameter)
+        let chunks = shards.count / pipelineDegree / tensorParallelDegree
         func slice(_ index: Int, shape: [Int]) throws -> Tensor {
             let files = (first + index * chunks)..<(first + (index + 1) * chunks)
             let flat = try Tensor.cat(try files.map { try tensor(name, rank: $0).reshape([-1]) })
@@ -166,6 +164,11 @@ public struct CheckpointReader {
 
     /// What `model` keeps of a whole tensor shaped like `parameter`: all of it, its tensor-parallel slice, or the
     /// chunk of either when sharded.
+    /// The first shard of the block that holds `parameter`: its pipeline rank's (slices × chunks shards each).
+    private func firstShard(of parameter: String) -> Int {
+        (pipelineRanks[parameter] ?? 0) * (shards.count / pipelineDegree)
+    }
+
     private func local(_ whole: Tensor, parameter: String, in model: any Model) throws -> Tensor {
         do {
             return try ParameterLayout(of: model).local(ofWhole: whole, name: parameter)
@@ -218,7 +221,7 @@ public struct CheckpointReader {
             state[name] = AdamOptimizer.ParameterState(
                 expAvg: try local(try whole(prefix + ".exp_avg", parameter: name), parameter: name, in: appState.model),
                 expAvgSq: try local(try whole(prefix + ".exp_avg_sq", parameter: name), parameter: name, in: appState.model),
-                step: try tensor(prefix + ".step", rank: (pipelineRanks[name] ?? 0) * (shards.count / pipelineDegree)))
+                step: try tensor(prefix + ".step", rank: firstShard(of: name)))
         }
         do {
             try appState.adam(checkpoint: folder).loadState(state)

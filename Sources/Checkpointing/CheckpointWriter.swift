@@ -71,12 +71,13 @@ public final class CheckpointWriter {
 
     /// Every rank's parameter descriptions, each parameter once (in rank order), on every rank. Collective.
     private func allParameterDescriptions(of appState: AppState) throws -> [[String: Any]] {
-        let local = try JSONSerialization.data(withJSONObject: try CheckpointFormat.parameterDescriptions(of: appState.model))
-        guard let group else { return try CheckpointFormat.parameterDescriptions(of: appState.model) }
+        let local = try CheckpointFormat.parameterDescriptions(of: appState.model)
+        guard let group else { return local }
+        let text = String(decoding: try JSONSerialization.data(withJSONObject: local), as: UTF8.self)
         var seen: Set<String> = []
         var all: [[String: Any]] = []
-        for text in try group.allGatherText(String(decoding: local, as: UTF8.self)) {
-            let entries = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]] ?? []
+        for rankText in try group.allGatherText(text) {
+            let entries = try JSONSerialization.jsonObject(with: Data(rankText.utf8)) as? [[String: Any]] ?? []
             for entry in entries {
                 guard let name = entry["name"] as? String, seen.insert(name).inserted else { continue }
                 all.append(entry)

@@ -125,7 +125,7 @@ extension ComponentRegistry {
                 let layouts = try context.build(config.stagesGenerator).layouts(
                     layersPerStage: config.layersPerStage, pipelineDegree: degree)
                 let kind = try scheduleKind(config.scheduleName)
-                // One micro batch suffices to place the stages; pipeline/scheduled checks the real count.
+                // Any valid micro batch count places the stages; pipeline/scheduled checks the configured one.
                 let placement = try PipelineSchedule(kind: kind, ranks: degree, stageCount: layouts.count, microBatches: degree)
                 let group = try mesh.group([.pp], of: try worldGroup(size: mesh.worldSize, context))
                 let local = placement.stages(of: group.rank).map { layouts[$0] }

@@ -185,10 +185,10 @@ public final class FullyShardedModel: WrappingModel, GradientSynchronizing {
         let stage = wrapped.unwrapped(as: GPT2LLM.self).flatMap { $0.pipelineStage == nil ? nil : $0 }
         let walk = try stage?.wholeModelLayout().parameters ?? wrapped.parameters
         try initializer.initialize(walk, seed: seed) { name, tensor, fill in
-            guard let (unit, index) = stage == nil || stage!.parameters.tensors[name] != nil ? try locate(name) : nil else {
-                let scratch = try Tensor.empty(tensor.shape, dtype: tensor.dtype)
-                return try fill(scratch)  // another stage's parameter: drawn (the generator advances), not kept
+            if let stage, stage.parameters.tensors[name] == nil {
+                return try fill(try Tensor.empty(tensor.shape, dtype: tensor.dtype))  // another stage's: drawn, not kept
             }
+            let (unit, index) = try locate(name)
             let shard = unit.shards[index]
             let wholeShape = stage != nil ? tensor.shape : try sliced?.wholeShape(of: name) ?? unit.full[index].shape
             let scratch = try Tensor.empty(wholeShape, dtype: shard.dtype, device: shard.device)

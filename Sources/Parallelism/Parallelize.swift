@@ -63,14 +63,13 @@ public enum Parallelize {
     public static func replicate(_ model: any Model, mesh: DeviceMesh, world: ProcessGroup, bucketBytes: Int) throws -> any Model {
         try checkLayout(of: model, against: mesh)
         guard mesh.dataParallelDegree > 1 else { return model }
-        if let parts = model as? PipelineModelParts {
-            return try parts.map { part in
-                try DataParallelModel(
-                    wrapping: part, group: try mesh.group([.dp_replicate, .dp_shard], of: world), bucketBytes: bucketBytes)
-            }
+        let group = try mesh.group([.dp_replicate, .dp_shard], of: world)
+        let replicated = { (part: any Model) throws -> any Model in
+            try DataParallelModel(wrapping: part, group: group, bucketBytes: bucketBytes)
         }
-        return try DataParallelModel(
-            wrapping: model, group: try mesh.group([.dp_replicate, .dp_shard], of: world), bucketBytes: bucketBytes)
+        // A pipeline's parts are replicated each on its own.
+        if let parts = model as? PipelineModelParts { return try parts.map(replicated) }
+        return try replicated(model)
     }
 
     /// Checks that the mesh asks for what this version applies, and that a tensor-parallel degree in the mesh is the

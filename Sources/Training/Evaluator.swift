@@ -43,17 +43,16 @@ public final class Evaluator {
             try Autograd.noGrad {
                 while let batch = try iterator.nextBatch() {
                     let (inputs, targets) = try batch.tensors(on: device)
+                    let batchLoss: Tensor?
                     if let pipeline {
                         let losses = try pipeline.evaluate(samples: inputs, targets: targets)
-                        if !losses.isEmpty {
-                            lossSum += try Tensor.stack(losses).mean().item(Double.self)
-                            batches += 1
-                            samples += batch.size
-                        }
+                        batchLoss = losses.isEmpty ? nil : try Tensor.stack(losses).mean()
                     } else {
                         let predictions = try model.forward(inputs, training: false)
-                        lossSum += try loss(predictions: predictions, targets: targets, vocabularyParallel: vocabularyParallel).item(
-                            Double.self)
+                        batchLoss = try loss(predictions: predictions, targets: targets, vocabularyParallel: vocabularyParallel)
+                    }
+                    if let batchLoss {
+                        lossSum += try batchLoss.item(Double.self)
                         batches += 1
                         samples += batch.size
                     }

@@ -55,12 +55,7 @@ public final class GradientClipper {
         return try Autograd.noGrad {
             var total: Tensor
             if let tensorParallel, tensorParallel.size > 1 {
-                // Split matrices hold different slices on each rank of the group, replicated parameters the same values:
-                // the former's powers are summed over the group, the latter counted once.
-                let split = named.filter { TensorParallelShard.split(of: $0.name) != .replicated }.map(\.grad)
-                let replicated = named.filter { TensorParallelShard.split(of: $0.name) == .replicated }.map(\.grad)
-                let splitPart = try combineOverGroup(try localCombination(split), tensorParallel.communicator)
-                total = try combine(try localCombination(replicated), splitPart)
+                total = try contribution(named, tensorParallel: tensorParallel)
                 if normType == .MAX_NORM {
                     if let shardGroup, shardGroup.size > 1 { try shardGroup.allReduce(total, .max) }
                 } else {
@@ -88,16 +83,11 @@ public final class GradientClipper {
                     }
                 }
             }
-            if let maxNorm, !grads.isEmpty {
-                let coefficient = try (total + 1e-6).reciprocal() * maxNorm
-                try coefficient.clamp_(max: 1)
-                try Foreach.mul_(grads, coefficient)
-            }
+            try scale(grads, toClip: total)
             return total
         }
     }
 
-    /// What one rank's gradients contribute: the sum of their p-th powers (p = 1, 2), or their largest magnitude.
     /// The norm over every stage of a pipeline: each part's contribution (p-th powers summed, or the maximum) over
     /// its tensor-parallel and sharding groups, combined over the rank's parts and then over the pipeline's ranks,
     /// so that every rank clips with the whole model's norm.
@@ -108,15 +98,7 @@ public final class GradientClipper {
             for part in pipeline.parts {
                 let named = part.parameters.named.compactMap { entry in entry.tensor.grad.map { (name: entry.name, grad: $0) } }
                 grads += named.map(\.grad)
-                var contribution: Tensor
-                if let tensorParallel = part.unwrapped(as: GPT2LLM.self)?.tensorParallel, tensorParallel.size > 1 {
-                    let split = named.filter { TensorParallelShard.split(of: $0.name) != .replicated }.map(\.grad)
-                    let replicated = named.filter { TensorParallelShard.split(of: $0.name) == .replicated }.map(\.grad)
-                    contribution = try combine(
-                        try localCombination(replicated), try combineOverGroup(try localCombination(split), tensorParallel.communicator))
-                } else {
-                    contribution = try localCombination(named.map(\.grad))
-                }
+                var contribution = try contribution(named, tensorParallel: part.unwrapped(as: GPT2LLM.self)?.tensorParallel)
                 if let shardGroup = part.unwrapped(as: FullyShardedModel.self)?.shardGroup, shardGroup.size > 1 {
                     contribution = try contribution.to(dtype: .float32)
                     try shardGroup.allReduce(contribution, normType == .MAX_NORM ? .max : .sum)
@@ -127,15 +109,30 @@ public final class GradientClipper {
                 try group.allReduce(total, normType == .MAX_NORM ? .max : .sum)
             }
             if normType == .P2_NORM { total = try total.sqrt() }
-            if let maxNorm, !grads.isEmpty {
-                let coefficient = try (total + 1e-6).reciprocal() * maxNorm
-                try coefficient.clamp_(max: 1)
-                try Foreach.mul_(grads, coefficient)
-            }
+            try scale(grads, toClip: total)
             return total
         }
     }
 
+    /// One model's contribution before any sharding group: its gradients' p-th powers summed (or their maximum).
+    /// Under tensor parallelism split matrices hold different slices on each rank of the group and replicated
+    /// parameters the same values: the former's powers are combined over the group, the latter counted once.
+    private func contribution(_ named: [(name: String, grad: Tensor)], tensorParallel: TensorParallelShard?) throws -> Tensor {
+        guard let tensorParallel, tensorParallel.size > 1 else { return try localCombination(named.map(\.grad)) }
+        let split = named.filter { TensorParallelShard.split(of: $0.name) != .replicated }.map(\.grad)
+        let replicated = named.filter { TensorParallelShard.split(of: $0.name) == .replicated }.map(\.grad)
+        return try combine(try localCombination(replicated), try combineOverGroup(try localCombination(split), tensorParallel.communicator))
+    }
+
+    /// Scales `grads` so that their norm `total` becomes at most `maxNorm` (nothing without a `maxNorm`).
+    private func scale(_ grads: [Tensor], toClip total: Tensor) throws {
+        guard let maxNorm, !grads.isEmpty else { return }
+        let coefficient = try (total + 1e-6).reciprocal() * maxNorm
+        try coefficient.clamp_(max: 1)
+        try Foreach.mul_(grads, coefficient)
+    }
+
+    /// What one rank's gradients contribute: the sum of their p-th powers (p = 1, 2), or their largest magnitude.
     private func localCombination(_ grads: [Tensor]) throws -> Tensor {
         guard !grads.isEmpty else { return try Tensor.zeros([]) }
         let norms = try Tensor.stack(try Foreach.norm(grads, ord: normType.order))

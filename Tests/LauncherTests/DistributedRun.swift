@@ -150,25 +150,36 @@ struct DistributedRun {
             dataParallelSamplers(text, shards: shards)
             .replacingOccurrences(
                 of: "    data_parallel_shard_degree: ${settings.cuda_env.world_size}\n",
-                with: "    data_parallel_shard_degree: \(shards)\n    tensor_parallel_degree: \(degree)\n    enable_loss_parallel: true\n"
+                with: "    data_parallel_shard_degree: \(shards)\n" + Self.tensorParallelMesh(degree)
             )
             .replacingOccurrences(
                 of: "  config:\n    model:\n      instance_key: model_raw\n      pass_type: BY_REFERENCE\n    device_mesh:",
                 with: "  config:\n    model:\n      instance_key: gpt2_tp_model\n      pass_type: BY_REFERENCE\n    device_mesh:")
-                + """
+            + Self.tensorParallelModel(splitting: "model_raw")
+    }
 
-                gpt2_tp_model:
-                  component_key: model
-                  variant_key: gpt2_tp
-                  config:
-                    model:
-                      instance_key: model_raw
-                      pass_type: BY_REFERENCE
-                    device_mesh:
-                      instance_key: device_mesh
-                      pass_type: BY_REFERENCE
+    /// The device mesh's lines for `degree` tensor-parallel ranks, with the loss computed on logits split over the
+    /// vocabulary (`enable_loss_parallel`).
+    private static func tensorParallelMesh(_ degree: Int) -> String {
+        "    tensor_parallel_degree: \(degree)\n    enable_loss_parallel: true\n"
+    }
 
-                """
+    /// A top-level `gpt2_tp_model` splitting the model at `source` over the mesh's tp ranks.
+    private static func tensorParallelModel(splitting source: String) -> String {
+        """
+
+        gpt2_tp_model:
+          component_key: model
+          variant_key: gpt2_tp
+          config:
+            model:
+              instance_key: \(source)
+              pass_type: BY_REFERENCE
+            device_mesh:
+              instance_key: device_mesh
+              pass_type: BY_REFERENCE
+
+        """
     }
 
     /// `text` with the model split into pipeline stages over 2 ranks as Modalities' PP config does it: the raw model
@@ -177,24 +188,9 @@ struct DistributedRun {
     /// the scheduled pipeline. The samplers read one stream per data-parallel rank, as for tensor parallelism.
     private func pipeline(_ text: String, schedule: String, layersPerStage: Int, tensorParallel: Int) -> String {
         let shards = ranks / 2 / tensorParallel
-        let tensorParallelMesh = tensorParallel > 1 ? "    tensor_parallel_degree: \(tensorParallel)\n    enable_loss_parallel: true\n" : ""
+        let tensorParallelMesh = tensorParallel > 1 ? Self.tensorParallelMesh(tensorParallel) : ""
         let wrapped = tensorParallel > 1 ? "gpt2_tp_model" : "model_part"
-        let tensorParallelModel =
-            tensorParallel > 1
-            ? """
-
-            gpt2_tp_model:
-              component_key: model
-              variant_key: gpt2_tp
-              config:
-                model:
-                  instance_key: model_part
-                  pass_type: BY_REFERENCE
-                device_mesh:
-                  instance_key: device_mesh
-                  pass_type: BY_REFERENCE
-
-            """ : ""
+        let tensorParallelModel = tensorParallel > 1 ? Self.tensorParallelModel(splitting: "model_part") : ""
         return
             dataParallelSamplers(text, shards: shards)
             .replacingOccurrences(
