@@ -31,6 +31,8 @@ let package = Package(
 
         // Config system: Modalities-compatible YAML, interpolation, registry, validated object graph.
         .target(name: "Config", dependencies: [.product(name: "Yams", package: "Yams")]),
+        // Jinja: the Jinja2 template language as chat templates use it (Python Jinja2's output, byte for byte).
+        .target(name: "Jinja"),
         // Tokenizers: byte-level BPE (tokenizer.json, vocab+merges, tiktoken ranks) with identical ids.
         .target(name: "Tokenizers"),
 
@@ -101,6 +103,7 @@ let package = Package(
         // Shared by the test targets: where the test assets are.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "TorchTests", dependencies: ["Torch"], linkerSettings: linkShim),
+        .testTarget(name: "JinjaTests", dependencies: ["Jinja"], exclude: ["Golden"]),
         .testTarget(name: "TokenizersTests", dependencies: ["TestSupport", "Tokenizers"], exclude: ["Golden"]),
         .testTarget(name: "DataFormatsTests", dependencies: ["TestSupport", "DataFormats", "Tokenizers"]),
         .testTarget(name: "DataLoadingTests", dependencies: ["TestSupport", "DataLoading", "DataFormats", "Torch"], linkerSettings: linkShim),
