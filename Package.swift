@@ -33,6 +33,8 @@ let package = Package(
         .target(name: "Config", dependencies: [.product(name: "Yams", package: "Yams")]),
         // Jinja: the Jinja2 template language as chat templates use it (Python Jinja2's output, byte for byte).
         .target(name: "Jinja"),
+        // Instruction tuning: chat templates applied to conversations, Modalities' seeded train/val/test split.
+        .target(name: "InstructionTuning", dependencies: ["Jinja", "Config", "DataFormats"]),
         // Tokenizers: byte-level BPE (tokenizer.json, vocab+merges, tiktoken ranks) with identical ids.
         .target(name: "Tokenizers"),
 
@@ -103,6 +105,7 @@ let package = Package(
         // Shared by the test targets: where the test assets are.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "TorchTests", dependencies: ["Torch"], linkerSettings: linkShim),
+        .testTarget(name: "InstructionTuningTests", dependencies: ["TestSupport", "InstructionTuning", "Config", "Jinja"], exclude: ["Golden"]),
         .testTarget(name: "JinjaTests", dependencies: ["Jinja"], exclude: ["Golden"]),
         .testTarget(name: "TokenizersTests", dependencies: ["TestSupport", "Tokenizers"], exclude: ["Golden"]),
         .testTarget(name: "DataFormatsTests", dependencies: ["TestSupport", "DataFormats", "Tokenizers"]),

@@ -1,4 +1,5 @@
 import Foundation
+import DataFormats
 
 /// Experiment ids as Modalities makes them: the local start time, then the first 16 hex digits of the SHA-256 of
 /// the config path as given (`2026-11-27__14-31-22_fdh1xaj2...`).
