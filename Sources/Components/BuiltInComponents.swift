@@ -31,7 +31,6 @@ let plannedComponents: [(String, String, String)] = {
     let profiling = "profiling"
     return [
         ("collate_fn", "coca_collator", "CoCa multimodal models"),
-        ("collate_fn", "mask_loss_collator_wrapper", "instruction tuning"),
         ("dataset_batch_generator", "random", profiling),
         ("model", "coca", "CoCa multimodal models"), ("model", "compiled", "compiled models (CUDA graphs)"),
         ("model", "debugging_enriched", "debugging tools"),

@@ -1,4 +1,5 @@
 import Config
+import Foundation
 import DataLoading
 import Distributed
 import Tokenizers
@@ -116,6 +117,24 @@ struct BatchSamplerConfig: DeclaredConfig {
 struct GPT2LLMCollatorConfig: DeclaredConfig {
     @Field("sample_key") var sampleKey: String
     @Field("target_key") var targetKey: String
+}
+
+struct LossMaskingCollatorConfig: DeclaredConfig {
+    /// The two marker tokens between which targets count for the loss.
+    struct MaskTokens: Decodable, Sendable {
+        var begin: String
+        var end: String
+
+        enum CodingKeys: String, CodingKey {
+            case begin = "b_include_to_loss_token", end = "e_include_to_loss_token"
+        }
+    }
+
+    @Field("wrapped_collate_fn") var wrappedCollateFn: ComponentSlot<any Collator>
+    @Field("target_keys_to_mask") var targetKeysToMask: [String]
+    @Field("loss_ignore_index") var lossIgnoreIndex: Int
+    @Field("mask_tokens") var maskTokens: MaskTokens
+    @Field("tokenizer") var tokenizer: ComponentSlot<any Tokenizer>
 }
 
 struct DataLoaderConfig: DeclaredConfig {
@@ -237,6 +256,25 @@ extension ComponentRegistry {
             config: GPT2LLMCollatorConfig.self, produces: [(any Collator).self]
         ) { config, _ -> any Collator in
             GPT2LLMCollator(sampleKey: config.sampleKey, targetKey: config.targetKey)
+        }
+        register(
+            "collate_fn", "mask_loss_collator_wrapper",
+            summary: "keep only targets between the begin and end marker tokens in the loss (instruction tuning)",
+            config: LossMaskingCollatorConfig.self, produces: [(any Collator).self]
+        ) { config, context -> any Collator in
+            let tokenizer = try context.build(config.tokenizer)
+            func id(_ token: String, _ key: String) throws -> Int {
+                guard let id = tokenizer.tokenID(token) else {
+                    throw ConfigValueError("mask_tokens.\(key) '\(token)' is not a single token of the tokenizer (add it to its special_tokens)")
+                }
+                return id
+            }
+            let rank = context.run.rank
+            return try LossMaskingCollator(
+                wrapping: try context.build(config.wrappedCollateFn), targetKeys: config.targetKeysToMask,
+                lossIgnoreIndex: config.lossIgnoreIndex, beginMarker: try id(config.maskTokens.begin, "b_include_to_loss_token"),
+                endMarker: try id(config.maskTokens.end, "e_include_to_loss_token"),
+                warn: { message in if rank == 0 { FileHandle.standardError.write(Data(("warning: " + message + "\n").utf8)) } })
         }
         register(
             "data_loader", "default", summary: "batches in the sampler's order, prefetched on worker threads",

@@ -3,8 +3,10 @@ import DataFormats
 /// Fixed-length blocks over the whole token stream of a `.pbin` (`dataset/packed_mem_map_dataset_continuous`).
 ///
 /// With `reuseLastTarget` (the default) consecutive blocks of `sequenceLength + 1` tokens overlap by one token,
-/// so every token is a target once: `count = (T − block) / (block − 1) + 1`. Without it blocks do not overlap:
-/// `count = T / block`.
+/// so every token is a target once: `count = (T − block) / (block − 1) + 1`. Without it (instruction tuning)
+/// blocks are `sequenceLength` tokens that do not overlap, `count = T / block`, so documents padded to the
+/// sequence length each make exactly one sample (Modalities main's dataset factory; a block of `sequenceLength + 1`
+/// would start one token later in every document).
 public final class PackedContinuousDataset: Dataset {
     public let file: PackedDataFile
     public let sampleKey: String
@@ -18,7 +20,7 @@ public final class PackedContinuousDataset: Dataset {
         }
         file = try PackedDataFile(path: path)
         self.sampleKey = sampleKey
-        blockSize = sequenceLength + 1
+        blockSize = reuseLastTarget ? sequenceLength + 1 : sequenceLength
         self.reuseLastTarget = reuseLastTarget
         let tokens = file.tokenCount
         guard tokens >= blockSize else { throw DatasetError.tooFewTokens(path: path, tokens: tokens, blockSize: blockSize) }

@@ -1,33 +1,33 @@
 /// `pathlib.PurePosixPath` arithmetic that decides Modalities' output file names (`stem`, `suffixes`,
 /// `with_name`, `with_suffix`), including its quirks, so prepared files are named as Modalities names them.
-struct PythonPath: Equatable, CustomStringConvertible {
-    let path: String
+public struct PythonPath: Equatable, CustomStringConvertible, Sendable {
+    public let path: String
 
-    init(_ path: String) { self.path = path }
+    public init(_ path: String) { self.path = path }
 
-    var description: String { path }
+    public var description: String { path }
 
-    var name: String { path.split(separator: "/", omittingEmptySubsequences: true).last.map(String.init) ?? "" }
+    public var name: String { path.split(separator: "/", omittingEmptySubsequences: true).last.map(String.init) ?? "" }
 
     /// The folder part; "." for a bare name, as pathlib has it.
-    var parent: PythonPath {
+    public var parent: PythonPath {
         guard let slash = path.lastIndex(of: "/") else { return PythonPath(".") }
         let head = String(path[..<slash])
         return PythonPath(head.isEmpty ? "/" : head)
     }
 
-    var suffix: String {
+    public var suffix: String {
         let n = name
         guard let dot = n.lastIndex(of: "."), dot != n.startIndex, n.index(after: dot) != n.endIndex else { return "" }
         return String(n[dot...])
     }
 
-    var stem: String {
+    public var stem: String {
         let s = suffix
         return s.isEmpty ? name : String(name.dropLast(s.count))
     }
 
-    var suffixes: [String] {
+    public var suffixes: [String] {
         let n = name
         guard !n.hasSuffix(".") else { return [] }
         let parts = n.drop(while: { $0 == "." }).split(separator: ".", omittingEmptySubsequences: false)
@@ -35,11 +35,11 @@ struct PythonPath: Equatable, CustomStringConvertible {
     }
 
     /// `self / component`, with pathlib's dropping of a leading "." folder.
-    func appending(_ component: String) -> PythonPath {
+    public func appending(_ component: String) -> PythonPath {
         path == "." ? PythonPath(component) : PythonPath(path.hasSuffix("/") ? path + component : path + "/" + component)
     }
 
-    func withName(_ newName: String) -> PythonPath { parent.appending(newName) }
+    public func withName(_ newName: String) -> PythonPath { parent.appending(newName) }
 
-    func withSuffix(_ newSuffix: String) -> PythonPath { withName(stem + newSuffix) }
+    public func withSuffix(_ newSuffix: String) -> PythonPath { withName(stem + newSuffix) }
 }

@@ -10,7 +10,7 @@ struct DataCommand: ParsableCommand {
         subcommands: [
             CreateRawIndex.self, PackEncodedData.self, MergePackedData.self, ShuffleTokenizedData.self,
             ShuffleJSONLData.self, CreateShuffledDatasetChunk.self, CreateShuffledJSONLChunk.self, DataInfo.self,
-            TrainTokenizer.self,
+            TrainTokenizer.self, PrepareInstructionTuningData.self,
         ]
     )
 

@@ -105,6 +105,12 @@ struct PackEncodedData: ParsableCommand {
         FileExistencePolicy = .error
 
     func run() throws {
+        try Self.pack(configPath: config, policy: policy)
+    }
+
+    /// Packs the JSONL that the pack_encoded_data config at `configPath` names; `prepare_instruction_tuning_data`
+    /// packs each of its partitions through here too.
+    static func pack(configPath config: String, policy: FileExistencePolicy) throws {
         let settings: PackEncodedDataSettings
         let tokenizer: any Tokenizer
         do {

@@ -23,8 +23,9 @@ let modalitiesFolder = TestData.path("modalities")
         let last = try #require(try dataset.sample(at: dataset.count - 1)["input_ids"])
         #expect(last == file.tokens(in: (dataset.count - 1) * 256..<((dataset.count - 1) * 256 + 257)))
         let disjoint = try PackedContinuousDataset(path: long, sequenceLength: 256, sampleKey: "input_ids", reuseLastTarget: false)
-        #expect(disjoint.count == 332_875 / 257)
-        #expect(try disjoint.sample(at: 1)["input_ids"] == file.tokens(in: 257..<514))
+        // Without reuse, blocks are sequence_length tokens (Modalities main), so padded documents align with them.
+        #expect(disjoint.count == 332_875 / 256)
+        #expect(try disjoint.sample(at: 1)["input_ids"] == file.tokens(in: 256..<512))
         #expect(throws: DatasetError.self) { try dataset.sample(at: dataset.count) }
     }
 
