@@ -120,7 +120,7 @@ let package = Package(
         .testTarget(name: "ObservabilityTests", dependencies: ["Observability"], exclude: ["Golden"]),
         .testTarget(name: "CheckpointingTests", dependencies: ["Checkpointing", "Training", "Models", "Interop", "Torch"], exclude: ["Golden"],
                     linkerSettings: linkShim),
-        .testTarget(name: "LauncherTests", dependencies: ["TestSupport", "Ablations", "Launcher", "ModalitiesSchema", "Checkpointing", "Interop", "Models", "Observability", "Training",
+        .testTarget(name: "LauncherTests", dependencies: ["TestSupport", "Ablations", "DataFormats", "DataLoading", "Launcher", "ModalitiesSchema", "Checkpointing", "Interop", "Models", "Observability", "Training",
                                                          "Torch",
                                                          .product(name: "Logging", package: "swift-log")],
                     exclude: ["Configs"], linkerSettings: linkShim),
