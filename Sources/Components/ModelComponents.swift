@@ -3,6 +3,7 @@ import Foundation
 import Interop
 import Models
 import Parallelism
+import Tokenizers
 import Torch
 import Training
 
@@ -370,6 +371,8 @@ extension ComponentRegistry {
             guard FileManager.default.fileExists(atPath: config.modelName, isDirectory: &isFolder), isFolder.boolValue else {
                 throw ConfigValueError(
                     "model_name '\(config.modelName)' is not a local folder; this build reads Hugging Face folders from disk and never downloads"
+                        + (looksLikeHubID(config.modelName)
+                            ? ": fetch it once (huggingface-cli download \(config.modelName) --local-dir <folder>) and set model_name to that folder" : "")
                 )
             }
             do {

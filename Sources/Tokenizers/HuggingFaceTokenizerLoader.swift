@@ -44,6 +44,12 @@ public enum HuggingFaceTokenizerLoader {
     private static func load(_ path: String) throws -> any Tokenizer {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
+            if looksLikeHubID(path) {
+                throw TokenizerError.unreadable(
+                    path: path,
+                    reason: "no such file or folder; this looks like a Hugging Face hub id, and tokenizers are read from disk, never downloaded: "
+                        + "fetch it once (huggingface-cli download \(path) --local-dir <folder>) and set pretrained_model_name_or_path to that folder")
+            }
             throw TokenizerError.unreadable(path: path, reason: "no such file or folder")
         }
         if !isFolder.boolValue { return try loadTokenizerJSON(path) }
@@ -380,4 +386,11 @@ public enum HuggingFaceTokenizerLoader {
     static func describe(_ value: Any?) -> String {
         (value as? [String: Any])?["type"] as? String ?? "\(value ?? "none")"
     }
+}
+
+/// Whether `name` has the shape of a Hugging Face hub id (`organisation/model`) rather than a path.
+public func looksLikeHubID(_ name: String) -> Bool {
+    let parts = name.split(separator: "/", omittingEmptySubsequences: false)
+    return parts.count == 2 && parts.allSatisfy { !$0.isEmpty && $0 != "." && $0 != ".." }
+        && !name.hasPrefix(".") && !name.contains("\\")
 }

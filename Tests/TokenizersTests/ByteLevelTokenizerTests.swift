@@ -89,3 +89,16 @@ import Testing
         #expect(error?.description.contains("token \"b\" has id \(id)") == true, "\(String(describing: error))")
     }
 }
+
+/// Tokenizers named by hub id cannot be fetched: the error says so and how to point at a local copy.
+struct HubIDTests {
+    @Test func aHubIDSaysHowToUseALocalCopy() {
+        #expect {
+            _ = try HuggingFaceTokenizerLoader.load("Qwen/Qwen2.5-0.5B")
+        } throws: { error in
+            "\(error)".contains("looks like a Hugging Face hub id") && "\(error)".contains("huggingface-cli download Qwen/Qwen2.5-0.5B")
+        }
+        #expect(looksLikeHubID("Qwen/Qwen2.5-0.5B"))
+        #expect(!looksLikeHubID("./data/tokenizer") && !looksLikeHubID("data/tokenizer/hf_gpt2") && !looksLikeHubID("/abs/x"))
+    }
+}
