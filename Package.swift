@@ -85,7 +85,7 @@ let package = Package(
         .executableTarget(
             name: "ModalitiesCLI",
             dependencies: ["Torch", "Config", "ModalitiesSchema", "Components", "Distributed", "Launcher", "Observability", "Tokenizers", "DataFormats", "Models", "Interop",
-                           "Ablations", "Parallelism", "InstructionTuning",
+                           "Ablations", "Parallelism", "InstructionTuning", "Jinja",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")],
             linkerSettings: linkShim
         ),

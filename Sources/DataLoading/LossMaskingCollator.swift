@@ -18,10 +18,13 @@ public struct LossMaskingCollator: Collator {
     let warn: @Sendable (String) -> Void
 
     /// - Throws: ``DatasetError/invalidArgument(_:)`` when both markers are the same token.
-    public init(wrapping wrapped: any Collator, targetKeys: [String], lossIgnoreIndex: Int, beginMarker: Int, endMarker: Int,
-                warn: @escaping @Sendable (String) -> Void) throws {
+    public init(
+        wrapping wrapped: any Collator, targetKeys: [String], lossIgnoreIndex: Int, beginMarker: Int, endMarker: Int,
+        warn: @escaping @Sendable (String) -> Void
+    ) throws {
         guard beginMarker != endMarker else {
-            throw DatasetError.invalidArgument("mask_tokens.b_include_to_loss_token and e_include_to_loss_token must be different tokens (both are id \(beginMarker))")
+            throw DatasetError.invalidArgument(
+                "mask_tokens.b_include_to_loss_token and e_include_to_loss_token must be different tokens (both are id \(beginMarker))")
         }
         self.wrapped = wrapped
         self.targetKeys = targetKeys
@@ -35,7 +38,8 @@ public struct LossMaskingCollator: Collator {
         var batch = try wrapped.collate(samples)
         for key in targetKeys {
             guard let target = batch.targets[key] else {
-                throw DatasetError.invalidArgument("target_keys_to_mask names '\(key)', but the wrapped collator makes targets \(batch.targets.keys.sorted())")
+                throw DatasetError.invalidArgument(
+                    "target_keys_to_mask names '\(key)', but the wrapped collator makes targets \(batch.targets.keys.sorted())")
             }
             let shape = target.shape
             let values = try target.toArray(Int.self)
@@ -48,11 +52,15 @@ public struct LossMaskingCollator: Collator {
     /// The targets with everything outside the marker spans replaced by `lossIgnoreIndex`.
     func mask(_ target: [Int], rowLength: Int) throws -> [Int] {
         guard target.contains(beginMarker) else {
-            warn("loss masking: no b_include_to_loss_token (id \(beginMarker)) in this batch's targets, so none of them count; check that the tokenizer keeps the marker a single token (' <token>' and '<token>' differ) and that no conversation's first turns fill the whole sequence")
+            warn(
+                "loss masking: no b_include_to_loss_token (id \(beginMarker)) in this batch's targets, so none of them count; check that the tokenizer keeps the marker a single token (' <token>' and '<token>' differ) and that no conversation's first turns fill the whole sequence"
+            )
             return [Int](repeating: lossIgnoreIndex, count: target.count)
         }
         guard target.contains(endMarker) else {
-            warn("loss masking: no e_include_to_loss_token (id \(endMarker)) in this batch's targets, so none of them count; check that the tokenizer keeps the marker a single token")
+            warn(
+                "loss masking: no e_include_to_loss_token (id \(endMarker)) in this batch's targets, so none of them count; check that the tokenizer keeps the marker a single token"
+            )
             return [Int](repeating: lossIgnoreIndex, count: target.count)
         }
         var result = target
@@ -64,10 +72,12 @@ public struct LossMaskingCollator: Collator {
                 if target[i] == endMarker { inside -= 1 }
                 guard inside == 0 || inside == 1 else {
                     throw DatasetError.invalidArgument(
-                        "loss masking: row \(rowStart / max(rowLength, 1)) of the batch has " + (inside < 0
-                            ? "an e_include_to_loss_token before its b_include_to_loss_token (target position \(i - rowStart))"
-                            : "two b_include_to_loss_tokens without an e_include_to_loss_token between them (target position \(i - rowStart))")
-                            + "; markers must alternate begin, end — pack conversations whole (padding and truncation to the sequence length)")
+                        "loss masking: row \(rowStart / max(rowLength, 1)) of the batch has "
+                            + (inside < 0
+                                ? "an e_include_to_loss_token before its b_include_to_loss_token (target position \(i - rowStart))"
+                                : "two b_include_to_loss_tokens without an e_include_to_loss_token between them (target position \(i - rowStart))")
+                            + "; markers must alternate begin, end — pack conversations whole (padding and truncation to the sequence length)"
+                    )
                 }
                 if inside == 0 { result[i] = lossIgnoreIndex }
             }

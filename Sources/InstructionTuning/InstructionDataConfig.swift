@@ -31,10 +31,13 @@ public struct InstructionDataConfig: Sendable {
             var current = base ?? root
             for (i, key) in path.enumerated() {
                 guard current.entries != nil else {
-                    throw InstructionDataError.config(location: current.location, key: path[..<i].joined(separator: "."), message: "expected a mapping, found \(current.kindDescription)")
+                    throw InstructionDataError.config(
+                        location: current.location, key: path[..<i].joined(separator: "."),
+                        message: "expected a mapping, found \(current.kindDescription)")
                 }
                 guard let next = current[key] else {
-                    throw InstructionDataError.config(location: current.location, key: path[...i].joined(separator: "."), message: "is required")
+                    throw InstructionDataError.config(
+                        location: current.location, key: path[...i].joined(separator: "."), message: "is required")
                 }
                 current = next
             }
@@ -43,14 +46,16 @@ public struct InstructionDataConfig: Sendable {
         func text(_ path: [String]) throws -> String {
             let n = try node(path)
             guard let t = n.scalarText, !n.isNull else {
-                throw InstructionDataError.config(location: n.location, key: path.joined(separator: "."), message: "expected a string, found \(n.kindDescription)")
+                throw InstructionDataError.config(
+                    location: n.location, key: path.joined(separator: "."), message: "expected a string, found \(n.kindDescription)")
             }
             return t
         }
         func integer(_ path: [String]) throws -> Int {
             let n = try node(path)
             guard let t = n.scalarText, let i = Int(t.replacingOccurrences(of: "_", with: "")) else {
-                throw InstructionDataError.config(location: n.location, key: path.joined(separator: "."), message: "expected an integer, found \(n.kindDescription)")
+                throw InstructionDataError.config(
+                    location: n.location, key: path.joined(separator: "."), message: "expected an integer, found \(n.kindDescription)")
             }
             return i
         }
@@ -59,26 +64,33 @@ public struct InstructionDataConfig: Sendable {
         messagesKey = try text(["settings", "messages_key"])
         let packNode = root["settings"]?["pbin_creation_config_file_path"]
         packConfigPath = packNode.flatMap { $0.isNull ? nil : $0.scalarText }
-        partitions = try ["train", "val", "test"].map { Partition(name: $0, percentage: try integer(["settings", "split_config", "splitting", $0])) }
+        partitions = try ["train", "val", "test"].map {
+            Partition(name: $0, percentage: try integer(["settings", "split_config", "splitting", $0]))
+        }
         let splitting = try node(["settings", "split_config", "splitting"])
         if let negative = partitions.first(where: { $0.percentage < 0 }) {
-            throw InstructionDataError.config(location: splitting.location, key: "settings.split_config.splitting.\(negative.name)", message: "must not be negative")
+            throw InstructionDataError.config(
+                location: splitting.location, key: "settings.split_config.splitting.\(negative.name)", message: "must not be negative")
         }
         let total = partitions.map(\.percentage).reduce(0, +)
         guard total == 100 else {
             throw InstructionDataError.config(
                 location: splitting.location, key: "settings.split_config.splitting",
-                message: "train + val + test must be 100, found \(partitions.map { String($0.percentage) }.joined(separator: " + ")) = \(total)")
+                message:
+                    "train + val + test must be 100, found \(partitions.map { String($0.percentage) }.joined(separator: " + ")) = \(total)")
         }
         seed = try integer(["settings", "split_config", "seed"])
         let mapping = try node(["instruction_data_transformation", "role_mapping"])
         guard let mappingEntries = mapping.entries else {
-            throw InstructionDataError.config(location: mapping.location, key: "instruction_data_transformation.role_mapping", message: "expected a mapping of roles")
+            throw InstructionDataError.config(
+                location: mapping.location, key: "instruction_data_transformation.role_mapping", message: "expected a mapping of roles")
         }
         var roles: [String: String] = [:]
         for entry in mappingEntries {
             guard let role = entry.node.scalarText, !entry.node.isNull else {
-                throw InstructionDataError.config(location: entry.node.location, key: "instruction_data_transformation.role_mapping.\(entry.key)", message: "expected a string")
+                throw InstructionDataError.config(
+                    location: entry.node.location, key: "instruction_data_transformation.role_mapping.\(entry.key)",
+                    message: "expected a string")
             }
             roles[entry.key] = role
         }
@@ -86,7 +98,8 @@ public struct InstructionDataConfig: Sendable {
         chatTemplate = try text(["jinja2_chat_template"])
         let data = try node(["chat_template_data"])
         guard data.entries != nil else {
-            throw InstructionDataError.config(location: data.location, key: "chat_template_data", message: "expected a mapping, found \(data.kindDescription)")
+            throw InstructionDataError.config(
+                location: data.location, key: "chat_template_data", message: "expected a mapping, found \(data.kindDescription)")
         }
         chatTemplateData = Self.jinjaValue(data)
     }

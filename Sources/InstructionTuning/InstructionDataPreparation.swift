@@ -84,7 +84,8 @@ public struct InstructionDataPreparation {
             }
             let partition = config.partitions[random.choice(weights: weights)].name
             guard case .object(var entry) = parsed else {
-                throw InstructionDataError.sample(file: config.sourcePath, line: lineNumber, message: "expected a JSON object, found \(parsed.typeDescription)")
+                throw InstructionDataError.sample(
+                    file: config.sourcePath, line: lineNumber, message: "expected a JSON object, found \(parsed.typeDescription)")
             }
             entry[config.messagesKey] = try mapRoles(entry, line: lineNumber)
             let messages = entry[config.messagesKey]!
@@ -112,26 +113,34 @@ public struct InstructionDataPreparation {
         guard let messages = entry[config.messagesKey] else {
             throw InstructionDataError.sample(
                 file: config.sourcePath, line: line,
-                message: "no '\(config.messagesKey)' key (settings.messages_key); the line has \(entry.keys.map { "'\($0)'" }.joined(separator: ", "))")
+                message:
+                    "no '\(config.messagesKey)' key (settings.messages_key); the line has \(entry.keys.map { "'\($0)'" }.joined(separator: ", "))"
+            )
         }
         guard case .array(let turns) = messages else {
-            throw InstructionDataError.sample(file: config.sourcePath, line: line, message: "'\(config.messagesKey)' must be a list of turns, found \(messages.typeDescription)")
+            throw InstructionDataError.sample(
+                file: config.sourcePath, line: line,
+                message: "'\(config.messagesKey)' must be a list of turns, found \(messages.typeDescription)")
         }
-        return .array(try turns.enumerated().map { index, turn in
-            guard case .object(var object) = turn else {
-                throw InstructionDataError.sample(file: config.sourcePath, line: line, message: "turn \(index) of '\(config.messagesKey)' is not an object")
-            }
-            for key in object.keys where key == "role" || key == "from" {
-                let role = object[key]!.pythonString
-                guard let mapped = config.roleMapping[role] else {
+        return .array(
+            try turns.enumerated().map { index, turn in
+                guard case .object(var object) = turn else {
                     throw InstructionDataError.sample(
-                        file: config.sourcePath, line: line,
-                        message: "turn \(index) has \(key) '\(role)', which instruction_data_transformation.role_mapping does not map (it maps \(config.roleMapping.keys.sorted().map { "'\($0)'" }.joined(separator: ", ")))")
+                        file: config.sourcePath, line: line, message: "turn \(index) of '\(config.messagesKey)' is not an object")
                 }
-                object[key] = .string(mapped)
-            }
-            return .object(object)
-        })
+                for key in object.keys where key == "role" || key == "from" {
+                    let role = object[key]!.pythonString
+                    guard let mapped = config.roleMapping[role] else {
+                        throw InstructionDataError.sample(
+                            file: config.sourcePath, line: line,
+                            message:
+                                "turn \(index) has \(key) '\(role)', which instruction_data_transformation.role_mapping does not map (it maps \(config.roleMapping.keys.sorted().map { "'\($0)'" }.joined(separator: ", ")))"
+                        )
+                    }
+                    object[key] = .string(mapped)
+                }
+                return .object(object)
+            })
     }
 
     /// The lines of a text file as Python's text-mode iteration gives them (without their line ends).
@@ -151,7 +160,8 @@ public struct InstructionDataPreparation {
     }
 
     private func copy(_ source: String, to destination: String) throws {
-        guard let bytes = FileManager.default.contents(atPath: source), FileManager.default.createFile(atPath: destination, contents: bytes) else {
+        guard let bytes = FileManager.default.contents(atPath: source), FileManager.default.createFile(atPath: destination, contents: bytes)
+        else {
             throw InstructionDataError.io(path: destination, message: "cannot copy \(source) here")
         }
     }

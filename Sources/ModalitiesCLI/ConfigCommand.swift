@@ -39,7 +39,7 @@ struct ConfigCommand: ParsableCommand {
 
         @Option(
             name: .customLong("for"),
-            help: "Which command's keys to check: run, warmstart, generate_text or pack_encoded_data (default: inferred).")
+            help: "Which command's keys to check: run, warmstart, generate_text, pack_encoded_data or prepare_instruction_tuning_data (default: inferred).")
         var model: InstantiationModel?
 
         @Option(
@@ -61,6 +61,7 @@ struct ConfigCommand: ParsableCommand {
             let validator = ConfigValidator.builtIn(environment: environment, log: note)
             do {
                 let result = try validator.validate(file: options.file, for: model)
+                if result.model == .prepareInstructionTuningData { try PrepareInstructionTuningData.check(result.resolved, configFile: options.file) }
                 for warning in result.warnings { note(warning.description) }
                 if let settings = result.settings { print(settings.report) }
                 print("\(options.file): valid for \(result.model.rawValue)")

@@ -6,6 +6,7 @@ public enum InstantiationModel: String, CaseIterable, Sendable {
     case warmstart
     case generateText = "generate_text"
     case packEncodedData = "pack_encoded_data"
+    case prepareInstructionTuningData = "prepare_instruction_tuning_data"
 
     /// Top-level keys the command needs.
     public var requiredKeys: [String] {
@@ -16,6 +17,8 @@ public enum InstantiationModel: String, CaseIterable, Sendable {
             return ["text_inference_component", "settings"]
         case .packEncodedData:
             return ["tokenizer", "settings"]
+        case .prepareInstructionTuningData:
+            return ["settings", "instruction_data_transformation", "jinja2_chat_template", "chat_template_data"]
         }
     }
 
@@ -23,7 +26,7 @@ public enum InstantiationModel: String, CaseIterable, Sendable {
     public var optionalKeys: [String] {
         switch self {
         case .run, .warmstart: return TrainingComponentKey.allCases.filter(\.isOptional).map(\.rawValue)
-        case .generateText, .packEncodedData: return []
+        case .generateText, .packEncodedData, .prepareInstructionTuningData: return []
         }
     }
 
@@ -31,6 +34,7 @@ public enum InstantiationModel: String, CaseIterable, Sendable {
     public static func inferred(from root: ConfigNode) -> InstantiationModel {
         let keys = Set(root.keys)
         if keys.contains("text_inference_component") { return .generateText }
+        if keys.contains("jinja2_chat_template") { return .prepareInstructionTuningData }
         if keys.contains("tokenizer"), root["settings"]?["src_path"] != nil { return .packEncodedData }
         if root["settings"]?["warmstart_checkpoint_paths"] != nil { return .warmstart }
         return .run

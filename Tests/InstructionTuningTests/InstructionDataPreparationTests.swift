@@ -40,7 +40,8 @@ struct InstructionDataPreparationTests {
     }
 
     @Test func splitAndRenderMatchModalities() throws {
-        let goldenURL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden/lorem_ipsum_instruct.json")
+        let goldenURL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "Golden/lorem_ipsum_instruct.json")
         let golden = try JSONDecoder().decode(Golden.self, from: Data(contentsOf: goldenURL))
         let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -56,7 +57,9 @@ struct InstructionDataPreparationTests {
             #expect(SHA256.hex(Array(bytes)) == expected.sha256)
         }
         // The config travels with the data, named by its hash.
-        #expect(FileManager.default.fileExists(atPath: "\(folder)/\(golden.folder)/instruction_chat_template_config.\(golden.config_hash).yaml"))
+        #expect(
+            FileManager.default.fileExists(atPath: "\(folder)/\(golden.folder)/instruction_chat_template_config.\(golden.config_hash).yaml")
+        )
     }
 
     @Test func pythonRandomMatchesCPython() {
@@ -71,8 +74,11 @@ struct InstructionDataPreparationTests {
         // random.seed(1234); [random.choices(['train','val','test'], weights=[70,0,30])[0] for _ in range(20)]
         var split = PythonRandom(seed: 1234)
         let drawn = (0..<20).map { _ in ["train", "val", "test"][split.choice(weights: [70, 0, 30])] }
-        #expect(drawn == ["test", "train", "train", "test", "test", "train", "train", "train", "test", "train",
-                          "train", "test", "train", "train", "train", "train", "train", "train", "train", "train"])
+        #expect(
+            drawn == [
+                "test", "train", "train", "test", "test", "train", "train", "train", "test", "train",
+                "train", "test", "train", "train", "train", "train", "train", "train", "train", "train",
+            ])
     }
 
     @Test func pythonPathNamesFilesAsPathlib() {
@@ -86,8 +92,10 @@ struct InstructionDataPreparationTests {
 
     // MARK: Bad input
 
-    static func configText(splitting: String = "train: 70\n      val: 0\n      test: 30", template: String = "{{ messages | length }}",
-                           messagesKey: String = "messages", source: String) -> String {
+    static func configText(
+        splitting: String = "train: 70\n      val: 0\n      test: 30", template: String = "{{ messages | length }}",
+        messagesKey: String = "messages", source: String
+    ) -> String {
         """
         settings:
           src_path: \(source)
@@ -128,7 +136,8 @@ struct InstructionDataPreparationTests {
     }
 
     @Test func aRoleWithoutMappingNamesTheLine() throws {
-        let jsonl = #"{"messages": [{"role": "human_1", "content": "hi"}]}"# + "\n" + #"{"messages": [{"role": "robot", "content": "x"}]}"# + "\n"
+        let jsonl =
+            #"{"messages": [{"role": "human_1", "content": "hi"}]}"# + "\n" + #"{"messages": [{"role": "robot", "content": "x"}]}"# + "\n"
         #expect {
             _ = try Self.prepare(Self.configText(source: "SOURCE"), jsonl: jsonl)
         } throws: { error in

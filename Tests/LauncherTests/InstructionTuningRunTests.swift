@@ -28,7 +28,8 @@ import Torch
     }
 
     static func reference() throws -> Reference {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden/instruction_tuning_reference.json")
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "Golden/instruction_tuning_reference.json")
         return try JSONDecoder().decode(Reference.self, from: Data(contentsOf: url))
     }
 
@@ -82,8 +83,10 @@ import Torch
                 #expect(SHA256.hex(Array(bytes[10..<(10 + length)])) == sha, "\(name)")
             }
         }
-        let testFile = try #require(try FileManager.default.contentsOfDirectory(atPath: output).first { $0.hasSuffix(".pbin") && $0.contains("_test.") })
-        let dataset = try PackedContinuousDataset(path: output + "/" + testFile, sequenceLength: 2048, sampleKey: "input_ids", reuseLastTarget: false)
+        let testFile = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: output).first { $0.hasSuffix(".pbin") && $0.contains("_test.") })
+        let dataset = try PackedContinuousDataset(
+            path: output + "/" + testFile, sequenceLength: 2048, sampleKey: "input_ids", reuseLastTarget: false)
         #expect(dataset.count == reference.test_samples)
         let collator = try LossMaskingCollator(
             wrapping: GPT2LLMCollator(sampleKey: "input_ids", targetKey: "target_ids"), targetKeys: ["target_ids"], lossIgnoreIndex: -100,
@@ -99,7 +102,8 @@ import Torch
     /// for the GPT-2 tokenizer the data was packed with.
     static func trainingConfig(in folder: String, output: String) throws -> String {
         let repository = ModalitiesRepositoryConfigTests.repository
-        let original = try String(contentsOfFile: folder + "/tests/instruction_tuning/files/instruction_tune_model_config.yaml", encoding: .utf8)
+        let original = try String(
+            contentsOfFile: folder + "/tests/instruction_tuning/files/instruction_tune_model_config.yaml", encoding: .utf8)
         let fsdp2 = try String(contentsOfFile: repository + "/config_files/training/config_lorem_ipsum_long_fsdp2.yaml", encoding: .utf8)
         let files = try FileManager.default.contentsOfDirectory(atPath: output)
         let train = try #require(files.first { $0.hasSuffix(".pbin") && $0.contains("_train.") })
@@ -159,7 +163,10 @@ import Torch
         let runner = ModalitiesRepositoryRunTests()
         // 40 packed conversations of 2048 tokens; one rank × micro batch 1 × 2 accumulation steps: 20 steps.
         let (one, _) = try runner.modalities(
-            ["run", "--config_file_path", "instruct.yaml", "--experiments_root_path", "runs", "--device", "cpu", "--stop_after_steps", "4"],
+            [
+                "run", "--config_file_path", "instruct.yaml", "--experiments_root_path", "runs", "--device", "cpu", "--stop_after_steps",
+                "4",
+            ],
             in: folder)
         #expect(one.keys.sorted() == Array(1...4))
         // Two ranks: 10 steps; the first 4, with the evaluation and checkpoint of step 4.

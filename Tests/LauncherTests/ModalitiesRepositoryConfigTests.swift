@@ -33,7 +33,8 @@ import Testing
         var description: String { path }
     }
 
-    static let instructionTuning = "it needs instruction tuning"
+    /// The instruction-tuning tutorial's 10K smol-smoltalk conversations (not shipped: over 4 MB).
+    static let instructionTuningData = "smol-smoltalk_train_first_10K.jsonl"
     static let coca = "it needs CoCa multimodal models"
     static let profiling = "it needs profiling"
     /// The getting_started tutorial packs it from a RedPajama sample in its first step (not shipped: over 4 MB).
@@ -62,12 +63,12 @@ import Testing
             checkpointInfo: ["checkpoint_folder_path": "ckpt/eid_x-seen_steps_32-seen_tokens_65536-target_steps_325-target_tokens_665600"],
             expectation: .valid),
         Case(
-            path: "tests/instruction_tuning/files/apply_chat_template_config.yaml", command: "data apply_chat_template",
-            expectation: .noCommandYet(instructionTuning)),
+            path: "tests/instruction_tuning/files/apply_chat_template_config.yaml", command: "prepare_instruction_tuning_data",
+            expectation: .valid),
         // Modalities' own test writes the dataset path in place of its placeholder.
         Case(
             path: "tests/instruction_tuning/files/instruction_tune_model_config.yaml", command: "run",
-            expectation: .fails([instructionTuning, "replace by train temp path"])),
+            expectation: .fails(["replace by train temp path"])),
         Case(path: "tests/instruction_tuning/files/packed_chat_dataset_config.yaml", command: "pack_encoded_data", expectation: .valid),
         // The model and its collator are registered from Python by the tutorial's own script.
         Case(
@@ -91,7 +92,7 @@ import Testing
             command: "generate_text", expectation: .valid),
         Case(
             path: "tutorials/instruction_tuning/configs/apply_chat_template_config.yaml", folder: "tutorials/instruction_tuning",
-            command: "data apply_chat_template", expectation: .noCommandYet(instructionTuning)),
+            command: "prepare_instruction_tuning_data", expectation: .fails([instructionTuningData])),
         Case(
             path: "tutorials/instruction_tuning/configs/packed_chat_dataset_config.yaml", folder: "tutorials/instruction_tuning",
             command: "pack_encoded_data", expectation: .valid),
@@ -99,13 +100,13 @@ import Testing
         Case(
             path: "tutorials/instruction_tuning/configs/small_train_instruct_model_fsdp2_config.yaml",
             folder: "tutorials/instruction_tuning",
-            command: "run", worldSize: 2, expectation: .fails([instructionTuning, "prepared_data/"])),
+            command: "run", worldSize: 2, expectation: .fails(["prepared_data/"])),
         Case(
             path: "tutorials/instruction_tuning/configs/text_generation_config.yaml", folder: "tutorials/instruction_tuning",
             command: "generate_text", expectation: .valid),
         Case(
             path: "tutorials/instruction_tuning/configs/train_instruct_model_fsdp2_config.yaml", folder: "tutorials/instruction_tuning",
-            command: "run", expectation: .fails([instructionTuning, "prepared_data/"])),
+            command: "run", expectation: .fails(["prepared_data/"])),
         // The collator is registered from Python by the tutorial's main.py.
         Case(
             path: "tutorials/library_usage/config_lorem_ipsum.yaml", folder: "tutorials/library_usage", command: "run",
@@ -177,7 +178,7 @@ import Testing
         switch entry.command {
         case "prepare_sweep_configs":
             arguments = ["benchmark", "prepare_sweep_configs", "--sweep_config_path", relative, "--output_dir", scratch + "/sweep"]
-        case "run", "warmstart", "generate_text", "pack_encoded_data":
+        case "run", "warmstart", "generate_text", "pack_encoded_data", "prepare_instruction_tuning_data":
             arguments = ["config", "validate", relative, "--for", entry.command, "--experiments_root_path", scratch + "/experiments"]
         default:
             guard case .noCommandYet(let reason) = entry.expectation else { Issue.record("no way to check \(entry.command)"); return }
