@@ -365,6 +365,26 @@ int ct_linear_padding_rows(ct_tensor input, ct_tensor weight, ct_tensor *out);
 /// run libtorch's own rms_norm instead (torch.nn.RMSNorm over the last dimension: the same formula).
 int ct_rms_layer_norm(ct_tensor input, ct_tensor weight, ct_tensor bias, double eps, int torch_form, ct_tensor *out);
 
+// Kineto traces (libtorch's profiler, as torch.profiler drives it). Flags choose activities and extras.
+#define CT_TRACE_CPU 1
+#define CT_TRACE_CUDA 2
+#define CT_TRACE_RECORD_SHAPES 4
+#define CT_TRACE_PROFILE_MEMORY 8
+#define CT_TRACE_WITH_STACK 16
+#define CT_TRACE_WITH_FLOPS 32
+#define CT_TRACE_WITH_MODULES 64
+/// Sets the tracer up ahead of a start (torch.profiler's warm-up), so the first recorded step is not slowed by it.
+int ct_trace_prepare(int flags);
+/// Starts recording (preparing first if ct_trace_prepare was not called).
+int ct_trace_start(int flags);
+/// Stops recording; the trace holds `*event_count` events until the next start.
+int ct_trace_stop(int64_t *event_count);
+/// Writes the last trace as Chrome-trace JSON.
+int ct_trace_save(const char *path);
+/// One event of the last trace: name, device type (c10::DeviceType: 0 CPU, 1 CUDA), start and duration, FLOPs.
+int ct_trace_event(int64_t index, char *name, size_t capacity, int *device_type, int64_t *start_ns, int64_t *duration_ns,
+                   int64_t *flops);
+
 /// Starts collecting per-operator times (libtorch's RecordFunction callbacks, forward and backward, all threads).
 int ct_op_profile_start(void);
 /// Stops collecting; `*count` operators were seen, read them with ct_op_profile_entry.
