@@ -59,8 +59,11 @@ let package = Package(
         // Parallelism: the model wrappers that spread a model over ranks (DDP, FSDP, hybrid sharding) and mixed precision.
         .target(name: "Parallelism", dependencies: ["Torch", "Models", "Distributed"], linkerSettings: linkShim),
 
+        // Profiling: steppable profilers on torch.profiler's schedule (Kineto traces, per-operator summaries).
+        .target(name: "Profiling", dependencies: ["Torch"], linkerSettings: linkShim),
+
         // Training: the SPMD driver (gym, trainer, evaluator), optimizers, schedules, clipping.
-        .target(name: "Training", dependencies: ["Torch", "Models", "DataLoading", "Distributed", "Parallelism", "Observability"], linkerSettings: linkShim),
+        .target(name: "Training", dependencies: ["Torch", "Models", "DataLoading", "Distributed", "Parallelism", "Observability", "Profiling"], linkerSettings: linkShim),
 
         // Ablations: sweep generation, a resumable sweep runner and the comparison report.
         // Modalities' top-level schema: which keys each command builds, the training `settings` block and its
@@ -106,6 +109,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "TorchTests", dependencies: ["Torch"], linkerSettings: linkShim),
         .testTarget(name: "InstructionTuningTests", dependencies: ["TestSupport", "InstructionTuning", "Config", "Jinja"], exclude: ["Golden"]),
+        .testTarget(name: "ProfilingTests", dependencies: ["Profiling", "Torch"], linkerSettings: linkShim),
         .testTarget(name: "JinjaTests", dependencies: ["Jinja"], exclude: ["Golden"]),
         .testTarget(name: "TokenizersTests", dependencies: ["TestSupport", "Tokenizers"], exclude: ["Golden"]),
         .testTarget(name: "DataFormatsTests", dependencies: ["TestSupport", "DataFormats", "Tokenizers"]),
