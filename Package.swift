@@ -76,19 +76,19 @@ let package = Package(
 
         // The built-in component table (one place lists them all) and components with no other home yet.
         .target(name: "Components", dependencies: ["Config", "ModalitiesSchema", "Tokenizers", "DataFormats", "DataLoading", "Models", "Training", "Observability",
-                                                   "Checkpointing", "Interop", "Distributed", "Parallelism", "Torch"],
+                                                   "Checkpointing", "Interop", "Distributed", "Parallelism", "Profiling", "Torch"],
                 linkerSettings: linkShim),
 
         // Launcher: turns a training config into a running experiment (`run`, `warmstart`).
         .target(name: "Launcher", dependencies: ["Ablations", "Components", "Config", "ModalitiesSchema", "Checkpointing", "DataFormats", "Interop", "DataLoading", "Distributed", "Models",
-                                                 "Observability", "Parallelism", "Tokenizers", "Training", "CProcessControl", .product(name: "Logging", package: "swift-log")],
+                                                 "Observability", "Parallelism", "Profiling", "Tokenizers", "Training", "CProcessControl", .product(name: "Logging", package: "swift-log")],
                 linkerSettings: linkShim),
 
         // The `modalities` command.
         .executableTarget(
             name: "ModalitiesCLI",
             dependencies: ["Torch", "Config", "ModalitiesSchema", "Components", "Distributed", "Launcher", "Observability", "Tokenizers", "DataFormats", "Models", "Interop",
-                           "Ablations", "Parallelism", "InstructionTuning", "Jinja",
+                           "Ablations", "Parallelism", "InstructionTuning", "Jinja", "Profiling",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")],
             linkerSettings: linkShim
         ),

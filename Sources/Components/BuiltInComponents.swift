@@ -16,6 +16,7 @@ extension ComponentRegistry {
         registry.registerParallelismComponents()
         registry.registerPipelineComponents()
         registry.registerDebuggingComponents()
+        registry.registerProfilingComponents()
         registry.registerObservability()
         registry.registerInference()
         for (componentKey, variantKey, feature) in plannedComponents {
@@ -31,11 +32,8 @@ let plannedComponents: [(String, String, String)] = {
     let profiling = "profiling"
     return [
         ("collate_fn", "coca_collator", "CoCa multimodal models"),
-        ("dataset_batch_generator", "random", profiling),
         ("model", "coca", "CoCa multimodal models"), ("model", "compiled", "compiled models (CUDA graphs)"),
         ("model", "debugging_enriched", "debugging tools"),
-        ("steppable_component", "forward_pass", profiling),
-        ("steppable_profiler", "combined", profiling), ("steppable_profiler", "kernel_tracing", profiling),
-        ("steppable_profiler", "memory_tracing", profiling), ("steppable_profiler", "no_profiler", profiling),
+        ("steppable_profiler", "memory_tracing", profiling),
     ]
 }()

@@ -31,6 +31,8 @@ public struct ResolverEnvironment: Sendable {
 
     /// The folder holding the config file.
     public var configFolderPath: String {
-        (configFilePath as NSString).deletingLastPathComponent
+        // pathlib's parent: "." for a bare file name (an empty string would make "${...}/x" the root folder's x).
+        let folder = (configFilePath as NSString).deletingLastPathComponent
+        return folder.isEmpty ? "." : folder
     }
 }

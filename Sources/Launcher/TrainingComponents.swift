@@ -6,6 +6,7 @@ import Distributed
 import ModalitiesSchema
 import Observability
 import Parallelism
+import Profiling
 import Training
 
 /// What a training config declares, built from its validated graph under the names Modalities gives them (its
@@ -52,6 +53,8 @@ struct TrainingComponents {
         let progressSubscriber: any ProgressSubscriber
         let evaluationSubscriber: any ResultSubscriber
         let checkpointSaving: any CheckpointSaving
+        /// The top-level `profiler`, when the config has one (it writes traces, so only jobs that write build it).
+        let profiler: (any SteppableProfiler)?
 
         init(_ result: ConfigValidator.Result) throws {
             let graph = result.graph
@@ -59,10 +62,11 @@ struct TrainingComponents {
             progressSubscriber = try graph.build(Key.progressSubscriber.rawValue, as: (any ProgressSubscriber).self)
             evaluationSubscriber = try graph.build(Key.evaluationSubscriber.rawValue, as: (any ResultSubscriber).self)
             checkpointSaving = try graph.build(Key.checkpointSaving.rawValue, as: (any CheckpointSaving).self)
+            profiler = try TrainingComponents.optional(.profiler, (any SteppableProfiler).self, from: result)
         }
     }
 
-    private static func optional<T>(_ key: Key, _ type: T.Type, from result: ConfigValidator.Result) throws -> T? {
+    fileprivate static func optional<T>(_ key: Key, _ type: T.Type, from result: ConfigValidator.Result) throws -> T? {
         result.resolved[key.rawValue] == nil ? nil : try result.graph.build(key.rawValue, as: type)
     }
 }

@@ -129,6 +129,7 @@ public final class TrainingJob {
             clipper: clipper, mfuCalculator: mfu, progressSubscriber: progressSubscriber, resultSubscriber: resultSubscriber)
         trainer.group = group
         trainer.pipeline = components.pipeline
+        trainer.profiler = outputs.profiler
         trainer.stopAfterSteps = options.stopAfterSteps
         let evaluator = Evaluator(
             dataParallelDegree: dataParallelDegree, progressSubscriber: progressSubscriber, resultSubscriber: resultSubscriber)

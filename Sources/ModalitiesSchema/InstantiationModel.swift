@@ -7,6 +7,8 @@ public enum InstantiationModel: String, CaseIterable, Sendable {
     case generateText = "generate_text"
     case packEncodedData = "pack_encoded_data"
     case prepareInstructionTuningData = "prepare_instruction_tuning_data"
+    /// `profile distributed`: a steppable component and the profiler that measures it.
+    case profile
 
     /// Top-level keys the command needs.
     public var requiredKeys: [String] {
@@ -19,6 +21,8 @@ public enum InstantiationModel: String, CaseIterable, Sendable {
             return ["tokenizer", "settings"]
         case .prepareInstructionTuningData:
             return ["settings", "instruction_data_transformation", "jinja2_chat_template", "chat_template_data"]
+        case .profile:
+            return ["steppable_component", "profiler"]
         }
     }
 
@@ -26,7 +30,7 @@ public enum InstantiationModel: String, CaseIterable, Sendable {
     public var optionalKeys: [String] {
         switch self {
         case .run, .warmstart: return TrainingComponentKey.allCases.filter(\.isOptional).map(\.rawValue)
-        case .generateText, .packEncodedData, .prepareInstructionTuningData: return []
+        case .generateText, .packEncodedData, .prepareInstructionTuningData, .profile: return []
         }
     }
 
@@ -35,6 +39,7 @@ public enum InstantiationModel: String, CaseIterable, Sendable {
         let keys = Set(root.keys)
         if keys.contains("text_inference_component") { return .generateText }
         if keys.contains("jinja2_chat_template") { return .prepareInstructionTuningData }
+        if keys.contains("steppable_component") { return .profile }
         if keys.contains("tokenizer"), root["settings"]?["src_path"] != nil { return .packEncodedData }
         if root["settings"]?["warmstart_checkpoint_paths"] != nil { return .warmstart }
         return .run

@@ -16,7 +16,9 @@ public enum TrainingComponentKey: String, CaseIterable, Sendable {
     case deviceMesh = "device_mesh"
     /// With pipeline parallelism, the `pipeline/scheduled` pipeline whose schedule runs the model parts.
     case scheduledPipeline = "scheduled_pipeline"
+    /// A steppable profiler (`steppable_profiler/*`), stepped once per micro batch.
+    case profiler
 
     /// Keys a config may leave out.
-    public var isOptional: Bool { [.mfuCalculator, .deviceMesh, .scheduledPipeline].contains(self) }
+    public var isOptional: Bool { [.mfuCalculator, .deviceMesh, .scheduledPipeline, .profiler].contains(self) }
 }

@@ -4,6 +4,7 @@ import Foundation
 import Models
 import Observability
 import Parallelism
+import Profiling
 import Torch
 
 #if canImport(Glibc)
@@ -37,6 +38,8 @@ public final class Trainer {
     /// With pipeline parallelism, the schedule that runs each batch's forwards and backwards over this rank's
     /// stages (the app state's model is then its model parts); the loss exists on the last stage's ranks only.
     public var pipeline: ScheduledPipeline?
+    /// The config's top-level `profiler`, stepped once per micro batch as Modalities' trainer steps it.
+    public var profiler: (any SteppableProfiler)?
 
     public init(
         globalRank: Int, gradientAccumulationSteps: Int, globalTokensPerStep: Int, dataParallelDegree: Int,
@@ -89,6 +92,10 @@ public final class Trainer {
         var intervalStart = DispatchTime.now()
         try appState.optimizer.zeroGrad()
         try phaseTimer?.start(on: device)
+        try profiler?.enter()
+        // A run that stops early (an error, a target reached) still writes what the profiler recorded.
+        var profilerExited = false
+        defer { if !profilerExited { try? profiler?.exit() } }
 
         // With loss parallelism the model's logits hold this rank's part of the vocabulary.
         let vocabularyParallel = model.unwrapped(as: GPT2LLM.self)?.lossParallelGroup
@@ -138,7 +145,10 @@ public final class Trainer {
             progress.numSeenStepsCurrentRun = (microBatch + 1) / gradientAccumulationSteps
             progress.numSeenTokensCurrentRun = progress.numSeenStepsCurrentRun * globalTokensPerStep
             progressSubscriber.consume(ProgressUpdate(stepsDone: progress.numSeenStepsTotal, status: .train, dataloaderTag: loader.tag))
-            guard stepPerformed else { continue }
+            guard stepPerformed else {
+                try profiler?.step()
+                continue
+            }
 
             if progress.numSeenStepsTotal % logInterval == 0 {
                 let norms = gradientNorms.isEmpty ? [] : try Tensor.stack(gradientNorms).to(dtype: .float64).toArray(Double.self)
@@ -184,8 +194,11 @@ public final class Trainer {
                 intervalStart = DispatchTime.now()
             }
             try afterStep(progress)
+            try profiler?.step()
         }
         dataWaitSeconds = iterator.waitSeconds
+        profilerExited = true
+        try profiler?.exit()
     }
 
     /// The process's peak resident memory in MB (`ru_maxrss`), as Modalities reports on CPU.
