@@ -60,7 +60,7 @@ let package = Package(
         .target(name: "Parallelism", dependencies: ["Torch", "Models", "Distributed"], linkerSettings: linkShim),
 
         // Profiling: steppable profilers on torch.profiler's schedule (Kineto traces, per-operator summaries).
-        .target(name: "Profiling", dependencies: ["Torch"], linkerSettings: linkShim),
+        .target(name: "Profiling", dependencies: ["Torch", "DataFormats"], linkerSettings: linkShim),
 
         // Training: the SPMD driver (gym, trainer, evaluator), optimizers, schedules, clipping.
         .target(name: "Training", dependencies: ["Torch", "Models", "DataLoading", "Distributed", "Parallelism", "Observability", "Profiling"], linkerSettings: linkShim),
@@ -109,7 +109,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "TorchTests", dependencies: ["Torch"], linkerSettings: linkShim),
         .testTarget(name: "InstructionTuningTests", dependencies: ["TestSupport", "InstructionTuning", "Config", "Jinja"], exclude: ["Golden"]),
-        .testTarget(name: "ProfilingTests", dependencies: ["Profiling", "Torch"], linkerSettings: linkShim),
+        .testTarget(name: "ProfilingTests", dependencies: ["Profiling", "Torch", "DataFormats"], linkerSettings: linkShim),
         .testTarget(name: "JinjaTests", dependencies: ["Jinja"], exclude: ["Golden"]),
         .testTarget(name: "TokenizersTests", dependencies: ["TestSupport", "Tokenizers"], exclude: ["Golden"]),
         .testTarget(name: "DataFormatsTests", dependencies: ["TestSupport", "DataFormats", "Tokenizers"]),

@@ -16,6 +16,7 @@ extension ComponentRegistry {
         registry.registerParallelismComponents()
         registry.registerPipelineComponents()
         registry.registerDebuggingComponents()
+        registry.registerDebuggingEnrichedModel()
         registry.registerProfilingComponents()
         registry.registerObservability()
         registry.registerInference()
@@ -28,12 +29,8 @@ extension ComponentRegistry {
 
 /// Modalities 0.5.0's registered pairs that this version does not build yet, with the feature each needs.
 let plannedComponents: [(String, String, String)] = {
-    let models = "the GPT-2/Llama model family"
-    let profiling = "profiling"
     return [
         ("collate_fn", "coca_collator", "CoCa multimodal models"),
         ("model", "coca", "CoCa multimodal models"), ("model", "compiled", "compiled models (CUDA graphs)"),
-        ("model", "debugging_enriched", "debugging tools"),
-        ("steppable_profiler", "memory_tracing", profiling),
     ]
 }()

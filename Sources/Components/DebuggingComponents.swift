@@ -60,3 +60,33 @@ extension ComponentRegistry {
         }
     }
 }
+
+struct DebuggingEnrichedModelConfig: DeclaredConfig {
+    @Field("model") var model: ComponentSlot<any Model>
+    @Field("logging_dir_path") var loggingDirPath: String
+    /// The ranks that write statistics (none: every rank).
+    @Field("tracked_ranks") var trackedRanks: [Int]? = nil
+    @Field("log_interval_steps") var logIntervalSteps = 1
+}
+
+extension ComponentRegistry {
+    func registerDebuggingEnrichedModel() {
+        register(
+            "model", "debugging_enriched",
+            summary:
+                "the model with statistics (shape, NaN/inf counts, mean, std, min, max) of each module's inputs, outputs, parameters and output gradients in tensor_stats_rank_<rank>.jsonl",
+            config: DebuggingEnrichedModelConfig.self, produces: [(any Model).self]
+        ) { config, context -> any Model in
+            let model = try context.build(config.model)
+            let rank = context.run.rank
+            if let tracked = config.trackedRanks, !tracked.contains(rank) { return model }
+            // One file per rank: the pipeline stages a rank holds share it.
+            let networks = try Self.networks(of: model, for: "model/debugging_enriched")
+            let logger = try TensorStatisticsLogger(
+                folder: config.loggingDirPath, rank: rank, logIntervalSteps: config.logIntervalSteps,
+                parameters: networks.flatMap { $0.parameters.named })
+            for network in networks { _ = network.addForwardHook(logger.hook) }
+            return model
+        }
+    }
+}

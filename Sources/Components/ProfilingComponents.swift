@@ -25,6 +25,15 @@ struct KernelTracingConfig: DeclaredConfig {
     @Field("tracked_ranks") var trackedRanks: [Int]? = nil
 }
 
+struct MemoryTracingConfig: DeclaredConfig {
+    @Field("memory_snapshot_folder_path") var memorySnapshotFolderPath: String
+    @Field("num_wait_steps") var numWaitSteps: NonNegativeInt
+    @Field("num_warmup_steps") var numWarmupSteps: NonNegativeInt
+    @Field("num_active_steps") var numActiveSteps: NonNegativeInt
+    /// The ranks that record; the others step a profiler that does nothing (none: no rank records).
+    @Field("tracked_ranks") var trackedRanks: [Int]? = nil
+}
+
 struct CombinedProfilerConfig: DeclaredConfig {
     @Field("profilers") var profilers: [ComponentSlot<any SteppableProfiler>]
 }
@@ -77,7 +86,9 @@ extension ComponentRegistry {
             guard (config.trackedRanks ?? []).contains(run.rank) else { return NoProfiler(stepCount: schedule.totalSteps) }
             let wantsCUDA = config.profilerActivities.contains(.CUDA)
             if wantsCUDA && run.device == .cpu {
-                Self.warn("steppable_profiler/kernel_tracing: profiler_activities has CUDA but rank \(run.rank) computes on the CPU; tracing the CPU only")
+                Self.warn(
+                    "steppable_profiler/kernel_tracing: profiler_activities has CUDA but rank \(run.rank) computes on the CPU; tracing the CPU only"
+                )
             }
             let options = KinetoTrace.Options(
                 cpu: config.profilerActivities.contains(.CPU) || run.device == .cpu, cuda: wantsCUDA && run.device != .cpu,
@@ -88,6 +99,21 @@ extension ComponentRegistry {
                 schedule: schedule, options: options,
                 traceFile: folder + "/profiler_trace_ranks_\(run.worldSize)_rank_\(run.rank).json",
                 summaryFile: folder + "/profiler_summary_ranks_\(run.worldSize)_rank_\(run.rank).txt",
+                log: { Self.warn("rank \(run.rank): " + $0) })
+        }
+        register(
+            "steppable_profiler", "memory_tracing",
+            summary:
+                "the allocator's history over the active steps as a memory_viz snapshot per tracked rank (CUDA's own on a GPU, the CPU allocator's otherwise)",
+            config: MemoryTracingConfig.self, produces: [(any SteppableProfiler).self]
+        ) { config, context -> any SteppableProfiler in
+            let run = context.run
+            let schedule = ProfilerSchedule(
+                waitSteps: config.numWaitSteps.value, warmupSteps: config.numWarmupSteps.value, activeSteps: config.numActiveSteps.value)
+            guard (config.trackedRanks ?? []).contains(run.rank) else { return NoProfiler(stepCount: schedule.totalSteps) }
+            return MemoryTracingProfiler(
+                schedule: schedule, device: run.device,
+                snapshotFile: config.memorySnapshotFolderPath + "/memory_snapshot_ranks_\(run.worldSize)_rank_\(run.rank).pkl",
                 log: { Self.warn("rank \(run.rank): " + $0) })
         }
         register(

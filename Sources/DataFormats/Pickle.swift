@@ -31,6 +31,11 @@ public enum Pickle {
     public struct DictEntry: Equatable, Sendable {
         public var key: Value
         public var value: Value
+
+        public init(key: Value, value: Value) {
+            self.key = key
+            self.value = value
+        }
     }
 
     /// Why a pickle was refused, with the byte offset of the opcode.
@@ -85,6 +90,67 @@ public enum Pickle {
         }
         output.append(0x2E)  // STOP
         return output
+    }
+
+    /// Encodes a plain value (numbers, strings, bytes, lists, tuples, dicts) as protocol 4 without framing or memo,
+    /// which Python's `pickle.load` reads; classes, calls and persistent ids are refused.
+    public static func encode(_ value: Value) throws -> [UInt8] {
+        var output: [UInt8] = [0x80, 4]
+        try append(value, to: &output)
+        output.append(0x2E)  // STOP
+        return output
+    }
+
+    private static func append(_ value: Value, to output: inout [UInt8]) throws {
+        switch value {
+        case .int(let i): appendInt(i, to: &output)
+        case .float(let d):
+            output.append(0x47)  // BINFLOAT, big-endian
+            withUnsafeBytes(of: d.bitPattern.bigEndian) { output += $0 }
+        case .bool(let b): output.append(b ? 0x88 : 0x89)  // NEWTRUE, NEWFALSE
+        case .none: output.append(0x4E)
+        case .string(let s):
+            let bytes = Array(s.utf8)
+            if bytes.count < 256 {
+                output += [0x8C, UInt8(bytes.count)]  // SHORT_BINUNICODE
+            } else {
+                output.append(0x58)  // BINUNICODE, 4-byte length
+                withUnsafeBytes(of: UInt32(bytes.count).littleEndian) { output += $0 }
+            }
+            output += bytes
+        case .bytes(let bytes):
+            output.append(0x42)  // BINBYTES
+            withUnsafeBytes(of: UInt32(bytes.count).littleEndian) { output += $0 }
+            output += bytes
+        case .list(let items):
+            output.append(0x5D)  // EMPTY_LIST
+            for batch in stride(from: 0, to: items.count, by: 1000) {
+                output.append(0x28)  // MARK
+                for item in items[batch..<Swift.min(batch + 1000, items.count)] { try append(item, to: &output) }
+                output.append(0x65)  // APPENDS
+            }
+        case .tuple(let items):
+            output.append(0x28)  // MARK
+            for item in items { try append(item, to: &output) }
+            output.append(0x74)  // TUPLE
+        case .dict(let entries):
+            output.append(0x7D)  // EMPTY_DICT
+            for batch in stride(from: 0, to: entries.count, by: 1000) {
+                output.append(0x28)  // MARK
+                for entry in entries[batch..<Swift.min(batch + 1000, entries.count)] {
+                    try append(entry.key, to: &output)
+                    try append(entry.value, to: &output)
+                }
+                output.append(0x75)  // SETITEMS
+            }
+        case .global, .call, .built, .persistent:
+            throw EncodingError.unsupported("\(value)")
+        }
+    }
+
+    /// A value ``encode(_:)`` does not write.
+    public enum EncodingError: Error, Equatable {
+        case unsupported(String)
     }
 
     private static func appendInt(_ value: Int, to output: inout [UInt8]) {

@@ -16,8 +16,10 @@ public final class KernelTracingProfiler: SteppableProfiler {
     private var exported = false
 
     /// - Parameter log: where a run that ends before the last active step is reported.
-    public init(schedule: ProfilerSchedule, options: KinetoTrace.Options, traceFile: String, summaryFile: String,
-                log: @escaping (String) -> Void = { _ in }) {
+    public init(
+        schedule: ProfilerSchedule, options: KinetoTrace.Options, traceFile: String, summaryFile: String,
+        log: @escaping (String) -> Void = { _ in }
+    ) {
         self.schedule = schedule
         self.options = options
         self.traceFile = traceFile
@@ -44,7 +46,9 @@ public final class KernelTracingProfiler: SteppableProfiler {
         guard let done = stepsDone else { throw ProfilingError.misuse("the kernel profiler was exited before it was entered") }
         stepsDone = nil
         if recording {
-            log("the kernel profiler stopped after \(done) of its \(schedule.totalSteps) steps; writing the \(done - schedule.waitSteps - schedule.warmupSteps) active steps recorded")
+            log(
+                "the kernel profiler stopped after \(done) of its \(schedule.totalSteps) steps; writing the \(done - schedule.waitSteps - schedule.warmupSteps) active steps recorded"
+            )
             try finish()
         }
     }
@@ -88,7 +92,8 @@ public final class KernelTracingProfiler: SteppableProfiler {
             return left ? text + padding : padding + text
         }
         func ms(_ seconds: Double) -> String { String(format: "%.3fms", seconds * 1000) }
-        let header = pad("Name", nameWidth, left: true) + "  " + pad("Self CPU %", 11) + "  " + pad("Self CPU", 12) + "  "
+        let header =
+            pad("Name", nameWidth, left: true) + "  " + pad("Self CPU %", 11) + "  " + pad("Self CPU", 12) + "  "
             + pad("CPU total", 12) + "  " + pad("CPU time avg", 12) + "  " + pad("# of Calls", 10)
         let rule = String(repeating: "-", count: header.count)
         var lines = [rule, header, rule]

@@ -14,8 +14,10 @@ public enum KinetoTrace {
         public var withFLOPs = false
         public var withModules = false
 
-        public init(cpu: Bool = true, cuda: Bool = false, recordShapes: Bool = false, profileMemory: Bool = false,
-                    withStack: Bool = false, withFLOPs: Bool = false, withModules: Bool = false) {
+        public init(
+            cpu: Bool = true, cuda: Bool = false, recordShapes: Bool = false, profileMemory: Bool = false,
+            withStack: Bool = false, withFLOPs: Bool = false, withModules: Bool = false
+        ) {
             self.cpu = cpu
             self.cuda = cuda
             self.recordShapes = recordShapes
@@ -74,9 +76,10 @@ public enum KinetoTrace {
             var device: Int32 = 0
             var start: Int64 = 0, duration: Int64 = 0, flops: Int64 = 0
             try check("trace event", ct_trace_event(index, &name, name.count, &device, &start, &duration, &flops))
-            events.append(Event(
-                name: String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self), onCUDA: device == 1,
-                startNanoseconds: start, durationNanoseconds: duration, flops: flops))
+            events.append(
+                Event(
+                    name: String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self), onCUDA: device == 1,
+                    startNanoseconds: start, durationNanoseconds: duration, flops: flops))
         }
         return events
     }

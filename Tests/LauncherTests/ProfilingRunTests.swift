@@ -12,7 +12,8 @@ struct ProfilingRunTests {
             contentsOfFile: ModalitiesRepositoryConfigTests.repository + "/tutorials/profiling/configs/distributed_8B_model_profiling.yaml",
             encoding: .utf8)
         for (from, to) in [
-            ("n_layer: 32", "n_layer: 2"), ("n_embd: 4096", "n_embd: 64"), ("n_head_q: 32", "n_head_q: 4"), ("n_head_kv: 8", "n_head_kv: 2"),
+            ("n_layer: 32", "n_layer: 2"), ("n_embd: 4096", "n_embd: 64"), ("n_head_q: 32", "n_head_q: 4"),
+            ("n_head_kv: 8", "n_head_kv: 2"),
             ("ffn_hidden: 21248", "ffn_hidden: 128"), ("sequence_length: 4096", "sequence_length: 64"),
             ("num_wait_steps: 5", "num_wait_steps: 1"), ("num_warmup_steps: 5", "num_warmup_steps: 1"),
             ("num_active_steps: 3", "num_active_steps: 2"),
@@ -61,32 +62,32 @@ struct ProfilingRunTests {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let config =
             try String(contentsOfFile: TrainingJobTests.runConfig, encoding: .utf8)
-            + """
+                + """
 
-            profiler:
-              component_key: steppable_profiler
-              variant_key: combined
-              config:
-                profilers:
-                  - component_key: steppable_profiler
-                    variant_key: kernel_tracing
-                    config:
-                      num_wait_steps: 2
-                      num_warmup_steps: 1
-                      num_active_steps: 2
-                      profiler_activities: [CPU]
-                      record_shapes: true
-                      profile_memory: false
-                      with_stack: false
-                      with_flops: true
-                      with_modules: false
-                      tracked_ranks: [0]
-                      output_folder_path: \(folder)/traces
-                  - component_key: steppable_profiler
-                    variant_key: no_profiler
-                    config: {}
+                profiler:
+                  component_key: steppable_profiler
+                  variant_key: combined
+                  config:
+                    profilers:
+                      - component_key: steppable_profiler
+                        variant_key: kernel_tracing
+                        config:
+                          num_wait_steps: 2
+                          num_warmup_steps: 1
+                          num_active_steps: 2
+                          profiler_activities: [CPU]
+                          record_shapes: true
+                          profile_memory: false
+                          with_stack: false
+                          with_flops: true
+                          with_modules: false
+                          tracked_ranks: [0]
+                          output_folder_path: \(folder)/traces
+                      - component_key: steppable_profiler
+                        variant_key: no_profiler
+                        config: {}
 
-            """
+                """
         try config.write(toFile: folder + "/config.yaml", atomically: true, encoding: .utf8)
         let (status, output) = try DistributedLaunchTests().launch([
             "run", "--config_file_path", folder + "/config.yaml", "--experiments_root_path", folder, "--device", "cpu",

@@ -8,6 +8,9 @@
 #include <c10/cuda/CUDAException.h>
 #include <c10/cuda/CUDAFunctions.h>
 #include <cuda_runtime_api.h>
+#include <torch/csrc/cuda/memory_snapshot.h>
+
+#include <cstdio>
 
 #include <cstring>
 
@@ -51,6 +54,29 @@ int ctcuda_set_memory_fraction(double fraction, int device_index) {
     check_device_index(device_index);
     TORCH_CHECK(fraction > 0 && fraction <= 1, "the memory fraction must be in (0, 1], got ", fraction);
     c10::cuda::CUDACachingAllocator::setMemoryFraction(fraction, static_cast<c10::DeviceIndex>(device_index));
+  });
+}
+
+int ctcuda_memory_history(int enabled, int64_t max_entries) {
+  return ctorch::guarded([&] {
+    if (enabled) {
+      TORCH_CHECK(max_entries > 0, "the memory history needs room for at least one event, got ", max_entries);
+      // Python's stacks are not there to gather: allocations carry their C++ stacks.
+      torch::cuda::_record_memory_history(std::string("all"), std::string("all"), "cpp", static_cast<size_t>(max_entries));
+    } else {
+      torch::cuda::_record_memory_history(std::nullopt);
+    }
+  });
+}
+
+int ctcuda_memory_snapshot_save(const char *path) {
+  return ctorch::guarded([&] {
+    std::string pickled = torch::cuda::_memory_snapshot_pickled();
+    std::FILE *file = std::fopen(path, "wb");
+    TORCH_CHECK(file != nullptr, "cannot write the memory snapshot to ", path);
+    size_t written = std::fwrite(pickled.data(), 1, pickled.size(), file);
+    std::fclose(file);
+    TORCH_CHECK(written == pickled.size(), "the memory snapshot was not written completely to ", path);
   });
 }
 

@@ -145,6 +145,11 @@ typedef struct {
 int ct_cuda_get_device_properties(int device_index, ct_cuda_device_properties *out);
 /// Caps the caching allocator of a device at `fraction` of its memory.
 int ct_cuda_set_memory_fraction(double fraction, int device_index);
+/// Starts (enabled != 0, at most `max_entries` events, with C++ stacks) or stops the CUDA caching allocator's memory
+/// history, as torch.cuda.memory._record_memory_history does.
+int ct_cuda_memory_history(int enabled, int64_t max_entries);
+/// Writes the CUDA caching allocator's snapshot as torch.cuda.memory._dump_snapshot does (a pickle memory_viz reads).
+int ct_cuda_memory_snapshot_save(const char *path);
 /// A CUDA graph (`torch.cuda.CUDAGraph`).
 int ct_cuda_graph_new(ct_cuda_graph *out);
 void ct_cuda_graph_free(ct_cuda_graph graph);
@@ -307,6 +312,13 @@ void ct_cpu_allocator_cache(int64_t *cached_bytes, int64_t *limit_bytes);
 void ct_cpu_allocator_empty_cache(void);
 /// Sets the most the cache keeps (0: keep nothing), freeing the oldest blocks above it.
 void ct_cpu_allocator_set_cache_limit(int64_t bytes);
+/// Starts (enabled != 0, keeping at most `max_entries` events, the newest) or stops recording every allocation and
+/// free of the CPU allocator (the CPU side of steppable_profiler/memory_tracing).
+void ct_cpu_memory_history(int enabled, int64_t max_entries);
+/// Events recorded since the last start.
+int64_t ct_cpu_memory_history_count(void);
+/// Event `index` (oldest first): action 0 alloc, 1 free; the block's address and bytes; microseconds since the epoch.
+int ct_cpu_memory_history_event(int64_t index, int *action, uint64_t *address, int64_t *bytes, int64_t *time_us);
 
 /// A c10d process group (Gloo on the CPU) with its TCPStore rendezvous.
 typedef struct ct_process_group_s *ct_process_group;

@@ -24,6 +24,8 @@
 #include <cstring>
 
 #include <atomic>
+#include <algorithm>
+#include <chrono>
 #include <map>
 #include <optional>
 #include <mutex>
@@ -47,6 +49,33 @@ void count_allocation(size_t bytes) {
 }
 
 void count_release(size_t bytes) { current_bytes.fetch_sub(static_cast<int64_t>(bytes), std::memory_order_relaxed); }
+
+// Memory history (steppable_profiler/memory_tracing on the CPU): while on, every allocation and free of a tensor's
+// bytes is appended, up to `history_limit` events (the oldest dropped first, as the CUDA allocator's ring does).
+struct HistoryEvent {
+  int action;  // 0 alloc, 1 free
+  uintptr_t address;
+  int64_t bytes;
+  int64_t time_us;
+};
+std::atomic<bool> history_on{false};
+std::mutex history_mutex;
+std::vector<HistoryEvent> history;
+size_t history_limit = 0;
+size_t history_start = 0;  // index of the oldest event once the ring is full
+
+void record_history(int action, void *address, size_t bytes) {
+  if (!history_on.load(std::memory_order_relaxed)) return;
+  int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  std::lock_guard<std::mutex> lock(history_mutex);
+  HistoryEvent event{action, reinterpret_cast<uintptr_t>(address), static_cast<int64_t>(bytes), now};
+  if (history.size() < history_limit) {
+    history.push_back(event);
+  } else if (history_limit > 0) {
+    history[history_start] = event;
+    history_start = (history_start + 1) % history_limit;
+  }
+}
 
 constexpr size_t cached_minimum = 256 * 1024;
 constexpr size_t medium_granule = 64 * 1024;
@@ -114,6 +143,7 @@ class BlockCache {
       const auto [block, requested] = live->second;
       live_.erase(live);
       count_release(requested);
+      record_history(1, data, requested);
       const size_t limit = limit_.load(std::memory_order_relaxed);
       if (block > limit) {
         released.push_back(data);
@@ -196,6 +226,7 @@ void release(void *data) {
   size_t bytes;
   std::memcpy(&bytes, base, sizeof bytes);
   count_release(bytes);
+  record_history(1, data, bytes);
   c10::free_cpu(base);
 }
 
@@ -212,6 +243,7 @@ struct CachingCountingAllocator final : c10::Allocator {
       data = base + header_bytes;
     }
     count_allocation(bytes);
+    record_history(0, data, bytes);
     return c10::DataPtr(data, data, &release, cpu);
   }
 
@@ -251,5 +283,32 @@ void ct_cpu_allocator_cache(int64_t *cached_bytes, int64_t *limit_bytes) {
 void ct_cpu_allocator_empty_cache(void) { block_cache().release_cached(); }
 
 void ct_cpu_allocator_set_cache_limit(int64_t bytes) { block_cache().set_limit(bytes > 0 ? static_cast<size_t>(bytes) : 0); }
+
+void ct_cpu_memory_history(int enabled, int64_t max_entries) {
+  std::lock_guard<std::mutex> lock(history_mutex);
+  if (enabled) {
+    history.clear();
+    history_start = 0;
+    history_limit = max_entries > 0 ? static_cast<size_t>(max_entries) : 0;
+    history.reserve(std::min<size_t>(history_limit, 1 << 20));
+  }
+  history_on.store(enabled != 0);
+}
+
+int64_t ct_cpu_memory_history_count(void) {
+  std::lock_guard<std::mutex> lock(history_mutex);
+  return static_cast<int64_t>(history.size());
+}
+
+int ct_cpu_memory_history_event(int64_t index, int *action, uint64_t *address, int64_t *bytes, int64_t *time_us) {
+  std::lock_guard<std::mutex> lock(history_mutex);
+  if (index < 0 || static_cast<size_t>(index) >= history.size()) return 1;
+  const HistoryEvent &event = history[(history_start + static_cast<size_t>(index)) % history.size()];
+  *action = event.action;
+  *address = event.address;
+  *bytes = event.bytes;
+  *time_us = event.time_us;
+  return 0;
+}
 
 }  // extern "C"

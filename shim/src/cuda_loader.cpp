@@ -107,6 +107,8 @@ bool ct_cuda_shim_loaded(char *message, size_t capacity) {
 #define CT_CUDA_ENTRY_POINTS(X)                                                                                    \
   X(get_device_properties, (int device_index, ct_cuda_device_properties *out), (device_index, out))                \
   X(set_memory_fraction, (double fraction, int device_index), (fraction, device_index))                            \
+  X(memory_history, (int enabled, int64_t max_entries), (enabled, max_entries))                                    \
+  X(memory_snapshot_save, (const char *path), (path))                                                              \
   X(graph_new, (ct_cuda_graph * out), (out))                                                                       \
   X(graph_capture_begin, (ct_cuda_graph graph), (graph))                                                           \
   X(graph_capture_end, (ct_cuda_graph graph), (graph))                                                             \

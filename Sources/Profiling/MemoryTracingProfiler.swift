@@ -1,0 +1,105 @@
+import DataFormats
+import Foundation
+import Torch
+
+/// `steppable_profiler/memory_tracing`: the allocator's history over the active steps of the schedule, written after
+/// the last one as `memory_snapshot_ranks_<world>_rank_<rank>.pkl`, the snapshot PyTorch's memory visualiser
+/// (pytorch.org/memory_viz) opens. On a GPU it is the CUDA caching allocator's own snapshot
+/// (`torch.cuda.memory._dump_snapshot`); on the CPU the shim's allocator's events in the same layout: one device
+/// trace of `alloc`, `free_requested` and `free_completed` actions with address, size and time, and no segments.
+public final class MemoryTracingProfiler: SteppableProfiler {
+    /// Modalities' `MEMORY_SNAPSHOT_MAX_ENTRIES`.
+    public static let maximumEvents = 100_000
+
+    public let schedule: ProfilerSchedule
+    public let device: Device
+    public let snapshotFile: String
+    private let log: (String) -> Void
+    private var stepsDone: Int?
+    private var recording = false
+
+    public init(schedule: ProfilerSchedule, device: Device, snapshotFile: String, log: @escaping (String) -> Void = { _ in }) {
+        self.schedule = schedule
+        self.device = device
+        self.snapshotFile = snapshotFile
+        self.log = log
+    }
+
+    public var stepCount: Int { schedule.totalSteps }
+
+    public func enter() throws {
+        guard stepsDone == nil else { throw ProfilingError.misuse("the memory profiler was entered twice") }
+        stepsDone = 0
+        try perform(schedule.action(afterSteps: 0))
+    }
+
+    public func step() throws {
+        guard let done = stepsDone else { throw ProfilingError.misuse("the memory profiler was stepped before it was entered") }
+        stepsDone = done + 1
+        try perform(schedule.action(afterSteps: done + 1))
+    }
+
+    public func exit() throws {
+        guard let done = stepsDone else { throw ProfilingError.misuse("the memory profiler was exited before it was entered") }
+        stepsDone = nil
+        if recording {
+            log("the memory profiler stopped after \(done) of its \(schedule.totalSteps) steps; writing the history recorded so far")
+            try finish()
+        }
+    }
+
+    private func perform(_ action: ProfilerSchedule.Action) throws {
+        switch action {
+        case .none, .prepare: break
+        case .start:
+            try MemoryHistory.start(on: device, maxEntries: Self.maximumEvents)
+            recording = true
+        case .stop:
+            if recording { try finish() }
+        }
+    }
+
+    private func finish() throws {
+        recording = false
+        try FileManager.default.createDirectory(
+            atPath: (snapshotFile as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        if device.kind == .cuda {
+            try MemoryHistory.saveCUDASnapshot(to: snapshotFile)
+            try MemoryHistory.stop(on: device)
+            return
+        }
+        try MemoryHistory.stop(on: device)
+        let bytes = try Pickle.encode(Self.cpuSnapshot(MemoryHistory.cpuEvents()))
+        guard FileManager.default.createFile(atPath: snapshotFile, contents: Data(bytes)) else {
+            throw ProfilingError.io(path: snapshotFile)
+        }
+    }
+
+    /// The CPU history in the layout of `torch.cuda.memory._snapshot()`.
+    static func cpuSnapshot(_ events: [MemoryHistory.Event]) -> Pickle.Value {
+        func entry(_ action: String, _ event: MemoryHistory.Event) -> Pickle.Value {
+            .dict([
+                .init(key: .string("action"), value: .string(action)),
+                .init(key: .string("addr"), value: .int(Int(truncatingIfNeeded: event.address))),
+                .init(key: .string("size"), value: .int(event.bytes)), .init(key: .string("stream"), value: .int(0)),
+                .init(key: .string("time_us"), value: .int(Int(event.timeMicroseconds))), .init(key: .string("frames"), value: .list([])),
+            ])
+        }
+        var trace: [Pickle.Value] = []
+        trace.reserveCapacity(events.count * 2)
+        for event in events {
+            switch event.action {
+            case .alloc: trace.append(entry("alloc", event))
+            case .free:
+                // The CPU frees at once: the request and its completion are the same moment.
+                trace.append(entry("free_requested", event))
+                trace.append(entry("free_completed", event))
+            }
+        }
+        return .dict([
+            .init(key: .string("segments"), value: .list([])),
+            .init(key: .string("device_traces"), value: .list([.list(trace)])),
+            .init(key: .string("allocator_settings"), value: .dict([])),
+        ])
+    }
+}
