@@ -1,3 +1,4 @@
+import Foundation
 import Config
 import Distributed
 import Models
@@ -45,5 +46,42 @@ import Torch
         // Removed, the hooks leave the model as it was.
         for hooks in settings.forwardHooks { hooks.remove() }
         #expect(settings.forwardHooks.map(\.count) == [0, 0])
+    }
+}
+
+/// `model/debugging_enriched` hands back the model it wraps with the statistics hook on it, on the ranks it tracks.
+struct DebuggingEnrichedModelTests {
+    static func yaml(folder: String, trackedRanks: String) -> String {
+        ModelComponentTests.yaml + """
+
+            enriched_model:
+              component_key: model
+              variant_key: debugging_enriched
+              config:
+                model: {instance_key: initialized_model, pass_type: BY_REFERENCE}
+                logging_dir_path: \(folder)
+                tracked_ranks: \(trackedRanks)
+            """
+    }
+
+    @Test func aTrackedRankWritesStatisticsForItsForwardPasses() throws {
+        let folder = NSTemporaryDirectory() + "enriched-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let graph = try RunContextTests().graph(Self.yaml(folder: folder, trackedRanks: "[1]"), run: RunContext(rank: 1, worldSize: 2))
+        let model = try graph.build("enriched_model", as: (any Model).self)
+        let initialized = try graph.build("initialized_model", as: (any Model).self)
+        #expect(model === initialized)
+        _ = try model.forward(["input_ids": try Tensor.randint(0, 64, [1, 8])], training: false)
+        let text = try String(contentsOfFile: folder + "/tensor_stats_rank_1.jsonl", encoding: .utf8)
+        #expect(text.contains("\"hook_type\": \"forward_output\"") && text.contains("\"rank\": 1"))
+    }
+
+    @Test func anUntrackedRankGetsTheModelUnchanged() throws {
+        let folder = NSTemporaryDirectory() + "enriched-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let graph = try RunContextTests().graph(Self.yaml(folder: folder, trackedRanks: "[0]"), run: RunContext(rank: 1, worldSize: 2))
+        let model = try graph.build("enriched_model", as: (any Model).self)
+        _ = try model.forward(["input_ids": try Tensor.randint(0, 64, [1, 8])], training: false)
+        #expect(!FileManager.default.fileExists(atPath: folder + "/tensor_stats_rank_1.jsonl"))
     }
 }

@@ -36,8 +36,6 @@ import Testing
     /// The instruction-tuning tutorial's 10K smol-smoltalk conversations (not shipped: over 4 MB).
     static let instructionTuningData = "smol-smoltalk_train_first_10K.jsonl"
     static let coca = "it needs CoCa multimodal models"
-    /// `steppable_profiler/memory_tracing`, the one profiling component still to come.
-    static let profiling = "it needs profiling"
     /// The getting_started tutorial packs it from a RedPajama sample in its first step (not shipped: over 4 MB).
     static let gettingStartedData = "redpajama_v2_samples_512_train.pbin"
 
@@ -74,7 +72,7 @@ import Testing
         // The model and its collator are registered from Python by the tutorial's own script.
         Case(
             path: "tutorials/einsum_transformer/einsum_transformer_config.yaml", folder: "tutorials/einsum_transformer", command: "run",
-            expectation: .fails(["it needs compiled models", profiling, "'einsum_transformer'", gettingStartedData])),
+            expectation: .fails(["it needs compiled models", "'einsum_transformer'", gettingStartedData])),
         Case(
             path: "tutorials/getting_started/configs/example_config.yaml", folder: "tutorials/getting_started", command: "run",
             expectation: .fails([gettingStartedData])),

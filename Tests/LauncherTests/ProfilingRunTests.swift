@@ -84,6 +84,14 @@ struct ProfilingRunTests {
                           tracked_ranks: [0]
                           output_folder_path: \(folder)/traces
                       - component_key: steppable_profiler
+                        variant_key: memory_tracing
+                        config:
+                          memory_snapshot_folder_path: \(folder)/memory
+                          num_wait_steps: 1
+                          num_warmup_steps: 0
+                          num_active_steps: 2
+                          tracked_ranks: [0]
+                      - component_key: steppable_profiler
                         variant_key: no_profiler
                         config: {}
 
@@ -98,5 +106,7 @@ struct ProfilingRunTests {
         // Micro batches 4 and 5 are recorded: their forward and backward passes.
         #expect(names.contains("aten::mm") && names.contains("torch::autograd::AccumulateGrad"), "\(names.sorted().prefix(40))")
         #expect(FileManager.default.fileExists(atPath: folder + "/traces/profiler_summary_ranks_1_rank_0.txt"))
+        let snapshot = try Data(contentsOf: URL(fileURLWithPath: folder + "/memory/memory_snapshot_ranks_1_rank_0.pkl"))
+        #expect(snapshot.starts(with: [0x80, 4]) && snapshot.count > 100, "a pickle with the recorded micro batches' events")
     }
 }
