@@ -47,6 +47,11 @@ struct ForwardPassConfig: DeclaredConfig {
     @Field("optimizer") var optimizer: ComponentSlot<any Optimizer>? = nil
 }
 
+struct SteppableNormConfig: DeclaredConfig {
+    @Field("norm") var norm: ComponentSlot<Normalization>
+    @Field("dataset_batch_generator") var datasetBatchGenerator: ComponentSlot<RandomBatchGenerator>
+}
+
 struct RandomBatchGeneratorConfig: DeclaredConfig {
     enum DataType: String, ConfigEnum { case int64, float32, bfloat16 }
 
@@ -134,6 +139,13 @@ extension ComponentRegistry {
             SteppableForwardPass(
                 model: try context.build(config.model), batches: try context.build(config.datasetBatchGenerator),
                 loss: try config.loss.map { try context.build($0) }, optimizer: try config.optimizer.map { try context.build($0) })
+        }
+        register(
+            "steppable_component", "steppable_norm",
+            summary: "a normalisation layer on each generated batch's input_ids, without gradients (the profiling tutorial's component)",
+            config: SteppableNormConfig.self, produces: [(any SteppableComponent).self]
+        ) { config, context -> any SteppableComponent in
+            SteppableNorm(norm: try context.build(config.norm), batches: try context.build(config.datasetBatchGenerator))
         }
         register(
             "dataset_batch_generator", "random", summary: "random input_ids and target_ids of the shape dims lists, on the rank's device",

@@ -7,7 +7,31 @@ import Launcher
 struct ProfileCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "profile", abstract: "Profile a steppable component (a forward/backward pass) with a steppable profiler.",
-        subcommands: [Distributed.self])
+        subcommands: [Distributed.self, SingleProcess.self])
+
+    /// `modalities profile single_process`: Modalities' `run_single_process`, one process without a process group (the
+    /// profiling tutorial's single-process example).
+    struct SingleProcess: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "single_process",
+            abstract: "Run the config's steppable_component under its profiler in this process alone.")
+
+        @Option(name: .customLong("config_file_path"), help: "The profiling config (steppable_component, profiler and what they name).")
+        var configFilePath: String
+        @Option(name: .customLong("experiment_root_path"), help: "Where the experiment folder (a copy of the config) is made.")
+        var experimentRootPath: String
+        @Option(help: "auto (the GPU when the machine has one), cpu or cuda.")
+        var device: DeviceChoice = .automatic
+        @OptionGroup var logging: LoggingOptions
+
+        func run() throws {
+            var environment = ProcessEnvironment.variables
+            for name in ["RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"] { environment[name] = nil }
+            try Distributed.profile(
+                configFilePath: configFilePath, experimentRootPath: experimentRootPath, device: device,
+                environment: environment, logging: logging)
+        }
+    }
 
     /// `modalities profile distributed`: every rank (under `launch`, or one process) steps the config's
     /// `steppable_component` and `profiler` for the profiler's schedule.
@@ -25,13 +49,22 @@ struct ProfileCommand: ParsableCommand {
         @OptionGroup var logging: LoggingOptions
 
         func run() throws {
+            try Self.profile(
+                configFilePath: configFilePath, experimentRootPath: experimentRootPath, device: device,
+                environment: ProcessEnvironment.variables, logging: logging)
+        }
+
+        static func profile(
+            configFilePath: String, experimentRootPath: String, device: DeviceChoice, environment: [String: String],
+            logging: LoggingOptions
+        ) throws {
             logging.bootstrap()
             var options = TrainingJob.Options(
-                configFilePath: configFilePath, experimentsRootPath: experimentRootPath, environment: ProcessEnvironment.variables)
+                configFilePath: configFilePath, experimentsRootPath: experimentRootPath, environment: environment)
             options.device = device
             do {
                 let folder = try ProfilingJob(options: options).run()
-                if (ProcessEnvironment.variables["RANK"].flatMap(Int.init) ?? 0) == 0 { print("experiment folder: \(folder)") }
+                if (environment["RANK"].flatMap(Int.init) ?? 0) == 0 { print("experiment folder: \(folder)") }
             } catch let error as ConfigError {
                 for issue in error.issues { note(issue.description) }
                 throw ExitCode(2)

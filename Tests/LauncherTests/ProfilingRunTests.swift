@@ -57,6 +57,27 @@ struct ProfilingRunTests {
         #expect(FileManager.default.fileExists(atPath: folder + "/experiments/\(experiments[0])/profiling.yaml"))
     }
 
+    /// The tutorial's single-process config, unedited: its norm on bf16 batches of 2 × 4096 × 4096, CUDA activities
+    /// asked for on a CPU-only run (a warning, and a CPU trace).
+    @Test func theSingleProcessTutorialRunsAsIs() throws {
+        let folder = try TrainingJobTests().temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.copyItem(
+            atPath: ModalitiesRepositoryConfigTests.repository + "/tutorials/profiling/configs/single_process_rms_norm_profiling.yaml",
+            toPath: folder + "/single_process_rms_norm_profiling.yaml")
+        let (status, output) = try Subprocess.run(
+            try TrainingJobTests().binary,
+            [
+                "profile", "single_process", "--config_file_path", "single_process_rms_norm_profiling.yaml", "--experiment_root_path",
+                "experiments", "--device", "cpu",
+            ], in: folder)
+        #expect(status == 0, "\(output.suffix(3000))")
+        #expect(output.contains("profiler_activities has CUDA but rank 0 computes on the CPU"), "\(output.suffix(2000))")
+        let names = try Self.chromeTraceNames(folder + "/kernel_traces/profiler_trace_ranks_1_rank_0.json")
+        // The norm is the shim's fused kernel, recorded under its own operator name.
+        #expect(names.contains("modalities::rms_layer_norm"), "\(names.sorted().prefix(40))")
+    }
+
     @Test func aTrainingConfigsProfilerRecordsItsActiveMicroBatches() throws {
         let folder = try TrainingJobTests().temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }

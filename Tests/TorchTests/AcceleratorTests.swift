@@ -73,7 +73,7 @@ import Testing
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         let exported = Set(output.split(separator: "\n").compactMap { $0.split(separator: " ").last.map(String.init) })
-        #expect(CUDA.shimEntryPoints.count == 8)
+        #expect(CUDA.shimEntryPoints.count == 10)
         for name in CUDA.shimEntryPoints {
             #expect(exported.contains(name), "libctorch_cuda_shim.so does not export \(name)")
         }
