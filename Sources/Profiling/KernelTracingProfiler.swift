@@ -11,7 +11,7 @@ public final class KernelTracingProfiler: SteppableProfiler {
     public let traceFile: String
     public let summaryFile: String
     private let log: (String) -> Void
-    private var stepsDone: Int?
+    private var cursor: ScheduleCursor
     private var recording = false
     private var exported = false
 
@@ -21,6 +21,7 @@ public final class KernelTracingProfiler: SteppableProfiler {
         log: @escaping (String) -> Void = { _ in }
     ) {
         self.schedule = schedule
+        cursor = ScheduleCursor(schedule, owner: "the kernel profiler")
         self.options = options
         self.traceFile = traceFile
         self.summaryFile = summaryFile
@@ -30,24 +31,17 @@ public final class KernelTracingProfiler: SteppableProfiler {
     public var stepCount: Int { schedule.totalSteps }
 
     public func enter() throws {
-        guard stepsDone == nil else { throw ProfilingError.misuse("the kernel profiler was entered twice") }
-        stepsDone = 0
         exported = false
-        try perform(schedule.action(afterSteps: 0))
+        try perform(try cursor.enter())
     }
 
-    public func step() throws {
-        guard let done = stepsDone else { throw ProfilingError.misuse("the kernel profiler was stepped before it was entered") }
-        stepsDone = done + 1
-        try perform(schedule.action(afterSteps: done + 1))
-    }
+    public func step() throws { try perform(try cursor.step()) }
 
     public func exit() throws {
-        guard let done = stepsDone else { throw ProfilingError.misuse("the kernel profiler was exited before it was entered") }
-        stepsDone = nil
+        let done = try cursor.exit()
         if recording {
             log(
-                "the kernel profiler stopped after \(done) of its \(schedule.totalSteps) steps; writing the \(done - schedule.waitSteps - schedule.warmupSteps) active steps recorded"
+                "the kernel profiler stopped after \(done) of its \(schedule.totalSteps) steps; writing the \(done - schedule.waitSteps - schedule.warmupSteps) active steps recorded so far"
             )
             try finish()
         }

@@ -15,11 +15,12 @@ public final class MemoryTracingProfiler: SteppableProfiler {
     public let device: Device
     public let snapshotFile: String
     private let log: (String) -> Void
-    private var stepsDone: Int?
+    private var cursor: ScheduleCursor
     private var recording = false
 
     public init(schedule: ProfilerSchedule, device: Device, snapshotFile: String, log: @escaping (String) -> Void = { _ in }) {
         self.schedule = schedule
+        cursor = ScheduleCursor(schedule, owner: "the memory profiler")
         self.device = device
         self.snapshotFile = snapshotFile
         self.log = log
@@ -28,20 +29,13 @@ public final class MemoryTracingProfiler: SteppableProfiler {
     public var stepCount: Int { schedule.totalSteps }
 
     public func enter() throws {
-        guard stepsDone == nil else { throw ProfilingError.misuse("the memory profiler was entered twice") }
-        stepsDone = 0
-        try perform(schedule.action(afterSteps: 0))
+        try perform(try cursor.enter())
     }
 
-    public func step() throws {
-        guard let done = stepsDone else { throw ProfilingError.misuse("the memory profiler was stepped before it was entered") }
-        stepsDone = done + 1
-        try perform(schedule.action(afterSteps: done + 1))
-    }
+    public func step() throws { try perform(try cursor.step()) }
 
     public func exit() throws {
-        guard let done = stepsDone else { throw ProfilingError.misuse("the memory profiler was exited before it was entered") }
-        stepsDone = nil
+        let done = try cursor.exit()
         if recording {
             log("the memory profiler stopped after \(done) of its \(schedule.totalSteps) steps; writing the history recorded so far")
             try finish()

@@ -64,3 +64,38 @@ public struct ProfilerSchedule: Sendable, Equatable {
         return .none
     }
 }
+
+/// Where a profiler is in its schedule: entered, steps done, exited — with the misuse errors both tracing profilers
+/// share.
+struct ScheduleCursor {
+    let schedule: ProfilerSchedule
+    /// The profiler's name in errors ("the kernel profiler").
+    let owner: String
+    private(set) var stepsDone: Int?
+
+    init(_ schedule: ProfilerSchedule, owner: String) {
+        self.schedule = schedule
+        self.owner = owner
+    }
+
+    /// Enters the schedule; returns what to do before the first step.
+    mutating func enter() throws -> ProfilerSchedule.Action {
+        guard stepsDone == nil else { throw ProfilingError.misuse("\(owner) was entered twice") }
+        stepsDone = 0
+        return schedule.action(afterSteps: 0)
+    }
+
+    /// Counts a step; returns what to do after it.
+    mutating func step() throws -> ProfilerSchedule.Action {
+        guard let done = stepsDone else { throw ProfilingError.misuse("\(owner) was stepped before it was entered") }
+        stepsDone = done + 1
+        return schedule.action(afterSteps: done + 1)
+    }
+
+    /// Leaves the schedule; returns the steps done.
+    mutating func exit() throws -> Int {
+        guard let done = stepsDone else { throw ProfilingError.misuse("\(owner) was exited before it was entered") }
+        stepsDone = nil
+        return done
+    }
+}
