@@ -1,5 +1,4 @@
 import Config
-import Foundation
 import DataLoading
 import Distributed
 import Tokenizers
@@ -274,7 +273,7 @@ extension ComponentRegistry {
                 wrapping: try context.build(config.wrappedCollateFn), targetKeys: config.targetKeysToMask,
                 lossIgnoreIndex: config.lossIgnoreIndex, beginMarker: try id(config.maskTokens.begin, "b_include_to_loss_token"),
                 endMarker: try id(config.maskTokens.end, "e_include_to_loss_token"),
-                warn: { message in if rank == 0 { FileHandle.standardError.write(Data(("warning: " + message + "\n").utf8)) } })
+                warn: { message in if rank == 0 { Self.warn(message) } })
         }
         register(
             "data_loader", "default", summary: "batches in the sampler's order, prefetched on worker threads",

@@ -44,7 +44,7 @@ public struct ProfilingJob {
         rank.log("profiling \(profiler.stepCount) steps: \(experimentFolder)")
         try profiler.enter()
         do {
-            for step in 1...max(profiler.stepCount, 1) where step <= profiler.stepCount {
+            for step in stride(from: 1, through: profiler.stepCount, by: 1) {
                 try component.step()
                 try profiler.step()
                 rank.log("profiling step \(step)/\(profiler.stepCount)")

@@ -22,6 +22,13 @@ func mayWrite(_ path: String, policy: FileExistencePolicy) throws -> Bool {
     }
 }
 
+/// The config at `path` with its `${...}` interpolations resolved against the process environment.
+func resolvedConfig(_ path: String) throws -> ConfigNode {
+    try ConfigInterpolator(
+        environment: ResolverEnvironment(configFilePath: path, variables: ProcessEnvironment.variables), log: note
+    ).resolve(ConfigLoader.load(file: path))
+}
+
 /// Swaps the extension of `path`.
 func replacingExtension(of path: String, with newExtension: String) -> String {
     (path as NSString).deletingPathExtension + "." + newExtension
@@ -114,10 +121,7 @@ struct PackEncodedData: ParsableCommand {
         let settings: PackEncodedDataSettings
         let tokenizer: any Tokenizer
         do {
-            let root = try ConfigLoader.load(file: config)
-            let resolved = try ConfigInterpolator(
-                environment: ResolverEnvironment(configFilePath: config, variables: ProcessEnvironment.variables), log: note
-            ).resolve(root)
+            let resolved = try resolvedConfig(config)
             let graph = ObjectGraph(root: resolved, registry: .builtIn())
             settings = try graph.decode(PackEncodedDataSettings.self, key: "settings")
             tokenizer = try graph.build("tokenizer", as: (any Tokenizer).self)

@@ -20,11 +20,7 @@ struct PrepareInstructionTuningData: ParsableCommand {
     func run() throws {
         let config: InstructionDataConfig
         do {
-            let root = try ConfigLoader.load(file: configFilePath)
-            let resolved = try ConfigInterpolator(
-                environment: ResolverEnvironment(configFilePath: configFilePath, variables: ProcessEnvironment.variables), log: note
-            ).resolve(root)
-            config = try InstructionDataConfig(resolved)
+            config = try InstructionDataConfig(resolvedConfig(configFilePath))
         } catch let error as ConfigError {
             for issue in error.issues { note(issue.description) }
             throw ExitCode(2)
@@ -94,10 +90,7 @@ struct PrepareInstructionTuningData: ParsableCommand {
     /// (interpolations resolved, as Modalities' copy has them).
     private func writePartitionConfig(from packConfig: String, to path: String, source: String, index: String, destination: String) throws {
         do {
-            let root = try ConfigLoader.load(file: packConfig)
-            var resolved = try ConfigInterpolator(
-                environment: ResolverEnvironment(configFilePath: packConfig, variables: ProcessEnvironment.variables), log: note
-            ).resolve(root)
+            var resolved = try resolvedConfig(packConfig)
             for (key, value) in [("src_path", source), ("index_path", index), ("dst_path", destination)] {
                 resolved = resolved.setting(path: ["settings", key], to: .scalar(value, quoted: true))
             }

@@ -23,6 +23,8 @@ public final class TensorStatisticsLogger: @unchecked Sendable {  // hooks may r
     private let lock = NSLock()
     private var counters: [String: Int] = [:]
     private var reportedPaths: Set<String> = []
+    /// Each module's own parameters, worked out on its first report.
+    private var ownedParameters: [String: [(name: String, tensor: Tensor)]] = [:]
 
     /// Opens (creating or appending to) `tensor_stats_rank_<rank>.jsonl` in `folder`.
     public init(folder: String, rank: Int, logIntervalSteps: Int, parameters: [(name: String, tensor: Tensor)]) throws {
@@ -44,13 +46,16 @@ public final class TensorStatisticsLogger: @unchecked Sendable {  // hooks may r
         { [self] event in
             let timestamp = DispatchTime.now().uptimeNanoseconds
             let owned = lock.withLock { () -> [(name: String, tensor: Tensor)] in
+                if let known = ownedParameters[event.path] { return known }
                 reportedPaths.insert(event.path)
                 let prefix = event.path.isEmpty ? "" : event.path + "."
                 // Children are reported before their parent, so the paths seen so far include this module's.
-                return parameters.filter { parameter in
+                let owned = parameters.filter { parameter in
                     parameter.name.hasPrefix(prefix)
                         && !reportedPaths.contains { $0 != event.path && $0.count > event.path.count && parameter.name.hasPrefix($0 + ".") }
                 }
+                ownedParameters[event.path] = owned
+                return owned
             }
             if let counter = nextCounter(event.path, "forward_pre") {
                 for input in event.inputs {
