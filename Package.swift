@@ -70,6 +70,8 @@ let package = Package(
         // consistency rules, and the validator that checks a whole config against them (the Config engine is generic).
         .target(name: "ModalitiesSchema", dependencies: ["Config"]),
         .target(name: "Ablations", dependencies: ["Config", "Observability"]),
+        // Planning: a run's memory, step time, MFU and GPU-hours before it is spent (`modalities plan`).
+        .target(name: "Planning"),
 
         // Checkpoints: our documented format (safetensors shards + metadata), saving strategies, loading.
         .target(name: "Checkpointing", dependencies: ["Torch", "Models", "Training", "Distributed", "Parallelism", "Interop", "DataFormats", "Observability"], linkerSettings: linkShim),
@@ -81,14 +83,14 @@ let package = Package(
 
         // Launcher: turns a training config into a running experiment (`run`, `warmstart`).
         .target(name: "Launcher", dependencies: ["Ablations", "Components", "Config", "ModalitiesSchema", "Checkpointing", "DataFormats", "Interop", "DataLoading", "Distributed", "Models",
-                                                 "Observability", "Parallelism", "Profiling", "Tokenizers", "Training", "CProcessControl", .product(name: "Logging", package: "swift-log")],
+                                                 "Observability", "Parallelism", "Planning", "Profiling", "Tokenizers", "Training", "CProcessControl", .product(name: "Logging", package: "swift-log")],
                 linkerSettings: linkShim),
 
         // The `modalities` command.
         .executableTarget(
             name: "ModalitiesCLI",
             dependencies: ["Torch", "Config", "ModalitiesSchema", "Components", "Distributed", "Launcher", "Observability", "Tokenizers", "DataFormats", "Models", "Interop",
-                           "Ablations", "Parallelism", "InstructionTuning", "Jinja", "Profiling",
+                           "Ablations", "Parallelism", "InstructionTuning", "Jinja", "Profiling", "Planning",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")],
             linkerSettings: linkShim
         ),
@@ -110,6 +112,7 @@ let package = Package(
         .testTarget(name: "TorchTests", dependencies: ["Torch"], linkerSettings: linkShim),
         .testTarget(name: "InstructionTuningTests", dependencies: ["TestSupport", "InstructionTuning", "Config", "Jinja"], exclude: ["Golden"]),
         .testTarget(name: "ProfilingTests", dependencies: ["Profiling", "Torch", "DataFormats"], linkerSettings: linkShim),
+        .testTarget(name: "PlanningTests", dependencies: ["TestSupport", "Planning"]),
         .testTarget(name: "JinjaTests", dependencies: ["Jinja"], exclude: ["Golden"]),
         .testTarget(name: "TokenizersTests", dependencies: ["TestSupport", "Tokenizers"], exclude: ["Golden"]),
         .testTarget(name: "DataFormatsTests", dependencies: ["TestSupport", "DataFormats", "Tokenizers"]),

@@ -445,3 +445,12 @@ extension ComponentRegistry {
         return networks
     }
 }
+
+extension ObjectGraph {
+    /// The GPT2LLM shape a `model/gpt2` component's `config` block declares, decoded and checked as building it
+    /// would (for tools that need the shape without the tensors, such as `modalities plan`); nil with the problems
+    /// recorded in the graph when the block is invalid.
+    public func gpt2Configuration(_ config: ConfigNode, keyPath: String) -> GPT2LLMConfig? {
+        decode(GPT2ModelConfig.self, from: config, keyPath: keyPath)?.config
+    }
+}

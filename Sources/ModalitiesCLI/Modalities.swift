@@ -12,7 +12,7 @@ struct Modalities: ParsableCommand {
             EnvCommand.self, ConfigCommand.self, DataCommand.self, RunCommand.self, WarmstartCommand.self, DemoCommand.self,
             GenerateTextCommand.self, ConvertToHuggingFaceCommand.self, ConvertPyTorchToHuggingFaceCommand.self,
             ModelLogitsCommand.self, LaunchCommand.self, CollectivesCheckCommand.self, ShardingCheckCommand.self, BenchmarkCommand.self,
-            SweepCommand.self, ReportCommand.self, SmokeCommand.self, SelfTestCommand.self, ProfileCommand.self,
+            SweepCommand.self, ReportCommand.self, SmokeCommand.self, SelfTestCommand.self, ProfileCommand.self, PlanCommand.self,
         ]
     )
 
