@@ -19,16 +19,21 @@ public struct PlannedConfig {
     public var assumptions: [String]
 
     /// Reads `configFile` as `run` (or `warmstart`, from `warmstartCheckpointPaths`) would on `gpus` GPUs
-    /// (WORLD_SIZE = gpus, rank 0), without building anything but its number conversions, and turns it into the
-    /// planner's inputs.
+    /// (WORLD_SIZE = gpus, rank 0, the other variables from `environment`), without building anything but its number
+    /// conversions, and turns it into the planner's inputs.
     /// - Throws: ``ConfigError`` with every problem of the config, or ``PlanningError`` for what the planner does not
     ///   model (a model other than model/gpt2).
     public static func read(
-        configFile: String, gpus: Int, gpusPerNode: Int, warmstartCheckpointPaths: [(key: String, value: String)]? = nil
+        configFile: String, gpus: Int, gpusPerNode: Int, environment processEnvironment: [String: String] = [:],
+        warmstartCheckpointPaths: [(key: String, value: String)]? = nil
     ) throws -> PlannedConfig {
-        var variables = ["RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "\(gpus)", "LOCAL_WORLD_SIZE": "\(min(gpus, gpusPerNode))"]
-        variables["MASTER_ADDR"] = "localhost"
-        variables["MASTER_PORT"] = "29500"
+        var variables = processEnvironment
+        variables["RANK"] = "0"
+        variables["LOCAL_RANK"] = "0"
+        variables["WORLD_SIZE"] = "\(gpus)"
+        variables["LOCAL_WORLD_SIZE"] = "\(min(gpus, gpusPerNode))"
+        variables["MASTER_ADDR"] = variables["MASTER_ADDR"] ?? "localhost"
+        variables["MASTER_PORT"] = variables["MASTER_PORT"] ?? "29500"
         let environment = ResolverEnvironment(
             configFilePath: configFile, experimentID: "plan", variables: variables, warmstartCheckpointPaths: warmstartCheckpointPaths)
         var validator = ConfigValidator(registry: .builtIn(), environment: environment)

@@ -45,6 +45,12 @@ struct CollectivesCheckCommand: ParsableCommand {
             "Run under `launch`: check all_reduce, broadcast, all_gather, reduce_scatter, send/recv and barrier; optionally time them.")
 
     @Flag(help: "Also time all_reduce, reduce_scatter and all_gather at 1, 16 and 64 MB.") var bandwidth = false
+    @Flag(
+        name: .customLong("gloo_constants"),
+        help:
+            "Also fit the ring step latency and bandwidth of all_gather and reduce_scatter (64 KB to 32 MB) and print them as JSON (the run planner's --gloo_step_latency_us and --gloo_gbps)."
+    )
+    var glooConstants = false
     @Option(name: .customLong("exit_rank"), help: "This rank exits with status 3 after the rendezvous (to test failure handling).")
     var exitRank: Int?
     @Option(
@@ -96,6 +102,7 @@ struct CollectivesCheckCommand: ParsableCommand {
         print("rank \(rank) of \(size): collectives ok")
         fflush(nil)
         if bandwidth { try measureBandwidth(group) }
+        if glooConstants { try measureRingConstants(group) }
         if let holdSeconds, holdSeconds > 0 {
             Thread.sleep(forTimeInterval: holdSeconds)
             try group.barrier()
@@ -104,6 +111,46 @@ struct CollectivesCheckCommand: ParsableCommand {
 
     private func expect(_ condition: Bool, _ name: String) throws {
         if !condition { throw DistributedError.collectiveFailed("\(name) gave a wrong result") }
+    }
+
+    /// Times FSDP's two collectives at sizes from 64 KB to 32 MB and fits t = (n − 1)·α + (n − 1)/n · bytes / β by
+    /// least squares: α, the time of one ring step, and β, the bandwidth — the planner's latency–bandwidth model.
+    /// All ranks must run it (it is collective); rank 0 prints the JSON line.
+    private func measureRingConstants(_ group: ProcessGroup) throws {
+        let n = Double(group.size)
+        var samples: [(x: Double, seconds: Double)] = []
+        for kilobytes in [64, 256, 1024, 4096, 16384, 32768] {
+            let elements = kilobytes * 1024 / 4 / group.size * group.size
+            let whole = try Tensor.zeros([elements])
+            let shard = try Tensor.zeros([elements / group.size])
+            for body in [{ try group.allGather(into: whole, from: shard) }, { try group.reduceScatter(into: shard, from: whole) }]
+                as [() throws -> Void]
+            {
+                try body()
+                try group.barrier()
+                let rounds = 8
+                let start = DispatchTime.now()
+                for _ in 0..<rounds { try body() }
+                let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9 / Double(rounds)
+                samples.append(((n - 1) / n * Double(elements * 4), seconds))
+            }
+        }
+        // Weighted by 1/t², so that the small sizes, where the latency shows, count as much as the large ones.
+        let weights = samples.map { 1 / ($0.seconds * $0.seconds) }
+        let total = weights.reduce(0, +)
+        let meanX = zip(weights, samples).map { $0 * $1.x }.reduce(0, +) / total
+        let meanT = zip(weights, samples).map { $0 * $1.seconds }.reduce(0, +) / total
+        let slope =
+            zip(weights, samples).map { $0 * ($1.x - meanX) * ($1.seconds - meanT) }.reduce(0, +)
+            / zip(weights, samples).map { $0 * pow($1.x - meanX, 2) }.reduce(0, +)
+        let intercept = max(0, meanT - slope * meanX)
+        guard group.rank == 0 else { return }
+        let record: [String: Any] = [
+            "ranks": group.size, "gloo_step_latency_us": intercept / (n - 1) * 1e6, "gloo_gbps": 8 / slope / 1e9,
+            "samples": samples.map { ["bytes_per_rank": $0.x, "seconds": $0.seconds] },
+        ]
+        let data = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])
+        print(String(decoding: data, as: UTF8.self))
     }
 
     private func measureBandwidth(_ group: ProcessGroup) throws {

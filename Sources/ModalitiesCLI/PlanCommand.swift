@@ -19,7 +19,8 @@ struct PlanCommand: ParsableCommand {
 
     @Option(name: .customLong("config_file_path"), help: "The training config.") var configFilePath: String
     @Option(help: "GPU counts, one or a comma-separated list (8,16,32,...).") var gpus: String
-    @Option(help: "a100, h100, h200 or b200.") var gpu: String
+    @Option(help: "a100, h100, h200, b200, or cpu (ranks on this machine's cores: give the three --cpu/--gloo measurements).")
+    var gpu: String
     @Option(name: .customLong("gpus_per_node"), help: "GPUs per node (default: 4, as on the calibrated clusters).")
     var gpusPerNode: Int?
     @Option(name: .customLong("intra_node_gbps"), help: "NVLink bus bandwidth per GPU in Gbit/s (default: the GPU's).")
@@ -33,6 +34,19 @@ struct PlanCommand: ParsableCommand {
         name: .customLong("last_checkpoint_info_file_path"),
         help: "For a warmstart config: the last_checkpoint_info.json warmstart would read (the remaining tokens follow from it).")
     var lastCheckpointInfoFilePath: String?
+
+    @Option(
+        name: .customLong("single_rank_step_ms"),
+        help: "With --gpu cpu: the config's step time on one rank (`benchmark train --config`), its compute rate.")
+    var singleRankStepMilliseconds: Double?
+    @Option(
+        name: .customLong("gloo_step_latency_us"),
+        help: "With --gpu cpu: microseconds per ring step (`collectives_check --gloo_constants`).")
+    var glooStepLatencyMicroseconds: Double?
+    @Option(name: .customLong("gloo_gbps"), help: "With --gpu cpu: Gloo bandwidth in Gbit/s (`collectives_check --gloo_constants`).")
+    var glooGbps: Double?
+
+    @Flag(help: "Print one JSON object per GPU count instead of the report.") var json = false
 
     func validate() throws {
         _ = try gpuCounts()
@@ -55,22 +69,16 @@ struct PlanCommand: ParsableCommand {
         }
     }
 
-    func accelerator() throws -> Accelerator {
+    func accelerator() throws -> Accelerator? {
+        if gpu.lowercased() == "cpu" { return nil }
         guard let accelerator = Accelerator(rawValue: gpu.lowercased()) else {
-            throw ValidationError("--gpu must be one of \(Accelerator.allCases.map(\.rawValue).joined(separator: ", ")), found '\(gpu)'")
+            throw ValidationError(
+                "--gpu must be one of \(Accelerator.allCases.map(\.rawValue).joined(separator: ", ")) or cpu, found '\(gpu)'")
         }
         return accelerator
     }
 
     func run() throws {
-        let accelerator = try accelerator()
-        var cluster = accelerator.cluster
-        let perNode = gpusPerNode ?? cluster.gpusPerNode
-        cluster.gpusPerNode = perNode
-        if let intraNodeGbps { cluster.intraNodeBandwidth = intraNodeGbps * 1e9 / 8 }
-        if let interNodeGbps { cluster.interNodeBandwidth = interNodeGbps * 1e9 / 8 * Double(perNode) }
-        let planner = RunPlanner(accelerator: accelerator, cluster: cluster, memoryBytes: gpuMemoryGiB.map { $0 * 1_073_741_824 })
-        let counts = try gpuCounts()
         var checkpointPaths: [(key: String, value: String)]?
         if let lastCheckpointInfoFilePath {
             do {
@@ -79,6 +87,9 @@ struct PlanCommand: ParsableCommand {
                 throw ValidationError("--last_checkpoint_info_file_path: \(error)")
             }
         }
+        let planner = try makePlanner(checkpointPaths: checkpointPaths)
+        let perNode = planner.cluster.gpusPerNode
+        let counts = try gpuCounts()
         var plans: [(Int, Result<(PlannedConfig, RunPlan), Error>)] = []
         for count in counts {
             plans.append(
@@ -86,7 +97,8 @@ struct PlanCommand: ParsableCommand {
                     count,
                     Result {
                         let config = try PlannedConfig.read(
-                            configFile: configFilePath, gpus: count, gpusPerNode: perNode, warmstartCheckpointPaths: checkpointPaths)
+                            configFile: configFilePath, gpus: count, gpusPerNode: perNode, environment: ProcessEnvironment.variables,
+                            warmstartCheckpointPaths: checkpointPaths)
                         return (config, try planner.plan(model: config.model, layout: config.layout, targetTokens: config.targetTokens))
                     }
                 ))
@@ -95,7 +107,35 @@ struct PlanCommand: ParsableCommand {
             throw report(error)
         }
         let text = PlanReport(planner: planner, configFile: configFilePath)
+        if json { return print(try text.json(plans), terminator: "") }
         print(counts.count == 1 ? try text.single(plans[0].1.get()) : text.table(plans), terminator: "")
+    }
+
+    /// The planner for `--gpu`: a calibrated GPU with the bandwidth and memory flags applied, or this machine's CPU
+    /// ranks from the measured single-rank step and Gloo constants.
+    func makePlanner(checkpointPaths: [(key: String, value: String)]?) throws -> RunPlanner {
+        guard let accelerator = try accelerator() else {
+            let single: PlannedConfig
+            do {
+                single = try PlannedConfig.read(
+                    configFile: configFilePath, gpus: 1, gpusPerNode: 1, environment: ProcessEnvironment.variables,
+                    warmstartCheckpointPaths: checkpointPaths)
+            } catch {
+                throw report(error)
+            }
+            let rate = RunPlanner.cpuFlopsPerSecond(
+                model: single.model, layout: single.layout, stepSeconds: singleRankStepMilliseconds! / 1000)
+            let memory = gpuMemoryGiB.map { $0 * 1_073_741_824 } ?? Double(ProcessInfo.processInfo.physicalMemory)
+            return RunPlanner.cpu(
+                machineFlopsPerSecond: rate, glooStepLatency: glooStepLatencyMicroseconds! / 1e6, glooBandwidth: glooGbps! * 1e9 / 8,
+                memoryBytes: memory)
+        }
+        var cluster = accelerator.cluster
+        let perNode = gpusPerNode ?? cluster.gpusPerNode
+        cluster.gpusPerNode = perNode
+        if let intraNodeGbps { cluster.intraNodeBandwidth = intraNodeGbps * 1e9 / 8 }
+        if let interNodeGbps { cluster.interNodeBandwidth = interNodeGbps * 1e9 / 8 * Double(perNode) }
+        return RunPlanner(accelerator: accelerator, cluster: cluster, memoryBytes: gpuMemoryGiB.map { $0 * 1_073_741_824 })
     }
 
     private func report(_ error: Error) -> Error {

@@ -81,14 +81,40 @@ struct PlanReport {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// One JSON object per line and GPU count: the plan's numbers in seconds and bytes, or the error.
+    func json(_ plans: [(Int, Result<(PlannedConfig, RunPlan), Error>)]) throws -> String {
+        var lines: [String] = []
+        for (count, result) in plans {
+            var record: [String: Any] = ["gpus": count]
+            switch result {
+            case .failure(let error): record["error"] = message(error)
+            case .success(let (config, plan)):
+                record["parameters"] = config.model.parameterCount
+                record["step_seconds"] = plan.time.step
+                record["compute_seconds"] = plan.time.compute
+                record["bubble_seconds"] = plan.time.bubble
+                record["exposed_communication_seconds"] = plan.time.exposedCommunication
+                record["communication_seconds"] = plan.time.communication
+                record["tokens_per_second"] = plan.tokensPerSecond
+                record["mfu"] = plan.mfu
+                record["memory_bytes"] = plan.memory.total
+                record["fits"] = plan.fits
+                record["target_tokens"] = config.targetTokens
+                if let hours = plan.gpuHours { record["gpu_hours"] = hours }
+            }
+            lines.append(String(decoding: try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]), as: UTF8.self))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
     private func header(_ config: PlannedConfig) -> String {
         let model = config.model
         let cluster = planner.cluster
         return String(
-            format: "%@: %.4gB parameters (%ld layers, width %ld, %ld/%ld heads, sequence %ld) on %@ GPUs, constants of %@%@",
+            format: "%@: %.4gB parameters (%ld layers, width %ld, %ld/%ld heads, sequence %ld) on %@ devices, constants of %@%@",
             configFile, Double(model.parameterCount) / 1e9, model.layerCount, model.embeddingSize, model.queryHeads,
-            model.keyValueHeads, model.sequenceLength, planner.accelerator.rawValue.uppercased(), cluster.name,
-            planner.accelerator.isCalibrated ? "" : " (scaled by peak: not calibrated on this GPU)")
+            model.keyValueHeads, model.sequenceLength, planner.deviceName, cluster.name,
+            planner.calibrationNote.map { " (\($0))" } ?? "")
     }
 
     private func notes(_ config: PlannedConfig) -> [String] {

@@ -2,16 +2,62 @@
 /// layout, with a compute model (FLOPs at an efficiency that grows with the per-GPU work) and a latency–bandwidth
 /// model of each collective the layout issues, per level (NVLink inside a node, the network between nodes).
 public struct RunPlanner: Sendable {
-    public var accelerator: Accelerator
+    /// What the devices are, as the report names them ("H100", "CPU").
+    public var deviceName: String
+    /// Dense FLOP/s of one device: bf16 peak of a GPU; for ranks sharing a CPU, the machine's (divided among them).
+    public var peakFlopsPerSecond: Double
+    /// All ranks share one machine's cores (CPU ranks): each computes at ``peakFlopsPerSecond`` / ranks.
+    public var sharesOneMachine: Bool
     public var cluster: ClusterConstants
-    /// Bytes of one GPU's memory (the accelerator's unless overridden).
+    /// Bytes of one device's memory.
     public var memoryBytes: Double
+    /// Where the constants come from, when not from a table of this device (printed with the plan).
+    public var calibrationNote: String?
 
+    /// A planner for `accelerator`, with the constants of its calibrated cluster unless given.
     public init(accelerator: Accelerator, cluster: ClusterConstants? = nil, memoryBytes: Double? = nil) {
-        self.accelerator = accelerator
-        self.cluster = cluster ?? accelerator.cluster
-        self.memoryBytes = memoryBytes ?? accelerator.memoryBytes
+        self.init(
+            deviceName: accelerator.rawValue.uppercased(), peakFlopsPerSecond: accelerator.peakFlopsPerSecond, sharesOneMachine: false,
+            cluster: cluster ?? accelerator.cluster, memoryBytes: memoryBytes ?? accelerator.memoryBytes,
+            calibrationNote: accelerator.isCalibrated ? nil : "scaled by peak: not calibrated on this GPU")
     }
+
+    init(
+        deviceName: String, peakFlopsPerSecond: Double, sharesOneMachine: Bool, cluster: ClusterConstants, memoryBytes: Double,
+        calibrationNote: String?
+    ) {
+        self.deviceName = deviceName
+        self.peakFlopsPerSecond = peakFlopsPerSecond
+        self.sharesOneMachine = sharesOneMachine
+        self.cluster = cluster
+        self.memoryBytes = memoryBytes
+        self.calibrationNote = calibrationNote
+    }
+
+    /// Ranks on one machine's CPU cores with Gloo between them (`launch --nproc_per_node N`): compute at the rate one
+    /// rank measured for the same config (``cpuFlopsPerSecond(model:layout:stepSeconds:)``), shared among the ranks;
+    /// every collective a Gloo ring with the measured step latency and bandwidth, none hidden behind compute.
+    public static func cpu(
+        machineFlopsPerSecond: Double, glooStepLatency: Double, glooBandwidth: Double, memoryBytes: Double
+    ) -> RunPlanner {
+        let gloo = ClusterConstants(
+            name: "this machine (Gloo)", gpusPerNode: Int.max / 2, peakEfficiency: 1, halfEfficiencyWork: 0,
+            interNodeStepLatency: glooStepLatency, overlap: 0, interNodeBandwidth: glooBandwidth, intraNodeBandwidth: glooBandwidth,
+            intraNodeStepLatency: glooStepLatency, runtimeOverheadBytes: 0)
+        return RunPlanner(
+            deviceName: "CPU", peakFlopsPerSecond: machineFlopsPerSecond, sharesOneMachine: true, cluster: gloo,
+            memoryBytes: memoryBytes, calibrationNote: "compute rate from one rank's measured step; Gloo latency and bandwidth measured")
+    }
+
+    /// The FLOP/s a single rank reached when one step of `layout` (one rank) took `stepSeconds`: what
+    /// ``cpu(machineFlopsPerSecond:glooStepLatency:glooBandwidth:memoryBytes:)`` predicts the ranks from.
+    public static func cpuFlopsPerSecond(model: ModelShape, layout: ParallelLayout, stepSeconds: Double) -> Double {
+        let tokens = Double(layout.microBatchSize * layout.gradientAccumulationSteps * model.sequenceLength)
+        return tokens * model.executedFlopsPerToken(recomputedFraction: layout.recomputedFraction) / stepSeconds
+    }
+
+    /// FLOP/s one rank computes at on `ranks` ranks.
+    func devicePeak(ranks: Int) -> Double { sharesOneMachine ? peakFlopsPerSecond / Double(max(ranks, 1)) : peakFlopsPerSecond }
 
     /// The prediction for one layout.
     /// - Parameter targetTokens: tokens the whole run trains on (`num_target_tokens`), for its GPU-hours.
@@ -20,18 +66,19 @@ public struct RunPlanner: Sendable {
         guard problems.isEmpty else { throw PlanningError.invalidLayout(problems) }
         let time = stepTime(model: model, layout: layout)
         let memory = self.memory(model: model, layout: layout)
+        let available = sharesOneMachine ? memoryBytes / Double(layout.gpus) : memoryBytes
         let tokensPerStep = Double(layout.sequencesPerStep * model.sequenceLength)
         let tokensPerSecond = tokensPerStep / time.step
-        let mfu = tokensPerSecond * model.mfuFlopsPerToken / (accelerator.peakFlopsPerSecond * Double(layout.gpus))
+        let mfu = tokensPerSecond * model.mfuFlopsPerToken / (devicePeak(ranks: layout.gpus) * Double(layout.gpus))
         let gpuHours = targetTokens.map { Double($0) / tokensPerSecond * Double(layout.gpus) / 3600 }
         return RunPlan(
-            layout: layout, memory: memory, fits: memory.total <= memoryBytes, memoryBytes: memoryBytes, time: time,
+            layout: layout, memory: memory, fits: memory.total <= available, memoryBytes: available, time: time,
             tokensPerSecond: tokensPerSecond, mfu: mfu, gpuHours: gpuHours)
     }
 
     /// The compute efficiency at `work` (tokens per micro-batch × width per tensor-parallel rank).
     func efficiency(work: Double) -> Double {
-        cluster.peakEfficiency * work / (work + cluster.halfEfficiencyWork)
+        cluster.halfEfficiencyWork == 0 ? cluster.peakEfficiency : cluster.peakEfficiency * work / (work + cluster.halfEfficiencyWork)
     }
 
     /// One step's time: compute, then the collectives' latency (never hidden) and the part of their transfer time
@@ -49,7 +96,7 @@ public struct RunPlanner: Sendable {
             tokensPerPass * model.executedFlopsPerToken(recomputedFraction: layout.recomputedFraction)
             / Double(tp * pp)
         let work = tokensPerPass * Double(model.embeddingSize) / Double(tp)
-        let passSeconds = flopsPerPass / (accelerator.peakFlopsPerSecond * efficiency(work: work))
+        let passSeconds = flopsPerPass / (devicePeak(ranks: layout.gpus) * efficiency(work: work))
         let compute = Double(passes) * passSeconds
 
         // Data parallelism: FSDP's all-gathers and reduce-scatters, one per unit (each block, and the embeddings
