@@ -109,7 +109,8 @@ public struct ExperimentReport {
         page += "<h2>Runs</h2><table><tr><th>run</th><th>steps</th><th>tokens</th><th>final train loss</th>"
         let evaluationNames = Set(runs.flatMap(\.evaluations.keys)).sorted()
         for name in evaluationNames { page += "<th>final \(escape(name))</th>" }
-        page += "<th>mean tokens/s</th><th>mean MFU</th></tr>\n"
+        let predicted = runs.contains { $0.predictedTokensPerSecond != nil }
+        page += "<th>mean tokens/s</th>" + (predicted ? "<th>predicted tokens/s</th>" : "") + "<th>mean MFU</th></tr>\n"
         func cell(_ value: Double?, _ format: String = "%.4f") -> String {
             "<td class=\"number\">\(value.map { String(format: format, $0) } ?? "")</td>"
         }
@@ -121,6 +122,7 @@ public struct ExperimentReport {
             page += cell(last.map { Double($0.step) }, "%.0f") + cell(last?.tokens, "%.0f") + cell(last?.loss)
             for name in evaluationNames { page += cell(run.evaluations[name]?.last?.loss) }
             page += cell(throughput.isEmpty ? nil : throughput.reduce(0, +) / Double(throughput.count), "%.1f")
+            if predicted { page += cell(run.predictedTokensPerSecond, "%.1f") }
             page += cell(mfu.isEmpty ? nil : mfu.reduce(0, +) / Double(mfu.count), "%.5f") + "</tr>\n"
         }
         page += "</table>\n<h2>Plots</h2><div class=\"charts\">\n"

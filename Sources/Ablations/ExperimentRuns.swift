@@ -30,6 +30,10 @@ public struct ExperimentRun {
     public var evaluations: [String: [EvalPoint]]
     /// The resolved config flattened to `dotted.key: value` lines (empty without a resolved config).
     public var config: [String: String]
+    /// The run's resolved config file (`*.resolved` in its folder), when it has one.
+    public var resolvedConfigPath: String?
+    /// Tokens/s a planner predicted for the run (`modalities report --plan_gpu`), shown beside the measured mean.
+    public var predictedTokensPerSecond: Double?
 
     /// Every run under `root`, sorted by name.
     public static func load(root: String) throws -> [ExperimentRun] {
@@ -94,7 +98,8 @@ public struct ExperimentRun {
             }
         }
         let resolved = (try? FileManager.default.contentsOfDirectory(atPath: folder))?.filter { $0.hasSuffix(".resolved") }.sorted().first
-        config = try resolved.map { Self.flatten(try ConfigLoader.load(file: folder + "/" + $0)) } ?? [:]
+        resolvedConfigPath = resolved.map { folder + "/" + $0 }
+        config = try resolvedConfigPath.map { Self.flatten(try ConfigLoader.load(file: $0)) } ?? [:]
     }
 
     /// `a.b.c: value` for every scalar of a config (list elements by index).

@@ -3,7 +3,9 @@ import ArgumentParser
 import Components
 import Config
 import Foundation
+import Launcher
 import ModalitiesSchema
+import Planning
 
 /// `modalities benchmark prepare_sweep_configs`: one validated config per sweep point and world size.
 struct PrepareSweepConfigsCommand: ParsableCommand {
@@ -19,8 +21,21 @@ struct PrepareSweepConfigsCommand: ParsableCommand {
     var sweepConfigPath: String
     @Option(name: .customLong("output_dir")) var outputDirectory: String
     @Option(name: .customLong("world_sizes"), help: "Comma-separated world sizes, e.g. 1,2,4.") var worldSizes = "2"
+    @Option(
+        name: .customLong("plan_gpu"),
+        help:
+            "Also print each config's predicted step time, tokens/s, MFU and memory per GPU on this GPU (a100, h100, h200, b200; `modalities plan`), the world size being the GPU count."
+    )
+    var planGPU: String?
 
     func run() throws {
+        let planner = try planGPU.map { name in
+            guard let accelerator = Accelerator(rawValue: name.lowercased()) else {
+                throw ValidationError(
+                    "--plan_gpu must be one of \(Accelerator.allCases.map(\.rawValue).joined(separator: ", ")), found '\(name)'")
+            }
+            return RunPlanner(accelerator: accelerator)
+        }
         let sizes = worldSizes.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) >= 1 }) else {
             throw ValidationError("--world_sizes must be a comma-separated list of positive integers, e.g. 1,2,4; got '\(worldSizes)'")
@@ -43,7 +58,31 @@ struct PrepareSweepConfigsCommand: ParsableCommand {
         print(
             "\(points.count) point\(points.count == 1 ? "" : "s") × \(sizes.count) world size\(sizes.count == 1 ? "" : "s"): \(written.count) configs (varied: \(definition.variedKeys.joined(separator: ", ")))"
         )
-        for path in written { print(path) }
+        for path in written {
+            guard let planner else {
+                print(path)
+                continue
+            }
+            print("\(path): \(Self.predictedCost(of: path, planner: planner))")
+        }
+    }
+
+    /// One line of `modalities plan` for a prepared config, its world size the GPU count.
+    static func predictedCost(of path: String, planner: RunPlanner) -> String {
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().deletingLastPathComponent()
+        guard let gpus = Int(folder.lastPathComponent) else { return "no world size in its path" }
+        do {
+            let config = try PlannedConfig.read(
+                configFile: path, gpus: gpus, gpusPerNode: planner.cluster.gpusPerNode, environment: ProcessEnvironment.variables)
+            let plan = try planner.plan(model: config.model, layout: config.layout, targetTokens: config.targetTokens)
+            return String(
+                format: "predicted on %ld %@: step %.3g s, %.4g tokens/s, MFU %.3f, %.1f GiB per GPU%@", gpus, planner.deviceName,
+                plan.time.step, plan.tokensPerSecond, plan.mfu, plan.memory.total / 1_073_741_824, plan.fits ? "" : " (does NOT fit)")
+        } catch let error as ConfigError {
+            return "no prediction: " + error.issues.filter { $0.severity == .error }.map(\.message).joined(separator: "; ")
+        } catch {
+            return "no prediction: \(error)"
+        }
     }
 }
 
@@ -131,9 +170,36 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "The HTML file to write.") var output = "report.html"
     @Option(name: .customLong("png_dir"), help: "Also render every plot to PNG here with headless Chromium (when installed).")
     var pngDirectory: String?
+    @Option(
+        name: .customLong("plan_gpu"),
+        help:
+            "Put the tokens/s `modalities plan` predicts on this GPU (a100, h100, h200, b200) beside each run's measured mean (runs with a resolved config)."
+    )
+    var planGPU: String?
 
     func run() throws {
-        let report = try ExperimentReport(root: experimentsRoot)
+        var report = try ExperimentReport(root: experimentsRoot)
+        if let planGPU {
+            guard let accelerator = Accelerator(rawValue: planGPU.lowercased()) else {
+                throw ValidationError(
+                    "--plan_gpu must be one of \(Accelerator.allCases.map(\.rawValue).joined(separator: ", ")), found '\(planGPU)'")
+            }
+            let planner = RunPlanner(accelerator: accelerator)
+            for index in report.runs.indices {
+                let run = report.runs[index]
+                guard let path = run.resolvedConfigPath, let gpus = run.config["settings.cuda_env.world_size"].flatMap({ Int($0) }) else {
+                    continue
+                }
+                do {
+                    let config = try PlannedConfig.read(
+                        configFile: path, gpus: gpus, gpusPerNode: planner.cluster.gpusPerNode, environment: ProcessEnvironment.variables)
+                    report.runs[index].predictedTokensPerSecond = try planner.plan(model: config.model, layout: config.layout)
+                        .tokensPerSecond
+                } catch {
+                    note("\(run.name): no prediction: \(error)")
+                }
+            }
+        }
         try report.write(to: output)
         print("wrote \(output) (\(report.runs.count) runs)")
         guard let pngDirectory else { return }

@@ -112,6 +112,13 @@ import Testing
         }
         #expect(!html.contains("<th>settings.experiment_id</th>"), "run ids are not an axis")
         #expect(html.components(separatedBy: "class=\"curve\" data-run=\"1/lr-3e-3__n_layer-2\"").count - 1 >= 7)
+
+        // --plan_gpu: the planner's tokens/s for each run (from its resolved config) beside the measured mean.
+        _ = try run(["report", root + "/runs", "--output", report, "--plan_gpu", "a100"], in: root)
+        let planned = try String(contentsOfFile: report, encoding: .utf8)
+        #expect(planned.contains("<th>mean tokens/s</th><th>predicted tokens/s</th>"))
+        let numberCells = { (page: String) in page.components(separatedBy: "<td class=\"number\">").count - 1 }
+        #expect(numberCells(planned) - numberCells(html) == 4, "one prediction per run")
     }
 
     /// `--stop_after_steps` tries a sweep out: every run ends after that many steps and counts as done for such
@@ -120,11 +127,13 @@ import Testing
         let root = NSTemporaryDirectory() + "sweep-try-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: root) }
-        _ = try run(
+        // --plan_gpu: each prepared config with its predicted cost (`modalities plan`), the world size as GPU count.
+        let prepared = try run(
             [
                 "benchmark", "prepare_sweep_configs", "--sweep_config_path", Self.sweepFile, "--output_dir", root + "/configs",
-                "--world_sizes", "1",
+                "--world_sizes", "1", "--plan_gpu", "h100",
             ], in: root)
+        #expect(prepared.components(separatedBy: "predicted on 1 H100: step ").count - 1 == 4, "\(prepared)")
         let command = ["sweep", "run", root + "/configs/tiny_sweep", "--experiments_root_path", root + "/runs"]
         #expect(try run(command + ["--stop_after_steps", "4"], in: root).contains("4 completed, 0 already done"))
         let run = root + "/runs/1/lr-1e-3__n_layer-1"
