@@ -19,6 +19,8 @@ struct PlanAccuracyCommand: ParsableCommand {
     @Option(name: .customLong("held_out_at_least"), help: "Measure the error on the rows with at least this many GPUs.")
     var heldOutAtLeast = 64
 
+    @Flag(name: .customLong("per_row"), help: "Also print every held-out row: measured and predicted MFU.") var perRow = false
+
     func validate() throws {
         guard !tables.isEmpty else { throw ValidationError("--tables needs at least one file") }
         guard fitAtMost > 0, heldOutAtLeast > fitAtMost else {
@@ -49,6 +51,18 @@ struct PlanAccuracyCommand: ParsableCommand {
             print(line("fit rows", report.fitted))
             print(line("held-out rows (>= \(heldOutAtLeast) GPUs)", report.heldOut))
             print(line("held-out rows, the constants in ClusterConstants.swift", storedAccuracy))
+            guard perRow else { continue }
+            let planner = RunPlanner(accelerator: accelerator, cluster: report.constants)
+            print("  | line | size | GPUs | MBS | sequence | sharding | AC | measured MFU | predicted MFU | error |")
+            print("  |---:|---:|---:|---:|---:|---|---|---:|---:|---:|")
+            for row in rows where row.gpus >= heldOutAtLeast {
+                let ratio = try Calibration.predictedSamplesPerSecond(row, planner: planner) / row.samplesPerSecond
+                print(
+                    String(
+                        format: "  | %ld | %@B | %ld | %ld | %ld | %@ | %@ | %.3f | %.3f | %+.1f%% |", row.line, row.sizeLabel, row.gpus,
+                        row.microBatchSize, row.sequenceLength, row.sharding.rawValue, row.activationCheckpointing ? "yes" : "no", row.mfu,
+                        row.mfu * ratio, 100 * (ratio - 1)))
+            }
         }
     }
 

@@ -50,6 +50,47 @@ import Testing
         #expect(rows[2].contains("must equal world_size (6)"), "\(output)")
     }
 
+    /// Every reference training config of Modalities main, planned from the repository folder as a user runs them, at
+    /// the world size it is written for (warmstarts from the last_checkpoint_info.json a run would have left).
+    @Test(
+        arguments: [
+            ("config_lorem_ipsum_long_fsdp1.yaml", 8, nil),
+            (
+                "config_lorem_ipsum_long_fsdp1_warmstart.yaml", 2,
+                "eid_x-model-seen_steps_32-seen_tokens_32768-target_steps_650-target_tokens_665600.bin"
+            ),
+            ("config_lorem_ipsum_long_fsdp2.yaml", 8, nil),
+            ("config_lorem_ipsum_long_fsdp2_pp.yaml", 8, nil),
+            ("config_lorem_ipsum_long_fsdp2_pp_tp.yaml", 8, nil),
+            (
+                "config_lorem_ipsum_long_fsdp2_warmstart.yaml", 4,
+                "eid_x-seen_steps_32-seen_tokens_65536-target_steps_325-target_tokens_665600"
+            ),
+        ] as [(String, Int, String?)])
+    func everyReferenceTrainingConfigIsPlanned(_ name: String, _ gpus: Int, _ checkpoint: String?) throws {
+        let scratch = NSTemporaryDirectory() + "plan-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        var arguments = ["plan", "--config_file_path", "config_files/training/" + name, "--gpus", "\(gpus)", "--gpu", "a100", "--json"]
+        if let checkpoint {
+            let key = checkpoint.hasSuffix(".bin") ? "model_checkpoint_path" : "checkpoint_folder_path"
+            var info = [key: scratch + "/" + checkpoint]
+            if key == "model_checkpoint_path" {
+                info["optimizer_checkpoint_path"] = scratch + "/" + checkpoint.replacingOccurrences(of: "-model-", with: "-optimizer-")
+            }
+            try JSONSerialization.data(withJSONObject: info).write(to: URL(fileURLWithPath: scratch + "/info.json"))
+            arguments += ["--last_checkpoint_info_file_path", scratch + "/info.json"]
+        }
+        let (status, output) = try Subprocess.run(
+            try TrainingJobTests().binary, arguments, in: TestData.path("modalities-repo"))
+        #expect(status == 0, "\(output)")
+        let line = try #require(output.split(separator: "\n").last { $0.hasPrefix("{") })
+        let record = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect((record["step_seconds"] as? Double ?? 0) > 0, "\(record)")
+        #expect((record["tokens_per_second"] as? Double ?? 0) > 0, "\(record)")
+        #expect(record["fits"] as? Bool == true)
+    }
+
     @Test(arguments: [
         (["--gpus", "0"], "--gpus takes GPU counts from 1 to 1000000"),
         (["--gpus", "8,x"], "found 'x'"),
