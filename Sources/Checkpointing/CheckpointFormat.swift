@@ -8,12 +8,12 @@ import Training
 /// Our checkpoint format, version 1 (specified in docs/checkpoint-format.md): per-rank safetensors shards plus
 /// one `metadata.json` written last.
 public enum CheckpointFormat {
-    public static let name = "modalities-swift-checkpoint"
+    public static let name = CheckpointMetadata.formatName
     /// The newest version written: 2 adds tensor-parallel slices (`tensor_parallel_degree`, `tensor_parallel_dim`),
     /// 3 pipeline stages (`pipeline_parallel_degree`, `pipeline_rank`); a checkpoint is written with the lowest
     /// version that describes it, so builds that read only version 1 still read every checkpoint without them.
-    public static let version = 3
-    public static let metadataFile = "metadata.json"
+    public static let version = CheckpointMetadata.newestVersion
+    public static let metadataFile = CheckpointMetadata.fileName
     public static let lastCheckpointInfoFile = "last_checkpoint_info.json"
 
     static func shardFile(rank: Int) -> String { String(format: "rank_%05d.safetensors", rank) }
@@ -120,21 +120,6 @@ extension CheckpointFormat {
             if let dimension = layout.slicedDimension(of: entry.name) { description["tensor_parallel_dim"] = dimension }
             if layout.pipelineDegree > 1 { description["pipeline_rank"] = layout.pipelineRank }
             return description
-        }
-    }
-}
-
-/// A checkpoint that cannot be written or read, naming the file or entry.
-public enum CheckpointError: Error, CustomStringConvertible, Equatable {
-    case unwritable(path: String, reason: String)
-    case unreadable(path: String, reason: String)
-    case mismatch(path: String, reason: String)
-
-    public var description: String {
-        switch self {
-        case let .unwritable(path, reason): return "\(path): cannot write the checkpoint: \(reason)"
-        case let .unreadable(path, reason): return "\(path): cannot read the checkpoint: \(reason)"
-        case let .mismatch(path, reason): return "\(path): the checkpoint does not fit: \(reason)"
         }
     }
 }

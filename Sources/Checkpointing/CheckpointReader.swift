@@ -44,19 +44,8 @@ public struct CheckpointReader {
             throw CheckpointError.unreadable(
                 path: metadataPath, reason: "missing: the checkpoint was not completed (metadata.json is written last)")
         }
-        guard let metadata = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw CheckpointError.unreadable(path: metadataPath, reason: "not a JSON object")
-        }
-        guard metadata["format"] as? String == CheckpointFormat.name, let version = metadata["format_version"] as? Int else {
-            throw CheckpointError.unreadable(path: metadataPath, reason: "not a \(CheckpointFormat.name) metadata file")
-        }
-        guard version <= CheckpointFormat.version else {
-            throw CheckpointError.unreadable(
-                path: metadataPath, reason: "format version \(version) is newer than this build reads (\(CheckpointFormat.version))")
-        }
-        guard let world = metadata["world"] as? [String: Any], let worldSize = world["world_size"] as? Int, worldSize >= 1 else {
-            throw CheckpointError.unreadable(path: metadataPath, reason: "no world.world_size")
-        }
+        let parsed = try CheckpointMetadata(data: data, path: metadataPath)
+        let worldSize = parsed.worldSize
         var shards: [SafeTensorsFile] = []
         for rank in 0..<worldSize {
             let path = folder + "/" + CheckpointFormat.shardFile(rank: rank)
@@ -76,44 +65,13 @@ public struct CheckpointReader {
             }
         }
         self.shards = shards
-        var shapes: [String: [Int]] = [:]
-        var dimensions: [String: Int] = [:]
-        var pipelineRanks: [String: Int] = [:]
-        for entry in (metadata["model"] as? [String: Any])?["parameters"] as? [[String: Any]] ?? [] {
-            guard let name = entry["name"] as? String else { continue }
-            if let shape = entry["shape"] as? [Int] { shapes[name] = shape }
-            if let dimension = entry["tensor_parallel_dim"] as? Int { dimensions[name] = dimension }
-            if let rank = entry["pipeline_rank"] as? Int { pipelineRanks[name] = rank }
-        }
-        let tensorParallelDegree = world["tensor_parallel_degree"] as? Int ?? 1
-        let pipelineDegree = world["pipeline_parallel_degree"] as? Int ?? 1
-        guard tensorParallelDegree >= 1, pipelineDegree >= 1, worldSize % (tensorParallelDegree * pipelineDegree) == 0 else {
-            throw CheckpointError.unreadable(
-                path: metadataPath,
-                reason:
-                    "world_size \(worldSize) is not a multiple of tensor_parallel_degree \(tensorParallelDegree) × pipeline_parallel_degree \(pipelineDegree)"
-            )
-        }
-        for (name, rank) in pipelineRanks where !(0..<pipelineDegree).contains(rank) {
-            throw CheckpointError.unreadable(
-                path: metadataPath, reason: "\(name): pipeline_rank \(rank) is outside pipeline_parallel_degree \(pipelineDegree)")
-        }
-        for (name, dimension) in dimensions {
-            guard let shape = shapes[name], shape.indices.contains(dimension), shape[dimension] % tensorParallelDegree == 0 else {
-                throw CheckpointError.unreadable(
-                    path: metadataPath,
-                    reason:
-                        "\(name): tensor_parallel_dim \(dimension) does not split its shape \(shapes[name] ?? []) into \(tensorParallelDegree) slices"
-                )
-            }
-        }
-        savedShapes = shapes
-        slicedDimensions = dimensions
-        self.pipelineRanks = pipelineRanks
-        self.pipelineDegree = pipelineDegree
-        self.tensorParallelDegree = tensorParallelDegree
+        savedShapes = parsed.shapes
+        slicedDimensions = parsed.slicedDimensions
+        pipelineRanks = parsed.pipelineRanks
+        pipelineDegree = parsed.pipelineDegree
+        tensorParallelDegree = parsed.tensorParallelDegree
         self.folder = folder
-        self.metadata = metadata
+        metadata = parsed.entries
     }
 
     /// Seen steps and tokens and the target recorded in the metadata.
