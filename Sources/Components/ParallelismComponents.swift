@@ -262,9 +262,14 @@ func worldGroup(size: Int, _ context: BuildContext) throws -> ProcessGroup {
     return group
 }
 
-/// FSDP wraps the blocks `block_names` lists; model/gpt2's are `GPT2Block`.
+/// FSDP wraps the blocks `block_names` lists; model/gpt2's are `GPT2Block`, and a model imported from Hugging Face
+/// (`model/huggingface_pretrained_model`) answers to its transformers class too, as Modalities' configs name it for
+/// such models (`LlamaDecoderLayer`, `StableLmDecoderLayer`).
 func checkBlockNames(_ names: [String], of model: any Model) throws {
-    if model.unwrapped(as: GPT2LLM.self) != nil, !names.contains("GPT2Block") {
-        throw ConfigValueError("block_names is \(names), but model/gpt2's blocks are GPT2Block")
+    let blockNames = ["GPT2Block", "LlamaDecoderLayer", "StableLmDecoderLayer"]
+    if model.unwrapped(as: GPT2LLM.self) != nil, !names.contains(where: blockNames.contains) {
+        throw ConfigValueError(
+            "block_names is \(names), but this model's blocks are GPT2Block (LlamaDecoderLayer or StableLmDecoderLayer when imported from Hugging Face)"
+        )
     }
 }

@@ -89,6 +89,10 @@ public final class Trainer {
         var gradientNorms: [Tensor] = []  // on the device until logged
         var localSamples = 0
         var localTokens = 0
+        // With a loss-masking collator (instruction tuning): how many targets the loss counted, and of how many.
+        let masking = loader.collator as? LossMaskingCollator
+        var countedTargets: Tensor?  // on the device until logged
+        var maskedTargetsTotal = 0
         var intervalStart = DispatchTime.now()
         try appState.optimizer.zeroGrad()
         try phaseTimer?.start(on: device)
@@ -130,6 +134,11 @@ public final class Trainer {
             }
             localSamples += batch.size
             localTokens += targets.values.first?.count ?? 0
+            if let masking, let key = masking.targetKeys.first, let masked = targets[key] {
+                let counted = try masked.ne(Double(masking.lossIgnoreIndex)).sum(dtype: .int64)
+                countedTargets = try countedTargets.map { try $0 + counted } ?? counted
+                maskedTargetsTotal += masked.count
+            }
 
             let stepPerformed = (microBatch + 1) % gradientAccumulationSteps == 0
             if stepPerformed {
@@ -163,6 +172,13 @@ public final class Trainer {
                     let values = try totals.toArray(Double.self)
                     (lossSum, lossCount, lastLoss) = (values[0], Int(values[1].rounded()), values[2] / Swift.max(values[3], 1))
                 }
+                var counted: (Int, Int)?
+                if let countedTargets {
+                    let totals = try Tensor([Double(try countedTargets.item(Int.self)), Double(maskedTargetsTotal)], shape: [2])
+                    if let group, group.size > 1 { try group.allReduce(totals) }
+                    let values = try totals.toArray(Double.self)
+                    counted = (Int(values[0].rounded()), Int(values[1].rounded()))
+                }
                 let elapsed = Double(DispatchTime.now().uptimeNanoseconds - intervalStart.uptimeNanoseconds) / 1e9
                 let samplesPerSecond = Double(localSamples * dataParallelDegree) / Swift.max(elapsed, 1e-9)
                 var result = EvaluationResult(
@@ -183,6 +199,10 @@ public final class Trainer {
                         ("peak memory rank 0 (MB)", .number(Self.peakResidentMegabytes())),
                         ("data wait (s)", .number(iterator.waitSeconds - dataWaitSeconds)),
                     ])
+                if let (kept, total) = counted {
+                    // The targets the masked loss averaged over (the rest are loss_ignore_index), over all ranks.
+                    result.metrics += [("loss target tokens", .integer(kept)), ("masked target tokens", .integer(total - kept))]
+                }
                 result.consoleNames = consoleNames
                 dataWaitSeconds = iterator.waitSeconds
                 try resultSubscriber.consume(result)
@@ -191,6 +211,8 @@ public final class Trainer {
                 gradientNorms = []
                 localSamples = 0
                 localTokens = 0
+                countedTargets = nil
+                maskedTargetsTotal = 0
                 intervalStart = DispatchTime.now()
             }
             try afterStep(progress)

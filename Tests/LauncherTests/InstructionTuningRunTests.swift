@@ -162,7 +162,7 @@ import Torch
         try Self.trainingConfig(in: folder, output: output).write(toFile: config, atomically: true, encoding: .utf8)
         let runner = ModalitiesRepositoryRunTests()
         // 40 packed conversations of 2048 tokens; one rank × micro batch 1 × 2 accumulation steps: 20 steps.
-        let (one, _) = try runner.modalities(
+        let (one, oneOutput) = try runner.modalities(
             [
                 "run", "--config_file_path", "instruct.yaml", "--experiments_root_path", "runs", "--device", "cpu", "--stop_after_steps",
                 "4",
@@ -184,5 +184,142 @@ import Torch
             #expect(last < first - 0.3, "the masked loss falls: \(losses.sorted { $0.key < $1.key })")
         }
         #expect(twoOutput.contains("[rank 0] test step: 4 | CLMCrossEntropyLoss: "), "\(twoOutput.suffix(1500))")
+        // The masked loss reports how many targets it counted (over all ranks) and how many were masked: of each
+        // step's 2047 targets per sequence (2 per rank: 2 accumulation steps of 1), the assistant answers only.
+        for (ranks, output) in [(1, oneOutput), (2, twoOutput)] {
+            let counts = Self.maskedTargetCounts(in: output)
+            #expect(counts.count == 4 && counts.allSatisfy { $0.counted > 0 && $0.masked > $0.counted }, "\(counts)")
+            #expect(counts.allSatisfy { $0.counted + $0.masked == ranks * 2 * 2047 }, "\(ranks) rank(s): \(counts)")
+        }
+    }
+
+    /// `loss target tokens` and `masked target tokens` of each training step rank 0 logged.
+    static func maskedTargetCounts(in output: String) -> [(counted: Int, masked: Int)] {
+        output.split(separator: "\n").filter { $0.hasPrefix("[rank 0] train step: ") }.compactMap { line in
+            let fields = Dictionary(
+                line.split(separator: "|").compactMap { field -> (String, String)? in
+                    let parts = field.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                    return parts.count == 2 ? (parts[0], parts[1]) : nil
+                }, uniquingKeysWith: { $1 })
+            guard let counted = fields["loss target tokens"].flatMap({ Int($0) }),
+                let masked = fields["masked target tokens"].flatMap({ Int($0) })
+            else { return nil }
+            return (counted, masked)
+        }
+    }
+
+    /// After fine-tuning: the checkpoint exported to Hugging Face (`convert_to_hf`), text generated from that folder
+    /// through the tutorial's `text_generation_config.yaml` (its prompt template, stopping at its end token), and
+    /// Modalities' instruct config fine-tuning that Hugging Face model itself (`model/huggingface_pretrained_model`
+    /// under FSDP2 with the masked loss, as it ships for Qwen2.5) before being exported again.
+    @Test func aFineTunedModelExportsGeneratesAndFineTunesFromHuggingFace() throws {
+        let folder = try Self.workingCopy()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let output = try Self.prepare(in: folder)
+        // The test's GPT-2 in Llama form (no biases, RMSNorm), which a Hugging Face LlamaForCausalLM can hold.
+        let layerNorm = """
+                  norm_type: layer_norm
+                  config:
+                    normalized_shape: ${model_raw.config.n_embd}
+                    eps: 1e-5
+            """
+        let rmsNorm = """
+                  norm_type: rms_norm
+                  config:
+                    ndim: ${model_raw.config.n_embd}
+                    epsilon: 1e-5
+                    bias: false
+            """
+        let base = try Self.trainingConfig(in: folder, output: output)
+        let llama = base.replacingOccurrences(of: layerNorm, with: rmsNorm)
+            .replacingOccurrences(
+                of: "    bias: true # True: bias in Linears and LayerNorms, like GPT-2. False: a bit better and faster",
+                with: "    bias: false"
+            )
+            // A checkpoint after 2 steps is enough to export.
+            .replacingOccurrences(of: "    checkpointing_interval_in_steps: 4\n", with: "    checkpointing_interval_in_steps: 2\n")
+            .replacingOccurrences(of: "    evaluation_interval_in_steps: 4\n", with: "    evaluation_interval_in_steps: 2\n")
+        #expect(llama.components(separatedBy: "norm_type: rms_norm").count == 4 && llama.contains("    bias: false\n"))
+        try llama.write(toFile: folder + "/instruct.yaml", atomically: true, encoding: .utf8)
+        let runner = ModalitiesRepositoryRunTests()
+        _ = try runner.modalities(
+            [
+                "run", "--config_file_path", "instruct.yaml", "--experiments_root_path", "runs", "--device", "cpu", "--stop_after_steps",
+                "2",
+            ],
+            in: folder)
+        let checkpoint = try Self.lastCheckpoint(under: folder)
+        _ = try runner.modalities(
+            ["convert_to_hf", "--checkpoint", checkpoint, "--output", "hf_model", "--tokenizer", "data/tokenizer/hf_gpt2"], in: folder)
+
+        // The tutorial's generation config, pointed at the exported folder and the local GPT-2 tokenizer.
+        let tutorial = ModalitiesRepositoryConfigTests.repository + "/tutorials/instruction_tuning/configs/text_generation_config.yaml"
+        let generation = try String(contentsOfFile: tutorial, encoding: .utf8)
+            .replacingOccurrences(of: "model_name: Qwen/Qwen2.5-0.5B", with: "model_name: hf_model")
+            .replacingOccurrences(
+                of: "pretrained_model_name_or_path: Qwen/Qwen2.5-0.5B", with: "pretrained_model_name_or_path: data/tokenizer/hf_gpt2"
+            )
+            .replacingOccurrences(of: "  device: 0\n", with: "  device: cpu\n")
+            .replacingOccurrences(of: "  sequence_length: 8192\n", with: "  sequence_length: 96\n")
+        #expect(!generation.contains("Qwen"))
+        try generation.write(toFile: folder + "/generate.yaml", atomically: true, encoding: .utf8)
+        var environment = ProcessInfo.processInfo.environment
+        for name in ["RANK", "LOCAL_RANK", "WORLD_SIZE"] { environment[name] = nil }
+        let (status, generated) = try Subprocess.run(
+            try TrainingJobTests().binary, ["generate_text", "--config_file_path", "generate.yaml"], in: folder, environment: environment,
+            input: "What is lorem ipsum?\n")
+        #expect(status == 0, "\(generated.suffix(2000))")
+        #expect(
+            generated.contains("prompt_input: ") && generated.contains("--------------------OUTPUT--------------------"), "\(generated)")
+
+        // Modalities' own instruct config, its Hugging Face model blocks kept, the model being the exported folder.
+        let original = try String(
+            contentsOfFile: folder + "/tests/instruction_tuning/files/instruction_tune_model_config.yaml", encoding: .utf8)
+        let files = try FileManager.default.contentsOfDirectory(atPath: output)
+        let train = try #require(files.first { $0.hasSuffix(".pbin") && $0.contains("_train.") })
+        let test = try #require(files.first { $0.hasSuffix(".pbin") && $0.contains("_test.") })
+        let huggingFace =
+            original
+            .replacingOccurrences(of: "\"replace by train temp path\"", with: output + "/" + train)
+            .replacingOccurrences(of: "\"replace by test temp path\"", with: output + "/" + test)
+            .replacingOccurrences(of: "model_name: Qwen/Qwen2.5-0.5B", with: "model_name: hf_model")
+            // FSDP's unit is the model's decoder layer, named by its transformers class as for Qwen2.
+            .replacingOccurrences(of: "block_names: [Qwen2DecoderLayer]", with: "block_names: [LlamaDecoderLayer]")
+            .replacingOccurrences(of: "    checkpointing_interval_in_steps: 10\n", with: "    checkpointing_interval_in_steps: 2\n")
+            .replacingOccurrences(of: "    evaluation_interval_in_steps: 10\n", with: "    evaluation_interval_in_steps: 2\n")
+        #expect(!huggingFace.contains("Qwen/"))
+        try huggingFace.write(toFile: folder + "/instruct_hf.yaml", atomically: true, encoding: .utf8)
+        try FileManager.default.removeItem(atPath: folder + "/runs")
+        let (losses, tuned) = try runner.modalities(
+            [
+                "run", "--config_file_path", "instruct_hf.yaml", "--experiments_root_path", "runs", "--device", "cpu", "--stop_after_steps",
+                "2",
+            ],
+            in: folder)
+        #expect(losses.keys.sorted() == [1, 2] && losses.values.allSatisfy { $0.isFinite }, "\(losses)")
+        let counts = Self.maskedTargetCounts(in: tuned)
+        #expect(counts.count == 2 && counts.allSatisfy { $0.counted > 0 && $0.masked > $0.counted }, "\(counts)")
+        _ = try runner.modalities(
+            [
+                "convert_to_hf", "--checkpoint", try Self.lastCheckpoint(under: folder), "--output", "hf_tuned", "--tokenizer",
+                "data/tokenizer/hf_gpt2",
+            ],
+            in: folder)
+        #expect(FileManager.default.fileExists(atPath: folder + "/hf_tuned/config.json"))
+    }
+
+    /// The checkpoint folder the newest `last_checkpoint_info.json` under `folder` names.
+    static func lastCheckpoint(under folder: String) throws -> String {
+        let enumerator = FileManager.default.enumerator(atPath: folder)
+        var newest: (Date, String)?
+        while let path = enumerator?.nextObject() as? String {
+            guard path.hasSuffix("last_checkpoint_info.json") else { continue }
+            let full = folder + "/" + path
+            let date = (try FileManager.default.attributesOfItem(atPath: full)[.modificationDate] as? Date) ?? .distantPast
+            if newest == nil || date > newest!.0 { newest = (date, full) }
+        }
+        let info = try #require(newest?.1, "no last_checkpoint_info.json under \(folder)")
+        let paths = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: info))) as? [String: String])
+        return try #require(paths["checkpoint_folder_path"], "\(paths)")
     }
 }

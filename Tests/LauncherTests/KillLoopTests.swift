@@ -3,8 +3,8 @@ import Foundation
 import TestSupport
 import Testing
 
-/// A run killed with SIGKILL at random moments — every other time the instant an unfinished checkpoint folder is
-/// seen, i.e. while a checkpoint is being written — `MODALITIES_KILL_LOOP` times (once in `make test`; `scripts/kill-loop 50`
+/// A run killed with SIGKILL at random moments — every other time at the first unfinished checkpoint folder seen after
+/// that moment, i.e. while a checkpoint is being written — `MODALITIES_KILL_LOOP` times (once in `make test`; `scripts/kill-loop 50`
 /// for RELIABILITY.md): every checkpoint folder with metadata opens with its checksums verified, the one
 /// `last_checkpoint_info.json` names is complete, and a warmstart from it continues the uninterrupted run's losses,
 /// gradient norms and learning rates bit-identically.
@@ -51,13 +51,13 @@ import Testing
             let checkpoints = folder + "/checkpoints"
             let process = try jobs.start(
                 binary, ["run", "--config_file_path", configs.run, "--experiments_root_path", folder, "--experiment_id", "killed"])
-            // Even iterations: kill when a checkpoint folder without metadata.json (being written) is seen, else at
-            // the random deadline. Odd ones: at a random moment of the run.
+            // A random moment of the run; then, every other iteration, on until a checkpoint folder without
+            // metadata.json (being written) is seen, so that kill lands inside a save.
             let deadline = Date().addingTimeInterval(runSeconds * Double.random(in: 0.3...0.95, using: &random))
+            while process.isRunning, Date() < deadline { usleep(5_000) }
             var sawUnfinished = false
-            while process.isRunning, Date() < deadline {
-                if iteration % 2 == 0,
-                    let names = try? FileManager.default.contentsOfDirectory(atPath: checkpoints),
+            while iteration % 2 == 0, process.isRunning {
+                if let names = try? FileManager.default.contentsOfDirectory(atPath: checkpoints),
                     names.contains(where: {
                         $0.hasPrefix("eid_") && !FileManager.default.fileExists(atPath: checkpoints + "/" + $0 + "/metadata.json")
                     })
@@ -65,7 +65,7 @@ import Testing
                     sawUnfinished = true
                     break
                 }
-                usleep(iteration % 2 == 0 ? 500 : 5_000)
+                usleep(200)
             }
             guard process.isRunning else {
                 outcomes.append("finished first")
