@@ -152,6 +152,19 @@ public struct PlannedConfig {
     }
 }
 
+extension RunPlanner {
+    /// Reads `configFile` as on `gpus` devices (``PlannedConfig/read(configFile:gpus:gpusPerNode:environment:warmstartCheckpointPaths:)``,
+    /// with this planner's devices per node) and plans it.
+    public func plan(
+        configFile: String, gpus: Int, environment: [String: String] = [:], warmstartCheckpointPaths: [(key: String, value: String)]? = nil
+    ) throws -> (config: PlannedConfig, plan: RunPlan) {
+        let config = try PlannedConfig.read(
+            configFile: configFile, gpus: gpus, gpusPerNode: cluster.gpusPerNode, environment: environment,
+            warmstartCheckpointPaths: warmstartCheckpointPaths)
+        return (config, try plan(model: config.model, layout: config.layout, targetTokens: config.targetTokens))
+    }
+}
+
 extension ModelShape {
     /// The planner's view of a GPT2LLM.
     public init(_ config: GPT2LLMConfig) {

@@ -88,7 +88,6 @@ struct PlanCommand: ParsableCommand {
             }
         }
         let planner = try makePlanner(checkpointPaths: checkpointPaths)
-        let perNode = planner.cluster.gpusPerNode
         let counts = try gpuCounts()
         var plans: [(Int, Result<(PlannedConfig, RunPlan), Error>)] = []
         for count in counts {
@@ -96,10 +95,9 @@ struct PlanCommand: ParsableCommand {
                 (
                     count,
                     Result {
-                        let config = try PlannedConfig.read(
-                            configFile: configFilePath, gpus: count, gpusPerNode: perNode, environment: ProcessEnvironment.variables,
+                        try planner.plan(
+                            configFile: configFilePath, gpus: count, environment: ProcessEnvironment.variables,
                             warmstartCheckpointPaths: checkpointPaths)
-                        return (config, try planner.plan(model: config.model, layout: config.layout, targetTokens: config.targetTokens))
                     }
                 ))
         }
@@ -144,5 +142,15 @@ struct PlanCommand: ParsableCommand {
             return ExitCode(2)
         }
         return error
+    }
+}
+
+extension RunPlanner {
+    /// The planner for a calibrated GPU named on the command line by `flag` (`--plan_gpu h100`).
+    init(gpuFlag flag: String, _ name: String) throws {
+        guard let accelerator = Accelerator(rawValue: name.lowercased()) else {
+            throw ValidationError("\(flag) must be one of \(Accelerator.allCases.map(\.rawValue).joined(separator: ", ")), found '\(name)'")
+        }
+        self.init(accelerator: accelerator)
     }
 }

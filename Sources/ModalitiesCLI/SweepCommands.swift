@@ -29,13 +29,7 @@ struct PrepareSweepConfigsCommand: ParsableCommand {
     var planGPU: String?
 
     func run() throws {
-        let planner = try planGPU.map { name in
-            guard let accelerator = Accelerator(rawValue: name.lowercased()) else {
-                throw ValidationError(
-                    "--plan_gpu must be one of \(Accelerator.allCases.map(\.rawValue).joined(separator: ", ")), found '\(name)'")
-            }
-            return RunPlanner(accelerator: accelerator)
-        }
+        let planner = try planGPU.map { try RunPlanner(gpuFlag: "--plan_gpu", $0) }
         let sizes = worldSizes.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) >= 1 }) else {
             throw ValidationError("--world_sizes must be a comma-separated list of positive integers, e.g. 1,2,4; got '\(worldSizes)'")
@@ -72,9 +66,7 @@ struct PrepareSweepConfigsCommand: ParsableCommand {
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().deletingLastPathComponent()
         guard let gpus = Int(folder.lastPathComponent) else { return "no world size in its path" }
         do {
-            let config = try PlannedConfig.read(
-                configFile: path, gpus: gpus, gpusPerNode: planner.cluster.gpusPerNode, environment: ProcessEnvironment.variables)
-            let plan = try planner.plan(model: config.model, layout: config.layout, targetTokens: config.targetTokens)
+            let plan = try planner.plan(configFile: path, gpus: gpus, environment: ProcessEnvironment.variables).plan
             return String(
                 format: "predicted on %ld %@: step %.3g s, %.4g tokens/s, MFU %.3f, %.1f GiB per GPU%@", gpus, planner.deviceName,
                 plan.time.step, plan.tokensPerSecond, plan.mfu, plan.memory.total / 1_073_741_824, plan.fits ? "" : " (does NOT fit)")
@@ -180,21 +172,15 @@ struct ReportCommand: ParsableCommand {
     func run() throws {
         var report = try ExperimentReport(root: experimentsRoot)
         if let planGPU {
-            guard let accelerator = Accelerator(rawValue: planGPU.lowercased()) else {
-                throw ValidationError(
-                    "--plan_gpu must be one of \(Accelerator.allCases.map(\.rawValue).joined(separator: ", ")), found '\(planGPU)'")
-            }
-            let planner = RunPlanner(accelerator: accelerator)
+            let planner = try RunPlanner(gpuFlag: "--plan_gpu", planGPU)
             for index in report.runs.indices {
                 let run = report.runs[index]
                 guard let path = run.resolvedConfigPath, let gpus = run.config["settings.cuda_env.world_size"].flatMap({ Int($0) }) else {
                     continue
                 }
                 do {
-                    let config = try PlannedConfig.read(
-                        configFile: path, gpus: gpus, gpusPerNode: planner.cluster.gpusPerNode, environment: ProcessEnvironment.variables)
-                    report.runs[index].predictedTokensPerSecond = try planner.plan(model: config.model, layout: config.layout)
-                        .tokensPerSecond
+                    report.runs[index].predictedTokensPerSecond =
+                        try planner.plan(configFile: path, gpus: gpus, environment: ProcessEnvironment.variables).plan.tokensPerSecond
                 } catch {
                     note("\(run.name): no prediction: \(error)")
                 }
