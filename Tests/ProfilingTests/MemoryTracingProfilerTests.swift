@@ -44,6 +44,13 @@ import Torch
         // Each temporary is freed again: a request and its completion.
         #expect(events.filter { $0.0 == "free_completed" }.map(\.1).contains(7 * 9 * 4))
         #expect(events.filter { $0.0 == "free_requested" }.count == events.filter { $0.0 == "free_completed" }.count)
+        // The per-step peaks of the recorded steps: step 3's larger temporary shows above step 2's.
+        #expect(profiler.stepPeaks.map(\.step) == [2, 3])
+        let peaks = profiler.stepPeaks.map(\.bytes)
+        #expect(peaks[1] - peaks[0] >= (11 * 13 - 7 * 9) * 4 - 64, "\(peaks)")
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: profiler.stepsFile))) as? [String: Any]
+        #expect(summary?["peak_bytes"] as? Int == peaks.max())
+        #expect((summary?["steps"] as? [[String: Int]])?.map { $0["step"] } == [2, 3])
     }
 
     @Test func plainValuesRoundTripThroughThePickleWriter() throws {
