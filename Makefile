@@ -88,6 +88,7 @@ bench: shim
 	.build/release/LoaderBenchmarks
 	.build/release/TrainingBenchmarks
 	.build/release/TrainingBenchmarks checkpointing
+	.build/release/TrainingBenchmarks profiler
 	.build/release/modalities launch --nproc_per_node 2 -- collectives_check --bandwidth
 	for n in 2 4; do for engine in ddp fsdp; do \
 	  .build/release/modalities launch --nproc_per_node $$n -- sharding_check --engine $$engine --layers 8 --width 256 --vocabulary 8192 | grep "rank 0"; \

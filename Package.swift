@@ -103,7 +103,7 @@ let package = Package(
                           linkerSettings: linkShim),
         .executableTarget(name: "LoaderBenchmarks", dependencies: ["DataLoading"], path: "Benchmarks/LoaderBenchmarks",
                           linkerSettings: linkShim),
-        .executableTarget(name: "TrainingBenchmarks", dependencies: ["DataLoading", "Models", "Training", "Torch"],
+        .executableTarget(name: "TrainingBenchmarks", dependencies: ["DataLoading", "Models", "Profiling", "Training", "Torch"],
                           path: "Benchmarks/TrainingBenchmarks", linkerSettings: linkShim),
         .executableTarget(name: "PackBenchmarks", dependencies: ["DataFormats", "Tokenizers"], path: "Benchmarks/PackBenchmarks"),
         .executableTarget(name: "TokenizerBenchmarks", dependencies: ["Tokenizers"], path: "Benchmarks/TokenizerBenchmarks"),

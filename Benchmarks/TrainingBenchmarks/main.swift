@@ -1,6 +1,7 @@
 import DataLoading
 import Foundation
 import Models
+import Profiling
 import Torch
 import Training
 
@@ -10,6 +11,7 @@ import Training
 ///
 ///     swift run -c release TrainingBenchmarks [steps]
 ///     swift run -c release TrainingBenchmarks checkpointing [steps]   (see CheckpointingBenchmark.swift)
+///     swift run -c release TrainingBenchmarks profiler                 (a waiting profiler's cost per step)
 
 final class RandomTokens: Dataset, @unchecked Sendable {
     let rows: [[Int]]
@@ -43,7 +45,7 @@ let appState = try AppState(model: model, optimizer: optimizer, scheduler: nil)
 let loss = CLMCrossEntropyLoss(targetKey: "target_ids", predictionKey: "logits")
 let dataset = try RandomTokens(count: (steps + warmup) * batch, length: length + 1, vocabulary: vocabulary)
 
-@MainActor func run(steps: Int, skipping: Int) throws -> (wall: Double, wait: Double) {
+@MainActor func run(steps: Int, skipping: Int, profiler: (any SteppableProfiler)? = nil) throws -> (wall: Double, wait: Double) {
     let sampler = try DistributedSampler(datasetCount: dataset.count, rank: 0, replicas: 1, shuffle: false, skippedGlobalSamples: skipping)
     let loader = DataLoader(
         tag: "train", dataset: dataset, batchSampler: try BatchSampler(sampler: sampler, batchSize: batch, dropLast: true),
@@ -54,12 +56,59 @@ let dataset = try RandomTokens(count: (steps + warmup) * batch, length: length +
             numSeenStepsPreviousRun: 0, numSeenTokensPreviousRun: 0, numTargetSteps: steps,
             numTargetTokens: steps * batch * length),
         clipper: GradientClipper(model: model, normType: .P2_NORM, maxNorm: 1))
+    trainer.profiler = profiler
     let start = DispatchTime.now()
     try trainer.train(appState: appState, loader: loader, loss: loss, logInterval: steps) { _ in }
     return (Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9, trainer.dataWaitSeconds)
 }
 
 _ = try run(steps: warmup, skipping: 0)
+
+// Profiler overhead while it waits (torch.profiler's wait phase): steps with no profiler, with kernel_tracing and
+// with memory_tracing whose schedules never reach a recorded step, in alternating rounds.
+if CommandLine.arguments.dropFirst().first == "profiler" {
+    let folder = NSTemporaryDirectory() + "profiler-overhead-\(getpid())"
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let waiting = ProfilerSchedule(waitSteps: 1_000_000, warmupSteps: 0, activeSteps: 1)
+    let profilers: [(String, () -> (any SteppableProfiler)?)] = [
+        ("none", { nil }),
+        (
+            "kernel_tracing",
+            {
+                KernelTracingProfiler(
+                    schedule: waiting, options: KinetoTrace.Options(), traceFile: folder + "/trace.json",
+                    summaryFile: folder + "/summary.txt")
+            }
+        ),
+        ("memory_tracing", { MemoryTracingProfiler(schedule: waiting, device: .cpu, snapshotFile: folder + "/memory.pkl") }),
+    ]
+    var seconds: [String: [Double]] = [:]
+    for _ in 0..<5 {
+        for (name, make) in profilers {
+            seconds[name, default: []].append(try run(steps: steps, skipping: warmup * batch, profiler: make()).wall)
+        }
+    }
+    let median = { (values: [Double]) in values.sorted()[values.count / 2] / Double(steps) }
+    let base = median(seconds["none"]!)
+    for (name, make) in profilers {
+        let perStep = median(seconds[name]!)
+        // The profiler's own cost per step, timed alone: a million steps of its waiting schedule.
+        var own = 0.0
+        if let profiler = make() {
+            try profiler.enter()
+            let start = DispatchTime.now()
+            for _ in 0..<1_000_000 { try profiler.step() }
+            own = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9 / 1_000_000
+            try profiler.exit()
+        }
+        print(
+            String(
+                format:
+                    "%@: %.2f ms per training step (median of 5 rounds of %d steps), %+.2f%% against none; step() alone %.0f ns (%.6f%% of a step)",
+                name, 1000 * perStep, steps, 100 * (perStep / base - 1), own * 1e9, 100 * own / base))
+    }
+    exit(0)
+}
 CallTiming.enable()
 CallTiming.resetThread()
 let (wall, wait) = try run(steps: steps, skipping: warmup * batch)
