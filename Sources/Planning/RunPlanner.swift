@@ -137,7 +137,8 @@ public struct RunPlanner: Sendable {
             let activationBytes = tokensPerPass * Double(model.embeddingSize) * 2
             let group = RingGroup(ranks: tp, ranksPerNode: min(tp, layout.gpusPerNode), concurrentPerNode: 1)
             let blocks = Double(model.layerCount) / Double(pp)
-            tensorParallel = Double(passes) * 8 * ring(group, bytes: activationBytes, collectives: blocks, allReduce: false).total * blocks
+            // One collective's latency and transfer, times the 8 collectives of each block in each pass.
+            tensorParallel = Double(passes) * 8 * blocks * ring(group, bytes: activationBytes, collectives: 1, allReduce: false).total
         }
 
         // Pipeline parallelism: the bubble of (p − 1) passes (over the chunks per rank for interleaved schedules) and

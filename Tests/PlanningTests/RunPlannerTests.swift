@@ -71,6 +71,19 @@ import Testing
         #expect(abs(interleaved.time.bubble * 2 - pipelined.time.bubble) < 1e-12)
     }
 
+    @Test func tensorParallelCommunicationGrowsLinearlyWithDepth() throws {
+        // One TP group of 4 and no data parallelism: all communication is the sequence-parallel collectives, 8 per
+        // block and pass, so twice the blocks is twice the time (not four times: each collective's latency once).
+        let planner = RunPlanner(accelerator: .h100)
+        var deeper = Self.model
+        deeper.layerCount *= 2
+        let layout = ParallelLayout(gpus: 4, tensorParallelDegree: 4, microBatchSize: 1)
+        let shallowPlan = try planner.plan(model: Self.model, layout: layout)
+        let deepPlan = try planner.plan(model: deeper, layout: layout)
+        #expect(shallowPlan.time.communication > 0)
+        #expect(abs(deepPlan.time.communication / shallowPlan.time.communication - 2) < 1e-9)
+    }
+
     @Test func impossibleLayoutsNameTheirNumbers() {
         let planner = RunPlanner(accelerator: .b200)
         #expect(throws: PlanningError.invalidLayout(["6 GPUs cannot be split into tensor parallel degree 4 × pipeline parallel degree 1"]))
