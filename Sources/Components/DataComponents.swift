@@ -29,8 +29,7 @@ struct CombinedDatasetConfig: DeclaredConfig {
     @Field("datasets") var datasets: [ComponentSlot<any Dataset>]
 }
 
-/// Modalities' sample types for dummy data, written by value as pydantic reads its enum (`int`, `float`); only
-/// integers (token ids) are generated so far: float samples (CoCa's images) come with CoCa.
+/// Modalities' sample types for dummy data, written by value as pydantic reads its enum (`int`, `float`).
 enum DummySampleType: String, ConfigEnum {
     case int, float
 }
@@ -41,10 +40,6 @@ struct DummySampleConfig: DeclaredConfig {
     @Field("sample_type") var sampleType: DummySampleType
 
     func validate() throws {
-        guard sampleType == .int else {
-            throw ConfigValueError(
-                "sample_type float is not available yet: it needs CoCa multimodal models (samples hold token ids; use int)")
-        }
         guard !sampleShape.isEmpty, sampleShape.allSatisfy({ $0 > 0 }) else {
             throw ConfigValueError("sample_shape must be positive sizes, found \(sampleShape)")
         }
@@ -150,13 +145,7 @@ struct DataLoaderConfig: DeclaredConfig {
 struct StackingCollator: Collator {
     func collate(_ samples: [Sample]) throws -> DatasetBatch {
         var inputs: [String: Tensor] = [:]
-        for key in samples.first?.values.keys.sorted() ?? [] {
-            let rows = samples.map { $0[key] ?? [] }
-            guard let length = rows.first?.count, rows.allSatisfy({ $0.count == length }) else {
-                throw DatasetError.invalidArgument("samples of key '\(key)' have different lengths and cannot be stacked")
-            }
-            inputs[key] = try Tensor(rows.flatMap { $0 }, shape: [rows.count, length])
-        }
+        for key in samples.first?.keys ?? [] { inputs[key] = try samples.stacked(key) }
         return DatasetBatch(samples: inputs, targets: [:], size: samples.count)
     }
 }
@@ -194,13 +183,16 @@ extension ComponentRegistry {
             CombinedDataset(try context.build(config.datasets))
         }
         register(
-            "dataset", "dummy_dataset", summary: "seeded random token ids of given shapes",
+            "dataset", "dummy_dataset", summary: "seeded random token ids (int) or standard-normal arrays (float) of given shapes",
             config: DummyDatasetConfig.self, produces: dataset
         ) { config, _ -> any Dataset in
             DummyDataset(
                 count: config.numSamples.value,
                 fields: config.sampleDefinition.map {
-                    DummyDataset.Field(key: $0.sampleKey, length: $0.sampleShape.reduce(1, *), upperBound: 50_000)
+                    switch $0.sampleType {
+                    case .int: DummyDataset.Field(key: $0.sampleKey, length: $0.sampleShape.reduce(1, *), upperBound: 50_000)
+                    case .float: DummyDataset.Field(key: $0.sampleKey, normalOfShape: $0.sampleShape)
+                    }
                 })
         }
         let sampler = [(any Sampler).self] as [Any.Type]

@@ -169,9 +169,7 @@ struct ComposedInitializationConfig: Decodable {
 
     init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        guard try c.decode(ModelType.self, forKey: .modelType) == .gpt2 else {
-            throw ConfigValueError("model_type coca is not available yet: it needs CoCa multimodal models")
-        }
+        let modelType = try c.decode(ModelType.self, forKey: .modelType)
         let kind = try c.decode(InitType.self, forKey: .weightInitType)
         let stdText = try c.decode(String.self, forKey: .std)
         let hidden = try c.decodeIfPresent(PositiveInt.self, forKey: .hiddenDim)?.value
@@ -188,6 +186,7 @@ struct ComposedInitializationConfig: Decodable {
         }
         do {
             initialization = try ComposedInitialization(
+                modelType: modelType == .gpt2 ? .gpt2 : .coca,
                 weightInitType: kind == .plain ? .plain : kind == .scaled ? .scaled : .scaledEmbed,
                 mean: try c.decode(Double.self, forKey: .mean), std: std,
                 layerCount: try c.decodeIfPresent(PositiveInt.self, forKey: .numLayers)?.value)
@@ -334,6 +333,14 @@ extension ComponentRegistry {
             config: ActivationCheckpointedConfig.self, produces: [(any Model).self]
         ) { config, context -> any Model in
             let model = try context.build(config.model)
+            if let coca = model.unwrapped(as: CoCa.self) {
+                guard config.policy == nil else {
+                    throw ConfigValueError("selective_op_activation_checkpointing applies to model/gpt2; model/coca recomputes whole blocks")
+                }
+                // Every ac_freq-th block, counted over the vision, text and multimodal blocks in that order.
+                coca.checkpointedLayers = Set((0..<coca.blockCount).filter { ($0 + 1) % config.frequency == 0 })
+                return model
+            }
             let networks = try Self.networks(of: model)
             if let policy = config.policy, context.run.device.kind == .cuda, policy.savedOperators.contains(where: \.isAttention) {
                 throw ConfigValueError(
@@ -354,6 +361,15 @@ extension ComponentRegistry {
             config: FSDP1ActivationCheckpointedConfig.self, produces: [(any Model).self]
         ) { config, context -> any Model in
             let model = try context.build(config.model)
+            if let coca = model.unwrapped(as: CoCa.self) {
+                let known = ["VisionTransformerBlock", "TransformerBlock"]
+                let unknown = config.modules.filter { !known.contains($0) }
+                guard unknown.isEmpty else {
+                    throw ConfigValueError("activation_checkpointing_modules names \(unknown); model/coca's checkpointable modules are \(known)")
+                }
+                coca.checkpointedLayers = Set((0..<coca.blockCount).filter { config.modules.contains(coca.blockTypeName($0)) })
+                return model
+            }
             let networks = try Self.networks(of: model)
             let unknown = config.modules.filter { $0 != "GPT2Block" }
             guard unknown.isEmpty else {

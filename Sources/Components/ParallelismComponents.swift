@@ -266,6 +266,14 @@ func worldGroup(size: Int, _ context: BuildContext) throws -> ProcessGroup {
 /// (`model/huggingface_pretrained_model`) answers to its transformers class too, as Modalities' configs name it for
 /// such models (`LlamaDecoderLayer`, `StableLmDecoderLayer`).
 func checkBlockNames(_ names: [String], of model: any Model) throws {
+    if model.unwrapped(as: CoCa.self) != nil {
+        // CoCa's blocks are all wrapped; Modalities' configs name both classes.
+        let known = ["VisionTransformerBlock", "TransformerBlock"]
+        guard names.contains(where: known.contains) else {
+            throw ConfigValueError("block_names is \(names), but model/coca's blocks are \(known)")
+        }
+        return
+    }
     let blockNames = ["GPT2Block", "LlamaDecoderLayer", "StableLmDecoderLayer"]
     if model.unwrapped(as: GPT2LLM.self) != nil, !names.contains(where: blockNames.contains) {
         throw ConfigValueError(

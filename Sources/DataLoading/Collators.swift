@@ -48,3 +48,36 @@ public struct GPT2LLMCollator: Collator {
             size: rows.count)
     }
 }
+
+extension Array<Sample> {
+    /// The samples' values under `key` stacked along a new first dimension, naming the key when they are missing or
+    /// their shapes differ.
+    public func stacked(_ key: String) throws -> Tensor {
+        let samples = self
+        guard let first = samples.first else { throw DatasetError.invalidArgument("an empty batch cannot be collated") }
+        if first.arrays[key] != nil {
+            let arrays = try samples.map { sample -> RealArray in
+                guard let array = sample.arrays[key] else { throw missing(key, in: sample) }
+                return array
+            }
+            let shape = arrays[0].shape
+            guard arrays.allSatisfy({ $0.shape == shape }) else {
+                throw DatasetError.invalidArgument("'\(key)' has different shapes in one batch: \(Set(arrays.map(\.shape.description)).sorted())")
+            }
+            return try Tensor(arrays.flatMap(\.values), shape: [arrays.count] + shape)
+        }
+        let rows = try samples.map { sample -> [Int] in
+            guard let values = sample[key] else { throw missing(key, in: sample) }
+            return values
+        }
+        let length = rows[0].count
+        guard rows.allSatisfy({ $0.count == length }) else {
+            throw DatasetError.invalidArgument("'\(key)' has different lengths in one batch: \(rows.map(\.count))")
+        }
+        return try Tensor(rows.flatMap { $0 }, shape: [rows.count, length])
+    }
+
+    private func missing(_ key: String, in sample: Sample) -> DatasetError {
+        .invalidArgument("a sample has no key '\(key)' (keys: \(sample.keys.joined(separator: ", ")))")
+    }
+}

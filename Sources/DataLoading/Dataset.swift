@@ -1,12 +1,34 @@
-/// One training example: token sequences by key (`input_ids` → tokens), as Modalities' datasets return them.
+/// One training example: token sequences by key (`input_ids` → tokens), and arrays of real numbers by key (images),
+/// as Modalities' datasets return them.
 public struct Sample: Sendable, Equatable {
     public var values: [String: [Int]]
+    /// Floating-point arrays (e.g. an image as channels × height × width) by key.
+    public var arrays: [String: RealArray]
 
-    public init(_ values: [String: [Int]]) {
+    public init(_ values: [String: [Int]], arrays: [String: RealArray] = [:]) {
         self.values = values
+        self.arrays = arrays
     }
 
     public subscript(key: String) -> [Int]? { values[key] }
+
+    /// Every key the sample holds, sorted.
+    public var keys: [String] { (Array(values.keys) + Array(arrays.keys)).sorted() }
+}
+
+/// A float32 array with its shape (row-major), as one sample's image or other real-valued input.
+public struct RealArray: Sendable, Equatable {
+    public var shape: [Int]
+    public var values: [Float]
+
+    /// Throws when `values` does not hold exactly the elements of `shape`.
+    public init(shape: [Int], values: [Float]) throws {
+        guard shape.allSatisfy({ $0 >= 0 }), shape.reduce(1, *) == values.count else {
+            throw DatasetError.invalidArgument("an array of shape \(shape) needs \(shape.reduce(1, *)) values, found \(values.count)")
+        }
+        self.shape = shape
+        self.values = values
+    }
 }
 
 /// A random-access collection of samples (Modalities' `Dataset` interface).

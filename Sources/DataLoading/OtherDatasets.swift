@@ -73,19 +73,32 @@ public final class CombinedDataset: Dataset {
     }
 }
 
-/// Random samples of given shapes, for smoke tests and profiling (`dataset/dummy_dataset`); the same seed and
-/// index always give the same sample.
+/// Random samples of given shapes, for smoke tests and profiling (`dataset/dummy_dataset`): integers drawn uniformly
+/// below a bound, or real numbers from the standard normal (Modalities' `sample_type: float`, e.g. images); the same
+/// seed and index always give the same sample.
 public final class DummyDataset: Dataset {
     public struct Field: Sendable {
         public var key: String
         public var length: Int
-        /// Values are drawn from 0..<upperBound.
+        /// Values are drawn from 0..<upperBound (integer fields).
         public var upperBound: Int
+        /// The shape of a real-valued field; nil for integer fields (token ids, flattened to `length`).
+        public var realShape: [Int]?
 
+        /// An integer field of `length` values below `upperBound`.
         public init(key: String, length: Int, upperBound: Int) {
             self.key = key
             self.length = length
             self.upperBound = upperBound
+            self.realShape = nil
+        }
+
+        /// A real-valued field of `shape`, drawn from the standard normal.
+        public init(key: String, normalOfShape shape: [Int]) {
+            self.key = key
+            self.length = shape.reduce(1, *)
+            self.upperBound = 0
+            self.realShape = shape
         }
     }
 
@@ -103,9 +116,28 @@ public final class DummyDataset: Dataset {
         guard (0..<count).contains(index) else { throw DatasetError.indexOutOfRange(index: index, count: count) }
         var generator = SeededRandom(seed: seed &+ UInt64(index) &* 0x9E37_79B9)
         var values: [String: [Int]] = [:]
+        var arrays: [String: RealArray] = [:]
         for field in fields {
-            values[field.key] = (0..<field.length).map { _ in Int(generator.next() % UInt64(Swift.max(field.upperBound, 1))) }
+            if let shape = field.realShape {
+                arrays[field.key] = try RealArray(shape: shape, values: Self.normals(field.length, using: &generator))
+            } else {
+                values[field.key] = (0..<field.length).map { _ in Int(generator.next() % UInt64(Swift.max(field.upperBound, 1))) }
+            }
         }
-        return Sample(values)
+        return Sample(values, arrays: arrays)
+    }
+
+    /// `count` standard normal draws (Box–Muller on 53-bit uniforms in (0, 1]).
+    static func normals(_ count: Int, using generator: inout SeededRandom) -> [Float] {
+        var result: [Float] = []
+        result.reserveCapacity(count + 1)
+        while result.count < count {
+            let u1 = Double((generator.next() >> 11) + 1) / 9_007_199_254_740_992
+            let u2 = Double(generator.next() >> 11) / 9_007_199_254_740_992
+            let radius = (-2 * Foundation.log(u1)).squareRoot()
+            result.append(Float(radius * Foundation.cos(2 * Double.pi * u2)))
+            result.append(Float(radius * Foundation.sin(2 * Double.pi * u2)))
+        }
+        return Array(result.prefix(count))
     }
 }

@@ -12,6 +12,12 @@ public enum Functional {
         try Operator.linear.callAsTensor([.tensor(input), .tensor(weight), .optionalTensor(bias)])
     }
 
+    /// 2-D convolution of `input` (batch, channels, height, width) with `weight` (out channels, in channels,
+    /// kernel height, kernel width), no padding or dilation (`torch.nn.functional.conv2d`).
+    public static func conv2d(_ input: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int = 1) throws -> Tensor {
+        try Operator.conv2d.callAsTensor([.tensor(input), .tensor(weight), .optionalTensor(bias), .ints([stride, stride])])
+    }
+
     /// Rows of `weight` picked by the integer tensor `indices`.
     public static func embedding(_ indices: Tensor, weight: Tensor, paddingIndex: Int = -1) throws -> Tensor {
         try Operator.embedding.callAsTensor([.tensor(weight), .tensor(indices), .int(paddingIndex)])

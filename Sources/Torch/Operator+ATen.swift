@@ -123,6 +123,7 @@ extension Operator {
     static let mm = Operator("aten::mm")
     static let bmm = Operator("aten::bmm")
     static let linear = Operator("aten::linear")
+    static let conv2d = Operator("aten::conv2d")
     static let outer = Operator("aten::outer")
 
     // Neural-network functions
