@@ -190,7 +190,8 @@ extension ComponentRegistry {
                 count: config.numSamples.value,
                 fields: config.sampleDefinition.map {
                     switch $0.sampleType {
-                    case .int: DummyDataset.Field(key: $0.sampleKey, length: $0.sampleShape.reduce(1, *), upperBound: 50_000)
+                    // Modalities draws ids in 0..<512 (np.random.randint(0, 512)).
+                    case .int: DummyDataset.Field(key: $0.sampleKey, length: $0.sampleShape.reduce(1, *), upperBound: 512)
                     case .float: DummyDataset.Field(key: $0.sampleKey, normalOfShape: $0.sampleShape)
                     }
                 })

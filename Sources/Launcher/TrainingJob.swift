@@ -35,6 +35,8 @@ public final class TrainingJob {
         /// Ends this run after this many optimizer steps, short of the config's target (whose schedule and progress
         /// stay as configured); a multiple of the checkpointing interval leaves a checkpoint to warm-start from.
         public var stopAfterSteps: Int?
+        /// `key.path=value` replacements applied to the loaded config before interpolation (`--override`).
+        public var overrides: [ConfigOverride] = []
         /// Checks the ranks' collectives before training (Modalities' `--test_comm`): an all-reduce whose sum
         /// must equal the world size, then a barrier.
         public var testCommunication = false
@@ -165,7 +167,8 @@ public final class TrainingJob {
             startedFrom: appState.loadedFrom, dataWaitSeconds: trainer.dataWaitSeconds, trainingSeconds: Date().timeIntervalSince(start))
     }
 
-    /// `<experiments root>/<id>/` with the config copied in and the resolved config next to it (`<name>.resolved`).
+    /// `<experiments root>/<id>/` with the config copied in, the resolved config next to it (`<name>.resolved`) and the
+    /// `--override`s, when there are any (`<name>.overrides`).
     private func prepareExperimentFolder(settings: TrainingSettings, experimentID: String, resolvedYAML: String) throws -> String {
         let root = settings.paths["experiments_root_path"] ?? options.experimentsRootPath
         let folder = root + "/" + experimentID
@@ -182,6 +185,11 @@ public final class TrainingJob {
                 try manager.copyItem(atPath: options.configFilePath, toPath: copy)
             }
             try resolvedYAML.write(toFile: copy + ".resolved", atomically: true, encoding: .utf8)
+            // The copy is the file as written; what --override changed is listed beside it (and is in the resolved one).
+            if !options.overrides.isEmpty {
+                try (options.overrides.map(\.description).joined(separator: "\n") + "\n")
+                    .write(toFile: copy + ".overrides", atomically: true, encoding: .utf8)
+            }
         } catch {
             throw LaunchError.invalid("cannot prepare the experiment folder \(folder): \(error.localizedDescription)")
         }
@@ -316,6 +324,13 @@ extension TrainingJob {
         validator.registry = options.registry
         validator.buildEnvironment = BuildEnvironment(run: rank.context)
         var root = try ConfigLoader.load(file: options.configFilePath)
+        for override in options.overrides {
+            do {
+                root = try override.applied(to: root)
+            } catch let error as ConfigValueError {
+                throw LaunchError.invalid("\(options.configFilePath): \(error.message)")
+            }
+        }
         if let checkpoint = options.resumeFromCheckpoint {
             root = try RunResumption.config(root, resumingFrom: checkpoint, environment: environment)
         }

@@ -26,7 +26,22 @@ struct TrainingOptions: ParsableArguments {
     )
     var stopAfterSteps: Int?
 
+    @Option(
+        name: .customLong("override"),
+        help:
+            "key.path=value: replace one value of the config (read as YAML) before interpolation, e.g. model_raw.config.n_layer=2; repeatable. The file is not changed."
+    )
+    var overrides: [String] = []
+
+    /// The parsed `--override` arguments.
+    var configOverrides: [ConfigOverride] {
+        get throws { try overrides.map(ConfigOverride.init) }
+    }
+
     func validate() throws {
+        for override in overrides {
+            do { _ = try ConfigOverride(override) } catch let error as ConfigValueError { throw ValidationError(error.message) }
+        }
         if let stopAfterSteps, stopAfterSteps < 1 { throw ValidationError("--stop_after_steps must be 1 or more, found \(stopAfterSteps)") }
     }
 
@@ -86,6 +101,7 @@ struct RunCommand: ParsableCommand {
         jobOptions.testCommunication = testCommunication
         jobOptions.device = options.device
         jobOptions.stopAfterSteps = options.stopAfterSteps
+        jobOptions.overrides = try options.configOverrides
         try options.launch(TrainingJob(options: jobOptions))
     }
 }
@@ -108,6 +124,7 @@ struct WarmstartCommand: ParsableCommand {
             lastCheckpointInfoFilePath: lastCheckpointInfoFilePath, environment: ProcessEnvironment.variables)
         jobOptions.device = options.device
         jobOptions.stopAfterSteps = options.stopAfterSteps
+        jobOptions.overrides = try options.configOverrides
         try options.launch(TrainingJob(options: jobOptions))
     }
 }

@@ -35,14 +35,13 @@ import Testing
 
     /// The instruction-tuning tutorial's 10K smol-smoltalk conversations (not shipped: over 4 MB).
     static let instructionTuningData = "smol-smoltalk_train_first_10K.jsonl"
-    static let coca = "it needs CoCa multimodal models"
     /// The getting_started tutorial packs it from a RedPajama sample in its first step (not shipped: over 4 MB).
     static let gettingStartedData = "redpajama_v2_samples_512_train.pbin"
 
     static let cases: [Case] = [
         Case(path: "config_files/data_preparation/packed_cc_en_2048.yaml", command: "pack_encoded_data", expectation: .valid),
         Case(path: "config_files/data_preparation/packed_dataset_config.yaml", command: "pack_encoded_data", expectation: .valid),
-        Case(path: "config_files/training/config_example_coca.yaml", command: "run", expectation: .fails([coca])),
+        Case(path: "config_files/training/config_example_coca.yaml", command: "run", expectation: .valid),
         Case(path: "config_files/training/config_lorem_ipsum_long_fsdp1.yaml", command: "run", worldSize: 2, expectation: .valid),
         Case(
             path: "config_files/training/config_lorem_ipsum_long_fsdp1_warmstart.yaml", command: "warmstart", worldSize: 2,
