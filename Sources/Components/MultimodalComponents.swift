@@ -17,7 +17,8 @@ struct ImageSizeField: Decodable {
 
     init(from decoder: Decoder) throws {
         let container = try decoder.singleValueContainer()
-        if let side = try? container.decode(Int.self) {
+        if decoder.configValueIsList != true {
+            let side = try container.decode(Int.self)
             (height, width) = (side, side)
         } else {
             let sides = try container.decode([Int].self)
@@ -129,6 +130,14 @@ struct CoCaCollatorConfig: DeclaredConfig {
     @Field("target_keys") var targetKeys: [String]
     @Field("text_sample_key") var textSampleKey: String
     @Field("text_target_key") var textTargetKey: String
+
+    func validate() throws {
+        do {
+            _ = try CoCaCollator(sampleKeys: sampleKeys, targetKeys: targetKeys, textSampleKey: textSampleKey, textTargetKey: textTargetKey)
+        } catch let error as DatasetError {
+            throw ConfigValueError(error.description)
+        }
+    }
 }
 
 extension ComponentRegistry {

@@ -237,6 +237,12 @@ private struct ScalarContainer: SingleValueDecodingContainer {
 }
 
 extension Decoder {
+    /// Whether the value being decoded is a list (for fields that take one value or a list of them, such as
+    /// `img_size`); nil outside a config.
+    public var configValueIsList: Bool? {
+        (self as? ConfigDecoder).map { $0.node.elements != nil }
+    }
+
     /// Reports a warning at the value being decoded: a config that runs, but not as its author may expect.
     /// Outside a config (a plain `Decoder`) it does nothing.
     public func warn(_ message: String) {
