@@ -42,7 +42,10 @@ let package = Package(
         .target(name: "DataFormats", dependencies: ["Tokenizers"]),
 
         // Datasets, samplers, collators and the data loader.
-        .target(name: "DataLoading", dependencies: ["Torch", "DataFormats", "Tokenizers"], linkerSettings: linkShim),
+        .target(name: "DataLoading", dependencies: ["Torch", "DataFormats", "Tokenizers", "CImageCodec"], linkerSettings: linkShim),
+        // CImageCodec: PNG and JPEG files through libpng and libjpeg (Debian's libpng-dev and libjpeg-dev), for image datasets.
+        .target(
+            name: "CImageCodec", path: "Sources/CImageCodec", linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
 
         // Models: Modalities' GPT2LLM family (GPT-2 and Llama forms).
         .target(name: "Models", dependencies: ["Torch"], linkerSettings: linkShim),

@@ -1,6 +1,7 @@
 import Config
 import DataLoading
 import Models
+import Tokenizers
 
 /// Modalities' `AttentionConfig`.
 struct AttentionEngineConfig: DeclaredConfig {
@@ -140,8 +141,30 @@ struct CoCaCollatorConfig: DeclaredConfig {
     }
 }
 
+/// Our `dataset/image_caption_jsonl` (Modalities has no image dataset in main).
+struct ImageCaptionDatasetConfig: DeclaredConfig {
+    @Field("raw_data_path") var rawDataPath: String
+    @Field("image_field") var imageField = "image"
+    @Field("caption_field") var captionField = "text"
+    @Field("image_key") var imageKey = "images"
+    @Field("text_key") var textKey = "input_ids"
+    @Field("tokenizer") var tokenizer: ComponentSlot<any Tokenizer>
+    @Field("eod_token") var endOfDocumentToken: String
+    @Field("sequence_length") var sequenceLength: PositiveInt
+    @Field("image_size") var imageSize: ImageSizeField
+    @Field("mean") var mean = [0.485, 0.456, 0.406]
+    @Field("std") var std = [0.229, 0.224, 0.225]
+
+    func validate() throws {
+        guard mean.count == 3, std.count == 3, std.allSatisfy({ $0 > 0 }) else {
+            throw ConfigValueError("mean and std need one value per RGB channel (3), std above 0; found \(mean) and \(std)")
+        }
+        guard sequenceLength.value >= 2 else { throw ConfigValueError("sequence_length must be at least 2 (the collator shifts by one)") }
+    }
+}
+
 extension ComponentRegistry {
-    /// CoCa and its collator.
+    /// CoCa, its collator and the image dataset.
     func registerMultimodalComponents() {
         register(
             "model", "coca",
@@ -154,6 +177,21 @@ extension ComponentRegistry {
                     images: config.vision.sampleKey, text: config.text.sampleKey, logits: config.predictionKey,
                     visionClass: config.visionClassKey, textClass: config.textClassKey),
                 seed: UInt64(bitPattern: Int64(config.seed ?? 0)), device: context.run.device)
+        }
+        register(
+            "dataset", "image_caption_jsonl",
+            summary: "ours: PNG/JPEG images with captions listed in a JSONL file, resized, normalised and tokenized",
+            config: ImageCaptionDatasetConfig.self, produces: [(any Dataset).self]
+        ) { config, context -> any Dataset in
+            do {
+                return try ImageCaptionDataset(
+                    jsonlPath: config.rawDataPath, imageField: config.imageField, captionField: config.captionField,
+                    imageKey: config.imageKey, textKey: config.textKey, tokenizer: try context.build(config.tokenizer),
+                    endOfDocumentToken: config.endOfDocumentToken, sequenceLength: config.sequenceLength.value,
+                    imageSize: (config.imageSize.height, config.imageSize.width), mean: config.mean, std: config.std)
+            } catch let error as DatasetError {
+                throw ConfigValueError(error.description)
+            }
         }
         register(
             "collate_fn", "coca_collator",
