@@ -139,6 +139,13 @@ extension ComponentRegistry {
         ) { config, context in
             let model = try context.build(config.model)
             _ = try context.build(config.deviceMesh)
+            // GPT-2's formula counts one decoder stack over sequence_length tokens; CoCa's encoders and cross-attention
+            // do other work per token, which no Modalities calculator counts.
+            guard model.unwrapped(as: CoCa.self) == nil else {
+                throw ConfigValueError(
+                    "MFU is not available for model/coca: mfu_calculator/gpt2 counts GPT-2's FLOPs per token; leave mfu_calculator out (throughput is still reported)"
+                )
+            }
             let parameterCount = model.parameterCount
             // The CPU's peak is worked out once and cached; a GPU's is its published figure for the precision the model
             // computes in (none for a GPU not in the table: MFU is then not computed).

@@ -2,6 +2,7 @@ import Config
 import DataLoading
 import Foundation
 import Models
+import Observability
 import Testing
 
 @testable import Components
@@ -119,5 +120,24 @@ import Testing
         #expect(
             try problems(Self.yaml().replacingOccurrences(of: "prediction_key: vision_embeddings\n      img_size", with: "prediction_key: other\n      img_size"))
                 .contains("must equal vision_embd_prediction_key"))
+    }
+
+    @Test func mfuIsNotAvailableForCoCa() throws {
+        let graph = try graph(
+            Self.yaml() + """
+
+                mfu_calculator:
+                  component_key: mfu_calculator
+                  variant_key: gpt2
+                  config:
+                    n_layer: 2
+                    sequence_length: 8
+                    n_embd: 16
+                    world_size: 1
+                    wrapped_model: {instance_key: model, pass_type: BY_REFERENCE}
+                """)
+        try graph.validate()
+        let error = #expect(throws: (any Error).self) { try graph.build("mfu_calculator", as: GPT2MFUCalculator.self) }
+        #expect("\(error.map { "\($0)" } ?? "")".contains("MFU is not available for model/coca"))
     }
 }
