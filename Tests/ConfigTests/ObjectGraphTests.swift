@@ -183,9 +183,10 @@ import Testing
     @Test func theBuiltInTableListsEveryModalitiesPair() {
         let registry = ComponentRegistry.builtIn()
         // Modalities' 94 pairs, its inference_component/text (registered by its generate_text), and ours:
-        // tokenizer/tiktoken, results_subscriber/tensorboard, model/ddp_wrapped, and the profiling tutorial's
-        // steppable_component/steppable_norm (registered from Python there).
-        #expect(registry.all.count == 99)
+        // tokenizer/tiktoken, results_subscriber/tensorboard, model/ddp_wrapped, dataset/image_caption_jsonl, and the
+        // profiling tutorial's steppable_component/steppable_norm (registered from Python there).
+        #expect(registry.all.count == 100)
+        #expect(registry.spec("model", "coca")?.availability == .available)
         #expect(registry.spec("number_conversion", "num_tokens_from_num_steps")?.availability == .available)
         #expect(registry.spec("model", "gpt2")?.availability == .available)
         #expect(registry.spec("gradient_clipper", "fsdp2")?.availability == .available)
