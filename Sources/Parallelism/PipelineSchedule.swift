@@ -1,5 +1,7 @@
 /// What a pipeline rank does, in order, during one training step: the forward and backward of each micro batch
-/// on each stage it holds, as PyTorch's `torch.distributed.pipelining` schedules order them.
+/// on each stage it holds, as PyTorch's `torch.distributed.pipelining` schedules order them. Zero-bubble schedules
+/// split each backward in two: the gradient of the stage's input, which the previous stage waits for, and the
+/// gradients of its weights, which nothing waits for and which fill the bubbles.
 ///
 /// Activations travel forward and gradients backward between the ranks of neighbouring stages; a rank posts its
 /// sends without waiting and waits only on the receives its next action needs, so an order is valid when no rank
@@ -36,7 +38,9 @@ public struct PipelineSchedule: Sendable, Equatable {
         }
 
         /// Whether this version runs the schedule.
-        public var isAvailable: Bool { [.gpipe, .oneForwardOneBackward, .interleaved1F1B, .loopedBFS].contains(self) }
+        public var isAvailable: Bool {
+            [.gpipe, .oneForwardOneBackward, .interleaved1F1B, .loopedBFS, .interleavedZeroBubble].contains(self)
+        }
 
         /// Whether a rank holds several stages (PyTorch's `PipelineScheduleMulti`) rather than exactly one.
         public var holdsSeveralStages: Bool { ![.gpipe, .oneForwardOneBackward, .pipelineScheduleSingle].contains(self) }
@@ -45,17 +49,25 @@ public struct PipelineSchedule: Sendable, Equatable {
     /// One step of a rank's work.
     public enum Action: Hashable, Sendable, CustomStringConvertible {
         case forward(stage: Int, microBatch: Int)
+        /// The whole backward: input and weight gradients.
         case backward(stage: Int, microBatch: Int)
+        /// The gradient of the stage's input only (PyTorch's BACKWARD_INPUT, "I").
+        case backwardInput(stage: Int, microBatch: Int)
+        /// The gradients of the stage's weights, after its ``backwardInput(stage:microBatch:)`` (BACKWARD_WEIGHT, "W").
+        case backwardWeight(stage: Int, microBatch: Int)
 
         public var stage: Int {
             switch self {
-            case .forward(let stage, _), .backward(let stage, _): return stage
+            case .forward(let stage, _), .backward(let stage, _), .backwardInput(let stage, _), .backwardWeight(let stage, _):
+                return stage
             }
         }
 
         public var microBatch: Int {
             switch self {
-            case .forward(_, let microBatch), .backward(_, let microBatch): return microBatch
+            case .forward(_, let microBatch), .backward(_, let microBatch), .backwardInput(_, let microBatch),
+                .backwardWeight(_, let microBatch):
+                return microBatch
             }
         }
 
@@ -63,6 +75,8 @@ public struct PipelineSchedule: Sendable, Equatable {
             switch self {
             case .forward(let stage, let microBatch): return "F\(stage).\(microBatch)"
             case .backward(let stage, let microBatch): return "B\(stage).\(microBatch)"
+            case .backwardInput(let stage, let microBatch): return "I\(stage).\(microBatch)"
+            case .backwardWeight(let stage, let microBatch): return "W\(stage).\(microBatch)"
             }
         }
     }
@@ -91,12 +105,12 @@ public struct PipelineSchedule: Sendable, Equatable {
                 "\(kind.rawValue) runs one stage per rank, but there are \(stageCount) stages for \(ranks) ranks: choose num_layers_per_stage so that the stages equal pipeline_parallel_degree, or an interleaved schedule (Interleaved1F1B, LoopedBFS)"
             )
         }
-        if kind == .interleaved1F1B {
+        if kind == .interleaved1F1B || kind == .interleavedZeroBubble {
             // PyTorch's rule: micro batches run in rounds of (at most) one per rank.
             let rounds = Swift.max(1, microBatches / ranks)
             guard microBatches % rounds == 0 else {
                 throw ParallelismError.invalidConfig(
-                    "Interleaved1F1B needs the micro batches (\(microBatches) = batch_size / microbatch_size) to be a multiple of their rounds (\(rounds)) over \(ranks) ranks"
+                    "\(kind.rawValue) needs the micro batches (\(microBatches) = batch_size / microbatch_size) to be a multiple of their rounds (\(rounds)) over \(ranks) ranks"
                 )
             }
         }
@@ -137,7 +151,9 @@ public struct PipelineSchedule: Sendable, Equatable {
             return forwards + backwards
         case .interleaved1F1B:
             return interleavedActions(of: rank, stages: stages)
-        case .interleavedZeroBubble, .zbvZeroBubble, .dualPipeV, .pipelineScheduleSingle, .pipelineScheduleMulti:
+        case .interleavedZeroBubble:
+            return zeroBubbleActions(of: rank, stages: stages)
+        case .zbvZeroBubble, .dualPipeV, .pipelineScheduleSingle, .pipelineScheduleMulti:
             preconditionFailure("\(kind.rawValue) is refused by init(name:)")
         }
     }
@@ -171,6 +187,50 @@ public struct PipelineSchedule: Sendable, Equatable {
         actions += ((total - warmup)..<total).map(backward)
         return actions
     }
+
+    /// PyTorch's `ScheduleInterleavedZeroBubble` (ZB1P on interleaved stages): the interleaved order with a warm-up of
+    /// one forward per hop from the last rank (not two), each backward split into its input gradient (I) and its
+    /// weight gradients (W); a rank holds back its first `rank` weight gradients and runs one after each later I, and
+    /// the rest at the end, where the other ranks would otherwise wait.
+    private func zeroBubbleActions(of rank: Int, stages: [Int]) -> [Action] {
+        let m = microBatches
+        let v = stages.count
+        let perRound = m / Swift.max(1, m / ranks)
+        let total = m * v
+        let warmup = Swift.min(total, (v - 1) * perRound + (ranks - 1 - rank))
+        func forwardStage(_ step: Int) -> Int { stages[(step / perRound) % v] }
+        func backwardStage(_ step: Int) -> Int { stages[v - 1 - ((step - warmup) / perRound) % v] }
+        var next: [String: Int] = [:]
+        func count(_ kind: String, _ stage: Int) -> Int {
+            defer { next["\(kind)\(stage)", default: 0] += 1 }
+            return next["\(kind)\(stage)", default: 0]
+        }
+        var actions: [Action] = []
+        var backwardSteps: [Int] = []
+        var weights = 0
+        func weight() {
+            let stage = backwardStage(backwardSteps[weights])
+            actions.append(.backwardWeight(stage: stage, microBatch: count("W", stage)))
+            weights += 1
+        }
+        for step in 0..<(total + warmup) {
+            if step < warmup {
+                let stage = forwardStage(step)
+                actions.append(.forward(stage: stage, microBatch: count("F", stage)))
+                continue
+            }
+            if step < total {
+                let stage = forwardStage(step)
+                actions.append(.forward(stage: stage, microBatch: count("F", stage)))
+            }
+            let stage = backwardStage(step)
+            actions.append(.backwardInput(stage: stage, microBatch: count("I", stage)))
+            backwardSteps.append(step)
+            if step - warmup >= rank { weight() }
+        }
+        while weights < backwardSteps.count { weight() }
+        return actions
+    }
 }
 
 extension PipelineSchedule {
@@ -183,7 +243,8 @@ extension PipelineSchedule {
     }
 
     /// Runs the schedule on paper: each rank takes its actions in order, a forward waits for the previous stage's
-    /// forward of the micro batch, a backward for the next stage's backward.
+    /// forward of the micro batch, a backward (or input gradient) for the next stage's one, a weight gradient for its
+    /// own input gradient. Split backwards cost half of `backwardCost` each.
     ///
     /// - Throws: ``ParallelismError/invalidConfig(_:)`` when some rank would wait forever (an invalid order).
     public func simulate(forwardCost: Double = 1, backwardCost: Double = 2) throws -> Simulation {
@@ -192,29 +253,42 @@ extension PipelineSchedule {
         var position = [Int](repeating: 0, count: ranks)
         let plans = (0..<ranks).map { actions(of: $0) }
         var remaining = plans.reduce(0) { $0 + $1.count }
+        /// What `action` waits for: the actions of which one must be done (the next stage's backward, whole or
+        /// split), and the one that must be done.
+        func dependencies(_ action: Action) -> (anyOf: [Action], required: Action?) {
+            switch action {
+            case .forward(let stage, let microBatch):
+                return ([], stage == 0 ? nil : .forward(stage: stage - 1, microBatch: microBatch))
+            case .backward(let stage, let microBatch), .backwardInput(let stage, let microBatch):
+                guard stage < stageCount - 1 else { return ([], .forward(stage: stage, microBatch: microBatch)) }
+                return (
+                    [.backward(stage: stage + 1, microBatch: microBatch), .backwardInput(stage: stage + 1, microBatch: microBatch)],
+                    .forward(stage: stage, microBatch: microBatch)
+                )
+            case .backwardWeight(let stage, let microBatch):
+                return ([], .backwardInput(stage: stage, microBatch: microBatch))
+            }
+        }
         while remaining > 0 {
             var progressed = false
             for rank in 0..<ranks where position[rank] < plans[rank].count {
                 let action = plans[rank][position[rank]]
-                let dependency: Action?
-                switch action {
-                case .forward(let stage, let microBatch):
-                    dependency = stage == 0 ? nil : .forward(stage: stage - 1, microBatch: microBatch)
-                case .backward(let stage, let microBatch):
-                    dependency =
-                        stage == stageCount - 1
-                        ? .forward(stage: stage, microBatch: microBatch) : .backward(stage: stage + 1, microBatch: microBatch)
-                }
+                let (anyOf, required) = dependencies(action)
                 var start = clock[rank]
-                if let dependency {
-                    guard let finished = done[dependency] else { continue }
+                if let required {
+                    guard let finished = done[required] else { continue }
                     start = Swift.max(start, finished)
                 }
-                if case .backward(let stage, let microBatch) = action, done[.forward(stage: stage, microBatch: microBatch)] == nil {
-                    continue
+                if !anyOf.isEmpty {
+                    guard let finished = anyOf.compactMap({ done[$0] }).min() else { continue }
+                    start = Swift.max(start, finished)
                 }
                 let cost: Double
-                if case .forward = action { cost = forwardCost } else { cost = backwardCost }
+                switch action {
+                case .forward: cost = forwardCost
+                case .backward: cost = backwardCost
+                case .backwardInput, .backwardWeight: cost = backwardCost / 2
+                }
                 clock[rank] = start + cost
                 done[action] = clock[rank]
                 position[rank] += 1

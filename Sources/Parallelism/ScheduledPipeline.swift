@@ -79,6 +79,11 @@ public final class ScheduledPipeline {
         var outputs: [Int: [Int: Tensor]] = [:]  // stage → micro batch → activations sent on, or the loss
         var losses: [Int: Tensor] = [:]
         var backwardsLeft = stages.mapValues { _ in m }
+        // Split backwards: a local next stage's input gradient, by stage and micro batch; and what an input gradient
+        // leaves for the weight gradients (the output, the gradient it was seeded with).
+        var outputGradients: [Int: [Int: Tensor]] = [:]
+        var pendingWeights: [Int: [Int: (output: Tensor, gradient: Tensor?)]] = [:]
+        var weightsDone: [Int: Set<Int>] = [:]  // micro batches whose weight gradients came with the input gradient
         for action in schedule.actions(of: transport.rank) {
             switch action {
             case .forward(let s, let mb):
@@ -131,6 +136,78 @@ public final class ScheduledPipeline {
                     }
                     try transport.send(gradient, to: schedule.rank(of: s - 1), tag: tag(s - 1, mb, forward: false))
                 }
+            case .backwardInput(let s, let mb):
+                guard let output = outputs[s]?.removeValue(forKey: mb) else {
+                    throw ParallelismError.mismatch("\(schedule.kind.rawValue) ran \(action) before its forward")
+                }
+                let stage = stages[s]!
+                if let checkpointed = stage.model.unwrapped(as: GPT2LLM.self)?.checkpointedLayers, !checkpointed.isEmpty {
+                    // A checkpointed block's backward runs a whole inner backward, weights included, in the input pass.
+                    throw ParallelismError.invalidConfig(
+                        "\(schedule.kind.rawValue) computes input and weight gradients apart, which activation checkpointing cannot: drop model/activation_checkpointed or use Interleaved1F1B"
+                    )
+                }
+                if s == last {
+                    // The loss's backward (the fused cross entropy hands its gradient over once) runs whole here: the
+                    // weight gradients of the last stage come with its input gradient, and its W only counts.
+                    backwardsLeft[s]! -= 1
+                    (stage.model as? GradientSynchronizing)?.prepareBackward(lastMicroBatch: lastAccumulation && backwardsLeft[s] == 0)
+                    try (output * (gradientScale / Double(m))).backward()
+                    if s > 0, let input = inputs[s]?.removeValue(forKey: mb) {
+                        guard let inputGradient = input.grad else {
+                            throw ParallelismError.mismatch("stage \(s)'s input got no gradient for micro batch \(mb)")
+                        }
+                        if stages[s - 1] != nil {
+                            outputGradients[s - 1, default: [:]][mb] = inputGradient
+                        } else {
+                            try transport.send(inputGradient, to: schedule.rank(of: s - 1), tag: tag(s - 1, mb, forward: false))
+                        }
+                    }
+                    pendingWeights[s, default: [:]][mb] = nil
+                    weightsDone[s, default: []].insert(mb)
+                    continue
+                }
+                // Other stages are seeded with their output's gradient from the next stage.
+                let target = output
+                var gradient: Tensor?
+                if stages[s + 1] != nil {
+                    guard let local = outputGradients[s]?.removeValue(forKey: mb) else {
+                        throw ParallelismError.mismatch("stage \(s + 1) left no gradient for micro batch \(mb)")
+                    }
+                    gradient = local
+                } else {
+                    gradient = try transport.receive(from: schedule.rank(of: s + 1), tag: tag(s, mb, forward: false))
+                }
+                // The first stage's input is token ids: nothing to send back, and its weight gradients do the rest.
+                if s > 0, let input = inputs[s]?.removeValue(forKey: mb) {
+                    guard
+                        let inputGradient = try Autograd.grad(
+                            outputs: [target], inputs: [input], gradOutputs: gradient.map { [$0] }, retainGraph: true,
+                            allowUnused: true
+                        ).first ?? nil
+                    else {
+                        throw ParallelismError.mismatch("stage \(s)'s input got no gradient for micro batch \(mb)")
+                    }
+                    if stages[s - 1] != nil {
+                        outputGradients[s - 1, default: [:]][mb] = inputGradient
+                    } else {
+                        try transport.send(inputGradient, to: schedule.rank(of: s - 1), tag: tag(s - 1, mb, forward: false))
+                    }
+                }
+                pendingWeights[s, default: [:]][mb] = (target, gradient)
+            case .backwardWeight(let s, let mb):
+                if weightsDone[s]?.remove(mb) != nil { continue }
+                guard let (target, gradient) = pendingWeights[s]?.removeValue(forKey: mb) else {
+                    throw ParallelismError.mismatch("\(schedule.kind.rawValue) ran \(action) before its input gradient")
+                }
+                backwardsLeft[s]! -= 1
+                let stage = stages[s]!
+                (stage.model as? GradientSynchronizing)?.prepareBackward(lastMicroBatch: lastAccumulation && backwardsLeft[s] == 0)
+                // libtorch's autograd has no public way to keep the input gradient's intermediate results for the
+                // weights (PyTorch's stage_backward_weight reuses them): the graph, kept by the input gradient, is
+                // run again, and only the weights' gradients are used (accumulated, with their hooks: FSDP's and
+                // DDP's reductions run here).
+                try Autograd.backward([target], gradOutputs: gradient.map { [$0] })
             }
         }
         try transport.finishSends()

@@ -17,8 +17,8 @@ import Testing
 
     /// 1F1B over 2 ranks trains the one-rank trajectory; its checkpoint holds each pipeline rank's stages in a block of
     /// shards, which one rank, 2 FSDP shards × 2 pipeline ranks under GPipe and 2 pipeline × 2 tensor-parallel ranks
-    /// continue from (layout changes); two stages per rank under Interleaved1F1B train the same trajectory; the last checkpoint exports to
-    /// Hugging Face whole.
+    /// continue from (layout changes); two stages per rank under Interleaved1F1B train the same trajectory, and under
+    /// InterleavedZeroBubble continue it; the last checkpoint exports to Hugging Face whole.
     @Test func pipelineRanksFollowTheOneRankTrajectory() throws {
         let single = try Self.run(ranks: 1, microBatch: 2, accumulation: 2, engine: .replicated).losses()
         let tolerance = FullyShardedTrainingTests.normTolerance
@@ -53,6 +53,12 @@ import Testing
             ranks: 2, microBatch: 2, accumulation: 2, engine: .pipeline(schedule: "Interleaved1F1B", layersPerStage: 1)
         ).losses()
         DistributedRun.expectSameTrajectory(interleaved, single, "pp 2, Interleaved1F1B", normTolerance: tolerance)
+        // The zero-bubble schedule (input and weight gradients apart) continues the 1F1B run's checkpoint.
+        let zeroBubble = try Self.run(
+            ranks: 2, microBatch: 2, accumulation: 2, engine: .pipeline(schedule: "InterleavedZeroBubble", layersPerStage: 1)
+        ).warmstart(from: checkpoint)
+        #expect(zeroBubble.keys.sorted() == Array(13...16))
+        DistributedRun.expectSameTrajectory(zeroBubble, single, "pp 2 → pp 2, InterleavedZeroBubble", normTolerance: tolerance)
 
         let exported = oneForwardOneBackward.root + "/hf"
         let (status, output) = try DistributedLaunchTests().launch([

@@ -66,11 +66,21 @@ final class ThreadPipelineMailbox: @unchecked Sendable {
                         for rank in 0..<ranks {
                             let actions = schedule.actions(of: rank)
                             #expect(Set(actions).count == actions.count)
-                            #expect(actions.count == 2 * perRank * microBatches, "\(kind) p\(ranks) v\(perRank) m\(microBatches)")
-                            for case .backward(let stage, let microBatch) in actions {
-                                let forward = actions.firstIndex(of: .forward(stage: stage, microBatch: microBatch))
-                                #expect(
-                                    forward != nil && forward! < actions.firstIndex(of: .backward(stage: stage, microBatch: microBatch))!)
+                            // Zero-bubble schedules split each backward into its input and weight gradients.
+                            let perMicroBatch = kind == .interleavedZeroBubble ? 3 : 2
+                            #expect(
+                                actions.count == perMicroBatch * perRank * microBatches, "\(kind) p\(ranks) v\(perRank) m\(microBatches)")
+                            func position(_ action: PipelineSchedule.Action) -> Int { actions.firstIndex(of: action) ?? -1 }
+                            for action in actions {
+                                switch action {
+                                case .forward: break
+                                case .backward(let stage, let microBatch), .backwardInput(let stage, let microBatch):
+                                    let forward = position(.forward(stage: stage, microBatch: microBatch))
+                                    #expect(forward >= 0 && forward < position(action))
+                                case .backwardWeight(let stage, let microBatch):
+                                    let input = position(.backwardInput(stage: stage, microBatch: microBatch))
+                                    #expect(input >= 0 && input < position(action))
+                                }
                             }
                         }
                         _ = try schedule.simulate()
@@ -94,6 +104,23 @@ final class ThreadPipelineMailbox: @unchecked Sendable {
                 .simulate(forwardCost: 1, backwardCost: 1)
             #expect(abs(interleaved.bubbleFraction - Double(p - 1) / Double(v * m + p - 1)) < 1e-12, "interleaved p\(p) m\(m)")
         }
+    }
+
+    /// Splitting the backward lets weight gradients fill the interleaved schedule's bubbles (backward twice the
+    /// forward, split evenly, as the zero-bubble paper models it).
+    @Test func zeroBubbleShrinksTheInterleavedBubble() throws {
+        for (p, m) in [(2, 4), (4, 8), (4, 4)] {
+            let interleaved = try PipelineSchedule(kind: .interleaved1F1B, ranks: p, stageCount: 2 * p, microBatches: m).simulate()
+            let zeroBubble = try PipelineSchedule(kind: .interleavedZeroBubble, ranks: p, stageCount: 2 * p, microBatches: m).simulate()
+            #expect(zeroBubble.bubbleFraction < interleaved.bubbleFraction, "p\(p) m\(m): \(zeroBubble) vs \(interleaved)")
+        }
+        // PyTorch's rules for rank 1 of 2, stages 1 and 3, 2 micro batches: a warm-up of (v − 1) · 2 + (p − 1 − rank) = 2
+        // forwards, then forward + input gradient; rank r holds back its first r weight gradients, then one follows each
+        // input gradient, and the held-back ones end the step.
+        let schedule = try PipelineSchedule(kind: .interleavedZeroBubble, ranks: 2, stageCount: 4, microBatches: 2)
+        #expect(schedule.actions(of: 1).map(\.description) == [
+            "F1.0", "F1.1", "F3.0", "I3.0", "F3.1", "I3.1", "W3.0", "I1.0", "W3.1", "I1.1", "W1.0", "W1.1",
+        ])
     }
 
     /// Names match as PyTorch's `get_schedule_class` matches them (ignoring case); an unknown name lists the known
@@ -165,12 +192,14 @@ final class ThreadPipelineMailbox: @unchecked Sendable {
     static let initializer = try! ComposedInitialization(weightInitType: .scaled, mean: 0, std: .value(0.02), layerCount: 6)
 
     static func batch() throws -> (samples: [String: Tensor], targets: [String: Tensor]) {
-        let tokens = try Tensor.randint(0, vocabulary, [4, 17], generator: Generator(seed: 7))
+        let tokens = try Tensor.randint(0, vocabulary, [8, 17], generator: Generator(seed: 7))
         return (["input_ids": try tokens.narrow(1, start: 0, length: 16)], ["target_ids": try tokens.narrow(1, start: 1, length: 16)])
     }
 
+    /// The training loss as the trainer computes it: the fused cross entropy, which hands its gradient over once (so a
+    /// schedule that ran the loss's backward twice would lose the head's gradient).
     static func loss(_ predictions: [String: Tensor], _ targets: [String: Tensor], _: (any TensorParallelCommunicator)?) throws -> Tensor {
-        try Functional.crossEntropy(predictions["logits"]!.reshape([-1, vocabulary]), target: targets["target_ids"]!.reshape([-1]))
+        try Functional.crossEntropyReusingLogits(predictions["logits"]!.reshape([-1, vocabulary]), target: targets["target_ids"]!.reshape([-1]))
     }
 
     static func relativeDifference(_ a: Tensor, _ b: Tensor) throws -> Float {
@@ -181,6 +210,7 @@ final class ThreadPipelineMailbox: @unchecked Sendable {
 
     @Test(arguments: [
         ("GPipe", 1, 2), ("1F1B", 1, 4), ("Interleaved1F1B", 2, 2), ("Interleaved1F1B", 2, 4), ("LoopedBFS", 2, 4),
+        ("InterleavedZeroBubble", 1, 4), ("InterleavedZeroBubble", 2, 2), ("InterleavedZeroBubble", 2, 4), ("InterleavedZeroBubble", 2, 8),
     ])
     func twoPipelineRanksFollowOneRank(schedule name: String, stagesPerRank: Int, microBatches: Int) throws {
         for config in [Self.config, Self.gpt2Config] {
