@@ -67,9 +67,11 @@ public enum DistributedError: Error, CustomStringConvertible, Equatable {
     case invalidMesh(String)
     case unavailable(String)
     case collectiveFailed(String)
+    case invalidArgument(String)
 
     public var description: String {
         switch self {
+        case .invalidArgument(let message): return message
         case .invalidMesh(let message): return message
         case .unavailable(let message): return message
         case .collectiveFailed(let message): return message

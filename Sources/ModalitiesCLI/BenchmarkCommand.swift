@@ -7,8 +7,12 @@ import Training
 /// `modalities benchmark train`: tokens/s, MFU and a per-step breakdown of one of the benchmark models.
 struct BenchmarkCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "benchmark", abstract: "Performance measurements, sweeps (prepare_sweep_configs, list_remaining_runs) and the planner's accuracy.",
-        subcommands: [Train.self, PrepareSweepConfigsCommand.self, ListRemainingRunsCommand.self, PlanAccuracyCommand.self])
+        commandName: "benchmark",
+        abstract: "Performance measurements, sweeps (prepare_sweep_configs, list_remaining_runs), the planner's accuracy and collectives.",
+        subcommands: [
+            Train.self, PrepareSweepConfigsCommand.self, ListRemainingRunsCommand.self, PlanAccuracyCommand.self,
+            CollectivesBenchmarkCommand.self,
+        ])
 
     struct Train: ParsableCommand {
         static let configuration = CommandConfiguration(
