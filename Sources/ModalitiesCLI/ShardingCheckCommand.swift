@@ -84,7 +84,7 @@ struct ShardingCheckCommand: ParsableCommand {
                 return try Functional.crossEntropy(logits.reshape([-1, vocabulary]), target: tokens.reshape([-1]))
             }()
             try loss.backward()
-            try (model as? GradientSynchronizing)?.synchronizeGradients()
+            try GradientSynchronization.finish(model)
             if step == 1 { stateBytes = try Memory.cpuStatistics().currentBytes - baseline }
             lossValue = try loss.item(Double.self)
             try optimizer.step()

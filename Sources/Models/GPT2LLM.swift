@@ -37,6 +37,9 @@ public final class GPT2LLM: BlockStructuredModel {
     public let pipelineStage: PipelineStageLayout?
     /// The index in `transformer.h` of each block this model holds (all of them unless it is a pipeline stage).
     public let layers: [Int]
+    /// Whether a forward with gradients ran sequence-parallel since the replicated parameters' gradients were last
+    /// summed over the tensor-parallel group (``sumSequenceParallelGradients(of:)``).
+    public internal(set) var sequenceParallelGradientsPending = false
     /// Hooks that see each module's forward (``ModuleForward``), with the handles that remove them.
     private var forwardHooks: [(handle: Int, hook: ForwardHook)] = []
     private var nextHookHandle = 0
@@ -236,6 +239,7 @@ public final class GPT2LLM: BlockStructuredModel {
             throw ModelError.invalidConfig("input of \(past + length) tokens exceeds sequence_length \(config.sequenceLength)")
         }
         let parallel = tensorParallel.map { TensorParallelForward(group: $0.communicator, length: length, caching: cache != nil) }
+        if parallel?.sequenceParallel == true, Autograd.isGradEnabled { sequenceParallelGradientsPending = true }
         let share = parallel.map { parallel in { (parameter: Tensor) in try parallel.share(parameter) } }
         var h: Tensor
         if let hidden {

@@ -191,8 +191,10 @@ extension SlicedParameterModel {
 /// How one forward pass crosses a tensor-parallel group. With sequence parallelism (Modalities' plan: norms and
 /// the residual stream on `SequenceParallel`), the activations between the parallel regions are split along the
 /// sequence: the regions gather it on entry and reduce-scatter on exit instead of passing it through and summing,
-/// and replicated parameters used on a part of the sequence (norms, row-parallel biases) have their gradients
-/// summed over the group. Without it the activations between regions are whole on every rank.
+/// and replicated parameters used on a part of the sequence (norms, row-parallel biases) hold each rank's part of
+/// their gradient, summed over the group once per optimizer step in one bucket
+/// (``GPT2LLM/sumSequenceParallelGradients(of:)``, as Megatron-LM's `allreduce_sequence_parallel_grads`), not one
+/// all-reduce per parameter and layer. Without it the activations between regions are whole on every rank.
 struct TensorParallelForward {
     let group: any TensorParallelCommunicator
     let sequenceParallel: Bool
@@ -213,8 +215,33 @@ struct TensorParallelForward {
         sequenceParallel ? try TensorParallelRegion.scatterSequence(x, group) : try TensorParallelRegion.leave(x, group)
     }
 
-    /// A replicated parameter as the activations between regions use it.
-    func share(_ parameter: Tensor) throws -> Tensor {
-        sequenceParallel ? try TensorParallelRegion.enter(parameter, group) : parameter
+    /// A replicated parameter as the activations between regions use it: itself, its gradient a partial sum under
+    /// sequence parallelism until ``GPT2LLM/sumSequenceParallelGradients(of:)``.
+    func share(_ parameter: Tensor) throws -> Tensor { parameter }
+}
+
+extension GPT2LLM {
+    /// Sums over the tensor-parallel group, in one all-reduce, the gradients of the replicated parameters (norms,
+    /// row-parallel biases) when a forward ran sequence-parallel since the last call: each rank's gradient then holds
+    /// only its part of the sequence. `parameters` is where the gradients are: the model's own, or a wrapper's that
+    /// holds its chunks (FSDP: summing chunks over the group equals chunking the sums, the tensor-parallel ranks of a
+    /// shard holding the same chunk). Call it once per optimizer step, after the data-parallel reduction and before
+    /// clipping; without a pending sequence-parallel forward it does nothing.
+    public func sumSequenceParallelGradients(of parameters: ParameterStore? = nil) throws {
+        guard sequenceParallelGradientsPending, let tensorParallel, tensorParallel.size > 1 else { return }
+        sequenceParallelGradientsPending = false
+        let grads = (parameters ?? self.parameters).named.compactMap { entry in
+            TensorParallelShard.split(of: entry.name) == .replicated ? entry.tensor.grad : nil
+        }
+        guard !grads.isEmpty else { return }
+        try Autograd.noGrad {
+            let flat = try Tensor.cat(try grads.map { try $0.flatten().to(dtype: .float32) })
+            let summed = try tensorParallel.communicator.allReduceSum(flat)
+            var offset = 0
+            for grad in grads {
+                _ = try grad.copy_(try summed.narrow(0, start: offset, length: grad.count).view(grad.shape))
+                offset += grad.count
+            }
+        }
     }
 }

@@ -32,7 +32,7 @@ public final class SteppableForwardPass: SteppableComponent {
         (model as? GradientSynchronizing)?.prepareBackward(lastMicroBatch: true)
         let predictions = try model.forward(batch.samples, training: true)
         try loss(predictions: predictions, targets: batch.targets).backward()
-        try (model as? GradientSynchronizing)?.synchronizeGradients()
+        try GradientSynchronization.finish(model)
         if let optimizer {
             try optimizer.step()
             try optimizer.zeroGrad()

@@ -142,7 +142,7 @@ public final class Trainer {
 
             let stepPerformed = (microBatch + 1) % gradientAccumulationSteps == 0
             if stepPerformed {
-                try (model as? GradientSynchronizing)?.synchronizeGradients()
+                try GradientSynchronization.finish(model)
                 try phaseTimer?.mark(.gradientSync)
                 if let norm = try clipper.clipGradientsOnDevice() { gradientNorms.append(norm) }
                 try appState.optimizer.step()

@@ -83,6 +83,8 @@ struct TensorParallelismTests {
         let logits = try model(tokens.narrow(1, start: 0, length: 16), training: true)
         let loss = try Functional.crossEntropy(logits.reshape([-1, 64]), target: tokens.narrow(1, start: 1, length: 16).reshape([-1]))
         try loss.backward()
+        // Sequence parallelism leaves each rank its part of the replicated parameters' gradients until this sum.
+        try model.sumSequenceParallelGradients()
         var grads: [String: Tensor] = [:]
         for (name, tensor) in model.parameters.named { grads[name] = tensor.grad }
         return (try loss.item(Float.self), try logits.toArray(Float.self), grads)
@@ -155,6 +157,7 @@ struct TensorParallelismTests {
             let predictions = try model.forward(inputs, training: true)
             let value = try loss(predictions: predictions, targets: targets, vocabularyParallel: model.lossParallelGroup)
             try value.backward()
+            try model.sumSequenceParallelGradients()
             var grads: [String: Tensor] = [:]
             for (name, tensor) in model.parameters.named { grads[name] = tensor.grad }
             return (try value.item(Float.self), grads, predictions["logits"]!.shape, shard)
