@@ -96,6 +96,7 @@ bench: shim
 	  .build/release/modalities launch --nproc_per_node $$n -- sharding_check --engine fsdp --meta --layers 8 --width 256 --vocabulary 8192 | grep "rank 0"; \
 	done
 	.build/release/modalities launch --nproc_per_node 4 -- collectives_check --bandwidth
+	for n in 2 4; do .build/release/modalities launch --nproc_per_node $$n -- benchmark collectives --max_bytes 64M --factor 8 --warmup 3 --iterations 10; done
 	.build/release/modalities benchmark plan_accuracy --tables $(MODALITIES_TEST_DATA)/modalities-repo/docs/scaling_experiments/scaling_leonardo.md $(MODALITIES_TEST_DATA)/modalities-repo/docs/scaling_experiments/scaling_mn5.md
 	MODALITIES=.build/release/modalities scripts/plan-cpu-check
 	Benchmarks/Scripts/pipeline-schedules.sh
