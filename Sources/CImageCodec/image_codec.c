@@ -10,6 +10,10 @@
 #include <jpeglib.h>  // after stdio.h: it uses FILE
 #include <png.h>
 
+/// The largest image decoded: 2^26 pixels (about 67 megapixels, 201 MB of RGB), so that a header claiming a huge
+/// size cannot make a dataset allocate gigabytes.
+#define IC_MAX_PIXELS ((size_t)1 << 26)
+
 static void set_error(char *error, size_t size, const char *format, const char *detail) {
     if (error && size > 0) snprintf(error, size, format, detail);
 }
@@ -23,9 +27,10 @@ static int decode_png(const char *path, ic_image *image, char *error, size_t err
         return -1;
     }
     png.format = PNG_FORMAT_RGB;
-    if (png.width == 0 || png.height == 0 || png.width > 65536 || png.height > 65536) {
+    if (png.width == 0 || png.height == 0 || png.width > 65536 || png.height > 65536 ||
+        (size_t)png.width * png.height > IC_MAX_PIXELS) {
         png_image_free(&png);
-        set_error(error, error_size, "%s", "PNG size outside 1...65536 pixels per side");
+        set_error(error, error_size, "%s", "PNG size outside 1...65536 pixels per side or above 67 megapixels");
         return -1;
     }
     size_t bytes = PNG_IMAGE_SIZE(png);
@@ -85,6 +90,10 @@ static int decode_jpeg(const char *path, ic_image *image, char *error, size_t er
     jpeg_create_decompress(&info);
     jpeg_stdio_src(&info, file);
     jpeg_read_header(&info, TRUE);
+    if ((size_t)info.image_width * info.image_height > IC_MAX_PIXELS) {
+        strcpy(failure.message, "JPEG above 67 megapixels");
+        longjmp(failure.jump, 1);
+    }
     if (info.jpeg_color_space == JCS_CMYK || info.jpeg_color_space == JCS_YCCK) {
         strcpy(failure.message, "CMYK JPEGs are not supported");
         longjmp(failure.jump, 1);
@@ -92,8 +101,8 @@ static int decode_jpeg(const char *path, ic_image *image, char *error, size_t er
     info.out_color_space = JCS_RGB;
     jpeg_start_decompress(&info);
     if (info.output_width == 0 || info.output_height == 0 || info.output_width > 65536 || info.output_height > 65536 ||
-        info.output_components != 3) {
-        strcpy(failure.message, "JPEG size outside 1...65536 pixels per side");
+        (size_t)info.output_width * info.output_height > IC_MAX_PIXELS || info.output_components != 3) {
+        strcpy(failure.message, "JPEG size outside 1...65536 pixels per side or above 67 megapixels");
         longjmp(failure.jump, 1);
     }
     size_t stride = (size_t)info.output_width * 3;
