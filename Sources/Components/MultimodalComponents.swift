@@ -156,9 +156,7 @@ struct ImageCaptionDatasetConfig: DeclaredConfig {
     @Field("std") var std = [0.229, 0.224, 0.225]
 
     func validate() throws {
-        guard mean.count == 3, std.count == 3, std.allSatisfy({ $0 > 0 }) else {
-            throw ConfigValueError("mean and std need one value per RGB channel (3), std above 0; found \(mean) and \(std)")
-        }
+        do { try RGBImage.checkNormalization(mean: mean, std: std) } catch let error as DatasetError { throw ConfigValueError(error.description) }
         guard sequenceLength.value >= 2 else { throw ConfigValueError("sequence_length must be at least 2 (the collator shifts by one)") }
     }
 }

@@ -43,7 +43,7 @@ public final class ImageCaptionDataset: Dataset {
         guard imageSize.height > 0, imageSize.width > 0 else {
             throw DatasetError.invalidArgument("image_size must be positive, found \(imageSize.height)×\(imageSize.width)")
         }
-        _ = try RGBImage(width: 1, height: 1, pixels: [0, 0, 0]).normalized(mean: mean, std: std)
+        try RGBImage.checkNormalization(mean: mean, std: std)
         let folder = URL(fileURLWithPath: jsonlPath).deletingLastPathComponent()
         var entries: [Entry] = []
         for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {

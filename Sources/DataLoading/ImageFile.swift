@@ -79,9 +79,7 @@ public struct RGBImage: Sendable, Equatable {
     /// Channels × height × width floats: each byte scaled to [0, 1], then `(value − mean[c]) / std[c]` per channel (as
     /// torchvision's ToTensor and Normalize).
     public func normalized(mean: [Double], std: [Double]) throws -> RealArray {
-        guard mean.count == 3, std.count == 3, std.allSatisfy({ $0 > 0 }) else {
-            throw DatasetError.invalidArgument("mean and std need three values (one per RGB channel), std above 0; found \(mean), \(std)")
-        }
+        try Self.checkNormalization(mean: mean, std: std)
         var values = [Float](repeating: 0, count: width * height * 3)
         let plane = width * height
         for index in 0..<plane {
@@ -91,5 +89,12 @@ public struct RGBImage: Sendable, Equatable {
             }
         }
         return try RealArray(shape: [3, height, width], values: values)
+    }
+
+    /// Throws unless `mean` and `std` hold one value per RGB channel, std above 0.
+    public static func checkNormalization(mean: [Double], std: [Double]) throws {
+        guard mean.count == 3, std.count == 3, std.allSatisfy({ $0 > 0 }) else {
+            throw DatasetError.invalidArgument("mean and std need three values (one per RGB channel), std above 0; found \(mean), \(std)")
+        }
     }
 }

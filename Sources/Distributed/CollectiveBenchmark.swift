@@ -127,15 +127,18 @@ public struct CollectiveBenchmark: Sendable {
         if device.kind != .cpu { try Accelerator.synchronize(device) }
     }
 
-    /// nccl-tests' table: size, count, time in µs, algbw and busbw in GB/s, one line per measurement.
+    /// The header of nccl-tests' table: size, count, time in µs, algbw and busbw in GB/s.
+    public static let tableHeader = "#  operation        size (B)       count   time (us)  algbw (GB/s)  busbw (GB/s)"
+
+    /// One measurement as a line of the table.
+    public static func tableRow(_ m: Measurement) -> String {
+        String(
+            format: "%@ %15d %11d %11.1f %13.3f %13.3f", m.operation.padding(toLength: 16, withPad: " ", startingAt: 0), m.bytes,
+            m.bytes / 4, m.seconds * 1e6, m.algorithmBandwidth, m.busBandwidth)
+    }
+
+    /// nccl-tests' table: the header, then one line per measurement.
     public static func table(_ measurements: [Measurement]) -> String {
-        var lines = ["#  operation        size (B)       count   time (us)  algbw (GB/s)  busbw (GB/s)"]
-        for m in measurements {
-            lines.append(
-                String(
-                    format: "%@ %15d %11d %11.1f %13.3f %13.3f", m.operation.padding(toLength: 16, withPad: " ", startingAt: 0), m.bytes,
-                    m.bytes / 4, m.seconds * 1e6, m.algorithmBandwidth, m.busBandwidth))
-        }
-        return lines.joined(separator: "\n")
+        ([tableHeader] + measurements.map(tableRow)).joined(separator: "\n")
     }
 }

@@ -54,7 +54,7 @@ struct CollectivesBenchmarkCommand: ParsableCommand {
         }
         if group.rank == 0 && !json {
             print("# \(group.size) rank(s), Gloo on CPU tensors; times are the slowest rank's mean over \(iterations) calls")
-            print(CollectiveBenchmark.table([]))
+            print(CollectiveBenchmark.tableHeader)
         }
         _ = try benchmark.run(on: group) { measurement in
             guard group.rank == 0 else { return }
@@ -63,7 +63,7 @@ struct CollectivesBenchmarkCommand: ParsableCommand {
                 encoder.outputFormatting = [.sortedKeys]
                 print(String(decoding: (try? encoder.encode(measurement)) ?? Data(), as: UTF8.self))
             } else {
-                print(CollectiveBenchmark.table([measurement]).split(separator: "\n").dropFirst().joined(separator: "\n"))
+                print(CollectiveBenchmark.tableRow(measurement))
             }
             fflush(nil)
         }

@@ -183,13 +183,11 @@ public final class CoCa: BlockStructuredModel {
             throw ModelError.invalidConfig(
                 "'\(keys.text)' has shape \(tokens.shape): \(length) tokens exceed text_decoder_config.block_size \(t.blockSize)")
         }
-        if tokens.count > 0 {
-            let largest = try tokens.max().item(Int.self)
-            let smallest = try tokens.min().item(Int.self)
-            guard smallest >= 0, largest < t.vocabularySize else {
-                throw ModelError.invalidConfig(
-                    "'\(keys.text)' holds token ids \(smallest)...\(largest), outside text_decoder_config.vocab_size \(t.vocabularySize)")
-            }
+        // One reduction (one host read) per forward; the range is read only for the message.
+        if tokens.count > 0, try tokens.ge(0).logicalAnd(try tokens.lt(Double(t.vocabularySize))).all().logicalNot().item(Bool.self) {
+            throw ModelError.invalidConfig(
+                "'\(keys.text)' holds token ids \(try tokens.min().item(Int.self))...\(try tokens.max().item(Int.self)), outside text_decoder_config.vocab_size \(t.vocabularySize)"
+            )
         }
         let embedded = try Tensor.cat(
             [try Functional.embedding(tokens, weight: tokenEmbedding), try textClassToken.expand([batch, 1, t.embeddingSize])], dim: 1)

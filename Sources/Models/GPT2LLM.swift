@@ -240,7 +240,6 @@ public final class GPT2LLM: BlockStructuredModel {
         }
         let parallel = tensorParallel.map { TensorParallelForward(group: $0.communicator, length: length, caching: cache != nil) }
         if parallel?.sequenceParallel == true, Autograd.isGradEnabled { sequenceParallelGradientsPending = true }
-        let share = parallel.map { parallel in { (parameter: Tensor) in try parallel.share(parameter) } }
         var h: Tensor
         if let hidden {
             h = hidden
@@ -259,7 +258,7 @@ public final class GPT2LLM: BlockStructuredModel {
             let run: (Tensor, OperatorOutputCache?) throws -> Tensor = { h, kept in
                 let config = self.config
                 let normed = try self.observed(
-                    prefix + ".attention_norm", Self.typeName(of: config.attentionNorm.kind), [h], block.attentionNorm(h, sharing: share))
+                    prefix + ".attention_norm", Self.typeName(of: config.attentionNorm.kind), [h], block.attentionNorm(h))
                 let attention = try self.observed(
                     prefix + ".attn", "CausalSelfAttention", [normed],
                     self.attention(
@@ -267,7 +266,7 @@ public final class GPT2LLM: BlockStructuredModel {
                         parallel: parallel, kept: kept))
                 let attended = try h + attention
                 let normedAgain = try self.observed(
-                    prefix + ".ffn_norm", Self.typeName(of: config.ffnNorm.kind), [attended], block.ffnNorm(attended, sharing: share))
+                    prefix + ".ffn_norm", Self.typeName(of: config.ffnNorm.kind), [attended], block.ffnNorm(attended))
                 let mlp = try self.observed(
                     prefix + ".mlp", config.activation == .swiglu ? "SwiGLU" : "TransformerMLP", [normedAgain],
                     self.mlp(block, normedAgain, training: training, parallel: parallel, kept: kept))
@@ -285,7 +284,7 @@ public final class GPT2LLM: BlockStructuredModel {
         }
         cache?.length = past + length
         guard let finalNorm, let head else { return try observed("", "GPT2LLM", [tokens], h) }
-        let normed = try observed("transformer.lm_head_norm", Self.typeName(of: config.lmHeadNorm.kind), [h], finalNorm(h, sharing: share))
+        let normed = try observed("transformer.lm_head_norm", Self.typeName(of: config.lmHeadNorm.kind), [h], finalNorm(h))
         guard let parallel else {
             let logits = try observed("transformer.lm_head", "Linear", [normed], Functional.linearPaddingRows(normed, weight: head))
             return try observed("", "GPT2LLM", [tokens], logits)
@@ -388,6 +387,6 @@ public final class GPT2LLM: BlockStructuredModel {
     private func rowParallel(_ layer: Linear, _ x: Tensor, parallel: TensorParallelForward?, kept: OperatorOutputCache?) throws -> Tensor {
         guard let parallel else { return try layer(x, kept: kept) }
         let sum = try parallel.leave(try layer.product(x, kept: kept))
-        return try layer.bias.map { try sum + parallel.share($0) } ?? sum
+        return try layer.bias.map { try sum + $0 } ?? sum
     }
 }

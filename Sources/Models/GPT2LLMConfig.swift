@@ -71,9 +71,11 @@ public struct GPT2LLMConfig: Sendable, Equatable {
     public var headSize: Int { embeddingSize / queryHeads }
 
     /// SwiGLU's hidden size, Modalities' rule: int(2 · ffn_hidden / 3) rounded up to the multiple.
-    public var swigluHidden: Int {
-        let adjusted = 2 * ffnHidden / 3
-        return (adjusted + swigluHiddenMultiple - 1) / swigluHiddenMultiple * swigluHiddenMultiple
+    public var swigluHidden: Int { Self.swigluHidden(ffnHidden: ffnHidden, multiple: swigluHiddenMultiple) }
+
+    /// Modalities' `SwiGLU._get_hidden_dim`: int(2 · ffn_hidden / 3) rounded up to a multiple of `multiple`.
+    static func swigluHidden(ffnHidden: Int, multiple: Int = 256) -> Int {
+        (2 * ffnHidden / 3 + multiple - 1) / multiple * multiple
     }
 
     /// Problems that make the model impossible to build (divisibility only warns, as real checkpoints need).

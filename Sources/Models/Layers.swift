@@ -39,11 +39,8 @@ struct Norm {
         bias = config.bias && config.kind != .pytorchRMSNorm ? try store.make("\(name).bias", shape: [size], fill: 0) : nil
     }
 
-    /// The normalised `x`; `share`, when given, passes the weight and bias through first (sequence parallelism
-    /// sums their gradients over the tensor-parallel group that way).
-    func callAsFunction(_ x: Tensor, sharing share: ((Tensor) throws -> Tensor)? = nil) throws -> Tensor {
-        let weight = try share?(self.weight) ?? self.weight
-        let bias = try self.bias.map { try share?($0) ?? $0 }
+    /// The normalised `x`.
+    func callAsFunction(_ x: Tensor) throws -> Tensor {
         switch kind {
         case .layerNorm:
             return try Functional.layerNorm(x, normalizedShape: [size], weight: weight, bias: bias, eps: epsilon)

@@ -73,7 +73,7 @@ public enum FeedForwardActivation: String, Sendable {
 }
 
 /// The feed-forward network of CoCa's and the vision transformer's blocks: Modalities' `nn.mlp.MLP` (`fc1`, exact
-/// GELU, `fc2`) or its `SwiGLU` (`W`, `V`, `W_2`, hidden size rounded as ``GPT2LLMConfig/swigluHidden``).
+/// GELU, `fc2`) or its `SwiGLU` (`W`, `V`, `W_2`, hidden size rounded as GPT2LLM's, to multiples of 256).
 struct FeedForward {
     typealias Activation = FeedForwardActivation
 
@@ -91,7 +91,7 @@ struct FeedForward {
                 try Linear("\(name).fc2", input: hidden, output: width, bias: bias, in: store),
             ]
         case .swiglu:
-            let rounded = (2 * hidden / 3 + 255) / 256 * 256
+            let rounded = GPT2LLMConfig.swigluHidden(ffnHidden: hidden)
             layers = [
                 try Linear("\(name).W", input: width, output: rounded, bias: bias, in: store),
                 try Linear("\(name).V", input: width, output: rounded, bias: bias, in: store),

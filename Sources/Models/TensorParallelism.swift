@@ -215,9 +215,6 @@ struct TensorParallelForward {
         sequenceParallel ? try TensorParallelRegion.scatterSequence(x, group) : try TensorParallelRegion.leave(x, group)
     }
 
-    /// A replicated parameter as the activations between regions use it: itself, its gradient a partial sum under
-    /// sequence parallelism until ``GPT2LLM/sumSequenceParallelGradients(of:)``.
-    func share(_ parameter: Tensor) throws -> Tensor { parameter }
 }
 
 extension GPT2LLM {

@@ -82,8 +82,21 @@ public final class ScheduledPipeline {
         // Split backwards: a local next stage's input gradient, by stage and micro batch; and what an input gradient
         // leaves for the weight gradients (the output, the gradient it was seeded with).
         var outputGradients: [Int: [Int: Tensor]] = [:]
-        var pendingWeights: [Int: [Int: (output: Tensor, gradient: Tensor?)]] = [:]
-        var weightsDone: [Int: Set<Int>] = [:]  // micro batches whose weight gradients came with the input gradient
+        enum WeightPass {
+            /// The output and the gradient it was seeded with, for the second pass over the retained graph.
+            case pending(output: Tensor, gradient: Tensor?)
+            /// The weight gradients came with the input gradient (the last stage).
+            case done
+        }
+        var weightPasses: [Int: [Int: WeightPass]] = [:]
+        /// Hands stage `s`'s input gradient to stage `s − 1`: kept when this rank holds it, sent otherwise.
+        func deliverInputGradient(_ gradient: Tensor, of s: Int, microBatch mb: Int) throws {
+            if stages[s - 1] != nil {
+                outputGradients[s - 1, default: [:]][mb] = gradient
+            } else {
+                try transport.send(gradient, to: schedule.rank(of: s - 1), tag: tag(s - 1, mb, forward: false))
+            }
+        }
         for action in schedule.actions(of: transport.rank) {
             switch action {
             case .forward(let s, let mb):
@@ -157,18 +170,12 @@ public final class ScheduledPipeline {
                         guard let inputGradient = input.grad else {
                             throw ParallelismError.mismatch("stage \(s)'s input got no gradient for micro batch \(mb)")
                         }
-                        if stages[s - 1] != nil {
-                            outputGradients[s - 1, default: [:]][mb] = inputGradient
-                        } else {
-                            try transport.send(inputGradient, to: schedule.rank(of: s - 1), tag: tag(s - 1, mb, forward: false))
-                        }
+                        try deliverInputGradient(inputGradient, of: s, microBatch: mb)
                     }
-                    pendingWeights[s, default: [:]][mb] = nil
-                    weightsDone[s, default: []].insert(mb)
+                    weightPasses[s, default: [:]][mb] = .done
                     continue
                 }
                 // Other stages are seeded with their output's gradient from the next stage.
-                let target = output
                 var gradient: Tensor?
                 if stages[s + 1] != nil {
                     guard let local = outputGradients[s]?.removeValue(forKey: mb) else {
@@ -182,24 +189,20 @@ public final class ScheduledPipeline {
                 if s > 0, let input = inputs[s]?.removeValue(forKey: mb) {
                     guard
                         let inputGradient = try Autograd.grad(
-                            outputs: [target], inputs: [input], gradOutputs: gradient.map { [$0] }, retainGraph: true,
+                            outputs: [output], inputs: [input], gradOutputs: gradient.map { [$0] }, retainGraph: true,
                             allowUnused: true
                         ).first ?? nil
                     else {
                         throw ParallelismError.mismatch("stage \(s)'s input got no gradient for micro batch \(mb)")
                     }
-                    if stages[s - 1] != nil {
-                        outputGradients[s - 1, default: [:]][mb] = inputGradient
-                    } else {
-                        try transport.send(inputGradient, to: schedule.rank(of: s - 1), tag: tag(s - 1, mb, forward: false))
-                    }
+                    try deliverInputGradient(inputGradient, of: s, microBatch: mb)
                 }
-                pendingWeights[s, default: [:]][mb] = (target, gradient)
+                weightPasses[s, default: [:]][mb] = .pending(output: output, gradient: gradient)
             case .backwardWeight(let s, let mb):
-                if weightsDone[s]?.remove(mb) != nil { continue }
-                guard let (target, gradient) = pendingWeights[s]?.removeValue(forKey: mb) else {
+                guard let pass = weightPasses[s]?.removeValue(forKey: mb) else {
                     throw ParallelismError.mismatch("\(schedule.kind.rawValue) ran \(action) before its input gradient")
                 }
+                guard case .pending(let target, let gradient) = pass else { continue }
                 backwardsLeft[s]! -= 1
                 let stage = stages[s]!
                 (stage.model as? GradientSynchronizing)?.prepareBackward(lastMicroBatch: lastAccumulation && backwardsLeft[s] == 0)

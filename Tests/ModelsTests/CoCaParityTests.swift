@@ -14,11 +14,7 @@ struct GoldenMultimodalModel {
     let outputs: [(key: String, shape: [Int], values: [Float])]
 
     init(_ name: String) throws {
-        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
-        let manifest =
-            try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("\(name).json"))) as! [String: Any]
-        let blob = try Data(contentsOf: folder.appendingPathComponent("\(name).bin"))
-        let floats = blob.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        let (manifest, floats) = try goldenFiles(name)
         var offset = 0
         func take(_ shape: [Int]) -> [Float] {
             let count = shape.reduce(1, *)

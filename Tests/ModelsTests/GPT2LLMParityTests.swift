@@ -4,6 +4,14 @@ import Torch
 
 @testable import Models
 
+/// A golden's two files in Golden/: `name.json` (its manifest) and `name.bin` (little-endian float32 values).
+func goldenFiles(_ name: String) throws -> (manifest: [String: Any], floats: [Float]) {
+    let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
+    let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("\(name).json"))) as! [String: Any]
+    let blob = try Data(contentsOf: folder.appendingPathComponent("\(name).bin"))
+    return (manifest, blob.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) })
+}
+
 /// A golden model from scripts/make-model-goldens.py: weights and the logits Hugging Face computed.
 struct GoldenModel {
     let config: [String: Any]
@@ -14,11 +22,7 @@ struct GoldenModel {
     let loss: Double
 
     init(_ name: String) throws {
-        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
-        let manifest =
-            try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("\(name).json"))) as! [String: Any]
-        let blob = try Data(contentsOf: folder.appendingPathComponent("\(name).bin"))
-        let floats = blob.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        let (manifest, floats) = try goldenFiles(name)
         var offset = 0
         var parameters: [(String, [Int], [Float])] = []
         for entry in manifest["parameters"] as! [[String: Any]] {
