@@ -17,12 +17,13 @@ setup:
 
 ## Builds the C++ shim against libtorch as a shared library of its own, and the CUDA shim (loaded only on GPUs)
 ## when the CUDA runtime headers are at hand (setup-libtorch keeps them beside its libtorch; CUDA_INCLUDE= otherwise).
-CUDA_INCLUDE ?= $(LIBTORCH_DIR)/../nvidia/cu13/include
+## CUDA_INCLUDE lists the runtime's headers first, then NCCL's (NCCL process groups live in the CUDA shim).
+CUDA_INCLUDE ?= $(LIBTORCH_DIR)/../nvidia/cu13/include $(LIBTORCH_DIR)/../nvidia/nccl/include
 shim: setup
 	@$(MAKE) --no-print-directory -C shim -j2 LIBTORCH="$(LIBTORCH_DIR)" OUT="$(CURDIR)/.build/shim"
-	@if [ -f "$(CUDA_INCLUDE)/crt/host_config.h" ]; then \
+	@if [ -f "$(firstword $(CUDA_INCLUDE))/crt/host_config.h" ] && [ -n "$(wildcard $(addsuffix /nccl.h,$(CUDA_INCLUDE)))" ]; then \
 	  $(MAKE) --no-print-directory -C shim -j2 LIBTORCH="$(LIBTORCH_DIR)" OUT="$(CURDIR)/.build/shim" CUDA_INCLUDE="$(CUDA_INCLUDE)" cuda; \
-	else echo "shim: no CUDA runtime headers in $(CUDA_INCLUDE): the CUDA shim is not built (GPU-only features will say so)"; fi
+	else echo "shim: no CUDA runtime or NCCL headers in $(CUDA_INCLUDE): the CUDA shim is not built (GPU-only features will say so)"; fi
 
 ## Builds the `modalities` executable (release, static Swift runtime).
 build: shim

@@ -35,9 +35,12 @@ public struct CollectiveBenchmark: Sendable {
         public var algorithmBandwidth: Double
         /// algorithmBandwidth × the operation's bus factor, in GB/s.
         public var busBandwidth: Double
+        /// "gloo" or "nccl".
+        public var backend: String
 
-        public init(operation: Operation, ranks: Int, bytes: Int, seconds: Double) {
+        public init(operation: Operation, ranks: Int, bytes: Int, seconds: Double, backend: String = "gloo") {
             self.operation = operation.rawValue
+            self.backend = backend
             self.ranks = ranks
             self.bytes = bytes
             self.seconds = seconds
@@ -46,7 +49,7 @@ public struct CollectiveBenchmark: Sendable {
         }
 
         enum CodingKeys: String, CodingKey {
-            case operation, ranks, bytes, seconds, algorithmBandwidth = "algbw_gbps", busBandwidth = "busbw_gbps"
+            case operation, ranks, bytes, seconds, backend, algorithmBandwidth = "algbw_gbps", busBandwidth = "busbw_gbps"
         }
     }
 
@@ -115,7 +118,8 @@ public struct CollectiveBenchmark: Sendable {
                 let slowest = try Tensor([mean], shape: [1]).to(device: device)
                 try group.allReduce(slowest, .max)
                 let measurement = Measurement(
-                    operation: operation, ranks: ranks, bytes: bytes, seconds: try slowest.item(Double.self))
+                    operation: operation, ranks: ranks, bytes: bytes, seconds: try slowest.item(Double.self),
+                    backend: group.usesNCCL && device.kind == .cuda ? "nccl" : "gloo")
                 report(measurement)
                 results.append(measurement)
             }

@@ -4,10 +4,14 @@ import Foundation
 import Synchronization
 import Torch
 
-/// A group of ranks that run collectives together: c10d's ProcessGroupGloo over a TCPStore rendezvous (CPU).
+/// A group of ranks that run collectives together over a TCPStore rendezvous: c10d's ProcessGroupGloo for CPU
+/// tensors and, when the ranks run on GPUs, ProcessGroupNCCL for CUDA tensors (each collective goes to the backend of
+/// its tensors' device, as a PyTorch group made with `cpu:gloo,cuda:nccl` does).
 ///
-/// Collectives are synchronous and in place; a peer that died or a timeout throws
-/// ``DistributedError/collectiveFailed(_:)`` naming the collective and the rank.
+/// Collectives are synchronous and in place; on Gloo a peer that died or a timeout throws
+/// ``DistributedError/collectiveFailed(_:)`` naming the collective and the rank. An NCCL collective orders the
+/// calling thread's current CUDA stream after itself and returns; one that runs past the timeout makes NCCL's
+/// watchdog abort the communicator and end the process, naming the collective, so `launch` stops the job.
 public final class ProcessGroup: @unchecked Sendable {  // c10d process groups are thread-safe; one caller at a time here
     public enum ReduceOperation: Int32, Sendable { case sum = 0, max = 1, min = 2, product = 3 }
 
@@ -17,9 +21,12 @@ public final class ProcessGroup: @unchecked Sendable {  // c10d process groups a
     /// Subgroups made from this group, by rendezvous prefix.
     private let subgroups = Mutex<[String: ProcessGroup]>([:])
 
-    /// Joins the group: rank 0 serves the store at `masterAddress:masterPort`, the others connect.
-    public init(masterAddress: String, masterPort: Int, rank: Int, size: Int, timeout: Duration = .seconds(60), prefix: String = "") throws
-    {
+    /// Joins the group: rank 0 serves the store at `masterAddress:masterPort`, the others connect. With a CUDA
+    /// `device` (this rank's GPU, already current) the group gets NCCL for CUDA tensors; CUDA must be loaded.
+    public init(
+        masterAddress: String, masterPort: Int, rank: Int, size: Int, timeout: Duration = .seconds(60), prefix: String = "",
+        device: Device = .cpu
+    ) throws {
         try Runtime.start()
         var handle: ct_process_group?
         try Self.check(
@@ -30,6 +37,24 @@ public final class ProcessGroup: @unchecked Sendable {  // c10d process groups a
         self.handle = handle!
         self.rank = rank
         self.size = size
+        if device.kind == .cuda {
+            guard ct_process_group_add_nccl(self.handle, Int32(device.index ?? 0)) == 0 else {
+                let reason = ct_last_error().map { String(cString: $0) } ?? "unknown error"
+                throw DistributedError.unavailable("rank \(rank) on \(device): \(reason)")
+            }
+        }
+    }
+
+    /// Whether CUDA tensors' collectives go through NCCL in this group (its ranks run on GPUs).
+    public var usesNCCL: Bool { ct_process_group_has_nccl(handle) }
+
+    /// The NCCL version libtorch runs with (e.g. "2.28.9"), once CUDA is loaded.
+    public static func ncclVersion() throws -> String {
+        var buffer = [CChar](repeating: 0, count: 64)
+        guard ct_nccl_version(&buffer, buffer.count) == 0 else {
+            throw DistributedError.unavailable(ct_last_error().map { String(cString: $0) } ?? "unknown error")
+        }
+        return String(cString: buffer)
     }
 
     private init(handle: ct_process_group, rank: Int, size: Int) {
@@ -42,19 +67,23 @@ public final class ProcessGroup: @unchecked Sendable {  // c10d process groups a
 
     /// The group of the calling process from the launcher's (or torchrun's, or SLURM's) environment, or nil when
     /// the job runs on one rank.
+    /// With a CUDA `device` the group gets NCCL for CUDA tensors beside Gloo. `includingOneRank` makes a group of one
+    /// (for tools that measure collectives on one GPU) where a training job goes without.
     public static func fromEnvironment(
         _ environment: [String: String],
-        timeout: Duration = .seconds(60)
+        timeout: Duration = .seconds(60),
+        device: Device = .cpu,
+        includingOneRank: Bool = false
     ) throws -> ProcessGroup? {
         let launch = try LaunchEnvironment(environment)
-        guard launch.worldSize > 1 else { return nil }
+        guard launch.worldSize > 1 || includingOneRank else { return nil }
         return try ProcessGroup(
             masterAddress: launch.masterAddress, masterPort: launch.masterPort, rank: launch.rank, size: launch.worldSize,
-            timeout: timeout)
+            timeout: timeout, device: device)
     }
 
-    /// A group of `members` (global ranks, this process among them), e.g. one device-mesh dimension. Every rank of
-    /// this group must call it with its own members, in the same order of calls. Asking again for the same name and
+    /// A group of `members` (global ranks, this process among them), e.g. one device-mesh dimension, with NCCL when
+    /// this group has it. Every rank of this group must call it with its own members, in the same order of calls. Asking again for the same name and
     /// members returns the group made the first time (its rendezvous keys in the store are used up).
     public func subgroup(members: [Int], name: String, timeout: Duration = .seconds(60)) throws -> ProcessGroup {
         guard let position = members.firstIndex(of: rank) else {

@@ -114,6 +114,12 @@ public final class TrainingJob {
                 "device_mesh.device_type is cuda, but the ranks run on the CPU (\(options.device == .cpu ? "--device cpu" : "no GPU here")): training on the CPU"
             )
         }
+        if let mesh, mesh.deviceType == "cpu", rank.device.kind == .cuda, isRankZero {
+            // torch's mesh would be Gloo-only; here each collective follows its tensors, NCCL for the GPU's.
+            logger.warning(
+                "device_mesh.device_type is cpu, but the ranks run on GPUs: collectives on CUDA tensors go through NCCL (--device cpu trains on the CPU)"
+            )
+        }
         if let saver = checkpointSaving as? CheckpointSaver {
             saver.writer.extraMetadata["config_file_name"] = URL(fileURLWithPath: options.configFilePath).lastPathComponent
             saver.writer.extraMetadata["resolved_config"] = resolvedYAML
@@ -252,8 +258,11 @@ public enum DeviceChoice: String, Sendable, CaseIterable {
 }
 
 extension TrainingJob {
-    /// The device of this rank for `choice`; loads CUDA when a GPU is wanted or seen.
-    static func trainingDevice(_ choice: DeviceChoice, localRank: Int, worldSize: Int, logger: Logger) throws -> Device {
+    /// The device of this rank for `choice`; loads CUDA when a GPU is wanted or seen, and makes the rank's GPU
+    /// current before any other CUDA work (several ranks on GPUs talk through NCCL, see ``ProcessGroup``).
+    public static func trainingDevice(_ choice: DeviceChoice, localRank: Int, environment: [String: String], logger: Logger) throws
+        -> Device
+    {
         guard choice == .cuda || (choice == .automatic && CUDA.driverNodeExists) else { return .cpu }
         do {
             try CUDA.load()
@@ -262,17 +271,18 @@ extension TrainingJob {
             logger.warning("an NVIDIA device is present but CUDA did not load (\(error)); training on the CPU")
             return .cpu
         }
-        guard CUDA.deviceCount > localRank else {
-            if choice == .cuda { throw LaunchError.invalid("--device cuda: rank \(localRank) has no GPU (\(CUDA.deviceCount) visible)") }
-            logger.warning("CUDA sees \(CUDA.deviceCount) GPU(s), too few for local rank \(localRank); training on the CPU")
+        let binding: GPUBinding
+        do {
+            binding = try GPUBinding(
+                localRank: localRank, visibleDevices: CUDA.deviceCount, visibleDeviceList: environment["CUDA_VISIBLE_DEVICES"])
+        } catch {
+            if choice == .cuda { throw LaunchError.invalid("--device cuda: \(error)") }
+            // One rank on the CPU beside others on GPUs cannot share their collectives.
+            if (Int(environment["WORLD_SIZE"] ?? "") ?? 1) > 1 { throw LaunchError.invalid("\(error)") }
+            logger.warning("\(error); training on the CPU")
             return .cpu
         }
-        guard worldSize == 1 else {
-            throw LaunchError.invalid(
-                "training on several GPUs needs NCCL process groups, which this build does not have yet: run the \(worldSize) ranks with --device cpu, or one rank on the GPU"
-            )
-        }
-        let device = Device.cuda(localRank)
+        let device = Device.cuda(binding.deviceIndex)
         try Accelerator.setCurrent(device)
         return device
     }
@@ -297,9 +307,8 @@ extension TrainingJob {
             }
             let localRank = Int(variables["LOCAL_RANK"] ?? "") ?? 0
             let device = try TrainingJob.trainingDevice(
-                options.device, localRank: localRank,
-                worldSize: Int(variables["WORLD_SIZE"] ?? "") ?? 1, logger: options.logger)
-            let group = try ProcessGroup.fromEnvironment(variables)
+                options.device, localRank: localRank, environment: variables, logger: options.logger)
+            let group = try ProcessGroup.fromEnvironment(variables, device: device)
             context = RunContext(
                 rank: group?.rank ?? 0, localRank: localRank, worldSize: group?.size ?? 1,
                 localWorldSize: Int(variables["LOCAL_WORLD_SIZE"] ?? ""), device: device, worldGroup: group,
@@ -307,7 +316,10 @@ extension TrainingJob {
             let logger = options.logger
             let isRankZero = context.isRankZero
             log = { message in if isRankZero { logger.info("\(message)") } }
-            if device.kind == .cuda { log("training on \(device): \((try? CUDA.deviceProperties(device.index ?? 0).name) ?? "GPU")") }
+            if device.kind == .cuda {
+                let collectives = group.map { $0.usesNCCL ? ", collectives through NCCL \((try? ProcessGroup.ncclVersion()) ?? "")" : "" } ?? ""
+                log("training on \(device): \((try? CUDA.deviceProperties(device.index ?? 0).name) ?? "GPU")\(collectives)")
+            }
         }
     }
 

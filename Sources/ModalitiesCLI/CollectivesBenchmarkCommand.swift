@@ -4,7 +4,7 @@ import Foundation
 import Torch
 
 /// `modalities benchmark collectives`: nccl-tests' sweep over message sizes for all_reduce, all_gather and
-/// reduce_scatter on the launched ranks (Gloo on CPU ranks).
+/// reduce_scatter on the launched ranks (Gloo on CPU ranks, NCCL with `--device cuda`).
 struct CollectivesBenchmarkCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "collectives",
@@ -19,6 +19,7 @@ struct CollectivesBenchmarkCommand: ParsableCommand {
     @Option var iterations = 20
     @Option(help: "Comma-separated: all_reduce, all_gather, reduce_scatter.") var operations = "all_reduce,all_gather,reduce_scatter"
     @Flag(help: "One JSON line per measurement instead of the table.") var json = false
+    @OptionGroup var rankOptions: CollectiveRankOptions
 
     /// `1024`, `4K`, `64M`, `1G` as bytes.
     static func bytes(_ text: String) throws -> Int {
@@ -49,14 +50,16 @@ struct CollectivesBenchmarkCommand: ParsableCommand {
         } catch let error as DistributedError {
             throw ValidationError(error.description)
         }
-        guard let group = try ProcessGroup.fromEnvironment(ProcessEnvironment.variables) else {
+        guard let (group, device) = try rankOptions.joinGroup(includingOneRank: true) else {
             throw ValidationError("run under `modalities launch --nproc_per_node N` (N ≥ 1): the collectives need a process group")
         }
         if group.rank == 0 && !json {
-            print("# \(group.size) rank(s), Gloo on CPU tensors; times are the slowest rank's mean over \(iterations) calls")
+            print(
+                "# \(group.size) rank(s), \(CollectiveRankOptions.backendName(group, on: device)); times are the slowest rank's mean over \(iterations) calls"
+            )
             print(CollectiveBenchmark.tableHeader)
         }
-        _ = try benchmark.run(on: group) { measurement in
+        _ = try benchmark.run(on: group, device: device) { measurement in
             guard group.rank == 0 else { return }
             if json {
                 let encoder = JSONEncoder()

@@ -59,30 +59,44 @@ struct CollectivesCheckCommand: ParsableCommand {
     var holdSeconds: Double?
     @Option(name: .customLong("timeout_seconds"), help: "How long a collective waits for the other ranks.")
     var timeoutSeconds = 60.0
+    @OptionGroup var rankOptions: CollectiveRankOptions
 
     func run() throws {
         guard timeoutSeconds > 0 else { throw ValidationError("--timeout_seconds must be positive") }
+        // One rank is enough on a GPU: NCCL's communicator and kernels are still exercised.
         guard
-            let group = try ProcessGroup.fromEnvironment(ProcessEnvironment.variables, timeout: .milliseconds(Int64(timeoutSeconds * 1000)))
+            let (group, device) = try rankOptions.joinGroup(
+                timeout: .milliseconds(Int64(timeoutSeconds * 1000)), includingOneRank: rankOptions.device == .cuda)
         else {
-            throw ValidationError("run under `modalities launch` with 2 or more ranks")
+            throw ValidationError("run under `modalities launch` with 2 or more ranks (or 1 with --device cuda)")
         }
         let (rank, size) = (group.rank, group.size)
         if rank == exitRank { Foundation.exit(3) }
-        let sum = try Tensor([Float(rank + 1)], shape: [1])
+        let sum = try Tensor([Float(rank + 1)], shape: [1]).to(device: device)
         try group.allReduce(sum)
         try expect(try sum.item(Float.self) == Float(size * (size + 1) / 2), "all_reduce")
-        let value = try Tensor([Float(rank == 0 ? 42 : 0)], shape: [1])
+        if device.kind == .cuda {
+            // bf16 reductions and several tensors in one call (NCCL coalesces them).
+            let halves = try (0..<2).map { _ in try Tensor([Float(rank + 1)], shape: [1]).to(device: device, dtype: .bfloat16) }
+            try group.allReduce(halves)
+            for half in halves {
+                try expect(try half.to(dtype: .float32).item(Float.self) == Float(size * (size + 1) / 2), "bf16 all_reduce")
+            }
+        }
+        let value = try Tensor([Float(rank == 0 ? 42 : 0)], shape: [1]).to(device: device)
         try group.broadcast(value, root: 0)
         try expect(try value.item(Float.self) == 42, "broadcast")
-        let gathered = try Tensor.zeros([size * 2])
-        try group.allGather(into: gathered, from: try Tensor([Float(rank), Float(rank)], shape: [2]))
+        let gathered = try Tensor.zeros([size * 2], device: device)
+        try group.allGather(into: gathered, from: try Tensor([Float(rank), Float(rank)], shape: [2]).to(device: device))
         try expect(try gathered.toArray(Float.self) == (0..<size).flatMap { [Float($0), Float($0)] }, "all_gather")
-        let scattered = try Tensor.zeros([2])
-        try group.reduceScatter(into: scattered, from: try Tensor.ones([size * 2]))
+        let scattered = try Tensor.zeros([2], device: device)
+        try group.reduceScatter(into: scattered, from: try Tensor.ones([size * 2], device: device))
         try expect(try scattered.toArray(Float.self) == [Float(size), Float(size)], "reduce_scatter")
+        let asynchronous = try Tensor([Float(rank + 1)], shape: [1]).to(device: device)
+        try group.allReduceAsync([asynchronous]).wait()
+        try expect(try asynchronous.item(Float.self) == Float(size * (size + 1) / 2), "asynchronous all_reduce")
         if size >= 2, rank < 2 {
-            let message = try Tensor([Float(7)], shape: [1])
+            let message = try Tensor([Float(7)], shape: [1]).to(device: device)
             if rank == 0 {
                 try group.send(message, to: 1)
             } else {
@@ -94,12 +108,12 @@ struct CollectivesCheckCommand: ParsableCommand {
         if size >= 4, size % 2 == 0 {
             // Pairs of neighbours as a mesh dimension: {0, 1}, {2, 3}, ...
             let pair = try group.subgroup(members: [rank - rank % 2, rank - rank % 2 + 1], name: "pairs")
-            let value = try Tensor([Float(rank)], shape: [1])
+            let value = try Tensor([Float(rank)], shape: [1]).to(device: device)
             try pair.allReduce(value)
             try expect(try value.item(Float.self) == Float(2 * (rank - rank % 2) + 1), "subgroup all_reduce")
         }
         try group.barrier()
-        print("rank \(rank) of \(size): collectives ok")
+        print("rank \(rank) of \(size): collectives ok (\(CollectiveRankOptions.backendName(group, on: device)))")
         fflush(nil)
         if bandwidth { try measureBandwidth(group) }
         if glooConstants { try measureRingConstants(group) }

@@ -28,3 +28,34 @@ import Torch
         #expect(!RunContext(rank: 3, worldSize: 8, localWorldSize: 4).isRankZero)
     }
 }
+
+/// The backends of a process group: Gloo for CPU tensors always, NCCL for CUDA tensors when the rank is on a GPU.
+@Suite struct ProcessGroupBackendTests {
+    @Test func aCPUGroupHasGlooOnly() throws {
+        // Port 0: the kernel picks a free one (a group of one has no peer that needs to know it).
+        let group = try ProcessGroup(masterAddress: "127.0.0.1", masterPort: 0, rank: 0, size: 1)
+        #expect(!group.usesNCCL)
+        let tensor = try Tensor([Float(3)], shape: [1])
+        try group.allReduce(tensor)
+        #expect(try tensor.item(Float.self) == 3)
+    }
+
+    @Test func aGPURankGetsNCCLOrAReasonWhyNot() throws {
+        if CUDA.isLoaded && CUDA.deviceCount > 0 {
+            // A machine with a GPU, CUDA loaded by an earlier test: the group of one runs NCCL's collectives.
+            let group = try ProcessGroup(masterAddress: "127.0.0.1", masterPort: 0, rank: 0, size: 1, device: .cuda(0))
+            #expect(group.usesNCCL)
+            let tensor = try Tensor([Float(3)], shape: [1]).to(device: .cuda(0))
+            try group.allReduce(tensor)
+            #expect(try tensor.item(Float.self) == 3)
+            #expect(try ProcessGroup.ncclVersion().split(separator: ".").count == 3)
+        } else {
+            // Without CUDA loaded the NCCL backend cannot be made, and the error says why.
+            let error = #expect(throws: DistributedError.self) {
+                try ProcessGroup(masterAddress: "127.0.0.1", masterPort: 0, rank: 0, size: 1, device: .cuda(0))
+            }
+            #expect("\(error!)".contains("rank 0 on cuda:0: NCCL process groups need CUDA"), "\(error!)")
+            #expect(throws: DistributedError.self) { try ProcessGroup.ncclVersion() }
+        }
+    }
+}

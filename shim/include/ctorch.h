@@ -328,6 +328,12 @@ int ct_process_group_create_gloo(const char *master_address, int master_port, co
 int ct_process_group_create_subgroup(ct_process_group parent, const char *prefix, int rank, int size, int64_t timeout_ms,
                                      ct_process_group *out);
 void ct_process_group_free(ct_process_group group);
+/// Gives `group` an NCCL backend on cuda:`device_index` for its CUDA tensors (CPU tensors stay on Gloo); its
+/// subgroups made afterwards get one too. Needs CUDA loaded and the CUDA shim (which holds ProcessGroupNCCL).
+int ct_process_group_add_nccl(ct_process_group group, int device_index);
+bool ct_process_group_has_nccl(ct_process_group group);
+/// The NCCL version libtorch runs with ("2.28.9"); needs CUDA loaded.
+int ct_nccl_version(char *out, size_t capacity);
 /// `op`: 0 sum, 1 max, 2 min, 3 product. In place on every tensor.
 int ct_process_group_all_reduce(ct_process_group group, ct_tensor *tensors, int64_t count, int op);
 int ct_process_group_broadcast(ct_process_group group, ct_tensor tensor, int root);

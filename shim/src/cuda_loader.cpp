@@ -59,6 +59,8 @@ void *cuda_entry(const char *name) {
 
 } // namespace
 
+void *ctorch::cuda_shim_function(const char *name) { return cuda_entry(name); }
+
 int ct_cuda_load(const char *library_path) {
   return ctorch::guarded([&] {
     std::lock_guard<std::mutex> lock(cuda_mutex);

@@ -1,13 +1,20 @@
-// c10d process groups: TCPStore rendezvous and ProcessGroupGloo (CPU). Collectives run synchronously: each call
-// waits for its Work, so a peer that died or a timeout surfaces as an error status naming the collective.
+// c10d process groups: TCPStore rendezvous, ProcessGroupGloo for CPU tensors and, on GPU ranks, ProcessGroupNCCL
+// (made by the CUDA shim) for CUDA tensors: each collective goes to the backend of its tensors' device, as a PyTorch
+// group created with "cpu:gloo,cuda:nccl" does. Collectives run synchronously: a Gloo call waits for its Work, so a
+// peer that died or a timeout surfaces as an error status naming the collective; an NCCL call orders the calling
+// thread's current CUDA stream after the collective, and a collective that hangs past the timeout is ended by NCCL's
+// watchdog, which aborts the communicator and the process with a message naming it.
 #define USE_C10D_GLOO 1
 #include "internal.h"
+#include "nccl_backend.h"
 
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include <chrono>
+#include <cstring>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,6 +27,16 @@ struct ct_process_group_s {
   /// The Gloo device the group's ranks talk through: loopback when the job runs on one machine, the host's
   /// interface otherwise. Subgroups use the same, so a subgroup that spans nodes reaches them.
   std::shared_ptr<::gloo::transport::Device> device;
+  int64_t timeout_ms;
+  /// ProcessGroupNCCL for CUDA tensors, when the ranks run on GPUs (`ct_process_group_add_nccl`); subgroups get their
+  /// own on the same device.
+  c10::intrusive_ptr<c10d::Backend> nccl;
+  int nccl_device = -1;
+
+  ~ct_process_group_s() {
+    // Ends NCCL's watchdog and communicators before the store goes (destroy_process_group's order).
+    if (nccl) nccl->shutdown();
+  }
 };
 
 namespace {
@@ -34,17 +51,33 @@ c10d::ReduceOp reduce_op(int op) {
   }
 }
 
+/// A backend's work on one collective; Gloo's needs the wait below, NCCL's only the stream ordering its wait() makes.
+struct Started {
+  c10::intrusive_ptr<c10d::Work> work;
+  bool on_gloo;
+};
+
+/// The backend for collectives on `tensor`: NCCL for CUDA tensors, Gloo for CPU ones.
+c10d::Backend &backend_for(ct_process_group group, const at::Tensor &tensor, const char *name) {
+  if (!tensor.is_cuda()) return *group->group;
+  TORCH_CHECK(group->nccl, name, " on a CUDA tensor in a process group without NCCL (rank ", group->rank, " of ",
+              group->size, "): the group was made for CPU ranks");
+  return *group->nccl;
+}
+
 /// Waits for `work`, then for Gloo's worker thread to let go of it. The worker wakes waiters before it drops its
 /// own reference to the Work, which holds the collective's tensors, so without the second wait a just-finished
 /// collective's buffers could outlive the call for as long as that thread is descheduled (seen as one extra
 /// gathered unit in an allocator count on a loaded machine). The caller's reference is the one left; the wait is
 /// bounded in case a future libtorch keeps another one.
-void wait(const c10::intrusive_ptr<c10d::Work> &work, const char *name, ct_process_group group) {
+void wait(const Started &started, const char *name, ct_process_group group) {
+  const auto &work = started.work;
   try {
     work->wait();
   } catch (const std::exception &error) {
     TORCH_CHECK(false, name, " failed on rank ", group->rank, " of ", group->size, ": ", error.what());
   }
+  if (!started.on_gloo) return;  // NCCL's watchdog holds its works until their kernels end: nothing to wait for
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   while (work.use_count() > 1 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
 }
@@ -72,7 +105,40 @@ int ct_process_group_create_gloo(const char *master_address, int master_port, co
                         : c10d::ProcessGroupGloo::createDefaultDevice();
     gloo_options->devices.push_back(device);
     auto group = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, size, gloo_options);
-    *out = new ct_process_group_s{store, group, rank, size, device};
+    *out = new ct_process_group_s{store, group, rank, size, device, timeout_ms};
+  });
+}
+
+/// Makes an NCCL backend for `store`'s group; the CUDA shim must be loaded.
+static c10::intrusive_ptr<c10d::Backend> make_nccl(const c10::intrusive_ptr<c10d::Store> &store, int rank, int size,
+                                            int64_t timeout_ms, int device_index) {
+  auto factory = reinterpret_cast<ctorch::NcclBackendFactory>(ctorch::cuda_shim_function("ctcuda_nccl_backend_new"));
+  TORCH_CHECK(factory != nullptr, "NCCL process groups need CUDA: ", ct_last_error());
+  // NCCL's keys (its unique id per communicator) live apart from Gloo's in the same store.
+  auto nccl_store = c10::make_intrusive<c10d::PrefixStore>("nccl", store);
+  c10::intrusive_ptr<c10d::Backend> backend;
+  TORCH_CHECK(factory(nccl_store, rank, size, timeout_ms, device_index, backend) == 0, ct_last_error());
+  return backend;
+}
+
+int ct_process_group_add_nccl(ct_process_group group, int device_index) {
+  return ctorch::guarded([&] {
+    TORCH_CHECK(!group->nccl, "the process group already has NCCL (on cuda:", group->nccl_device, ")");
+    group->nccl = make_nccl(group->store, group->rank, group->size, group->timeout_ms, device_index);
+    group->nccl_device = device_index;
+  });
+}
+
+bool ct_process_group_has_nccl(ct_process_group group) { return group->nccl.defined(); }
+
+int ct_nccl_version(char *out, size_t capacity) {
+  return ctorch::guarded([&] {
+    auto function = reinterpret_cast<ctorch::NcclVersionFunction>(ctorch::cuda_shim_function("ctcuda_nccl_version"));
+    TORCH_CHECK(function != nullptr, ct_last_error());
+    std::string version;
+    TORCH_CHECK(function(version) == 0, ct_last_error());
+    TORCH_CHECK(capacity > version.size(), "the NCCL version needs ", version.size() + 1, " bytes");
+    std::memcpy(out, version.c_str(), version.size() + 1);
   });
 }
 
@@ -85,19 +151,60 @@ int ct_process_group_create_subgroup(ct_process_group parent, const char *prefix
     auto gloo_options = c10d::ProcessGroupGloo::Options::create(timeout);
     gloo_options->devices.push_back(parent->device);
     auto group = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, size, gloo_options);
-    *out = new ct_process_group_s{parent->store, group, rank, size, parent->device};
+    auto child = std::make_unique<ct_process_group_s>(
+        ct_process_group_s{parent->store, group, rank, size, parent->device, timeout_ms});
+    if (parent->nccl) {
+      child->nccl = make_nccl(store, rank, size, timeout_ms, parent->nccl_device);
+      child->nccl_device = parent->nccl_device;
+    }
+    *out = child.release();
   });
 }
 
 void ct_process_group_free(ct_process_group group) { delete group; }
 
-int ct_process_group_all_reduce(ct_process_group group, ct_tensor *tensors, int64_t count, int op) {
-  return ctorch::guarded([&] {
-    std::vector<at::Tensor> list;
-    for (int64_t index = 0; index < count; ++index) list.push_back(ctorch::unwrap(tensors[index]));
+namespace {
+
+std::vector<at::Tensor> tensor_list(ct_tensor *tensors, int64_t count) {
+  std::vector<at::Tensor> list;
+  for (int64_t index = 0; index < count; ++index) list.push_back(ctorch::unwrap(tensors[index]));
+  TORCH_CHECK(!list.empty(), "a collective needs at least one tensor");
+  return list;
+}
+
+Started start_all_reduce(ct_process_group group, std::vector<at::Tensor> &list, int op) {
+  auto &backend = backend_for(group, list[0], "all_reduce");
+  bool on_gloo = &backend == group->group.get();
+  if (on_gloo || list.size() == 1) {
     c10d::AllreduceOptions options;
     options.reduceOp = reduce_op(op);
-    wait(group->group->allreduce(list, options), "all_reduce", group);
+    return {backend.allreduce(list, options), on_gloo};
+  }
+  // NCCL's allreduce takes one tensor; several go as one coalesced group.
+  c10d::AllreduceCoalescedOptions options;
+  options.reduceOp = reduce_op(op);
+  return {backend.allreduce_coalesced(list, options), false};
+}
+
+Started start_all_gather(ct_process_group group, ct_tensor output, ct_tensor input) {
+  at::Tensor out_tensor = ctorch::unwrap(output);
+  at::Tensor in_tensor = ctorch::unwrap(input);
+  auto &backend = backend_for(group, in_tensor, "all_gather");
+  return {backend._allgather_base(out_tensor, in_tensor), &backend == group->group.get()};
+}
+
+Started start_send(ct_process_group group, ct_tensor tensor, int destination, int tag) {
+  std::vector<at::Tensor> list{ctorch::unwrap(tensor)};
+  auto &backend = backend_for(group, list[0], "send");
+  return {backend.send(list, destination, tag), &backend == group->group.get()};
+}
+
+}  // namespace
+
+int ct_process_group_all_reduce(ct_process_group group, ct_tensor *tensors, int64_t count, int op) {
+  return ctorch::guarded([&] {
+    auto list = tensor_list(tensors, count);
+    wait(start_all_reduce(group, list, op), "all_reduce", group);
   });
 }
 
@@ -106,16 +213,13 @@ int ct_process_group_broadcast(ct_process_group group, ct_tensor tensor, int roo
     std::vector<at::Tensor> list{ctorch::unwrap(tensor)};
     c10d::BroadcastOptions options;
     options.rootRank = root;
-    wait(group->group->broadcast(list, options), "broadcast", group);
+    auto &backend = backend_for(group, list[0], "broadcast");
+    wait({backend.broadcast(list, options), &backend == group->group.get()}, "broadcast", group);
   });
 }
 
 int ct_process_group_all_gather(ct_process_group group, ct_tensor output, ct_tensor input) {
-  return ctorch::guarded([&] {
-    at::Tensor out_tensor = ctorch::unwrap(output);
-    at::Tensor in_tensor = ctorch::unwrap(input);
-    wait(group->group->_allgather_base(out_tensor, in_tensor), "all_gather", group);
-  });
+  return ctorch::guarded([&] { wait(start_all_gather(group, output, input), "all_gather", group); });
 }
 
 int ct_process_group_reduce_scatter(ct_process_group group, ct_tensor output, ct_tensor input, int op) {
@@ -124,61 +228,53 @@ int ct_process_group_reduce_scatter(ct_process_group group, ct_tensor output, ct
     at::Tensor in_tensor = ctorch::unwrap(input);
     c10d::ReduceScatterOptions options;
     options.reduceOp = reduce_op(op);
-    wait(group->group->_reduce_scatter_base(out_tensor, in_tensor, options), "reduce_scatter", group);
+    auto &backend = backend_for(group, in_tensor, "reduce_scatter");
+    wait({backend._reduce_scatter_base(out_tensor, in_tensor, options), &backend == group->group.get()},
+         "reduce_scatter", group);
   });
 }
 
+/// A host-side barrier over Gloo, also in groups with NCCL: it orders the processes (checkpoint files, logs), which
+/// is what its callers need; CUDA work is ordered by the streams.
 int ct_process_group_barrier(ct_process_group group) {
-  return ctorch::guarded([&] { wait(group->group->barrier(), "barrier", group); });
+  return ctorch::guarded([&] { wait({group->group->barrier(), true}, "barrier", group); });
 }
 
 int ct_process_group_send(ct_process_group group, ct_tensor tensor, int destination, int tag) {
-  return ctorch::guarded([&] {
-    std::vector<at::Tensor> list{ctorch::unwrap(tensor)};
-    wait(group->group->send(list, destination, tag), "send", group);
-  });
+  return ctorch::guarded([&] { wait(start_send(group, tensor, destination, tag), "send", group); });
 }
 
 int ct_process_group_receive(ct_process_group group, ct_tensor tensor, int source, int tag) {
   return ctorch::guarded([&] {
     std::vector<at::Tensor> list{ctorch::unwrap(tensor)};
-    wait(group->group->recv(list, source, tag), "recv", group);
+    auto &backend = backend_for(group, list[0], "recv");
+    wait({backend.recv(list, source, tag), &backend == group->group.get()}, "recv", group);
   });
 }
 
 struct ct_work_s {
-  c10::intrusive_ptr<c10d::Work> work;
+  Started started;
   ct_process_group group;
   const char *name;
 };
 
 int ct_process_group_all_reduce_async(ct_process_group group, ct_tensor *tensors, int64_t count, int op, ct_work *out) {
   return ctorch::guarded([&] {
-    std::vector<at::Tensor> list;
-    for (int64_t index = 0; index < count; ++index) list.push_back(ctorch::unwrap(tensors[index]));
-    c10d::AllreduceOptions options;
-    options.reduceOp = reduce_op(op);
-    *out = new ct_work_s{group->group->allreduce(list, options), group, "all_reduce"};
+    auto list = tensor_list(tensors, count);
+    *out = new ct_work_s{start_all_reduce(group, list, op), group, "all_reduce"};
   });
 }
 
 int ct_process_group_all_gather_async(ct_process_group group, ct_tensor output, ct_tensor input, ct_work *out) {
-  return ctorch::guarded([&] {
-    at::Tensor out_tensor = ctorch::unwrap(output);
-    at::Tensor in_tensor = ctorch::unwrap(input);
-    *out = new ct_work_s{group->group->_allgather_base(out_tensor, in_tensor), group, "all_gather"};
-  });
+  return ctorch::guarded([&] { *out = new ct_work_s{start_all_gather(group, output, input), group, "all_gather"}; });
 }
 
 int ct_process_group_send_async(ct_process_group group, ct_tensor tensor, int destination, int tag, ct_work *out) {
-  return ctorch::guarded([&] {
-    std::vector<at::Tensor> list{ctorch::unwrap(tensor)};
-    *out = new ct_work_s{group->group->send(list, destination, tag), group, "send"};
-  });
+  return ctorch::guarded([&] { *out = new ct_work_s{start_send(group, tensor, destination, tag), group, "send"}; });
 }
 
 int ct_work_wait(ct_work work) {
-  return ctorch::guarded([&] { wait(work->work, work->name, work->group); });
+  return ctorch::guarded([&] { wait(work->started, work->name, work->group); });
 }
 
 void ct_work_free(ct_work work) { delete work; }

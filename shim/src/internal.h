@@ -26,6 +26,10 @@ namespace ctorch {
 /// Stores `message` as the calling thread's last error.
 void set_error(std::string message);
 
+/// The CUDA shim's function `name` (cuda_loader.cpp), or null with the reason (CUDA not loaded, the shim missing)
+/// set as this thread's error.
+void *cuda_shim_function(const char *name);
+
 /// Time spent inside shim calls, per thread, for measuring what the Swift side adds around libtorch.
 extern std::atomic<bool> call_timing_enabled;
 extern thread_local int call_depth;
