@@ -6,7 +6,7 @@ SWIFT ?= swift
 LIBTORCH_DIR = $(eval LIBTORCH_DIR := $$(shell scripts/setup-libtorch))$(LIBTORCH_DIR)
 export MODALITIES_TEST_DATA ?= $(abspath ../shared/data)
 
-.PHONY: all setup shim build demo test test-interop tutorials fuzz bench docs format gpu-check clean
+.PHONY: all setup shim build demo test test-interop tutorials fuzz bench docs format gpu-check gpu-check-dry-run clean
 
 all: build
 
@@ -113,6 +113,10 @@ bench: shim
 ## .build/gpu-check/gpu-check run there (README: GPUs).
 gpu-check: shim
 	scripts/gpu-check pack
+
+## The GPU check's CPU dry run here: pack, then run it with --device cpu against the cached libtorch 2.11.0.
+gpu-check-dry-run: shim
+	scripts/gpu-check dry-run
 
 clean:
 	rm -rf .build

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Distributed
 import Torch
 
 /// `modalities env`: what this binary runs on.
@@ -47,6 +48,9 @@ struct EnvCommand: ParsableCommand {
                 }
             }
             print("cuda shim: \(CUDA.shimProblem ?? "loaded")")
+            if CUDA.shimProblem == nil {
+                print("nccl: \((try? ProcessGroup.ncclVersion()).map { "\($0) (libtorch's ProcessGroupNCCL)" } ?? "unavailable")")
+            }
         } else {
             print("cuda: no NVIDIA device found (/dev/nvidiactl absent); CPU only")
         }
