@@ -202,6 +202,14 @@ struct FSDP1ActivationCheckpointedConfig: DeclaredConfig {
     @Field("activation_checkpointing_modules") var modules: [String] = []
 }
 
+/// `model/compiled`'s fields, as Modalities main's `CompiledModelConfig` has them.
+struct CompiledModelConfig: DeclaredConfig {
+    @Field("model") var model: ComponentSlot<any Model>
+    @Field("block_names") var blockNames: [String]
+    @Field("fullgraph") var fullGraph = true
+    @Field("debug") var debug = false
+}
+
 struct ActivationCheckpointedConfig: Decodable {
     enum Variant: String, ConfigEnum {
         case full_activation_checkpointing, selective_layer_activation_checkpointing, selective_op_activation_checkpointing
@@ -325,6 +333,16 @@ extension ComponentRegistry {
                 }
             }
             return model
+        }
+        register(
+            "model", "compiled",
+            summary:
+                "Modalities' torch.compile of the blocks block_names lists, as libtorch can do it: on a GPU the trainer captures the whole step as one CUDA graph and replays it; on the CPU the step runs eagerly on the fused kernels",
+            config: CompiledModelConfig.self, produces: [(any Model).self]
+        ) { config, context -> any Model in
+            let model = try context.build(config.model)
+            try checkBlockNames(config.blockNames, of: model)
+            return CompiledModel(wrapping: model, blockNames: config.blockNames, fullGraph: config.fullGraph, debug: config.debug)
         }
         register(
             "model", "activation_checkpointed",

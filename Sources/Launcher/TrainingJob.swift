@@ -139,6 +139,7 @@ public final class TrainingJob {
         trainer.pipeline = components.pipeline
         trainer.profiler = outputs.profiler
         trainer.stopAfterSteps = options.stopAfterSteps
+        trainer.log = log
         let evaluator = Evaluator(
             dataParallelDegree: dataParallelDegree, progressSubscriber: progressSubscriber, resultSubscriber: resultSubscriber)
         evaluator.group = group

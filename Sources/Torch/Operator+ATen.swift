@@ -170,4 +170,6 @@ extension Operator {
     static let foreachNorm = Operator("aten::_foreach_norm", "Scalar")
     static let fusedAdamW_ = Operator("aten::_fused_adamw_")
     static let fusedAdam_ = Operator("aten::_fused_adam_")
+    static let fusedAdamWTensorLR_ = Operator("aten::_fused_adamw_", "tensor_lr")
+    static let fusedAdamTensorLR_ = Operator("aten::_fused_adam_", "tensor_lr")
 }

@@ -95,15 +95,9 @@ public enum Foreach {
         parameters: [Tensor], grads: [Tensor], expAvgs: [Tensor], expAvgSqs: [Tensor], steps: [Tensor],
         lr: Double, beta1: Double, beta2: Double, weightDecay: Double, eps: Double
     ) throws {
-        let count = parameters.count
-        guard [grads.count, expAvgs.count, expAvgSqs.count, steps.count].allSatisfy({ $0 == count }) else {
-            throw TorchError.invalidArgument("fused Adam needs one gradient, two moments and one step per parameter")
-        }
-        try add_(steps, 1)
-        try Operator.fusedAdam_.callForEffect([
-            .tensors(parameters), .tensors(grads), .tensors(expAvgs), .tensors(expAvgSqs), .tensors([]), .tensors(steps),
-            .double(lr), .double(beta1), .double(beta2), .double(weightDecay), .double(eps), .bool(false), .bool(false),
-        ])
+        try fusedAdam(
+            .fusedAdam_, parameters: parameters, grads: grads, expAvgs: expAvgs, expAvgSqs: expAvgSqs, steps: steps, lr: .double(lr),
+            beta1: beta1, beta2: beta2, weightDecay: weightDecay, eps: eps, maximize: false)
     }
 
     /// One AdamW step over every parameter at once, as `torch.optim.AdamW(fused=True)` takes it.
@@ -114,15 +108,38 @@ public enum Foreach {
         parameters: [Tensor], grads: [Tensor], expAvgs: [Tensor], expAvgSqs: [Tensor], steps: [Tensor],
         lr: Double, beta1: Double, beta2: Double, weightDecay: Double, eps: Double, maximize: Bool = false
     ) throws {
+        try fusedAdam(
+            .fusedAdamW_, parameters: parameters, grads: grads, expAvgs: expAvgs, expAvgSqs: expAvgSqs, steps: steps, lr: .double(lr),
+            beta1: beta1, beta2: beta2, weightDecay: weightDecay, eps: eps, maximize: maximize)
+    }
+
+    /// ``fusedAdam_(parameters:grads:expAvgs:expAvgSqs:steps:lr:beta1:beta2:weightDecay:eps:)`` and
+    /// ``fusedAdamW_(parameters:grads:expAvgs:expAvgSqs:steps:lr:beta1:beta2:weightDecay:eps:maximize:)`` with the
+    /// learning rate read from `lr`, a zero-dimensional float32 tensor on the parameters' device (the `tensor_lr`
+    /// overloads, what `capturable` optimizers use): a CUDA graph that captured the step reads the rate at each replay,
+    /// so a schedule changes it by writing into the tensor.
+    public static func fusedAdamW_(
+        parameters: [Tensor], grads: [Tensor], expAvgs: [Tensor], expAvgSqs: [Tensor], steps: [Tensor],
+        lr: Tensor, beta1: Double, beta2: Double, weightDecay: Double, eps: Double, decoupledWeightDecay: Bool = true
+    ) throws {
+        try fusedAdam(
+            decoupledWeightDecay ? .fusedAdamWTensorLR_ : .fusedAdamTensorLR_, parameters: parameters, grads: grads, expAvgs: expAvgs,
+            expAvgSqs: expAvgSqs, steps: steps, lr: .tensor(lr), beta1: beta1, beta2: beta2, weightDecay: weightDecay, eps: eps,
+            maximize: false)
+    }
+
+    private static func fusedAdam(
+        _ kernel: Operator, parameters: [Tensor], grads: [Tensor], expAvgs: [Tensor], expAvgSqs: [Tensor], steps: [Tensor],
+        lr: Argument, beta1: Double, beta2: Double, weightDecay: Double, eps: Double, maximize: Bool
+    ) throws {
         let count = parameters.count
         guard [grads.count, expAvgs.count, expAvgSqs.count, steps.count].allSatisfy({ $0 == count }) else {
-            throw TorchError.invalidArgument("fused AdamW needs one gradient, two moments and one step per parameter")
+            throw TorchError.invalidArgument("fused Adam needs one gradient, two moments and one step per parameter")
         }
         try add_(steps, 1)
-        try Operator.fusedAdamW_.callForEffect([
+        try kernel.callForEffect([
             .tensors(parameters), .tensors(grads), .tensors(expAvgs), .tensors(expAvgSqs), .tensors([]), .tensors(steps),
-            .double(lr), .double(beta1), .double(beta2), .double(weightDecay), .double(eps), .bool(false),
-            .bool(maximize),
+            lr, .double(beta1), .double(beta2), .double(weightDecay), .double(eps), .bool(false), .bool(maximize),
         ])
     }
 }

@@ -40,6 +40,10 @@ public final class AdamOptimizer {
     public let baseLearningRate: Double
     /// The learning rate of the next step.
     public var learningRate: Double
+    /// Once ``keepLearningRateOnDevice()`` has made it: the learning rate as a zero-dimensional float32 tensor on the
+    /// parameters' device, which every step reads (the fused kernels' `tensor_lr` form), so that a CUDA graph that
+    /// captured ``step()`` follows the schedule; ``writeLearningRate()`` copies ``learningRate`` into it.
+    public private(set) var learningRateTensor: Tensor?
     public let groups: [Group]
     private var moments: [[Tensor]] = []
     private var squares: [[Tensor]] = []
@@ -81,6 +85,19 @@ public final class AdamOptimizer {
         steps = try groups.map { try $0.parameters.map { try Tensor.zeros([], device: $0.device) } }
     }
 
+    /// Makes every later step read the learning rate from ``learningRateTensor`` (see there).
+    public func keepLearningRateOnDevice() throws {
+        guard learningRateTensor == nil else { return }
+        let device = groups.lazy.flatMap(\.parameters).first?.device ?? .cpu
+        learningRateTensor = try Tensor.zeros([], device: device)
+        try writeLearningRate()
+    }
+
+    /// Writes ``learningRate`` into ``learningRateTensor`` (outside a capture, before the step that reads it).
+    public func writeLearningRate() throws {
+        try learningRateTensor?.fill_(learningRate)
+    }
+
     /// Updates every parameter that has a gradient.
     public func step() throws {
         for (index, group) in groups.enumerated() {
@@ -92,7 +109,12 @@ public final class AdamOptimizer {
             let v = present.map { squares[index][$0] }
             let s = present.map { steps[index][$0] }
             try Autograd.noGrad {
-                if decoupledWeightDecay {
+                if let learningRateTensor {
+                    try Foreach.fusedAdamW_(
+                        parameters: parameters, grads: grads, expAvgs: m, expAvgSqs: v, steps: s, lr: learningRateTensor,
+                        beta1: beta1, beta2: beta2, weightDecay: group.weightDecay, eps: eps,
+                        decoupledWeightDecay: decoupledWeightDecay)
+                } else if decoupledWeightDecay {
                     try Foreach.fusedAdamW_(
                         parameters: parameters, grads: grads, expAvgs: m, expAvgSqs: v, steps: s, lr: learningRate,
                         beta1: beta1, beta2: beta2, weightDecay: group.weightDecay, eps: eps)

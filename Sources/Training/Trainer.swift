@@ -40,6 +40,8 @@ public final class Trainer {
     public var pipeline: ScheduledPipeline?
     /// The config's top-level `profiler`, stepped once per micro batch as Modalities' trainer steps it.
     public var profiler: (any SteppableProfiler)?
+    /// Where the trainer says how it runs the steps (rank 0's log); `model/compiled` reports eager or CUDA graph.
+    public var log: (String) -> Void = { _ in }
 
     public init(
         globalRank: Int, gradientAccumulationSteps: Int, globalTokensPerStep: Int, dataParallelDegree: Int,
@@ -103,6 +105,7 @@ public final class Trainer {
 
         // With loss parallelism the model's logits hold this rank's part of the vocabulary.
         let vocabularyParallel = model.unwrapped(as: GPT2LLM.self)?.lossParallelGroup
+        let graphStep = try compiledStep(appState: appState, device: device)
         for microBatch in 0..<batchesToDo {
             guard let batch = try iterator.nextBatch() else {
                 throw TrainingError.dataExhausted(loader: loader.tag, delivered: microBatch, needed: batchesToDo)
@@ -111,7 +114,25 @@ public final class Trainer {
             try phaseTimer?.mark(.dataWait)
             let lastOfStep = (microBatch + 1) % gradientAccumulationSteps == 0
             let batchLoss: Tensor?
-            if let pipeline {
+            var updated = false  // the optimizer step already ran (in the CUDA graph's step)
+            if let graphStep {
+                let result = try graphStep.run(samples: samples, targets: targets) { samples, targets in
+                    let predictions = try model.forward(samples, training: true)
+                    let value = try loss(predictions: predictions, targets: targets, vocabularyParallel: vocabularyParallel)
+                    try value.backward()
+                    try GradientSynchronization.finish(model)
+                    let norm = try clipper.clipGradientsOnDevice()
+                    try appState.optimizer.step()
+                    return (value, norm)
+                }
+                if let debug = model.unwrapped(as: CompiledModel.self)?.debug, debug {
+                    log("model/compiled: step \(progress.numSeenStepsTotal + 1) \(result.mode.rawValue)")
+                }
+                if let norm = result.gradientNorm { gradientNorms.append(norm) }
+                appState.scheduler?.step()
+                batchLoss = result.loss
+                updated = true
+            } else if let pipeline {
                 // The schedule runs forwards and backwards together; the batch's loss is the mean of its micro batches'.
                 let losses = try pipeline.step(
                     samples: samples, targets: targets, gradientScale: 1 / Double(gradientAccumulationSteps), lastAccumulation: lastOfStep)
@@ -141,7 +162,7 @@ public final class Trainer {
             }
 
             let stepPerformed = (microBatch + 1) % gradientAccumulationSteps == 0
-            if stepPerformed {
+            if stepPerformed && !updated {
                 try GradientSynchronization.finish(model)
                 try phaseTimer?.mark(.gradientSync)
                 if let norm = try clipper.clipGradientsOnDevice() { gradientNorms.append(norm) }
@@ -221,6 +242,24 @@ public final class Trainer {
         dataWaitSeconds = iterator.waitSeconds
         profilerExited = true
         try profiler?.exit()
+    }
+
+    /// With `model/compiled`: the CUDA-graph step when this run can capture it, else nil; the log says which.
+    private func compiledStep(appState: AppState, device: Device) throws -> CUDAGraphStep? {
+        let model = appState.model
+        guard let compiled = model.unwrapped(as: CompiledModel.self) else { return nil }
+        if let reason = CUDAGraphStep.obstacle(
+            device: device, optimizer: appState.optimizer, gradientAccumulationSteps: gradientAccumulationSteps, group: group,
+            model: model, pipelined: pipeline != nil, phaseTimed: phaseTimer != nil)
+        {
+            log("model/compiled (block_names \(compiled.blockNames)): eager steps: \(reason)")
+            return nil
+        }
+        let step = try CUDAGraphStep(device: device, optimizer: appState.optimizer as! AdamOptimizer)
+        log(
+            "model/compiled (block_names \(compiled.blockNames)): the whole training step (forward, backward, clipping, optimizer) runs as one CUDA graph, captured after \(step.warmupSteps) eager steps"
+        )
+        return step
     }
 
     /// The process's peak resident memory in MB (`ru_maxrss`), as Modalities reports on CPU.

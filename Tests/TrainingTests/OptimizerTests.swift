@@ -92,3 +92,34 @@ import Training
         #expect(resumed.optimizer.momentum == optimizer.beta1 && resumed.optimizer.learningRate == optimizer.learningRate)
     }
 }
+
+/// AdamW reading its learning rate from a device tensor (what a captured CUDA-graph step needs) steps as with the
+/// rate passed by value.
+@Suite struct LearningRateOnDeviceTests {
+    @Test func theTensorRateStepsAsTheValueRate() throws {
+        func trained(onDevice: Bool) throws -> [Float] {
+            let model = try OptimizerTests().model()
+            let optimizer = try AdamOptimizer(
+                model: model, learningRate: 1e-3, betas: (0.9, 0.95), eps: 1e-8, weightDecay: 0.1, excludedGroups: [],
+                decoupledWeightDecay: true)
+            if onDevice { try optimizer.keepLearningRateOnDevice() }
+            let tokens = try Tensor.randint(0, 32, [2, 9], generator: Generator(seed: 4))
+            // A schedule of rates that float32 holds exactly (the tensor's type), written into the tensor before each
+            // step: both paths then hand the kernel the same double and compute the same arithmetic in the same order.
+            for rate in [0x1p-10, 0x1p-9, 0x3p-10] {
+                optimizer.learningRate = rate
+                try optimizer.writeLearningRate()
+                let logits = try model(tokens.narrow(1, start: 0, length: 8).contiguous(), training: true)
+                let targets = try tokens.narrow(1, start: 1, length: 8).contiguous().reshape([-1])
+                try Functional.crossEntropy(logits.reshape([-1, 32]), target: targets).backward()
+                try optimizer.step()
+                try optimizer.zeroGrad()
+            }
+            return try model.parameters.named.flatMap { try $0.tensor.toArray(Float.self) }
+        }
+        let byValue = try trained(onDevice: false)
+        let byTensor = try trained(onDevice: true)
+        #expect(byTensor == byValue)
+        #expect(byValue != (try OptimizerTests().model().parameters.named.flatMap { try $0.tensor.toArray(Float.self) }))
+    }
+}
