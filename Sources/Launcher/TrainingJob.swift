@@ -278,8 +278,9 @@ extension TrainingJob {
                 localRank: localRank, visibleDevices: CUDA.deviceCount, visibleDeviceList: environment["CUDA_VISIBLE_DEVICES"])
         } catch {
             if choice == .cuda { throw LaunchError.invalid("--device cuda: \(error)") }
-            // One rank on the CPU beside others on GPUs cannot share their collectives.
-            if (Int(environment["WORLD_SIZE"] ?? "") ?? 1) > 1 { throw LaunchError.invalid("\(error)") }
+            // One rank on the CPU beside others on GPUs cannot share their collectives (with no GPU visible at all,
+            // as CUDA_VISIBLE_DEVICES="" makes it, every rank falls back alike).
+            if CUDA.deviceCount > 0, (Int(environment["WORLD_SIZE"] ?? "") ?? 1) > 1 { throw LaunchError.invalid("\(error)") }
             logger.warning("\(error); training on the CPU")
             return .cpu
         }

@@ -89,6 +89,8 @@ public struct ThroughputBenchmark {
         let optimizer = try AdamOptimizer(
             model: model, learningRate: 3e-4, betas: (0.9, 0.95), eps: 1e-8, weightDecay: 0.1, excludedGroups: [],
             decoupledWeightDecay: true)
+        // A captured step reads its learning rate from the device, as model/compiled's does (``CUDAGraphStep``).
+        if cudaGraph { try optimizer.keepLearningRateOnDevice() }
         let clipper = try GradientClipper(model: model, normType: .P2_NORM, maxNorm: 1)
         let (batch, length, vocabulary) = (preset.batchSize, config.sequenceLength, config.vocabularySize)
         let tokens = try Tensor.randint(0, vocabulary, [batch, length + 1], generator: Generator(seed: 1)).to(device: device)
