@@ -54,7 +54,7 @@ public final class ProcessGroup: @unchecked Sendable {  // c10d process groups a
         guard ct_nccl_version(&buffer, buffer.count) == 0 else {
             throw DistributedError.unavailable(ct_last_error().map { String(cString: $0) } ?? "unknown error")
         }
-        return String(cString: buffer)
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     private init(handle: ct_process_group, rank: Int, size: Int) {
@@ -256,6 +256,17 @@ extension ProcessGroup {
             try Self.check("send", ct_process_group_send_async(handle, tensor.handle, Int32(destination), Int32(tag), &work))
         }
         return CollectiveWork(handle: work!, tensors: [tensor])
+    }
+
+    /// Starts reducing `input`'s blocks over the ranks, this rank's block into `output`, and returns at once.
+    public func reduceScatterAsync(into output: Tensor, from input: Tensor, _ operation: ReduceOperation = .sum) throws -> CollectiveWork {
+        var work: ct_work?
+        try withExtendedLifetime((output, input)) {
+            try Self.check(
+                "reduce_scatter",
+                ct_process_group_reduce_scatter_async(handle, output.handle, input.handle, operation.rawValue, &work))
+        }
+        return CollectiveWork(handle: work!, tensors: [output, input])
     }
 
     /// Starts gathering every rank's `input` into `output` (rank after rank) and returns at once.

@@ -330,14 +330,20 @@ public final class GPT2LLM: BlockStructuredModel {
     ) throws -> Tensor {
         // Under tensor parallelism each rank computes its own heads (all of a query group's kv heads with them), over
         // the whole sequence.
-        let x = try parallel?.enter(x) ?? x
-        let (batch, length) = (x.size(0), x.size(1))
+        let projections: [Tensor]
+        if let parallel, parallel.overlapsGather(x, kept: kept) {
+            projections = try parallel.columnParallel(x, [block.query, block.key, block.value])
+        } else {
+            let x = try parallel?.enter(x) ?? x
+            projections = [try block.query(x, kept: kept), try block.key(x, kept: kept), try block.value(x, kept: kept)]
+        }
+        let (batch, length) = (projections[0].size(0), projections[0].size(1))
         let headSize = config.headSize
         let past = cache?.length ?? 0
         func heads(_ t: Tensor) throws -> Tensor { try t.view([batch, length, -1, headSize]).transpose(1, 2) }
-        var q = try heads(block.query(x, kept: kept))
-        var k = try heads(block.key(x, kept: kept))
-        var v = try heads(block.value(x, kept: kept))
+        var q = try heads(projections[0])
+        var k = try heads(projections[1])
+        var v = try heads(projections[2])
         if let rotary {
             q = try rotary(q)
             k = try rotary(k)
@@ -373,12 +379,20 @@ public final class GPT2LLM: BlockStructuredModel {
     ) throws -> Tensor {
         let out: Tensor
         let mlp = block.mlp
-        let x = try parallel?.enter(x) ?? x
+        // The input layers' outputs (c_fc; SwiGLU's W and V), the gather overlapped with them under sequence parallelism.
+        let inputLayers = config.activation == .swiglu ? Array(mlp[0..<2]) : [mlp[0]]
+        let hidden: [Tensor]
+        if let parallel, parallel.overlapsGather(x, kept: kept) {
+            hidden = try parallel.columnParallel(x, inputLayers)
+        } else {
+            let x = try parallel?.enter(x) ?? x
+            hidden = try inputLayers.map { try $0(x, kept: kept) }
+        }
         switch config.activation {
-        case .gelu: out = try rowParallel(mlp[1], mlp[0](x, kept: kept).gelu(), parallel: parallel, kept: kept)
-        case .geluTanh: out = try rowParallel(mlp[1], mlp[0](x, kept: kept).gelu(approximate: .tanh), parallel: parallel, kept: kept)
+        case .gelu: out = try rowParallel(mlp[1], hidden[0].gelu(), parallel: parallel, kept: kept)
+        case .geluTanh: out = try rowParallel(mlp[1], hidden[0].gelu(approximate: .tanh), parallel: parallel, kept: kept)
         case .swiglu:
-            out = try rowParallel(mlp[2], mlp[0](x, kept: kept).silu() * mlp[1](x, kept: kept), parallel: parallel, kept: kept)
+            out = try rowParallel(mlp[2], hidden[0].silu() * hidden[1], parallel: parallel, kept: kept)
         }
         return try dropout(out, training: training)
     }

@@ -15,6 +15,10 @@ public protocol TensorParallelCommunicator: AnyObject {
     func allGather(_ tensor: Tensor, dim: Int) throws -> Tensor
     /// This rank's part along `dim` (its size divided by the group's) of the sum of `tensor` over the group.
     func reduceScatter(_ tensor: Tensor, dim: Int) throws -> Tensor
+    /// Starts ``allGather(_:dim:)`` and returns at once; calling the result waits for it and gives the gathered tensor.
+    func allGatherStarted(_ tensor: Tensor, dim: Int) throws -> () throws -> Tensor
+    /// Starts ``reduceScatter(_:dim:)`` and returns at once; calling the result waits for it and gives this rank's part.
+    func reduceScatterStarted(_ tensor: Tensor, dim: Int) throws -> () throws -> Tensor
 }
 
 extension TensorParallelCommunicator {
@@ -29,6 +33,17 @@ extension TensorParallelCommunicator {
 
     public func reduceScatter(_ tensor: Tensor, dim: Int) throws -> Tensor {
         try allReduceSum(tensor).chunk(size, dim: dim)[rank].contiguous()
+    }
+
+    /// Synchronous unless the communicator overlaps: the collective runs now and the result is handed back later.
+    public func allGatherStarted(_ tensor: Tensor, dim: Int) throws -> () throws -> Tensor {
+        let gathered = try allGather(tensor, dim: dim)
+        return { gathered }
+    }
+
+    public func reduceScatterStarted(_ tensor: Tensor, dim: Int) throws -> () throws -> Tensor {
+        let part = try reduceScatter(tensor, dim: dim)
+        return { part }
     }
 }
 
@@ -125,6 +140,55 @@ enum TensorParallelRegion {
             backward: { gradients in [try gradients[0].map { try group.allReduceSum($0) }] })[0]
     }
 
+    /// Sequence parallelism's gather into column-parallel layers, overlapped with their products (async tensor
+    /// parallelism, as Megatron-LM's and torchtitan's): the gather of the other ranks' parts of the sequence starts,
+    /// this rank's part is multiplied by every weight meanwhile, then the parts that arrived; in backward the input
+    /// gradient's reduce-scatter starts and the weights' gradients are computed meanwhile. Returns `x_whole · Wᵢᵀ`
+    /// for each weight, over the whole sequence in rank order (biases are the caller's).
+    static func gatherSequenceIntoProducts(_ x: Tensor, weights: [Tensor], _ group: any TensorParallelCommunicator) throws -> [Tensor] {
+        let (size, rank, part) = (group.size, group.rank, x.size(1))
+        let kept = GatheredInput()
+        return try CustomFunction.apply(
+            name: "SequenceParallelGatherLinearBackward", inputs: [x] + weights,
+            forward: { inputs in
+                let local = try inputs[0].contiguous()
+                let weights = inputs.dropFirst()
+                let arriving = try group.allGatherStarted(local, dim: 1)
+                let localProducts = try weights.map { try Functional.linear(local, weight: $0, bias: nil) }
+                let whole = try arriving()
+                kept.whole = whole
+                return try zip(weights, localProducts).map { weight, localProduct in
+                    let parts = try (0..<size).map { other in
+                        other == rank
+                            ? localProduct
+                            : try Functional.linear(whole.narrow(1, start: other * part, length: part), weight: weight, bias: nil)
+                    }
+                    return try Tensor.cat(parts, dim: 1)
+                }
+            },
+            backward: { gradients in
+                // Kept with the graph: a retained graph (zero-bubble schedules) runs this backward twice.
+                guard let whole = kept.whole else { throw TorchError.invalidArgument("the gathered input is missing in backward") }
+                var inputGradient: Tensor?
+                for (gradient, weight) in zip(gradients, weights) {
+                    guard let gradient else { continue }
+                    let term = try gradient.matmul(weight)
+                    inputGradient = try inputGradient.map { try $0 + term } ?? term
+                }
+                let scattering = try inputGradient.map { try group.reduceScatterStarted($0.contiguous(), dim: 1) }
+                let flatInput = try whole.reshape([-1, whole.size(-1)])
+                let weightGradients = try gradients.map { gradient in
+                    try gradient.map { try $0.reshape([-1, $0.size(-1)]).transpose(0, 1).matmul(flatInput) }
+                }
+                return [try scattering?()] + weightGradients
+            })
+    }
+
+    /// The whole input a gather-into-products forward keeps for its backward.
+    private final class GatheredInput: @unchecked Sendable {  // written in forward, read once in backward
+        var whole: Tensor?
+    }
+
     /// Gathers the parts of the sequence (dimension 1) the ranks hold (sequence parallelism's `g`): in backward the
     /// gradients, partial on each rank, are summed and each rank keeps its part.
     static func gatherSequence(_ x: Tensor, _ group: any TensorParallelCommunicator) throws -> Tensor {
@@ -203,6 +267,21 @@ struct TensorParallelForward {
     init(group: any TensorParallelCommunicator, length: Int, caching: Bool) {
         self.group = group
         sequenceParallel = !caching && length % group.size == 0
+    }
+
+    /// Whether column-parallel layers take their input through
+    /// ``TensorParallelRegion/gatherSequenceIntoProducts(_:weights:_:)`` (the gather overlapped with the products):
+    /// under sequence parallelism in float32, outside autocast (whose casts the hand-written backward would have to
+    /// repeat) and outside selective op checkpointing (which keeps products of its own).
+    func overlapsGather(_ x: Tensor, kept: OperatorOutputCache?) -> Bool {
+        sequenceParallel && kept == nil && x.dtype == .float32 && Autocast.dtype(device: x.device) == nil
+    }
+
+    /// The outputs of the column-parallel `layers` on `x`, this rank's part of the sequence, with the gather
+    /// overlapped (see ``overlapsGather(_:kept:)``).
+    func columnParallel(_ x: Tensor, _ layers: [Linear]) throws -> [Tensor] {
+        let products = try TensorParallelRegion.gatherSequenceIntoProducts(x, weights: layers.map(\.weight), group)
+        return try zip(products, layers).map { product, layer in try layer.bias.map { try product + $0 } ?? product }
     }
 
     /// The input of column-parallel layers.

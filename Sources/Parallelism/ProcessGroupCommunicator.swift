@@ -33,6 +33,31 @@ public final class ProcessGroupCommunicator: TensorParallelCommunicator {
         return try part.transpose(0, dim).contiguous()
     }
 
+    /// The gather runs on the backend's threads (Gloo) or stream (NCCL) while the caller computes.
+    public func allGatherStarted(_ tensor: Tensor, dim: Int) throws -> () throws -> Tensor {
+        let moved = try tensor.transpose(0, dim).contiguous()
+        var shape = moved.shape
+        shape[0] *= size
+        let gathered = try Tensor.empty(shape, dtype: moved.dtype, device: moved.device)
+        let work = try group.allGatherAsync(into: gathered, from: moved)
+        return {
+            try work.wait()
+            return try gathered.transpose(0, dim).contiguous()
+        }
+    }
+
+    public func reduceScatterStarted(_ tensor: Tensor, dim: Int) throws -> () throws -> Tensor {
+        let moved = try tensor.transpose(0, dim).contiguous()
+        var shape = moved.shape
+        shape[0] /= size
+        let part = try Tensor.empty(shape, dtype: moved.dtype, device: moved.device)
+        let work = try group.reduceScatterAsync(into: part, from: moved, .sum)
+        return {
+            try work.wait()
+            return try part.transpose(0, dim).contiguous()
+        }
+    }
+
     public func allReduceSum(_ tensor: Tensor) throws -> Tensor {
         // The collective works in place; the caller's tensor (an autograd input) is left as it was.
         let sum = try tensor.contiguous().clone()

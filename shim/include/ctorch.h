@@ -348,6 +348,8 @@ int ct_process_group_all_reduce_async(ct_process_group group, ct_tensor *tensors
 /// Starts `all_gather_into_tensor`; the tensors must stay alive until the work is waited for.
 int ct_process_group_all_gather_async(ct_process_group group, ct_tensor output, ct_tensor input, ct_work *out);
 /// Starts sending `tensor` to `destination` (matched by `tag`); wait on the work before reusing the tensor.
+int ct_process_group_reduce_scatter_async(ct_process_group group, ct_tensor output, ct_tensor input, int op,
+                                          ct_work *out);
 int ct_process_group_send_async(ct_process_group group, ct_tensor tensor, int destination, int tag, ct_work *out);
 int ct_work_wait(ct_work work);
 void ct_work_free(ct_work work);

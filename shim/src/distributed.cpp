@@ -193,6 +193,15 @@ Started start_all_gather(ct_process_group group, ct_tensor output, ct_tensor inp
   return {backend._allgather_base(out_tensor, in_tensor), &backend == group->group.get()};
 }
 
+Started start_reduce_scatter(ct_process_group group, ct_tensor output, ct_tensor input, int op) {
+  at::Tensor out_tensor = ctorch::unwrap(output);
+  at::Tensor in_tensor = ctorch::unwrap(input);
+  c10d::ReduceScatterOptions options;
+  options.reduceOp = reduce_op(op);
+  auto &backend = backend_for(group, in_tensor, "reduce_scatter");
+  return {backend._reduce_scatter_base(out_tensor, in_tensor, options), &backend == group->group.get()};
+}
+
 Started start_send(ct_process_group group, ct_tensor tensor, int destination, int tag) {
   std::vector<at::Tensor> list{ctorch::unwrap(tensor)};
   auto &backend = backend_for(group, list[0], "send");
@@ -223,15 +232,7 @@ int ct_process_group_all_gather(ct_process_group group, ct_tensor output, ct_ten
 }
 
 int ct_process_group_reduce_scatter(ct_process_group group, ct_tensor output, ct_tensor input, int op) {
-  return ctorch::guarded([&] {
-    at::Tensor out_tensor = ctorch::unwrap(output);
-    at::Tensor in_tensor = ctorch::unwrap(input);
-    c10d::ReduceScatterOptions options;
-    options.reduceOp = reduce_op(op);
-    auto &backend = backend_for(group, in_tensor, "reduce_scatter");
-    wait({backend._reduce_scatter_base(out_tensor, in_tensor, options), &backend == group->group.get()},
-         "reduce_scatter", group);
-  });
+  return ctorch::guarded([&] { wait(start_reduce_scatter(group, output, input, op), "reduce_scatter", group); });
 }
 
 /// A host-side barrier over Gloo, also in groups with NCCL: it orders the processes (checkpoint files, logs), which
@@ -267,6 +268,12 @@ int ct_process_group_all_reduce_async(ct_process_group group, ct_tensor *tensors
 
 int ct_process_group_all_gather_async(ct_process_group group, ct_tensor output, ct_tensor input, ct_work *out) {
   return ctorch::guarded([&] { *out = new ct_work_s{start_all_gather(group, output, input), group, "all_gather"}; });
+}
+
+int ct_process_group_reduce_scatter_async(ct_process_group group, ct_tensor output, ct_tensor input, int op,
+                                          ct_work *out) {
+  return ctorch::guarded(
+      [&] { *out = new ct_work_s{start_reduce_scatter(group, output, input, op), group, "reduce_scatter"}; });
 }
 
 int ct_process_group_send_async(ct_process_group group, ct_tensor tensor, int destination, int tag, ct_work *out) {
