@@ -132,7 +132,8 @@ extension ComponentRegistry {
                     group = tensorParallelGroup
                     return try network.splitForTensorParallelism(
                         TensorParallelShard(
-                            communicator: ProcessGroupCommunicator(group: tensorParallelGroup), lossParallel: mesh.lossParallel))
+                            communicator: ProcessGroupCommunicator(group: tensorParallelGroup), lossParallel: mesh.lossParallel,
+                            overlapsCollectives: config.asyncTensorParallel))
                 } catch let error as ModelError {
                     throw ConfigValueError(error.description)
                 }
@@ -208,6 +209,9 @@ struct FSDP2WrappedModelConfig: DeclaredConfig {
 struct GPT2TensorParallelConfig: DeclaredConfig {
     @Field("model") var model: ComponentSlot<any Model>
     @Field("device_mesh") var deviceMesh: ComponentSlot<DeviceMesh>
+    /// Ours (torchtitan's name; Modalities has no async TP): overlap the sequence-parallel gathers and reduce-scatters
+    /// with the column-parallel layers' products and weight gradients.
+    @Field("enable_async_tensor_parallel") var asyncTensorParallel = false
 }
 
 /// Modalities' FSDP1 wrapper fields (`FSDPWrappedModelConfig`).

@@ -238,7 +238,7 @@ public final class GPT2LLM: BlockStructuredModel {
         guard past + length <= config.sequenceLength || positionEmbedding == nil else {
             throw ModelError.invalidConfig("input of \(past + length) tokens exceeds sequence_length \(config.sequenceLength)")
         }
-        let parallel = tensorParallel.map { TensorParallelForward(group: $0.communicator, length: length, caching: cache != nil) }
+        let parallel = tensorParallel.map { TensorParallelForward(shard: $0, length: length, caching: cache != nil) }
         if parallel?.sequenceParallel == true, Autograd.isGradEnabled { sequenceParallelGradientsPending = true }
         var h: Tensor
         if let hidden {

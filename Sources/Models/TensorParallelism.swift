@@ -62,10 +62,15 @@ public struct TensorParallelShard {
     /// Whether the model's forward leaves the logits split over the vocabulary for a loss that reduces across the
     /// group (loss parallelism: the whole logits are never gathered). Generation still gets them whole.
     public let lossParallel: Bool
+    /// Async tensor parallelism (torchtitan's `enable_async_tensor_parallel`): under sequence parallelism the gather
+    /// into the column-parallel layers overlaps with their products, and its backward's reduce-scatter with the
+    /// weights' gradients (``TensorParallelRegion/gatherSequenceIntoProducts(_:weights:_:)``).
+    public let overlapsCollectives: Bool
 
-    public init(communicator: any TensorParallelCommunicator, lossParallel: Bool = false) {
+    public init(communicator: any TensorParallelCommunicator, lossParallel: Bool = false, overlapsCollectives: Bool = false) {
         self.communicator = communicator
         self.lossParallel = lossParallel
+        self.overlapsCollectives = overlapsCollectives
     }
 
     public var size: Int { communicator.size }
@@ -262,19 +267,21 @@ extension SlicedParameterModel {
 struct TensorParallelForward {
     let group: any TensorParallelCommunicator
     let sequenceParallel: Bool
+    let overlapsCollectives: Bool
 
     /// Sequence parallelism where the sequence splits evenly and no cache is extended (generation keeps it whole).
-    init(group: any TensorParallelCommunicator, length: Int, caching: Bool) {
-        self.group = group
+    init(shard: TensorParallelShard, length: Int, caching: Bool) {
+        group = shard.communicator
         sequenceParallel = !caching && length % group.size == 0
+        overlapsCollectives = shard.overlapsCollectives
     }
 
     /// Whether column-parallel layers take their input through
     /// ``TensorParallelRegion/gatherSequenceIntoProducts(_:weights:_:)`` (the gather overlapped with the products):
-    /// under sequence parallelism in float32, outside autocast (whose casts the hand-written backward would have to
+    /// when the shard asks for it, under sequence parallelism in float32, outside autocast (whose casts the hand-written backward would have to
     /// repeat) and outside selective op checkpointing (which keeps products of its own).
     func overlapsGather(_ x: Tensor, kept: OperatorOutputCache?) -> Bool {
-        sequenceParallel && kept == nil && x.dtype == .float32 && Autocast.dtype(device: x.device) == nil
+        overlapsCollectives && sequenceParallel && kept == nil && x.dtype == .float32 && Autocast.dtype(device: x.device) == nil
     }
 
     /// The outputs of the column-parallel `layers` on `x`, this rank's part of the sequence, with the gather

@@ -100,7 +100,9 @@ struct DistributedRun {
                         block_names: [GPT2Block]
                     """)
         case let .tensorParallel(degree):
-            text = tensorParallel(text, degree: degree)
+            // The collectives overlapped with the products (async TP); the replicated and pipelined layouts run them
+            // in line, so both paths train through launch.
+            text = tensorParallel(text, degree: degree, overlapping: true)
         case let .pipeline(schedule, layersPerStage, tensorParallel):
             text = pipeline(text, schedule: schedule, layersPerStage: layersPerStage, tensorParallel: tensorParallel)
         case let .tensorParallelReplicated(degree):
@@ -144,7 +146,7 @@ struct DistributedRun {
     /// reading one stream per data-parallel rank, so the ranks of a tensor-parallel group see the same batch. The
     /// loss is computed on the logits split over the vocabulary (`enable_loss_parallel`): the gathered logits (the
     /// default) are what `sharding_check --engine tp` and the thread-rank tests compare.
-    private func tensorParallel(_ text: String, degree: Int) -> String {
+    private func tensorParallel(_ text: String, degree: Int, overlapping: Bool = false) -> String {
         let shards = ranks / degree
         return
             dataParallelSamplers(text, shards: shards)
@@ -155,7 +157,7 @@ struct DistributedRun {
             .replacingOccurrences(
                 of: "  config:\n    model:\n      instance_key: model_raw\n      pass_type: BY_REFERENCE\n    device_mesh:",
                 with: "  config:\n    model:\n      instance_key: gpt2_tp_model\n      pass_type: BY_REFERENCE\n    device_mesh:")
-            + Self.tensorParallelModel(splitting: "model_raw")
+            + Self.tensorParallelModel(splitting: "model_raw", overlapping: overlapping)
     }
 
     /// The device mesh's lines for `degree` tensor-parallel ranks, with the loss computed on logits split over the
@@ -165,7 +167,7 @@ struct DistributedRun {
     }
 
     /// A top-level `gpt2_tp_model` splitting the model at `source` over the mesh's tp ranks.
-    private static func tensorParallelModel(splitting source: String) -> String {
+    private static func tensorParallelModel(splitting source: String, overlapping: Bool = false) -> String {
         """
 
         gpt2_tp_model:
@@ -178,6 +180,7 @@ struct DistributedRun {
             device_mesh:
               instance_key: device_mesh
               pass_type: BY_REFERENCE
+            enable_async_tensor_parallel: \(overlapping)
 
         """
     }

@@ -102,15 +102,18 @@ struct TensorParallelismTests {
     /// rank's gradient is its slice of the whole one). The partial products add in another order than one matmul,
     /// so values agree to float32 rounding: within 1e-5 of each tensor's largest magnitude (a sum left out in
     /// backward, for comparison, is off by more than 1e-2). With activation checkpointing the ranks recompute each
-    /// block's collectives in backward, all in the same order, and the values are the same.
-    @Test(arguments: ["llama", "gpt2"], [false, true])
-    func twoRanksFollowOneRank(form: String, checkpointed: Bool) throws {
+    /// block's collectives in backward, all in the same order, and the values are the same. With the gather overlapped
+    /// with the column-parallel products (async TP), the products come part by part and the hand-written backward
+    /// gives the same values.
+    @Test(arguments: ["llama", "gpt2"], [(false, false), (true, false), (false, true), (true, true)])
+    func twoRanksFollowOneRank(form: String, options: (checkpointed: Bool, overlapping: Bool)) throws {
+        let (checkpointed, overlapping) = options
         let (config, whole) = try Self.initializedModel(form: form)
         let reference = try Self.step(whole)
         let wholeTensors = Dictionary(uniqueKeysWithValues: whole.parameters.named.map { ($0.name, try! $0.tensor.detach()) })
 
         let ranks = try ThreadGroup(size: 2).run { member -> (Float, [Float], [String: Tensor], TensorParallelShard) in
-            let shard = TensorParallelShard(communicator: member)
+            let shard = TensorParallelShard(communicator: member, overlapsCollectives: overlapping)
             let model = try GPT2LLM(config: config, seed: 3, tensorParallel: shard)
             for (name, _) in model.parameters.named {
                 try model.parameters.load(name, from: shard.slice(of: wholeTensors[name]!, name: name))
