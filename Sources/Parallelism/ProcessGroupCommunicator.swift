@@ -14,26 +14,12 @@ public final class ProcessGroupCommunicator: TensorParallelCommunicator {
     public var size: Int { group.size }
     public var rank: Int { group.rank }
 
-    public func allGather(_ tensor: Tensor, dim: Int) throws -> Tensor {
-        // The collective gathers rank-major blocks of whole tensors: gathered along dimension 0, then moved back.
-        let moved = try tensor.transpose(0, dim).contiguous()
-        var shape = moved.shape
-        shape[0] *= size
-        let gathered = try Tensor.empty(shape, dtype: moved.dtype, device: moved.device)
-        try group.allGather(into: gathered, from: moved)
-        return try gathered.transpose(0, dim).contiguous()
-    }
+    public func allGather(_ tensor: Tensor, dim: Int) throws -> Tensor { try allGatherStarted(tensor, dim: dim)() }
 
-    public func reduceScatter(_ tensor: Tensor, dim: Int) throws -> Tensor {
-        let moved = try tensor.transpose(0, dim).contiguous()
-        var shape = moved.shape
-        shape[0] /= size
-        let part = try Tensor.empty(shape, dtype: moved.dtype, device: moved.device)
-        try group.reduceScatter(into: part, from: moved, .sum)
-        return try part.transpose(0, dim).contiguous()
-    }
+    public func reduceScatter(_ tensor: Tensor, dim: Int) throws -> Tensor { try reduceScatterStarted(tensor, dim: dim)() }
 
-    /// The gather runs on the backend's threads (Gloo) or stream (NCCL) while the caller computes.
+    /// The gather runs on the backend's threads (Gloo) or stream (NCCL) while the caller computes. The collective
+    /// gathers rank-major blocks of whole tensors: gathered along dimension 0, then moved back.
     public func allGatherStarted(_ tensor: Tensor, dim: Int) throws -> () throws -> Tensor {
         let moved = try tensor.transpose(0, dim).contiguous()
         var shape = moved.shape
