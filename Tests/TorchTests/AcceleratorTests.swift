@@ -60,8 +60,8 @@ import Testing
         #expect(masked == .math)
     }
 
-    /// `make shim` builds the CUDA shim whenever the CUDA runtime headers are at hand (setup-libtorch keeps them);
-    /// every entry point the main shim forwards to must be exported by it.
+    /// `make shim` builds the CUDA shim whenever the CUDA runtime and NCCL headers are at hand (setup-libtorch keeps
+    /// them); every entry point the main shim forwards to, NCCL's process group included, must be exported by it.
     @Test(.enabled(if: FileManager.default.fileExists(atPath: cudaShimPath)))
     func builtCUDAShimExportsEveryForwardedEntryPoint() throws {
         let process = Process()
@@ -73,7 +73,7 @@ import Testing
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         let exported = Set(output.split(separator: "\n").compactMap { $0.split(separator: " ").last.map(String.init) })
-        #expect(CUDA.shimEntryPoints.count == 10)
+        #expect(CUDA.shimEntryPoints.count == 12)
         for name in CUDA.shimEntryPoints {
             #expect(exported.contains(name), "libctorch_cuda_shim.so does not export \(name)")
         }

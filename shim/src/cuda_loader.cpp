@@ -133,7 +133,8 @@ void ct_cuda_graph_free(ct_cuda_graph graph) {
 
 const char *ct_cuda_shim_entry_points(void) {
   static const std::string names = [] {
-    return std::string(CT_CUDA_ENTRY_POINTS(CT_CUDA_NAME)) + "ctcuda_graph_free";
+    // Plus those reached through cuda_shim_function: graph_free and the NCCL backend's (distributed.cpp).
+    return std::string(CT_CUDA_ENTRY_POINTS(CT_CUDA_NAME)) + "ctcuda_graph_free ctcuda_nccl_backend_new ctcuda_nccl_version";
   }();
   return names.c_str();
 }
