@@ -45,6 +45,8 @@ struct DistributedRun {
     var tiedWeights = true
     /// Modalities' FSDP1 torch.save files instead of our checkpoint folders.
     var fsdp1Checkpoints = false
+    /// Ends `losses()` after this many steps (`--stop_after_steps`), the schedule still that of the 16-step target.
+    var stopAfterSteps: Int?
     var root: String
 
     init(ranks: Int, microBatch: Int, accumulation: Int, engine: Engine, keepAllCheckpoints: Bool = false) throws {
@@ -348,7 +350,9 @@ struct DistributedRun {
     func losses() throws -> [Int: (loss: Double, norm: Double)] {
         let path = root + "/config.yaml"
         try config().write(toFile: path, atomically: true, encoding: .utf8)
-        try launch(["run", "--config_file_path", path, "--experiments_root_path", root, "--experiment_id", "run", "--device", "cpu"])
+        try launch(
+            ["run", "--config_file_path", path, "--experiments_root_path", root, "--experiment_id", "run", "--device", "cpu"]
+                + (stopAfterSteps.map { ["--stop_after_steps", String($0)] } ?? []))
         return try Self.records(root + "/run/evaluation_results.jsonl")
     }
 

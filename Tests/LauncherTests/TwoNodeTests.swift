@@ -19,7 +19,8 @@ struct TwoNodeTests {
         let binary = try jobs.binary
         let root = try jobs.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let run = ["run", "--config_file_path", TrainingJobTests.runConfig, "--experiments_root_path", root]
+        // Eight of the config's 16 steps: the same schedule, half the time.
+        let run = ["run", "--config_file_path", TrainingJobTests.runConfig, "--experiments_root_path", root, "--stop_after_steps", "8"]
         try jobs.run(binary, ["launch", "--nproc_per_node", "2", "--"] + run + ["--experiment_id", "one-node"])
 
         let network = try TwoNodeNetwork()
@@ -35,7 +36,7 @@ struct TwoNodeTests {
         }
         let one = try trainLosses(root + "/one-node/evaluation_results.jsonl")
         let two = try trainLosses(root + "/two-nodes/evaluation_results.jsonl")
-        #expect(one.count == 16)
+        #expect(one.count == 8)
         #expect(two == one)
     }
 
