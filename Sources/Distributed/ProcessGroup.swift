@@ -39,8 +39,7 @@ public final class ProcessGroup: @unchecked Sendable {  // c10d process groups a
         self.size = size
         if device.kind == .cuda {
             guard ct_process_group_add_nccl(self.handle, Int32(device.index ?? 0)) == 0 else {
-                let reason = ct_last_error().map { String(cString: $0) } ?? "unknown error"
-                throw DistributedError.unavailable("rank \(rank) on \(device): \(reason)")
+                throw DistributedError.unavailable("rank \(rank) on \(device): \(Self.lastError)")
             }
         }
     }
@@ -52,7 +51,7 @@ public final class ProcessGroup: @unchecked Sendable {  // c10d process groups a
     public static func ncclVersion() throws -> String {
         var buffer = [CChar](repeating: 0, count: 64)
         guard ct_nccl_version(&buffer, buffer.count) == 0 else {
-            throw DistributedError.unavailable(ct_last_error().map { String(cString: $0) } ?? "unknown error")
+            throw DistributedError.unavailable(lastError)
         }
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
@@ -66,9 +65,8 @@ public final class ProcessGroup: @unchecked Sendable {  // c10d process groups a
     deinit { ct_process_group_free(handle) }
 
     /// The group of the calling process from the launcher's (or torchrun's, or SLURM's) environment, or nil when
-    /// the job runs on one rank.
-    /// With a CUDA `device` the group gets NCCL for CUDA tensors beside Gloo. `includingOneRank` makes a group of one
-    /// (for tools that measure collectives on one GPU) where a training job goes without.
+    /// the job runs on one rank, unless `includingOneRank` asks for a group of one (tools that measure collectives on
+    /// one GPU). With a CUDA `device` the group gets NCCL for CUDA tensors beside Gloo.
     public static func fromEnvironment(
         _ environment: [String: String],
         timeout: Duration = .seconds(60),
@@ -83,8 +81,9 @@ public final class ProcessGroup: @unchecked Sendable {  // c10d process groups a
     }
 
     /// A group of `members` (global ranks, this process among them), e.g. one device-mesh dimension, with NCCL when
-    /// this group has it. Every rank of this group must call it with its own members, in the same order of calls. Asking again for the same name and
-    /// members returns the group made the first time (its rendezvous keys in the store are used up).
+    /// this group has it. Every rank of this group must call it with its own members, in the same order of calls.
+    /// Asking again for the same name and members returns the group made the first time (its rendezvous keys in the
+    /// store are used up).
     public func subgroup(members: [Int], name: String, timeout: Duration = .seconds(60)) throws -> ProcessGroup {
         guard let position = members.firstIndex(of: rank) else {
             throw DistributedError.invalidMesh("rank \(rank) is not a member of subgroup \(name) \(members)")
@@ -180,14 +179,16 @@ public final class ProcessGroup: @unchecked Sendable {  // c10d process groups a
 
     private static let blockingNanoseconds = Atomic<UInt64>(0)
 
+    /// The shim's message for this thread's last failed call.
+    private static var lastError: String { ct_last_error().map { String(cString: $0) } ?? "unknown error" }
+
     /// Runs a collective's C call, counting its duration in ``blockingSeconds``, and turns a failure into an error.
     static func check(_ operation: String, _ status: @autoclosure () -> Int32) throws {
         let start = DispatchTime.now().uptimeNanoseconds
         let status = status()
         blockingNanoseconds.add(DispatchTime.now().uptimeNanoseconds - start, ordering: .relaxed)
         guard status != 0 else { return }
-        let message = ct_last_error().map { String(cString: $0) } ?? "unknown error"
-        throw DistributedError.collectiveFailed("\(operation): \(message)")
+        throw DistributedError.collectiveFailed("\(operation): \(lastError)")
     }
 }
 

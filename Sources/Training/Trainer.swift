@@ -106,6 +106,7 @@ public final class Trainer {
         // With loss parallelism the model's logits hold this rank's part of the vocabulary.
         let vocabularyParallel = model.unwrapped(as: GPT2LLM.self)?.lossParallelGroup
         let graphStep = try compiledStep(appState: appState, device: device)
+        let logsGraphSteps = graphStep != nil && model.unwrapped(as: CompiledModel.self)?.debug == true
         for microBatch in 0..<batchesToDo {
             guard let batch = try iterator.nextBatch() else {
                 throw TrainingError.dataExhausted(loader: loader.tag, delivered: microBatch, needed: batchesToDo)
@@ -125,7 +126,7 @@ public final class Trainer {
                     try appState.optimizer.step()
                     return (value, norm)
                 }
-                if let debug = model.unwrapped(as: CompiledModel.self)?.debug, debug {
+                if logsGraphSteps {
                     log("model/compiled: step \(progress.numSeenStepsTotal + 1) \(result.mode.rawValue)")
                 }
                 if let norm = result.gradientNorm { gradientNorms.append(norm) }

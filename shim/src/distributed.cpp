@@ -57,6 +57,11 @@ struct Started {
   bool on_gloo;
 };
 
+/// `work` as started on `backend`, one of `group`'s.
+Started started(ct_process_group group, c10d::Backend &backend, c10::intrusive_ptr<c10d::Work> work) {
+  return {std::move(work), &backend == group->group.get()};
+}
+
 /// The backend for collectives on `tensor`: NCCL for CUDA tensors, Gloo for CPU ones.
 c10d::Backend &backend_for(ct_process_group group, const at::Tensor &tensor, const char *name) {
   if (!tensor.is_cuda()) return *group->group;
@@ -174,23 +179,22 @@ std::vector<at::Tensor> tensor_list(ct_tensor *tensors, int64_t count) {
 
 Started start_all_reduce(ct_process_group group, std::vector<at::Tensor> &list, int op) {
   auto &backend = backend_for(group, list[0], "all_reduce");
-  bool on_gloo = &backend == group->group.get();
-  if (on_gloo || list.size() == 1) {
+  if (&backend == group->group.get() || list.size() == 1) {
     c10d::AllreduceOptions options;
     options.reduceOp = reduce_op(op);
-    return {backend.allreduce(list, options), on_gloo};
+    return started(group, backend, backend.allreduce(list, options));
   }
   // NCCL's allreduce takes one tensor; several go as one coalesced group.
   c10d::AllreduceCoalescedOptions options;
   options.reduceOp = reduce_op(op);
-  return {backend.allreduce_coalesced(list, options), false};
+  return started(group, backend, backend.allreduce_coalesced(list, options));
 }
 
 Started start_all_gather(ct_process_group group, ct_tensor output, ct_tensor input) {
   at::Tensor out_tensor = ctorch::unwrap(output);
   at::Tensor in_tensor = ctorch::unwrap(input);
   auto &backend = backend_for(group, in_tensor, "all_gather");
-  return {backend._allgather_base(out_tensor, in_tensor), &backend == group->group.get()};
+  return started(group, backend, backend._allgather_base(out_tensor, in_tensor));
 }
 
 Started start_reduce_scatter(ct_process_group group, ct_tensor output, ct_tensor input, int op) {
@@ -199,13 +203,13 @@ Started start_reduce_scatter(ct_process_group group, ct_tensor output, ct_tensor
   c10d::ReduceScatterOptions options;
   options.reduceOp = reduce_op(op);
   auto &backend = backend_for(group, in_tensor, "reduce_scatter");
-  return {backend._reduce_scatter_base(out_tensor, in_tensor, options), &backend == group->group.get()};
+  return started(group, backend, backend._reduce_scatter_base(out_tensor, in_tensor, options));
 }
 
 Started start_send(ct_process_group group, ct_tensor tensor, int destination, int tag) {
   std::vector<at::Tensor> list{ctorch::unwrap(tensor)};
   auto &backend = backend_for(group, list[0], "send");
-  return {backend.send(list, destination, tag), &backend == group->group.get()};
+  return started(group, backend, backend.send(list, destination, tag));
 }
 
 }  // namespace
@@ -223,7 +227,7 @@ int ct_process_group_broadcast(ct_process_group group, ct_tensor tensor, int roo
     c10d::BroadcastOptions options;
     options.rootRank = root;
     auto &backend = backend_for(group, list[0], "broadcast");
-    wait({backend.broadcast(list, options), &backend == group->group.get()}, "broadcast", group);
+    wait(started(group, backend, backend.broadcast(list, options)), "broadcast", group);
   });
 }
 
@@ -238,7 +242,7 @@ int ct_process_group_reduce_scatter(ct_process_group group, ct_tensor output, ct
 /// A host-side barrier over Gloo, also in groups with NCCL: it orders the processes (checkpoint files, logs), which
 /// is what its callers need; CUDA work is ordered by the streams.
 int ct_process_group_barrier(ct_process_group group) {
-  return ctorch::guarded([&] { wait({group->group->barrier(), true}, "barrier", group); });
+  return ctorch::guarded([&] { wait(started(group, *group->group, group->group->barrier()), "barrier", group); });
 }
 
 int ct_process_group_send(ct_process_group group, ct_tensor tensor, int destination, int tag) {
@@ -249,7 +253,7 @@ int ct_process_group_receive(ct_process_group group, ct_tensor tensor, int sourc
   return ctorch::guarded([&] {
     std::vector<at::Tensor> list{ctorch::unwrap(tensor)};
     auto &backend = backend_for(group, list[0], "recv");
-    wait({backend.recv(list, source, tag), &backend == group->group.get()}, "recv", group);
+    wait(started(group, backend, backend.recv(list, source, tag)), "recv", group);
   });
 }
 
